@@ -1,0 +1,1 @@
+"""API keys: generation, hashing, scopes and the cached authenticator both HTTP services use."""

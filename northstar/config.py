@@ -1,0 +1,79 @@
+"""Typed settings shared by the services, and the fail-fast loader.
+
+Each service declares one settings class (in its own `settings.py`) built from the
+mix-ins here, so every variable is read in one place and validated at start-up.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Literal, TypeVar
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "NORTHSTAR_"
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service has: its database, its HTTP listener and its log format."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    database_url: str = Field(description="PostgreSQL URL, postgresql://user:pass@host:port/db")
+    http_host: str = "0.0.0.0"
+    http_port: int = Field(ge=1, le=65535)
+    log_format: Literal["json", "console"] = "console"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0]
+        if scheme not in {"postgresql", "postgres", "postgresql+asyncpg"}:
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+
+class KafkaSettings(BaseSettings):
+    """Broker settings of the services that talk to Kafka."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    kafka_bootstrap: str = Field(description="host:port[,host:port]")
+    topic_prefix: str = "northstar."
+    # Apache Kafka supports idempotent producers (compose turns this on); Tansu does not.
+    kafka_enable_idempotence: bool = False
+    events_partitions: int = Field(default=12, ge=1, le=1000)
+    kafka_request_timeout_ms: int = Field(default=4000, ge=500)
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _host_ports(cls, value: str) -> str:
+        for part in value.split(","):
+            host, _, port = part.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError("must be host:port[,host:port]")
+        return value
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def load_settings(cls: type[S]) -> S:
+    """Build the settings from the environment, or exit naming every bad variable.
+
+    Misconfiguration must fail at start-up with a message an operator can act on,
+    not as a stack trace deep in the first request.
+    """
+    try:
+        return cls()
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            name = ENV_PREFIX + "_".join(str(p) for p in problem["loc"]).upper()
+            message = "is required but not set" if problem["type"] == "missing" else problem["msg"]
+            lines.append(f"  {name}: {message}")
+        sys.stderr.write("northstar: invalid configuration\n" + "\n".join(lines) + "\n")
+        raise SystemExit(2) from None

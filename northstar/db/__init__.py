@@ -1,0 +1,1 @@
+"""Storage: the SQLAlchemy models that mirror the Alembic migrations, and engine set-up."""

@@ -1,0 +1,1 @@
+"""HTTP conventions shared by the FastAPI services: problem+json errors, health, metrics."""

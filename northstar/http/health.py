@@ -1,0 +1,61 @@
+"""`/healthz`, `/readyz` and `/metrics`, the same on every service (SPEC §1)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from fastapi import APIRouter
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from starlette.responses import Response
+
+from northstar.http.problems import json_response, problem_response
+
+log = logging.getLogger(__name__)
+
+Check = Callable[[], Awaitable[None]]
+
+
+def health_router(
+    checks: Mapping[str, Check],
+    *,
+    registry: CollectorRegistry = REGISTRY,
+    timeout: float = 3.0,
+) -> APIRouter:
+    """Health endpoints. Each readiness check raises when its dependency is unreachable."""
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/healthz")
+    async def healthz() -> Response:
+        return json_response({"status": "ok"})
+
+    @router.get("/readyz")
+    async def readyz() -> Response:
+        async def run(name: str, check: Check) -> tuple[str, str | None]:
+            try:
+                await asyncio.wait_for(check(), timeout)
+                return name, None
+            except Exception as error:  # readiness reports any failure, by name
+                log.warning(
+                    "readiness check failed", extra={"dependency": name, "error": repr(error)}
+                )
+                return name, f"{type(error).__name__}: {error}"
+
+        results = await asyncio.gather(*(run(n, c) for n, c in checks.items()))
+        failing = {name: error for name, error in results if error is not None}
+        if failing:
+            names = ", ".join(sorted(failing))
+            return problem_response(
+                503,
+                f"Not ready: {names} unreachable.",
+                headers={"Retry-After": "5"},
+                checks={n: ("ok" if e is None else e) for n, e in results},
+            )
+        return json_response({"status": "ready", "checks": {n: "ok" for n, _ in results}})
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router

@@ -1,0 +1,246 @@
+"""The ingest service: `POST /v1/events` (SPEC §3), health and metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Query, Request
+from sqlalchemy import text
+from starlette.responses import Response
+
+from northstar.auth.authenticator import Authenticator
+from northstar.auth.keys import Scope
+from northstar.config import load_settings
+from northstar.db.engine import create_engine
+from northstar.events.model import FieldError, MetricEvent
+from northstar.events.validation import utc_now, validate_event
+from northstar.http.health import health_router
+from northstar.http.middleware import RequestIdMiddleware
+from northstar.http.problems import Problem, install_problem_handlers, json_response
+from northstar.logs import configure_logging
+from northstar.telemetry import INGEST_EVENTS, INGEST_REQUEST_DURATION
+from services.ingest.bodies import SUPPORTED, BodyError, media_type, parse_body
+from services.ingest.publisher import BrokerUnavailable, EventPublisher
+from services.ingest.ratelimit import RateLimiter
+from services.ingest.settings import IngestSettings
+
+EVENTS_REQUEST_BODY: dict[str, Any] = {
+    "required": True,
+    "description": 'One event, {"events": [...]}, NDJSON, or CloudEvents 1.0 (single or batch).',
+    "content": {
+        "application/json": {
+            "schema": {
+                "oneOf": [
+                    {"$ref": "#/components/schemas/Event"},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "events": {
+                                "type": "array",
+                                "items": {"$ref": "#/components/schemas/Event"},
+                            }
+                        },
+                        "required": ["events"],
+                    },
+                ]
+            }
+        },
+        "application/x-ndjson": {"schema": {"type": "string"}},
+        "application/cloudevents+json": {"schema": {"type": "object"}},
+        "application/cloudevents-batch+json": {"schema": {"type": "array"}},
+    },
+}
+
+EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["metric", "value"],
+    "properties": {
+        "event_id": {"type": "string", "minLength": 1, "maxLength": 100},
+        "metric": {"type": "string", "pattern": "^[a-z][a-z0-9_.]{0,99}$"},
+        "value": {"type": "number"},
+        "timestamp": {"type": "string", "format": "date-time"},
+        "dimensions": {
+            "type": "object",
+            "maxProperties": 20,
+            "additionalProperties": {"type": "string", "maxLength": 200},
+        },
+        "source": {"type": "string", "maxLength": 100},
+    },
+}
+
+
+def create_app(settings: IngestSettings) -> FastAPI:
+    engine = create_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        application_name="northstar-ingest",
+    )
+    authenticator = Authenticator(engine, ttl=settings.api_key_cache_seconds)
+    publisher = EventPublisher(settings, timeout=settings.produce_timeout_seconds)
+    limiter = RateLimiter(settings.rate_limit_events_per_second)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await publisher.start()
+        yield
+        await publisher.stop()
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Northstar ingest",
+        version="1.0",
+        description="Source systems push metric events here; see SPEC §3.",
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+
+    async def database_ready() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    app.include_router(health_router({"database": database_ready, "kafka": publisher.check}))
+
+    @app.post(
+        "/v1/events",
+        status_code=202,
+        summary="Push metric events",
+        openapi_extra={"requestBody": EVENTS_REQUEST_BODY},
+        responses={
+            202: {"description": "Every accepted event was acknowledged by Kafka."},
+            400: {"description": "Malformed body"},
+            401: {"description": "Missing, unknown or revoked key"},
+            403: {"description": "Key without events:write"},
+            413: {"description": "Body over the size or event limit"},
+            415: {"description": "Unsupported content type"},
+            422: {"description": "Invalid events, listed by index"},
+            429: {"description": "Rate limit; see Retry-After"},
+            503: {"description": "Broker unavailable; nothing accepted; see Retry-After"},
+        },
+    )
+    async def post_events(
+        request: Request,
+        partial: bool = Query(
+            False, description="Accept the valid events of a batch and list the rejected ones."
+        ),
+    ) -> Response:
+        started = time.perf_counter()
+        try:
+            return await _post_events(request, partial)
+        finally:
+            INGEST_REQUEST_DURATION.observe(time.perf_counter() - started)
+
+    async def _post_events(request: Request, partial: bool) -> Response:
+        principal = await authenticator.authenticate(
+            request.headers.get("authorization"), Scope.EVENTS_WRITE
+        )
+        kind = media_type(request.headers.get("content-type"))
+        if kind not in SUPPORTED:
+            raise Problem(
+                415, f"Content type '{kind}' is not supported; use one of: {', '.join(SUPPORTED)}."
+            )
+        raw = await _read_body(request, settings.max_body_bytes)
+
+        errors: list[FieldError] = []
+        try:
+            objects = parse_body(raw, kind, errors)
+        except BodyError as error:
+            raise Problem(400, str(error)) from None
+        if len(objects) > settings.max_events_per_request:
+            raise Problem(
+                413,
+                f"The request holds {len(objects)} events; at most "
+                f"{settings.max_events_per_request} are allowed per request. Split the batch.",
+            )
+
+        received_at = utc_now()
+        events: list[MetricEvent] = []
+        envelope_failed = {e.index for e in errors}
+        for index, obj in enumerate(objects):
+            if index in envelope_failed:
+                continue
+            event = validate_event(
+                obj, index, default_source=principal.name, received_at=received_at, errors=errors
+            )
+            if event is not None:
+                events.append(event)
+        errors.sort(key=lambda e: e.index)
+
+        if errors and not partial:
+            INGEST_EVENTS.labels(outcome="rejected").inc(len(objects))
+            bad = len({e.index for e in errors})
+            raise Problem(
+                422,
+                f"{bad} of {len(objects)} events are invalid; nothing was accepted. Fix them, "
+                "or send ?partial=true to accept the valid ones.",
+                errors=[e.as_dict() for e in errors],
+            )
+
+        wait = limiter.acquire(principal.key_id, len(events))
+        if wait:
+            INGEST_EVENTS.labels(outcome="rejected").inc(len(objects))
+            raise Problem(
+                429,
+                f"The key '{principal.name}' is over its rate limit of "
+                f"{settings.rate_limit_events_per_second:g} events/s; retry after {wait:g} s.",
+                headers={"Retry-After": str(int(wait))},
+            )
+
+        if events:
+            try:
+                await publisher.publish(events)
+            except BrokerUnavailable as error:
+                INGEST_EVENTS.labels(outcome="rejected").inc(len(objects))
+                raise Problem(
+                    503,
+                    f"Kafka is unavailable ({error}); nothing from this request was accepted. "
+                    "Retry with the same event ids.",
+                    headers={"Retry-After": "5"},
+                ) from None
+
+        INGEST_EVENTS.labels(outcome="accepted").inc(len(events))
+        body: dict[str, Any] = {"accepted": len(events), "event_ids": [e.event_id for e in events]}
+        if partial:
+            rejected_count = len(objects) - len(events)
+            INGEST_EVENTS.labels(outcome="rejected").inc(rejected_count)
+            body["rejected"] = [e.as_dict() for e in errors]
+        return json_response(body, status=202)
+
+    original_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = original_openapi()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Event"] = EVENT_SCHEMA
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    too_large = Problem(
+        413,
+        f"The body is larger than {limit // (1024 * 1024)} MiB; split it into smaller requests.",
+    )
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def app_from_env() -> FastAPI:
+    """Zero-argument factory for uvicorn (also in each worker process)."""
+    settings = load_settings(IngestSettings)
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)

@@ -1,0 +1,19 @@
+"""Ingest settings (NORTHSTAR_* environment variables)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from northstar.config import KafkaSettings, ServiceSettings
+
+
+class IngestSettings(ServiceSettings, KafkaSettings):
+    http_port: int = Field(default=8001, ge=1, le=65535)
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    max_events_per_request: int = Field(default=10_000, ge=1)
+    # Events per second per API key (token bucket, burst of two seconds); 0 disables.
+    rate_limit_events_per_second: float = Field(default=200_000, ge=0)
+    # A request whose events Kafka has not acknowledged within this many seconds gets 503.
+    produce_timeout_seconds: float = Field(default=4.0, gt=0, le=30)
+    api_key_cache_seconds: float = Field(default=2.0, ge=0, le=60)
+    workers: int = Field(default=1, ge=1, le=64)
