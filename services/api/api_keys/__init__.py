@@ -1,0 +1,1 @@
+"""API keys (admin): create (the secret is shown once), list, revoke."""

@@ -1,0 +1,54 @@
+"""SQL for API keys."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from northstar.db.models import ApiKey
+
+
+class ApiKeyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, name: str, scopes: Sequence[str], key_hash: str, prefix: str) -> ApiKey:
+        key = ApiKey(name=name, scopes=list(scopes), key_hash=key_hash, key_prefix=prefix)
+        self.session.add(key)
+        await self.session.flush()
+        await self.session.refresh(key)
+        return key
+
+    async def ensure(self, name: str, scopes: Sequence[str], key_hash: str, prefix: str) -> None:
+        """Insert the key unless a key with this hash exists; un-revoke it if it was revoked."""
+        stmt = insert(ApiKey).values(
+            id=uuid.uuid4(), name=name, scopes=list(scopes), key_hash=key_hash, key_prefix=prefix
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[ApiKey.key_hash],
+            set_={"revoked_at": None, "scopes": stmt.excluded.scopes},
+        )
+        await self.session.execute(stmt)
+
+    async def page(self, limit: int, after: tuple[datetime, uuid.UUID] | None) -> list[ApiKey]:
+        query = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id).limit(limit)
+        if after is not None:
+            query = query.where(tuple_(ApiKey.created_at, ApiKey.id) > after)
+        return list((await self.session.scalars(query)).all())
+
+    async def revoke(self, key_id: uuid.UUID) -> bool:
+        result = await self.session.execute(
+            update(ApiKey)
+            .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+            .values(revoked_at=func.now())
+            .returning(ApiKey.id)
+        )
+        return result.first() is not None
+
+    async def get(self, key_id: uuid.UUID) -> ApiKey | None:
+        return await self.session.get(ApiKey, key_id)

@@ -1,0 +1,30 @@
+"""API key request and response bodies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from northstar.auth.keys import Scope
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, description="Also the default event source.")
+    scopes: list[Scope] = Field(min_length=1)
+
+
+class ApiKeyOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    scopes: list[Scope]
+    prefix: str = Field(description="The key's visible prefix, to tell keys apart.")
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The secret. Shown in this response only; store it now.")

@@ -1,0 +1,71 @@
+"""The api service: REST resources under `/v1`, health, and `/metrics`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from northstar.auth.authenticator import Authenticator
+from northstar.auth.keys import Scope, hash_key, prefix_of
+from northstar.config import load_settings
+from northstar.db.engine import create_engine, session_factory
+from northstar.http.health import health_router
+from northstar.http.middleware import RequestIdMiddleware
+from northstar.http.problems import install_problem_handlers
+from northstar.logs import configure_logging
+from services.api.api_keys.repository import ApiKeyRepository
+from services.api.api_keys.routes import router as api_keys_router
+from services.api.catalogue.routes import router as catalogue_router
+from services.api.settings import ApiSettings
+
+
+def create_app(settings: ApiSettings) -> FastAPI:
+    engine = create_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        application_name="northstar-api",
+    )
+    sessions = session_factory(engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.bootstrap_admin_key:
+            async with sessions() as session:
+                await ApiKeyRepository(session).ensure(
+                    "bootstrap-admin",
+                    [Scope.ADMIN.value],
+                    hash_key(settings.bootstrap_admin_key),
+                    prefix_of(settings.bootstrap_admin_key),
+                )
+                await session.commit()
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Northstar API",
+        version="1.0",
+        description="Goals, KPIs, org units, alerts, reviews, webhooks and API keys.",
+        lifespan=lifespan,
+    )
+    app.state.sessions = sessions
+    app.state.authenticator = Authenticator(engine, ttl=settings.api_key_cache_seconds)
+    install_problem_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+
+    async def database_ready() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    app.include_router(health_router({"database": database_ready}))
+    app.include_router(api_keys_router)
+    app.include_router(catalogue_router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    settings = load_settings(ApiSettings)
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)

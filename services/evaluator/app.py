@@ -1,0 +1,64 @@
+"""The evaluator process: the consumer loop, plus `/healthz`, `/readyz` and `/metrics`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from northstar.config import load_settings
+from northstar.db.engine import create_engine
+from northstar.http.health import health_router
+from northstar.http.problems import install_problem_handlers
+from northstar.logs import configure_logging
+from services.evaluator.consumer import EvaluatorLoop
+from services.evaluator.settings import EvaluatorSettings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: EvaluatorSettings) -> FastAPI:
+    engine = create_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        application_name="northstar-evaluator",
+    )
+    loop = EvaluatorLoop(settings, engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(loop.run(), name="evaluator-loop")
+        task.add_done_callback(_crash_if_failed)
+        yield
+        # SIGTERM: finish the batch in flight, commit it, leave the group.
+        loop.request_stop()
+        await task
+        await engine.dispose()
+
+    app = FastAPI(title="Northstar evaluator", version="1.0", lifespan=lifespan)
+    install_problem_handlers(app)
+
+    async def database_ready() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    app.include_router(health_router({"database": database_ready, "kafka": loop.check}))
+    return app
+
+
+def _crash_if_failed(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.critical("evaluator loop died", exc_info=task.exception())
+        # A consumer that stopped consuming must not look healthy: exit so the supervisor
+        # restarts it (and the group rebalances its partitions meanwhile).
+        raise SystemExit(1)
+
+
+def app_from_env() -> FastAPI:
+    settings = load_settings(EvaluatorSettings)
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)
