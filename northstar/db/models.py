@@ -8,14 +8,18 @@ written with COPY and read with aggregate SQL, never as objects.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     Column,
     DateTime,
     Double,
+    ForeignKey,
     Index,
+    Interval,
     MetaData,
     String,
     Table,
@@ -105,3 +109,173 @@ measurements = Table(
     Index("ix_measurements_metric_time", "metric", text("time DESC")),
     comment="Raw metric events; a hypertable on `time` when TimescaleDB is installed.",
 )
+
+
+# -- KPIs, goals and their evaluation (migration 0002) -----------------------------------
+
+
+class OrgUnit(Base):
+    """A node of the organisation: organization → department → team → individual."""
+
+    __tablename__ = "org_units"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("org_units.id", ondelete="RESTRICT"), index=True
+    )
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('organization', 'department', 'team', 'individual')", name="kind"
+        ),
+    )
+
+
+class Kpi(Base):
+    """A named expression over metric aggregations (SPEC §4). `metrics` is derived from the
+    parsed expression and indexed, so the evaluator finds the KPIs a batch touches."""
+
+    __tablename__ = "kpis"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    unit: Mapped[str] = mapped_column(String(50), nullable=False, server_default="")
+    expression: Mapped[str] = mapped_column(Text, nullable=False)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)
+    max_staleness: Mapped[timedelta | None] = mapped_column(Interval)
+    metrics: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('leading', 'lagging')", name="kind"),
+        Index("ix_kpis_metrics", "metrics", postgresql_using="gin"),
+    )
+
+
+class Goal(Base):
+    """A SMART goal (SPEC §5). `kpi_key` is NULL for a roll-up goal. `start`/`due` may be
+    missing while a goal is being drafted; `smart` in the API reports what is missing."""
+
+    __tablename__ = "goals"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    owner: Mapped[str | None] = mapped_column(String(200))
+    unit_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("org_units.id", ondelete="RESTRICT"), index=True
+    )
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("goals.id", ondelete="RESTRICT"), index=True
+    )
+    kpi_key: Mapped[str | None] = mapped_column(
+        ForeignKey("kpis.key", ondelete="RESTRICT", onupdate="CASCADE"), index=True
+    )
+    type: Mapped[str] = mapped_column(String(12), nullable=False, server_default="reach")
+    baseline: Mapped[float] = mapped_column(Double, nullable=False, server_default="0")
+    target: Mapped[float | None] = mapped_column(Double)
+    start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pacing: Mapped[str] = mapped_column(String(10), nullable=False, server_default="linear")
+    at_risk: Mapped[float] = mapped_column(Double, nullable=False, server_default="0.95")
+    off_track: Mapped[float] = mapped_column(Double, nullable=False, server_default="0.85")
+    weight: Mapped[float] = mapped_column(Double, nullable=False, server_default="1")
+    window: Mapped[timedelta | None] = mapped_column(Interval)
+    rollup: Mapped[str] = mapped_column(String(10), nullable=False, server_default="weighted")
+    alert_clear_margin: Mapped[float] = mapped_column(
+        Double, nullable=False, server_default="0.02"
+    )
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (
+        CheckConstraint("type IN ('reach', 'stay_above', 'stay_below')", name="type"),
+        CheckConstraint("pacing IN ('linear', 'none')", name="pacing"),
+        CheckConstraint("rollup IN ('weighted', 'worst')", name="rollup"),
+        CheckConstraint("off_track > 0 AND off_track <= at_risk", name="thresholds"),
+        CheckConstraint("weight >= 0", name="weight"),
+        CheckConstraint("due IS NULL OR start IS NULL OR due >= start", name="period"),
+    )
+
+
+class GoalRevision(Base):
+    """A change to target, baseline, thresholds or due date of a started goal, with why."""
+
+    __tablename__ = "goal_revisions"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    goal_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("goals.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    changed_at: Mapped[datetime] = _created_at()
+    changed_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    review_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+
+
+class GoalState(Base):
+    """The latest evaluation of each goal: what the API, gauges and alerts read. Its row is
+    also the lock that serialises evaluations of one goal across evaluator replicas."""
+
+    __tablename__ = "goal_state"
+
+    goal_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("goals.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str | None] = mapped_column(String(12))
+    actual: Mapped[float | None] = mapped_column(Double)
+    expected: Mapped[float | None] = mapped_column(Double)
+    target: Mapped[float | None] = mapped_column(Double)
+    score: Mapped[float | None] = mapped_column(Double)
+    progress: Mapped[float | None] = mapped_column(Double)
+    forecast_value: Mapped[float | None] = mapped_column(Double)
+    forecast_status: Mapped[str | None] = mapped_column(String(16))
+    evaluated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    history_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+goal_status_history = Table(
+    "goal_status_history",
+    Base.metadata,
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("goal_id", UUID(as_uuid=True), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("actual", Double),
+    Column("expected", Double),
+    Column("score", Double),
+    Index("ix_goal_status_history_goal_id_time", "goal_id", text("time DESC")),
+    comment="Goal status time series; a hypertable on `time` when TimescaleDB is installed.",
+)
+
+
+def _rollup_table(name: str, comment: str) -> Table:
+    return Table(
+        name,
+        Base.metadata,
+        Column("metric", String(100), primary_key=True),
+        Column("bucket", DateTime(timezone=True), primary_key=True),
+        Column("dimensions", JSONB, primary_key=True),
+        Column("count", BigInteger, nullable=False),
+        Column("sum", Double, nullable=False),
+        Column("min", Double, nullable=False),
+        Column("max", Double, nullable=False),
+        Column("last_time", DateTime(timezone=True), nullable=False),
+        Column("last_value", Double, nullable=False),
+        Column("sketch", JSONB, nullable=False),
+        comment=comment,
+    )
+
+
+# Mergeable summaries of `measurements` per metric, dimension set and bucket, maintained by
+# the evaluator in the same transaction as the raw insert (see docs/kpis.md).
+rollup_1m = _rollup_table("rollup_1m", "Per-minute summaries of measurements.")
+rollup_1h = _rollup_table("rollup_1h", "Per-hour summaries of measurements.")
+rollup_1d = _rollup_table("rollup_1d", "Per-day (UTC) summaries of measurements.")
