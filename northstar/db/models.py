@@ -188,9 +188,7 @@ class Goal(Base):
     weight: Mapped[float] = mapped_column(Double, nullable=False, server_default="1")
     window: Mapped[timedelta | None] = mapped_column(Interval)
     rollup: Mapped[str] = mapped_column(String(10), nullable=False, server_default="weighted")
-    alert_clear_margin: Mapped[float] = mapped_column(
-        Double, nullable=False, server_default="0.02"
-    )
+    alert_clear_margin: Mapped[float] = mapped_column(Double, nullable=False, server_default="0.02")
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
 

@@ -8,7 +8,7 @@ plain values (including ``now``) and returns plain values. Import from the modul
 names.
 """
 
-from northstar.domain.aggregation import QuantileSketch, Summary
+from northstar.domain.aggregation import RELATIVE_ACCURACY, QuantileSketch, Summary
 from northstar.domain.alerts import (
     DEFAULT_CLEAR_MARGIN,
     Alert,
@@ -55,15 +55,18 @@ from northstar.domain.goals import (
     SmartCheck,
     Thresholds,
     evaluate_goal,
+    final_condition_holds,
     forecast,
     rollup_score,
     rollup_status,
     smart_check,
+    status_for_score,
 )
 
 __all__ = [
     "DEFAULT_CLEAR_MARGIN",
     "FUNCTIONS",
+    "RELATIVE_ACCURACY",
     "Aggregation",
     "Alert",
     "AlertCondition",
@@ -98,6 +101,7 @@ __all__ = [
     "decide",
     "evaluate_expression",
     "evaluate_goal",
+    "final_condition_holds",
     "forecast",
     "forecast_condition",
     "format_duration",
@@ -111,4 +115,5 @@ __all__ = [
     "smart_check",
     "stale_data_condition",
     "status_condition",
+    "status_for_score",
 ]

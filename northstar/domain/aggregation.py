@@ -24,10 +24,12 @@ from northstar.domain.expressions import FUNCTIONS
 __all__ = ["RELATIVE_ACCURACY", "QuantileSketch", "Summary"]
 
 RELATIVE_ACCURACY = 0.01
-"""α of every sketch: a quantile answer is within 1% of a true sample value."""
+"""α of every sketch: a quantile answer is within 1% of a true sample value. Changing it
+changes the meaning of every stored sketch."""
 
 _GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
 _LOG_GAMMA = math.log(_GAMMA)
+_LOG_MIDPOINT = math.log(2 / (_GAMMA + 1))  # representative = γ^k · 2 / (γ + 1)
 _QUANTILES = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
 
 
@@ -39,8 +41,8 @@ def _bucket_index(magnitude: float) -> int:
 def _bucket_value(index: int) -> float:
     """The bucket's representative: within α of every magnitude the bucket holds."""
     try:
-        return 2.0 * math.exp(index * _LOG_GAMMA) / (_GAMMA + 1)
-    except OverflowError:
+        return math.exp(index * _LOG_GAMMA + _LOG_MIDPOINT)
+    except OverflowError:  # only past the largest float, where every value is near it
         return sys.float_info.max
 
 
@@ -58,13 +60,13 @@ class QuantileSketch:
     A value ``v > 0`` is counted in bucket ``k = ceil(log_γ v)`` with
     ``γ = (1 + α) / (1 - α)``; negative values go into a mirrored store by ``|v|``,
     zeros into their own counter. Merging adds bucket counts, so it is exact,
-    associative and commutative.
+    associative and commutative — also in SQL (see :meth:`to_dict`).
 
     Guarantee: for ``0 <= q <= 1`` over ``n`` added values, :meth:`quantile` returns a
     number within relative error α (up to float rounding) of the value of rank
     ``floor(q * (n - 1))`` (0-based) in the sorted sample — the lower nearest rank, no
-    interpolation. The exact minimum and maximum are kept as well and bound every
-    answer, so ``quantile(0)`` and ``quantile(1)`` are exact.
+    interpolation. Passing the exact minimum and maximum (which :class:`Summary` keeps)
+    bounds the answer and makes ``q = 0`` and ``q = 1`` exact.
 
     Space grows with the spread of magnitudes, about 115 buckets per factor of ten,
     not with the number of values. The sketch is a mutable accumulator: :meth:`add`
@@ -74,8 +76,6 @@ class QuantileSketch:
     positive: dict[int, int] = field(default_factory=dict)
     negative: dict[int, int] = field(default_factory=dict)
     zero: int = 0
-    min: float | None = None
-    max: float | None = None
 
     @property
     def count(self) -> int:
@@ -98,8 +98,6 @@ class QuantileSketch:
             self.negative[index] = self.negative.get(index, 0) + count
         else:
             self.zero += count
-        self.min = number if self.min is None else min(self.min, number)
-        self.max = number if self.max is None else max(self.max, number)
 
     def merge(self, other: QuantileSketch) -> QuantileSketch:
         """A new sketch of both samples together."""
@@ -114,90 +112,91 @@ class QuantileSketch:
         for index, count in other.negative.items():
             self.negative[index] = self.negative.get(index, 0) + count
         self.zero += other.zero
-        if other.min is not None:
-            self.min = other.min if self.min is None else min(self.min, other.min)
-        if other.max is not None:
-            self.max = other.max if self.max is None else max(self.max, other.max)
 
     def copy(self) -> QuantileSketch:
         """An independent copy."""
-        return QuantileSketch(
-            dict(self.positive), dict(self.negative), self.zero, self.min, self.max
-        )
+        return QuantileSketch(dict(self.positive), dict(self.negative), self.zero)
 
-    def quantile(self, q: float) -> float | None:
+    def quantile(
+        self, q: float, *, low: float | None = None, high: float | None = None
+    ) -> float | None:
         """The ``q``-quantile (see the class guarantee), or ``None`` when empty.
 
-        Raises ``ValueError`` unless ``0 <= q <= 1``.
+        ``low``/``high``, when given, are the sample's exact minimum and maximum; the
+        answer is clamped into them, which keeps the guarantee and makes the extremes
+        (and every quantile of a constant sample) exact. Raises ``ValueError`` unless
+        ``0 <= q <= 1``.
         """
         if not 0.0 <= q <= 1.0:
             raise ValueError(f"quantile must be between 0 and 1, got {q!r}")
         total = self.count
-        if total == 0 or self.min is None or self.max is None:
+        if total == 0:
             return None
         rank = q * (total - 1)
-        seen = 0
-        answer: float | None = None
+        answer = self._value_at_rank(rank)
+        if low is not None:
+            answer = max(answer, low)
+        if high is not None:
+            answer = min(answer, high)
+        return answer
+
+    def _value_at_rank(self, rank: float) -> float:
         # Ascending order: most negative values first (largest |v|), then zeros, then
         # positive values from small to large.
+        seen = 0
         for index in sorted(self.negative, reverse=True):
             seen += self.negative[index]
             if seen > rank:
-                answer = -_bucket_value(index)
-                break
-        if answer is None:
-            seen += self.zero
+                return -_bucket_value(index)
+        seen += self.zero
+        if seen > rank:
+            return 0.0
+        answer = 0.0
+        for index in sorted(self.positive):
+            seen += self.positive[index]
+            answer = _bucket_value(index)
             if seen > rank:
-                answer = 0.0
-        if answer is None:
-            for index in sorted(self.positive):
-                seen += self.positive[index]
-                if seen > rank:
-                    answer = _bucket_value(index)
-                    break
-        if answer is None:  # only reachable through float rounding at q == 1
-            answer = self.max
-        return min(max(answer, self.min), self.max)
+                break
+        return answer
 
-    def to_dict(self) -> dict[str, Any]:
-        """A compact JSON-safe form: bucket index (as a string key) → count per store."""
-        return {
-            "alpha": RELATIVE_ACCURACY,
-            "positive": {str(k): v for k, v in sorted(self.positive.items())},
-            "negative": {str(k): v for k, v in sorted(self.negative.items())},
-            "zero": self.zero,
-            "min": self.min,
-            "max": self.max,
-        }
+    def to_dict(self) -> dict[str, int]:
+        """The JSON form: one flat object of bucket → count, ``"p<k>"`` for positive
+        buckets, ``"n<k>"`` for negative ones and ``"z"`` for zeros; empty buckets are
+        left out (an empty sketch is ``{}``).
+
+        Merging two sketches is adding counts key by key, so the store can merge them
+        in SQL (``northstar_sketch_merge`` / ``northstar_sketch_sum`` in schema 0002).
+        The accuracy α is fixed by this module and not stored.
+        """
+        data = {f"n{k}": v for k, v in sorted(self.negative.items()) if v}
+        if self.zero:
+            data["z"] = self.zero
+        data.update({f"p{k}": v for k, v in sorted(self.positive.items()) if v})
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> QuantileSketch:
-        """Rebuild a sketch from :meth:`to_dict` output. Raises ``ValueError`` when the
-        data is malformed or was made with a different accuracy."""
-        try:
-            alpha = float(data.get("alpha", RELATIVE_ACCURACY))
-            if alpha != RELATIVE_ACCURACY:
-                raise ValueError(
-                    f"sketch has relative accuracy {alpha}, expected {RELATIVE_ACCURACY}"
-                )
-            positive = {int(k): int(v) for k, v in data.get("positive", {}).items()}
-            negative = {int(k): int(v) for k, v in data.get("negative", {}).items()}
-            zero = int(data.get("zero", 0))
-            low = data.get("min")
-            high = data.get("max")
-        except (TypeError, AttributeError) as exc:
-            raise ValueError(f"malformed sketch data: {exc}") from exc
-        if any(c < 0 for c in (*positive.values(), *negative.values(), zero)):
-            raise ValueError("malformed sketch data: negative bucket count")
-        sketch = cls(
-            {k: v for k, v in positive.items() if v},
-            {k: v for k, v in negative.items() if v},
-            zero,
-            None if low is None else _check_finite(low, "sketch min"),
-            None if high is None else _check_finite(high, "sketch max"),
-        )
-        if (sketch.count == 0) != (sketch.min is None or sketch.max is None):
-            raise ValueError("malformed sketch data: min/max do not match the counts")
+        """Rebuild a sketch from :meth:`to_dict` output (or a merge of such). Raises
+        ``ValueError`` for an unknown key or a count that is not a non-negative integer."""
+        sketch = cls()
+        for key, raw in data.items():
+            if isinstance(raw, bool) or not isinstance(raw, int | float) or raw != int(raw):
+                raise ValueError(f"malformed sketch data: count {raw!r} of {key!r}")
+            count = int(raw)
+            if count < 0:
+                raise ValueError(f"malformed sketch data: negative count of {key!r}")
+            if key == "z":
+                sketch.zero += count
+                continue
+            store = {"p": sketch.positive, "n": sketch.negative}.get(key[:1])
+            try:
+                index = int(key[1:])
+            except ValueError:
+                store = None
+            if store is None:
+                raise ValueError(f"malformed sketch data: unknown bucket key {key!r}")
+            if count:
+                store[index] = store.get(index, 0) + count
         return sketch
 
 
@@ -214,7 +213,8 @@ class Summary:
     place; :meth:`merge` returns a new summary and leaves both inputs unchanged;
     :meth:`combine` merges many at once. ``last`` is the value with the latest
     timestamp; on equal timestamps the one added (or merged in) later wins, so merging
-    in bucket order gives the natural answer.
+    in bucket order gives the natural answer. ``last_ts`` is stored as the rollup
+    column ``last_time`` (see :meth:`to_dict`).
     """
 
     count: int = 0
@@ -311,27 +311,32 @@ class Summary:
             return self.max
         if func == "last":
             return self.last_value
-        return self.sketch.quantile(_QUANTILES[func])
+        return self.sketch.quantile(_QUANTILES[func], low=self.min, high=self.max)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe form; timestamps as ISO-8601 text."""
+        """A JSON-safe form whose keys are the rollup tables' columns (``count``,
+        ``sum``, ``min``, ``max``, ``last_time``, ``last_value``, ``sketch``);
+        ``last_time`` is ISO-8601 text and ``sketch`` is :meth:`QuantileSketch.to_dict`."""
         return {
             "count": self.count,
             "sum": self.sum,
             "min": self.min,
             "max": self.max,
-            "last_ts": None if self.last_ts is None else self.last_ts.isoformat(),
+            "last_time": None if self.last_ts is None else self.last_ts.isoformat(),
             "last_value": self.last_value,
             "sketch": self.sketch.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Summary:
-        """Rebuild a summary from :meth:`to_dict` output. Raises ``ValueError`` when the
-        data is malformed."""
+        """Rebuild a summary from :meth:`to_dict` output or a rollup row mapping
+        (``last_time`` may be ISO-8601 text or an aware datetime). Raises ``ValueError``
+        when the data is malformed."""
         try:
-            last_ts_text = data.get("last_ts")
-            last_ts = None if last_ts_text is None else datetime.fromisoformat(last_ts_text)
+            raw_time = data.get("last_time")
+            last_ts = datetime.fromisoformat(raw_time) if isinstance(raw_time, str) else raw_time
+            if last_ts is not None and not isinstance(last_ts, datetime):
+                raise TypeError(f"last_time must be a datetime or ISO-8601 text, got {raw_time!r}")
             summary = cls(
                 count=int(data["count"]),
                 sum=float(data["sum"]),
@@ -339,12 +344,17 @@ class Summary:
                 max=None if data.get("max") is None else float(data["max"]),
                 last_ts=last_ts,
                 last_value=None if data.get("last_value") is None else float(data["last_value"]),
-                sketch=QuantileSketch.from_dict(data.get("sketch", {})),
+                sketch=QuantileSketch.from_dict(data.get("sketch") or {}),
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"malformed summary data: {exc!r}") from exc
         if summary.last_ts is not None:
-            _require_aware(summary.last_ts, "last_ts")
+            _require_aware(summary.last_ts, "last_time")
         if summary.count < 0 or (summary.count == 0) != (summary.min is None):
             raise ValueError("malformed summary data: count does not match min/max")
+        if summary.sketch.count != summary.count:
+            raise ValueError(
+                f"malformed summary data: sketch holds {summary.sketch.count} values, "
+                f"count is {summary.count}"
+            )
         return summary

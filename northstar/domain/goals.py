@@ -7,6 +7,7 @@ evaluator feeds it the KPI value it computed and stores what comes back.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -197,28 +198,23 @@ def final_condition_holds(spec: GoalSpec, value: float) -> bool:
 
 
 def _score(spec: GoalSpec, actual: float, expected: float) -> float:
+    """The SPEC §5 score of ``actual`` against the paced ``expected`` value."""
     if spec.type is GoalType.REACH:
         if expected == spec.baseline:
             on_target_side = actual <= spec.baseline if spec.decreasing else actual >= spec.baseline
             return 1.0 if on_target_side else 0.0
         score = (actual - spec.baseline) / (expected - spec.baseline)
-        holds = _reached_expected(spec, actual, expected)
     elif spec.type is GoalType.STAY_ABOVE:
-        holds = actual >= expected
         if expected <= 0:
-            return 1.0 if holds else 0.0
+            return 1.0 if actual >= expected else 0.0
         score = actual / expected
     else:
-        holds = actual <= expected
         if actual <= 0:
-            return 1.0 if holds else 0.0
+            return 1.0 if actual <= expected else 0.0
         score = expected / actual
-    # Only overflow against a tiny denominator gets here; judge it like division by zero.
-    return score if math.isfinite(score) else (1.0 if holds else 0.0)
-
-
-def _reached_expected(spec: GoalSpec, actual: float, expected: float) -> bool:
-    return actual <= expected if spec.decreasing else actual >= expected
+    # Overflow against a tiny denominator: the largest finite score of that sign keeps the
+    # score monotone in the actual.
+    return score if math.isfinite(score) else math.copysign(sys.float_info.max, score)
 
 
 def status_for_score(score: float, thresholds: Thresholds) -> GoalStatus:

@@ -16,6 +16,7 @@ from northstar.http.health import health_router
 from northstar.http.problems import install_problem_handlers
 from northstar.logs import configure_logging
 from services.evaluator.consumer import EvaluatorLoop
+from services.evaluator.evaluation import GoalEvaluationStep
 from services.evaluator.settings import EvaluatorSettings
 
 log = logging.getLogger(__name__)
@@ -27,16 +28,21 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
         pool_size=settings.database_pool_size,
         application_name="northstar-evaluator",
     )
-    loop = EvaluatorLoop(settings, engine)
+    evaluation = GoalEvaluationStep(engine, interval=settings.evaluation_interval)
+    loop = EvaluatorLoop(settings, engine, after_store=evaluation.after_store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stopping = asyncio.Event()
         task = asyncio.create_task(loop.run(), name="evaluator-loop")
         task.add_done_callback(_crash_if_failed)
+        sweeper = asyncio.create_task(evaluation.sweep_forever(stopping), name="sweep")
         yield
         # SIGTERM: finish the batch in flight, commit it, leave the group.
+        stopping.set()
         loop.request_stop()
         await task
+        await sweeper
         await engine.dispose()
 
     app = FastAPI(title="Northstar evaluator", version="1.0", lifespan=lifespan)

@@ -23,7 +23,6 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import CommitFailedError, KafkaError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from northstar.events.model import MetricEvent
 from northstar.kafka import Topics, ensure_topics, producer
 from northstar.logs import log_context
 from northstar.telemetry import (
@@ -35,14 +34,15 @@ from northstar.telemetry import (
 )
 from services.evaluator.decode import Batch, decode_batch
 from services.evaluator.settings import EvaluatorSettings
-from services.evaluator.store import MeasurementRepository
+from services.evaluator.store import MeasurementRepository, TouchedMetric
 
 log = logging.getLogger(__name__)
 
-# Called inside the batch transaction with the events that were new; returns a callable
-# to run after the commit (publishing side effects), or None.
+# Called inside the batch transaction with the metrics that received new events; returns
+# a callable to run after the commit (publishing side effects), or None.
+AfterCommit = Callable[[], Awaitable[None]]
 AfterStore = Callable[
-    [AsyncConnection, Sequence[MetricEvent]], Awaitable[Callable[[], Awaitable[None]] | None]
+    [AsyncConnection, Sequence[TouchedMetric], datetime], Awaitable[AfterCommit | None]
 ]
 
 
@@ -227,10 +227,10 @@ class EvaluatorLoop:
         after_commit = None
         async with self._engine.begin() as conn:
             stored = await self._repository.store(conn, batch.events)
-            await self._repository.update_catalogue(conn, stored, received_at)
-            if self._after_store is not None:
-                after_commit = await self._after_store(conn, stored)
-        return after_commit, len(stored)
+            touched = await self._repository.fold(conn, received_at) if stored else []
+            if self._after_store is not None and touched:
+                after_commit = await self._after_store(conn, touched, received_at)
+        return after_commit, stored
 
     async def _dead_letter(self, batch: Batch) -> None:
         if not batch.dead_letters:

@@ -1,15 +1,22 @@
-"""MeasurementRepository: the idempotent sink. All SQL for raw events lives here.
+"""MeasurementRepository: the idempotent sink. All SQL that writes raw events lives here.
 
 A batch is written with COPY into a per-connection temporary table, then moved in one
 statement: new `(source, event_id)` keys go into the dedupe ledger, and only the events
-whose key was new go into `measurements`. Redelivered or re-sent events therefore change
+whose key was new go into `measurements` (and into `stored_events`, a second temporary
+table the rest of the transaction reads). Redelivered or re-sent events therefore change
 nothing, whichever evaluator replica sees them.
+
+From `stored_events`, still in the same transaction, the metric catalogue and the
+minute/hour/day rollups are folded forward with commutative upserts (sums, counts,
+least/greatest, sketch merges), so the order in which replicas commit does not matter.
+Every upsert touches rows in key order, so concurrent replicas take row locks in one
+order and cannot deadlock on them.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
@@ -25,7 +32,8 @@ CREATE TEMP TABLE IF NOT EXISTS incoming_events (
     dimensions jsonb NOT NULL,
     source text NOT NULL,
     event_id text NOT NULL
-) ON COMMIT DELETE ROWS
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stored_events (LIKE incoming_events) ON COMMIT DELETE ROWS;
 """
 
 _MOVE_NEW = """
@@ -34,21 +42,23 @@ WITH fresh AS (
     SELECT source, event_id FROM incoming_events
     ON CONFLICT DO NOTHING
     RETURNING source, event_id
+), stored AS (
+    INSERT INTO measurements (time, metric, value, dimensions, source, event_id)
+    SELECT i.time, i.metric, i.value, i.dimensions, i.source, i.event_id
+    FROM incoming_events i JOIN fresh USING (source, event_id)
+    RETURNING time, metric, value, dimensions, source, event_id
 )
-INSERT INTO measurements (time, metric, value, dimensions, source, event_id)
-SELECT i.time, i.metric, i.value, i.dimensions, i.source, i.event_id
-FROM incoming_events i JOIN fresh USING (source, event_id)
-RETURNING source, event_id
+INSERT INTO stored_events SELECT * FROM stored
 """
 
-# Rows are sorted by name so concurrent evaluators lock catalogue rows in one order.
 _UPSERT_CATALOGUE = """
 INSERT INTO metrics AS m (name, first_seen, last_seen, last_received, event_count, dimensions)
-SELECT name, first_seen, last_seen, last_received, event_count, dims::text[]
-FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::timestamptz[],
-            $5::bigint[], $6::text[])
-     AS u(name, first_seen, last_seen, last_received, event_count, dims)
-ORDER BY name
+SELECT metric, min(time), max(time), $1::timestamptz, count(*),
+       ARRAY(SELECT DISTINCT k FROM stored_events s2, jsonb_object_keys(s2.dimensions) k
+             WHERE s2.metric = s.metric ORDER BY k)
+FROM stored_events s
+GROUP BY metric
+ORDER BY metric
 ON CONFLICT (name) DO UPDATE SET
     first_seen = least(m.first_seen, excluded.first_seen),
     last_seen = greatest(m.last_seen, excluded.last_seen),
@@ -59,20 +69,66 @@ ON CONFLICT (name) DO UPDATE SET
     )
 """
 
+# {table} and {unit} come from the fixed list below, never from input.
+_FOLD_ROLLUP = """
+INSERT INTO {table} AS r
+    (metric, bucket, dimensions, count, sum, min, max, last_time, last_value, sketch)
+SELECT s.metric, s.bucket, s.dimensions, s.count, s.sum, s.min, s.max,
+       s.last_time, s.last_value, k.sketch
+FROM (
+    SELECT metric, date_trunc('{unit}', time, 'UTC') AS bucket, dimensions,
+           count(*) AS count, sum(value) AS sum, min(value) AS min, max(value) AS max,
+           max(time) AS last_time, (array_agg(value ORDER BY time DESC))[1] AS last_value
+    FROM stored_events GROUP BY 1, 2, 3
+) s
+JOIN (
+    SELECT metric, bucket, dimensions, jsonb_object_agg(key, n) AS sketch
+    FROM (
+        SELECT metric, date_trunc('{unit}', time, 'UTC') AS bucket, dimensions,
+               northstar_sketch_key(value) AS key, count(*) AS n
+        FROM stored_events GROUP BY 1, 2, 3, 4
+    ) keyed
+    GROUP BY 1, 2, 3
+) k USING (metric, bucket, dimensions)
+ORDER BY 1, 2, 3
+ON CONFLICT (metric, bucket, dimensions) DO UPDATE SET
+    count = r.count + excluded.count,
+    sum = r.sum + excluded.sum,
+    min = least(r.min, excluded.min),
+    max = greatest(r.max, excluded.max),
+    last_value = CASE WHEN excluded.last_time >= r.last_time
+                      THEN excluded.last_value ELSE r.last_value END,
+    last_time = greatest(r.last_time, excluded.last_time),
+    sketch = northstar_sketch_merge(r.sketch, excluded.sketch)
+"""
+ROLLUP_TABLES = (("rollup_1m", "minute"), ("rollup_1h", "hour"), ("rollup_1d", "day"))
+
+_TOUCHED = """
+SELECT metric, min(time) AS first, max(time) AS last FROM stored_events GROUP BY metric
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class TouchedMetric:
+    """A metric the batch stored new events for, and the time range they cover."""
+
+    metric: str
+    first: datetime
+    last: datetime
+
 
 class MeasurementRepository:
-    async def store(
-        self, conn: AsyncConnection, events: Sequence[MetricEvent]
-    ) -> list[MetricEvent]:
-        """Store the events not seen before; return exactly those (in batch order)."""
+    async def store(self, conn: AsyncConnection, events: Sequence[MetricEvent]) -> int:
+        """Store the events not seen before into `measurements` and `stored_events`;
+        return how many were new."""
         unique: dict[tuple[str, str], MetricEvent] = {}
         for event in events:
             unique.setdefault((event.source, event.event_id), event)
-        if not unique:
-            return []
         # Through SQLAlchemy first: its asyncpg adapter opens the transaction lazily, on its
         # first statement, and the COPY below must run inside it.
         await conn.exec_driver_sql(_STAGING_DDL)
+        if not unique:
+            return 0
         raw = await _driver(conn)
         await raw.copy_records_to_table(
             "incoming_events",
@@ -88,35 +144,18 @@ class MeasurementRepository:
                 for e in unique.values()
             ],
         )
-        new_keys = {(r["source"], r["event_id"]) for r in await raw.fetch(_MOVE_NEW)}
-        return [event for key, event in unique.items() if key in new_keys]
+        status = await raw.execute(_MOVE_NEW)
+        return int(status.rsplit(" ", 1)[-1])
 
-    async def update_catalogue(
-        self, conn: AsyncConnection, stored: Sequence[MetricEvent], received_at: datetime
-    ) -> None:
-        if not stored:
-            return
-        first: dict[str, datetime] = {}
-        last: dict[str, datetime] = {}
-        count: dict[str, int] = defaultdict(int)
-        keys: dict[str, set[str]] = defaultdict(set)
-        for e in stored:
-            first[e.metric] = min(first.get(e.metric, e.timestamp), e.timestamp)
-            last[e.metric] = max(last.get(e.metric, e.timestamp), e.timestamp)
-            count[e.metric] += 1
-            keys[e.metric].update(e.dimensions)
-        names = sorted(count)
+    async def fold(self, conn: AsyncConnection, received_at: datetime) -> list[TouchedMetric]:
+        """Fold `stored_events` into the catalogue and the rollups; return what it touched."""
         raw = await _driver(conn)
-        await raw.execute(
-            _UPSERT_CATALOGUE,
-            names,
-            [first[n] for n in names],
-            [last[n] for n in names],
-            [received_at] * len(names),
-            [count[n] for n in names],
-            # A text[][] must be rectangular; ship each metric's keys as one array literal.
-            ["{" + ",".join(sorted(keys[n])) + "}" for n in names],
-        )
+        await raw.execute(_UPSERT_CATALOGUE, received_at)
+        for table, unit in ROLLUP_TABLES:
+            await raw.execute(_FOLD_ROLLUP.format(table=table, unit=unit))
+        return [
+            TouchedMetric(r["metric"], r["first"], r["last"]) for r in await raw.fetch(_TOUCHED)
+        ]
 
 
 async def _driver(conn: AsyncConnection):  # type: ignore[no-untyped-def]

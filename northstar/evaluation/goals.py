@@ -1,0 +1,336 @@
+"""GoalEvaluationService: judge goals now, record the result, report what changed.
+
+Evaluating a set of goals also re-evaluates every ancestor (roll-ups follow their
+children). The `goal_state` rows of all of them are locked in id order first, so two
+evaluator replicas evaluating overlapping goals take turns: the second one reads the
+first one's committed events and writes the later, complete answer. That is also what
+makes each status transition (and the alert it may raise) happen exactly once.
+
+History: a row goes into `goal_status_history` whenever the status changes, and at most
+every `history_interval` otherwise, which keeps the series useful for charts without
+writing a row per goal per evaluation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from northstar.domain.expressions import Expr, parse_expression
+from northstar.domain.goals import (
+    Forecast,
+    GoalSpec,
+    GoalStatus,
+    GoalType,
+    Pacing,
+    RollupPolicy,
+    Thresholds,
+    evaluate_goal,
+    forecast,
+    rollup_score,
+    rollup_status,
+)
+from northstar.evaluation.kpi_values import KpiValueReader
+from northstar.evaluation.series import daily_period_to_date
+
+# A goal without a due date is judged against its target with no pace and never closes.
+_OPEN_ENDED = datetime(9999, 1, 1).astimezone()
+# Goals whose due date passed longer ago than this are final; the timer leaves them be.
+FINAL_AFTER = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class GoalOutcome:
+    """One goal's new evaluation, and its status before it."""
+
+    goal_id: uuid.UUID
+    title: str
+    kpi: str | None
+    previous_status: str | None
+    status: GoalStatus
+    actual: float | None
+    expected: float | None
+    target: float | None
+    score: float | None
+    progress: float | None
+    forecast: Forecast | None
+    evaluated_at: datetime
+    alert_clear_margin: float
+    thresholds: Thresholds
+
+    @property
+    def changed(self) -> bool:
+        return self.previous_status != self.status.value
+
+    def status_object(self) -> dict[str, Any]:
+        """The SPEC §7 goal status object."""
+        return {
+            "goal_id": str(self.goal_id),
+            "status": self.status.value,
+            "actual": self.actual,
+            "expected": self.expected,
+            "target": self.target,
+            "score": self.score,
+            "progress": self.progress,
+            "forecast": (
+                {"value": self.forecast.value, "status": self.forecast.status.value}
+                if self.forecast
+                else None
+            ),
+            "evaluated_at": self.evaluated_at.isoformat(),
+        }
+
+
+_CLOSURE = """
+WITH RECURSIVE up AS (
+    SELECT id, parent_id FROM goals WHERE id = ANY($1::uuid[])
+    UNION
+    SELECT g.id, g.parent_id FROM goals g JOIN up ON g.id = up.parent_id
+)
+SELECT id FROM up
+"""
+_ENSURE_STATE = """
+INSERT INTO goal_state (goal_id) SELECT id FROM unnest($1::uuid[]) AS id ORDER BY id
+ON CONFLICT DO NOTHING
+"""
+_LOCK = """
+SELECT goal_id, status, status_since, history_at FROM goal_state
+WHERE goal_id = ANY($1::uuid[]) ORDER BY goal_id FOR UPDATE
+"""
+_LOAD = """
+SELECT g.*, k.expression FROM goals g LEFT JOIN kpis k ON k.key = g.kpi_key
+WHERE g.id = ANY($1::uuid[])
+"""
+_CHILDREN = """
+SELECT g.parent_id, g.weight, s.score FROM goals g JOIN goal_state s ON s.goal_id = g.id
+WHERE g.parent_id = $1
+"""
+_WRITE_STATE = """
+UPDATE goal_state SET status = $2, actual = $3, expected = $4, target = $5, score = $6,
+    progress = $7, forecast_value = $8, forecast_status = $9, evaluated_at = $10,
+    status_since = CASE WHEN status IS DISTINCT FROM $2 THEN $10 ELSE status_since END,
+    history_at = CASE WHEN $11 THEN $10 ELSE history_at END
+WHERE goal_id = $1
+"""
+_WRITE_HISTORY = """
+INSERT INTO goal_status_history (time, goal_id, status, actual, expected, score)
+VALUES ($1, $2, $3, $4, $5, $6)
+"""
+_AFFECTED = """
+SELECT DISTINCT g.id FROM goals g
+JOIN kpis k ON k.key = g.kpi_key
+JOIN unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS t(metric, first, last)
+  ON t.metric = ANY(k.metrics)
+WHERE (g.start IS NULL OR t.last >= g.start) AND (g.due IS NULL OR t.first <= g.due)
+ORDER BY g.id
+"""
+_ACTIVE = """
+SELECT id FROM goals WHERE due IS NULL OR due >= $1 ORDER BY id
+"""
+
+
+class GoalEvaluationService:
+    def __init__(self, *, history_interval: timedelta = timedelta(minutes=15)) -> None:
+        self._history_interval = history_interval
+        self._expressions: dict[str, Expr] = {}
+
+    async def affected_goals(
+        self, conn: AsyncConnection, touched: Iterable[tuple[str, datetime, datetime]]
+    ) -> list[uuid.UUID]:
+        """Goals whose KPI reads one of the metrics, with periods overlapping the events."""
+        metrics, firsts, lasts = [], [], []
+        for metric, first, last in touched:
+            metrics.append(metric)
+            firsts.append(first)
+            lasts.append(last)
+        if not metrics:
+            return []
+        raw = await _driver(conn)
+        return [r["id"] for r in await raw.fetch(_AFFECTED, metrics, firsts, lasts)]
+
+    async def active_goals(self, conn: AsyncConnection, now: datetime) -> list[uuid.UUID]:
+        raw = await _driver(conn)
+        return [r["id"] for r in await raw.fetch(_ACTIVE, now - FINAL_AFTER)]
+
+    async def evaluate(
+        self, conn: AsyncConnection, goal_ids: Sequence[uuid.UUID], now: datetime
+    ) -> list[GoalOutcome]:
+        """Evaluate the goals and their ancestors at `now`, inside the caller's transaction."""
+        if not goal_ids:
+            return []
+        raw = await _driver(conn)
+        closure = [r["id"] for r in await raw.fetch(_CLOSURE, list(goal_ids))]
+        await raw.execute(_ENSURE_STATE, closure)
+        previous = {r["goal_id"]: r for r in await raw.fetch(_LOCK, closure)}
+        goals = {r["id"]: r for r in await raw.fetch(_LOAD, closure)}
+
+        reader = KpiValueReader(conn)
+        outcomes: list[GoalOutcome] = []
+        for goal_id in sorted(g for g, row in goals.items() if row["kpi_key"] is not None):
+            outcome = await self._evaluate_leaf(reader, conn, goals[goal_id], previous, now)
+            await self._record(raw, outcome, previous[goal_id], now)
+            outcomes.append(outcome)
+
+        for goal_id in _deepest_first(goals, [g for g, r in goals.items() if r["kpi_key"] is None]):
+            children = await raw.fetch(_CHILDREN, goal_id)
+            outcome = self._evaluate_rollup(goals[goal_id], children, previous, now)
+            await self._record(raw, outcome, previous[goal_id], now)
+            outcomes.append(outcome)
+        return outcomes
+
+    # -- leaves and roll-ups ------------------------------------------------------------------
+
+    def _expression(self, text: str) -> Expr:
+        expr = self._expressions.get(text)
+        if expr is None:
+            expr = self._expressions[text] = parse_expression(text)
+        return expr
+
+    async def _evaluate_leaf(
+        self,
+        reader: KpiValueReader,
+        conn: AsyncConnection,
+        goal: Any,
+        previous: dict[uuid.UUID, Any],
+        now: datetime,
+    ) -> GoalOutcome:
+        thresholds = Thresholds(goal["at_risk"], goal["off_track"])
+        start = goal["start"] or goal["created_at"]
+        due = goal["due"]
+        expr = self._expression(goal["expression"])
+        end = min(now, due) if due is not None else now
+        window = goal["window"]
+        begin = max(start, end - window) if window is not None else start
+
+        actual: float | None = None
+        if now >= start:
+            value, events = await reader.value(expr, begin, end)
+            actual = value if events else None
+
+        if goal["target"] is None:
+            # A draft without a target can show its actual, but not be judged.
+            status = GoalStatus.NOT_STARTED if now < start else GoalStatus.NO_DATA
+            return self._outcome(goal, previous, status, actual, None, None, None, None, now)
+
+        spec = GoalSpec(
+            type=GoalType(goal["type"]),
+            target=goal["target"],
+            baseline=goal["baseline"],
+            start=start,
+            due=due or _OPEN_ENDED,
+            pacing=Pacing(goal["pacing"]) if due is not None else Pacing.NONE,
+            thresholds=thresholds,
+        )
+        judged = evaluate_goal(spec, actual, now)
+        projected = None
+        if actual is not None and spec.pacing is Pacing.LINEAR and now < spec.due:
+            points = await daily_period_to_date(conn, expr, start, end)
+            projected = forecast(spec, [*points, (end, actual)], now)
+        return self._outcome(
+            goal,
+            previous,
+            judged.status,
+            judged.actual,
+            judged.expected,
+            judged.score,
+            judged.progress,
+            projected,
+            now,
+        )
+
+    def _evaluate_rollup(
+        self, goal: Any, children: Sequence[Any], previous: dict[uuid.UUID, Any], now: datetime
+    ) -> GoalOutcome:
+        thresholds = Thresholds(goal["at_risk"], goal["off_track"])
+        if goal["start"] is not None and now < goal["start"]:
+            return self._outcome(
+                goal, previous, GoalStatus.NOT_STARTED, None, None, None, None, None, now
+            )
+        score = rollup_score(
+            RollupPolicy(goal["rollup"]), [(c["weight"], c["score"]) for c in children]
+        )
+        status = rollup_status(score, thresholds)
+        return self._outcome(goal, previous, status, None, None, score, None, None, now)
+
+    def _outcome(
+        self,
+        goal: Any,
+        previous: dict[uuid.UUID, Any],
+        status: GoalStatus,
+        actual: float | None,
+        expected: float | None,
+        score: float | None,
+        progress: float | None,
+        projected: Forecast | None,
+        now: datetime,
+    ) -> GoalOutcome:
+        return GoalOutcome(
+            goal_id=goal["id"],
+            title=goal["title"],
+            kpi=goal["kpi_key"],
+            previous_status=previous[goal["id"]]["status"],
+            status=status,
+            actual=actual,
+            expected=expected,
+            target=goal["target"],
+            score=score,
+            progress=progress,
+            forecast=projected,
+            evaluated_at=now,
+            alert_clear_margin=goal["alert_clear_margin"],
+            thresholds=Thresholds(goal["at_risk"], goal["off_track"]),
+        )
+
+    async def _record(self, raw: Any, outcome: GoalOutcome, before: Any, now: datetime) -> None:
+        write_history = (
+            outcome.changed
+            or before["history_at"] is None
+            or now - before["history_at"] >= self._history_interval
+        )
+        await raw.execute(
+            _WRITE_STATE,
+            outcome.goal_id,
+            outcome.status.value,
+            outcome.actual,
+            outcome.expected,
+            outcome.target,
+            outcome.score,
+            outcome.progress,
+            outcome.forecast.value if outcome.forecast else None,
+            outcome.forecast.status.value if outcome.forecast else None,
+            now,
+            write_history,
+        )
+        if write_history:
+            await raw.execute(
+                _WRITE_HISTORY,
+                now,
+                outcome.goal_id,
+                outcome.status.value,
+                outcome.actual,
+                outcome.expected,
+                outcome.score,
+            )
+
+
+def _deepest_first(goals: dict[uuid.UUID, Any], ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+    """Roll-ups ordered so every goal comes after all of its descendants in the set."""
+
+    def depth(goal_id: uuid.UUID) -> int:
+        d, parent = 0, goals[goal_id]["parent_id"]
+        while parent is not None and parent in goals:
+            d, parent = d + 1, goals[parent]["parent_id"]
+        return d
+
+    return sorted(ids, key=lambda g: (-depth(g), g))
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    raw = (await conn.get_raw_connection()).driver_connection
+    assert raw is not None
+    return raw

@@ -1,0 +1,165 @@
+"""KpiValueReader: the value of a KPI expression over a time range, from the rollups.
+
+Each aggregation in the expression (`sum(revenue{region="eu"})`) becomes one SQL query
+that merges the rollup rows and raw edge rows covering the range (see `ranges`), with
+the label matchers as filters on the dimensions. Percentiles merge the buckets' quantile
+sketches (1 % relative accuracy, see `northstar.domain.aggregation`); every other
+function is exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from northstar.domain.aggregation import QuantileSketch
+from northstar.domain.expressions import (
+    Aggregation,
+    Expr,
+    aggregations,
+    evaluate_expression,
+)
+from northstar.evaluation.ranges import RAW, Piece, decompose
+
+_PERCENTILES = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
+_ONE_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateState:
+    """The merged state of one aggregation over a range: enough for any function."""
+
+    count: int
+    sum: float
+    min: float | None
+    max: float | None
+    last: float | None
+    sketch: Mapping[str, int] | None
+
+    def value(self, func: str) -> float | None:
+        if func == "count":
+            return float(self.count)
+        if func == "sum":
+            return self.sum
+        if self.count == 0:
+            return None
+        if func == "avg":
+            return self.sum / self.count
+        if func == "min":
+            return self.min
+        if func == "max":
+            return self.max
+        if func == "last":
+            return self.last
+        if func in _PERCENTILES:
+            return QuantileSketch.from_dict(self.sketch or {}).quantile(
+                _PERCENTILES[func], low=self.min, high=self.max
+            )
+        raise ValueError(f"unknown aggregation function {func!r}")
+
+
+EMPTY = AggregateState(0, 0.0, None, None, None, None)
+
+
+def _matcher_sql(agg: Aggregation, params: list[Any]) -> str:
+    clauses = []
+    for matcher in agg.matchers:
+        params.append(matcher.label)
+        label = f"${len(params)}"
+        params.append(matcher.value)
+        value = f"${len(params)}"
+        # A missing label reads as "" (as in PromQL and `Matcher.matches`).
+        op = "=" if matcher.op == "=" else "<>"
+        clauses.append(f"coalesce(dimensions->>{label}, '') {op} {value}")
+    return "".join(f" AND {c}" for c in clauses)
+
+
+def _piece_sql(piece: Piece, filters: str, with_sketch: bool) -> str:
+    if piece.source == RAW:
+        sketch = "jsonb_build_object(northstar_sketch_key(value), 1)" if with_sketch else "NULL"
+        return (
+            f"SELECT 1::bigint AS count, value AS sum, value AS min, value AS max, "
+            f"time AS last_time, value AS last_value, {sketch}::jsonb AS sketch "
+            f"FROM measurements WHERE metric = $1 AND time >= '{piece.start.isoformat()}' "
+            f"AND time < '{piece.end.isoformat()}'{filters}"
+        )
+    sketch = "sketch" if with_sketch else "NULL::jsonb"
+    return (
+        f"SELECT count, sum, min, max, last_time, last_value, {sketch} AS sketch "
+        f"FROM {piece.source} WHERE metric = $1 AND bucket >= '{piece.start.isoformat()}' "
+        f"AND bucket < '{piece.end.isoformat()}'{filters}"
+    )
+
+
+def aggregate_sql(agg: Aggregation, pieces: Sequence[Piece]) -> tuple[str, list[Any]]:
+    """One query merging every piece. Timestamps come from `decompose` (datetimes we made,
+    rendered by isoformat), never from input; labels and values are bound parameters."""
+    params: list[Any] = [agg.metric]
+    filters = _matcher_sql(agg, params)
+    with_sketch = agg.func in _PERCENTILES
+    union = " UNION ALL ".join(_piece_sql(p, filters, with_sketch) for p in pieces)
+    merged_sketch = "northstar_sketch_sum(sketch)" if with_sketch else "NULL::jsonb"
+    sql = (
+        "SELECT coalesce(sum(count), 0)::bigint AS count, coalesce(sum(sum), 0) AS sum, "
+        "min(min) AS min, max(max) AS max, "
+        "(array_agg(last_value ORDER BY last_time DESC))[1] AS last, "
+        f"{merged_sketch} AS sketch FROM ({union}) AS parts"
+    )
+    return sql, params
+
+
+class KpiValueReader:
+    """Reads aggregation states within one connection, caching them per range, so goals
+    that share a KPI and period in one evaluation pass cost one query."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self._cache: dict[tuple[Aggregation, datetime, datetime], AggregateState] = {}
+
+    async def state(self, agg: Aggregation, start: datetime, end: datetime) -> AggregateState:
+        """The state over `[start, end]` (both inclusive)."""
+        key = (agg, start, end)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        pieces = decompose(start, end + _ONE_MICROSECOND)
+        if not pieces:
+            return EMPTY
+        sql, params = aggregate_sql(agg, pieces)
+        raw = (await self._conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        row = await raw.fetchrow(sql, *params)
+        state = AggregateState(
+            count=int(row["count"]),
+            sum=float(row["sum"]),
+            min=row["min"],
+            max=row["max"],
+            last=row["last"],
+            sketch=_json(row["sketch"]),
+        )
+        self._cache[key] = state
+        return state
+
+    async def value(self, expr: Expr, start: datetime, end: datetime) -> tuple[float | None, int]:
+        """The expression's value over `[start, end]`, and how many events it saw (0 means
+        no data in the window)."""
+        values: dict[Aggregation, float | None] = {}
+        events = 0
+        for agg in aggregations(expr):
+            state = await self.state(agg, start, end)
+            events += state.count
+            values[agg] = state.value(agg.func)
+        return evaluate_expression(expr, values), events
+
+
+def _json(value: Any) -> Mapping[str, int] | None:
+    """asyncpg returns jsonb as text unless a codec is set."""
+    if value is None:
+        return None
+    decoded: Mapping[str, int] = orjson.loads(value) if isinstance(value, str) else dict(value)
+    return decoded

@@ -1,0 +1,133 @@
+"""Time series of a KPI: per-step values (for charts) and period-to-date points (for the
+forecast), both from the rollups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from northstar.domain.expressions import Aggregation, Expr, aggregations, evaluate_expression
+from northstar.evaluation.kpi_values import AggregateState, _matcher_sql
+
+# Finest rollup whose bucket divides the step, so every step is a whole number of buckets.
+_LEVELS = (
+    (timedelta(days=1), "rollup_1d"),
+    (timedelta(hours=1), "rollup_1h"),
+    (timedelta(minutes=1), "rollup_1m"),
+)
+MAX_POINTS = 5000
+
+
+def rollup_for_step(step: timedelta) -> str:
+    for size, table in _LEVELS:
+        if step % size == timedelta(0):
+            return table
+    raise ValueError("step must be a whole number of minutes")
+
+
+@dataclass(frozen=True, slots=True)
+class _Bin:
+    start: datetime
+    state: AggregateState
+
+
+async def _binned(
+    conn: AsyncConnection, agg: Aggregation, start: datetime, end: datetime, step: timedelta
+) -> dict[datetime, AggregateState]:
+    table = rollup_for_step(step)
+    params: list[Any] = [agg.metric]
+    filters = _matcher_sql(agg, params)
+    params += [start, end, step]
+    n = len(params)
+    with_sketch = agg.func in ("p50", "p90", "p95", "p99")
+    sketch = "northstar_sketch_sum(sketch)" if with_sketch else "NULL::jsonb"
+    sql = (
+        f"SELECT date_bin(${n}::interval, bucket, ${n - 2}::timestamptz) AS bin, "
+        "sum(count)::bigint AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max, "
+        "(array_agg(last_value ORDER BY last_time DESC))[1] AS last, "
+        f"{sketch} AS sketch FROM {table} "
+        f"WHERE metric = $1 AND bucket >= ${n - 2} AND bucket < ${n - 1}{filters} "
+        "GROUP BY 1 ORDER BY 1"
+    )
+    raw = (await conn.get_raw_connection()).driver_connection
+    assert raw is not None
+    rows = await raw.fetch(sql, *params)
+    return {
+        r["bin"]: AggregateState(
+            int(r["count"]),
+            float(r["sum"]),
+            r["min"],
+            r["max"],
+            r["last"],
+            orjson.loads(r["sketch"]) if r["sketch"] else None,
+        )
+        for r in rows
+    }
+
+
+async def step_series(
+    conn: AsyncConnection, expr: Expr, start: datetime, end: datetime, step: timedelta
+) -> list[tuple[datetime, float | None]]:
+    """The KPI's value over each `[t, t + step)` from `start` until `end`; steps without
+    any event are left out. Buckets are whole rollup buckets, so `start` is best aligned
+    to the step (the API aligns it)."""
+    aggs = list(aggregations(expr))
+    per_agg = {agg: await _binned(conn, agg, start, end, step) for agg in aggs}
+    bins = sorted({b for states in per_agg.values() for b in states})
+    points = []
+    for moment in bins:
+        values = {agg: per_agg[agg].get(moment, _EMPTY).value(agg.func) for agg in aggs}
+        if any(moment in per_agg[agg] for agg in aggs):
+            points.append((moment, evaluate_expression(expr, values)))
+    return points
+
+
+_EMPTY = AggregateState(0, 0.0, None, None, None, None)
+
+
+def _merge(a: AggregateState, b: AggregateState) -> AggregateState:
+    if a.count == 0:
+        return b
+    if b.count == 0:
+        return a
+    sketch = None
+    if a.sketch is not None or b.sketch is not None:
+        merged = dict(a.sketch or {})
+        for key, count in (b.sketch or {}).items():
+            merged[key] = merged.get(key, 0) + count
+        sketch = merged
+    return replace(
+        a,
+        count=a.count + b.count,
+        sum=a.sum + b.sum,
+        min=min(x for x in (a.min, b.min) if x is not None),
+        max=max(x for x in (a.max, b.max) if x is not None),
+        last=b.last if b.last is not None else a.last,
+        sketch=sketch,
+    )
+
+
+async def daily_period_to_date(
+    conn: AsyncConnection, expr: Expr, start: datetime, end: datetime
+) -> list[tuple[datetime, float]]:
+    """`(end of day, period-to-date value)` for every UTC day in `[start, end)` that had
+    data, from the day rollups. The day containing `start` counts whole (a forecast is a
+    trend, and a goal period normally starts at midnight)."""
+    day = timedelta(days=1)
+    start = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    aggs = list(aggregations(expr))
+    per_agg = {agg: await _binned(conn, agg, start, end, day) for agg in aggs}
+    days = sorted({d for states in per_agg.values() for d in states})
+    running = dict.fromkeys(aggs, _EMPTY)
+    points: list[tuple[datetime, float]] = []
+    for moment in days:
+        for agg in aggs:
+            running[agg] = _merge(running[agg], per_agg[agg].get(moment, _EMPTY))
+        value = evaluate_expression(expr, {a: running[a].value(a.func) for a in aggs})
+        if value is not None:
+            points.append((min(moment + day, end), value))
+    return points
