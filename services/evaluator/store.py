@@ -24,17 +24,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from northstar.events.model import MetricEvent
 
-_STAGING_DDL = """
-CREATE TEMP TABLE IF NOT EXISTS incoming_events (
-    time timestamptz NOT NULL,
-    metric text NOT NULL,
-    value double precision NOT NULL,
-    dimensions jsonb NOT NULL,
-    source text NOT NULL,
-    event_id text NOT NULL
-) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS stored_events (LIKE incoming_events) ON COMMIT DELETE ROWS;
-"""
+_STAGING_DDL = (
+    """
+    CREATE TEMP TABLE IF NOT EXISTS incoming_events (
+        time timestamptz NOT NULL,
+        metric text NOT NULL,
+        value double precision NOT NULL,
+        dimensions jsonb NOT NULL,
+        source text NOT NULL,
+        event_id text NOT NULL
+    ) ON COMMIT DELETE ROWS
+    """,
+    "CREATE TEMP TABLE IF NOT EXISTS stored_events (LIKE incoming_events) ON COMMIT DELETE ROWS",
+)
 
 _MOVE_NEW = """
 WITH fresh AS (
@@ -126,7 +128,8 @@ class MeasurementRepository:
             unique.setdefault((event.source, event.event_id), event)
         # Through SQLAlchemy first: its asyncpg adapter opens the transaction lazily, on its
         # first statement, and the COPY below must run inside it.
-        await conn.exec_driver_sql(_STAGING_DDL)
+        for ddl in _STAGING_DDL:
+            await conn.exec_driver_sql(ddl)
         if not unique:
             return 0
         raw = await _driver(conn)

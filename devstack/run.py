@@ -1,0 +1,279 @@
+"""`make run`: the whole suite on one machine, without Docker.
+
+Starts PostgreSQL (unless `NORTHSTAR_DATABASE_URL` is set) and Tansu (unless
+`NORTHSTAR_KAFKA_BOOTSTRAP` is set), migrates, starts api, ingest and evaluator on
+their default ports, seeds a demo organisation (`devstack.demo.seed`, when that module
+exists), starts demo traffic, and prints every address. Ctrl-C or SIGTERM stops the
+services first, then the broker and the database, and exits 0.
+
+Logs of every child go to `.devstack/logs/`; the database and the broker are
+throwaway: each run starts empty.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import importlib.util
+import inspect
+import logging
+import os
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from devstack.broker import BrokerError, TansuBroker, wait_for_kafka
+from devstack.postgres import (
+    MigrationError,
+    PostgresError,
+    PostgresServer,
+    create_database,
+    run_migrations,
+)
+from devstack.processes import (
+    REPO_ROOT,
+    ManagedProcess,
+    ProcessError,
+    ServiceProcess,
+    port_is_free,
+)
+
+log = logging.getLogger("devstack.run")
+
+LOG_DIR = REPO_ROOT / ".devstack" / "logs"
+DATABASE_NAME = "northstar"
+
+SeedHook = Callable[[str, str], object]
+
+
+class StopRequested(Exception):
+    """Ctrl-C or SIGTERM arrived: unwind and stop everything."""
+
+
+class StartupError(RuntimeError):
+    """The stack could not be brought up; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    module: str
+    port: int
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    # From now on further signals only say that we are on it, so that stopping is
+    # never interrupted half-way and children are not left behind.
+    signal.signal(signal.SIGINT, _already_stopping)
+    signal.signal(signal.SIGTERM, _already_stopping)
+    raise StopRequested(signal.Signals(signum).name)
+
+
+def _already_stopping(signum: int, frame: FrameType | None) -> None:
+    print("  still stopping, please wait…", flush=True)
+
+
+def load_seed_hook() -> SeedHook | None:
+    """`devstack.demo.seed(api_url, admin_key)` if the module exists; an error if it is broken."""
+    if importlib.util.find_spec("devstack.demo") is None:
+        return None
+    module = importlib.import_module("devstack.demo")
+    seed = getattr(module, "seed", None)
+    if not callable(seed):
+        raise StartupError("devstack/demo.py exists but defines no seed(api_url, admin_key)")
+    hook: SeedHook = seed
+    return hook
+
+
+def run_seed(hook: SeedHook, api_url: str, admin_key: str) -> None:
+    """Call the seed hook; it may be a plain or an async function."""
+    result = hook(api_url, admin_key)
+    if inspect.isawaitable(result):
+        asyncio.run(_await(result))
+
+
+async def _await(awaitable: object) -> None:
+    assert inspect.isawaitable(awaitable)
+    await awaitable
+
+
+def _step(message: str) -> None:
+    print(f"  • {message}", flush=True)
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m devstack.run", description=__doc__)
+    parser.add_argument("--api-port", type=int, default=8000)
+    parser.add_argument("--ingest-port", type=int, default=8001)
+    parser.add_argument("--evaluator-port", type=int, default=8002)
+    parser.add_argument("--rate", type=float, default=20.0, help="demo events per second")
+    parser.add_argument("--no-traffic", action="store_true", help="do not start demo traffic")
+    parser.add_argument("--no-seed", action="store_true", help="do not seed the demo organisation")
+    return parser.parse_args(argv)
+
+
+def _start(stack: contextlib.ExitStack, args: argparse.Namespace) -> list[ManagedProcess]:
+    """Bring everything up; every started piece is registered on `stack` for teardown."""
+    specs = [
+        ServiceSpec("api", "services.api", args.api_port),
+        ServiceSpec("ingest", "services.ingest", args.ingest_port),
+        ServiceSpec("evaluator", "services.evaluator", args.evaluator_port),
+    ]
+    taken = [f"{s.name} port {s.port}" for s in specs if not port_is_free(s.port)]
+    if taken:
+        raise StartupError(
+            f"{', '.join(taken)} already in use: stop whatever holds it "
+            "(another `make run`?) or pass --api-port/--ingest-port/--evaluator-port"
+        )
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    for old in LOG_DIR.glob("*.log"):  # each run's logs start empty
+        old.unlink()
+
+    database_url = os.environ.get("NORTHSTAR_DATABASE_URL")
+    if database_url:
+        _step(f"using the database at {database_url}")
+    else:
+        _step("starting PostgreSQL")
+        pg = stack.enter_context(PostgresServer(fast=False))
+        stack.callback(_step, "stopping PostgreSQL")
+        database_url = asyncio.run(create_database(pg.url, DATABASE_NAME))
+
+    bootstrap = os.environ.get("NORTHSTAR_KAFKA_BOOTSTRAP")
+    if bootstrap:
+        _step(f"using the Kafka broker at {bootstrap}")
+        wait_for_kafka(bootstrap, timeout=15.0)
+    else:
+        _step("starting the Tansu broker (Kafka protocol, in memory)")
+        bootstrap = stack.enter_context(TansuBroker(log_dir=LOG_DIR)).bootstrap
+        stack.callback(_step, "stopping Tansu")
+
+    _step("migrating the database (alembic upgrade head)")
+    run_migrations(database_url)
+
+    admin_key = os.environ.get("NORTHSTAR_BOOTSTRAP_ADMIN_KEY") or secrets.token_urlsafe(24)
+    env = {
+        "NORTHSTAR_DATABASE_URL": database_url,
+        "NORTHSTAR_KAFKA_BOOTSTRAP": bootstrap,
+        "NORTHSTAR_TOPIC_PREFIX": os.environ.get("NORTHSTAR_TOPIC_PREFIX", "northstar."),
+        "NORTHSTAR_BOOTSTRAP_ADMIN_KEY": admin_key,
+        "NORTHSTAR_KAFKA_ENABLE_IDEMPOTENCE": os.environ.get(
+            "NORTHSTAR_KAFKA_ENABLE_IDEMPOTENCE", "false"
+        ),
+        "NORTHSTAR_LOG_FORMAT": os.environ.get("NORTHSTAR_LOG_FORMAT", "console"),
+    }
+    if interval := os.environ.get("NORTHSTAR_EVALUATION_INTERVAL"):
+        env["NORTHSTAR_EVALUATION_INTERVAL"] = interval
+
+    services: list[ServiceProcess] = []
+    stack.callback(_stop_all, services)  # registered before starting: a failed start is stopped
+    for spec in specs:
+        _step(f"starting {spec.name} on port {spec.port}")
+        service = ServiceProcess(spec.name, spec.module, env, spec.port, log_dir=LOG_DIR)
+        services.append(service)
+        service.start()
+    for service in services:
+        service.wait_healthy(timeout=60.0, ready=True)
+    api, ingest, evaluator = services
+
+    if args.no_seed:
+        _step("demo seeding skipped (--no-seed)")
+    elif (hook := load_seed_hook()) is None:
+        _step("no devstack/demo.py yet: starting without a demo organisation")
+    else:
+        _step("seeding the demo organisation")
+        run_seed(hook, api.url, admin_key)
+
+    children: list[ManagedProcess] = list(services)
+    if not args.no_traffic:
+        _step(f"starting demo traffic (~{args.rate:g} events/s)")
+        traffic = ManagedProcess(
+            "traffic",
+            "devstack.traffic",
+            {"NORTHSTAR_BOOTSTRAP_ADMIN_KEY": admin_key},
+            args=["--ingest", ingest.url, "--api", api.url, "--rate", str(args.rate)],
+            log_dir=LOG_DIR,
+        )
+        # Registered last, so it is stopped first.
+        stack.callback(traffic.terminate)
+        stack.callback(_step, "stopping demo traffic")
+        traffic.start()
+        children.append(traffic)
+
+    print(
+        "\nNorthstar is running\n"
+        f"  api        {api.url}   (OpenAPI: {api.url}/docs)\n"
+        f"  ingest     {ingest.url}/v1/events\n"
+        f"  evaluator  {evaluator.url}/metrics\n"
+        f"  database   {database_url}\n"
+        f"  kafka      {bootstrap}   (topic prefix {env['NORTHSTAR_TOPIC_PREFIX']})\n"
+        f"  admin key  {admin_key}\n"
+        f"  logs       {_relative(LOG_DIR)}/\n"
+        "\nTry:  curl -H 'Authorization: Bearer <admin key>' "
+        f"{api.url}/v1/goals\n"
+        "Press Ctrl-C to stop.\n",
+        flush=True,
+    )
+    return children
+
+
+def _relative(path: Path) -> str:
+    with contextlib.suppress(ValueError):
+        return str(path.relative_to(Path.cwd()))
+    return str(path)
+
+
+def _stop_all(services: list[ServiceProcess]) -> None:
+    """SIGTERM every service at once, then wait for each (SIGKILL after 15 s)."""
+    if not services:
+        return
+    _step("stopping services")
+    for service in services:
+        service.send_terminate()
+    for service in services:
+        service.terminate(timeout=15.0)
+
+
+def _watch(children: list[ManagedProcess]) -> None:
+    """Wait for Ctrl-C; a child that dies on its own ends the run as a failure."""
+    while True:
+        for child in children:
+            if not child.running:
+                raise StartupError(
+                    f"{child.name} exited with code {child.returncode}; last lines of "
+                    f"{child.log_path}:\n{child.log_tail()}"
+                )
+        time.sleep(1.0)  # a signal handler raising StopRequested ends the sleep
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    print("Starting Northstar (Ctrl-C stops it all)", flush=True)
+    code = 0
+    with contextlib.ExitStack() as stack:
+        try:
+            children = _start(stack, args)
+            _watch(children)
+        except StopRequested as stop:
+            print(f"\n{stop.args[0]} received: shutting down", flush=True)
+        except (StartupError, ProcessError, PostgresError, BrokerError, MigrationError) as exc:
+            print(f"\nERROR: {exc}", file=sys.stderr, flush=True)
+            code = 1
+        finally:
+            signal.signal(signal.SIGINT, _already_stopping)
+            signal.signal(signal.SIGTERM, _already_stopping)
+    print("Stopped.", flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
