@@ -16,16 +16,16 @@ async def eventually(
     probe: Callable[[], Awaitable[T]],
     accept: Callable[[T], bool],
     *,
-    timeout: float = 30.0,
+    within: float = 30.0,
     interval: float = 0.2,
     what: str = "condition",
 ) -> T:
-    """Poll `probe` until `accept(value)`; fail with the last value seen after `timeout`."""
-    deadline = time.monotonic() + timeout
+    """Poll `probe` until `accept(value)`; fail with the last value seen after `within` s."""
+    deadline = time.monotonic() + within
     value = await probe()
     while not accept(value):
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {value!r}")
+            raise AssertionError(f"timed out after {within}s waiting for {what}; last: {value!r}")
         await asyncio.sleep(interval)
         value = await probe()
     return value

@@ -13,17 +13,21 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
     Double,
     ForeignKey,
     Index,
+    Integer,
     Interval,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -215,7 +219,9 @@ class GoalRevision(Base):
     changed_by: Mapped[str] = mapped_column(String(100), nullable=False)
     changes: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
-    review_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    review_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("reviews.id", ondelete="SET NULL", use_alter=True)
+    )
 
 
 class GoalState(Base):
@@ -277,3 +283,187 @@ def _rollup_table(name: str, comment: str) -> Table:
 rollup_1m = _rollup_table("rollup_1m", "Per-minute summaries of measurements.")
 rollup_1h = _rollup_table("rollup_1h", "Per-hour summaries of measurements.")
 rollup_1d = _rollup_table("rollup_1d", "Per-day (UTC) summaries of measurements.")
+
+
+# -- Alerts, outbox, webhooks and reviews (migration 0003) -------------------------------
+
+
+class Alert(Base):
+    """An alert on a goal (SPEC §6). The partial unique index is the invariant itself: at
+    most one unresolved alert per (goal, kind), whatever the number of evaluators."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    goal_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("goals.id", ondelete="CASCADE"), nullable=False
+    )
+    kind: Mapped[str] = mapped_column(String(12), nullable=False)
+    severity: Mapped[str] = mapped_column(String(10), nullable=False)
+    state: Mapped[str] = mapped_column(String(14), nullable=False)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    details: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, nullable=False, server_default=text("'{}'::jsonb")
+    )
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('status', 'forecast', 'stale_data')", name="kind"),
+        CheckConstraint("severity IN ('warning', 'critical')", name="severity"),
+        CheckConstraint("state IN ('open', 'acknowledged', 'resolved')", name="state"),
+        Index(
+            "uq_alerts_unresolved_goal_kind",
+            "goal_id",
+            "kind",
+            unique=True,
+            postgresql_where=text("state <> 'resolved'"),
+        ),
+        Index("ix_alerts_state_opened_at", "state", "opened_at"),
+        Index("ix_alerts_goal_id_opened_at", "goal_id", "opened_at"),
+    )
+
+
+class AlertEvent(Base):
+    """Every change of an alert, as published (opened, updated, acknowledged, resolved)."""
+
+    __tablename__ = "alert_events"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    alert_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    type: Mapped[str] = mapped_column(String(24), nullable=False)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    severity: Mapped[str] = mapped_column(String(10), nullable=False)
+    state: Mapped[str] = mapped_column(String(14), nullable=False)
+    actor: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxEvent(Base):
+    """Side effects written in the same transaction as the change that causes them, then
+    relayed (to `northstar.alerts` and to webhook deliveries) after it committed."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False, unique=True)
+    type: Mapped[str] = mapped_column(String(40), nullable=False)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    key: Mapped[str] = mapped_column(String(100), nullable=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    relayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_outbox_pending", "id", postgresql_where=text("relayed_at IS NULL")),
+    )
+
+
+class Webhook(Base):
+    """A subscriber. The secret is kept as is: HMAC signing needs it (see docs/alerts.md)."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    url: Mapped[str] = mapped_column(Text, nullable=False)
+    events: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    secret: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookDelivery(Base):
+    """One event to one subscriber: the delivery log and the retry queue in one table."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    webhook_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False
+    )
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    event_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    body: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    status: Mapped[str] = mapped_column(String(12), nullable=False, server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status"),
+        UniqueConstraint("webhook_id", "event_id", name="uq_webhook_deliveries_webhook_event"),
+        Index(
+            "ix_webhook_deliveries_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_webhook_deliveries_webhook_id_created_at", "webhook_id", "created_at"),
+    )
+
+
+class Review(Base):
+    """A performance review meeting; `snapshot` freezes the status of every goal in scope."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    held_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    period_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    period_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    scope_goal_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("goals.id", ondelete="SET NULL")
+    )
+    participants: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), nullable=False, server_default=text("'{}'")
+    )
+    notes: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    snapshot: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+    created_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class ReviewGoal(Base):
+    """Which goals a review's snapshot holds, so a goal's history can list its reviews."""
+
+    __tablename__ = "review_goals"
+
+    review_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("reviews.id", ondelete="CASCADE"), primary_key=True
+    )
+    goal_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("goals.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ReviewDecision(Base):
+    """A decision, action item or target change recorded in a review."""
+
+    __tablename__ = "review_decisions"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    review_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("reviews.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    due: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    goal_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("goals.id", ondelete="SET NULL"))
+    done: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('decision', 'action', 'target_change')", name="kind"),
+    )

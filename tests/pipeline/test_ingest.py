@@ -185,7 +185,7 @@ async def test_keys_scopes_and_revocation(stack: Stack) -> None:
     await eventually(
         lambda: stack.push(_event(), key=temporary["key"]),
         lambda r: r.status_code == 401,
-        timeout=10,
+        within=10,
         what="the revoked key to be refused",
     )
     assert time.monotonic() - started < 5
