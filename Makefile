@@ -8,10 +8,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint format bench migrate clean
+.PHONY: help setup prometheus-tools run test lint format bench migrate clean
 
 help:
-	@echo "make setup    create $(VENV) and install northstar with dev tools"
+	@echo "make setup    create $(VENV) and install northstar with dev tools (+ Prometheus as root)"
 	@echo "make run      database, broker, migrations, services, demo data and traffic"
 	@echo "make test     the test suite"
 	@echo "make lint     ruff check, ruff format --check, mypy"
@@ -21,7 +21,21 @@ help:
 	@echo "make clean    remove caches, build output and devstack logs"
 
 # Reinstall only when the dependency list changed; the stamp lives inside the venv.
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed prometheus-tools
+
+# The observability tests run the real `prometheus` and `promtool` (Debian package
+# `prometheus`). Installed here when we are root with apt; otherwise say how.
+prometheus-tools:
+	@if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Prometheus (apt-get install prometheus) for the observability tests"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 || { \
+			apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus; }; \
+	else \
+		echo "note: prometheus and promtool are not on PATH; 'make test' needs them." >&2; \
+		echo "      install them with: sudo apt-get install -y prometheus" >&2; \
+	fi
 
 $(VENV)/.installed: pyproject.toml
 	@py=$(PYTHON); test -x $(BIN)/python && py=$(BIN)/python; \

@@ -48,7 +48,48 @@ EVALUATOR_ERRORS = Counter(
     ["stage"],
 )
 
+# The api's business-gauge cache (services/api/gauges.py): how fresh the numbers behind
+# northstar_goal_* are, since a scrape serves the last refresh, never a live query.
+API_GAUGES_LAST_REFRESH = Gauge(
+    "northstar_api_gauges_last_refresh_timestamp_seconds",
+    "Unix time of the last successful refresh of the business gauges from PostgreSQL.",
+)
+API_GAUGES_REFRESH_DURATION = Gauge(
+    "northstar_api_gauges_refresh_duration_seconds",
+    "Time the last successful refresh of the business gauges took (query and build).",
+)
+API_GAUGES_REFRESH_ERRORS = Counter(
+    "northstar_api_gauges_refresh_errors",
+    "Refreshes of the business gauges that failed; the previous values are kept.",
+)
+
+OUTBOX_RELAYED = Counter(
+    "northstar_outbox_relayed",
+    "Outbox events relayed (published to Kafka when alerts, and queued for webhooks).",
+)
+OUTBOX_PENDING = Gauge(
+    "northstar_outbox_pending",
+    "Committed outbox events not relayed yet, as of the relay's last pass.",
+)
+OUTBOX_LAG = Gauge(
+    "northstar_outbox_lag_seconds",
+    "Age of the oldest outbox event not relayed yet, as of the relay's last pass (0 if none).",
+)
+WEBHOOK_DELIVERIES = Counter(
+    "northstar_webhook_deliveries",
+    "Webhook delivery attempts by outcome: delivered (2xx), retried (will try again), "
+    "failed (gave up after the last attempt).",
+    ["outcome"],
+)
+WEBHOOK_DELIVERY_DURATION = Histogram(
+    "northstar_webhook_delivery_duration_seconds",
+    "Time from sending a webhook POST to its answer (or error).",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+
 for outcome in ("accepted", "rejected"):
     INGEST_EVENTS.labels(outcome=outcome)
 for outcome in ("stored", "duplicate", "dead_lettered"):
     EVALUATOR_EVENTS.labels(outcome=outcome)
+for outcome in ("delivered", "retried", "failed"):
+    WEBHOOK_DELIVERIES.labels(outcome=outcome)

@@ -8,6 +8,7 @@ service's default, a migration step that would restart forever.
 from __future__ import annotations
 
 import base64
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -151,3 +152,108 @@ def test_dockerfile_runs_as_non_root_without_dev_extras() -> None:
             assert (REPO_ROOT / source).exists(), f"Dockerfile copies missing {source}"
     ignored = (REPO_ROOT / ".dockerignore").read_text().split()
     assert {".git", ".venv"} <= set(ignored)
+
+
+# --- Monitoring: Prometheus and Grafana ---------------------------------------------------
+
+PROMETHEUS_DIR = REPO_ROOT / "deploy" / "prometheus"
+GRAFANA_DIR = REPO_ROOT / "deploy" / "grafana"
+
+
+def _mounts(service: dict[str, Any]) -> dict[str, Path]:
+    """Container path → host path of a service's bind mounts."""
+    mounts = {}
+    for volume in service.get("volumes", []):
+        source, target = str(volume).split(":")[:2]
+        path = _local_path(source)
+        if path is not None:
+            mounts[target] = path
+    return mounts
+
+
+def _host_in_container(service: dict[str, Any], container_path: str) -> Path:
+    """The host file a container path of `service` resolves to through its bind mounts."""
+    for target, source in sorted(_mounts(service).items(), key=lambda m: -len(m[0])):
+        if container_path == target or container_path.startswith(target.rstrip("/") + "/"):
+            return source / container_path[len(target) :].lstrip("/")
+    raise AssertionError(f"{container_path} is not mounted from the repository")
+
+
+def test_monitoring_services_are_there(services: dict[str, dict[str, Any]]) -> None:
+    assert services["prometheus"]["image"].startswith("prom/prometheus:")
+    assert services["grafana"]["image"].startswith("grafana/grafana:")
+    for name, port in {"prometheus": 9090, "grafana": 3000}.items():
+        published = [str(p).rsplit(":", 2)[-2:] for p in services[name]["ports"]]
+        assert [str(port), str(port)] in published, f"{name} must publish {port}:{port}"
+    assert set(services["prometheus"]["depends_on"]) >= set(DEFAULT_PORTS)
+    assert "prometheus" in services["grafana"]["depends_on"]
+
+
+def test_prometheus_scrapes_every_service_on_its_port(services: dict[str, dict[str, Any]]) -> None:
+    prometheus = services["prometheus"]
+    flags = dict(arg.split("=", 1) for arg in prometheus["command"] if "=" in arg)
+    config_path = _host_in_container(prometheus, flags["--config.file"])
+    assert config_path.resolve() == (PROMETHEUS_DIR / "prometheus.yml").resolve()
+    config = yaml.safe_load(config_path.read_text())
+
+    targets = {
+        job["job_name"]: [t for c in job["static_configs"] for t in c["targets"]]
+        for job in config["scrape_configs"]
+    }
+    for name, port in DEFAULT_PORTS.items():
+        # Job names are what the rules and dashboards select on (job="ingest", …).
+        assert targets[name] == [f"{name}:{port}"], f"scrape {name} at {name}:{port}"
+        assert name in services
+    for rule_file in config["rule_files"]:
+        matches = list(config_path.parent.glob(rule_file))
+        assert matches, f"rule file {rule_file} does not exist next to prometheus.yml"
+
+
+def test_grafana_data_sources_point_at_the_compose_services(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    grafana = services["grafana"]
+    env = grafana["environment"]
+    provisioning = _host_in_container(grafana, "/etc/grafana/provisioning")
+    sources_file = provisioning / "datasources" / "northstar.yml"
+    sources = {s["uid"]: s for s in yaml.safe_load(sources_file.read_text())["datasources"]}
+
+    def expand(value: str) -> str:
+        return re.sub(r"\$\{(\w+)\}", lambda m: str(env[m.group(1)]), str(value))
+
+    prometheus_url = expand(sources["prometheus"]["url"])
+    assert prometheus_url == "http://prometheus:9090"
+    postgres = sources["northstar-postgres"]
+    host, port = expand(postgres["url"]).split(":")
+    assert host == "timescaledb" and host in services and port == "5432"
+    assert expand(postgres["jsonData"]["database"]) == "northstar"
+    db_env = services["timescaledb"]["environment"]
+    assert expand(postgres["user"]) == db_env["POSTGRES_USER"]
+    assert expand(postgres["secureJsonData"]["password"]) == db_env["POSTGRES_PASSWORD"]
+
+
+def test_grafana_dashboards_are_provisioned_from_the_repository(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    grafana = services["grafana"]
+    provisioning = _host_in_container(grafana, "/etc/grafana/provisioning")
+    providers = yaml.safe_load((provisioning / "dashboards" / "northstar.yml").read_text())
+    sources = yaml.safe_load((provisioning / "datasources" / "northstar.yml").read_text())
+    uids = {s["uid"] for s in sources["datasources"]}
+    titles = set()
+    for provider in providers["providers"]:
+        folder = _host_in_container(grafana, provider["options"]["path"])
+        assert folder.resolve() == (GRAFANA_DIR / "dashboards").resolve()
+        for path in folder.glob("*.json"):
+            board = json.loads(path.read_text())
+            titles.add(board["title"])
+            text = path.read_text()
+            used = set(re.findall(r'"uid": "([^"]+)"', text)) - {board["uid"]}
+            assert used <= uids, f"{path.name} uses unknown data sources {used - uids}"
+    assert titles >= {
+        "Northstar — KPI overview",
+        "Northstar — Goal detail",
+        "Northstar — Pipeline health",
+    }
+    home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert _host_in_container(grafana, home).is_file()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -43,3 +46,19 @@ def create_engine(
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def driver(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under `conn`, inside `conn`'s transaction.
+
+    Set-based SQL and COPY go to asyncpg directly. SQLAlchemy's asyncpg adapter sends
+    BEGIN lazily, with its own first statement, so a raw statement issued before that
+    would run in autocommit: its writes could not be rolled back and its `FOR UPDATE`
+    locks would be released at once. When `conn` is in a transaction the driver is not
+    yet in, this opens it through SQLAlchemy first."""
+    raw = (await conn.get_raw_connection()).driver_connection
+    if raw is None:
+        raise RuntimeError("the connection is closed")
+    if conn.in_transaction() and not raw.is_in_transaction():
+        await conn.exec_driver_sql("SELECT 1")
+    return raw

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from northstar.db.engine import driver
 from northstar.domain.expressions import Expr, parse_expression
 from northstar.domain.goals import (
     Forecast,
@@ -39,7 +40,7 @@ from northstar.evaluation.kpi_values import KpiValueReader
 from northstar.evaluation.series import daily_period_to_date
 
 # A goal without a due date is judged against its target with no pace and never closes.
-_OPEN_ENDED = datetime(9999, 1, 1).astimezone()
+_OPEN_ENDED = datetime(9999, 1, 1, tzinfo=UTC)
 # Goals whose due date passed longer ago than this are final; the timer leaves them be.
 FINAL_AFTER = timedelta(days=7)
 
@@ -62,6 +63,8 @@ class GoalOutcome:
     evaluated_at: datetime
     alert_clear_margin: float
     thresholds: Thresholds
+    # The KPI received no event for longer than its `max_staleness` (SPEC §4).
+    stale: bool = False
 
     @property
     def changed(self) -> bool:
@@ -103,9 +106,12 @@ SELECT goal_id, status, status_since, history_at FROM goal_state
 WHERE goal_id = ANY($1::uuid[]) ORDER BY goal_id FOR UPDATE
 """
 _LOAD = """
-SELECT g.*, k.expression FROM goals g LEFT JOIN kpis k ON k.key = g.kpi_key
+SELECT g.*, k.expression, k.metrics AS kpi_metrics, k.max_staleness,
+       k.created_at AS kpi_created_at
+FROM goals g LEFT JOIN kpis k ON k.key = g.kpi_key
 WHERE g.id = ANY($1::uuid[])
 """
+_LAST_RECEIVED = "SELECT max(last_received) FROM metrics WHERE name = ANY($1::text[])"
 _CHILDREN = """
 SELECT g.parent_id, g.weight, s.score FROM goals g JOIN goal_state s ON s.goal_id = g.id
 WHERE g.parent_id = $1
@@ -113,7 +119,7 @@ WHERE g.parent_id = $1
 _WRITE_STATE = """
 UPDATE goal_state SET status = $2, actual = $3, expected = $4, target = $5, score = $6,
     progress = $7, forecast_value = $8, forecast_status = $9, evaluated_at = $10,
-    status_since = CASE WHEN status IS DISTINCT FROM $2 THEN $10 ELSE status_since END,
+    status_since = CASE WHEN status IS DISTINCT FROM $2::varchar THEN $10 ELSE status_since END,
     history_at = CASE WHEN $11 THEN $10 ELSE history_at END
 WHERE goal_id = $1
 """
@@ -150,11 +156,11 @@ class GoalEvaluationService:
             lasts.append(last)
         if not metrics:
             return []
-        raw = await _driver(conn)
+        raw = await driver(conn)
         return [r["id"] for r in await raw.fetch(_AFFECTED, metrics, firsts, lasts)]
 
     async def active_goals(self, conn: AsyncConnection, now: datetime) -> list[uuid.UUID]:
-        raw = await _driver(conn)
+        raw = await driver(conn)
         return [r["id"] for r in await raw.fetch(_ACTIVE, now - FINAL_AFTER)]
 
     async def evaluate(
@@ -163,7 +169,7 @@ class GoalEvaluationService:
         """Evaluate the goals and their ancestors at `now`, inside the caller's transaction."""
         if not goal_ids:
             return []
-        raw = await _driver(conn)
+        raw = await driver(conn)
         closure = [r["id"] for r in await raw.fetch(_CLOSURE, list(goal_ids))]
         await raw.execute(_ENSURE_STATE, closure)
         previous = {r["goal_id"]: r for r in await raw.fetch(_LOCK, closure)}
@@ -171,8 +177,14 @@ class GoalEvaluationService:
 
         reader = KpiValueReader(conn)
         outcomes: list[GoalOutcome] = []
+        staleness: dict[str, bool] = {}
         for goal_id in sorted(g for g, row in goals.items() if row["kpi_key"] is not None):
-            outcome = await self._evaluate_leaf(reader, conn, goals[goal_id], previous, now)
+            goal = goals[goal_id]
+            outcome = await self._evaluate_leaf(reader, conn, goal, previous, now)
+            if goal["max_staleness"] is not None:
+                if goal["kpi_key"] not in staleness:
+                    staleness[goal["kpi_key"]] = await self._stale(raw, goal, now)
+                outcome = replace(outcome, stale=staleness[goal["kpi_key"]])
             await self._record(raw, outcome, previous[goal_id], now)
             outcomes.append(outcome)
 
@@ -182,6 +194,13 @@ class GoalEvaluationService:
             await self._record(raw, outcome, previous[goal_id], now)
             outcomes.append(outcome)
         return outcomes
+
+    async def _stale(self, raw: Any, goal: Any, now: datetime) -> bool:
+        """No event for the KPI's metrics received for longer than `max_staleness` (a KPI
+        that never received any counts from its creation)."""
+        last = await raw.fetchval(_LAST_RECEIVED, list(goal["kpi_metrics"]))
+        since = last if last is not None else goal["kpi_created_at"]
+        return bool(now - since > goal["max_staleness"])
 
     # -- leaves and roll-ups ------------------------------------------------------------------
 
@@ -328,9 +347,3 @@ def _deepest_first(goals: dict[uuid.UUID, Any], ids: Iterable[uuid.UUID]) -> lis
         return d
 
     return sorted(ids, key=lambda g: (-depth(g), g))
-
-
-async def _driver(conn: AsyncConnection) -> Any:
-    raw = (await conn.get_raw_connection()).driver_connection
-    assert raw is not None
-    return raw

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from northstar.db.engine import driver
 from northstar.domain.aggregation import QuantileSketch
 from northstar.domain.expressions import (
     Aggregation,
@@ -131,8 +132,7 @@ class KpiValueReader:
         if not pieces:
             return EMPTY
         sql, params = aggregate_sql(agg, pieces)
-        raw = (await self._conn.get_raw_connection()).driver_connection
-        assert raw is not None
+        raw = await driver(self._conn)
         row = await raw.fetchrow(sql, *params)
         state = AggregateState(
             count=int(row["count"]),

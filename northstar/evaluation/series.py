@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from northstar.db.engine import driver
 from northstar.domain.expressions import Aggregation, Expr, aggregations, evaluate_expression
 from northstar.evaluation.kpi_values import AggregateState, _matcher_sql
 
@@ -53,8 +54,7 @@ async def _binned(
         f"WHERE metric = $1 AND bucket >= ${n - 2} AND bucket < ${n - 1}{filters} "
         "GROUP BY 1 ORDER BY 1"
     )
-    raw = (await conn.get_raw_connection()).driver_connection
-    assert raw is not None
+    raw = await driver(conn)
     rows = await raw.fetch(sql, *params)
     return {
         r["bin"]: AggregateState(

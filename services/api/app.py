@@ -19,7 +19,12 @@ from northstar.logs import configure_logging
 from services.api.api_keys.repository import ApiKeyRepository
 from services.api.api_keys.routes import router as api_keys_router
 from services.api.catalogue.routes import router as catalogue_router
+from services.api.gauges import business_gauges
+from services.api.goals.routes import router as goals_router
+from services.api.kpis.routes import router as kpis_router
 from services.api.settings import ApiSettings
+from services.api.units.routes import router as units_router
+from services.api.webhooks.routes import router as webhooks_router
 
 
 def create_app(settings: ApiSettings) -> FastAPI:
@@ -41,7 +46,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
                     prefix_of(settings.bootstrap_admin_key),
                 )
                 await session.commit()
-        yield
+        async with business_gauges(engine):
+            yield
         await engine.dispose()
 
     app = FastAPI(
@@ -62,6 +68,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(health_router({"database": database_ready}))
     app.include_router(api_keys_router)
     app.include_router(catalogue_router)
+    app.include_router(units_router)
+    app.include_router(kpis_router)
+    app.include_router(goals_router)
+    app.include_router(webhooks_router)
     return app
 
 

@@ -17,7 +17,9 @@ from northstar.http.problems import install_problem_handlers
 from northstar.logs import configure_logging
 from services.evaluator.consumer import EvaluatorLoop
 from services.evaluator.evaluation import GoalEvaluationStep
+from services.evaluator.relay import OutboxRelay
 from services.evaluator.settings import EvaluatorSettings
+from services.evaluator.webhooks import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,13 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
     )
     evaluation = GoalEvaluationStep(engine, interval=settings.evaluation_interval)
     loop = EvaluatorLoop(settings, engine, after_store=evaluation.after_store)
+    # The outbox relay and webhook dispatcher get their own small pool, so slow webhook
+    # receivers can never take connections the consumer loop needs.
+    notifications_engine = create_engine(
+        settings.database_url, pool_size=2, application_name="northstar-evaluator-notifications"
+    )
+    dispatcher = WebhookDispatcher(settings, notifications_engine)
+    relay = OutboxRelay(settings, notifications_engine, on_deliveries_queued=dispatcher.nudge)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -37,15 +46,27 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
         task = asyncio.create_task(loop.run(), name="evaluator-loop")
         task.add_done_callback(_crash_if_failed)
         sweeper = asyncio.create_task(evaluation.sweep_forever(stopping), name="sweep")
+        notifiers = [
+            asyncio.create_task(relay.run(), name="outbox-relay"),
+            asyncio.create_task(dispatcher.run(), name="webhook-dispatcher"),
+        ]
+        for notifier in notifiers:
+            notifier.add_done_callback(_crash_if_failed)
         yield
         # SIGTERM: finish the batch in flight, commit it, leave the group.
         stopping.set()
         loop.request_stop()
+        relay.request_stop()
+        dispatcher.request_stop()  # lets POSTs in flight finish (≤ the webhook timeout)
         await task
         await sweeper
+        await asyncio.gather(*notifiers)
+        await notifications_engine.dispose()
         await engine.dispose()
 
     app = FastAPI(title="Northstar evaluator", version="1.0", lifespan=lifespan)
+    # `app.state.relay.nudge()` relays at once after a commit that wrote outbox rows.
+    app.state.relay = relay
     install_problem_handlers(app)
 
     async def database_ready() -> None:
@@ -58,7 +79,7 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
 
 def _crash_if_failed(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
-        log.critical("evaluator loop died", exc_info=task.exception())
+        log.critical(f"evaluator task {task.get_name()} died", exc_info=task.exception())
         # A consumer that stopped consuming must not look healthy: exit so the supervisor
         # restarts it (and the group rebalances its partitions meanwhile).
         raise SystemExit(1)

@@ -16,13 +16,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from northstar.evaluation.goals import GoalEvaluationService, GoalOutcome
+from northstar.evaluation.goals import GoalEvaluationService
+from northstar.evaluation.judge import Judgement, judge
 from services.evaluator.consumer import AfterCommit
 from services.evaluator.store import TouchedMetric
 
@@ -34,10 +36,25 @@ _SWEEP_LOCK = 0x6E6F7274_68737461  # "northsta"
 
 
 class GoalEvaluationStep:
-    def __init__(self, engine: AsyncEngine, *, interval: float) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        interval: float,
+        on_outbox: Callable[[], None] | None = None,
+    ) -> None:
+        """`on_outbox` is called after a commit that wrote outbox events (it wakes the
+        relay, so alerts go out at once instead of at its next poll)."""
         self._engine = engine
         self._interval = interval
+        self._on_outbox = on_outbox
         self.service = GoalEvaluationService()
+
+    async def _evaluate(
+        self, conn: AsyncConnection, goal_ids: Sequence[uuid.UUID], now: datetime
+    ) -> AfterCommit | None:
+        judgement = await judge(conn, goal_ids, now)
+        return self._after_commit(judgement)
 
     async def after_store(
         self, conn: AsyncConnection, touched: Sequence[TouchedMetric], now: datetime
@@ -45,15 +62,15 @@ class GoalEvaluationStep:
         goal_ids = await self.service.affected_goals(
             conn, [(t.metric, t.first, t.last) for t in touched]
         )
-        outcomes = await self.service.evaluate(conn, goal_ids, now)
-        return self._after_commit(outcomes)
+        return await self._evaluate(conn, goal_ids, now)
 
-    def _after_commit(self, outcomes: Sequence[GoalOutcome]) -> AfterCommit | None:
-        changed = [o for o in outcomes if o.changed]
-        if not changed:
+    def _after_commit(self, judgement: Judgement) -> AfterCommit | None:
+        changed = [o for o in judgement.outcomes if o.changed]
+        changes = judgement.alert_changes
+        if not changed and not changes:
             return None
 
-        async def log_changes() -> None:
+        async def after() -> None:
             for outcome in changed:
                 log.info(
                     "goal status changed",
@@ -63,8 +80,20 @@ class GoalEvaluationStep:
                         "to": outcome.status.value,
                     },
                 )
+            for change in changes:
+                log.info(
+                    "alert %s",
+                    change.event.value,
+                    extra={
+                        "alert_id": str(change.alert_id),
+                        "goal_id": str(change.goal_id),
+                        "severity": change.severity.value,
+                    },
+                )
+            if self._on_outbox is not None and judgement.wrote_events:
+                self._on_outbox()
 
-        return log_changes
+        return after
 
     async def sweep_forever(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
@@ -93,14 +122,12 @@ class GoalEvaluationStep:
                     goal_ids = await self.service.active_goals(conn, now)
                 evaluated = 0
                 for start in range(0, len(goal_ids), CHUNK):
+                    chunk = goal_ids[start : start + CHUNK]
                     async with self._engine.begin() as conn:
-                        outcomes = await self.service.evaluate(
-                            conn, goal_ids[start : start + CHUNK], now
-                        )
-                    after = self._after_commit(outcomes)
+                        after = await self._evaluate(conn, chunk, now)
                     if after is not None:
                         await after()
-                    evaluated += len(outcomes)
+                    evaluated += len(chunk)
             finally:
                 await lock_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _SWEEP_LOCK})
                 await lock_conn.commit()

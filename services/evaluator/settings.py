@@ -17,3 +17,20 @@ class EvaluatorSettings(ServiceSettings, KafkaSettings):
     evaluation_interval: float = Field(default=60, gt=0)
     # Backoff bounds when a batch fails (database or broker away); the batch is retried.
     retry_backoff_max_seconds: float = Field(default=10, gt=0)
+
+    # -- outbox relay and webhook dispatcher (docs/notifications.md) ----------------------
+    # How often the relay looks for committed outbox rows when nobody nudged it.
+    outbox_poll_interval_seconds: float = Field(default=0.5, gt=0)
+    # Outbox rows relayed per transaction.
+    outbox_batch_size: int = Field(default=100, ge=1, le=10_000)
+    # How often the dispatcher looks for due deliveries when nobody nudged it.
+    webhook_poll_interval_seconds: float = Field(default=0.5, gt=0)
+    # Retry backoff: delay after the n-th failed attempt = min(cap, base·2^(n-1)) × U[0.5, 1.5).
+    webhook_retry_base_seconds: float = Field(default=1, gt=0)
+    webhook_retry_cap_seconds: float = Field(default=3600, gt=0)
+    # Attempts before a delivery is marked `failed` (15 ≈ 3 h with the defaults above).
+    webhook_max_attempts: int = Field(default=15, ge=1, le=100)
+    # Per-request timeout (connect + send + wait for the answer), seconds.
+    webhook_timeout_seconds: float = Field(default=5, gt=0, le=120)
+    # POSTs in flight at once, over all subscribers.
+    webhook_max_in_flight: int = Field(default=20, ge=1, le=1000)

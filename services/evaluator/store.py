@@ -22,6 +22,7 @@ from datetime import datetime
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from northstar.db.engine import driver
 from northstar.events.model import MetricEvent
 
 _STAGING_DDL = (
@@ -126,13 +127,11 @@ class MeasurementRepository:
         unique: dict[tuple[str, str], MetricEvent] = {}
         for event in events:
             unique.setdefault((event.source, event.event_id), event)
-        # Through SQLAlchemy first: its asyncpg adapter opens the transaction lazily, on its
-        # first statement, and the COPY below must run inside it.
+        raw = await driver(conn)
         for ddl in _STAGING_DDL:
-            await conn.exec_driver_sql(ddl)
+            await raw.execute(ddl)
         if not unique:
             return 0
-        raw = await _driver(conn)
         await raw.copy_records_to_table(
             "incoming_events",
             records=[
@@ -152,16 +151,10 @@ class MeasurementRepository:
 
     async def fold(self, conn: AsyncConnection, received_at: datetime) -> list[TouchedMetric]:
         """Fold `stored_events` into the catalogue and the rollups; return what it touched."""
-        raw = await _driver(conn)
+        raw = await driver(conn)
         await raw.execute(_UPSERT_CATALOGUE, received_at)
         for table, unit in ROLLUP_TABLES:
             await raw.execute(_FOLD_ROLLUP.format(table=table, unit=unit))
         return [
             TouchedMetric(r["metric"], r["first"], r["last"]) for r in await raw.fetch(_TOUCHED)
         ]
-
-
-async def _driver(conn: AsyncConnection):  # type: ignore[no-untyped-def]
-    """The asyncpg connection under SQLAlchemy's, in the same transaction (for COPY)."""
-    raw = await conn.get_raw_connection()
-    return raw.driver_connection

@@ -1,0 +1,169 @@
+"""`/v1/goals` (read scope to read, write scope to change).
+
+`/tree` is declared before `/{goal_id}` so it is not taken for an id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from pydantic import AwareDatetime
+
+from northstar.domain.goals import GoalStatus
+from services.api.dependencies import Reader, Session, Writer
+from services.api.goals.repository import GoalFilters, GoalRepository
+from services.api.goals.schemas import (
+    GoalCreate,
+    GoalHistory,
+    GoalOut,
+    GoalStatusOut,
+    GoalTree,
+    GoalUpdate,
+)
+from services.api.goals.service import GoalService, goal_out, utcnow
+from services.api.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+
+router = APIRouter(prefix="/v1/goals", tags=["goals"])
+
+
+def _service(session: Session) -> GoalService:
+    return GoalService(GoalRepository(session))
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=GoalOut,
+    summary="Create a goal",
+    description="The goal is evaluated at once, so the answer carries its real status. An "
+    "unknown KPI, unit or parent goal, a due date before the start, or thresholds outside "
+    "0 < off_track ≤ at_risk are a 422. Incomplete goals may be saved: `smart` says what "
+    "they lack.",
+)
+async def create_goal(body: GoalCreate, session: Session, _: Writer) -> GoalOut:
+    row = await _service(session).create(body, utcnow())
+    await session.commit()
+    return goal_out(row)
+
+
+@router.get(
+    "",
+    response_model=Page[GoalOut],
+    summary="List goals",
+    description="Oldest first, keyset-paginated; each goal carries its status object.",
+)
+async def list_goals(
+    session: Session,
+    _: Reader,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    unit_id: Annotated[uuid.UUID | None, Query(description="Only goals of this unit.")] = None,
+    parent_id: Annotated[
+        uuid.UUID | None, Query(description="Only the direct children of this goal.")
+    ] = None,
+    kpi: Annotated[str | None, Query(description="Only goals measured by this KPI.")] = None,
+    status: Annotated[
+        GoalStatus | None, Query(description="Only goals currently in this status.")
+    ] = None,
+) -> Page[GoalOut]:
+    after = decode_cursor(cursor)
+    rows = await GoalRepository(session).page(
+        limit + 1,
+        (datetime.fromisoformat(after[0]), uuid.UUID(after[1])) if after else None,
+        GoalFilters(unit_id, parent_id, kpi, status.value if status else None),
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1].goal
+        next_cursor = encode_cursor([last.created_at.isoformat(), str(last.id)])
+    return Page[GoalOut](items=[goal_out(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/tree",
+    response_model=GoalTree,
+    summary="The goal cascade with statuses",
+    description="Each node is a goal with its status object and its `children`. With "
+    "`root`, that goal's subtree; without, every top-level goal.",
+)
+async def goal_tree(
+    session: Session,
+    _: Reader,
+    root: Annotated[uuid.UUID | None, Query(description="A goal id: only its subtree.")] = None,
+) -> GoalTree:
+    return GoalTree(items=await _service(session).tree(root))
+
+
+@router.get("/{goal_id}", response_model=GoalOut, summary="Get a goal")
+async def get_goal(goal_id: uuid.UUID, session: Session, _: Reader) -> GoalOut:
+    return goal_out(await _service(session).row(goal_id))
+
+
+@router.patch(
+    "/{goal_id}",
+    response_model=GoalOut,
+    summary="Change a goal",
+    description="Only the fields sent change; the goal (and its old and new parents) is "
+    "re-evaluated at once. Changing target, baseline, thresholds or due of a goal that has "
+    "started (start, or creation without a start, is past) needs `reason` and is kept as a "
+    "revision in the goal's history.",
+)
+async def update_goal(
+    goal_id: uuid.UUID, body: GoalUpdate, session: Session, principal: Writer
+) -> GoalOut:
+    row = await _service(session).update(goal_id, body, principal.name, utcnow())
+    await session.commit()
+    return goal_out(row)
+
+
+@router.delete(
+    "/{goal_id}",
+    status_code=204,
+    summary="Delete a goal",
+    description="Refused (409) while the goal has child goals. The former parent is re-evaluated.",
+)
+async def delete_goal(goal_id: uuid.UUID, session: Session, _: Writer) -> Response:
+    await _service(session).delete(goal_id, utcnow())
+    await session.commit()
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{goal_id}/status",
+    response_model=GoalStatusOut,
+    summary="A goal's live status",
+    description="The status object from the goal's latest evaluation.",
+)
+async def goal_status(goal_id: uuid.UUID, session: Session, _: Reader) -> GoalStatusOut:
+    row = await _service(session).row(goal_id)
+    return goal_out(row).status
+
+
+@router.get(
+    "/{goal_id}/history",
+    response_model=GoalHistory,
+    summary="A goal's timeline",
+    description="Evaluations (`type: status`) and revisions (`type: revision`) in one "
+    "timeline, oldest first, within `[from, to]`.",
+)
+async def goal_history(
+    goal_id: uuid.UUID,
+    session: Session,
+    _: Reader,
+    start: Annotated[
+        AwareDatetime | None,
+        Query(
+            alias="from",
+            description="RFC 3339 with offset; default the goal's start or creation, "
+            "whichever is earlier.",
+        ),
+    ] = None,
+    end: Annotated[
+        AwareDatetime | None, Query(alias="to", description="RFC 3339 with offset; default now.")
+    ] = None,
+) -> GoalHistory:
+    return await _service(session).history(goal_id, start, end, utcnow())

@@ -1,0 +1,222 @@
+"""Goal request and response bodies: the goal, its SMART check, its status object (SPEC §7),
+the cascade tree and the history timeline."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from northstar.domain.goals import ForecastStatus, GoalStatus, GoalType, Pacing, RollupPolicy
+from services.api.kpis.schemas import KPI_KEY_PATTERN, IsoDuration
+
+_INPUT = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+_KPI = (
+    "Key of the KPI that measures the goal. Absent or null: a roll-up goal, measured by "
+    "its children."
+)
+_TYPE = (
+    "reach: move from baseline to target; stay_above / stay_below: keep the KPI on the "
+    "target's side."
+)
+_TARGET = "The value to reach (or to stay above/below). Not needed for roll-up goals."
+_START = (
+    "Start of the period (RFC 3339 with offset). Without it the goal is measured from its creation."
+)
+_DUE = (
+    "End of the period (RFC 3339 with offset), not before `start`. Without it the goal has "
+    "no pace (expected = target) and never closes."
+)
+_PACING = (
+    "linear: the expected value moves from baseline to target over the period; none: the "
+    "target applies from the start."
+)
+_WEIGHT = "Weight in the parent's weighted roll-up (≥ 0; 0 leaves the goal out)."
+_WINDOW = "ISO-8601 duration: judge the KPI over this rolling window instead of period-to-date."
+_ROLLUP = (
+    "How a roll-up goal combines its children: weighted (average, each score capped at "
+    "1.2) or worst (weakest child)."
+)
+_MARGIN = (
+    "Alert hysteresis: a status alert resolves by itself only once the goal is on_track "
+    "with score ≥ at_risk + this margin (or achieved), so a KPI hovering at the threshold "
+    "keeps one alert instead of flapping."
+)
+
+
+class ThresholdsIn(BaseModel):
+    """Score thresholds; a field left out keeps its current (or default) value."""
+
+    model_config = _INPUT
+
+    at_risk: float | None = Field(
+        default=None, gt=0, description="score ≥ at_risk is on_track (default 0.95)."
+    )
+    off_track: float | None = Field(
+        default=None,
+        gt=0,
+        description="score ≥ off_track is at_risk, below is off_track (default 0.85). "
+        "0 < off_track ≤ at_risk.",
+    )
+
+
+class ThresholdsOut(BaseModel):
+    at_risk: float = Field(description="score ≥ at_risk is on_track.")
+    off_track: float = Field(description="score ≥ off_track is at_risk, below is off_track.")
+
+
+class GoalCreate(BaseModel):
+    model_config = _INPUT
+
+    title: str = Field(min_length=1, max_length=200, description="What the goal is (Specific).")
+    description: str = Field(default="", max_length=10_000, description="Why and how (Specific).")
+    owner: str | None = Field(default=None, max_length=200, description="Who answers for it.")
+    unit_id: uuid.UUID | None = Field(default=None, description="The org unit it belongs to.")
+    parent_id: uuid.UUID | None = Field(default=None, description="The goal it contributes to.")
+    kpi: str | None = Field(default=None, pattern=KPI_KEY_PATTERN, description=_KPI)
+    type: GoalType = Field(default=GoalType.REACH, description=_TYPE)
+    baseline: float = Field(default=0.0, description="Where the KPI starts from.")
+    target: float | None = Field(default=None, description=_TARGET)
+    start: AwareDatetime | None = Field(default=None, description=_START)
+    due: AwareDatetime | None = Field(default=None, description=_DUE)
+    pacing: Pacing = Field(default=Pacing.LINEAR, description=_PACING)
+    thresholds: ThresholdsIn | None = Field(default=None, description="Score thresholds.")
+    weight: float = Field(default=1.0, ge=0, description=_WEIGHT)
+    window: IsoDuration | None = Field(default=None, description=_WINDOW)
+    rollup: RollupPolicy = Field(default=RollupPolicy.WEIGHTED, description=_ROLLUP)
+    alert_clear_margin: float = Field(default=0.02, ge=0, description=_MARGIN)
+
+
+class GoalUpdate(BaseModel):
+    """Only the fields present change; null clears an optional field. Changing target,
+    baseline, thresholds or due of a goal that has started needs `reason`."""
+
+    model_config = _INPUT
+
+    title: str | None = Field(default=None, min_length=1, max_length=200, description="Title.")
+    description: str | None = Field(default=None, max_length=10_000, description="Description.")
+    owner: str | None = Field(default=None, max_length=200, description="Owner.")
+    unit_id: uuid.UUID | None = Field(default=None, description="Org unit, or null.")
+    parent_id: uuid.UUID | None = Field(default=None, description="Parent goal, or null.")
+    kpi: str | None = Field(default=None, pattern=KPI_KEY_PATTERN, description=_KPI)
+    type: GoalType | None = Field(default=None, description=_TYPE)
+    baseline: float | None = Field(default=None, description="Where the KPI starts from.")
+    target: float | None = Field(default=None, description=_TARGET)
+    start: AwareDatetime | None = Field(default=None, description=_START)
+    due: AwareDatetime | None = Field(default=None, description=_DUE)
+    pacing: Pacing | None = Field(default=None, description=_PACING)
+    thresholds: ThresholdsIn | None = Field(default=None, description="Score thresholds.")
+    weight: float | None = Field(default=None, ge=0, description=_WEIGHT)
+    window: IsoDuration | None = Field(default=None, description=_WINDOW)
+    rollup: RollupPolicy | None = Field(default=None, description=_ROLLUP)
+    alert_clear_margin: float | None = Field(default=None, ge=0, description=_MARGIN)
+    reason: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="Why target, baseline, thresholds or due change. Required for those "
+        "changes once the goal has started; kept in the goal's revision history.",
+    )
+    review_id: uuid.UUID | None = Field(
+        default=None, description="The performance review that decided the change, if any."
+    )
+
+
+class SmartOut(BaseModel):
+    """What the goal lacks for each SMART element; empty lists mean the element is met."""
+
+    specific: list[str] = Field(description="Title and description.")
+    measurable: list[str] = Field(description="A KPI (a roll-up goal is measured by its children).")
+    achievable: list[str] = Field(
+        description="A target; for reach goals one that differs from the baseline."
+    )
+    relevant: list[str] = Field(description="A parent goal or an org unit.")
+    time_bound: list[str] = Field(description="A start and a due date after it.")
+    complete: bool = Field(description="True when nothing is missing.")
+
+
+class ForecastOut(BaseModel):
+    value: float = Field(description="The KPI value projected at `due` from the period's trend.")
+    status: ForecastStatus = Field(description="likely_achieved or likely_missed.")
+
+
+class GoalStatusOut(BaseModel):
+    """The goal status object (SPEC §7), from the goal's latest evaluation."""
+
+    goal_id: uuid.UUID = Field(description="The goal.")
+    status: GoalStatus = Field(description="no_data until the goal was evaluated.")
+    actual: float | None = Field(description="The KPI value over the period (or window).")
+    expected: float | None = Field(description="Where the KPI should be now, by the pacing.")
+    target: float | None = Field(description="The goal's target.")
+    score: float | None = Field(description="Actual against expected; roll-ups: children's score.")
+    progress: float | None = Field(description="Share of the way from baseline to target covered.")
+    forecast: ForecastOut | None = Field(
+        description="Projection at due (linear pacing, ≥ 3 days of data)."
+    )
+    evaluated_at: datetime | None = Field(description="When this was computed; null if never.")
+
+
+class GoalOut(BaseModel):
+    id: uuid.UUID = Field(description="The goal's id.")
+    title: str = Field(description="What the goal is.")
+    description: str = Field(description="Why and how.")
+    owner: str | None = Field(description="Who answers for it.")
+    unit_id: uuid.UUID | None = Field(description="The org unit.")
+    parent_id: uuid.UUID | None = Field(description="The parent goal.")
+    kpi: str | None = Field(description="The KPI key; null for a roll-up goal.")
+    type: GoalType = Field(description=_TYPE)
+    baseline: float = Field(description="Where the KPI starts from.")
+    target: float | None = Field(description=_TARGET)
+    start: datetime | None = Field(description=_START)
+    due: datetime | None = Field(description=_DUE)
+    pacing: Pacing = Field(description=_PACING)
+    thresholds: ThresholdsOut = Field(description="Score thresholds.")
+    weight: float = Field(description=_WEIGHT)
+    window: str | None = Field(description=_WINDOW)
+    rollup: RollupPolicy = Field(description=_ROLLUP)
+    alert_clear_margin: float = Field(description=_MARGIN)
+    created_at: datetime = Field(description="When the goal was created.")
+    updated_at: datetime = Field(description="When the goal was last changed.")
+    smart: SmartOut = Field(description="What the goal lacks to be SMART (advice, not validation).")
+    status: GoalStatusOut = Field(description="The goal's live status.")
+
+
+class GoalNode(GoalOut):
+    children: list[GoalNode] = Field(description="Child goals, oldest first.")
+
+
+class GoalTree(BaseModel):
+    items: list[GoalNode] = Field(description="The root goal, or every top-level goal.")
+
+
+class StatusEntry(BaseModel):
+    time: datetime = Field(description="When the goal was evaluated.")
+    type: Literal["status"] = Field(description="An evaluation from the status history.")
+    status: GoalStatus = Field(description="The status then.")
+    actual: float | None = Field(description="The KPI value then.")
+    expected: float | None = Field(description="The expected value then.")
+    score: float | None = Field(description="The score then.")
+
+
+class RevisionEntry(BaseModel):
+    time: datetime = Field(description="When the change was made.")
+    type: Literal["revision"] = Field(
+        description="A change to target, baseline, thresholds or due."
+    )
+    changed_by: str = Field(description="Name of the API key that made it.")
+    changes: dict[str, dict[str, object]] = Field(
+        description='`{field: {"old": …, "new": …}}` for each field that changed.'
+    )
+    reason: str = Field(description="Why.")
+    review_id: uuid.UUID | None = Field(description="The review that decided it, if any.")
+
+
+HistoryEntry = Annotated[StatusEntry | RevisionEntry, Field(discriminator="type")]
+
+
+class GoalHistory(BaseModel):
+    goal_id: uuid.UUID = Field(description="The goal.")
+    items: list[HistoryEntry] = Field(description="One timeline, oldest first.")

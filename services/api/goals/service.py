@@ -1,0 +1,465 @@
+"""Goal rules: references exist, the cascade has no cycles, the period is ordered, a
+started goal's target, baseline, thresholds and due change only with a reason (kept as a
+revision), and every change is judged at once so the answer carries a real status.
+
+Also the mapping from rows to the API shapes (goal, SMART check, status object), and the
+history timeline: each source is one function in `HISTORY_SOURCES`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from northstar.db.models import Goal, GoalRevision
+from northstar.domain.durations import format_duration
+from northstar.domain.goals import GoalStatus, GoalType, Pacing, RollupPolicy, smart_check
+from northstar.evaluation.judge import judge
+from northstar.http.problems import Problem
+from services.api.goals.repository import GoalRepository, GoalRow
+from services.api.goals.schemas import (
+    ForecastOut,
+    GoalCreate,
+    GoalHistory,
+    GoalNode,
+    GoalOut,
+    GoalStatusOut,
+    GoalUpdate,
+    HistoryEntry,
+    RevisionEntry,
+    SmartOut,
+    StatusEntry,
+    ThresholdsIn,
+    ThresholdsOut,
+)
+
+DEFAULT_AT_RISK = 0.95
+DEFAULT_OFF_TRACK = 0.85
+REVISED_FIELDS = ("target", "baseline", "thresholds", "due")
+"""Fields whose change on a started goal needs a reason and leaves a revision (SPEC §5)."""
+_NOT_NULL = (
+    "title",
+    "description",
+    "type",
+    "baseline",
+    "pacing",
+    "thresholds",
+    "weight",
+    "rollup",
+    "alert_clear_margin",
+)
+
+
+def _invalid(field: str, message: str) -> Problem:
+    return Problem(
+        422,
+        f"The request is invalid: {field}: {message}",
+        errors=[{"field": field, "message": message}],
+    )
+
+
+def not_found(goal_id: uuid.UUID) -> Problem:
+    return Problem(404, f"There is no goal with id {goal_id}.")
+
+
+async def evaluate_goals(
+    session: AsyncSession, goal_ids: Sequence[uuid.UUID], now: datetime
+) -> None:
+    """Judge the goals (and their ancestors) at `now` inside the request's transaction; the
+    evaluation locks and writes their `goal_state` rows."""
+    if not goal_ids:
+        return
+    await session.flush()
+    await judge(await session.connection(), list(goal_ids), now)
+
+
+# -- shapes ------------------------------------------------------------------------------
+
+
+def status_out(goal: Goal, state: Any | None) -> GoalStatusOut:
+    """The status object from a `goal_state` row; `no_data` if the goal was never judged."""
+    if state is None:
+        return GoalStatusOut(
+            goal_id=goal.id,
+            status=GoalStatus.NO_DATA,
+            actual=None,
+            expected=None,
+            target=goal.target,
+            score=None,
+            progress=None,
+            forecast=None,
+            evaluated_at=None,
+        )
+    forecast = None
+    if state.forecast_value is not None and state.forecast_status is not None:
+        forecast = ForecastOut(value=state.forecast_value, status=state.forecast_status)
+    return GoalStatusOut(
+        goal_id=goal.id,
+        status=GoalStatus(state.status),
+        actual=state.actual,
+        expected=state.expected,
+        target=state.target,
+        score=state.score,
+        progress=state.progress,
+        forecast=forecast,
+        evaluated_at=state.evaluated_at,
+    )
+
+
+def smart_out(goal: Goal, has_children: bool) -> SmartOut:
+    """A goal without a KPI is a roll-up once it has children (they measure it); until then
+    it is a goal that is not yet measurable, and the check says "no KPI"."""
+    check = smart_check(
+        title=goal.title,
+        description=goal.description,
+        kpi=goal.kpi_key,
+        baseline=goal.baseline,
+        target=goal.target,
+        start=goal.start,
+        due=goal.due,
+        parent_id=goal.parent_id,
+        unit_id=goal.unit_id,
+        goal_type=GoalType(goal.type),
+        rollup=goal.kpi_key is None and has_children,
+    )
+    return SmartOut.model_validate(check.to_dict())
+
+
+def _fields(goal: Goal, state: Any | None, has_children: bool) -> dict[str, Any]:
+    return {
+        "id": goal.id,
+        "title": goal.title,
+        "description": goal.description,
+        "owner": goal.owner,
+        "unit_id": goal.unit_id,
+        "parent_id": goal.parent_id,
+        "kpi": goal.kpi_key,
+        "type": GoalType(goal.type),
+        "baseline": goal.baseline,
+        "target": goal.target,
+        "start": goal.start,
+        "due": goal.due,
+        "pacing": Pacing(goal.pacing),
+        "thresholds": ThresholdsOut(at_risk=goal.at_risk, off_track=goal.off_track),
+        "weight": goal.weight,
+        "window": format_duration(goal.window) if goal.window else None,
+        "rollup": RollupPolicy(goal.rollup),
+        "alert_clear_margin": goal.alert_clear_margin,
+        "created_at": goal.created_at,
+        "updated_at": goal.updated_at,
+        "smart": smart_out(goal, has_children),
+        "status": status_out(goal, state),
+    }
+
+
+def goal_out(row: GoalRow) -> GoalOut:
+    return GoalOut(**_fields(row.goal, row.state, row.has_children))
+
+
+def build_forest(
+    goals: Sequence[Goal], states: dict[uuid.UUID, Any], root: uuid.UUID | None
+) -> list[GoalNode]:
+    """Assemble nodes in memory (children oldest first): the root's subtree, or every goal
+    without a parent."""
+    children: dict[uuid.UUID | None, list[Goal]] = {}
+    for goal in sorted(goals, key=lambda g: (g.created_at, g.id)):
+        children.setdefault(goal.parent_id, []).append(goal)
+
+    def node(goal: Goal) -> GoalNode:
+        kids = children.get(goal.id, [])
+        return GoalNode(
+            **_fields(goal, states.get(goal.id), bool(kids)), children=[node(k) for k in kids]
+        )
+
+    if root is not None:
+        return [node(g) for g in goals if g.id == root]
+    return [node(g) for g in children.get(None, [])]
+
+
+# -- history -----------------------------------------------------------------------------
+
+HistorySource = Callable[
+    [GoalRepository, uuid.UUID, datetime, datetime], Awaitable[list[HistoryEntry]]
+]
+
+
+async def status_entries(
+    repository: GoalRepository, goal_id: uuid.UUID, start: datetime, end: datetime
+) -> list[HistoryEntry]:
+    return [
+        StatusEntry(
+            time=r.time,
+            type="status",
+            status=GoalStatus(r.status),
+            actual=r.actual,
+            expected=r.expected,
+            score=r.score,
+        )
+        for r in await repository.status_history(goal_id, start, end)
+    ]
+
+
+async def revision_entries(
+    repository: GoalRepository, goal_id: uuid.UUID, start: datetime, end: datetime
+) -> list[HistoryEntry]:
+    return [
+        RevisionEntry(
+            time=r.changed_at,
+            type="revision",
+            changed_by=r.changed_by,
+            changes=r.changes,
+            reason=r.reason,
+            review_id=r.review_id,
+        )
+        for r in await repository.revisions(goal_id, start, end)
+    ]
+
+
+HISTORY_SOURCES: tuple[HistorySource, ...] = (revision_entries, status_entries)
+"""Sources of the goal timeline, in tie-break order (a revision sorts before the
+evaluation it caused). Alerts and reviews join by adding their function here."""
+
+
+# -- the service -------------------------------------------------------------------------
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+class GoalService:
+    def __init__(self, repository: GoalRepository) -> None:
+        self.repository = repository
+
+    @property
+    def session(self) -> AsyncSession:
+        return self.repository.session
+
+    async def row(self, goal_id: uuid.UUID) -> GoalRow:
+        row = await self.repository.get_row(goal_id)
+        if row is None:
+            raise not_found(goal_id)
+        return row
+
+    async def _check_references(
+        self, kpi: str | None, unit_id: uuid.UUID | None, parent_id: uuid.UUID | None
+    ) -> None:
+        if kpi is not None and not await self.repository.kpi_exists(kpi):
+            raise _invalid("kpi", f"there is no KPI with key '{kpi}'")
+        if unit_id is not None and not await self.repository.unit_exists(unit_id):
+            raise _invalid("unit_id", f"there is no org unit with id {unit_id}")
+        if parent_id is not None and not await self.repository.goal_exists(parent_id):
+            raise _invalid("parent_id", f"there is no goal with id {parent_id}")
+
+    @staticmethod
+    def _check_period(start: datetime | None, due: datetime | None) -> None:
+        if start is not None and due is not None and due < start:
+            raise _invalid("due", f"due ({due.isoformat()}) is before start ({start.isoformat()})")
+
+    @staticmethod
+    def _thresholds(
+        given: ThresholdsIn | None, at_risk: float, off_track: float
+    ) -> tuple[float, float]:
+        if given is not None:
+            at_risk = given.at_risk if given.at_risk is not None else at_risk
+            off_track = given.off_track if given.off_track is not None else off_track
+        if not 0 < off_track <= at_risk:
+            raise _invalid(
+                "thresholds",
+                f"must satisfy 0 < off_track <= at_risk, got off_track={off_track}, "
+                f"at_risk={at_risk}",
+            )
+        return at_risk, off_track
+
+    async def create(self, body: GoalCreate, now: datetime) -> GoalRow:
+        await self._check_references(body.kpi, body.unit_id, body.parent_id)
+        self._check_period(body.start, body.due)
+        at_risk, off_track = self._thresholds(body.thresholds, DEFAULT_AT_RISK, DEFAULT_OFF_TRACK)
+        goal = await self.repository.add(
+            Goal(
+                title=body.title,
+                description=body.description,
+                owner=body.owner,
+                unit_id=body.unit_id,
+                parent_id=body.parent_id,
+                kpi_key=body.kpi,
+                type=body.type.value,
+                baseline=body.baseline,
+                target=body.target,
+                start=body.start,
+                due=body.due,
+                pacing=body.pacing.value,
+                at_risk=at_risk,
+                off_track=off_track,
+                weight=body.weight,
+                window=body.window,
+                rollup=body.rollup.value,
+                alert_clear_margin=body.alert_clear_margin,
+            )
+        )
+        # A goal without a start is measured from created_at, the database's clock; judge
+        # it no earlier than that, so a new goal is never "not started" by clock skew.
+        await evaluate_goals(self.session, [goal.id], max(now, goal.created_at))
+        return await self.row(goal.id)
+
+    async def update(
+        self, goal_id: uuid.UUID, body: GoalUpdate, changed_by: str, now: datetime
+    ) -> GoalRow:
+        goal = (await self.row(goal_id)).goal
+        changes = body.model_dump(exclude_unset=True, exclude={"reason", "review_id"})
+        for field in _NOT_NULL:
+            if field in changes and changes[field] is None:
+                raise _invalid(field, "cannot be null")
+
+        await self._check_references(
+            changes.get("kpi"), changes.get("unit_id"), changes.get("parent_id")
+        )
+        new_parent = changes.get("parent_id", goal.parent_id)
+        if (
+            "parent_id" in changes
+            and new_parent is not None
+            and goal_id in await self.repository.ancestors(new_parent)
+        ):
+            raise _invalid(
+                "parent_id",
+                f"goal {new_parent} is this goal or lies below it; "
+                "a goal cannot contribute to itself",
+            )
+        self._check_period(changes.get("start", goal.start), changes.get("due", goal.due))
+        at_risk, off_track = self._thresholds(
+            body.thresholds if "thresholds" in changes else None, goal.at_risk, goal.off_track
+        )
+
+        revised = self._revised(goal, changes, at_risk, off_track)
+        started = (goal.start or goal.created_at) <= now
+        if revised and started:
+            if body.reason is None:
+                raise _invalid(
+                    "reason",
+                    f"reason is required to change {', '.join(revised)} of a goal that has "
+                    "started; say why, it is kept in the goal's history",
+                )
+            if body.review_id is not None and not await self.repository.review_exists(
+                body.review_id
+            ):
+                raise _invalid("review_id", f"there is no review with id {body.review_id}")
+            self.repository.add_revision(
+                GoalRevision(
+                    goal_id=goal.id,
+                    changed_at=now,
+                    changed_by=changed_by,
+                    changes=revised,
+                    reason=body.reason,
+                    review_id=body.review_id,
+                )
+            )
+
+        old_parent = goal.parent_id
+        simple = {
+            "kpi": "kpi_key",
+            "title": "title",
+            "description": "description",
+            "owner": "owner",
+            "unit_id": "unit_id",
+            "parent_id": "parent_id",
+            "baseline": "baseline",
+            "target": "target",
+            "start": "start",
+            "due": "due",
+            "weight": "weight",
+            "window": "window",
+            "alert_clear_margin": "alert_clear_margin",
+        }
+        for field, column in simple.items():
+            if field in changes:
+                setattr(goal, column, changes[field])
+        for field in ("type", "pacing", "rollup"):
+            if field in changes:
+                setattr(goal, field, changes[field].value)
+        goal.at_risk, goal.off_track = at_risk, off_track
+        goal.updated_at = now
+        try:
+            await self.session.flush()
+        except IntegrityError:
+            raise Problem(
+                409, f"Goal {goal_id} or something it refers to changed meanwhile; try again."
+            ) from None
+        # The former parent loses a child: re-judge it too.
+        moved_from = [old_parent] if old_parent is not None and old_parent != goal.parent_id else []
+        await evaluate_goals(self.session, [goal.id, *moved_from], now)
+        return await self.row(goal.id)
+
+    @staticmethod
+    def _revised(
+        goal: Goal, changes: dict[str, Any], at_risk: float, off_track: float
+    ) -> dict[str, dict[str, Any]]:
+        """`{field: {"old", "new"}}` for each revised field whose value really changes."""
+        revised: dict[str, dict[str, Any]] = {}
+        for field in ("target", "baseline", "due"):
+            if field in changes and changes[field] != getattr(goal, field):
+                revised[field] = {
+                    "old": _json_safe(getattr(goal, field)),
+                    "new": _json_safe(changes[field]),
+                }
+        if (at_risk, off_track) != (goal.at_risk, goal.off_track):
+            revised["thresholds"] = {
+                "old": {"at_risk": goal.at_risk, "off_track": goal.off_track},
+                "new": {"at_risk": at_risk, "off_track": off_track},
+            }
+        return revised
+
+    async def delete(self, goal_id: uuid.UUID, now: datetime) -> None:
+        goal = (await self.row(goal_id)).goal
+        children = await self.repository.child_count(goal_id)
+        if children:
+            raise Problem(
+                409,
+                f"Goal {goal_id} has {children} child goal{'s' if children != 1 else ''}; "
+                "move or delete them first.",
+                children=children,
+            )
+        parent_id = goal.parent_id
+        try:
+            await self.repository.delete(goal)
+        except IntegrityError:
+            raise Problem(
+                409, f"Goal {goal_id} gained a child goal meanwhile; try again."
+            ) from None
+        if parent_id is not None:
+            await evaluate_goals(self.session, [parent_id], now)
+
+    async def tree(self, root: uuid.UUID | None) -> list[GoalNode]:
+        if root is not None and not await self.repository.goal_exists(root):
+            raise not_found(root)
+        goals, states = await self.repository.forest(root)
+        return build_forest(goals, states, root)
+
+    async def history(
+        self, goal_id: uuid.UUID, start: datetime | None, end: datetime | None, now: datetime
+    ) -> GoalHistory:
+        goal = (await self.row(goal_id)).goal
+        # Default: from the earlier of start and creation (a goal created ahead of its
+        # period has not_started evaluations before its start).
+        if start is None:
+            start = min(goal.start, goal.created_at) if goal.start else goal.created_at
+        end = end or now
+        if start > end:
+            raise _invalid("from", "must not be after 'to'")
+        entries: list[tuple[datetime, int, HistoryEntry]] = []
+        for rank, source in enumerate(HISTORY_SOURCES):
+            entries += [
+                (e.time, rank, e) for e in await source(self.repository, goal_id, start, end)
+            ]
+        entries.sort(key=lambda item: (item[0], item[1]))
+        return GoalHistory(goal_id=goal_id, items=[e for _, _, e in entries])
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

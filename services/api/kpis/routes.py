@@ -1,0 +1,131 @@
+"""`/v1/kpis` (read scope to read, write scope to change)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import AwareDatetime
+
+from northstar.db.models import Kpi
+from northstar.domain.durations import format_duration
+from services.api.dependencies import Reader, Session, Writer
+from services.api.kpis.repository import KpiRepository
+from services.api.kpis.schemas import (
+    KPI_KEY_PATTERN,
+    KpiCreate,
+    KpiKind,
+    KpiOut,
+    KpiUpdate,
+    KpiValues,
+)
+from services.api.kpis.service import KpiService
+from services.api.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+
+router = APIRouter(prefix="/v1/kpis", tags=["kpis"])
+
+KpiKey = Annotated[str, Path(description="The KPI's key.", max_length=64)]
+
+
+def _out(kpi: Kpi) -> KpiOut:
+    return KpiOut(
+        key=kpi.key,
+        name=kpi.name,
+        description=kpi.description,
+        unit=kpi.unit,
+        expression=kpi.expression,
+        kind=KpiKind(kpi.kind),
+        max_staleness=format_duration(kpi.max_staleness) if kpi.max_staleness else None,
+        metrics=list(kpi.metrics),
+        created_at=kpi.created_at,
+        updated_at=kpi.updated_at,
+    )
+
+
+def _service(session: Session) -> KpiService:
+    return KpiService(KpiRepository(session))
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=KpiOut,
+    summary="Create a KPI",
+    description="The expression is parsed (never run as code) and stored in canonical form. "
+    "A bad expression is a 422 whose `errors[0].position` points at the fault; a key in "
+    f"use is a 409. Keys match `{KPI_KEY_PATTERN}`.",
+)
+async def create_kpi(body: KpiCreate, session: Session, _: Writer) -> KpiOut:
+    kpi = await _service(session).create(body)
+    await session.commit()
+    return _out(kpi)
+
+
+@router.get("", response_model=Page[KpiOut], summary="List KPIs", description="By key.")
+async def list_kpis(
+    session: Session, _: Reader, limit: Limit = 100, cursor: Cursor = None
+) -> Page[KpiOut]:
+    after = decode_cursor(cursor)
+    kpis = await KpiRepository(session).page(limit + 1, str(after[0]) if after else None)
+    next_cursor = encode_cursor([kpis[limit - 1].key]) if len(kpis) > limit else None
+    return Page[KpiOut](items=[_out(k) for k in kpis[:limit]], next_cursor=next_cursor)
+
+
+@router.get("/{key}", response_model=KpiOut, summary="Get a KPI")
+async def get_kpi(key: KpiKey, session: Session, _: Reader) -> KpiOut:
+    return _out(await _service(session).get(key))
+
+
+@router.patch(
+    "/{key}",
+    response_model=KpiOut,
+    summary="Change a KPI",
+    description="Only the fields sent change; the key cannot. A new expression re-evaluates "
+    "every goal measured by the KPI in the same transaction.",
+)
+async def update_kpi(key: KpiKey, body: KpiUpdate, session: Session, _: Writer) -> KpiOut:
+    kpi = await _service(session).update(key, body, datetime.now(UTC))
+    await session.commit()
+    return _out(kpi)
+
+
+@router.delete(
+    "/{key}",
+    status_code=204,
+    summary="Delete a KPI",
+    description="Refused (409) while goals are measured by it.",
+)
+async def delete_kpi(key: KpiKey, session: Session, _: Writer) -> Response:
+    await _service(session).delete(key)
+    await session.commit()
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{key}/values",
+    response_model=KpiValues,
+    summary="The KPI as a time series",
+    description="The KPI's value over each step `[t, t + step)`; steps without events are "
+    "left out. `from` is aligned down to a step boundary (counted from the Unix epoch in "
+    "UTC). Without `step`, the smallest of 1m, 5m, 15m, 1h, 6h, 1d that keeps the range "
+    "within about 500 points is used (whole days beyond that). More than 5000 points is a "
+    "422.",
+)
+async def kpi_values(
+    key: KpiKey,
+    session: Session,
+    _: Reader,
+    start: Annotated[
+        AwareDatetime | None,
+        Query(alias="from", description="RFC 3339 with offset; default `to` minus 7 days."),
+    ] = None,
+    end: Annotated[
+        AwareDatetime | None, Query(alias="to", description="RFC 3339 with offset; default now.")
+    ] = None,
+    step: Annotated[
+        str | None,
+        Query(description="ISO-8601 duration, a whole number of minutes (PT5M, PT1H, P1D)."),
+    ] = None,
+) -> KpiValues:
+    return await _service(session).values(key, start, end, step, datetime.now(UTC))

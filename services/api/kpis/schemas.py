@@ -1,0 +1,106 @@
+"""KPI request and response bodies, and the ISO-8601 duration field type goals share."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from northstar.domain.durations import parse_duration
+
+KPI_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+
+
+def _iso_duration(value: Any) -> timedelta:
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO-8601 duration string such as 'P1D' or 'PT15M'")
+    return parse_duration(value)  # DurationError is a ValueError: pydantic reports it
+
+
+IsoDuration = Annotated[
+    timedelta,
+    BeforeValidator(_iso_duration),
+    WithJsonSchema({"type": "string", "format": "duration", "examples": ["PT6H", "P30D"]}),
+]
+"""A positive ISO-8601 duration given as text (``PT15M``, ``P1D``, ``P2W``)."""
+
+
+class KpiKind(StrEnum):
+    LEADING = "leading"
+    LAGGING = "lagging"
+
+
+_EXPRESSION = (
+    "Arithmetic over metric aggregations, e.g. "
+    '`100 * sum(won{region="eu"}) / sum(leads{region="eu"})`. Functions: sum count avg '
+    "min max last p50 p90 p95 p99; selectors match dimensions with = and !=."
+)
+_STALENESS = (
+    "ISO-8601 duration: no event for any of the KPI's metrics for longer than this "
+    "opens a stale_data alert. Null: never stale."
+)
+
+
+class KpiCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(
+        pattern=KPI_KEY_PATTERN,
+        description="Unique key the KPI is addressed by (`^[a-z][a-z0-9_]{0,63}$`).",
+    )
+    name: str = Field(min_length=1, max_length=200, description="Display name.")
+    description: str = Field(default="", max_length=10_000, description="What the KPI means.")
+    unit: str = Field(default="", max_length=50, description="Free text: EUR, %, count …")
+    expression: str = Field(min_length=1, max_length=2000, description=_EXPRESSION)
+    kind: KpiKind = Field(description="leading (predicts) or lagging (reports an outcome).")
+    max_staleness: IsoDuration | None = Field(default=None, description=_STALENESS)
+
+
+class KpiUpdate(BaseModel):
+    """Only the fields present change. The key cannot change: it is the KPI's address."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200, description="New name.")
+    description: str | None = Field(default=None, max_length=10_000, description="New text.")
+    unit: str | None = Field(default=None, max_length=50, description="New unit.")
+    expression: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description=_EXPRESSION + " Changing it re-evaluates every goal on the KPI at once.",
+    )
+    kind: KpiKind | None = Field(default=None, description="leading or lagging.")
+    max_staleness: IsoDuration | None = Field(default=None, description=_STALENESS)
+
+
+class KpiOut(BaseModel):
+    key: str = Field(description="The KPI's unique key.")
+    name: str = Field(description="Display name.")
+    description: str = Field(description="What the KPI means.")
+    unit: str = Field(description="Unit of its values.")
+    expression: str = Field(description="The expression in canonical form.")
+    kind: KpiKind = Field(description="leading or lagging.")
+    max_staleness: str | None = Field(description="ISO-8601 duration, or null.")
+    metrics: list[str] = Field(description="The metrics the expression reads, sorted.")
+    created_at: datetime = Field(description="When the KPI was created.")
+    updated_at: datetime = Field(description="When the KPI was last changed.")
+
+
+class KpiPoint(BaseModel):
+    time: datetime = Field(description="Start of the step `[time, time + step)`.")
+    value: float | None = Field(
+        description="The KPI over the step; null where it has no value (division by zero)."
+    )
+
+
+class KpiValues(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    key: str = Field(description="The KPI's key.")
+    from_: datetime = Field(alias="from", description="Start of the series, aligned to the step.")
+    to: datetime = Field(description="End of the series (exclusive).")
+    step: str = Field(description="ISO-8601 duration of each step.")
+    points: list[KpiPoint] = Field(description="One point per step that had events, in order.")

@@ -1,0 +1,1 @@
+"""Org units (`/v1/units`): the organisation tree goals belong to."""

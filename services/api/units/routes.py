@@ -1,0 +1,104 @@
+"""`/v1/units` (read scope to read, write scope to change)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from northstar.db.models import OrgUnit
+from services.api.dependencies import Reader, Session, Writer
+from services.api.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from services.api.units.repository import UnitRepository
+from services.api.units.schemas import UnitCreate, UnitKind, UnitOut, UnitUpdate
+from services.api.units.service import UnitService
+
+router = APIRouter(prefix="/v1/units", tags=["units"])
+
+
+def _out(unit: OrgUnit) -> UnitOut:
+    return UnitOut(
+        id=unit.id,
+        name=unit.name,
+        kind=UnitKind(unit.kind),
+        parent_id=unit.parent_id,
+        created_at=unit.created_at,
+        updated_at=unit.updated_at,
+    )
+
+
+def _service(session: Session) -> UnitService:
+    return UnitService(UnitRepository(session))
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=UnitOut,
+    summary="Create an org unit",
+    description="A unit may sit under a parent unit, which must exist (422 otherwise).",
+)
+async def create_unit(body: UnitCreate, session: Session, _: Writer) -> UnitOut:
+    unit = await _service(session).create(body)
+    await session.commit()
+    return _out(unit)
+
+
+@router.get(
+    "",
+    response_model=Page[UnitOut],
+    summary="List org units",
+    description="Oldest first, keyset-paginated. `parent_id` lists the units directly below one.",
+)
+async def list_units(
+    session: Session,
+    _: Reader,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    parent_id: Annotated[
+        uuid.UUID | None, Query(description="Only units directly below this unit.")
+    ] = None,
+) -> Page[UnitOut]:
+    after = decode_cursor(cursor)
+    units = await UnitRepository(session).page(
+        limit + 1,
+        (datetime.fromisoformat(after[0]), uuid.UUID(after[1])) if after else None,
+        parent_id,
+    )
+    next_cursor = None
+    if len(units) > limit:
+        units = units[:limit]
+        next_cursor = encode_cursor([units[-1].created_at.isoformat(), str(units[-1].id)])
+    return Page[UnitOut](items=[_out(u) for u in units], next_cursor=next_cursor)
+
+
+@router.get("/{unit_id}", response_model=UnitOut, summary="Get an org unit")
+async def get_unit(unit_id: uuid.UUID, session: Session, _: Reader) -> UnitOut:
+    return _out(await _service(session).get(unit_id))
+
+
+@router.patch(
+    "/{unit_id}",
+    response_model=UnitOut,
+    summary="Change an org unit",
+    description="Only the fields sent change. Moving a unit below itself or one of its "
+    "descendants is refused (422).",
+)
+async def update_unit(unit_id: uuid.UUID, body: UnitUpdate, session: Session, _: Writer) -> UnitOut:
+    unit = await _service(session).update(unit_id, body)
+    await session.commit()
+    return _out(unit)
+
+
+@router.delete(
+    "/{unit_id}",
+    status_code=204,
+    summary="Delete an org unit",
+    description="Refused (409) while child units or goals belong to the unit.",
+)
+async def delete_unit(unit_id: uuid.UUID, session: Session, _: Writer) -> Response:
+    await _service(session).delete(unit_id)
+    await session.commit()
+    return Response(status_code=204)

@@ -1,0 +1,1 @@
+"""Webhooks (admin): subscribe a URL to event types, list, unsubscribe, read the delivery log."""

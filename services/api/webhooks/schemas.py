@@ -1,0 +1,90 @@
+"""Webhook request and response bodies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from northstar.outbox import EVENT_TYPES
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(
+        max_length=2000,
+        description="Where deliveries are POSTed: an absolute http:// or https:// URL.",
+        examples=["https://hooks.example.com/northstar"],
+    )
+    events: list[str] = Field(
+        min_length=1,
+        description=f"Event types to receive; any of: {', '.join(EVENT_TYPES)}.",
+        examples=[["alert.opened", "alert.resolved"]],
+    )
+    secret: str | None = Field(
+        default=None,
+        min_length=16,
+        max_length=200,
+        description="HMAC-SHA256 signing secret; one is generated (and returned once) if absent.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            raise ValueError("must be an absolute http:// or https:// URL") from None
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an absolute http:// or https:// URL")
+        return value
+
+    @field_validator("events")
+    @classmethod
+    def _known_types(cls, value: list[str]) -> list[str]:
+        unknown = [t for t in value if t not in EVENT_TYPES]
+        if unknown:
+            raise ValueError(
+                f"unknown event type(s) {', '.join(map(repr, unknown))}; "
+                f"valid types are {', '.join(EVENT_TYPES)}"
+            )
+        return list(dict.fromkeys(value))
+
+
+class WebhookOut(BaseModel):
+    id: uuid.UUID
+    url: str
+    events: list[str]
+    created_at: datetime
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(
+        description="The signing secret. Shown in this response only; store it now."
+    )
+
+
+class DeliveryOut(BaseModel):
+    id: uuid.UUID = Field(description="Also sent as the `X-Northstar-Delivery` header.")
+    event_id: uuid.UUID = Field(description="The envelope's `id`; dedupe on it.")
+    event_type: str
+    status: DeliveryStatus
+    attempts: int
+    last_status_code: int | None = None
+    last_error: str | None = None
+    created_at: datetime
+    last_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+    next_attempt_at: datetime | None = Field(
+        default=None, description="When the next attempt is due; null once delivered or failed."
+    )

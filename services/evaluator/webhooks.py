@@ -1,0 +1,322 @@
+"""The webhook dispatcher: POSTs queued deliveries, retrying with backoff until they land.
+
+`webhook_deliveries` is both the retry queue and the delivery log, so pending deliveries
+survive restarts. This background task of the evaluator loops:
+
+    record the results of finished POSTs (one short transaction)
+      → claim due deliveries (FOR UPDATE SKIP LOCKED; the claim moves `next_attempt_at`
+        past the request timeout — a lease — and commits at once)
+      → POST each in its own task, up to `webhook_max_in_flight` at a time
+
+No transaction is open during an HTTP call. If the process dies mid-POST the lease
+expires and the delivery is tried again, so a receiver may see a delivery twice
+(at least once): receivers dedupe on the envelope's `id` or `X-Northstar-Delivery`.
+
+A failed attempt (non-2xx, timeout, connection error) is retried after
+`min(cap, base·2^(n-1)) × U[0.5, 1.5)` seconds for the n-th failure; after
+`webhook_max_attempts` attempts the delivery is `failed`. Redirects are not followed.
+The consumer loop never waits for any of this: it only shares the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from northstar.telemetry import EVALUATOR_ERRORS, WEBHOOK_DELIVERIES, WEBHOOK_DELIVERY_DURATION
+from services.evaluator.settings import EvaluatorSettings
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "Northstar-Webhooks/1.0"
+# Bytes of a failed answer's body kept in `last_error`, to help the subscriber debug.
+_ERROR_BODY_BYTES = 300
+
+_CLAIM = text(
+    """
+    WITH due AS (
+        SELECT d.id
+        FROM webhook_deliveries AS d
+        JOIN webhooks AS w ON w.id = d.webhook_id
+        WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND w.deleted_at IS NULL
+        ORDER BY d.next_attempt_at
+        LIMIT :limit
+        FOR UPDATE OF d SKIP LOCKED
+    )
+    UPDATE webhook_deliveries AS d
+    SET next_attempt_at = now() + make_interval(secs => :lease)
+    FROM due, webhooks AS w
+    WHERE d.id = due.id AND w.id = d.webhook_id
+    RETURNING d.id, d.event_type, d.body, d.attempts, w.url, w.secret
+    """
+)
+
+# A success is recorded even if the webhook was deleted meanwhile (it did arrive); a
+# failure only while the delivery is still pending.
+_RECORD = text(
+    """
+    UPDATE webhook_deliveries
+    SET status = :status, attempts = :attempts, last_attempt_at = :attempted_at,
+        last_status_code = :status_code, last_error = :error,
+        delivered_at = :delivered_at, next_attempt_at = :next_attempt_at
+    WHERE id = :id AND (status = 'pending' OR CAST(:status AS text) = 'delivered')
+    """
+)
+
+
+def sign(secret: str, body: bytes) -> str:
+    """`X-Northstar-Signature`: `sha256=` + hex HMAC-SHA256 of the raw body under the secret."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def retry_delay(failed_attempts: int, *, base: float, cap: float, jitter: float) -> float:
+    """Seconds to wait after the `failed_attempts`-th failure; `jitter` is in [0, 1)."""
+    exponent = min(failed_attempts - 1, 64)  # 2**64·base is past any sensible cap
+    return min(cap, base * 2.0**exponent) * (0.5 + jitter)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    id: uuid.UUID
+    event_type: str
+    body: bytes
+    attempts: int
+    url: str
+    secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptResult:
+    delivery: ClaimedDelivery
+    attempted_at: datetime
+    status_code: int | None
+    error: str | None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+Outcome = Literal["delivered", "retried", "failed"]
+
+
+class WebhookDispatcher:
+    """Background task: deliver due webhook deliveries. `nudge()` wakes it at once."""
+
+    def __init__(
+        self,
+        settings: EvaluatorSettings,
+        engine: AsyncEngine,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._settings = settings
+        self._engine = engine
+        self._transport = transport
+        self._timeout = settings.webhook_timeout_seconds
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._finished: list[AttemptResult] = []
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def nudge(self) -> None:
+        """Look for due deliveries now instead of at the next poll."""
+        self._wake.set()
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Dispatch until `request_stop()`, then let in-flight POSTs finish (up to the
+        timeout) and record them; anything cut off is retried once its lease expires."""
+        async with httpx.AsyncClient(
+            transport=self._transport,
+            timeout=self._timeout,
+            follow_redirects=False,
+            headers={"User-Agent": USER_AGENT},
+            limits=httpx.Limits(max_connections=self._settings.webhook_max_in_flight),
+        ) as client:
+            try:
+                await self._loop(client)
+            finally:
+                await self._drain()
+        log.info("webhook dispatcher stopped")
+
+    async def _loop(self, client: httpx.AsyncClient) -> None:
+        delay = self._settings.webhook_poll_interval_seconds
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                await self._record_finished()
+                free = self._settings.webhook_max_in_flight - len(self._in_flight)
+                claimed = await self._claim(free) if free > 0 else []
+            except Exception:
+                EVALUATOR_ERRORS.labels(stage="webhook_dispatch").inc()
+                log.exception("webhook dispatch failed; retrying", extra={"retry_in_s": delay})
+                await self._sleep(delay)
+                delay = min(delay * 2, self._settings.retry_backoff_max_seconds)
+                continue
+            delay = self._settings.webhook_poll_interval_seconds
+            for delivery in claimed:
+                task = asyncio.create_task(self._attempt(client, delivery))
+                self._in_flight.add(task)
+                task.add_done_callback(self._in_flight.discard)
+            if claimed and len(claimed) == free:
+                continue  # there may be more due; claim again once a slot frees up
+            await self._sleep(self._settings.webhook_poll_interval_seconds)
+
+    async def _claim(self, limit: int) -> list[ClaimedDelivery]:
+        async with self._engine.begin() as conn:
+            rows = (
+                await conn.execute(_CLAIM, {"limit": limit, "lease": 2 * self._timeout + 1})
+            ).all()
+        return [
+            ClaimedDelivery(
+                id=row.id,
+                event_type=row.event_type,
+                body=bytes(row.body),
+                attempts=row.attempts,
+                url=row.url,
+                secret=row.secret,
+            )
+            for row in rows
+        ]
+
+    async def _attempt(self, client: httpx.AsyncClient, delivery: ClaimedDelivery) -> None:
+        """POST once; the result is recorded by the loop. Never raises."""
+        attempted_at = datetime.now(UTC)
+        started = time.perf_counter()
+        status_code: int | None = None
+        error: str | None = None
+        try:
+            # A hard bound: httpx's timeout is per operation, a trickling answer could
+            # otherwise outlive the lease.
+            async with asyncio.timeout(self._timeout):
+                status_code, error = await self._post(client, delivery)
+        except (TimeoutError, httpx.TimeoutException):
+            error = f"no answer within {self._timeout:g}s"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        except Exception as exc:  # anything else must still be recorded, not lost
+            log.exception("webhook attempt failed unexpectedly", extra={"delivery": delivery.id})
+            error = f"{type(exc).__name__}: {exc}"
+        WEBHOOK_DELIVERY_DURATION.observe(time.perf_counter() - started)
+        self._finished.append(AttemptResult(delivery, attempted_at, status_code, error))
+        self._wake.set()
+
+    async def _post(
+        self, client: httpx.AsyncClient, delivery: ClaimedDelivery
+    ) -> tuple[int, str | None]:
+        headers = {
+            "Content-Type": "application/json",
+            "X-Northstar-Signature": sign(delivery.secret, delivery.body),
+            "X-Northstar-Event": delivery.event_type,
+            "X-Northstar-Delivery": str(delivery.id),
+        }
+        async with client.stream(
+            "POST", delivery.url, content=delivery.body, headers=headers
+        ) as response:
+            if response.is_success:
+                return response.status_code, None
+            # Keep the start of the answer only: a receiver's error page can be large.
+            excerpt = b""
+            async for chunk in response.aiter_bytes():
+                excerpt += chunk
+                if len(excerpt) >= _ERROR_BODY_BYTES:
+                    break
+            text_excerpt = excerpt[:_ERROR_BODY_BYTES].decode("utf-8", "replace").strip()
+            return response.status_code, f"HTTP {response.status_code}" + (
+                f": {text_excerpt}" if text_excerpt else ""
+            )
+
+    async def _record_finished(self) -> None:
+        if not self._finished:
+            return
+        results = list(self._finished)
+        rows = []
+        outcomes: list[Outcome] = []
+        for result in results:
+            row, outcome = self._result_row(result)
+            rows.append(row)
+            outcomes.append(outcome)
+        async with self._engine.begin() as conn:
+            await conn.execute(_RECORD, rows)
+        # Only now: if the write failed, the results stay queued and are written next time.
+        del self._finished[: len(results)]
+        for result, outcome in zip(results, outcomes, strict=True):
+            WEBHOOK_DELIVERIES.labels(outcome=outcome).inc()
+            level = logging.DEBUG if outcome == "delivered" else logging.INFO
+            log.log(
+                level,
+                f"webhook delivery {outcome}",
+                extra={
+                    "delivery": str(result.delivery.id),
+                    "url": result.delivery.url,
+                    "attempt": result.delivery.attempts + 1,
+                    "status_code": result.status_code,
+                    "error": result.error,
+                },
+            )
+
+    def _result_row(self, result: AttemptResult) -> tuple[dict[str, object], Outcome]:
+        attempts = result.delivery.attempts + 1
+        at = result.attempted_at
+        row: dict[str, object] = {
+            "id": result.delivery.id,
+            "attempts": attempts,
+            "attempted_at": at,
+            "status_code": result.status_code,
+            "error": None if result.succeeded else (result.error or "")[:1000],
+            "delivered_at": None,
+            "next_attempt_at": at,
+        }
+        outcome: Outcome
+        if result.succeeded:
+            outcome = "delivered"
+            row.update(status="delivered", delivered_at=datetime.now(UTC))
+        elif attempts >= self._settings.webhook_max_attempts:
+            outcome = "failed"
+            row.update(status="failed")
+        else:
+            outcome = "retried"
+            wait = retry_delay(
+                attempts,
+                base=self._settings.webhook_retry_base_seconds,
+                cap=self._settings.webhook_retry_cap_seconds,
+                jitter=random.random(),
+            )
+            # From now, not from the attempt's start: a slow failure still waits its turn.
+            row.update(
+                status="pending", next_attempt_at=datetime.now(UTC) + timedelta(seconds=wait)
+            )
+        return row, outcome
+
+    async def _drain(self) -> None:
+        if self._in_flight:
+            _, pending = await asyncio.wait(self._in_flight, timeout=self._timeout + 1)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        try:
+            await self._record_finished()
+        except Exception:
+            EVALUATOR_ERRORS.labels(stage="webhook_dispatch").inc()
+            log.exception("recording webhook results at shutdown failed; they will be retried")
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)

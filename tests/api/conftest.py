@@ -1,0 +1,72 @@
+"""The api in-process over a fresh migrated database, an admin client, and a way to put
+measurements in the store exactly as the evaluator does."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from northstar.db.engine import create_engine
+from northstar.events.model import MetricEvent
+from services.api.app import create_app
+from services.api.settings import ApiSettings
+from services.evaluator.store import MeasurementRepository
+
+
+@pytest.fixture
+async def app(database_url: str, admin_key: str) -> AsyncIterator[FastAPI]:
+    app = create_app(ApiSettings(database_url=database_url, bootstrap_admin_key=admin_key))
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def client(app: FastAPI, admin_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client authenticated with the bootstrap admin key."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://test",
+        headers={"Authorization": f"Bearer {admin_key}"},
+    ) as client:
+        yield client
+
+
+Event = tuple[str, float, datetime, dict[str, str]]
+"""`(metric, value, timestamp, dimensions)`."""
+
+
+class Ingest(Protocol):
+    async def __call__(self, events: Sequence[Event]) -> None: ...
+
+
+@pytest.fixture
+async def ingest(database_url: str) -> AsyncIterator[Ingest]:
+    """Store events and fold them into the rollups in one transaction, like the evaluator."""
+    engine = create_engine(database_url, pool_size=1)
+    repository = MeasurementRepository()
+
+    async def store(events: Sequence[Event]) -> None:
+        async with engine.begin() as conn:
+            await repository.store(
+                conn,
+                [
+                    MetricEvent(uuid.uuid4().hex, "test", metric, value, time, dims)
+                    for metric, value, time, dims in events
+                ],
+            )
+            await repository.fold(conn, datetime.now(UTC))
+
+    yield store
+    await engine.dispose()
+
+
+def ok(response: httpx.Response, status: int = 200) -> Any:
+    """The JSON body, after checking the status (showing the problem if it differs)."""
+    assert response.status_code == status, response.text
+    return response.json() if response.content else None
