@@ -114,8 +114,8 @@ class EvaluatorLoop:
                 max_poll_records=self._settings.max_poll_records,
                 fetch_max_bytes=32 * 1024 * 1024,
                 max_partition_fetch_bytes=4 * 1024 * 1024,
-                session_timeout_ms=10_000,
-                heartbeat_interval_ms=2_000,
+                session_timeout_ms=self._settings.consumer_session_timeout_ms,
+                heartbeat_interval_ms=self._settings.consumer_heartbeat_interval_ms,
                 request_timeout_ms=max(self._settings.kafka_request_timeout_ms, 11_000),
             )
             dlq = producer(self._settings, client_id="northstar-evaluator-dlq")

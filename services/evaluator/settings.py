@@ -13,6 +13,9 @@ class EvaluatorSettings(ServiceSettings, KafkaSettings):
     # Upper bound of messages per poll; each message carries up to 500 events.
     max_poll_records: int = Field(default=200, ge=1)
     poll_timeout_ms: int = Field(default=500, ge=10)
+    # Group membership: how fast a dead member's partitions move to the others.
+    consumer_session_timeout_ms: int = Field(default=10_000, ge=1000)
+    consumer_heartbeat_interval_ms: int = Field(default=2_000, ge=100)
     # Seconds between time-driven re-evaluations of every active goal (SPEC §2).
     evaluation_interval: float = Field(default=60, gt=0)
     # Backoff bounds when a batch fails (database or broker away); the batch is retried.
