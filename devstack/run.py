@@ -15,20 +15,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
-import importlib.util
-import inspect
 import logging
 import os
 import secrets
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from devstack import demo
 from devstack.broker import BrokerError, TansuBroker, wait_for_kafka
 from devstack.postgres import (
     MigrationError,
@@ -49,8 +47,6 @@ log = logging.getLogger("devstack.run")
 
 LOG_DIR = REPO_ROOT / ".devstack" / "logs"
 DATABASE_NAME = "northstar"
-
-SeedHook = Callable[[str, str], object]
 
 
 class StopRequested(Exception):
@@ -78,30 +74,6 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
 
 def _already_stopping(signum: int, frame: FrameType | None) -> None:
     print("  still stopping, please wait…", flush=True)
-
-
-def load_seed_hook() -> SeedHook | None:
-    """`devstack.demo.seed(api_url, admin_key)` if the module exists; an error if it is broken."""
-    if importlib.util.find_spec("devstack.demo") is None:
-        return None
-    module = importlib.import_module("devstack.demo")
-    seed = getattr(module, "seed", None)
-    if not callable(seed):
-        raise StartupError("devstack/demo.py exists but defines no seed(api_url, admin_key)")
-    hook: SeedHook = seed
-    return hook
-
-
-def run_seed(hook: SeedHook, api_url: str, admin_key: str) -> None:
-    """Call the seed hook; it may be a plain or an async function."""
-    result = hook(api_url, admin_key)
-    if inspect.isawaitable(result):
-        asyncio.run(_await(result))
-
-
-async def _await(awaitable: object) -> None:
-    assert inspect.isawaitable(awaitable)
-    await awaitable
 
 
 def _step(message: str) -> None:
@@ -184,11 +156,9 @@ def _start(stack: contextlib.ExitStack, args: argparse.Namespace) -> list[Manage
 
     if args.no_seed:
         _step("demo seeding skipped (--no-seed)")
-    elif (hook := load_seed_hook()) is None:
-        _step("no devstack/demo.py yet: starting without a demo organisation")
     else:
-        _step("seeding the demo organisation")
-        run_seed(hook, api.url, admin_key)
+        _step("seeding the demo organisation and three days of history")
+        asyncio.run(demo.seed(api.url, ingest.url, admin_key, args.rate))
 
     children: list[ManagedProcess] = list(services)
     if not args.no_traffic:

@@ -1,0 +1,353 @@
+"""The demo organisation `make run` starts with: units, KPIs, goals and three days of history.
+
+Targets are not arbitrary: they are computed from the traffic generator's own expected
+rates (`devstack.traffic`), so that under live demo traffic some goals sit on track, some
+at risk and some off track, one is already achieved, and the roll-ups show the mix. The
+last three days are backfilled (in ten-minute chunks) so that values, history charts and
+forecasts have data from the first minute.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from devstack.traffic import (
+    ACTIVITY_WEIGHTS,
+    CHANNEL_WEIGHTS,
+    CHANNELS,
+    REGION_WEIGHTS,
+    REGIONS,
+    TEAMS,
+)
+
+HISTORY = timedelta(days=3)
+AHEAD = timedelta(days=4)
+CHUNK = timedelta(minutes=10)
+
+# Events per activity of each kind, and mean values, as `devstack.traffic` generates them.
+_EVENTS_PER_ACTIVITY = {"visit": 1, "signup": 1, "order": 3, "ticket": 1, "resolution": 2}
+_MEAN_ORDER_REVENUE = 60.0 * math.exp(0.6**2 / 2)  # lognormal(ln 60, 0.6)
+_MEAN_VISITS_PER_EVENT = 20.5  # randint(1, 40)
+_COST_SHARE = {"goods": 0.55, "shipping": 0.08, "payment_fees": 0.03}
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Expected per-second volumes at a given event rate."""
+
+    activities: float
+    orders: float
+    revenue: float
+    cost: float
+    visits: float
+    signups: float
+    tickets: float
+
+    @classmethod
+    def at(cls, events_per_second: float) -> Rates:
+        per_activity = sum(ACTIVITY_WEIGHTS[k] * n for k, n in _EVENTS_PER_ACTIVITY.items())
+        activities = events_per_second / per_activity
+        orders = activities * ACTIVITY_WEIGHTS["order"]
+        revenue = orders * _MEAN_ORDER_REVENUE
+        return cls(
+            activities=activities,
+            orders=orders,
+            revenue=revenue,
+            cost=revenue * sum(_COST_SHARE.values()) / len(_COST_SHARE),
+            visits=activities * ACTIVITY_WEIGHTS["visit"] * _MEAN_VISITS_PER_EVENT,
+            signups=activities * ACTIVITY_WEIGHTS["signup"],
+            tickets=activities * ACTIVITY_WEIGHTS["ticket"],
+        )
+
+
+KPIS: list[dict[str, Any]] = [
+    {
+        "key": "revenue",
+        "name": "Revenue",
+        "unit": "EUR",
+        "kind": "lagging",
+        "expression": "sum(revenue)",
+        "max_staleness": "PT5M",
+        "description": "Order revenue, all regions.",
+    },
+    {
+        "key": "revenue_eu",
+        "name": "Revenue EU",
+        "unit": "EUR",
+        "kind": "lagging",
+        "expression": 'sum(revenue{region="eu"})',
+    },
+    {
+        "key": "revenue_apac",
+        "name": "Revenue APAC",
+        "unit": "EUR",
+        "kind": "lagging",
+        "expression": 'sum(revenue{region="apac"})',
+    },
+    {
+        "key": "cost",
+        "name": "Cost",
+        "unit": "EUR",
+        "kind": "lagging",
+        "expression": "sum(cost)",
+        "description": "Goods, shipping and payment fees.",
+    },
+    {
+        "key": "orders",
+        "name": "Orders",
+        "unit": "count",
+        "kind": "leading",
+        "expression": "sum(orders)",
+    },
+    {
+        "key": "web_conversion",
+        "name": "Web conversion",
+        "unit": "%",
+        "kind": "leading",
+        "expression": '100 * sum(signups{channel="web"}) / sum(visits{channel="web"})',
+    },
+    {
+        "key": "signups",
+        "name": "Signups",
+        "unit": "count",
+        "kind": "leading",
+        "expression": "sum(signups)",
+    },
+    {
+        "key": "csat",
+        "name": "Customer satisfaction",
+        "unit": "score (1-5)",
+        "kind": "lagging",
+        "expression": "avg(csat_score)",
+    },
+    {
+        "key": "resolution_p90",
+        "name": "Ticket resolution time (p90)",
+        "unit": "hours",
+        "kind": "leading",
+        "expression": "p90(ticket_resolution_hours)",
+    },
+]
+
+
+async def seed(api_url: str, ingest_url: str, admin_key: str, rate: float) -> None:
+    """Create the demo organisation (once: a database that has the `revenue` KPI is left
+    alone) and backfill its history through ingest."""
+    headers = {"Authorization": f"Bearer {admin_key}"}
+    async with httpx.AsyncClient(base_url=api_url, headers=headers, timeout=60) as api:
+        if (await api.get("/v1/kpis/revenue")).status_code == 200:
+            return
+        now = datetime.now(UTC)
+        start = now - HISTORY
+        await _define(api, Rates.at(rate), start, now + AHEAD)
+        key = await _post(api, "/v1/api-keys", {"name": "demo-history", "scopes": ["events:write"]})
+    async with httpx.AsyncClient(
+        base_url=ingest_url, headers={"Authorization": f"Bearer {key['key']}"}, timeout=60
+    ) as ingest:
+        batch: list[dict[str, Any]] = []
+        for event in _history(Rates.at(rate), start, now, random.Random(7)):
+            batch.append(event)
+            if len(batch) == 5000:
+                await _push(ingest, batch)
+                batch = []
+        if batch:
+            await _push(ingest, batch)
+
+
+async def _post(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = await client.post(path, json=body)
+    if response.status_code != 201:
+        raise RuntimeError(f"seeding failed: POST {path} → {response.status_code} {response.text}")
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def _push(client: httpx.AsyncClient, events: list[dict[str, Any]]) -> None:
+    response = await client.post("/v1/events", json={"events": events})
+    if response.status_code != 202:
+        raise RuntimeError(f"seeding history failed: {response.status_code} {response.text}")
+
+
+async def _define(api: httpx.AsyncClient, rates: Rates, start: datetime, due: datetime) -> None:
+    period = {"start": start.isoformat(), "due": due.isoformat()}
+    seconds = (due - start).total_seconds()
+
+    async def unit(name: str, kind: str, parent: str | None = None) -> str:
+        return str(
+            (await _post(api, "/v1/units", {"name": name, "kind": kind, "parent_id": parent}))["id"]
+        )
+
+    company = await unit("Northstar Trading Co.", "organization")
+    sales = await unit("Sales", "department", company)
+    marketing = await unit("Marketing", "department", company)
+    operations = await unit("Operations", "department", company)
+    support = await unit("Support", "department", company)
+    sales_eu = await unit("Sales EU", "team", sales)
+    sales_apac = await unit("Sales APAC", "team", sales)
+    support_eu = await unit("Support EU", "team", support)
+
+    for kpi in KPIS:
+        await _post(api, "/v1/kpis", kpi)
+
+    async def goal(title: str, **fields: Any) -> str:
+        body = {"title": title, **period, **fields}
+        return str((await _post(api, "/v1/goals", body))["id"])
+
+    def volume_target(per_second: float, share: float, score: float) -> float:
+        """The target a reach goal needs for the expected traffic to score `score`."""
+        return round(per_second * share * seconds / score, -2)
+
+    top = await goal(
+        "Grow profitably this week",
+        unit_id=company,
+        owner="CEO",
+        description="Company roll-up of every department's goals.",
+    )
+    sales_goal = await goal(
+        "Sales: hit the weekly revenue plan", unit_id=sales, parent_id=top, owner="Head of Sales"
+    )
+    marketing_goal = await goal(
+        "Marketing: convert web traffic",
+        unit_id=marketing,
+        parent_id=top,
+        owner="Head of Marketing",
+    )
+    operations_goal = await goal(
+        "Operations: stay within budget", unit_id=operations, parent_id=top, owner="COO"
+    )
+    support_goal = await goal(
+        "Support: happy customers, fast answers",
+        unit_id=support,
+        parent_id=top,
+        owner="Head of Support",
+        rollup="worst",
+    )
+
+    eu_share = REGION_WEIGHTS[REGIONS.index("eu")]
+    apac_share = REGION_WEIGHTS[REGIONS.index("apac")]
+    web_share = CHANNEL_WEIGHTS[CHANNELS.index("web")]
+    await goal(
+        "Company revenue",
+        kpi="revenue",
+        parent_id=sales_goal,
+        unit_id=sales,
+        target=volume_target(rates.revenue, 1, 1.15),
+        weight=2,
+    )  # on track
+    await goal(
+        "EU revenue",
+        kpi="revenue_eu",
+        parent_id=sales_goal,
+        unit_id=sales_eu,
+        target=volume_target(rates.revenue, eu_share, 0.91),
+    )  # at risk
+    await goal(
+        "APAC revenue",
+        kpi="revenue_apac",
+        parent_id=sales_goal,
+        unit_id=sales_apac,
+        target=volume_target(rates.revenue, apac_share, 0.65),
+    )  # off track
+    await goal(
+        "Orders",
+        kpi="orders",
+        parent_id=sales_goal,
+        unit_id=sales,
+        target=volume_target(rates.orders, 1, 1.2),
+    )  # on track
+    conversion = 100 * rates.signups * web_share / (rates.visits * web_share)
+    await goal(
+        "Web conversion above plan",
+        kpi="web_conversion",
+        parent_id=marketing_goal,
+        unit_id=marketing,
+        type="stay_above",
+        pacing="none",
+        target=round(conversion / 0.9, 2),
+    )  # at risk
+    await goal(
+        "First 50,000 signups",
+        kpi="signups",
+        parent_id=marketing_goal,
+        unit_id=marketing,
+        target=50_000,
+    )  # achieved
+    await goal(
+        "Cost within budget",
+        kpi="cost",
+        parent_id=operations_goal,
+        unit_id=operations,
+        type="stay_below",
+        target=volume_target(rates.cost, 1, 1 / 1.1),
+    )  # on track
+    await goal(
+        "CSAT at least 3.6",
+        kpi="csat",
+        parent_id=support_goal,
+        unit_id=support_eu,
+        type="stay_above",
+        pacing="none",
+        target=3.6,
+    )  # on track
+    await goal(
+        "90% of tickets resolved within 12 h",
+        kpi="resolution_p90",
+        parent_id=support_goal,
+        unit_id=support_eu,
+        type="stay_below",
+        pacing="none",
+        target=12,
+    )  # off track
+
+
+def _history(
+    rates: Rates, start: datetime, end: datetime, rng: random.Random
+) -> Iterator[dict[str, Any]]:
+    """Ten-minute aggregates of the traffic the generator would have sent."""
+    seconds = CHUNK.total_seconds()
+    ids = itertools.count()
+
+    def event(stamp: str, metric: str, value: float, **dims: str) -> dict[str, Any]:
+        return {
+            "event_id": f"demo-history-{next(ids)}",
+            "metric": metric,
+            "value": round(value, 2),
+            "timestamp": stamp,
+            "dimensions": dims,
+        }
+
+    def noisy(value: float) -> float:
+        return value * rng.uniform(0.9, 1.1)
+
+    at = start
+    while at < end:
+        stamp = (at + CHUNK / 2).isoformat()
+        for region, share in zip(REGIONS, REGION_WEIGHTS, strict=True):
+            dims = {"region": region, "channel": "web"}
+            yield event(stamp, "revenue", noisy(rates.revenue * share * seconds), **dims)
+            yield event(stamp, "orders", round(noisy(rates.orders * share * seconds)), **dims)
+        for category, cost_share in _COST_SHARE.items():
+            value = rates.revenue * cost_share / len(_COST_SHARE) * seconds
+            yield event(stamp, "cost", noisy(value), category=category)
+        for channel, share in zip(CHANNELS, CHANNEL_WEIGHTS, strict=True):
+            dims = {"channel": channel, "region": "eu"}
+            yield event(stamp, "visits", round(noisy(rates.visits * share * seconds)), **dims)
+            yield event(stamp, "signups", round(noisy(rates.signups * share * seconds)), **dims)
+        for team in TEAMS:
+            tickets = round(noisy(rates.tickets / len(TEAMS) * seconds))
+            yield event(stamp, "tickets_opened", tickets, team=team)
+        for _ in range(12):
+            hours = rng.lognormvariate(math.log(6.0), 0.8)
+            score = max(1, min(5, round(rng.gauss(4.6 - min(hours, 48.0) / 16.0, 0.7))))
+            team = rng.choice(TEAMS)
+            yield event(stamp, "ticket_resolution_hours", hours, team=team)
+            yield event(stamp, "csat_score", float(score), team=team)
+        at += CHUNK
