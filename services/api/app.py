@@ -16,12 +16,14 @@ from northstar.http.health import health_router
 from northstar.http.middleware import RequestIdMiddleware
 from northstar.http.problems import install_problem_handlers
 from northstar.logs import configure_logging
+from services.api.alerts.routes import router as alerts_router
 from services.api.api_keys.repository import ApiKeyRepository
 from services.api.api_keys.routes import router as api_keys_router
 from services.api.catalogue.routes import router as catalogue_router
 from services.api.gauges import business_gauges
 from services.api.goals.routes import router as goals_router
 from services.api.kpis.routes import router as kpis_router
+from services.api.reviews.routes import router as reviews_router
 from services.api.settings import ApiSettings
 from services.api.units.routes import router as units_router
 from services.api.webhooks.routes import router as webhooks_router
@@ -71,6 +73,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(units_router)
     app.include_router(kpis_router)
     app.include_router(goals_router)
+    app.include_router(alerts_router)
+    app.include_router(reviews_router)
     app.include_router(webhooks_router)
     return app
 

@@ -1,0 +1,153 @@
+"""Event validation, request bodies and the Kafka message format (SPEC §3), without I/O."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import pytest
+
+from northstar.events.codec import decode_message, encode_events, message_key
+from northstar.events.model import FieldError, MetricEvent
+from northstar.events.validation import validate_event
+from services.ingest.bodies import BodyError, parse_body
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def check(obj: object) -> tuple[MetricEvent | None, list[FieldError]]:
+    errors: list[FieldError] = []
+    return validate_event(obj, 0, default_source="key-name", received_at=NOW, errors=errors), errors
+
+
+def test_defaults_are_filled_in() -> None:
+    event, errors = check({"metric": "revenue", "value": 3})
+    assert not errors and event is not None
+    assert event.source == "key-name"
+    assert event.timestamp == NOW
+    assert len(event.event_id) == 36
+    assert event.value == 3.0 and isinstance(event.value, float)
+    assert event.dimensions == {}
+
+
+@pytest.mark.parametrize(
+    ("obj", "field"),
+    [
+        ({"value": 1}, "metric"),
+        ({"metric": "9lives", "value": 1}, "metric"),
+        ({"metric": "a" * 101, "value": 1}, "metric"),
+        ({"metric": "ok"}, "value"),
+        ({"metric": "ok", "value": True}, "value"),
+        ({"metric": "ok", "value": "1"}, "value"),
+        ({"metric": "ok", "value": 1, "event_id": ""}, "event_id"),
+        ({"metric": "ok", "value": 1, "source": "s" * 101}, "source"),
+        ({"metric": "ok", "value": 1, "timestamp": "2026-06-01"}, "timestamp"),
+        ({"metric": "ok", "value": 1, "timestamp": "2026-06-01T12:00:00"}, "timestamp"),
+        ({"metric": "ok", "value": 1, "timestamp": 1717243200}, "timestamp"),
+        ({"metric": "ok", "value": 1, "dimensions": ["a"]}, "dimensions"),
+        ({"metric": "ok", "value": 1, "dimensions": {"a": 1}}, "dimensions.a"),
+        ({"metric": "ok", "value": 1, "dimensions": {"_a": "x"}}, "dimensions._a"),
+        ({"metric": "ok", "value": 1, "extra": 1}, "extra"),
+    ],
+)
+def test_each_rule_names_its_field(obj: dict[str, object], field: str) -> None:
+    event, errors = check(obj)
+    assert event is None
+    assert [e.field for e in errors] == [field]
+    assert errors[0].index == 0 and errors[0].message
+
+
+def test_limits_are_inclusive() -> None:
+    dims = {f"k{i}": "v" * 200 for i in range(20)}
+    event, errors = check(
+        {"metric": "a" + "b" * 99, "value": -1e300, "event_id": "e" * 100, "dimensions": dims}
+    )
+    assert not errors and event is not None
+    _, too_many = check(
+        {"metric": "a", "value": 1, "dimensions": {f"k{i}": "v" for i in range(21)}}
+    )
+    assert [e.field for e in too_many] == ["dimensions"]
+
+
+def test_future_timestamps_up_to_a_day_are_accepted() -> None:
+    inside = (NOW + timedelta(hours=23, minutes=59)).isoformat()
+    outside = (NOW + timedelta(hours=24, seconds=1)).isoformat()
+    assert check({"metric": "a", "value": 1, "timestamp": inside})[0] is not None
+    _, errors = check({"metric": "a", "value": 1, "timestamp": outside})
+    assert [e.message for e in errors] == ["is more than 24 hours in the future"]
+
+
+def test_offsets_are_kept_and_z_is_utc() -> None:
+    event, _ = check({"metric": "a", "value": 1, "timestamp": "2026-06-01T14:00:00+02:00"})
+    assert event is not None and event.timestamp == NOW
+    event, _ = check({"metric": "a", "value": 1, "timestamp": "2026-06-01T12:00:00Z"})
+    assert event is not None and event.timestamp == NOW
+
+
+def test_json_bodies() -> None:
+    errors: list[FieldError] = []
+    assert parse_body(b'{"metric": "a", "value": 1}', "application/json", errors) == [
+        {"metric": "a", "value": 1}
+    ]
+    assert len(parse_body(b'{"events": [{}, {}]}', "application/json", errors)) == 2
+    # A lone object with an `events` key *and* more is an event with unknown fields.
+    assert parse_body(b'{"events": [], "x": 1}', "application/json", errors) == [
+        {"events": [], "x": 1}
+    ]
+    with pytest.raises(BodyError, match="not valid JSON"):
+        parse_body(b"{", "application/json", errors)
+    with pytest.raises(BodyError, match="empty"):
+        parse_body(b"  \n", "application/json", errors)
+
+
+def test_ndjson_names_the_bad_line() -> None:
+    errors: list[FieldError] = []
+    assert len(parse_body(b'{"a": 1}\n\n{"b": 2}\r\n', "application/x-ndjson", errors)) == 2
+    with pytest.raises(BodyError, match="Line 2"):
+        parse_body(b'{"a": 1}\nnope\n', "application/x-ndjson", errors)
+
+
+def test_cloudevents_map_onto_events() -> None:
+    errors: list[FieldError] = []
+    ce = {
+        "specversion": "1.0",
+        "id": "x1",
+        "source": "billing",
+        "type": "t",
+        "time": "2026-06-01T12:00:00Z",
+        "traceparent": "00-abc",  # an extension attribute: allowed, ignored
+        "data": {"metric": "revenue", "value": 2, "dimensions": {"region": "eu"}},
+    }
+    (event,) = parse_body(orjson.dumps(ce), "application/cloudevents+json", errors)
+    assert not errors
+    assert event == {
+        "event_id": "x1",
+        "source": "billing",
+        "timestamp": "2026-06-01T12:00:00Z",
+        "metric": "revenue",
+        "value": 2,
+        "dimensions": {"region": "eu"},
+    }
+    bad = [{"specversion": "0.3", "id": "1", "source": "s", "type": "t", "data": {"x": 1}}]
+    assert parse_body(orjson.dumps(bad), "application/cloudevents-batch+json", errors) == [None]
+    assert {e.field for e in errors} == {"specversion", "data.x"}
+
+
+def test_codec_round_trip_and_key() -> None:
+    event = MetricEvent("id-1", "crm", "revenue", 2.5, NOW, {"region": "eu"})
+    decoded = decode_message(encode_events([event, event]))
+    assert decoded.rejected == []
+    assert decoded.events == [event, event]
+    assert message_key(event) == b"crm/id-1"
+
+
+def test_decode_isolates_the_bad_event() -> None:
+    good = orjson.loads(encode_events([MetricEvent("a", "s", "m", 1.0, NOW, {})]))["events"][0]
+    message = orjson.dumps({"v": 1, "events": [good, {**good, "value": "x"}, good]})
+    decoded = decode_message(message)
+    assert len(decoded.events) == 2
+    (rejected,) = decoded.rejected
+    assert "value: must be a number" in rejected.reason
+    assert orjson.loads(rejected.payload)["events"][0]["value"] == "x"
+    assert decode_message(b"").rejected[0].reason == "empty message"
+    assert decode_message(b'{"v": 2, "events": []}').rejected[0].reason.startswith("not a")
