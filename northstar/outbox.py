@@ -11,6 +11,7 @@ dedupe on the envelope's `id` (the `event_id` returned here).
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -71,7 +72,11 @@ async def add_event(
 
 
 def _jsonable(value: Any) -> Any:
-    """Datetimes → RFC 3339, UUIDs → strings, so the JSONB column accepts any alert dict."""
+    """Datetimes → RFC 3339, UUIDs → strings, NaN/±Infinity → null, so the JSONB column
+    accepts any alert dict (JSON has no non-finite numbers: one would fail the caller's
+    whole transaction)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -7,45 +7,79 @@ they are computed per scrape, not incremented.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+)
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+
+
+def _registry() -> CollectorRegistry:
+    """A service's own registry: its metrics plus the process, platform and GC ones
+    (so `process_resident_memory_bytes` and friends stay on every `/metrics`)."""
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    return registry
+
+
+# One registry per service: each `/metrics` carries its own service's metrics only, not
+# every metric this module declares (which would export, say, an ingest gauge stuck at 0
+# from the evaluator).
+INGEST = _registry()
+EVALUATOR = _registry()
+API = _registry()
 
 INGEST_EVENTS = Counter(
     "northstar_ingest_events",
     "Events received by ingest, by outcome (accepted = acknowledged by Kafka).",
     ["outcome"],
+    registry=INGEST,
 )
 INGEST_REQUEST_DURATION = Histogram(
     "northstar_ingest_request_duration_seconds",
     "Time from request received to response sent on POST /v1/events.",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=INGEST,
 )
 INGEST_BROKER_UP = Gauge(
     "northstar_ingest_broker_up",
     "1 while the last produce to Kafka succeeded, 0 after a failure.",
+    registry=INGEST,
 )
 
 EVALUATOR_EVENTS = Counter(
     "northstar_evaluator_events",
     "Events consumed by the evaluator, by outcome.",
     ["outcome"],
+    registry=EVALUATOR,
 )
 EVALUATOR_BATCH_DURATION = Histogram(
     "northstar_evaluator_batch_duration_seconds",
     "Time to process one consumed batch: decode, store, evaluate, commit.",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=EVALUATOR,
 )
 EVALUATOR_CONSUMER_LAG = Gauge(
     "northstar_evaluator_consumer_lag_seconds",
     "Age of the newest message in the last processed batch when its processing finished.",
+    registry=EVALUATOR,
 )
 EVALUATOR_LAST_EVENT_TIMESTAMP = Gauge(
     "northstar_evaluator_last_event_timestamp_seconds",
     "Kafka timestamp (Unix seconds) of the newest message the evaluator committed.",
+    registry=EVALUATOR,
 )
 EVALUATOR_ERRORS = Counter(
     "northstar_evaluator_errors",
     "Batches that failed and will be retried, by stage.",
     ["stage"],
+    registry=EVALUATOR,
 )
 
 # The api's business-gauge cache (services/api/gauges.py): how fresh the numbers behind
@@ -53,40 +87,50 @@ EVALUATOR_ERRORS = Counter(
 API_GAUGES_LAST_REFRESH = Gauge(
     "northstar_api_gauges_last_refresh_timestamp_seconds",
     "Unix time of the last successful refresh of the business gauges from PostgreSQL.",
+    registry=API,
 )
 API_GAUGES_REFRESH_DURATION = Gauge(
     "northstar_api_gauges_refresh_duration_seconds",
     "Time the last successful refresh of the business gauges took (query and build).",
+    registry=API,
 )
 API_GAUGES_REFRESH_ERRORS = Counter(
     "northstar_api_gauges_refresh_errors",
     "Refreshes of the business gauges that failed; the previous values are kept.",
+    registry=API,
 )
 
 OUTBOX_RELAYED = Counter(
     "northstar_outbox_relayed",
     "Outbox events relayed (published to Kafka when alerts, and queued for webhooks).",
+    registry=EVALUATOR,
 )
 OUTBOX_PENDING = Gauge(
     "northstar_outbox_pending",
     "Committed outbox events not relayed yet, as of the relay's last pass.",
+    registry=EVALUATOR,
 )
 OUTBOX_LAG = Gauge(
     "northstar_outbox_lag_seconds",
     "Age of the oldest outbox event not relayed yet, as of the relay's last pass (0 if none).",
+    registry=EVALUATOR,
 )
 WEBHOOK_DELIVERIES = Counter(
     "northstar_webhook_deliveries",
     "Webhook delivery attempts by outcome: delivered (2xx), retried (will try again), "
     "failed (gave up after the last attempt).",
     ["outcome"],
+    registry=EVALUATOR,
 )
 WEBHOOK_DELIVERY_DURATION = Histogram(
     "northstar_webhook_delivery_duration_seconds",
     "Time from sending a webhook POST to its answer (or error).",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=EVALUATOR,
 )
 
+for stage in ("store", "dead_letter", "commit"):
+    EVALUATOR_ERRORS.labels(stage=stage)
 for outcome in ("accepted", "rejected"):
     INGEST_EVENTS.labels(outcome=outcome)
 for outcome in ("stored", "duplicate", "dead_lettered"):

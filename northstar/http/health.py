@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 from fastapi import APIRouter
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.responses import Response
 
 from northstar.http.problems import json_response, problem_response
@@ -20,7 +20,7 @@ Check = Callable[[], Awaitable[None]]
 def health_router(
     checks: Mapping[str, Check],
     *,
-    registry: CollectorRegistry = REGISTRY,
+    registry: CollectorRegistry,
     timeout: float = 3.0,
 ) -> APIRouter:
     """Health endpoints. Each readiness check raises when its dependency is unreachable."""
@@ -56,6 +56,10 @@ def health_router(
 
     @router.get("/metrics")
     async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        # Serialising thousands of series takes long enough to stall every other request
+        # if done on the event loop; collectors only read immutable snapshots, so a worker
+        # thread is safe.
+        body = await asyncio.to_thread(generate_latest, registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return router

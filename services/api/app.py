@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from northstar import telemetry
 from northstar.auth.authenticator import Authenticator
 from northstar.auth.keys import Scope, hash_key, prefix_of
 from northstar.config import load_settings
@@ -48,7 +49,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
                     prefix_of(settings.bootstrap_admin_key),
                 )
                 await session.commit()
-        async with business_gauges(engine):
+        async with business_gauges(
+            engine, registry=telemetry.API, interval=settings.gauges_refresh_seconds
+        ):
             yield
         await engine.dispose()
 
@@ -67,7 +70,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
-    app.include_router(health_router({"database": database_ready}))
+    app.include_router(health_router({"database": database_ready}, registry=telemetry.API))
     app.include_router(api_keys_router)
     app.include_router(catalogue_router)
     app.include_router(units_router)

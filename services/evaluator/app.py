@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from northstar import telemetry
 from northstar.config import load_settings
 from northstar.db.engine import create_engine
 from northstar.http.health import health_router
@@ -30,8 +31,6 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
         pool_size=settings.database_pool_size,
         application_name="northstar-evaluator",
     )
-    evaluation = GoalEvaluationStep(engine, interval=settings.evaluation_interval)
-    loop = EvaluatorLoop(settings, engine, after_store=evaluation.after_store)
     # The outbox relay and webhook dispatcher get their own small pool, so slow webhook
     # receivers can never take connections the consumer loop needs.
     notifications_engine = create_engine(
@@ -39,6 +38,10 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
     )
     dispatcher = WebhookDispatcher(settings, notifications_engine)
     relay = OutboxRelay(settings, notifications_engine, on_deliveries_queued=dispatcher.nudge)
+    evaluation = GoalEvaluationStep(
+        engine, interval=settings.evaluation_interval, on_outbox=relay.nudge
+    )
+    loop = EvaluatorLoop(settings, engine, after_store=evaluation.after_store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -73,7 +76,11 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
-    app.include_router(health_router({"database": database_ready, "kafka": loop.check}))
+    app.include_router(
+        health_router(
+            {"database": database_ready, "kafka": loop.check}, registry=telemetry.EVALUATOR
+        )
+    )
     return app
 
 

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Query, Request
 from sqlalchemy import text
 from starlette.responses import Response
 
+from northstar import telemetry
 from northstar.auth.authenticator import Authenticator
 from northstar.auth.keys import Scope
 from northstar.config import load_settings
@@ -103,7 +104,11 @@ def create_app(settings: IngestSettings) -> FastAPI:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
-    app.include_router(health_router({"database": database_ready, "kafka": publisher.check}))
+    app.include_router(
+        health_router(
+            {"database": database_ready, "kafka": publisher.check}, registry=telemetry.INGEST
+        )
+    )
 
     @app.post(
         "/v1/events",

@@ -171,11 +171,11 @@ class GoalRepository:
         )
         return (await self.session.execute(query)).all()
 
-    async def revisions(
-        self, goal_id: uuid.UUID, start: datetime, end: datetime
-    ) -> Sequence[GoalRevision]:
+    async def revisions(self, goal_id: uuid.UUID, start: datetime, end: datetime) -> Sequence[Any]:
+        """Rows of `GoalRevision` and `review_title` (the cited review's title, or None)."""
         query = (
-            select(GoalRevision)
+            select(GoalRevision, Review.title.label("review_title"))
+            .outerjoin(Review, Review.id == GoalRevision.review_id)
             .where(
                 GoalRevision.goal_id == goal_id,
                 GoalRevision.changed_at >= start,
@@ -183,4 +183,4 @@ class GoalRepository:
             )
             .order_by(GoalRevision.changed_at, GoalRevision.id)
         )
-        return (await self.session.scalars(query)).all()
+        return (await self.session.execute(query)).all()

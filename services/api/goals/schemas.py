@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from northstar.domain.alerts import AlertEventType, AlertKind, AlertSeverity, AlertState
 from northstar.domain.goals import ForecastStatus, GoalStatus, GoalType, Pacing, RollupPolicy
 from services.api.kpis.schemas import KPI_KEY_PATTERN, IsoDuration
 
@@ -212,9 +213,39 @@ class RevisionEntry(BaseModel):
     )
     reason: str = Field(description="Why.")
     review_id: uuid.UUID | None = Field(description="The review that decided it, if any.")
+    review_title: str | None = Field(description="That review's title.")
 
 
-HistoryEntry = Annotated[StatusEntry | RevisionEntry, Field(discriminator="type")]
+class AlertEntry(BaseModel):
+    time: datetime = Field(description="When the alert changed.")
+    type: Literal["alert"] = Field(description="A change of one of the goal's alerts.")
+    event: AlertEventType = Field(
+        description="alert.opened, alert.updated (severity raised), alert.acknowledged or "
+        "alert.resolved."
+    )
+    alert_id: uuid.UUID = Field(description="The alert.")
+    kind: AlertKind = Field(description="status, forecast or stale_data.")
+    severity: AlertSeverity = Field(description="The alert's severity after the change.")
+    state: AlertState = Field(description="The alert's state after the change.")
+    actor: str | None = Field(
+        description="The API key name of the person who acted, or `northstar` for the system."
+    )
+    note: str | None = Field(description="The note given with an acknowledgement or resolution.")
+
+
+class ReviewEntry(BaseModel):
+    time: datetime = Field(description="When the review was held (`held_at`).")
+    type: Literal["review"] = Field(description="A performance review whose scope held the goal.")
+    review_id: uuid.UUID = Field(description="The review.")
+    title: str = Field(description="The review's title.")
+    status: GoalStatusOut = Field(
+        description="The goal's status object as frozen in the review's snapshot."
+    )
+
+
+HistoryEntry = Annotated[
+    StatusEntry | RevisionEntry | AlertEntry | ReviewEntry, Field(discriminator="type")
+]
 
 
 class GoalHistory(BaseModel):

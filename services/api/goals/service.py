@@ -3,7 +3,8 @@ started goal's target, baseline, thresholds and due change only with a reason (k
 revision), and every change is judged at once so the answer carries a real status.
 
 Also the mapping from rows to the API shapes (goal, SMART check, status object), and the
-history timeline: each source is one function in `HISTORY_SOURCES`.
+history timeline: each source is one function in `HISTORY_SOURCES`; the SQL of the alert
+and review sources lives in those features' repositories.
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from northstar.db.models import Goal, GoalRevision
+from northstar.domain.alerts import AlertEventType, AlertKind, AlertSeverity, AlertState
 from northstar.domain.durations import format_duration
 from northstar.domain.goals import GoalStatus, GoalType, Pacing, RollupPolicy, smart_check
 from northstar.evaluation.judge import judge
 from northstar.http.problems import Problem
+from services.api.alerts.repository import AlertRepository
 from services.api.goals.repository import GoalRepository, GoalRow
 from services.api.goals.schemas import (
+    AlertEntry,
     ForecastOut,
     GoalCreate,
     GoalHistory,
@@ -31,12 +35,14 @@ from services.api.goals.schemas import (
     GoalStatusOut,
     GoalUpdate,
     HistoryEntry,
+    ReviewEntry,
     RevisionEntry,
     SmartOut,
     StatusEntry,
     ThresholdsIn,
     ThresholdsOut,
 )
+from services.api.reviews.repository import ReviewRepository
 
 DEFAULT_AT_RISK = 0.95
 DEFAULT_OFF_TRACK = 0.85
@@ -209,20 +215,61 @@ async def revision_entries(
 ) -> list[HistoryEntry]:
     return [
         RevisionEntry(
-            time=r.changed_at,
+            time=r.GoalRevision.changed_at,
             type="revision",
-            changed_by=r.changed_by,
-            changes=r.changes,
-            reason=r.reason,
-            review_id=r.review_id,
+            changed_by=r.GoalRevision.changed_by,
+            changes=r.GoalRevision.changes,
+            reason=r.GoalRevision.reason,
+            review_id=r.GoalRevision.review_id,
+            review_title=r.review_title,
         )
         for r in await repository.revisions(goal_id, start, end)
     ]
 
 
-HISTORY_SOURCES: tuple[HistorySource, ...] = (revision_entries, status_entries)
-"""Sources of the goal timeline, in tie-break order (a revision sorts before the
-evaluation it caused). Alerts and reviews join by adding their function here."""
+async def alert_entries(
+    repository: GoalRepository, goal_id: uuid.UUID, start: datetime, end: datetime
+) -> list[HistoryEntry]:
+    return [
+        AlertEntry(
+            time=r.occurred_at,
+            type="alert",
+            event=AlertEventType(r.type),
+            alert_id=r.alert_id,
+            kind=AlertKind(r.kind),
+            severity=AlertSeverity(r.severity),
+            state=AlertState(r.state),
+            actor=r.actor,
+            note=r.note,
+        )
+        for r in await AlertRepository(repository.session).goal_events(goal_id, start, end)
+    ]
+
+
+async def review_entries(
+    repository: GoalRepository, goal_id: uuid.UUID, start: datetime, end: datetime
+) -> list[HistoryEntry]:
+    return [
+        ReviewEntry(
+            time=r.held_at,
+            type="review",
+            review_id=r.id,
+            title=r.title,
+            status=GoalStatusOut.model_validate(r.status),
+        )
+        for r in await ReviewRepository(repository.session).goal_snapshots(goal_id, start, end)
+    ]
+
+
+HISTORY_SOURCES: tuple[HistorySource, ...] = (
+    revision_entries,
+    status_entries,
+    alert_entries,
+    review_entries,
+)
+"""Sources of the goal timeline, in tie-break order: at one instant a revision comes
+before the evaluation it caused, the evaluation before the alert changes it caused, and
+a review (which freezes the statuses) last."""
 
 
 # -- the service -------------------------------------------------------------------------

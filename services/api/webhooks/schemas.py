@@ -63,8 +63,8 @@ class WebhookCreate(BaseModel):
 
 class WebhookOut(BaseModel):
     id: uuid.UUID
-    url: str
-    events: list[str]
+    url: str = Field(description="Where deliveries are POSTed.")
+    events: list[str] = Field(description="The event types this webhook receives.")
     created_at: datetime
 
 
@@ -77,12 +77,21 @@ class WebhookCreated(WebhookOut):
 class DeliveryOut(BaseModel):
     id: uuid.UUID = Field(description="Also sent as the `X-Northstar-Delivery` header.")
     event_id: uuid.UUID = Field(description="The envelope's `id`; dedupe on it.")
-    event_type: str
-    status: DeliveryStatus
-    attempts: int
-    last_status_code: int | None = None
-    last_error: str | None = None
-    created_at: datetime
+    event_type: str = Field(description="Also sent as the `X-Northstar-Event` header.")
+    status: DeliveryStatus = Field(
+        description="`pending` (will be tried), `delivered` (a 2xx answer) or `failed` "
+        "(gave up after the last attempt, or the webhook was deleted)."
+    )
+    attempts: int = Field(description="POSTs made so far.")
+    last_status_code: int | None = Field(
+        default=None, description="HTTP status of the last answer; null if there was none."
+    )
+    last_error: str | None = Field(
+        default=None,
+        description="Why the last attempt failed: the status and the start of the answer, "
+        "a timeout or a connection error.",
+    )
+    created_at: datetime = Field(description="When the event was queued for this webhook.")
     last_attempt_at: datetime | None = None
     delivered_at: datetime | None = None
     next_attempt_at: datetime | None = Field(

@@ -1,0 +1,1 @@
+"""`/v1/alerts`: list, read, acknowledge and resolve alerts on goals (SPEC §6)."""

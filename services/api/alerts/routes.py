@@ -1,0 +1,129 @@
+"""`/v1/alerts` (read scope to read; write scope to acknowledge and resolve)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from northstar.domain.alerts import AlertKind, AlertSeverity, AlertState
+from northstar.http.problems import Problem
+from services.api.alerts.repository import AlertFilters, AlertRepository
+from services.api.alerts.schemas import AlertAction, AlertDetail, AlertOut, AlertStateFilter
+from services.api.alerts.service import AlertService, alert_out
+from services.api.dependencies import Reader, Session, Writer
+from services.api.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+
+router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+
+_UNRESOLVED = (AlertState.OPEN.value, AlertState.ACKNOWLEDGED.value)
+
+
+def _service(session: Session) -> AlertService:
+    return AlertService(AlertRepository(session))
+
+
+def _key(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    after = decode_cursor(cursor)
+    if after is None:
+        return None
+    try:
+        return datetime.fromisoformat(after[0]), uuid.UUID(after[1])
+    except (IndexError, TypeError, ValueError):
+        raise Problem(
+            400, "The cursor is not valid; pass next_cursor exactly as returned."
+        ) from None
+
+
+@router.get(
+    "",
+    response_model=Page[AlertOut],
+    summary="List alerts",
+    description="Newest first (by `opened_at`), keyset-paginated. Filters combine.",
+)
+async def list_alerts(
+    session: Session,
+    _: Reader,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    state: Annotated[
+        AlertStateFilter | None,
+        Query(description="open, acknowledged, resolved, or unresolved (open or acknowledged)."),
+    ] = None,
+    goal_id: Annotated[uuid.UUID | None, Query(description="Only this goal's alerts.")] = None,
+    kind: Annotated[AlertKind | None, Query(description="Only alerts of this kind.")] = None,
+    severity: Annotated[
+        AlertSeverity | None, Query(description="Only alerts of this severity.")
+    ] = None,
+) -> Page[AlertOut]:
+    states: tuple[str, ...] | None = None
+    if state is AlertStateFilter.UNRESOLVED:
+        states = _UNRESOLVED
+    elif state is not None:
+        states = (state.value,)
+    rows = await AlertRepository(session).page(
+        limit + 1,
+        _key(cursor),
+        AlertFilters(
+            states, goal_id, kind.value if kind else None, severity.value if severity else None
+        ),
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor([rows[-1]["opened_at"].isoformat(), str(rows[-1]["id"])])
+    return Page[AlertOut](items=[alert_out(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/{alert_id}",
+    response_model=AlertDetail,
+    summary="Get an alert with its events",
+    description="The alert object plus `events`: every change of the alert, oldest first.",
+)
+async def get_alert(alert_id: uuid.UUID, session: Session, _: Reader) -> AlertDetail:
+    return await _service(session).detail(alert_id)
+
+
+@router.post(
+    "/{alert_id}/ack",
+    response_model=AlertDetail,
+    summary="Acknowledge an alert",
+    description='"I know": the alert stays unresolved, still escalates and still resolves '
+    "itself when its condition clears. Only an open alert can be acknowledged (409 "
+    "otherwise). Publishes `alert.acknowledged`.",
+)
+async def acknowledge_alert(
+    alert_id: uuid.UUID,
+    session: Session,
+    principal: Writer,
+    body: AlertAction | None = None,
+) -> AlertDetail:
+    alert = await _service(session).acknowledge(
+        alert_id, principal.name, body.note if body else None, datetime.now(UTC)
+    )
+    await session.commit()
+    return alert
+
+
+@router.post(
+    "/{alert_id}/resolve",
+    response_model=AlertDetail,
+    summary="Resolve an alert by hand",
+    description='"I believe it is over": the alert closes now. If its condition still '
+    "holds at the goal's next evaluation, a new alert opens. An alert already resolved is "
+    "a 409. Publishes `alert.resolved`.",
+)
+async def resolve_alert(
+    alert_id: uuid.UUID,
+    session: Session,
+    principal: Writer,
+    body: AlertAction | None = None,
+) -> AlertDetail:
+    alert = await _service(session).resolve(
+        alert_id, principal.name, body.note if body else None, datetime.now(UTC)
+    )
+    await session.commit()
+    return alert

@@ -1,0 +1,121 @@
+"""`/v1/reviews` (read scope to read, write scope to record reviews and decisions)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from northstar.http.problems import Problem
+from services.api.dependencies import Reader, Session, Writer
+from services.api.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from services.api.reviews.repository import ReviewRepository
+from services.api.reviews.schemas import (
+    DecisionCreate,
+    DecisionOut,
+    DecisionUpdate,
+    ReviewCreate,
+    ReviewOut,
+)
+from services.api.reviews.service import ReviewService
+
+router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
+
+
+def _service(session: Session) -> ReviewService:
+    return ReviewService(ReviewRepository(session))
+
+
+def _key(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    after = decode_cursor(cursor)
+    if after is None:
+        return None
+    try:
+        return datetime.fromisoformat(after[0]), uuid.UUID(after[1])
+    except (IndexError, TypeError, ValueError):
+        raise Problem(
+            400, "The cursor is not valid; pass next_cursor exactly as returned."
+        ) from None
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ReviewOut,
+    summary="Record a performance review",
+    description="Freezes the status object of every goal in scope (the subtree under "
+    "`scope_goal_id`, itself included, or every goal) into `snapshot`, as the goals' latest "
+    "evaluations stand now; later evaluations never change it. An unknown `scope_goal_id` "
+    "or a period that ends before it starts is a 422.",
+)
+async def create_review(body: ReviewCreate, session: Session, principal: Writer) -> ReviewOut:
+    review = await _service(session).create(body, principal.name, datetime.now(UTC))
+    await session.commit()
+    return review
+
+
+@router.get(
+    "",
+    response_model=Page[ReviewOut],
+    summary="List reviews",
+    description="Most recently held first, keyset-paginated; each with its snapshot and decisions.",
+)
+async def list_reviews(
+    session: Session,
+    _: Reader,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    goal_id: Annotated[
+        uuid.UUID | None, Query(description="Only reviews whose snapshot holds this goal.")
+    ] = None,
+) -> Page[ReviewOut]:
+    reviews = await _service(session).page(limit + 1, _key(cursor), goal_id)
+    next_cursor = None
+    if len(reviews) > limit:
+        reviews = reviews[:limit]
+        next_cursor = encode_cursor([reviews[-1].held_at.isoformat(), str(reviews[-1].id)])
+    return Page[ReviewOut](items=reviews, next_cursor=next_cursor)
+
+
+@router.get("/{review_id}", response_model=ReviewOut, summary="Get a review")
+async def get_review(review_id: uuid.UUID, session: Session, _: Reader) -> ReviewOut:
+    return await _service(session).get(review_id)
+
+
+@router.post(
+    "/{review_id}/decisions",
+    status_code=201,
+    response_model=DecisionOut,
+    summary="Record a decision, action item or target change",
+    description="An unknown `goal_id` is a 422; a `target_change` must name its goal. A "
+    "target change is carried out by a goal PATCH that sends this review's id as "
+    "`review_id`: the revision in the goal's history then cites the review.",
+)
+async def add_decision(
+    review_id: uuid.UUID, body: DecisionCreate, session: Session, _: Writer
+) -> DecisionOut:
+    decision = await _service(session).add_decision(review_id, body)
+    await session.commit()
+    return decision
+
+
+@router.patch(
+    "/{review_id}/decisions/{decision_id}",
+    response_model=DecisionOut,
+    summary="Change a decision",
+    description="Sets `done`, `text`, `owner` or `due`; only the fields sent change.",
+)
+async def update_decision(
+    review_id: uuid.UUID,
+    decision_id: uuid.UUID,
+    body: DecisionUpdate,
+    session: Session,
+    _: Writer,
+) -> DecisionOut:
+    decision = await _service(session).update_decision(
+        review_id, decision_id, body, datetime.now(UTC)
+    )
+    await session.commit()
+    return decision

@@ -1,0 +1,176 @@
+"""Review rules: the scope goal and decision goals exist, the period is ordered, a
+target_change names its goal, and creating a review freezes the status object of every
+goal in scope (read in one statement, so the snapshot is consistent) into `snapshot`,
+with a `review_goals` row per goal so each goal's history can list the review."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from northstar.db.models import Review, ReviewDecision
+from northstar.http.problems import Problem
+from services.api.goals.service import status_out
+from services.api.reviews.repository import ReviewRepository
+from services.api.reviews.schemas import (
+    DecisionCreate,
+    DecisionKind,
+    DecisionOut,
+    DecisionUpdate,
+    ReviewCreate,
+    ReviewOut,
+    SnapshotStatus,
+)
+
+
+def _invalid(field: str, message: str) -> Problem:
+    return Problem(
+        422,
+        f"The request is invalid: {field}: {message}",
+        errors=[{"field": field, "message": message}],
+    )
+
+
+def _changed_meanwhile(what: str) -> Problem:
+    return Problem(409, f"{what} was deleted meanwhile; try again.")
+
+
+def not_found(review_id: uuid.UUID) -> Problem:
+    return Problem(404, f"There is no review with id {review_id}.")
+
+
+def decision_out(decision: ReviewDecision) -> DecisionOut:
+    return DecisionOut(
+        id=decision.id,
+        kind=DecisionKind(decision.kind),
+        text=decision.text,
+        owner=decision.owner,
+        due=decision.due,
+        goal_id=decision.goal_id,
+        done=decision.done,
+        created_at=decision.created_at,
+        updated_at=decision.updated_at,
+    )
+
+
+def review_out(review: Review, decisions: Sequence[ReviewDecision]) -> ReviewOut:
+    return ReviewOut(
+        id=review.id,
+        title=review.title,
+        held_at=review.held_at,
+        period_start=review.period_start,
+        period_end=review.period_end,
+        scope_goal_id=review.scope_goal_id,
+        participants=review.participants,
+        notes=review.notes,
+        snapshot=[SnapshotStatus.model_validate(s) for s in review.snapshot],
+        decisions=[decision_out(d) for d in decisions],
+        created_at=review.created_at,
+        created_by=review.created_by,
+    )
+
+
+class ReviewService:
+    def __init__(self, repository: ReviewRepository) -> None:
+        self.repository = repository
+
+    async def _review(self, review_id: uuid.UUID) -> Review:
+        review = await self.repository.get(review_id)
+        if review is None:
+            raise not_found(review_id)
+        return review
+
+    async def get(self, review_id: uuid.UUID) -> ReviewOut:
+        review = await self._review(review_id)
+        decisions = await self.repository.decisions([review.id])
+        return review_out(review, decisions[review.id])
+
+    async def page(
+        self, limit: int, before: tuple[datetime, uuid.UUID] | None, goal_id: uuid.UUID | None
+    ) -> list[ReviewOut]:
+        reviews = await self.repository.page(limit, before, goal_id)
+        decisions = await self.repository.decisions([r.id for r in reviews])
+        return [review_out(r, decisions[r.id]) for r in reviews]
+
+    async def create(self, body: ReviewCreate, created_by: str, now: datetime) -> ReviewOut:
+        if body.scope_goal_id is not None and not await self.repository.goal_exists(
+            body.scope_goal_id
+        ):
+            raise _invalid("scope_goal_id", f"there is no goal with id {body.scope_goal_id}")
+        if (
+            body.period_start is not None
+            and body.period_end is not None
+            and body.period_end < body.period_start
+        ):
+            raise _invalid("period_end", "is before period_start")
+        rows = await self.repository.scope(body.scope_goal_id)
+        snapshot = [_frozen(row) for row in rows]
+        review = Review(
+            title=body.title,
+            held_at=body.held_at or now,
+            period_start=body.period_start,
+            period_end=body.period_end,
+            scope_goal_id=body.scope_goal_id,
+            participants=list(body.participants),
+            notes=body.notes,
+            snapshot=snapshot,
+            created_by=created_by,
+        )
+        try:
+            review = await self.repository.add(review, [row.Goal.id for row in rows])
+        except IntegrityError:
+            # A goal in scope was deleted between the read and the write.
+            raise _changed_meanwhile("A goal in the review's scope") from None
+        return review_out(review, [])
+
+    async def add_decision(self, review_id: uuid.UUID, body: DecisionCreate) -> DecisionOut:
+        await self._review(review_id)
+        if body.goal_id is not None and not await self.repository.goal_exists(body.goal_id):
+            raise _invalid("goal_id", f"there is no goal with id {body.goal_id}")
+        if body.kind is DecisionKind.TARGET_CHANGE and body.goal_id is None:
+            raise _invalid("goal_id", "a target_change must name the goal whose target changes")
+        decision = ReviewDecision(
+            review_id=review_id,
+            kind=body.kind.value,
+            text=body.text,
+            owner=body.owner,
+            due=body.due,
+            goal_id=body.goal_id,
+            done=body.done,
+        )
+        try:
+            decision = await self.repository.add_decision(decision)
+        except IntegrityError:
+            raise _changed_meanwhile("The decision's review or goal") from None
+        return decision_out(decision)
+
+    async def update_decision(
+        self, review_id: uuid.UUID, decision_id: uuid.UUID, body: DecisionUpdate, now: datetime
+    ) -> DecisionOut:
+        await self._review(review_id)
+        decision = await self.repository.get_decision(review_id, decision_id)
+        if decision is None:
+            raise Problem(404, f"Review {review_id} has no decision with id {decision_id}.")
+        changes = body.model_dump(exclude_unset=True)
+        for field in ("done", "text"):
+            if field in changes and changes[field] is None:
+                raise _invalid(field, "cannot be null")
+        for field, value in changes.items():
+            setattr(decision, field, value)
+        decision.updated_at = now
+        await self.repository.session.flush()
+        return decision_out(decision)
+
+
+def _frozen(row: Any) -> dict[str, Any]:
+    """A goal's status object with its title and parent, as plain JSON."""
+    goal = row.Goal
+    state = row if row.status is not None else None
+    status = status_out(goal, state)
+    return SnapshotStatus(
+        **status.model_dump(), title=goal.title, parent_id=goal.parent_id
+    ).model_dump(mode="json")
