@@ -365,7 +365,7 @@ class OutboxEvent(Base):
 
 
 class Webhook(Base):
-    """A subscriber. The secret is kept as is: HMAC signing needs it (see docs/alerts.md)."""
+    """A subscriber. The secret is kept as is: HMAC signing needs it (see docs/notifications.md)."""
 
     __tablename__ = "webhooks"
 

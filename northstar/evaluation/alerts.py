@@ -197,12 +197,21 @@ class AlertRecorder:
         return await self.get(conn, alert_id, title)
 
     async def resolve(
-        self, conn: AsyncConnection, alert_id: uuid.UUID, actor: str, now: datetime
+        self,
+        conn: AsyncConnection,
+        alert_id: uuid.UUID,
+        actor: str,
+        now: datetime,
+        note: str | None = None,
     ) -> dict[str, Any]:
-        """A person resolves an alert. Raises AlertNotFound or AlertTransitionError."""
+        """A person resolves an alert, optionally saying why. Raises AlertNotFound or
+        AlertTransitionError."""
         row, title = await self._locked(conn, alert_id)
         transition = resolve_by_hand(_domain(row), now)
-        await self._record(conn, row["goal_id"], title, row, transition, actor, now, None)
+        cleaned = note.strip() if note else None
+        await self._record(
+            conn, row["goal_id"], title, row, transition, actor, now, None, cleaned or None
+        )
         return await self.get(conn, alert_id, title)
 
     async def get(
@@ -236,6 +245,7 @@ class AlertRecorder:
         actor: str,
         now: datetime,
         details: Mapping[str, Any] | None,
+        resolution_note: str | None = None,
     ) -> AlertChange:
         raw = await driver(conn)
         alert = transition.alert
@@ -269,7 +279,9 @@ class AlertRecorder:
                 alert.resolved_at,
                 resolved_by,
             )
-        note = alert.note if transition.event is AlertEventType.ACKNOWLEDGED else None
+        # The event keeps what the person said with this change: the acknowledgement's note,
+        # or why they resolved it.
+        note = alert.note if transition.event is AlertEventType.ACKNOWLEDGED else resolution_note
         await raw.execute(
             _EVENT,
             uuid.uuid4(),
@@ -286,7 +298,8 @@ class AlertRecorder:
             type=transition.event.value,
             key=str(goal_id),
             occurred_at=now,
-            data=alert_object(written, goal_title),
+            # Who made the change and what they said, for subscribers.
+            data={**alert_object(written, goal_title), "change": {"actor": actor, "note": note}},
         )
         return AlertChange(written["id"], goal_id, transition.event, alert.severity, alert.state)
 

@@ -1,5 +1,6 @@
-"""The api in-process over a fresh migrated database, an admin client, and a way to put
-measurements in the store exactly as the evaluator does."""
+"""The api in-process over a fresh migrated database, an admin client, a way to put
+measurements in the store exactly as the evaluator does, and a way to re-judge goals as
+the evaluator's timer does."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 
 from northstar.db.engine import create_engine
+from northstar.evaluation.judge import judge
 from northstar.events.model import MetricEvent
 from services.api.app import create_app
 from services.api.settings import ApiSettings
@@ -63,6 +65,24 @@ async def ingest(database_url: str) -> AsyncIterator[Ingest]:
             await repository.fold(conn, datetime.now(UTC))
 
     yield store
+    await engine.dispose()
+
+
+class Judge(Protocol):
+    async def __call__(self, goal_ids: Sequence[str]) -> None: ...
+
+
+@pytest.fixture
+async def rejudge(database_url: str) -> AsyncIterator[Judge]:
+    """Judge goals now in one transaction, like the evaluator after a batch or on its timer
+    (status history, alerts and outbox events follow the same path)."""
+    engine = create_engine(database_url, pool_size=1)
+
+    async def run(goal_ids: Sequence[str]) -> None:
+        async with engine.begin() as conn:
+            await judge(conn, [uuid.UUID(g) for g in goal_ids], datetime.now(UTC))
+
+    yield run
     await engine.dispose()
 
 

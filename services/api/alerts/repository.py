@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, select, tuple_, update
+from sqlalchemy import Select, case, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from northstar.db.models import Alert, AlertEvent, Goal
@@ -68,18 +68,6 @@ class AlertRepository:
             .order_by(AlertEvent.occurred_at, _EVENT_ORDER, AlertEvent.id)
         )
         return (await self.session.scalars(query)).all()
-
-    async def note_resolution(self, alert_id: uuid.UUID, note: str) -> None:
-        """Keep a person's note on the alert's `alert.resolved` event (an alert resolves
-        once: resolved is final, a recurrence is a new alert)."""
-        await self.session.execute(
-            update(AlertEvent)
-            .where(
-                AlertEvent.alert_id == alert_id,
-                AlertEvent.type == AlertEventType.RESOLVED.value,
-            )
-            .values(note=note)
-        )
 
     async def goal_events(
         self, goal_id: uuid.UUID, start: datetime, end: datetime

@@ -57,14 +57,11 @@ class AlertService:
     ) -> AlertDetail:
         conn = await self.repository.session.connection()
         try:
-            alert = await _recorder.resolve(conn, alert_id, actor, now)
+            alert = await _recorder.resolve(conn, alert_id, actor, now, note)
         except AlertNotFound:
             raise not_found(alert_id) from None
         except AlertTransitionError as error:
             raise _conflict(alert_id, error) from None
-        # The recorder keeps no note on a resolution; keep the person's note on its event.
-        if note is not None and note.strip():
-            await self.repository.note_resolution(alert_id, note.strip())
         return await self._with_events(AlertOut.model_validate(alert))
 
     async def _with_events(self, alert: AlertOut) -> AlertDetail:
