@@ -139,12 +139,11 @@ class Receiver:
             status = self.respond(request)
             with self._lock:
                 self._received.append(
-                    Received(path, headers, body, status)
-                    if status is not None
-                    else request
+                    Received(path, headers, body, status) if status is not None else request
                 )
             if status is None:
                 await asyncio.sleep(3600)  # hang: never answer
+                return
             answer = b"ok" if status < 300 else b"receiver says no"
             writer.write(
                 f"HTTP/1.1 {status} X\r\nContent-Length: {len(answer)}\r\n"

@@ -71,7 +71,7 @@ async def test_pending_deliveries_survive_an_evaluator_restart(
     messages = await consume(kafka_bootstrap, topic_prefix + "alerts", expect=6)
     assert sorted(e["id"] for _, e in messages) == sorted(str(e) for e in before + during)
 
-    metrics = httpx.get(f"{evaluator.url}/metrics").text
+    metrics = (await asyncio.to_thread(httpx.get, f"{evaluator.url}/metrics")).text
     assert "northstar_outbox_relayed_total 3.0" in metrics  # since the restart
     assert "northstar_outbox_pending 0.0" in metrics
     assert 'northstar_webhook_deliveries_total{outcome="delivered"} 6.0' in metrics
@@ -99,9 +99,7 @@ async def test_dead_endpoints_do_not_delay_the_relay_or_kafka(
     goal = str(uuid.uuid4())
     first = await add_events(engine, [("alert.opened", goal, alert_data(goal)) for _ in range(5)])
     # The dispatcher is now stuck: its two slots wait on the hanging receiver for 30 s.
-    await eventually(
-        lambda: asyncio.sleep(0, hanging.received), lambda r: len(r) >= 1, within=10
-    )
+    await eventually(lambda: asyncio.sleep(0, hanging.received), lambda r: len(r) >= 1, within=10)
 
     committed = time.monotonic()
     second = await add_events(engine, [("alert.opened", goal, alert_data(goal)) for _ in range(5)])

@@ -138,7 +138,7 @@ async def test_concurrent_relays_relay_each_event_once(
 
 async def test_add_event_rejects_unknown_types(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
-        with pytest.raises(UnknownEventType, match="alert.opened"):
+        with pytest.raises(UnknownEventType, match=r"alert\.opened"):
             await add_event(
                 conn, type="alert.exploded", key="g", data={}, occurred_at=datetime.now(UTC)
             )
@@ -171,3 +171,18 @@ async def test_broker_outage_keeps_events_until_the_broker_is_back(
         await relay._close_producer()
     messages = await consume(kafka_bootstrap, settings.topic_prefix + "alerts", expect=1)
     assert [e["type"] for _, e in messages] == ["alert.opened"]
+
+
+async def test_add_event_stores_non_finite_numbers_as_null(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    async with engine.begin() as conn:
+        await add_event(
+            conn,
+            type="goal.status_changed",
+            key="g",
+            data={"status": {"score": float("inf"), "actual": float("nan"), "target": 1.5}},
+            occurred_at=datetime.now(UTC),
+        )
+    stored = await fetchval(database_url, "SELECT data::text FROM outbox")
+    assert orjson.loads(str(stored)) == {"status": {"score": None, "actual": None, "target": 1.5}}
