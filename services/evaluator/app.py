@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -18,6 +19,7 @@ from northstar.http.problems import install_problem_handlers
 from northstar.logs import configure_logging
 from services.evaluator.consumer import EvaluatorLoop
 from services.evaluator.evaluation import GoalEvaluationStep
+from services.evaluator.housekeeping import Housekeeping
 from services.evaluator.relay import OutboxRelay
 from services.evaluator.settings import EvaluatorSettings
 from services.evaluator.webhooks import WebhookDispatcher
@@ -38,8 +40,17 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
     )
     dispatcher = WebhookDispatcher(settings, notifications_engine)
     relay = OutboxRelay(settings, notifications_engine, on_deliveries_queued=dispatcher.nudge)
+    housekeeping = Housekeeping(
+        engine,
+        dedupe_window=timedelta(days=settings.dedupe_window_days),
+        outbox_retention=timedelta(days=settings.outbox_retention_days),
+        delivery_retention=timedelta(days=settings.delivery_retention_days),
+    )
     evaluation = GoalEvaluationStep(
-        engine, interval=settings.evaluation_interval, on_outbox=relay.nudge
+        engine,
+        interval=settings.evaluation_interval,
+        on_outbox=relay.nudge,
+        after_sweep=housekeeping.run,
     )
     loop = EvaluatorLoop(settings, engine, after_store=evaluation.after_store)
 

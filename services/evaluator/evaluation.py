@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import text
@@ -42,12 +42,14 @@ class GoalEvaluationStep:
         *,
         interval: float,
         on_outbox: Callable[[], None] | None = None,
+        after_sweep: Callable[[datetime], Awaitable[object]] | None = None,
     ) -> None:
         """`on_outbox` is called after a commit that wrote outbox events (it wakes the
         relay, so alerts go out at once instead of at its next poll)."""
         self._engine = engine
         self._interval = interval
         self._on_outbox = on_outbox
+        self._after_sweep = after_sweep
         self.service = GoalEvaluationService()
 
     async def _evaluate(
@@ -128,6 +130,8 @@ class GoalEvaluationStep:
                     if after is not None:
                         await after()
                     evaluated += len(chunk)
+                if self._after_sweep is not None:
+                    await self._after_sweep(now)
             finally:
                 await lock_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _SWEEP_LOCK})
                 await lock_conn.commit()

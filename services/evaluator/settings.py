@@ -18,6 +18,10 @@ class EvaluatorSettings(ServiceSettings, KafkaSettings):
     consumer_heartbeat_interval_ms: int = Field(default=2_000, ge=100)
     # Seconds between time-driven re-evaluations of every active goal (SPEC §2).
     evaluation_interval: float = Field(default=60, gt=0)
+    # Retention of bookkeeping tables (see services/evaluator/housekeeping.py).
+    dedupe_window_days: float = Field(default=30, gt=0)
+    outbox_retention_days: float = Field(default=7, gt=0)
+    delivery_retention_days: float = Field(default=30, gt=0)
     # Backoff bounds when a batch fails (database or broker away); the batch is retried.
     retry_backoff_max_seconds: float = Field(default=10, gt=0)
 

@@ -16,16 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.evaluator.settings import EvaluatorSettings
 from services.evaluator.webhooks import retry_delay
-from tests.notifications.conftest import (
-    Received,
-    Receiver,
-    add_events,
-    alert_data,
-    create_webhook,
-    deliveries,
-    running,
-)
-from tests.support import eventually, fetch
+from tests.notifications.conftest import add_events, alert_data, create_webhook, deliveries, running
+from tests.support import Received, Receiver, eventually, fetch
 
 
 async def test_receiver_gets_a_signed_post_of_the_envelope(

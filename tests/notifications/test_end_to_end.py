@@ -12,8 +12,8 @@ import httpx
 import orjson
 
 from tests.conftest import StartService
-from tests.notifications.conftest import FAST_ENV, Receiver, consume
-from tests.support import eventually
+from tests.notifications.conftest import FAST_ENV
+from tests.support import Receiver, consume, eventually
 
 
 async def test_an_alert_reaches_webhooks_and_kafka_from_pushed_events(

@@ -13,14 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.conftest import StartService
 from tests.notifications.conftest import (
     FAST_ENV,
-    Receiver,
     add_events,
     alert_data,
-    consume,
     create_webhook,
     deliveries,
 )
-from tests.support import eventually, fetchval
+from tests.support import Receiver, consume, eventually, fetchval
 
 
 async def test_pending_deliveries_survive_an_evaluator_restart(

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from northstar.outbox import UnknownEventType, add_event
 from services.evaluator.relay import OutboxRelay
 from services.evaluator.settings import EvaluatorSettings
-from tests.notifications.conftest import add_events, alert_data, consume, create_webhook
-from tests.support import fetch, fetchval
+from tests.notifications.conftest import add_events, alert_data, create_webhook
+from tests.support import consume, fetch, fetchval
 
 
 async def test_relay_publishes_alerts_and_queues_one_delivery_per_subscribed_webhook(
