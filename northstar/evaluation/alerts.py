@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from northstar.db.engine import driver
@@ -118,8 +119,6 @@ def alert_object(row: Any, goal_title: str | None) -> dict[str, Any]:
 
 def _details(value: Any) -> Any:
     if isinstance(value, str):
-        import orjson
-
         return orjson.loads(value)
     return value
 
@@ -250,8 +249,6 @@ class AlertRecorder:
         raw = await driver(conn)
         alert = transition.alert
         if row is None:
-            import orjson
-
             written = await raw.fetchrow(
                 _INSERT,
                 uuid.uuid4(),

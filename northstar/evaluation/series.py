@@ -7,12 +7,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from northstar.db.engine import driver
 from northstar.domain.expressions import Aggregation, Expr, aggregations, evaluate_expression
-from northstar.evaluation.kpi_values import AggregateState, _matcher_sql
+from northstar.evaluation.kpi_values import AggregateState, _matcher_sql, decode_sketch
 
 # Finest rollup whose bucket divides the step, so every step is a whole number of buckets.
 _LEVELS = (
@@ -45,17 +44,29 @@ async def _binned(
     params += [start, end, step]
     n = len(params)
     with_sketch = agg.func in ("p50", "p90", "p95", "p99")
-    sketch = "northstar_sketch_sum(sketch)" if with_sketch else "NULL::jsonb"
+    rows_sql = (
+        f"SELECT date_bin(${n}::interval, bucket, ${n - 2}::timestamptz) AS bin, count, sum, "
+        f"min, max, last_time, last_value, sketch FROM {table} "
+        f"WHERE metric = $1 AND bucket >= ${n - 2} AND bucket < ${n - 1}{filters}"
+    )
+    # Sketches are merged set-based, per bin (see kpi_values.MERGE_SKETCHES).
+    sketches = (
+        "SELECT bin, jsonb_object_agg(key, n) AS sketch FROM ("
+        "SELECT r.bin, e.key, sum(e.value::bigint) AS n FROM rows r, "
+        "jsonb_each_text(r.sketch) AS e GROUP BY r.bin, e.key) AS merged GROUP BY bin"
+        if with_sketch
+        else "SELECT NULL::timestamptz AS bin, NULL::jsonb AS sketch WHERE false"
+    )
     sql = (
-        f"SELECT date_bin(${n}::interval, bucket, ${n - 2}::timestamptz) AS bin, "
-        "sum(count)::bigint AS count, sum(sum) AS sum, min(min) AS min, max(max) AS max, "
-        "(array_agg(last_value ORDER BY last_time DESC))[1] AS last, "
-        f"{sketch} AS sketch FROM {table} "
-        f"WHERE metric = $1 AND bucket >= ${n - 2} AND bucket < ${n - 1}{filters} "
-        "GROUP BY 1 ORDER BY 1"
+        f"WITH rows AS ({rows_sql}), "
+        "totals AS (SELECT bin, sum(count)::bigint AS count, sum(sum) AS sum, "
+        "min(min) AS min, max(max) AS max, "
+        "(array_agg(last_value ORDER BY last_time DESC))[1] AS last FROM rows GROUP BY bin), "
+        f"sketches AS ({sketches}) "
+        "SELECT t.*, s.sketch FROM totals t LEFT JOIN sketches s USING (bin) ORDER BY t.bin"
     )
     raw = await driver(conn)
-    rows = await raw.fetch(sql, *params)
+    records = await raw.fetch(sql, *params)
     return {
         r["bin"]: AggregateState(
             int(r["count"]),
@@ -63,9 +74,9 @@ async def _binned(
             r["min"],
             r["max"],
             r["last"],
-            orjson.loads(r["sketch"]) if r["sketch"] else None,
+            decode_sketch(r["sketch"]),
         )
-        for r in rows
+        for r in records
     }
 
 

@@ -56,7 +56,10 @@ class Decoded:
 
 
 _REQUIRED_ON_WIRE = ("event_id", "source", "timestamp")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_REQUIRED_KEYS = frozenset(_REQUIRED_ON_WIRE)
+# On decode the future-timestamp rule was already applied by ingest at receive time;
+# re-applying it against the consumer's clock would dead-letter events merely for lag.
+_FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
 
 def decode_message(value: bytes | None) -> Decoded:
@@ -79,14 +82,14 @@ def decode_message(value: bytes | None) -> Decoded:
     rejected: list[Rejected] = []
     for index, raw in enumerate(raw_events):
         errors: list[FieldError] = []
-        if isinstance(raw, dict):
+        if isinstance(raw, dict) and not raw.keys() >= _REQUIRED_KEYS:
             errors.extend(
                 FieldError(index, name, "is required on the wire")
                 for name in _REQUIRED_ON_WIRE
                 if name not in raw
             )
         event = validate_event(
-            raw, index, default_source="", received_at=_far_future(), errors=errors
+            raw, index, default_source="", received_at=_FAR_FUTURE, errors=errors
         )
         if event is None or errors:
             reason = "; ".join(f"{e.field or 'event'}: {e.message}" for e in errors)
@@ -94,9 +97,3 @@ def decode_message(value: bytes | None) -> Decoded:
         else:
             events.append(event)
     return Decoded(events, rejected)
-
-
-def _far_future() -> datetime:
-    # On decode the future-timestamp rule was already applied by ingest at receive time;
-    # re-applying it against the consumer's clock would dead-letter events merely for lag.
-    return datetime.max.replace(tzinfo=UTC)

@@ -26,6 +26,20 @@ MAX_FUTURE = timedelta(hours=24)
 
 EVENT_FIELDS = frozenset({"event_id", "metric", "value", "timestamp", "dimensions", "source"})
 
+# Metric names and dimension keys repeat endlessly; once one matched its pattern, a set
+# lookup stands in for the regex (profiled: the regexes were a third of validation). Only
+# valid, exact `str` values are remembered, and the sets are bounded, so a client
+# sending ever-new names costs memory of at most `_REMEMBER` entries each.
+_REMEMBER = 10_000
+_valid_metrics: set[str] = set()
+_valid_dimension_keys: set[str] = set()
+
+
+def _remember(known: set[str], name: str) -> None:
+    if len(known) >= _REMEMBER:
+        known.clear()
+    known.add(name)
+
 
 def parse_timestamp(text: str) -> datetime:
     """An RFC 3339 timestamp with an offset (`Z` or `±hh:mm`) → aware datetime.
@@ -60,13 +74,15 @@ def validate_event(
         return None
     before = len(errors)
 
-    unknown = obj.keys() - EVENT_FIELDS
-    for name in sorted(unknown):
-        errors.append(FieldError(index, name, "unknown field"))
+    if not obj.keys() <= EVENT_FIELDS:
+        for name in sorted(obj.keys() - EVENT_FIELDS):
+            errors.append(FieldError(index, name, "unknown field"))
 
     metric = obj.get("metric")
     if metric is None:
         errors.append(FieldError(index, "metric", "is required"))
+    elif metric.__class__ is str and metric in _valid_metrics:
+        pass  # seen and matched before: the regex would match again
     elif not isinstance(metric, str) or METRIC_RE.fullmatch(metric) is None:
         errors.append(
             FieldError(
@@ -75,6 +91,8 @@ def validate_event(
                 "must match ^[a-z][a-z0-9_.]{0,99}$ (lower case, starting with a letter)",
             )
         )
+    else:
+        _remember(_valid_metrics, metric)
 
     value = obj.get("value")
     if value is None:
@@ -132,11 +150,16 @@ def _check_dimensions(dimensions: dict[str, Any], index: int, errors: list[Field
         errors.append(FieldError(index, "dimensions", "may have at most 20 keys"))
         return
     for key, val in dimensions.items():
-        if DIMENSION_KEY_RE.fullmatch(key) is None:
+        if key in _valid_dimension_keys:
+            pass  # seen and matched before
+        elif key.__class__ is str and DIMENSION_KEY_RE.fullmatch(key) is not None:
+            _remember(_valid_dimension_keys, key)
+        else:
             errors.append(
                 FieldError(index, f"dimensions.{key}", "key must match ^[a-z][a-z0-9_]{0,49}$")
             )
-        elif not isinstance(val, str):
+            continue
+        if not isinstance(val, str):
             errors.append(FieldError(index, f"dimensions.{key}", "value must be a string"))
         elif len(val) > MAX_DIMENSION_VALUE:
             errors.append(

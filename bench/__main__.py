@@ -1,0 +1,92 @@
+"""`python -m bench` (`make bench`): run every benchmark, print one table, write
+`docs/benchmarks.md`.
+
+One PostgreSQL (durability defaults) and one Tansu broker serve the whole run; each
+benchmark gets a fresh migrated database and its own topics. `--only` runs a subset
+(the doc is then not rewritten unless `--write` is given); the sizes can be lowered for
+a quick look.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench import api, endtoend, evaluator, ingest
+from bench.infra import Infrastructure
+from bench.results import Row, machine, notes, table, write_doc
+from devstack.processes import REPO_ROOT
+
+BENCHMARKS = ("ingest", "evaluator", "e2e", "api")
+DOC = REPO_ROOT / "docs" / "benchmarks.md"
+
+
+async def _run(infra: Infrastructure, args: argparse.Namespace) -> list[Row]:
+    await infra.migrate_template()
+    rows: list[Row] = []
+    for name in args.only:
+        started = time.monotonic()
+        print(f"-- {name} …", file=sys.stderr, flush=True)
+        if name == "ingest":
+            rows += await ingest.run(
+                infra, seconds=args.seconds, connections=args.connections, workers=args.workers
+            )
+        elif name == "evaluator":
+            rows += await evaluator.run(
+                infra, events=args.evaluator_events, max_poll_records=args.max_poll_records
+            )
+        elif name == "e2e":
+            rows += await endtoend.run(infra, seconds=args.e2e_seconds, workers=args.workers)
+        elif name == "api":
+            rows += await api.run(infra, events=args.api_events)
+        print(f"   {name} took {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+        for row in rows[-4:]:
+            print(f"   {row.measure}: {row.value:,.1f} {row.unit}", file=sys.stderr, flush=True)
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=list(BENCHMARKS))
+    parser.add_argument("--write", action="store_true", help="write the doc even with --only")
+    parser.add_argument("--seconds", type=float, default=15, help="measured seconds (ingest)")
+    parser.add_argument("--connections", type=int, default=8, help="ingest load connections")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="NORTHSTAR_WORKERS for ingest (default: its own)"
+    )
+    parser.add_argument("--evaluator-events", type=int, default=1_000_000)
+    parser.add_argument("--max-poll-records", type=int, default=None)
+    parser.add_argument("--e2e-seconds", type=float, default=30)
+    parser.add_argument("--api-events", type=int, default=10_000_000)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+
+    started = time.monotonic()
+    log_dir = Path(tempfile.mkdtemp(prefix="northstar-bench-"))
+    infra = Infrastructure(log_dir)
+    print(f"starting PostgreSQL and Tansu (service logs in {log_dir})", file=sys.stderr)
+    infra.start()
+    try:
+        rows = asyncio.run(_run(infra, args))
+    finally:
+        infra.stop()
+    elapsed = time.monotonic() - started
+    ran_on = machine()
+    print(f"\nMachine: {ran_on}\nTotal: {elapsed:.0f} s\n")
+    print(table(rows))
+    print()
+    print(notes(rows))
+    if args.write or set(args.only) == set(BENCHMARKS):
+        write_doc(DOC, rows, ran_on, elapsed)
+        print(f"\nwritten to {DOC.relative_to(REPO_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

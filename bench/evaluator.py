@@ -1,0 +1,163 @@
+"""Evaluator throughput from a pre-filled topic, and the bare COPY ceiling.
+
+The topic is filled before the evaluator starts, so the figure is the evaluator's own
+pace (poll → decode → COPY + dedupe + rollups → evaluate 100 goals → commit → commit
+offsets), not the producer's. Progress is read from the evaluator's own
+`northstar_evaluator_events_total{outcome="stored"}` counter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import httpx
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from bench.infra import Infrastructure, insert_kpis_and_goals
+from bench.results import Row
+from bench.workload import kpis, metric_events
+from devstack.broker import create_topics
+from northstar.events.codec import HEADERS, MAX_EVENTS_PER_MESSAGE, encode_events, message_key
+from northstar.events.model import MetricEvent
+from northstar.kafka import Topics
+
+TARGET = 100_000.0
+GOALS = 100
+PREFIX = "bench-eval."
+STALL_S = 60.0
+
+
+async def prefill(bootstrap: str, events: list[MetricEvent]) -> None:
+    topics = Topics.with_prefix(PREFIX)
+    await create_topics(bootstrap, {topics.events: 12, topics.dlq: 1, topics.alerts: 3})
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        compression_type="lz4",
+        linger_ms=5,
+        max_batch_size=1024 * 1024,
+        max_request_size=8 * 1024 * 1024,
+    )
+    await producer.start()
+    try:
+        deliveries = []
+        for start in range(0, len(events), MAX_EVENTS_PER_MESSAGE):
+            chunk = events[start : start + MAX_EVENTS_PER_MESSAGE]
+            deliveries.append(
+                await producer.send(
+                    topics.events, encode_events(chunk), key=message_key(chunk[0]), headers=HEADERS
+                )
+            )
+        await asyncio.gather(*deliveries)
+    finally:
+        await producer.stop()
+
+
+def _records(events: list[MetricEvent]) -> list[tuple[object, ...]]:
+    """The rows the evaluator's store COPYs, as it builds them."""
+    return [
+        (e.timestamp, e.metric, e.value, orjson.dumps(e.dimensions).decode(), e.source, e.event_id)
+        for e in events
+    ]
+
+
+async def copy_ceiling(database_url: str, events: list[MetricEvent], chunk: int) -> float:
+    """Rows/s of bare asyncpg COPY of the same rows into a plain table (no indexes),
+    one transaction per `chunk` rows like the evaluator's batches."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "CREATE TABLE bench_copy (time timestamptz NOT NULL, metric text NOT NULL, "
+            "value double precision NOT NULL, dimensions jsonb NOT NULL, source text NOT NULL, "
+            "event_id text NOT NULL)"
+        )
+        started = time.monotonic()
+        for start in range(0, len(events), chunk):
+            async with conn.transaction():
+                await conn.copy_records_to_table(
+                    "bench_copy", records=_records(events[start : start + chunk])
+                )
+        elapsed = time.monotonic() - started
+    finally:
+        await conn.close()
+    return len(events) / elapsed
+
+
+async def _stored(client: httpx.AsyncClient) -> float:
+    text = (await client.get("/metrics")).text
+    for line in text.splitlines():
+        if line.startswith('northstar_evaluator_events_total{outcome="stored"}'):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def run(infra: Infrastructure, *, events: int, max_poll_records: int | None) -> list[Row]:
+    database_url = await infra.database("bench_evaluator")
+    now = datetime.now(UTC)
+    conn = await asyncpg.connect(database_url)
+    try:
+        await insert_kpis_and_goals(
+            conn, kpis(), GOALS, start=now - timedelta(days=1), due=now + timedelta(days=30)
+        )
+    finally:
+        await conn.close()
+
+    rng = random.Random(11)
+    batch = metric_events(
+        rng, events, start=now - timedelta(hours=1), spread=timedelta(hours=1), id_prefix="ev"
+    )
+    await prefill(infra.broker.bootstrap, batch)
+
+    env = infra.service_env(database_url, PREFIX)
+    extra = (
+        {"evaluator": {"NORTHSTAR_MAX_POLL_RECORDS": str(max_poll_records)}}
+        if max_poll_records
+        else {}
+    )
+    samples: list[tuple[float, float]] = []
+    with infra.services(env, "evaluator", extra=extra) as services:
+        async with httpx.AsyncClient(base_url=services["evaluator"].url, timeout=10) as client:
+            progress_at = time.monotonic()
+            while True:
+                stored = await _stored(client)
+                now_s = time.monotonic()
+                if samples and stored > samples[-1][1]:
+                    progress_at = now_s
+                samples.append((now_s, stored))
+                if stored >= events:
+                    break
+                if now_s - progress_at > STALL_S:
+                    raise RuntimeError(
+                        f"the evaluator stored nothing for {STALL_S:.0f} s "
+                        f"({stored:,.0f} of {events:,}); see {services['evaluator'].log_path}"
+                    )
+                await asyncio.sleep(0.05)
+    first = next((s for s in samples if s[1] > 0), None)
+    last = samples[-1]
+    if first is None or last[1] <= first[1]:
+        rate = 0.0
+    else:
+        rate = (last[1] - first[1]) / (last[0] - first[0])
+
+    ceiling = await copy_ceiling(database_url, batch, 100_000)
+    note = (
+        f"{events:,} events in {events // MAX_EVENTS_PER_MESSAGE:,} messages, {GOALS} goals on "
+        f"{len(kpis())} KPIs; stored {last[1]:,.0f}"
+    )
+    return [
+        Row(
+            "evaluator",
+            "events/s stored + evaluated",
+            rate,
+            "events/s",
+            "≥ 100,000 events/s",
+            rate >= TARGET,
+            ceiling=ceiling,
+            note=note,
+        )
+    ]
