@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -110,12 +111,21 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http)
 
 
+def _json_default(value: Any) -> Any:
+    # asyncpg hands out its own UUID type, which orjson does not know natively.
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 def json_response(
     content: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
     """A JSON answer serialised by orjson (datetimes as RFC 3339, UUIDs as strings)."""
     return Response(
-        orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z),
+        orjson.dumps(
+            content, default=_json_default, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z
+        ),
         status_code=status,
         media_type="application/json",
         headers=headers,

@@ -20,27 +20,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from northstar.db.models import Goal, GoalRevision
 from northstar.domain.alerts import AlertEventType, AlertKind, AlertSeverity, AlertState
 from northstar.domain.durations import format_duration
-from northstar.domain.goals import GoalStatus, GoalType, Pacing, RollupPolicy, smart_check
+from northstar.domain.goals import GoalStatus, GoalType, smart_check
 from northstar.evaluation.judge import judge
 from northstar.http.problems import Problem
 from services.api.alerts.repository import AlertRepository
 from services.api.goals.repository import GoalRepository, GoalRow
 from services.api.goals.schemas import (
     AlertEntry,
-    ForecastOut,
     GoalCreate,
     GoalHistory,
-    GoalNode,
     GoalOut,
     GoalStatusOut,
     GoalUpdate,
     HistoryEntry,
     ReviewEntry,
     RevisionEntry,
-    SmartOut,
     StatusEntry,
     ThresholdsIn,
-    ThresholdsOut,
 )
 from services.api.reviews.repository import ReviewRepository
 
@@ -87,37 +83,42 @@ async def evaluate_goals(
 # -- shapes ------------------------------------------------------------------------------
 
 
-def status_out(goal: Goal, state: Any | None) -> GoalStatusOut:
-    """The status object from a `goal_state` row; `no_data` if the goal was never judged."""
-    if state is None:
-        return GoalStatusOut(
-            goal_id=goal.id,
-            status=GoalStatus.NO_DATA,
-            actual=None,
-            expected=None,
-            target=goal.target,
-            score=None,
-            progress=None,
-            forecast=None,
-            evaluated_at=None,
-        )
+def status_dict(goal: Goal, state: Any | None) -> dict[str, Any]:
+    """The status object (SPEC §7) from a `goal_state` row, as plain JSON-ready values;
+    `no_data` if the goal was never judged."""
+    if state is None or state.status is None:
+        return {
+            "goal_id": goal.id,
+            "status": GoalStatus.NO_DATA.value,
+            "actual": None,
+            "expected": None,
+            "target": goal.target,
+            "score": None,
+            "progress": None,
+            "forecast": None,
+            "evaluated_at": None,
+        }
     forecast = None
     if state.forecast_value is not None and state.forecast_status is not None:
-        forecast = ForecastOut(value=state.forecast_value, status=state.forecast_status)
-    return GoalStatusOut(
-        goal_id=goal.id,
-        status=GoalStatus(state.status),
-        actual=state.actual,
-        expected=state.expected,
-        target=state.target,
-        score=state.score,
-        progress=state.progress,
-        forecast=forecast,
-        evaluated_at=state.evaluated_at,
-    )
+        forecast = {"value": state.forecast_value, "status": state.forecast_status}
+    return {
+        "goal_id": goal.id,
+        "status": state.status,
+        "actual": state.actual,
+        "expected": state.expected,
+        "target": state.target,
+        "score": state.score,
+        "progress": state.progress,
+        "forecast": forecast,
+        "evaluated_at": state.evaluated_at,
+    }
 
 
-def smart_out(goal: Goal, has_children: bool) -> SmartOut:
+def status_out(goal: Goal, state: Any | None) -> GoalStatusOut:
+    return GoalStatusOut.model_validate(status_dict(goal, state))
+
+
+def smart_dict(goal: Goal, has_children: bool) -> dict[str, Any]:
     """A goal without a KPI is a roll-up once it has children (they measure it); until then
     it is a goal that is not yet measurable, and the check says "no KPI"."""
     check = smart_check(
@@ -133,10 +134,14 @@ def smart_out(goal: Goal, has_children: bool) -> SmartOut:
         goal_type=GoalType(goal.type),
         rollup=goal.kpi_key is None and has_children,
     )
-    return SmartOut.model_validate(check.to_dict())
+    return dict(check.to_dict())
 
 
-def _fields(goal: Goal, state: Any | None, has_children: bool) -> dict[str, Any]:
+def goal_dict(goal: Goal, state: Any | None, has_children: bool) -> dict[str, Any]:
+    """The goal as the API shows it, in plain JSON-ready values: the one place its shape is
+    built. Single goals are validated into `GoalOut` from it; the tree serialises these
+    dicts directly, because a pydantic model per node cost most of a 1,000-goal tree's
+    time (see docs/performance.md)."""
     return {
         "id": goal.id,
         "title": goal.title,
@@ -145,42 +150,43 @@ def _fields(goal: Goal, state: Any | None, has_children: bool) -> dict[str, Any]
         "unit_id": goal.unit_id,
         "parent_id": goal.parent_id,
         "kpi": goal.kpi_key,
-        "type": GoalType(goal.type),
+        "type": goal.type,
         "baseline": goal.baseline,
         "target": goal.target,
         "start": goal.start,
         "due": goal.due,
-        "pacing": Pacing(goal.pacing),
-        "thresholds": ThresholdsOut(at_risk=goal.at_risk, off_track=goal.off_track),
+        "pacing": goal.pacing,
+        "thresholds": {"at_risk": goal.at_risk, "off_track": goal.off_track},
         "weight": goal.weight,
         "window": format_duration(goal.window) if goal.window else None,
-        "rollup": RollupPolicy(goal.rollup),
+        "rollup": goal.rollup,
         "alert_clear_margin": goal.alert_clear_margin,
         "created_at": goal.created_at,
         "updated_at": goal.updated_at,
-        "smart": smart_out(goal, has_children),
-        "status": status_out(goal, state),
+        "smart": smart_dict(goal, has_children),
+        "status": status_dict(goal, state),
     }
 
 
 def goal_out(row: GoalRow) -> GoalOut:
-    return GoalOut(**_fields(row.goal, row.state, row.has_children))
+    return GoalOut.model_validate(goal_dict(row.goal, row.state, row.has_children))
 
 
 def build_forest(
     goals: Sequence[Goal], states: dict[uuid.UUID, Any], root: uuid.UUID | None
-) -> list[GoalNode]:
-    """Assemble nodes in memory (children oldest first): the root's subtree, or every goal
-    without a parent."""
+) -> list[dict[str, Any]]:
+    """Assemble the nodes (`GoalNode` shape) in memory, children oldest first: the root's
+    subtree, or every goal without a parent."""
     children: dict[uuid.UUID | None, list[Goal]] = {}
     for goal in sorted(goals, key=lambda g: (g.created_at, g.id)):
         children.setdefault(goal.parent_id, []).append(goal)
 
-    def node(goal: Goal) -> GoalNode:
+    def node(goal: Goal) -> dict[str, Any]:
         kids = children.get(goal.id, [])
-        return GoalNode(
-            **_fields(goal, states.get(goal.id), bool(kids)), children=[node(k) for k in kids]
-        )
+        return {
+            **goal_dict(goal, states.get(goal.id), bool(kids)),
+            "children": [node(k) for k in kids],
+        }
 
     if root is not None:
         return [node(g) for g in goals if g.id == root]
@@ -482,7 +488,7 @@ class GoalService:
         if parent_id is not None:
             await evaluate_goals(self.session, [parent_id], now)
 
-    async def tree(self, root: uuid.UUID | None) -> list[GoalNode]:
+    async def tree(self, root: uuid.UUID | None) -> list[dict[str, Any]]:
         if root is not None and not await self.repository.goal_exists(root):
             raise not_found(root)
         goals, states = await self.repository.forest(root)
