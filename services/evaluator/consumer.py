@@ -208,9 +208,16 @@ class EvaluatorLoop:
         EVALUATOR_BATCH_DURATION.observe(time.perf_counter() - started)
         EVALUATOR_LAST_EVENT_TIMESTAMP.set(batch.newest_timestamp_ms / 1000)
         EVALUATOR_CONSUMER_LAG.set(max(0.0, time.time() - batch.newest_timestamp_ms / 1000))
-        log.debug(
+        # One line per committed batch, carrying its partition:offset ranges (the `batch`
+        # log context): what an operator needs to trace an event through the pipeline.
+        log.info(
             "batch committed",
-            extra={"messages": batch.messages, "events": len(batch.events), "stored": stored},
+            extra={
+                "messages": batch.messages,
+                "events": len(batch.events),
+                "stored": stored,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            },
         )
 
         if after_commit is not None:

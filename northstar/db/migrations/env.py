@@ -27,11 +27,23 @@ def _url() -> str:
     return asyncpg_url(url)
 
 
+# The time column of each table `northstar.db.timescale.make_hypertable` converts.
+HYPERTABLES = {
+    "measurements": "time",
+    "goal_status_history": "time",
+    "rollup_1m": "bucket",
+    "rollup_1h": "bucket",
+    "rollup_1d": "bucket",
+}
+TIMESCALE_DEFAULT_INDEXES = {f"{table}_{column}_idx" for table, column in HYPERTABLES.items()}
+
+
 def _include_object(
     obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
 ) -> bool:
-    # TimescaleDB adds its own indexes and schemas; they are not ours to compare.
-    return not (type_ == "index" and name is not None and name.endswith("_time_idx"))
+    # create_hypertable adds a default `<table>_<time column>_idx` index to each
+    # hypertable; it is TimescaleDB's, not ours to compare.
+    return not (type_ == "index" and reflected and name in TIMESCALE_DEFAULT_INDEXES)
 
 
 def _run(connection: Connection) -> None:
