@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -83,7 +84,7 @@ async def evaluate_goals(
 # -- shapes ------------------------------------------------------------------------------
 
 
-def status_dict(goal: Goal, state: Any | None) -> dict[str, Any]:
+def status_dict(goal: Goal | SimpleNamespace, state: Any | None) -> dict[str, Any]:
     """The status object (SPEC §7) from a `goal_state` row, as plain JSON-ready values;
     `no_data` if the goal was never judged."""
     if state is None or state.status is None:
@@ -118,7 +119,7 @@ def status_out(goal: Goal, state: Any | None) -> GoalStatusOut:
     return GoalStatusOut.model_validate(status_dict(goal, state))
 
 
-def smart_dict(goal: Goal, has_children: bool) -> dict[str, Any]:
+def smart_dict(goal: Goal | SimpleNamespace, has_children: bool) -> dict[str, Any]:
     """A goal without a KPI is a roll-up once it has children (they measure it); until then
     it is a goal that is not yet measurable, and the check says "no KPI"."""
     check = smart_check(
@@ -137,7 +138,9 @@ def smart_dict(goal: Goal, has_children: bool) -> dict[str, Any]:
     return dict(check.to_dict())
 
 
-def goal_dict(goal: Goal, state: Any | None, has_children: bool) -> dict[str, Any]:
+def goal_dict(
+    goal: Goal | SimpleNamespace, state: Any | None, has_children: bool
+) -> dict[str, Any]:
     """The goal as the API shows it, in plain JSON-ready values: the one place its shape is
     built. Single goals are validated into `GoalOut` from it; the tree serialises these
     dicts directly, because a pydantic model per node cost most of a 1,000-goal tree's
@@ -173,15 +176,15 @@ def goal_out(row: GoalRow) -> GoalOut:
 
 
 def build_forest(
-    goals: Sequence[Goal], states: dict[uuid.UUID, Any], root: uuid.UUID | None
+    goals: Sequence[Goal | SimpleNamespace], states: dict[uuid.UUID, Any], root: uuid.UUID | None
 ) -> list[dict[str, Any]]:
     """Assemble the nodes (`GoalNode` shape) in memory, children oldest first: the root's
     subtree, or every goal without a parent."""
-    children: dict[uuid.UUID | None, list[Goal]] = {}
+    children: dict[uuid.UUID | None, list[Goal | SimpleNamespace]] = {}
     for goal in sorted(goals, key=lambda g: (g.created_at, g.id)):
         children.setdefault(goal.parent_id, []).append(goal)
 
-    def node(goal: Goal) -> dict[str, Any]:
+    def node(goal: Goal | SimpleNamespace) -> dict[str, Any]:
         kids = children.get(goal.id, [])
         return {
             **goal_dict(goal, states.get(goal.id), bool(kids)),
