@@ -9,12 +9,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from northstar.domain.alerts import AlertKind, AlertSeverity, AlertState
-from northstar.http.problems import Problem
 from services.api.alerts.repository import AlertFilters, AlertRepository
 from services.api.alerts.schemas import AlertAction, AlertDetail, AlertOut, AlertStateFilter
 from services.api.alerts.service import AlertService, alert_out
 from services.api.dependencies import Reader, Session, Writer
-from services.api.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from services.api.pagination import (
+    Cursor,
+    Limit,
+    Page,
+    decode_time_key,
+    encode_time_key,
+)
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 
@@ -23,18 +28,6 @@ _UNRESOLVED = (AlertState.OPEN.value, AlertState.ACKNOWLEDGED.value)
 
 def _service(session: Session) -> AlertService:
     return AlertService(AlertRepository(session))
-
-
-def _key(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    after = decode_cursor(cursor)
-    if after is None:
-        return None
-    try:
-        return datetime.fromisoformat(after[0]), uuid.UUID(after[1])
-    except (IndexError, TypeError, ValueError):
-        raise Problem(
-            400, "The cursor is not valid; pass next_cursor exactly as returned."
-        ) from None
 
 
 @router.get(
@@ -65,7 +58,7 @@ async def list_alerts(
         states = (state.value,)
     rows = await AlertRepository(session).page(
         limit + 1,
-        _key(cursor),
+        decode_time_key(cursor),
         AlertFilters(
             states, goal_id, kind.value if kind else None, severity.value if severity else None
         ),
@@ -73,7 +66,7 @@ async def list_alerts(
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1]["opened_at"].isoformat(), str(rows[-1]["id"])])
+        next_cursor = encode_time_key(rows[-1]["opened_at"], rows[-1]["id"])
     return Page[AlertOut](items=[alert_out(r) for r in rows], next_cursor=next_cursor)
 
 

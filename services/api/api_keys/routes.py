@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from fastapi import APIRouter, Response
 
@@ -13,7 +12,7 @@ from northstar.http.problems import Problem
 from services.api.api_keys.repository import ApiKeyRepository
 from services.api.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
 from services.api.dependencies import Admin, Session
-from services.api.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
 
@@ -43,15 +42,11 @@ async def create_api_key(body: ApiKeyCreate, session: Session, _: Admin) -> ApiK
 async def list_api_keys(
     session: Session, _: Admin, limit: Limit = 100, cursor: Cursor = None
 ) -> Page[ApiKeyOut]:
-    after = decode_cursor(cursor)
-    keys = await ApiKeyRepository(session).page(
-        limit + 1,
-        (datetime.fromisoformat(after[0]), uuid.UUID(after[1])) if after else None,
-    )
+    keys = await ApiKeyRepository(session).page(limit + 1, decode_time_key(cursor))
     next_cursor = None
     if len(keys) > limit:
         keys = keys[:limit]
-        next_cursor = encode_cursor([keys[-1].created_at.isoformat(), str(keys[-1].id)])
+        next_cursor = encode_time_key(keys[-1].created_at, keys[-1].id)
     return Page[ApiKeyOut](items=[_out(k) for k in keys], next_cursor=next_cursor)
 
 

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -25,7 +24,13 @@ from services.api.goals.schemas import (
     GoalUpdate,
 )
 from services.api.goals.service import GoalService, goal_out, utcnow
-from services.api.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from services.api.pagination import (
+    Cursor,
+    Limit,
+    Page,
+    decode_time_key,
+    encode_time_key,
+)
 
 router = APIRouter(prefix="/v1/goals", tags=["goals"])
 
@@ -70,17 +75,16 @@ async def list_goals(
         GoalStatus | None, Query(description="Only goals currently in this status.")
     ] = None,
 ) -> Page[GoalOut]:
-    after = decode_cursor(cursor)
     rows = await GoalRepository(session).page(
         limit + 1,
-        (datetime.fromisoformat(after[0]), uuid.UUID(after[1])) if after else None,
+        decode_time_key(cursor),
         GoalFilters(unit_id, parent_id, kpi, status.value if status else None),
     )
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1].goal
-        next_cursor = encode_cursor([last.created_at.isoformat(), str(last.id)])
+        next_cursor = encode_time_key(last.created_at, last.id)
     return Page[GoalOut](items=[goal_out(r) for r in rows], next_cursor=next_cursor)
 
 

@@ -8,9 +8,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from northstar.http.problems import Problem
 from services.api.dependencies import Reader, Session, Writer
-from services.api.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from services.api.pagination import (
+    Cursor,
+    Limit,
+    Page,
+    decode_time_key,
+    encode_time_key,
+)
 from services.api.reviews.repository import ReviewRepository
 from services.api.reviews.schemas import (
     DecisionCreate,
@@ -26,18 +31,6 @@ router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
 
 def _service(session: Session) -> ReviewService:
     return ReviewService(ReviewRepository(session))
-
-
-def _key(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    after = decode_cursor(cursor)
-    if after is None:
-        return None
-    try:
-        return datetime.fromisoformat(after[0]), uuid.UUID(after[1])
-    except (IndexError, TypeError, ValueError):
-        raise Problem(
-            400, "The cursor is not valid; pass next_cursor exactly as returned."
-        ) from None
 
 
 @router.post(
@@ -71,11 +64,11 @@ async def list_reviews(
         uuid.UUID | None, Query(description="Only reviews whose snapshot holds this goal.")
     ] = None,
 ) -> Page[ReviewOut]:
-    reviews = await _service(session).page(limit + 1, _key(cursor), goal_id)
+    reviews = await _service(session).page(limit + 1, decode_time_key(cursor), goal_id)
     next_cursor = None
     if len(reviews) > limit:
         reviews = reviews[:limit]
-        next_cursor = encode_cursor([reviews[-1].held_at.isoformat(), str(reviews[-1].id)])
+        next_cursor = encode_time_key(reviews[-1].held_at, reviews[-1].id)
     return Page[ReviewOut](items=reviews, next_cursor=next_cursor)
 
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from northstar.db.models import OrgUnit
 from services.api.dependencies import Reader, Session, Writer
-from services.api.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from services.api.pagination import (
+    Cursor,
+    Limit,
+    Page,
+    decode_time_key,
+    encode_time_key,
+)
 from services.api.units.repository import UnitRepository
 from services.api.units.schemas import UnitCreate, UnitKind, UnitOut, UnitUpdate
 from services.api.units.service import UnitService
@@ -61,16 +66,15 @@ async def list_units(
         uuid.UUID | None, Query(description="Only units directly below this unit.")
     ] = None,
 ) -> Page[UnitOut]:
-    after = decode_cursor(cursor)
     units = await UnitRepository(session).page(
         limit + 1,
-        (datetime.fromisoformat(after[0]), uuid.UUID(after[1])) if after else None,
+        decode_time_key(cursor),
         parent_id,
     )
     next_cursor = None
     if len(units) > limit:
         units = units[:limit]
-        next_cursor = encode_cursor([units[-1].created_at.isoformat(), str(units[-1].id)])
+        next_cursor = encode_time_key(units[-1].created_at, units[-1].id)
     return Page[UnitOut](items=[_out(u) for u in units], next_cursor=next_cursor)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -13,7 +12,13 @@ from fastapi import APIRouter, Query, Response
 from northstar.db.models import Webhook, WebhookDelivery
 from northstar.http.problems import Problem
 from services.api.dependencies import Admin, Session
-from services.api.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from services.api.pagination import (
+    Cursor,
+    Limit,
+    Page,
+    decode_time_key,
+    encode_time_key,
+)
 from services.api.webhooks.repository import WebhookRepository
 from services.api.webhooks.schemas import (
     DeliveryOut,
@@ -52,18 +57,6 @@ def _not_found(webhook_id: uuid.UUID) -> Problem:
     return Problem(404, f"There is no webhook with id {webhook_id}.")
 
 
-def _key(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    after = decode_cursor(cursor)
-    if after is None:
-        return None
-    try:
-        return datetime.fromisoformat(after[0]), uuid.UUID(after[1])
-    except (IndexError, TypeError, ValueError):
-        raise Problem(
-            400, "The cursor is not valid; pass next_cursor exactly as returned."
-        ) from None
-
-
 @router.post(
     "",
     status_code=201,
@@ -86,11 +79,11 @@ async def create_webhook(body: WebhookCreate, session: Session, principal: Admin
 async def list_webhooks(
     session: Session, _: Admin, limit: Limit = 100, cursor: Cursor = None
 ) -> Page[WebhookOut]:
-    webhooks = await WebhookRepository(session).page(limit + 1, _key(cursor))
+    webhooks = await WebhookRepository(session).page(limit + 1, decode_time_key(cursor))
     next_cursor = None
     if len(webhooks) > limit:
         webhooks = webhooks[:limit]
-        next_cursor = encode_cursor([webhooks[-1].created_at.isoformat(), str(webhooks[-1].id)])
+        next_cursor = encode_time_key(webhooks[-1].created_at, webhooks[-1].id)
     return Page[WebhookOut](items=[_out(w) for w in webhooks], next_cursor=next_cursor)
 
 
@@ -137,11 +130,11 @@ async def list_deliveries(
         webhook_id,
         limit + 1,
         status=status.value if status else None,
-        before=_key(cursor),
+        before=decode_time_key(cursor),
     )
     next_cursor = None
     if len(deliveries) > limit:
         deliveries = deliveries[:limit]
         last = deliveries[-1]
-        next_cursor = encode_cursor([last.created_at.isoformat(), str(last.id)])
+        next_cursor = encode_time_key(last.created_at, last.id)
     return Page[DeliveryOut](items=[_delivery_out(d) for d in deliveries], next_cursor=next_cursor)
