@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.responses import Response
 
 from northstar.http.problems import json_response, problem_response
@@ -15,6 +17,16 @@ from northstar.http.problems import json_response, problem_response
 log = logging.getLogger(__name__)
 
 Check = Callable[[], Awaitable[None]]
+
+
+def database_check(engine: AsyncEngine) -> Check:
+    """Readiness of PostgreSQL: a pooled connection answers `SELECT 1`."""
+
+    async def check() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    return check
 
 
 def health_router(

@@ -7,14 +7,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from sqlalchemy import text
 
 from northstar import telemetry
 from northstar.auth.authenticator import Authenticator
 from northstar.auth.keys import Scope, hash_key, prefix_of
 from northstar.config import load_settings
 from northstar.db.engine import create_engine, session_factory
-from northstar.http.health import health_router
+from northstar.http.health import database_check, health_router
 from northstar.http.middleware import RequestIdMiddleware
 from northstar.http.problems import install_problem_handlers
 from northstar.logs import configure_logging
@@ -71,11 +70,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(RequestIdMiddleware)
 
-    async def database_ready() -> None:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-
-    app.include_router(health_router({"database": database_ready}, registry=telemetry.API))
+    app.include_router(health_router({"database": database_check(engine)}, registry=telemetry.API))
     app.include_router(api_keys_router)
     app.include_router(catalogue_router)
     app.include_router(units_router)

@@ -9,12 +9,11 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
-from sqlalchemy import text
 
 from northstar import telemetry
 from northstar.config import load_settings
 from northstar.db.engine import create_engine
-from northstar.http.health import health_router
+from northstar.http.health import database_check, health_router
 from northstar.http.problems import install_problem_handlers
 from northstar.logs import configure_logging
 from services.evaluator.consumer import EvaluatorLoop
@@ -83,13 +82,9 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
     app.state.relay = relay
     install_problem_handlers(app)
 
-    async def database_ready() -> None:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-
     app.include_router(
         health_router(
-            {"database": database_ready, "kafka": loop.check}, registry=telemetry.EVALUATOR
+            {"database": database_check(engine), "kafka": loop.check}, registry=telemetry.EVALUATOR
         )
     )
     return app

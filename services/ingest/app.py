@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
-from sqlalchemy import text
 from starlette.responses import Response
 
 from northstar import telemetry
@@ -18,7 +17,7 @@ from northstar.config import load_settings
 from northstar.db.engine import create_engine
 from northstar.events.model import FieldError, MetricEvent
 from northstar.events.validation import utc_now, validate_event
-from northstar.http.health import health_router
+from northstar.http.health import database_check, health_router
 from northstar.http.middleware import RequestIdMiddleware
 from northstar.http.problems import Problem, install_problem_handlers, json_response
 from northstar.logs import configure_logging
@@ -100,13 +99,10 @@ def create_app(settings: IngestSettings) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(RequestIdMiddleware)
 
-    async def database_ready() -> None:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-
     app.include_router(
         health_router(
-            {"database": database_ready, "kafka": publisher.check}, registry=telemetry.INGEST
+            {"database": database_check(engine), "kafka": publisher.check},
+            registry=telemetry.INGEST,
         )
     )
 
