@@ -141,6 +141,9 @@ def service_env(
         "NORTHSTAR_DATABASE_URL": database_url,
         "NORTHSTAR_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "NORTHSTAR_TOPIC_PREFIX": topic_prefix,
+        # Tests share the broker, never a consumer group: a member another test left
+        # behind (a SIGKILLed evaluator, say) must not hold up this test's group joins.
+        "NORTHSTAR_CONSUMER_GROUP": f"{topic_prefix}evaluator",
         "NORTHSTAR_BOOTSTRAP_ADMIN_KEY": admin_key,
         "NORTHSTAR_HTTP_HOST": "127.0.0.1",
         "NORTHSTAR_KAFKA_ENABLE_IDEMPOTENCE": "false",
