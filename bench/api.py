@@ -3,7 +3,7 @@ value with 10 million stored events.
 
 The 10 million measurements are generated in PostgreSQL (`INSERT … SELECT
 generate_series`, two connections in parallel) over the last 30 days; the rollups are
-then folded from them by the evaluator's own `MeasurementRepository.fold`, one day per
+then folded from them by the evaluator's own summariser and fold SQL, one day per
 transaction, so raw events and rollups agree by construction. Every goal is evaluated
 once (`judge`) so the tree and the status carry real values.
 """
@@ -18,15 +18,18 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
+import orjson
 from sqlalchemy import text
 
 from bench.infra import Infrastructure, KpiSpec, insert_api_key, insert_kpis_and_goals
 from bench.results import Row
-from northstar.db.engine import create_engine
+from northstar.db.engine import create_engine, driver
 from northstar.domain.expressions import Expr, parse_expression
 from northstar.evaluation.judge import judge
 from northstar.evaluation.kpi_values import KpiValueReader
+from northstar.events.model import MetricEvent
 from services.evaluator.store import MeasurementRepository
+from services.evaluator.summaries import BatchSummariser
 
 METRIC = "bench_api_orders"
 DAYS = 30
@@ -65,28 +68,37 @@ async def _generate(database_url: str, events: int, start: datetime) -> None:
     await asyncio.gather(*(part(low, high) for low, high in halves))
 
 
+_DAY_OF_EVENTS = """
+SELECT time, metric, value, dimensions::text AS dimensions FROM measurements
+WHERE time >= $1 AND time < $2
+"""
+
+
 async def _fold(database_url: str, start: datetime) -> None:
-    """Fold the measurements into the rollups with the evaluator's own SQL, one UTC day
-    per transaction, two days at a time (days do not share a rollup row at any level)."""
+    """Fold the measurements into the rollups the way the evaluator does (its
+    `BatchSummariser` and its fold SQL), one UTC day per transaction, two days at a time
+    (days do not share a rollup row at any level)."""
     engine = create_engine(database_url, pool_size=2)
     repository = MeasurementRepository()
     first_day = start.replace(hour=0, minute=0, second=0, microsecond=0)
     days = list(range(DAYS + 1))
+    dimensions: dict[str, dict[str, str]] = {}
 
     async def worker(mine: list[int]) -> None:
         for day in mine:
             low = first_day + timedelta(days=day)
-            high = low + timedelta(days=1)
             async with engine.begin() as conn:
-                await conn.execute(
-                    text(
-                        "CREATE TEMP VIEW stored_events AS SELECT * FROM measurements "
-                        f"WHERE time >= '{low.isoformat()}' AND time < '{high.isoformat()}'"
+                raw = await driver(conn)
+                summariser = BatchSummariser()
+                for row in await raw.fetch(_DAY_OF_EVENTS, low, low + timedelta(days=1)):
+                    dims = row["dimensions"]
+                    if dims not in dimensions:
+                        dimensions[dims] = orjson.loads(dims)
+                    event = MetricEvent(
+                        "", "", row["metric"], row["value"], row["time"], dimensions[dims]
                     )
-                )
-                await repository.summarise(conn)
-                await repository.fold_rollups(conn)
-                await conn.execute(text("DROP VIEW stored_events"))
+                    summariser.add(event, dims)
+                await repository.fold_rollups(conn, summariser.finish())
 
     try:
         await asyncio.gather(worker(days[0::2]), worker(days[1::2]))

@@ -1,7 +1,14 @@
 """The evaluator's consumer loop: a chain of steps that ends in a commit.
 
-    poll → decode (bad → DLQ) → store + evaluate in one transaction → commit transaction
-         → commit offsets → publish side effects
+    poll → decode + summarise (bad → DLQ) → store + evaluate in one transaction
+         → commit transaction → commit offsets → publish side effects
+
+The next batch is polled and decoded while the current one is being written: decoding
+is Python work and writing is mostly PostgreSQL's, so on two cores they overlap (the
+decoder yields to the event loop after every message, so the writer's round trips are
+never held up for long). Offsets are still committed strictly in batch order, each only
+after its own transaction. A batch polled before a rebalance is dropped unprocessed: its
+records are read again, by whoever owns their partitions now, from the committed offsets.
 
 Offsets are committed only after the database transaction holding their effects has
 committed, so a crash at any point means redelivery, never loss; redelivery is harmless
@@ -32,7 +39,7 @@ from northstar.telemetry import (
     EVALUATOR_EVENTS,
     EVALUATOR_LAST_EVENT_TIMESTAMP,
 )
-from services.evaluator.decode import Batch, decode_batch
+from services.evaluator.decode import Batch
 from services.evaluator.settings import EvaluatorSettings
 from services.evaluator.store import MeasurementRepository, TouchedMetric
 
@@ -49,10 +56,12 @@ AfterStore = Callable[
 class _WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
     """Partitions are only given up once the batch in flight has committed."""
 
-    def __init__(self, lock: asyncio.Lock) -> None:
+    def __init__(self, lock: asyncio.Lock, on_revoked: Callable[[], None]) -> None:
         self._lock = lock
+        self._on_revoked = on_revoked
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self._on_revoked()
         async with self._lock:
             log.info(
                 "partitions revoked", extra={"partitions": sorted(tp.partition for tp in revoked)}
@@ -81,6 +90,8 @@ class EvaluatorLoop:
         self._in_flight = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
+        # Bumped on every revocation: a batch polled under an older generation is dropped.
+        self._generation = 0
         self.connected = False
 
     def request_stop(self) -> None:
@@ -88,10 +99,22 @@ class EvaluatorLoop:
 
     async def run(self) -> None:
         await self._connect()
+        prefetch: asyncio.Task[tuple[int, Batch | None]] | None = None
         try:
             while not self._stopping.is_set():
-                await self._step()
+                generation, batch = await (prefetch or self._poll())
+                prefetch = None
+                if batch is None or generation != self._generation:
+                    continue
+                prefetch = asyncio.create_task(self._poll())
+                async with self._in_flight:
+                    with log_context(batch=batch.describe()):
+                        await self._handle(batch)
         finally:
+            if prefetch is not None:
+                prefetch.cancel()
+                with contextlib.suppress(asyncio.CancelledError, KafkaError):
+                    await prefetch
             await self._close()
 
     async def check(self) -> None:
@@ -121,7 +144,10 @@ class EvaluatorLoop:
             dlq = producer(self._settings, client_id="northstar-evaluator-dlq")
             try:
                 await ensure_topics(self._settings)
-                consumer.subscribe([self._topics.events], listener=_WaitForBatch(self._in_flight))
+                consumer.subscribe(
+                    [self._topics.events],
+                    listener=_WaitForBatch(self._in_flight, self._revoked),
+                )
                 await consumer.start()
                 await dlq.start()
             except (KafkaError, OSError) as error:
@@ -157,18 +183,25 @@ class EvaluatorLoop:
 
     # -- the chain -------------------------------------------------------------------------
 
-    async def _step(self) -> None:
+    def _revoked(self) -> None:
+        self._generation += 1
+
+    async def _poll(self) -> tuple[int, Batch | None]:
+        """The next batch, decoded, with the generation it was polled under."""
         assert self._consumer is not None
+        generation = self._generation
         records = await self._consumer.getmany(
             timeout_ms=self._settings.poll_timeout_ms, max_records=self._settings.max_poll_records
         )
         if not records:
             await self._update_idle_lag()
-            return
-        async with self._in_flight:
-            batch = decode_batch(records)
-            with log_context(batch=batch.describe()):
-                await self._handle(batch)
+            return generation, None
+        batch = Batch()
+        for messages in records.values():
+            for record in messages:
+                batch.add(record)
+                await asyncio.sleep(0)  # let the batch being written have its turn
+        return generation, batch
 
     async def _handle(self, batch: Batch) -> None:
         assert self._consumer is not None
@@ -203,7 +236,7 @@ class EvaluatorLoop:
             )
 
         EVALUATOR_EVENTS.labels(outcome="stored").inc(stored)
-        EVALUATOR_EVENTS.labels(outcome="duplicate").inc(len(batch.events) - stored)
+        EVALUATOR_EVENTS.labels(outcome="duplicate").inc(batch.events - stored)
         EVALUATOR_EVENTS.labels(outcome="dead_lettered").inc(len(batch.dead_letters))
         EVALUATOR_BATCH_DURATION.observe(time.perf_counter() - started)
         EVALUATOR_LAST_EVENT_TIMESTAMP.set(batch.newest_timestamp_ms / 1000)
@@ -214,7 +247,7 @@ class EvaluatorLoop:
             "batch committed",
             extra={
                 "messages": batch.messages,
-                "events": len(batch.events),
+                "events": batch.events,
                 "stored": stored,
                 "ms": round((time.perf_counter() - started) * 1000, 1),
             },
@@ -233,11 +266,13 @@ class EvaluatorLoop:
         received_at = datetime.now(UTC)
         after_commit = None
         async with self._engine.begin() as conn:
-            stored = await self._repository.store(conn, batch.events)
-            touched = await self._repository.fold(conn, received_at) if stored else []
+            fresh = await self._repository.store(conn, batch.pending)
+            touched = (
+                await self._repository.fold(conn, fresh.summary(), received_at) if fresh else []
+            )
             if self._after_store is not None and touched:
                 after_commit = await self._after_store(conn, touched, received_at)
-        return after_commit, stored
+        return after_commit, len(fresh)
 
     async def _dead_letter(self, batch: Batch) -> None:
         if not batch.dead_letters:

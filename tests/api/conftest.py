@@ -19,6 +19,7 @@ from northstar.events.model import MetricEvent
 from services.api.app import create_app
 from services.api.settings import ApiSettings
 from services.evaluator.store import MeasurementRepository
+from services.evaluator.summaries import PendingEvents
 
 
 @pytest.fixture
@@ -54,15 +55,16 @@ async def ingest(database_url: str) -> AsyncIterator[Ingest]:
     repository = MeasurementRepository()
 
     async def store(events: Sequence[Event]) -> None:
+        pending = PendingEvents()
+        pending.add(
+            [
+                MetricEvent(uuid.uuid4().hex, "test", metric, value, time, dims)
+                for metric, value, time, dims in events
+            ]
+        )
         async with engine.begin() as conn:
-            await repository.store(
-                conn,
-                [
-                    MetricEvent(uuid.uuid4().hex, "test", metric, value, time, dims)
-                    for metric, value, time, dims in events
-                ],
-            )
-            await repository.fold(conn, datetime.now(UTC))
+            fresh = await repository.store(conn, pending)
+            await repository.fold(conn, fresh.summary(), datetime.now(UTC))
 
     yield store
     await engine.dispose()
