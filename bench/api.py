@@ -89,15 +89,20 @@ async def _fold(database_url: str, start: datetime) -> None:
             low = first_day + timedelta(days=day)
             async with engine.begin() as conn:
                 raw = await driver(conn)
+                rows = await raw.fetch(_DAY_OF_EVENTS, low, low + timedelta(days=1))
+                for row in rows:
+                    if row["dimensions"] not in dimensions:
+                        dimensions[row["dimensions"]] = orjson.loads(row["dimensions"])
                 summariser = BatchSummariser()
-                for row in await raw.fetch(_DAY_OF_EVENTS, low, low + timedelta(days=1)):
-                    dims = row["dimensions"]
-                    if dims not in dimensions:
-                        dimensions[dims] = orjson.loads(dims)
-                    event = MetricEvent(
-                        "", "", row["metric"], row["value"], row["time"], dimensions[dims]
-                    )
-                    summariser.add(event, dims)
+                summariser.add(
+                    (
+                        MetricEvent(
+                            "", "", r["metric"], r["value"], r["time"], dimensions[r["dimensions"]]
+                        )
+                        for r in rows
+                    ),
+                    (r["dimensions"] for r in rows),
+                )
                 await repository.fold_rollups(conn, summariser.finish())
 
     try:

@@ -21,7 +21,7 @@ from typing import Any
 
 from northstar.domain.expressions import FUNCTIONS
 
-__all__ = ["RELATIVE_ACCURACY", "QuantileSketch", "Summary", "sketch_key"]
+__all__ = ["LOG_GAMMA", "RELATIVE_ACCURACY", "QuantileSketch", "Summary", "sketch_key"]
 
 RELATIVE_ACCURACY = 0.01
 """α of every sketch: a quantile answer is within 1% of a true sample value. Changing it
@@ -32,30 +32,30 @@ _GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
 # numeric, cast to double) gives in `northstar_sketch_key`, so a value gets the same
 # bucket in Python and in SQL. `math.log(_GAMMA)` would be 26 ulps off (γ is rounded
 # first) and put values near a bucket edge into the neighbouring bucket.
-_LOG_GAMMA = 0.020000666706669525
+LOG_GAMMA = 0.020000666706669525
 _LOG_MIDPOINT = math.log(2 / (_GAMMA + 1))  # representative = γ^k · 2 / (γ + 1)
 _QUANTILES = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
 
 
 def _bucket_index(magnitude: float) -> int:
     """Index ``k`` of the bucket ``(γ^(k-1), γ^k]`` holding a positive magnitude."""
-    return math.ceil(math.log(magnitude) / _LOG_GAMMA)
+    return math.ceil(math.log(magnitude) / LOG_GAMMA)
 
 
 def sketch_key(value: float) -> str:
     """The bucket key of one finite value in :meth:`QuantileSketch.to_dict`'s form
     (``"p<k>"``, ``"n<k>"`` or ``"z"``); the same as SQL ``northstar_sketch_key``."""
     if value > 0:
-        return f"p{math.ceil(math.log(value) / _LOG_GAMMA)}"
+        return f"p{math.ceil(math.log(value) / LOG_GAMMA)}"
     if value < 0:
-        return f"n{math.ceil(math.log(-value) / _LOG_GAMMA)}"
+        return f"n{math.ceil(math.log(-value) / LOG_GAMMA)}"
     return "z"
 
 
 def _bucket_value(index: int) -> float:
     """The bucket's representative: within α of every magnitude the bucket holds."""
     try:
-        return math.exp(index * _LOG_GAMMA + _LOG_MIDPOINT)
+        return math.exp(index * LOG_GAMMA + _LOG_MIDPOINT)
     except OverflowError:  # only past the largest float, where every value is near it
         return sys.float_info.max
 

@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from northstar.events.model import FieldError, MetricEvent
-from northstar.events.validation import validate_event
+from northstar.events.validation import plainly_valid, validate_event
 
 CONTENT_TYPE = b"application/vnd.northstar.events.v1+json"
 HEADERS = [("content-type", CONTENT_TYPE)]
@@ -81,6 +81,10 @@ def decode_message(value: bytes | None) -> Decoded:
     events: list[MetricEvent] = []
     rejected: list[Rejected] = []
     for index, raw in enumerate(raw_events):
+        plain = plainly_valid(raw)
+        if plain is not None:
+            events.append(plain)
+            continue
         errors: list[FieldError] = []
         if isinstance(raw, dict) and not raw.keys() >= _REQUIRED_KEYS:
             errors.extend(

@@ -145,6 +145,46 @@ def validate_event(
     return MetricEvent(event_id, source, metric, value, timestamp, dimensions)  # type: ignore[arg-type]
 
 
+def plainly_valid(obj: Any) -> MetricEvent | None:
+    """The event, when `obj` is a complete event object that is plainly valid; else None.
+
+    A fast path for the evaluator, whose events arrive in their complete wire form
+    (every field present, as ingest encoded them): it accepts only what `validate_event`
+    accepts, with the same result, and answers None at the first doubt (a missing field,
+    an integer value, a name not seen valid before, anything unusual), so the caller runs
+    `validate_event`, which decides and explains. The future-timestamp rule is not
+    applied: on decode it was applied at receive time (see `northstar.events.codec`).
+    `tests/unit/test_events.py` checks it against `validate_event`."""
+    if obj.__class__ is not dict or len(obj) != 6:
+        return None
+    event_id, source = obj.get("event_id"), obj.get("source")
+    metric, value = obj.get("metric"), obj.get("value")
+    raw_ts, dimensions = obj.get("timestamp"), obj.get("dimensions")
+    if not (
+        event_id.__class__ is str
+        and 0 < len(event_id) <= MAX_EVENT_ID
+        and source.__class__ is str
+        and 0 < len(source) <= MAX_SOURCE
+        and metric.__class__ is str
+        and metric in _valid_metrics
+        and value.__class__ is float
+        and value - value == 0.0  # finite: NaN and ±Infinity give NaN
+        and raw_ts.__class__ is str
+        and dimensions.__class__ is dict
+        and len(dimensions) <= MAX_DIMENSIONS
+    ):
+        return None
+    known = _valid_dimension_keys
+    for key, val in dimensions.items():
+        if key not in known or val.__class__ is not str or len(val) > MAX_DIMENSION_VALUE:
+            return None
+    try:
+        timestamp = parse_timestamp(raw_ts)
+    except ValueError:
+        return None
+    return MetricEvent(event_id, source, metric, value, timestamp, dimensions)
+
+
 def _check_dimensions(dimensions: dict[str, Any], index: int, errors: list[FieldError]) -> None:
     if len(dimensions) > MAX_DIMENSIONS:
         errors.append(FieldError(index, "dimensions", "may have at most 20 keys"))

@@ -6,10 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from northstar.events.codec import decode_message, encode_events, message_key
 from northstar.events.model import FieldError, MetricEvent
-from northstar.events.validation import validate_event
+from northstar.events.validation import plainly_valid, validate_event
 from services.ingest.bodies import BodyError, parse_body
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -151,3 +153,70 @@ def test_decode_isolates_the_bad_event() -> None:
     assert orjson.loads(rejected.payload)["events"][0]["value"] == "x"
     assert decode_message(b"").rejected[0].reason == "empty message"
     assert decode_message(b'{"v": 2, "events": []}').rejected[0].reason.startswith("not a")
+
+
+_FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+_field_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["", "x", "a" * 101, "orders", "Orders", "9lives", "shop"]),
+    st.sampled_from(
+        [
+            "2026-05-01T10:00:00Z",
+            "2026-05-01T10:00:00.123+05:30",
+            "2026-05-01T10:00:00",
+            "2026-05-01",
+            "not a time",
+            "2026-05-01T10:00:00+00:00x",
+        ]
+    ),
+    st.dictionaries(
+        st.sampled_from(["region", "Region", "channel", "x" * 51]),
+        st.one_of(st.sampled_from(["eu", "", "v" * 201]), st.integers(0, 2), st.none()),
+        max_size=3,
+    ),
+)
+_event_objects = st.one_of(
+    st.dictionaries(
+        st.sampled_from(
+            ["event_id", "source", "metric", "value", "timestamp", "dimensions", "extra"]
+        ),
+        _field_values,
+    ),
+    st.builds(
+        lambda metric, value, ts, dims: {
+            "event_id": "e-1",
+            "source": "shop",
+            "metric": metric,
+            "value": value,
+            "timestamp": ts,
+            "dimensions": dims,
+        },
+        st.sampled_from(["orders", "revenue.eu", "Orders", ""]),
+        st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-3, 3)),
+        st.sampled_from(["2026-05-01T10:00:00Z", "2026-05-01T10:00:00.5-07:00", "2026-13-01"]),
+        st.dictionaries(st.sampled_from(["region", "Bad"]), st.sampled_from(["eu", "w" * 201])),
+    ),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_event_objects)
+def test_the_decode_fast_path_accepts_only_what_validation_accepts(obj: object) -> None:
+    # Teach the validator's name caches first, as a running evaluator's would be.
+    check({"metric": "orders", "value": 1, "dimensions": {"region": "eu", "channel": "web"}})
+    check({"metric": "revenue.eu", "value": 1})
+    errors: list[FieldError] = []
+    full = validate_event(obj, 0, default_source="", received_at=_FAR_FUTURE, errors=errors)
+    fast = plainly_valid(obj)
+    if fast is not None:
+        assert not errors and full == fast
+
+
+def test_the_decode_fast_path_takes_the_wire_form() -> None:
+    event = MetricEvent("e-9", "shop", "orders", 2.5, NOW, {"region": "eu"})
+    check({"metric": "orders", "value": 1, "dimensions": {"region": "eu"}})
+    (obj,) = orjson.loads(encode_events([event]))["events"]
+    assert plainly_valid(obj) == event
