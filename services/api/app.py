@@ -22,6 +22,7 @@ from services.api.api_keys.repository import ApiKeyRepository
 from services.api.api_keys.routes import router as api_keys_router
 from services.api.catalogue.routes import router as catalogue_router
 from services.api.gauges import business_gauges
+from services.api.goals.nodes import GoalNodes
 from services.api.goals.routes import router as goals_router
 from services.api.kpis.routes import router as kpis_router
 from services.api.reviews.routes import router as reviews_router
@@ -67,6 +68,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     )
     app.state.sessions = sessions
     app.state.authenticator = Authenticator(engine, ttl=settings.api_key_cache_seconds)
+    app.state.goal_nodes = GoalNodes()
     install_problem_handlers(app)
     app.add_middleware(RequestIdMiddleware)
 

@@ -1,7 +1,9 @@
 """SQL for goals, their latest state, revisions and status history.
 
 Goals are read together with their `goal_state` columns (one outer join) and whether they
-have children (an EXISTS), so a page or a tree costs a fixed number of queries.
+have children (an EXISTS), so a page costs one query. The tree costs one query for the
+cascade and the versions of its rows, plus the columns of the goals whose nodes the api
+has to render again.
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from northstar.db.engine import driver
 from northstar.db.models import (
     Goal,
     GoalRevision,
@@ -38,6 +40,48 @@ STATE_COLUMNS = (
     GoalState.forecast_status,
     GoalState.evaluated_at,
 )
+
+
+# The tree is read in steps within one snapshot: the shape of the cascade with the version
+# of every goal's two rows (all a request needs for the nodes it has rendered before), then
+# the columns of the goals, and of the states, whose nodes must be rendered again. A row's
+# version is its `xmin`, the transaction that wrote the row version the query sees: every
+# INSERT or UPDATE of a row, by whatever path, gives it a new one. The write time guards
+# against a transaction id used again after a wraparound or a restore; it is read as
+# microseconds since 1970, because decoding 2,000 timestamps doubled the query's time.
+# See services/api/goals/nodes.py.
+_VERSIONS = """
+g.id, g.parent_id,
+g.xmin AS goal_version, (extract(epoch FROM g.updated_at) * 1000000)::int8 AS goal_written,
+s.xmin AS state_version, (extract(epoch FROM s.evaluated_at) * 1000000)::int8 AS state_written
+"""
+_TREE = f"""
+SELECT {_VERSIONS} FROM goals g LEFT JOIN goal_state s ON s.goal_id = g.id
+ORDER BY g.created_at, g.id
+"""
+_SUBTREE = f"""
+WITH RECURSIVE subtree AS (
+    SELECT id FROM goals WHERE id = $1
+    UNION
+    SELECT g.id FROM goals g JOIN subtree d ON g.parent_id = d.id
+)
+SELECT {_VERSIONS} FROM goals g JOIN subtree d ON d.id = g.id
+LEFT JOIN goal_state s ON s.goal_id = g.id
+ORDER BY g.created_at, g.id
+"""
+# Under the model's attribute names.
+_TREE_GOALS = """
+SELECT id, title, description, owner, unit_id, parent_id, kpi_key, type, baseline, target,
+       start, due, pacing, at_risk, off_track, weight, "window", rollup, alert_clear_margin,
+       created_at, updated_at
+FROM goals WHERE id = ANY($1::uuid[])
+"""
+# A goal never judged has no state (or an empty one); its status object shows its target.
+_TREE_STATES = """
+SELECT g.id, g.target AS goal_target, s.status, s.actual, s.expected, s.target, s.score,
+       s.progress, s.forecast_value, s.forecast_status, s.evaluated_at
+FROM goals g LEFT JOIN goal_state s ON s.goal_id = g.id WHERE g.id = ANY($1::uuid[])
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,38 +151,36 @@ class GoalRepository:
             query = query.where(tuple_(Goal.created_at, Goal.id) > after)
         return [_row(r) for r in (await self.session.execute(query)).all()]
 
-    async def forest(
-        self, root: uuid.UUID | None
-    ) -> tuple[list[SimpleNamespace], dict[uuid.UUID, Any]]:
-        """Every goal (or the subtree under `root`), and their states by goal id: two
-        set-based queries, however many goals there are. Goals come as rows of the table,
-        not ORM objects: a read-only tree has no use for identity-mapped instances, and
-        building them was a good part of a 1,000-goal tree's time. Each row becomes a plain
-        namespace once, because the tree reads ~30 attributes per goal and `Row` attribute
-        access costs far more than an instance's."""
-        goals_table = Goal.__table__
-        if root is None:
-            goals = (await self.session.execute(select(goals_table))).all()
-            states = (await self.session.execute(select(GoalState.goal_id, *STATE_COLUMNS))).all()
-        else:
-            down = select(Goal.id).where(Goal.id == root).cte("subtree", recursive=True)
-            down = down.union(select(Goal.id).join(down, Goal.parent_id == down.c.id))
-            goals = (
-                await self.session.execute(
-                    select(goals_table).join(down, goals_table.c.id == down.c.id)
-                )
-            ).all()
-            states = (
-                await self.session.execute(
-                    select(GoalState.goal_id, *STATE_COLUMNS).join(
-                        down, GoalState.goal_id == down.c.id
-                    )
-                )
-            ).all()
-        return (
-            [SimpleNamespace(**row._mapping) for row in goals],
-            {s.goal_id: s for s in states if s.status is not None},
+    async def tree(self, root: uuid.UUID | None) -> list[Any]:
+        """Every goal (or the subtree under `root`, empty if there is no such goal) as
+        `id, parent_id, goal_version, goal_written, state_version, state_written`, oldest
+        first. Must be the session's first statement: it opens the transaction as
+        REPEATABLE READ, so that `tree_goals` and `tree_states` afterwards read the very
+        same row versions. Rows come straight from asyncpg (SQLAlchemy's row processing was
+        a good part of the time of a thousand-row read)."""
+        if self.session.in_transaction():
+            raise RuntimeError("GoalRepository.tree must be the first statement of its session")
+        conn = await self.session.connection(
+            execution_options={"isolation_level": "REPEATABLE READ"}
         )
+        raw = await driver(conn)
+        if root is None:
+            return list(await raw.fetch(_TREE))
+        return list(await raw.fetch(_SUBTREE, root))
+
+    async def tree_goals(self, goal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+        """The goals' columns by id, in the snapshot `tree` read."""
+        if not goal_ids:
+            return {}
+        raw = await driver(await self.session.connection())
+        return {row["id"]: row for row in await raw.fetch(_TREE_GOALS, goal_ids)}
+
+    async def tree_states(self, goal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+        """The goals' state columns (and `goal_target`) by goal id, in `tree`'s snapshot."""
+        if not goal_ids:
+            return {}
+        raw = await driver(await self.session.connection())
+        return {row["id"]: row for row in await raw.fetch(_TREE_STATES, goal_ids)}
 
     async def ancestors(self, goal_id: uuid.UUID) -> list[uuid.UUID]:
         """The goal and every goal above it."""

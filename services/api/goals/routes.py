@@ -8,12 +8,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
 
 from northstar.domain.goals import GoalStatus
-from northstar.http.problems import json_response
 from services.api.dependencies import Reader, Session, Writer
+from services.api.goals.nodes import GoalNodes
 from services.api.goals.repository import GoalFilters, GoalRepository
 from services.api.goals.schemas import (
     GoalCreate,
@@ -97,13 +97,15 @@ async def list_goals(
     "`root`, that goal's subtree; without, every top-level goal.",
 )
 async def goal_tree(
+    request: Request,
     session: Session,
     _: Reader,
     root: Annotated[uuid.UUID | None, Query(description="A goal id: only its subtree.")] = None,
 ) -> Response:
-    # Plain dicts in the GoalTree shape, serialised by orjson: building a pydantic model per
-    # node was most of the time of a 1,000-goal tree.
-    return json_response({"items": await _service(session).tree(root)})
+    # The GoalTree document, joined from each node's JSON as this process rendered it
+    # for the rows' current versions (services/api/goals/nodes.py).
+    nodes: GoalNodes = request.app.state.goal_nodes
+    return Response(await _service(session).tree(root, nodes), media_type="application/json")
 
 
 @router.get("/{goal_id}", response_model=GoalOut, summary="Get a goal")

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +40,9 @@ from services.api.goals.schemas import (
     ThresholdsIn,
 )
 from services.api.reviews.repository import ReviewRepository
+
+if TYPE_CHECKING:  # nodes.py renders with the shapes below
+    from services.api.goals.nodes import GoalNodes
 
 DEFAULT_AT_RISK = 0.95
 DEFAULT_OFF_TRACK = 0.85
@@ -138,13 +141,9 @@ def smart_dict(goal: Goal | SimpleNamespace, has_children: bool) -> dict[str, An
     return dict(check.to_dict())
 
 
-def goal_dict(
-    goal: Goal | SimpleNamespace, state: Any | None, has_children: bool
-) -> dict[str, Any]:
-    """The goal as the API shows it, in plain JSON-ready values: the one place its shape is
-    built. Single goals are validated into `GoalOut` from it; the tree serialises these
-    dicts directly, because a pydantic model per node cost most of a 1,000-goal tree's
-    time (see docs/performance.md)."""
+def definition_dict(goal: Goal | SimpleNamespace, has_children: bool) -> dict[str, Any]:
+    """The goal as the API shows it, without `status`: everything that depends only on the
+    goal's own row and on whether it has children."""
     return {
         "id": goal.id,
         "title": goal.title,
@@ -167,33 +166,22 @@ def goal_dict(
         "created_at": goal.created_at,
         "updated_at": goal.updated_at,
         "smart": smart_dict(goal, has_children),
-        "status": status_dict(goal, state),
     }
+
+
+def goal_dict(
+    goal: Goal | SimpleNamespace, state: Any | None, has_children: bool
+) -> dict[str, Any]:
+    """The goal as the API shows it, in plain JSON-ready values: the one place its shape is
+    built (its definition, then `status`). Single goals are validated into `GoalOut` from
+    it; the tree serialises the two parts itself and keeps them per goal
+    (`services/api/goals/nodes.py`), because building and serialising every node on every
+    request was most of a 1,000-goal tree's time (see docs/performance.md)."""
+    return {**definition_dict(goal, has_children), "status": status_dict(goal, state)}
 
 
 def goal_out(row: GoalRow) -> GoalOut:
     return GoalOut.model_validate(goal_dict(row.goal, row.state, row.has_children))
-
-
-def build_forest(
-    goals: Sequence[Goal | SimpleNamespace], states: dict[uuid.UUID, Any], root: uuid.UUID | None
-) -> list[dict[str, Any]]:
-    """Assemble the nodes (`GoalNode` shape) in memory, children oldest first: the root's
-    subtree, or every goal without a parent."""
-    children: dict[uuid.UUID | None, list[Goal | SimpleNamespace]] = {}
-    for goal in sorted(goals, key=lambda g: (g.created_at, g.id)):
-        children.setdefault(goal.parent_id, []).append(goal)
-
-    def node(goal: Goal | SimpleNamespace) -> dict[str, Any]:
-        kids = children.get(goal.id, [])
-        return {
-            **goal_dict(goal, states.get(goal.id), bool(kids)),
-            "children": [node(k) for k in kids],
-        }
-
-    if root is not None:
-        return [node(g) for g in goals if g.id == root]
-    return [node(g) for g in children.get(None, [])]
 
 
 # -- history -----------------------------------------------------------------------------
@@ -491,11 +479,21 @@ class GoalService:
         if parent_id is not None:
             await evaluate_goals(self.session, [parent_id], now)
 
-    async def tree(self, root: uuid.UUID | None) -> list[dict[str, Any]]:
-        if root is not None and not await self.repository.goal_exists(root):
+    async def tree(self, root: uuid.UUID | None, nodes: GoalNodes) -> bytes:
+        """The `GoalTree` document as JSON: the root's subtree, or every top-level goal.
+        `nodes` holds the rendered nodes of earlier requests, checked against the rows read
+        now."""
+        goals = await self.repository.tree(root)
+        if root is not None and not goals:
             raise not_found(root)
-        goals, states = await self.repository.forest(root)
-        return build_forest(goals, states, root)
+        found = nodes.find(goals)
+        return nodes.tree_json(
+            goals,
+            found,
+            await self.repository.tree_goals(found.missing_definitions),
+            await self.repository.tree_states(found.missing_statuses),
+            root,
+        )
 
     async def history(
         self, goal_id: uuid.UUID, start: datetime | None, end: datetime | None, now: datetime
