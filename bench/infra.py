@@ -82,21 +82,29 @@ class Infrastructure:
         env: Mapping[str, str],
         *names: str,
         extra: Mapping[str, Mapping[str, str]] | None = None,
+        replicas: Mapping[str, int] | None = None,
     ) -> Iterator[dict[str, ServiceProcess]]:
-        """Start the named services (ready: dependencies reachable), stop them afterwards."""
+        """Start the named services (ready: dependencies reachable), stop them afterwards.
+
+        With `replicas={"evaluator": 2}` a second process of that service runs too, keyed
+        `evaluator-2` in the answer (the first keeps the plain name)."""
         started: dict[str, ServiceProcess] = {}
         try:
             for name in names:
-                process = ServiceProcess(
-                    name,
-                    SERVICES[name],
-                    {**env, **(extra or {}).get(name, {})},
-                    free_port(),
-                    log_dir=self.log_dir,
-                )
-                started[name] = process
-                process.start()
-                process.wait_healthy(90, ready=True)
+                for replica in range(1, (replicas or {}).get(name, 1) + 1):
+                    key = name if replica == 1 else f"{name}-{replica}"
+                    process = ServiceProcess(
+                        key,
+                        SERVICES[name],
+                        {**env, **(extra or {}).get(name, {})},
+                        free_port(),
+                        log_dir=self.log_dir,
+                    )
+                    started[key] = process
+                    process.start()
+                for key, process in started.items():
+                    if key == name or key.startswith(f"{name}-"):
+                        process.wait_healthy(90, ready=True)
             yield started
         finally:
             for process in started.values():
