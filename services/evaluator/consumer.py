@@ -201,6 +201,7 @@ class EvaluatorLoop:
             for record in messages:
                 batch.add(record)
                 await asyncio.sleep(0)  # let the batch being written have its turn
+        batch.pending.summary()  # here, rather than on the writer's critical path
         return generation, batch
 
     async def _handle(self, batch: Batch) -> None:

@@ -117,7 +117,7 @@ class MeasurementRepository:
         if not pending:
             return pending
         raw = await driver(conn)
-        keys = pending.keys()
+        keys = pending.keys
         try:
             async with raw.transaction():  # a savepoint: a refused COPY undoes nothing else
                 await raw.copy_records_to_table("event_keys", records=keys, columns=_KEY_COLUMNS)
@@ -128,7 +128,7 @@ class MeasurementRepository:
             fresh = pending.only({(row["source"], row["event_id"]) for row in rows})
         if fresh:
             await raw.copy_records_to_table(
-                "measurements", records=fresh.records(), columns=MEASUREMENT_COLUMNS
+                "measurements", records=fresh.records, columns=MEASUREMENT_COLUMNS
             )
         return fresh
 

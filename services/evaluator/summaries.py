@@ -269,18 +269,22 @@ def iter_rows(rows: RollupRows) -> Iterator[tuple[object, ...]]:
 
 
 class PendingEvents:
-    """A batch's events on their way to the store: unique by `(source, event_id)`, each
-    with its canonical dimensions, summarised as they are added.
+    """A batch's events on their way to the store: unique by `(source, event_id)`, with
+    their ledger keys, their `measurements` rows and their summary, all built as they are
+    added.
 
-    Built while the batch is decoded (before its transaction), on the assumption that
-    every event is new, which is true unless a batch is redelivered or a client re-sends.
-    When the store finds some already stored, `only` gives the new ones, summarised anew.
+    Built while the batch is decoded, before its transaction and while the batch before it
+    is being written, so the writer only moves prepared rows. That assumes every event is
+    new, which is true unless a batch is redelivered or a client re-sends; when the store
+    finds some already stored, `only` gives the new ones, summarised anew.
     """
 
     def __init__(self) -> None:
         self.events: list[MetricEvent] = []
-        self.dimensions: list[str] = []
-        self._keys: set[tuple[str, str]] = set()
+        self.keys: list[tuple[str, str]] = []
+        # `measurements` rows, in `MEASUREMENT_COLUMNS` order
+        self.records: list[tuple[object, ...]] = []
+        self._seen: set[tuple[str, str]] = set()
         self._summariser = BatchSummariser()
         self._summary: BatchSummary | None = None
 
@@ -289,25 +293,21 @@ class PendingEvents:
 
     def add(self, events: list[MetricEvent]) -> None:
         """Add events; one already added (same source and event id) is skipped."""
-        keys, known = self._keys, len(self.events)
+        seen, known = self._seen, len(self.events)
+        dimensions: list[str] = []
         for event in events:
             key = (event.source, event.event_id)
-            if key not in keys:
-                keys.add(key)
+            if key not in seen:
+                seen.add(key)
+                dims = canonical_dimensions(event.dimensions)
+                dimensions.append(dims)
                 self.events.append(event)
-                self.dimensions.append(canonical_dimensions(event.dimensions))
-        self._summariser.add(self.events[known:], self.dimensions[known:])
+                self.keys.append(key)
+                self.records.append(
+                    (event.timestamp, event.metric, event.value, dims, event.source, event.event_id)
+                )
+        self._summariser.add(self.events[known:], dimensions)
         self._summary = None
-
-    def keys(self) -> list[tuple[str, str]]:
-        return [(e.source, e.event_id) for e in self.events]
-
-    def records(self) -> list[tuple[object, ...]]:
-        """The `measurements` rows, in `MEASUREMENT_COLUMNS` order."""
-        return [
-            (e.timestamp, e.metric, e.value, dims, e.source, e.event_id)
-            for e, dims in zip(self.events, self.dimensions, strict=True)
-        ]
 
     def summary(self) -> BatchSummary:
         if self._summary is None:

@@ -133,7 +133,7 @@ def test_one_group_per_dimension_set_whatever_the_key_order() -> None:
     pending = PendingEvents()
     pending.add(events)
     assert len(pending.summary().minutes) == 1
-    assert pending.dimensions[0] == pending.dimensions[1] == '{"channel":"web","region":"eu"}'
+    assert pending.records[0][3] == pending.records[1][3] == '{"channel":"web","region":"eu"}'
 
 
 def test_pending_events_skip_a_repeated_key_and_only_resummarises() -> None:
