@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
-import orjson
 from sqlalchemy import text
 
 from bench.infra import Infrastructure, KpiSpec, insert_api_key, insert_kpis_and_goals
@@ -27,7 +26,6 @@ from northstar.db.engine import create_engine, driver
 from northstar.domain.expressions import Expr, parse_expression
 from northstar.evaluation.judge import judge
 from northstar.evaluation.kpi_values import KpiValueReader
-from northstar.events.model import MetricEvent
 from services.evaluator.store import MeasurementRepository
 from services.evaluator.summaries import BatchSummariser
 
@@ -82,7 +80,6 @@ async def _fold(database_url: str, start: datetime) -> None:
     repository = MeasurementRepository()
     first_day = start.replace(hour=0, minute=0, second=0, microsecond=0)
     days = list(range(DAYS + 1))
-    dimensions: dict[str, dict[str, str]] = {}
 
     async def worker(mine: list[int]) -> None:
         for day in mine:
@@ -90,18 +87,9 @@ async def _fold(database_url: str, start: datetime) -> None:
             async with engine.begin() as conn:
                 raw = await driver(conn)
                 rows = await raw.fetch(_DAY_OF_EVENTS, low, low + timedelta(days=1))
-                for row in rows:
-                    if row["dimensions"] not in dimensions:
-                        dimensions[row["dimensions"]] = orjson.loads(row["dimensions"])
                 summariser = BatchSummariser()
                 summariser.add(
-                    (
-                        MetricEvent(
-                            "", "", r["metric"], r["value"], r["time"], dimensions[r["dimensions"]]
-                        )
-                        for r in rows
-                    ),
-                    (r["dimensions"] for r in rows),
+                    (r["time"], r["metric"], r["value"], r["dimensions"], "", "") for r in rows
                 )
                 await repository.fold_rollups(conn, summariser.finish())
 

@@ -18,7 +18,7 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from bench.infra import Infrastructure, insert_kpis_and_goals
+from bench.infra import Infrastructure, RssSampler, insert_kpis_and_goals
 from bench.results import Row
 from bench.workload import kpis, metric_events
 from devstack.broker import create_topics
@@ -132,9 +132,10 @@ async def _run(
         else {}
     )
     samples: list[tuple[float, float]] = []
-    with infra.services(
-        env, "evaluator", extra=extra, replicas={"evaluator": replicas}
-    ) as services:
+    with (
+        infra.services(env, "evaluator", extra=extra, replicas={"evaluator": replicas}) as services,
+        RssSampler({n: p.pid for n, p in services.items() if p.pid is not None}) as rss,
+    ):
         async with httpx.AsyncClient(timeout=10) as client:
             progress_at = time.monotonic()
             while True:
@@ -160,7 +161,8 @@ async def _run(
 
     note = (
         f"{events:,} events in {events // MAX_EVENTS_PER_MESSAGE:,} messages, {GOALS} goals on "
-        f"{len(kpis())} KPIs; stored {last[1]:,.0f}"
+        f"{len(kpis())} KPIs; stored {last[1]:,.0f}; peak RSS while catching up "
+        f"{max(rss.peak.values()):.0f} MB per replica"
     )
     if replicas == 1:
         return Row(

@@ -40,7 +40,6 @@ class _Group:
         "count",
         "first",
         "first_s",
-        "keys",
         "last",
         "last_s",
         "last_value",
@@ -48,7 +47,7 @@ class _Group:
         "min",
         "sketch",
         "sum",
-    )  # fmt: skip
+    )
 
     count: int
     sum: float
@@ -60,7 +59,6 @@ class _Group:
     last: datetime
     last_value: float
     sketch: dict[int | str, int]  # positive buckets by index, the others by their key
-    keys: Iterable[str]  # the dimension keys
 
     def copy(self) -> _Group:
         other = _Group()
@@ -128,6 +126,12 @@ def canonical_dimensions(dimensions: dict[str, str]) -> str:
     return orjson.dumps(dimensions, option=orjson.OPT_SORT_KEYS).decode()
 
 
+Record = tuple[datetime, str, float, str, str, str]
+"""An event as a `measurements` row, in `MEASUREMENT_COLUMNS` order: time, metric, value,
+canonical dimensions, source, event id."""
+MEASUREMENT_COLUMNS = ("time", "metric", "value", "dimensions", "source", "event_id")
+
+
 class BatchSummariser:
     """Accumulates events (`add`) and produces the batch's rows for every level (`finish`)."""
 
@@ -135,8 +139,8 @@ class BatchSummariser:
         # (metric, canonical dimensions, minute since the epoch) -> group
         self._minutes: dict[tuple[str, str, int], _Group] = {}
 
-    def add(self, events: Iterable[MetricEvent], dimensions: Iterable[str]) -> None:
-        """Count validated events; `dimensions` holds `canonical_dimensions` of each.
+    def add(self, records: Iterable[Record]) -> None:
+        """Count validated events, given as `measurements` rows.
 
         The evaluator's inner loop: everything it calls per event is bound to a local,
         and a positive value's sketch bucket is kept as its integer index (the `"p<k>"`
@@ -144,10 +148,8 @@ class BatchSummariser:
         groups = self._minutes
         get = groups.get
         log, ceil, log_gamma = math.log, math.ceil, LOG_GAMMA
-        for event, dims in zip(events, dimensions, strict=True):
-            at = event.timestamp
+        for at, metric, value, dims, _, _ in records:
             epoch = at.timestamp()
-            value = event.value
             key: int | str
             if value > 0:
                 key = ceil(log(value) / log_gamma)
@@ -155,7 +157,7 @@ class BatchSummariser:
                 key = f"n{ceil(log(-value) / log_gamma)}"
             else:
                 key = "z"
-            group_key = (event.metric, dims, int(epoch // _MINUTE))
+            group_key = (metric, dims, int(epoch // _MINUTE))
             group = get(group_key)
             if group is None:
                 group = groups[group_key] = _Group()
@@ -164,7 +166,6 @@ class BatchSummariser:
                 group.first_s = group.last_s = epoch
                 group.first = group.last = at
                 group.sketch = {key: 1}
-                group.keys = event.dimensions
                 continue
             group.count += 1
             group.sum += value
@@ -192,10 +193,10 @@ class BatchSummariser:
         )
 
 
-def summarise(events: list[MetricEvent], dimensions: list[str]) -> BatchSummary:
-    """The summary of `events` (with their `canonical_dimensions`, in the same order)."""
+def summarise(records: Iterable[Record]) -> BatchSummary:
+    """The summary of events given as `measurements` rows."""
     summariser = BatchSummariser()
-    summariser.add(events, dimensions)
+    summariser.add(records)
     return summariser.finish()
 
 
@@ -249,15 +250,17 @@ def _rows(groups: dict[tuple[str, str, int], _Group], width: int) -> RollupRows:
 
 def _metric_totals(days: dict[tuple[str, str, int], _Group]) -> list[MetricTotals]:
     by_metric: dict[str, list[_Group]] = {}
-    for (metric, _, _), group in days.items():
+    dimension_keys: dict[str, set[str]] = {}
+    for (metric, dims, _), group in days.items():
         by_metric.setdefault(metric, []).append(group)
+        dimension_keys.setdefault(metric, set()).update(orjson.loads(dims))
     return [
         MetricTotals(
             metric=metric,
             first=min(groups, key=lambda g: g.first_s).first,
             last=max(groups, key=lambda g: g.last_s).last,
             count=sum(g.count for g in groups),
-            dimension_keys=sorted({k for g in groups for k in g.keys}),
+            dimension_keys=sorted(dimension_keys[metric]),
         )
         for metric, groups in sorted(by_metric.items())
     ]
@@ -269,44 +272,55 @@ def iter_rows(rows: RollupRows) -> Iterator[tuple[object, ...]]:
 
 
 class PendingEvents:
-    """A batch's events on their way to the store: unique by `(source, event_id)`, with
-    their ledger keys, their `measurements` rows and their summary, all built as they are
+    """A batch's events on their way to the store, as `measurements` rows unique by
+    `(source, event_id)`, with their ledger keys and their summary, all built as they are
     added.
 
     Built while the batch is decoded, before its transaction and while the batch before it
     is being written, so the writer only moves prepared rows. That assumes every event is
     new, which is true unless a batch is redelivered or a client re-sends; when the store
     finds some already stored, `only` gives the new ones, summarised anew.
+
+    Only the rows are kept, not the decoded events: a batch of 100,000 events is held
+    twice over while the next is prepared, and the events' objects (and their dimension
+    dicts) were 40 % of that memory. Strings that repeat from event to event (metric,
+    source, dimensions) are kept once per batch.
     """
 
     def __init__(self) -> None:
-        self.events: list[MetricEvent] = []
+        self.records: list[Record] = []
         self.keys: list[tuple[str, str]] = []
-        # `measurements` rows, in `MEASUREMENT_COLUMNS` order
-        self.records: list[tuple[object, ...]] = []
         self._seen: set[tuple[str, str]] = set()
+        self._strings: dict[str, str] = {}
         self._summariser = BatchSummariser()
         self._summary: BatchSummary | None = None
 
     def __len__(self) -> int:
-        return len(self.events)
+        return len(self.records)
 
-    def add(self, events: list[MetricEvent]) -> None:
+    def add(self, events: Iterable[MetricEvent]) -> None:
         """Add events; one already added (same source and event id) is skipped."""
-        seen, known = self._seen, len(self.events)
-        dimensions: list[str] = []
+        seen, known = self._seen, len(self.records)
+        strings = self._strings
+        once = strings.setdefault
         for event in events:
-            key = (event.source, event.event_id)
+            source = once(event.source, event.source)
+            key = (source, event.event_id)
             if key not in seen:
                 seen.add(key)
                 dims = canonical_dimensions(event.dimensions)
-                dimensions.append(dims)
-                self.events.append(event)
                 self.keys.append(key)
                 self.records.append(
-                    (event.timestamp, event.metric, event.value, dims, event.source, event.event_id)
+                    (
+                        event.timestamp,
+                        once(event.metric, event.metric),
+                        event.value,
+                        once(dims, dims),
+                        source,
+                        event.event_id,
+                    )
                 )
-        self._summariser.add(self.events[known:], dimensions)
+        self._summariser.add(self.records[known:])
         self._summary = None
 
     def summary(self) -> BatchSummary:
@@ -317,8 +331,9 @@ class PendingEvents:
     def only(self, keys: set[tuple[str, str]]) -> PendingEvents:
         """The events whose key is in `keys`, summarised on their own."""
         subset = PendingEvents()
-        subset.add([e for e in self.events if (e.source, e.event_id) in keys])
+        for record, key in zip(self.records, self.keys, strict=True):
+            if key in keys:
+                subset.records.append(record)
+                subset.keys.append(key)
+        subset._summariser.add(subset.records)
         return subset
-
-
-MEASUREMENT_COLUMNS = ("time", "metric", "value", "dimensions", "source", "event_id")

@@ -109,8 +109,9 @@ async def test_a_failed_batch_leaves_nothing_behind(database_url: str) -> None:
     """The savepoint around the ledger COPY belongs to the batch's transaction: when the
     batch fails later, its ledger keys are rolled back with everything else."""
     engine = create_engine(database_url, pool_size=1)
+    events = _events(random.Random(4), 50)
     pending = PendingEvents()
-    pending.add(_events(random.Random(4), 50))
+    pending.add(events)
     try:
         with pytest.raises(RuntimeError):
             async with engine.begin() as conn:
@@ -118,7 +119,7 @@ async def test_a_failed_batch_leaves_nothing_behind(database_url: str) -> None:
                 raise RuntimeError("the batch fails after storing")
     finally:
         await engine.dispose()
-    assert await _store(database_url, pending.events) == 50
+    assert await _store(database_url, events) == 50
 
 
 async def test_python_and_sql_put_every_value_in_the_same_sketch_bucket(
