@@ -122,9 +122,13 @@ METHOD = """
 - **evaluator.** The topic is filled first (same codec, 500 events per message); then
   one evaluator starts with 100 active goals (KPIs over the benchmark's metrics) and
   the time from its first committed batch to its last is measured (stored, folded into
-  the rollups, goals evaluated, transaction and offsets committed). *Ceiling:* bare
-  `asyncpg` `COPY` of the same rows (already as Python tuples) into a plain table
-  without indexes, on the same server.
+  the rollups, goals evaluated, transaction and offsets committed). The 1,000,000 events
+  carry timestamps spread over the last hour (a backlog, not a live stream: every batch
+  touches every minute of that hour in the rollups). The second row repeats it on a
+  fresh database and topic with two evaluator processes in one consumer group. The note
+  gives the peak RSS of an evaluator while it catches up. *Ceiling:* bare `asyncpg`
+  `COPY` of the same rows (already as Python tuples) into a plain table without
+  indexes, on the same server.
 - **end to end.** ingest, evaluator and api run; the load generator pushes a steady
   5,000 events/s (batches of 500) over the benchmark metrics, 100 goals are active, and a
   probe (one event of `bench_probe` with a rising value) is posted at a time; latency is

@@ -14,7 +14,8 @@ Offsets are committed only after the database transaction holding their effects 
 committed, so a crash at any point means redelivery, never loss; redelivery is harmless
 because the sink dedupes on `(source, event_id)`. A failed batch is retried in place
 with capped backoff, committing nothing until it succeeds (heartbeats go on, so the
-consumer keeps its group membership). A rebalance waits for the batch in flight to finish and commit before partitions move.
+consumer keeps its group membership). A rebalance waits for the batch in flight to finish
+and commit before partitions move.
 """
 
 from __future__ import annotations
