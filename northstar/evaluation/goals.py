@@ -116,16 +116,23 @@ _CHILDREN = """
 SELECT g.parent_id, g.weight, s.score FROM goals g JOIN goal_state s ON s.goal_id = g.id
 WHERE g.parent_id = $1
 """
-_WRITE_STATE = """
-UPDATE goal_state SET status = $2, actual = $3, expected = $4, target = $5, score = $6,
-    progress = $7, forecast_value = $8, forecast_status = $9, evaluated_at = $10,
-    status_since = CASE WHEN status IS DISTINCT FROM $2::varchar THEN $10 ELSE status_since END,
-    history_at = CASE WHEN $11 THEN $10 ELSE history_at END
-WHERE goal_id = $1
+# Every outcome of a step is written with one statement per table (rows by goal id).
+_WRITE_STATES = """
+UPDATE goal_state AS s SET status = u.status, actual = u.actual, expected = u.expected,
+    target = u.target, score = u.score, progress = u.progress,
+    forecast_value = u.forecast_value, forecast_status = u.forecast_status,
+    evaluated_at = $10,
+    status_since = CASE WHEN s.status IS DISTINCT FROM u.status THEN $10 ELSE s.status_since END,
+    history_at = CASE WHEN u.history THEN $10 ELSE s.history_at END
+FROM unnest($1::uuid[], $2::varchar[], $3::float8[], $4::float8[], $5::float8[],
+            $6::float8[], $7::float8[], $8::float8[], $9::varchar[], $11::bool[])
+     AS u(goal_id, status, actual, expected, target, score, progress, forecast_value,
+          forecast_status, history)
+WHERE s.goal_id = u.goal_id
 """
 _WRITE_HISTORY = """
 INSERT INTO goal_status_history (time, goal_id, status, actual, expected, score)
-VALUES ($1, $2, $3, $4, $5, $6)
+SELECT $1, * FROM unnest($2::uuid[], $3::varchar[], $4::float8[], $5::float8[], $6::float8[])
 """
 _AFFECTED = """
 SELECT DISTINCT g.id FROM goals g
@@ -175,23 +182,28 @@ class GoalEvaluationService:
         previous = {r["goal_id"]: r for r in await raw.fetch(_LOCK, closure)}
         goals = {r["id"]: r for r in await raw.fetch(_LOAD, closure)}
 
+        # Goals sharing a KPI and a period share its reads: the reader caches values per
+        # range, and `trends` the forecast's daily series per (expression, range).
         reader = KpiValueReader(conn)
-        outcomes: list[GoalOutcome] = []
+        trends: dict[tuple[str, datetime, datetime], list[tuple[datetime, float]]] = {}
+        leaves: list[GoalOutcome] = []
         staleness: dict[str, bool] = {}
         for goal_id in sorted(g for g, row in goals.items() if row["kpi_key"] is not None):
             goal = goals[goal_id]
-            outcome = await self._evaluate_leaf(reader, conn, goal, previous, now)
+            outcome = await self._evaluate_leaf(reader, trends, conn, goal, previous, now)
             if goal["max_staleness"] is not None:
                 if goal["kpi_key"] not in staleness:
                     staleness[goal["kpi_key"]] = await self._stale(raw, goal, now)
                 outcome = replace(outcome, stale=staleness[goal["kpi_key"]])
-            await self._record(raw, outcome, previous[goal_id], now)
-            outcomes.append(outcome)
+            leaves.append(outcome)
+        # Leaves are written before the roll-ups read their children's scores.
+        await self._record(raw, leaves, previous, now)
 
+        outcomes = list(leaves)
         for goal_id in _deepest_first(goals, [g for g, r in goals.items() if r["kpi_key"] is None]):
             children = await raw.fetch(_CHILDREN, goal_id)
             outcome = self._evaluate_rollup(goals[goal_id], children, previous, now)
-            await self._record(raw, outcome, previous[goal_id], now)
+            await self._record(raw, [outcome], previous, now)
             outcomes.append(outcome)
         return outcomes
 
@@ -213,6 +225,7 @@ class GoalEvaluationService:
     async def _evaluate_leaf(
         self,
         reader: KpiValueReader,
+        trends: dict[tuple[str, datetime, datetime], list[tuple[datetime, float]]],
         conn: AsyncConnection,
         goal: Any,
         previous: dict[uuid.UUID, Any],
@@ -248,7 +261,10 @@ class GoalEvaluationService:
         judged = evaluate_goal(spec, actual, now)
         projected = None
         if actual is not None and spec.pacing is Pacing.LINEAR and now < spec.due:
-            points = await daily_period_to_date(conn, expr, start, end)
+            key = (goal["expression"], start, end)
+            points = trends.get(key)
+            if points is None:
+                points = trends[key] = await daily_period_to_date(conn, expr, start, end)
             projected = forecast(spec, [*points, (end, actual)], now)
         return self._outcome(
             goal,
@@ -305,35 +321,47 @@ class GoalEvaluationService:
             thresholds=Thresholds(goal["at_risk"], goal["off_track"]),
         )
 
-    async def _record(self, raw: Any, outcome: GoalOutcome, before: Any, now: datetime) -> None:
-        write_history = (
-            outcome.changed
-            or before["history_at"] is None
-            or now - before["history_at"] >= self._history_interval
-        )
+    async def _record(
+        self,
+        raw: Any,
+        outcomes: Sequence[GoalOutcome],
+        previous: dict[uuid.UUID, Any],
+        now: datetime,
+    ) -> None:
+        """Write the outcomes into `goal_state`, and into the history where the status
+        changed or the last history row is older than the interval."""
+        if not outcomes:
+            return
+        history = [
+            o.changed
+            or previous[o.goal_id]["history_at"] is None
+            or now - previous[o.goal_id]["history_at"] >= self._history_interval
+            for o in outcomes
+        ]
         await raw.execute(
-            _WRITE_STATE,
-            outcome.goal_id,
-            outcome.status.value,
-            outcome.actual,
-            outcome.expected,
-            outcome.target,
-            outcome.score,
-            outcome.progress,
-            outcome.forecast.value if outcome.forecast else None,
-            outcome.forecast.status.value if outcome.forecast else None,
+            _WRITE_STATES,
+            [o.goal_id for o in outcomes],
+            [o.status.value for o in outcomes],
+            [o.actual for o in outcomes],
+            [o.expected for o in outcomes],
+            [o.target for o in outcomes],
+            [o.score for o in outcomes],
+            [o.progress for o in outcomes],
+            [o.forecast.value if o.forecast else None for o in outcomes],
+            [o.forecast.status.value if o.forecast else None for o in outcomes],
             now,
-            write_history,
+            history,
         )
-        if write_history:
+        written = [o for o, due in zip(outcomes, history, strict=True) if due]
+        if written:
             await raw.execute(
                 _WRITE_HISTORY,
                 now,
-                outcome.goal_id,
-                outcome.status.value,
-                outcome.actual,
-                outcome.expected,
-                outcome.score,
+                [o.goal_id for o in written],
+                [o.status.value for o in written],
+                [o.actual for o in written],
+                [o.expected for o in written],
+                [o.score for o in written],
             )
 
 

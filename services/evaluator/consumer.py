@@ -107,6 +107,7 @@ class EvaluatorLoop:
                 prefetch = None
                 if batch is None or generation != self._generation:
                     continue
+                await self._top_up(batch)
                 prefetch = asyncio.create_task(self._poll())
                 async with self._in_flight:
                     with log_context(batch=batch.describe()):
@@ -204,6 +205,20 @@ class EvaluatorLoop:
                 await asyncio.sleep(0)  # let the batch being written have its turn
         batch.pending.summary()  # here, rather than on the writer's critical path
         return generation, batch
+
+    async def _top_up(self, batch: Batch) -> None:
+        """Add what arrived while `batch` waited for the writer, up to a full batch, so a
+        prefetched batch is as fresh as a poll made now. Without it, an event of a live
+        stream that arrived just after the prefetch waited a whole batch longer (end to
+        end p95 305 → 876–1,336 ms); under a backlog the batch is full and this is a no-op."""
+        assert self._consumer is not None
+        room = self._settings.max_poll_records - batch.messages
+        if room <= 0:
+            return
+        records = await self._consumer.getmany(timeout_ms=0, max_records=room)
+        for messages in records.values():
+            for record in messages:
+                batch.add(record)
 
     async def _handle(self, batch: Batch) -> None:
         assert self._consumer is not None
