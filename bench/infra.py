@@ -67,6 +67,9 @@ class Infrastructure:
             "NORTHSTAR_DATABASE_URL": database_url,
             "NORTHSTAR_KAFKA_BOOTSTRAP": self.broker.bootstrap,
             "NORTHSTAR_TOPIC_PREFIX": topic_prefix,
+            # One consumer group per benchmark: a member a previous benchmark left in the
+            # group (until its session times out) must not hold up this one's join.
+            "NORTHSTAR_CONSUMER_GROUP": f"{topic_prefix}northstar-evaluator",
             "NORTHSTAR_BOOTSTRAP_ADMIN_KEY": self.admin_key,
             "NORTHSTAR_HTTP_HOST": "127.0.0.1",
             "NORTHSTAR_KAFKA_ENABLE_IDEMPOTENCE": "false",
