@@ -21,7 +21,7 @@ sorted), so one dimension set is one group, whatever order its keys arrived in.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -264,11 +264,6 @@ def _metric_totals(days: dict[tuple[str, str, int], _Group]) -> list[MetricTotal
         )
         for metric, groups in sorted(by_metric.items())
     ]
-
-
-def iter_rows(rows: RollupRows) -> Iterator[tuple[object, ...]]:
-    """Row by row (for tests and diagnostics)."""
-    return zip(*rows.columns(), strict=True)
 
 
 class PendingEvents:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
@@ -17,7 +18,6 @@ from services.evaluator.summaries import (
     Record,
     RollupRows,
     canonical_dimensions,
-    iter_rows,
     summarise,
 )
 
@@ -32,6 +32,10 @@ def _truncate(at: datetime, unit: str) -> datetime:
     if unit == "hour":
         return at.replace(minute=0, second=0, microsecond=0)
     return at.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def iter_rows(rows: RollupRows) -> Iterator[tuple[object, ...]]:
+    return zip(*rows.columns(), strict=True)
 
 
 def _records(events: list[MetricEvent]) -> list[Record]:
