@@ -16,15 +16,15 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import httpx
 import orjson
-from aiokafka import AIOKafkaProducer
 
 from bench.infra import Infrastructure, RssSampler, insert_kpis_and_goals
 from bench.results import Row
 from bench.workload import kpis, metric_events
 from devstack.broker import create_topics
-from northstar.events.codec import HEADERS, MAX_EVENTS_PER_MESSAGE, encode_events, message_key
+from northstar.config import KafkaSettings
+from northstar.events.codec import MAX_EVENTS_PER_MESSAGE
 from northstar.events.model import MetricEvent
-from northstar.kafka import Topics
+from northstar.kafka import Topics, producer, send_events
 
 TARGET = 100_000.0
 GOALS = 100
@@ -35,27 +35,15 @@ STALL_S = 60.0
 async def prefill(bootstrap: str, events: list[MetricEvent], prefix: str) -> None:
     topics = Topics.with_prefix(prefix)
     await create_topics(bootstrap, {topics.events: 12, topics.dlq: 1, topics.alerts: 3})
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        compression_type="lz4",
-        linger_ms=5,
-        max_batch_size=1024 * 1024,
-        max_request_size=8 * 1024 * 1024,
-    )
-    await producer.start()
+    # ingest's own producer and message format; a long timeout, as the whole topic is
+    # sent at once.
+    settings = KafkaSettings(kafka_bootstrap=bootstrap, kafka_request_timeout_ms=60_000)
+    kafka = producer(settings, client_id="bench-prefill")
+    await kafka.start()
     try:
-        deliveries = []
-        for start in range(0, len(events), MAX_EVENTS_PER_MESSAGE):
-            chunk = events[start : start + MAX_EVENTS_PER_MESSAGE]
-            deliveries.append(
-                await producer.send(
-                    topics.events, encode_events(chunk), key=message_key(chunk[0]), headers=HEADERS
-                )
-            )
-        await asyncio.gather(*deliveries)
+        await send_events(kafka, topics.events, events)
     finally:
-        await producer.stop()
+        await kafka.stop()
 
 
 def _records(events: list[MetricEvent]) -> list[tuple[object, ...]]:

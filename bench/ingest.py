@@ -13,14 +13,13 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import orjson
-from aiokafka import AIOKafkaProducer
 
 from bench.infra import Infrastructure, insert_api_key, python
 from bench.results import Row
 from bench.workload import metric_events
 from devstack.broker import create_topics
-from northstar.events.codec import HEADERS, MAX_EVENTS_PER_MESSAGE, encode_events, message_key
-from northstar.kafka import Topics
+from northstar.config import KafkaSettings
+from northstar.kafka import Topics, producer, send_events
 
 TARGET = 100_000.0
 BATCH = 1000
@@ -35,32 +34,14 @@ async def producer_ceiling(bootstrap: str, seconds: float) -> float:
     rng = random.Random(7)
     now = datetime.now(UTC)
     events = metric_events(rng, BATCH, start=now, spread=timedelta(seconds=30), id_prefix="c")
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        compression_type="lz4",
-        linger_ms=5,
-        max_batch_size=1024 * 1024,
-        max_request_size=8 * 1024 * 1024,
-    )
-    await producer.start()
+    kafka = producer(KafkaSettings(kafka_bootstrap=bootstrap), client_id="bench-ceiling")
+    await kafka.start()
     sent = 0
     try:
 
         async def one_round() -> None:
             nonlocal sent
-            deliveries = []
-            for start in range(0, len(events), MAX_EVENTS_PER_MESSAGE):
-                chunk = events[start : start + MAX_EVENTS_PER_MESSAGE]
-                deliveries.append(
-                    await producer.send(
-                        topics.events,
-                        encode_events(chunk),
-                        key=message_key(chunk[0]),
-                        headers=HEADERS,
-                    )
-                )
-            await asyncio.gather(*deliveries)
+            await send_events(kafka, topics.events, events)
             sent += len(events)
 
         async def lane(until: float) -> None:
@@ -73,7 +54,7 @@ async def producer_ceiling(bootstrap: str, seconds: float) -> float:
         await asyncio.gather(*(lane(started + seconds) for _ in range(8)))
         elapsed = time.monotonic() - started
     finally:
-        await producer.stop()
+        await kafka.stop()
     return sent / elapsed
 
 

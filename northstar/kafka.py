@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
@@ -10,6 +12,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from northstar.config import KafkaSettings
+from northstar.events.codec import HEADERS, MAX_EVENTS_PER_MESSAGE, encode_events, message_key
+from northstar.events.model import MetricEvent
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,19 @@ def producer(settings: KafkaSettings, *, client_id: str, linger_ms: int = 5) -> 
         retry_backoff_ms=100,
         metadata_max_age_ms=30_000,
     )
+
+
+async def send_events(kafka: AIOKafkaProducer, topic: str, events: Sequence[MetricEvent]) -> None:
+    """Send `events` as messages of up to `MAX_EVENTS_PER_MESSAGE` (the
+    `northstar.events.codec` format) and wait until every one is acknowledged."""
+    deliveries = []
+    for start in range(0, len(events), MAX_EVENTS_PER_MESSAGE):
+        chunk = list(events[start : start + MAX_EVENTS_PER_MESSAGE])
+        message = encode_events(chunk)
+        deliveries.append(
+            await kafka.send(topic, message, key=message_key(chunk[0]), headers=HEADERS)
+        )
+    await asyncio.gather(*deliveries)
 
 
 async def ensure_topics(settings: KafkaSettings) -> Topics:

@@ -24,10 +24,16 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from aiokafka.errors import CommitFailedError, KafkaError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -199,10 +205,7 @@ class EvaluatorLoop:
             await self._update_idle_lag()
             return generation, None
         batch = Batch()
-        for messages in records.values():
-            for record in messages:
-                batch.add(record)
-                await asyncio.sleep(0)  # let the batch being written have its turn
+        await _decode_into(batch, records)
         batch.pending.summary()  # here, rather than on the writer's critical path
         return generation, batch
 
@@ -215,10 +218,7 @@ class EvaluatorLoop:
         room = self._settings.max_poll_records - batch.messages
         if room <= 0:
             return
-        records = await self._consumer.getmany(timeout_ms=0, max_records=room)
-        for messages in records.values():
-            for record in messages:
-                batch.add(record)
+        await _decode_into(batch, await self._consumer.getmany(timeout_ms=0, max_records=room))
 
     async def _handle(self, batch: Batch) -> None:
         assert self._consumer is not None
@@ -330,3 +330,14 @@ class EvaluatorLoop:
                 return
         if assignment:
             EVALUATOR_CONSUMER_LAG.set(0)
+
+
+async def _decode_into(
+    batch: Batch, records: Mapping[TopicPartition, Sequence[ConsumerRecord[bytes, bytes]]]
+) -> None:
+    """Decode polled records into `batch`, yielding to the event loop after each message so
+    the batch being written meanwhile has its turn."""
+    for messages in records.values():
+        for record in messages:
+            batch.add(record)
+            await asyncio.sleep(0)

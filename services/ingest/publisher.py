@@ -14,9 +14,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from northstar.config import KafkaSettings
-from northstar.events.codec import HEADERS, MAX_EVENTS_PER_MESSAGE, encode_events, message_key
 from northstar.events.model import MetricEvent
-from northstar.kafka import Topics, ensure_topics, producer
+from northstar.kafka import Topics, ensure_topics, producer, send_events
 from northstar.telemetry import INGEST_BROKER_UP
 
 log = logging.getLogger(__name__)
@@ -76,26 +75,14 @@ class EventPublisher:
         if not self._ready.is_set() or self._producer is None:
             raise BrokerUnavailable("the connection to Kafka is not established yet")
         try:
-            await asyncio.wait_for(self._send_all(self._producer, events), self._timeout)
+            await asyncio.wait_for(
+                send_events(self._producer, self._topics.events, events), self._timeout
+            )
         except (TimeoutError, KafkaError, OSError) as error:
             INGEST_BROKER_UP.set(0)
             log.warning("produce failed", extra={"error": repr(error), "events": len(events)})
             raise BrokerUnavailable(str(error) or type(error).__name__) from error
         INGEST_BROKER_UP.set(1)
-
-    async def _send_all(self, kafka: AIOKafkaProducer, events: Sequence[MetricEvent]) -> None:
-        deliveries = []
-        for start in range(0, len(events), MAX_EVENTS_PER_MESSAGE):
-            chunk = list(events[start : start + MAX_EVENTS_PER_MESSAGE])
-            deliveries.append(
-                await kafka.send(
-                    self._topics.events,
-                    encode_events(chunk),
-                    key=message_key(chunk[0]),
-                    headers=HEADERS,
-                )
-            )
-        await asyncio.gather(*deliveries)
 
     async def check(self) -> None:
         """Readiness: the producer is connected and the broker answers metadata."""
