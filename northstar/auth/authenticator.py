@@ -56,13 +56,20 @@ class Authenticator:
         async with self._engine.connect() as conn:
             row = (
                 await conn.execute(
-                    select(ApiKey.id, ApiKey.name, ApiKey.scopes).where(
+                    select(ApiKey.id, ApiKey.name, ApiKey.scopes, ApiKey.sources).where(
                         ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)
                     )
                 )
             ).first()
         principal = (
-            Principal(row.id, row.name, frozenset(Scope(s) for s in row.scopes)) if row else None
+            Principal(
+                row.id,
+                row.name,
+                frozenset(Scope(s) for s in row.scopes),
+                frozenset(row.sources or ()),
+            )
+            if row
+            else None
         )
         if len(self._cache) >= _MAX_CACHED:
             self._cache.clear()

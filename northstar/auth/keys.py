@@ -31,14 +31,21 @@ _IMPLIED: dict[Scope, frozenset[Scope]] = {
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who a request acts as: the key's id, name (the default event `source`) and scopes."""
+    """Who a request acts as: the key's id, name (the default event `source`), scopes,
+    and the other event sources it may write."""
 
     key_id: uuid.UUID
     name: str
     scopes: frozenset[Scope]
+    sources: frozenset[str] = frozenset()
 
     def allows(self, scope: Scope) -> bool:
         return any(scope in _IMPLIED[granted] for granted in self.scopes)
+
+    def may_write(self, source: str) -> bool:
+        """A key writes under its own name, or a source listed on it: so one key can never
+        claim another's `(source, event_id)` and have the dedupe drop the real event."""
+        return source == self.name or source in self.sources
 
 
 def generate_key() -> tuple[str, str]:
