@@ -14,7 +14,7 @@ never held up for long). The batch summary is computed in one place: `Batch.prep
 in `run`, after the top-up and before the writer, so it covers exactly the events being
 written (the per-event summarising runs as each event is decoded, in the prefetch;
 `prepare` only builds the rows). The one exception is a redelivered batch, where the
-store finds events already stored and summarises the new ones alone (`PendingEvents.only`).
+store finds events already stored and summarises the new ones alone (`PreparedBatch.only`).
 
 Offsets are committed only after the database transaction holding their effects has
 committed, so a crash at any point means redelivery, never loss; redelivery is harmless
@@ -58,6 +58,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from northstar.events.codec import Rejected
 from northstar.kafka import Topics, ensure_topics, producer
 from northstar.logs import log_context
+from northstar.rollups.writer import MeasurementWriter, TouchedMetric
 from northstar.telemetry import (
     EVALUATOR_BATCH_DURATION,
     EVALUATOR_BATCH_FAILURES,
@@ -67,7 +68,6 @@ from northstar.telemetry import (
 )
 from services.evaluator.decode import Batch, DeadLetter, Record
 from services.evaluator.settings import EvaluatorSettings
-from services.evaluator.store import MeasurementRepository, TouchedMetric
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ class EvaluatorLoop:
         self._after_store = after_store
         self._bounds = settings.event_bounds()
         self._topics = Topics.with_prefix(settings.topic_prefix)
-        self._repository = MeasurementRepository()
+        self._writer = MeasurementWriter()
         self._stopping = asyncio.Event()
         self._in_flight = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
@@ -410,10 +410,10 @@ class EvaluatorLoop:
         after_commit = None
         try:
             async with self._engine.begin() as conn:
-                fresh = await self._repository.store(conn, part.pending)
+                fresh = await self._writer.store(conn, part.pending)
                 if fresh:
                     folded = summary if fresh is part.pending else fresh.summary()
-                    touched = await self._repository.fold(conn, folded, received_at)
+                    touched = await self._writer.fold(conn, folded, received_at)
                     if self._after_store is not None and touched:
                         after_commit = await self._after_store(conn, touched, received_at)
         except Exception as error:

@@ -18,7 +18,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 
 from northstar.events.codec import Decoded, Rejected, decode_message
 from northstar.events.validation import DEFAULT_BOUNDS, EventBounds
-from services.evaluator.summaries import BatchSummary, PendingEvents
+from northstar.rollups.batch import BatchSummary, PreparedBatch
 
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 
@@ -45,7 +45,7 @@ class Batch:
     # The records themselves, kept so a part of the batch can be rebuilt when it is split.
     records: list[Record] = field(default_factory=list)
     # The events unique by (source, event_id), summarised for the rollups as decoded.
-    pending: PendingEvents = field(default_factory=PendingEvents)
+    pending: PreparedBatch = field(default_factory=PreparedBatch)
     # Why the events could not be prepared for the store (None when they could).
     unprepared: str | None = None
     # The consumer's bookkeeping across retries: the decode dead letters went out, and
