@@ -239,3 +239,39 @@ async def test_a_100000_row_csv_imports_in_one_request(
         )
     finally:
         await ns.http.aclose()
+
+
+async def test_the_demo_company_has_its_plans(start_service: StartService, admin_key: str) -> None:
+    """`make run`'s seed: strategy, two cycles, initiatives with budgets (two late, so two
+    `plan` alerts), check-ins with confidence, and the manual KPI's goal judged from the
+    check-in values that went through the outbox and the events topic."""
+    from devstack import demo
+
+    ns = await _suite(start_service, admin_key)
+    try:
+        await demo.seed(ns.api_url, ns.ingest_url, admin_key, 20.0)
+        [company] = [u for u in (await ns.get("/v1/units"))["items"] if u["kind"] == "organization"]
+        assert company["vision"] and company["mission"] and len(company["values"]) == 3
+        assert [c["name"] for c in (await ns.get("/v1/cycles"))["items"]] == [
+            "This week",
+            "Next week",
+        ]
+        initiatives = (await ns.get("/v1/initiatives"))["items"]
+        assert len(initiatives) == 4
+        assert all(i["budget"] is not None for i in initiatives)
+        assert sum(i["late"] for i in initiatives) == 2
+        plan_alerts = (await ns.get("/v1/alerts", kind="plan", state="open"))["items"]
+        assert len(plan_alerts) == 2
+
+        goals = (await ns.get("/v1/goals", limit=100))["items"]
+        by_title = {g["title"]: g for g in goals}
+        apac = by_title["APAC revenue"]
+        check_ins = (await ns.get(f"/v1/goals/{apac['id']}/check-ins"))["items"]
+        assert [c["confidence"] for c in check_ins] == [3, 4, 5]  # newest first
+        assert apac["status"]["initiatives"]["budget"] == [
+            {"currency": "EUR", "amount": 120000.0, "spent": 45000.0}
+        ]
+        satisfaction = by_title["Employee satisfaction at least 7.5"]
+        await ns.wait_status(satisfaction["id"], "on_track", actual=7.8, within=60)
+    finally:
+        await ns.http.aclose()
