@@ -2,11 +2,10 @@
 on org units, goal perspective/cadence/cycle/carried_from, KPI source and category, and
 the `plan` alert kind.
 
-Owners are `owner_id` uuid columns without a foreign key until the people migration
-(users) is on the same branch; the key is added then.
+Initiative owners are users (`owner_id`, SET NULL when the user is deleted).
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0007
 Create Date: 2026-11-29
 """
 
@@ -17,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0008"
-down_revision: str | None = "0003"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -131,6 +130,12 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(
             ["goal_id"], ["goals.id"], name=op.f("fk_initiatives_goal_id_goals"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["owner_id"],
+            ["users.id"],
+            name=op.f("fk_initiatives_owner_id_users"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["unit_id"],
