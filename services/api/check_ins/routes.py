@@ -1,4 +1,5 @@
-"""`/v1/goals/{goal_id}/check-ins` (read scope to read, write scope to check in)."""
+"""`/v1/goals/{goal_id}/check-ins`: anyone may read; a member of the goal's unit, its owner,
+a lead (or editor, admin) may check in."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from northstar.http.problems import Problem
 from services.api.check_ins.repository import CheckInRepository
 from services.api.check_ins.schemas import CheckInCreate, CheckInOut
 from services.api.check_ins.service import CheckInService, check_in_out
-from services.api.dependencies import Reader, Session, Writer
+from services.api.dependencies import Reader, Session
 from services.api.goals.service import utcnow
+from services.api.initiatives.permits import CheckInContributor
 from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key
 
 router = APIRouter(prefix="/v1/goals", tags=["check-ins"])
@@ -35,7 +37,11 @@ router = APIRouter(prefix="/v1/goals", tags=["check-ins"])
     },
 )
 async def create_check_in(
-    goal_id: uuid.UUID, body: CheckInCreate, session: Session, principal: Writer, response: Response
+    goal_id: uuid.UUID,
+    body: CheckInCreate,
+    session: Session,
+    principal: CheckInContributor,
+    response: Response,
 ) -> CheckInOut:
     check_in, created = await CheckInService(CheckInRepository(session)).create(
         goal_id, body, principal.name, utcnow()

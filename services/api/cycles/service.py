@@ -36,6 +36,7 @@ _COPIED = (
     "title",
     "description",
     "owner",
+    "owner_id",
     "unit_id",
     "kpi_key",
     "type",

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import delete, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from northstar.db.models import Goal, Initiative, Milestone, OrgUnit
+from northstar.db.models import Goal, Initiative, Milestone, OrgUnit, User
 from northstar.domain.plans import (
     InitiativeFacts,
     InitiativeStatus,
@@ -117,6 +117,9 @@ class InitiativeRepository:
         """Whether the goal exists, and its unit."""
         row = (await self.session.execute(select(Goal.unit_id).where(Goal.id == goal_id))).first()
         return (row is not None, row[0] if row is not None else None)
+
+    async def user_exists(self, user_id: uuid.UUID) -> bool:
+        return await self.session.scalar(select(literal(1)).where(User.id == user_id)) is not None
 
     async def unit_exists(self, unit_id: uuid.UUID) -> bool:
         found = await self.session.scalar(select(literal(1)).where(OrgUnit.id == unit_id))

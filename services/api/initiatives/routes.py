@@ -1,4 +1,6 @@
-"""`/v1/initiatives` (read scope to read, write scope to change)."""
+"""`/v1/initiatives`: anyone may read; a unit lead (or editor, admin) creates and deletes
+initiatives on the unit's goals, and a unit member or the owner updates them (see
+`services/api/initiatives/permits.py`)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from northstar.domain.plans import InitiativeStatus
-from services.api.dependencies import Reader, Session, Writer
+from services.api.dependencies import Reader, Session
 from services.api.goals.service import utcnow
+from services.api.initiatives.permits import InitiativeContributor, InitiativeLead, PlanOnGoal
 from services.api.initiatives.repository import InitiativeFilters, InitiativeRepository
 from services.api.initiatives.schemas import InitiativeCreate, InitiativeOut, InitiativeUpdate
 from services.api.initiatives.service import InitiativeService, initiative_out
@@ -36,7 +39,9 @@ async def _answer(service: InitiativeService, initiative_id: uuid.UUID) -> Initi
     "a budget are a 422. The goal is re-judged at once: a late initiative opens a `plan` "
     "alert on it.",
 )
-async def create_initiative(body: InitiativeCreate, session: Session, _: Writer) -> InitiativeOut:
+async def create_initiative(
+    body: InitiativeCreate, session: Session, _: PlanOnGoal
+) -> InitiativeOut:
     service = _service(session)
     initiative = await service.create(body, utcnow())
     await session.commit()
@@ -90,7 +95,7 @@ async def get_initiative(initiative_id: uuid.UUID, session: Session, _: Reader) 
     "once, so ticking off the last late milestone resolves its `plan` alert.",
 )
 async def update_initiative(
-    initiative_id: uuid.UUID, body: InitiativeUpdate, session: Session, _: Writer
+    initiative_id: uuid.UUID, body: InitiativeUpdate, session: Session, _: InitiativeContributor
 ) -> InitiativeOut:
     service = _service(session)
     await service.update(initiative_id, body, utcnow())
@@ -104,7 +109,9 @@ async def update_initiative(
     summary="Delete an initiative",
     description="Its milestones go with it; the goal is re-judged.",
 )
-async def delete_initiative(initiative_id: uuid.UUID, session: Session, _: Writer) -> Response:
+async def delete_initiative(
+    initiative_id: uuid.UUID, session: Session, _: InitiativeLead
+) -> Response:
     await _service(session).delete(initiative_id, utcnow())
     await session.commit()
     return Response(status_code=204)

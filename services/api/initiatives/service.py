@@ -115,6 +115,14 @@ class InitiativeService:
         steps = await self.repository.milestones([initiative.id])
         return initiative, steps[initiative.id]
 
+    async def _check_references(
+        self, unit_id: uuid.UUID | None, owner_id: uuid.UUID | None
+    ) -> None:
+        if unit_id is not None and not await self.repository.unit_exists(unit_id):
+            raise _invalid("unit_id", f"there is no org unit with id {unit_id}")
+        if owner_id is not None and not await self.repository.user_exists(owner_id):
+            raise _invalid("owner_id", f"there is no user with id {owner_id}")
+
     @staticmethod
     def _check(
         start: datetime | None,
@@ -131,8 +139,7 @@ class InitiativeService:
         exists, goal_unit = await self.repository.goal_unit(body.goal_id)
         if not exists:
             raise _invalid("goal_id", f"there is no goal with id {body.goal_id}")
-        if body.unit_id is not None and not await self.repository.unit_exists(body.unit_id):
-            raise _invalid("unit_id", f"there is no org unit with id {body.unit_id}")
+        await self._check_references(body.unit_id, body.owner_id)
         self._check(body.start, body.due, body.budget.amount if body.budget else None, body.spent)
         initiative = await self.repository.add(
             Initiative(
@@ -163,8 +170,7 @@ class InitiativeService:
         for field in ("title", "description", "status", "spent"):
             if field in changes and changes[field] is None:
                 raise _invalid(field, "cannot be null")
-        if body.unit_id is not None and not await self.repository.unit_exists(body.unit_id):
-            raise _invalid("unit_id", f"there is no org unit with id {body.unit_id}")
+        await self._check_references(body.unit_id, body.owner_id)
         for field in ("title", "description", "owner_id", "unit_id", "start", "due", "spent"):
             if field in changes:
                 setattr(initiative, field, getattr(body, field))
