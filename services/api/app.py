@@ -25,6 +25,7 @@ from services.api.gauges import business_gauges
 from services.api.goals.nodes import GoalNodes
 from services.api.goals.routes import router as goals_router
 from services.api.kpis.routes import router as kpis_router
+from services.api.members.routes import router as members_router
 from services.api.reviews.routes import router as reviews_router
 from services.api.sessions.routes import router as sessions_router
 from services.api.sessions.throttle import LoginThrottle
@@ -92,6 +93,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(api_keys_router)
     app.include_router(catalogue_router)
     app.include_router(units_router)
+    app.include_router(members_router)
     app.include_router(kpis_router)
     app.include_router(goals_router)
     app.include_router(alerts_router)
