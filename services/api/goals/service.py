@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from northstar.db.locks import Hierarchy, lock_hierarchy
 from northstar.db.models import Goal, GoalRevision
 from northstar.domain.alerts import AlertEventType, AlertKind, AlertSeverity, AlertState
 from northstar.domain.durations import format_duration
@@ -366,6 +367,9 @@ class GoalService:
             changes.get("kpi"), changes.get("unit_id"), changes.get("parent_id")
         )
         new_parent = changes.get("parent_id", goal.parent_id)
+        if "parent_id" in changes and new_parent is not None:
+            # Serialise re-parentings, then check: see northstar/db/locks.py.
+            await lock_hierarchy(self.session, Hierarchy.GOALS)
         if (
             "parent_id" in changes
             and new_parent is not None
