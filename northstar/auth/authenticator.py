@@ -7,6 +7,7 @@ database on the hot path while bounding how long a revoked key keeps working
 
 from __future__ import annotations
 
+import re
 import time
 
 from sqlalchemy import select
@@ -16,6 +17,9 @@ from northstar.auth.keys import Principal, Scope, hash_key
 from northstar.db.models import ApiKey
 
 _MAX_CACHED = 10_000
+# Every key this server issues (`ns_<prefix>_<secret>`) and every bootstrap secret (16+
+# characters, SPEC §2) fits; anything else is refused before a hash or a query is spent.
+KEY_FORMAT = re.compile(r"[A-Za-z0-9._~+/=-]{16,256}")
 
 
 class AuthError(Exception):
@@ -35,17 +39,25 @@ class Authenticator:
         self._cache: dict[str, tuple[float, Principal | None]] = {}
 
     async def authenticate(self, authorization: str | None, scope: Scope) -> Principal:
+        principal = await self.identify(authorization)
+        if not principal.allows(scope):
+            raise AuthError(403, f"The API key '{principal.name}' lacks the '{scope.value}' scope.")
+        return principal
+
+    async def identify(self, authorization: str | None) -> Principal:
+        """The principal of a bearer key, whatever its scopes; 401 when there is none. A
+        secret not in a key's format is refused without a database query."""
         if not authorization:
             raise AuthError(401, "Send an API key as 'Authorization: Bearer <key>'.")
         kind, _, secret = authorization.partition(" ")
         secret = secret.strip()
         if kind.lower() != "bearer" or not secret:
             raise AuthError(401, "The Authorization header must be 'Bearer <key>'.")
+        if not KEY_FORMAT.fullmatch(secret):
+            raise AuthError(401, "The API key is unknown or has been revoked.")
         principal = await self._lookup(hash_key(secret))
         if principal is None:
             raise AuthError(401, "The API key is unknown or has been revoked.")
-        if not principal.allows(scope):
-            raise AuthError(403, f"The API key '{principal.name}' lacks the '{scope.value}' scope.")
         return principal
 
     async def _lookup(self, digest: str) -> Principal | None:

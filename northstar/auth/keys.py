@@ -18,6 +18,8 @@ class Scope(StrEnum):
     READ = "read"
     WRITE = "write"
     ADMIN = "admin"
+    # The business gauges on the api's /metrics (goal titles and targets are business data).
+    METRICS_READ = "metrics:read"
 
 
 # `admin` implies every scope; `write` implies `read`.
@@ -26,6 +28,7 @@ _IMPLIED: dict[Scope, frozenset[Scope]] = {
     Scope.WRITE: frozenset({Scope.WRITE, Scope.READ}),
     Scope.READ: frozenset({Scope.READ}),
     Scope.EVENTS_WRITE: frozenset({Scope.EVENTS_WRITE}),
+    Scope.METRICS_READ: frozenset({Scope.METRICS_READ}),
 }
 
 

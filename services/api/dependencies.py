@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from northstar.auth.authenticator import Authenticator
+from northstar.auth.authenticator import Authenticator, AuthError
 from northstar.auth.keys import Principal, Scope
 
 
@@ -25,9 +25,17 @@ Session = Annotated[AsyncSession, Depends(get_session)]
 
 
 def requires(scope: Scope) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
-    """A dependency that authenticates the bearer key and checks it holds `scope`."""
+    """A dependency that authenticates the bearer key and checks it holds `scope`. The
+    api's gate (services/api/gate.py) has usually identified the key already."""
 
     async def authenticated(request: Request) -> Principal:
+        principal: Principal | None = getattr(request.state, "principal", None)
+        if principal is not None:
+            if not principal.allows(scope):
+                raise AuthError(
+                    403, f"The API key '{principal.name}' lacks the '{scope.value}' scope."
+                )
+            return principal
         authenticator: Authenticator = request.app.state.authenticator
         return await authenticator.authenticate(request.headers.get("authorization"), scope)
 
