@@ -29,7 +29,9 @@ from northstar.auth.authenticator import Authenticator, AuthError
 from northstar.http.problems import problem_response
 from northstar.http.ratelimit import RateLimiter, retry_after_header
 
-PUBLIC_PATHS: frozenset[str] = frozenset({"/v1/auth/login"})
+PUBLIC_PATHS: frozenset[str] = frozenset(
+    {"/v1/auth/login", "/v1/auth/logout", "/v1/auth/accept-invitation"}
+)
 SESSION_COOKIE = b"northstar_session="
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -97,7 +99,7 @@ class ApiGate:
             )
             return
         try:
-            principal = await self.authenticator.identify(authorization)
+            principal = await self.authenticator.principal(authorization)
         except AuthError as error:
             if authorization is not None:
                 await self.limiter.hit(self.failed_auth, "failed-auth", address)
