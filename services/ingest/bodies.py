@@ -1,6 +1,6 @@
-"""Request bodies → event objects: JSON, NDJSON and CloudEvents 1.0 (SPEC §3), the
-CloudEvents in structured, batched and binary mode (binary: the context attributes in
-`ce-*` headers, the body is the data).
+"""Request bodies → event objects: JSON, NDJSON, CloudEvents 1.0 and CSV (SPEC §3; CSV in
+`services/ingest/spreadsheet.py`), the CloudEvents in structured, batched and binary mode
+(binary: the context attributes in `ce-*` headers, the body is the data).
 
 Each parser returns plain dicts in the event-object shape, so one validator serves all
 formats. A body that cannot be read at all is a `BodyError` (400); per-event problems are
@@ -16,6 +16,7 @@ from urllib.parse import unquote
 import orjson
 
 from northstar.events.model import FieldError
+from services.ingest.spreadsheet import CSV, CsvHeaderError, parse_csv
 
 
 class BodyError(ValueError):
@@ -26,7 +27,7 @@ JSON = "application/json"
 NDJSON = "application/x-ndjson"
 CLOUDEVENT = "application/cloudevents+json"
 CLOUDEVENT_BATCH = "application/cloudevents-batch+json"
-SUPPORTED = (JSON, NDJSON, CLOUDEVENT, CLOUDEVENT_BATCH)
+SUPPORTED = (JSON, NDJSON, CLOUDEVENT, CLOUDEVENT_BATCH, CSV)
 
 # CloudEvents context attributes we understand; extension attributes are allowed by the
 # CloudEvents spec (tracing and the like) and ignored.
@@ -98,6 +99,11 @@ def parse_body(
         if not isinstance(body, list):
             raise BodyError("A CloudEvents batch must be a JSON array of events.")
         return [from_cloudevent(item, index, errors) for index, item in enumerate(body)]
+    if kind == CSV:
+        try:
+            return parse_csv(raw, errors)
+        except CsvHeaderError as error:
+            raise BodyError(str(error)) from None
     raise AssertionError(kind)
 
 

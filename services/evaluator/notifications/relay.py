@@ -6,6 +6,8 @@ rows into effects, one batch per transaction:
 
     lock a batch of unrelayed rows (FOR UPDATE SKIP LOCKED, oldest first)
       → publish the `alert.*` ones to Kafka and wait for acks=all
+      → publish the `metric.recorded` ones (check-in values) to the events topic, in the
+        events format, and wait for acks=all: from there they take the pushed events' path
       → queue one `webhook_deliveries` row per subscribed, active webhook
       → mark the rows relayed → commit
 
@@ -45,8 +47,10 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from northstar.db.models import OutboxEvent
-from northstar.kafka import Topics, ensure_topics, producer
-from northstar.outbox import ALERT_EVENT_TYPES
+from northstar.events.model import MetricEvent
+from northstar.events.validation import parse_timestamp
+from northstar.kafka import Topics, ensure_topics, producer, send_events
+from northstar.outbox import ALERT_EVENT_TYPES, METRIC_EVENT_TYPE
 from northstar.telemetry import (
     EVALUATOR_ERRORS,
     OUTBOX_LAG,
@@ -96,6 +100,18 @@ def encode_envelope(
     )
 
 
+def metric_event(data: Mapping[str, Any]) -> MetricEvent:
+    """The `metric.recorded` outbox row's event object, as the events topic carries it."""
+    return MetricEvent(
+        event_id=str(data["event_id"]),
+        source=str(data["source"]),
+        metric=str(data["metric"]),
+        value=float(data["value"]),
+        timestamp=parse_timestamp(str(data["timestamp"])),
+        dimensions={str(k): str(v) for k, v in dict(data.get("dimensions") or {}).items()},
+    )
+
+
 def _publishable(value: Any) -> Any:
     if value.__class__ is int and value not in _INT64:
         return float(value)
@@ -128,6 +144,7 @@ class OutboxRelay:
         self._settings = settings
         self._engine = engine
         self._topic = Topics.with_prefix(settings.topic_prefix).alerts
+        self._events_topic = Topics.with_prefix(settings.topic_prefix).events
         self._on_deliveries_queued = on_deliveries_queued
         self._producer: AIOKafkaProducer | None = None
         self._wake = asyncio.Event()
@@ -206,6 +223,15 @@ class OutboxRelay:
             alerts = [(row, body) for row, body in encoded if row.type in ALERT_EVENT_TYPES]
             if alerts:
                 parked.update(await self._publish(alerts))
+            metric_events = []
+            for row, _ in encoded:
+                if row.type == METRIC_EVENT_TYPE:
+                    try:
+                        metric_events.append(metric_event(row.data))
+                    except (KeyError, TypeError, ValueError) as error:
+                        parked[row.id] = f"not a metric event: {error!r}"
+            if metric_events:
+                await self._publish_events(metric_events)
             sendable = [(row, body) for row, body in encoded if row.id not in parked]
             queued = await self._queue_deliveries(
                 conn, [row for row, _ in sendable], [body for _, body in sendable]
@@ -276,6 +302,12 @@ class OutboxRelay:
                     raise result
                 refused[row.id] = f"refused by Kafka: {type(result).__name__}: {result}"
         return refused
+
+    async def _publish_events(self, events: Sequence[MetricEvent]) -> None:
+        kafka = await self._connected_producer()
+        await asyncio.wait_for(
+            send_events(kafka, self._events_topic, events), self._publish_timeout
+        )
 
     async def _connected_producer(self) -> AIOKafkaProducer:
         if self._producer is None:

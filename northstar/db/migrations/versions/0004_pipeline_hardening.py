@@ -1,7 +1,7 @@
 """Pipeline hardening: parked outbox events, and the sources an API key may write.
 
 Revision ID: 0004
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-29
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0004"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
