@@ -24,6 +24,8 @@ class Scope(StrEnum):
     READ = "read"
     WRITE = "write"
     ADMIN = "admin"
+    # The business gauges on the api's /metrics (goal titles and targets are business data).
+    METRICS_READ = "metrics:read"
 
 
 class Role(StrEnum):
@@ -41,6 +43,7 @@ _IMPLIED: dict[Scope, frozenset[Scope]] = {
     Scope.WRITE: frozenset({Scope.WRITE, Scope.READ}),
     Scope.READ: frozenset({Scope.READ}),
     Scope.EVENTS_WRITE: frozenset({Scope.EVENTS_WRITE}),
+    Scope.METRICS_READ: frozenset({Scope.METRICS_READ}),
 }
 
 

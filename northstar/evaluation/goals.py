@@ -65,6 +65,8 @@ class GoalOutcome:
     thresholds: Thresholds
     # The KPI received no event for longer than its `max_staleness` (SPEC §4).
     stale: bool = False
+    # An initiative of the goal, or one of its milestones, is past due and not done (§12).
+    late_plan: bool = False
 
     @property
     def changed(self) -> bool:
@@ -110,6 +112,15 @@ SELECT g.*, k.expression, k.metrics AS kpi_metrics, k.max_staleness,
        k.created_at AS kpi_created_at
 FROM goals g LEFT JOIN kpis k ON k.key = g.kpi_key
 WHERE g.id = ANY($1::uuid[])
+"""
+# Goals with an open initiative past its due, or with a milestone of one past due and not
+# done (northstar.domain.plans.late_items says the same in Python).
+_LATE_PLANS = """
+SELECT DISTINCT i.goal_id FROM initiatives i
+WHERE i.goal_id = ANY($1::uuid[]) AND i.status NOT IN ('done', 'cancelled')
+  AND (i.due < $2 OR EXISTS (
+      SELECT 1 FROM milestones m
+      WHERE m.initiative_id = i.id AND m.due < $2 AND m.done_at IS NULL))
 """
 _LAST_RECEIVED = "SELECT max(last_received) FROM metrics WHERE name = ANY($1::text[])"
 _CHILDREN = """
@@ -205,6 +216,9 @@ class GoalEvaluationService:
             outcome = self._evaluate_rollup(goals[goal_id], children, previous, now)
             await self._record(raw, [outcome], previous, now)
             outcomes.append(outcome)
+        late = {r["goal_id"] for r in await raw.fetch(_LATE_PLANS, closure, now)}
+        if late:
+            outcomes = [replace(o, late_plan=o.goal_id in late) for o in outcomes]
         return outcomes
 
     async def _stale(self, raw: Any, goal: Any, now: datetime) -> bool:
@@ -366,11 +380,15 @@ class GoalEvaluationService:
 
 
 def _deepest_first(goals: dict[uuid.UUID, Any], ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
-    """Roll-ups ordered so every goal comes after all of its descendants in the set."""
+    """Roll-ups ordered so every goal comes after all of its descendants in the set.
+
+    A walk up from a goal never takes more steps than there are goals: parent links that
+    form a cycle (only rows written around the api could) end the walk instead of spinning
+    the event loop forever."""
 
     def depth(goal_id: uuid.UUID) -> int:
         d, parent = 0, goals[goal_id]["parent_id"]
-        while parent is not None and parent in goals:
+        while parent is not None and parent in goals and d < len(goals):
             d, parent = d + 1, goals[parent]["parent_id"]
         return d
 

@@ -107,7 +107,10 @@ async def current_actor(request: Request) -> Actor:
                 "Sign in (POST /v1/auth/login) or send an API key as "
                 "'Authorization: Bearer <key>'.",
             )
-        principal = await authenticator.principal(authorization)
+        # The api's gate (services/api/gate.py) has usually looked the key up already.
+        principal = getattr(request.state, "principal", None) or await authenticator.principal(
+            authorization
+        )
         memberships: tuple[Membership, ...] = ()
         if principal.owner is not None and principal.owner.role is Role.MEMBER:
             async with request.app.state.sessions() as db:
