@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -28,7 +27,6 @@ async def test_every_mutating_route_leaves_one_record(
     app: FastAPI, client: httpx.AsyncClient, database_url: str, admin_key: str
 ) -> None:
     ids: dict[str, str] = {}
-    now = datetime.now(UTC)
 
     def path(template: str) -> str:
         return re.sub(r"{(\w+)}", lambda m: ids[m.group(1)], template)
@@ -47,8 +45,36 @@ async def test_every_mutating_route_leaves_one_record(
             "expression",
         ),
         ("PATCH", "/v1/kpis/{key}", {"name": "All orders"}, "update", "kpi", "name"),
+        (
+            "POST",
+            "/v1/cycles",
+            {"name": "Q1", "start": "2026-01-01T00:00:00Z", "due": "2026-04-01T00:00:00Z"},
+            "create",
+            "cycle",
+            "name",
+        ),
+        ("PATCH", "/v1/cycles/{cycle_id}", {"name": "2026-Q1"}, "update", "cycle", "name"),
         ("POST", "/v1/goals", None, "create", "goal", "title"),
         ("PATCH", "/v1/goals/{goal_id}", {"title": "More orders"}, "update", "goal", "title"),
+        ("POST", "/v1/initiatives", None, "create", "initiative", "title"),
+        (
+            "PATCH",
+            "/v1/initiatives/{initiative_id}",
+            {"title": "Big campaign"},
+            "update",
+            "initiative",
+            "title",
+        ),
+        (
+            "POST",
+            "/v1/goals/{goal_id}/check-ins",
+            {"comment": "fine", "confidence": 7},
+            "create",
+            "check_in",
+            "comment",
+        ),
+        ("POST", "/v1/cycles/{cycle_id}/carry-forward", None, "carry_forward", "cycle", "goals"),
+        ("DELETE", "/v1/initiatives/{initiative_id}", None, "delete", "initiative", "title"),
         ("POST", "/v1/alerts/{alert_id}/ack", {"note": "on it"}, "acknowledge", "alert", "state"),
         ("POST", "/v1/alerts/{alert_id}/resolve", None, "resolve", "alert", "state"),
         ("POST", "/v1/reviews", {"title": "Q1 review"}, "create", "review", "title"),
@@ -118,6 +144,7 @@ async def test_every_mutating_route_leaves_one_record(
         ("DELETE", "/v1/me/api-keys/{key_id}", None, "revoke", "api_key", "revoked_at"),
         ("POST", "/v1/auth/logout", None, "logout", "session", None),
         ("DELETE", "/v1/goals/{goal_id}", None, "delete", "goal", "title"),
+        ("DELETE", "/v1/cycles/{cycle_id}", None, "delete", "cycle", "name"),
         ("DELETE", "/v1/kpis/{key}", None, "delete", "kpi", "name"),
         ("DELETE", "/v1/units/{unit_id}", None, "delete", "unit", "name"),
     ]
@@ -125,18 +152,25 @@ async def test_every_mutating_route_leaves_one_record(
     covered = {(m, p) for m, p, *_ in steps}
     assert mutating - covered == set(), "mutating routes the audit test does not perform"
 
+    next_cycle = ok(
+        await client.post(
+            "/v1/cycles",
+            json={"name": "Q2", "start": "2026-04-01T00:00:00Z", "due": "2026-07-01T00:00:00Z"},
+        ),
+        201,
+    )["id"]
     async with browser:
         for step, (method, template, body, action, resource_type, field) in enumerate(steps):
             seen = len(await _records(client))
             caller = client
             if template == "/v1/goals":
-                body = {
-                    "title": "Orders",
-                    "kpi": "orders",
-                    "unit_id": ids["unit_id"],
-                    "target": 100,
-                    "start": now.isoformat(),
-                }
+                # A roll-up goal in the cycle: its copy (carried forward below) holds no
+                # unit or KPI the later deletes need free.
+                body = {"title": "Orders", "cycle_id": ids["cycle_id"]}
+            if template == "/v1/initiatives":
+                body = {"goal_id": ids["goal_id"], "title": "Campaign"}
+            if template.endswith("/carry-forward"):
+                body = {"into_cycle_id": next_cycle, "goal_ids": [ids["goal_id"]]}
             if template == "/v1/auth/accept-invitation":
                 body = {"token": ids["invitation"], "password": PASSWORD}
             if template == "/v1/auth/login":
@@ -163,6 +197,10 @@ async def test_every_mutating_route_leaves_one_record(
                     uuid.UUID(answer["id"]),
                 )
                 ids["alert_id"] = str(alert_id)
+            if template == "/v1/cycles":
+                ids["cycle_id"] = answer["id"]
+            if template == "/v1/initiatives":
+                ids["initiative_id"] = answer["id"]
             if template == "/v1/reviews":
                 ids["review_id"] = answer["id"]
             if template.endswith("/decisions"):

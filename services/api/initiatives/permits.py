@@ -3,8 +3,10 @@ initiative a request names, as the units it sits in (its unit and every unit abo
 its owner. A unit `lead` there may create and delete initiatives (`goals:write`); a unit
 `member`, or the owner, may check in and update initiatives (`goals:contribute`).
 
-A name that does not exist resolves to the organisation as a whole, so the route answers
-its own 404 or 422 to those who may act organisation-wide, and 403 to the others.
+A goal or unit named in a body that does not exist resolves to the organisation as a
+whole, so the route answers its own 422 to those who may act organisation-wide and 403 to
+the others. An initiative in the path that does not exist is a 404, as every resolver in
+`services/api/resources.py` answers.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from northstar.auth.policy import ORGANISATION, Action, Resource
 from northstar.db.models import Goal, Initiative, OrgUnit
+from northstar.http.problems import Problem
 from services.api.access import Actor, Permit
 
 
@@ -71,7 +74,7 @@ async def initiative_in_path(request: Request, session: AsyncSession) -> Resourc
         )
     ).first()
     if row is None:
-        return ORGANISATION
+        raise Problem(404, f"There is no initiative with id {initiative_id}.")
     goal = await goal_resource(session, row.goal_id)
     return Resource(units=goal.units, owner_id=row.owner_id or goal.owner_id)
 

@@ -42,6 +42,7 @@ def _out(kpi: Kpi) -> KpiOut:
         metrics=list(kpi.metrics),
         source=KpiSource(kpi.source),
         category=kpi.category,
+        owner_id=kpi.owner_id,
         created_at=kpi.created_at,
         updated_at=kpi.updated_at,
     )

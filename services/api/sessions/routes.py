@@ -65,7 +65,7 @@ async def login(
     email = body.email.strip().lower()
     address = _client_address(request)
     throttle: LoginThrottle = request.app.state.login_throttle
-    wait = throttle.retry_after(email, address)
+    wait = await throttle.retry_after(email, address)
     if wait is not None:
         log.warning("sign-in throttled", extra={"client": address})
         raise Problem(
@@ -78,7 +78,7 @@ async def login(
     usable = user is not None and user.status == "active"
     ok = await verify_password_async(user.password_hash if usable and user else None, body.password)
     if not ok or user is None:
-        throttle.failed(email, address)
+        await throttle.failed(email, address)
         log.info("sign-in refused", extra={"client": address})
         raise Problem(401, _BAD_CREDENTIALS)
     if user.password_hash and needs_rehash(user.password_hash):

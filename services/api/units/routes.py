@@ -33,6 +33,7 @@ def _out(unit: OrgUnit) -> UnitOut:
         vision=unit.vision,
         mission=unit.mission,
         values=list(unit.values),
+        owner_id=unit.owner_id,
         created_at=unit.created_at,
         updated_at=unit.updated_at,
     )
