@@ -81,6 +81,10 @@ class ApiKey(Base):
     created_by_name: Mapped[str | None] = mapped_column(String(200))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Event sources the key may write besides its own name (SPEC §3, docs/api-keys).
+    sources: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")
+    )
 
 
 class EventKey(Base):
@@ -403,9 +407,16 @@ class OutboxEvent(Base):
     key: Mapped[str] = mapped_column(String(100), nullable=False)
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     relayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set instead of `relayed_at` when the event cannot be published (docs/notifications.md).
+    parked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    parked_reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
-        Index("ix_outbox_pending", "id", postgresql_where=text("relayed_at IS NULL")),
+        Index(
+            "ix_outbox_pending",
+            "id",
+            postgresql_where=text("relayed_at IS NULL AND parked_at IS NULL"),
+        ),
     )
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from northstar.db.engine import driver
@@ -36,6 +37,7 @@ from northstar.domain.goals import (
     rollup_score,
     rollup_status,
 )
+from northstar.domain.plans import plan_status
 from northstar.rollups.reader import KpiValueReader
 from northstar.rollups.series import daily_period_to_date
 
@@ -67,6 +69,8 @@ class GoalOutcome:
     stale: bool = False
     # An initiative of the goal, or one of its milestones, is past due and not done (§12).
     late_plan: bool = False
+    # The status object's plan part: check-in cadence and initiatives (SPEC §12).
+    plan: dict[str, Any] | None = None
 
     @property
     def changed(self) -> bool:
@@ -88,6 +92,7 @@ class GoalOutcome:
                 else None
             ),
             "evaluated_at": self.evaluated_at.isoformat(),
+            **(self.plan or {}),
         }
 
 
@@ -158,6 +163,17 @@ SELECT id FROM goals WHERE due IS NULL OR due >= $1 ORDER BY id
 """
 
 
+def _plan(goal: Any, now: datetime) -> dict[str, Any]:
+    summary = goal["plan_summary"]
+    return plan_status(
+        cadence=goal["check_in_cadence"],
+        last_check_in_at=goal["last_check_in_at"],
+        since=goal["start"] or goal["created_at"],
+        summary=orjson.loads(summary) if isinstance(summary, str) else summary,
+        now=now,
+    )
+
+
 class GoalEvaluationService:
     def __init__(self, *, history_interval: timedelta = timedelta(minutes=15)) -> None:
         self._history_interval = history_interval
@@ -217,9 +233,13 @@ class GoalEvaluationService:
             await self._record(raw, [outcome], previous, now)
             outcomes.append(outcome)
         late = {r["goal_id"] for r in await raw.fetch(_LATE_PLANS, closure, now)}
-        if late:
-            outcomes = [replace(o, late_plan=o.goal_id in late) for o in outcomes]
-        return outcomes
+        # The plan part is only published with a status change (`status_object`).
+        return [
+            replace(o, late_plan=o.goal_id in late, plan=_plan(goals[o.goal_id], now))
+            if o.changed or o.goal_id in late
+            else o
+            for o in outcomes
+        ]
 
     async def _stale(self, raw: Any, goal: Any, now: datetime) -> bool:
         """No event for the KPI's metrics received for longer than `max_staleness` (a KPI

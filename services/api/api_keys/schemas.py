@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from northstar.auth.keys import Scope
 
@@ -16,6 +16,12 @@ class ApiKeyCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=100, description="Also the default event source.")
     scopes: list[Scope] = Field(min_length=1)
+    sources: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Event sources this key may write besides its own name (SPEC §3); "
+        "ingest answers 403 for any other `source`.",
+    )
     expires_at: AwareDatetime | None = Field(
         default=None, description="When the key stops working; must be in the future."
     )
@@ -36,6 +42,9 @@ class ApiKeyOut(BaseModel):
     )
     user_id: uuid.UUID | None = Field(description="The owner of a personal key.")
     scopes: list[Scope]
+    sources: list[str] = Field(
+        default_factory=list, description="Event sources allowed besides the key's name."
+    )
     prefix: str = Field(
         description="The key's visible prefix (for a key not in the `ns_` format, the first "
         "8 hex digits of its SHA-256), to tell keys apart. No part of a secret is stored."

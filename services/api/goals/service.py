@@ -23,7 +23,7 @@ from northstar.db.models import Goal, GoalRevision
 from northstar.domain.alerts import AlertEventType, AlertKind, AlertSeverity, AlertState
 from northstar.domain.durations import format_duration
 from northstar.domain.goals import GoalStatus, GoalType, smart_check
-from northstar.domain.plans import check_in_due
+from northstar.domain.plans import plan_status
 from northstar.evaluation.judge import judge
 from northstar.http.problems import Problem
 from services.api.alerts.repository import AlertRepository
@@ -92,16 +92,16 @@ async def evaluate_goals(
 
 
 def plan_dict(goal: Goal | SimpleNamespace, now: datetime) -> dict[str, Any]:
-    """The status object's plan part (SPEC §12): `check_in` (latest check-in, next due,
-    overdue) and `initiatives` (the summary the initiative writes keep on the goal row).
-    `now` decides `overdue`; in the tree's cached nodes it is the time the node was last
-    rendered, at most one evaluation interval ago (docs/plans.md)."""
-    check_in = check_in_due(
-        goal.check_in_cadence, goal.last_check_in_at, goal.start or goal.created_at, now
+    """The status object's plan part (`northstar.domain.plans.plan_status`). `now` decides
+    `overdue`; in the tree's cached nodes it is the time the node was last rendered, at
+    most one evaluation interval ago (docs/plans.md)."""
+    return plan_status(
+        cadence=goal.check_in_cadence,
+        last_check_in_at=goal.last_check_in_at,
+        since=goal.start or goal.created_at,
+        summary=goal.plan_summary,
+        now=now,
     )
-    if check_in is None and goal.last_check_in_at is not None:
-        check_in = {"last_at": goal.last_check_in_at, "due_at": None, "overdue": False}
-    return {"check_in": check_in, "initiatives": goal.plan_summary}
 
 
 def status_dict(goal: Goal | SimpleNamespace, state: Any | None) -> dict[str, Any]:
