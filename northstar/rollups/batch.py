@@ -29,8 +29,11 @@ import orjson
 
 from northstar.domain.aggregation import LOG_GAMMA
 from northstar.events.model import MetricEvent
+from northstar.rollups.levels import LEVELS, Level
 
-_MINUTE, _HOUR, _DAY = 60, 3600, 86400
+# Width in seconds of the finest level, the one the hot loop groups events by; the
+# coarser levels are merged from it in `finish`.
+_FINEST = int(LEVELS[0].width.total_seconds())
 
 
 class _Group:
@@ -114,9 +117,7 @@ class MetricTotals:
 
 @dataclass(frozen=True, slots=True)
 class BatchSummary:
-    minutes: RollupRows
-    hours: RollupRows
-    days: RollupRows
+    rollups: dict[Level, RollupRows]  # every level, finest first
     metrics: list[MetricTotals]
 
 
@@ -136,8 +137,8 @@ class BatchSummariser:
     """Accumulates events (`add`) and produces the batch's rows for every level (`finish`)."""
 
     def __init__(self) -> None:
-        # (metric, canonical dimensions, minute since the epoch) -> group
-        self._minutes: dict[tuple[str, str, int], _Group] = {}
+        # (metric, canonical dimensions, finest bucket since the epoch) -> group
+        self._groups: dict[tuple[str, str, int], _Group] = {}
 
     def add(self, records: Iterable[Record]) -> None:
         """Count validated events, given as `measurements` rows.
@@ -145,7 +146,7 @@ class BatchSummariser:
         The evaluator's inner loop: everything it calls per event is bound to a local,
         and a positive value's sketch bucket is kept as its integer index (the `"p<k>"`
         text is made once per bucket in `finish`)."""
-        groups = self._minutes
+        groups = self._groups
         get = groups.get
         log, ceil, log_gamma = math.log, math.ceil, LOG_GAMMA
         for at, metric, value, dims, _, _ in records:
@@ -157,7 +158,7 @@ class BatchSummariser:
                 key = f"n{ceil(log(-value) / log_gamma)}"
             else:
                 key = "z"
-            group_key = (metric, dims, int(epoch // _MINUTE))
+            group_key = (metric, dims, int(epoch // _FINEST))
             group = get(group_key)
             if group is None:
                 group = groups[group_key] = _Group()
@@ -182,15 +183,13 @@ class BatchSummariser:
             sketch[key] = sketch.get(key, 0) + 1
 
     def finish(self) -> BatchSummary:
-        minutes = self._minutes
-        hours = _coarsen(minutes, _HOUR // _MINUTE)
-        days = _coarsen(hours, _DAY // _HOUR)
-        return BatchSummary(
-            minutes=_rows(minutes, _MINUTE),
-            hours=_rows(hours, _HOUR),
-            days=_rows(days, _DAY),
-            metrics=_metric_totals(days),
-        )
+        groups, finer = self._groups, LEVELS[0]
+        rollups = {finer: _rows(groups, finer)}
+        for level in LEVELS[1:]:
+            groups = _coarsen(groups, level.width // finer.width)
+            rollups[level] = _rows(groups, level)
+            finer = level
+        return BatchSummary(rollups=rollups, metrics=_metric_totals(groups))
 
 
 def summarise(records: Iterable[Record]) -> BatchSummary:
@@ -232,8 +231,9 @@ def _sketch_json(sketch: dict[int | str, int]) -> str:
     ).decode()
 
 
-def _rows(groups: dict[tuple[str, str, int], _Group], width: int) -> RollupRows:
+def _rows(groups: dict[tuple[str, str, int], _Group], level: Level) -> RollupRows:
     rows = RollupRows([], [], [], [], [], [], [], [], [], [])
+    width = int(level.width.total_seconds())
     for (metric, dims, bucket), group in groups.items():
         rows.metric.append(metric)
         rows.bucket.append(datetime.fromtimestamp(bucket * width, UTC))
