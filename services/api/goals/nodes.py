@@ -31,11 +31,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
+from northstar.evaluation.status import StatusReport
 from northstar.http.problems import json_bytes
-from services.api.goals.service import definition_dict, status_dict
+from services.api.goals.repository import TreeGoal, TreeState
+from services.api.goals.shapes import definition_dict
 
 Part = tuple[tuple[Any, ...], bytes]
 """The row versions a part was rendered from, and its JSON."""
@@ -106,8 +107,8 @@ class GoalNodes:
         self,
         goals: Sequence[Any],
         found: Found,
-        goal_rows: dict[uuid.UUID, Any],
-        state_rows: dict[uuid.UUID, Any],
+        goal_rows: dict[uuid.UUID, TreeGoal],
+        state_rows: dict[uuid.UUID, TreeState],
         root: uuid.UUID | None,
     ) -> bytes:
         """`{"items": [node]}`: the root's subtree, or every goal without a parent,
@@ -151,17 +152,17 @@ class GoalNodes:
             first = True
         return b"".join(out)
 
-    def _render_definition(self, goal: Any, row: Any, has_children: bool) -> bytes:
+    def _render_definition(self, goal: Any, row: TreeGoal, has_children: bool) -> bytes:
         """`{"id":…,"smart":{…},"status":` — the node up to its status object."""
-        part = json_bytes(definition_dict(SimpleNamespace(**row), has_children))
+        part = json_bytes(definition_dict(row, has_children))
         part = part[:-1] + b',"status":'
         self._keep(self._definitions, goal["id"], (_definition_version(goal, has_children), part))
         return part
 
-    def _render_status(self, goal: Any, row: Any) -> bytes:
+    def _render_status(self, goal: Any, row: TreeState) -> bytes:
         """`{…},"children":[` — the status object, and the start of the children."""
-        values = SimpleNamespace(id=row["id"], target=row["goal_target"])
-        part = json_bytes(status_dict(values, SimpleNamespace(**row))) + b',"children":['
+        report = StatusReport.from_state(goal_id=row.id, target=row.goal_target, state=row)
+        part = json_bytes(report.to_dict()) + b',"children":['
         self._keep(self._statuses, goal["id"], (_status_version(goal), part))
         return part
 
