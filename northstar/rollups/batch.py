@@ -3,14 +3,15 @@
 The evaluator holds every event of a batch decoded already, so it builds the minute,
 hour and day summaries itself while it decodes, and the database only merges a few
 thousand summary rows into the rollup tables instead of sorting and aggregating the raw
-events (docs/performance.md, "evaluator": that SQL was a third of the batch's time).
+events (that SQL was a large share of a batch's time: docs/performance.md, "evaluator").
 
 A summary row is exactly what `northstar.domain.aggregation.Summary` would hold for the
 same events (count, sum, min, max, the value with the latest timestamp, and the
 `QuantileSketch` as bucket counts keyed by `sketch_key`); `tests/unit/test_batch.py`
 checks that equality. The hot loop updates a slotted `_Group` inline rather than calling
 `Summary.add`, because it runs once per event: this module is the evaluator's inner loop,
-and a method call and a validation per event cost 40 % more (measured). The events were
+and a method call and a validation per event cost measurably more (docs/performance.md,
+"Figures the code's comments used to carry"). The events were
 validated on decode, so every value is finite and every timestamp aware.
 
 Buckets are UTC minutes, hours and days counted from the Unix epoch, the same buckets as
@@ -278,8 +279,8 @@ class PreparedBatch:
 
     Only the rows are kept, not the decoded events: a batch of 100,000 events is held
     twice over while the next is prepared, and the events' objects (and their dimension
-    dicts) were 40 % of that memory. Strings that repeat from event to event (metric,
-    source, dimensions) are kept once per batch.
+    dicts) were a large share of that memory (docs/performance.md). Strings that repeat
+    from event to event (metric, source, dimensions) are kept once per batch.
     """
 
     def __init__(self) -> None:

@@ -10,7 +10,7 @@ in the batch's transaction:
    refuses the COPY, the savepoint is rolled back, and the keys are inserted again with
    `ON CONFLICT DO NOTHING RETURNING`, which names the new ones; only those go on, with
    their own summary. Redelivered or re-sent events therefore change nothing, whichever
-   evaluator replica sees them. (COPY into the ledger takes a third of the time of the
+   evaluator replica sees them. (COPY into the ledger is much cheaper than the
    `INSERT … ON CONFLICT` it replaces on the common path: docs/performance.md.)
 2. The new events are COPYed into `measurements`.
 3. The metric catalogue and the minute/hour/day rollups are folded forward from the

@@ -1,12 +1,12 @@
 """The goal tree as JSON, joined from nodes each api process renders once per version of
 their rows and keeps.
 
-A 1,000-goal tree is ~0.9 MB of JSON. Building every node's dicts on every request (the
-SMART check, the status object), serialising them and collecting the garbage they left
-was most of its time (docs/performance.md). Here each goal's node, without its children,
-is kept as JSON in two parts: the definition (`definition_dict`, which changes when the
-goal is edited) and the status object (which changes at every evaluation). A request
-reads the versions of the rows, reuses each part whose versions are the ones just read,
+A tree of a thousand goals is a large JSON document. Building every node's dicts on every
+request (the SMART check, the status object), serialising them and collecting the garbage
+they left was most of its time (docs/performance.md). Here each goal's node, without its
+children, is kept as JSON in two parts: the definition (`definition_dict`, which changes
+when the goal is edited) and the status object (which changes at every evaluation). A
+request reads the versions of the rows, reuses each part whose versions are the ones just read,
 reads and renders the others, and joins bytes; the result is byte for byte what
 serialising the whole `GoalTree` at once gives.
 
