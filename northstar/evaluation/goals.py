@@ -72,6 +72,8 @@ class GoalOutcome:
     thresholds: Thresholds
     # The KPI received no event for longer than its `max_staleness` (SPEC §4).
     stale: bool = False
+    # An initiative of the goal, or one of its milestones, is past due and not done (§12).
+    late_plan: bool = False
 
     @property
     def changed(self) -> bool:
@@ -154,6 +156,9 @@ class GoalEvaluationService:
             )
             await self._record(conn, [outcome], previous, now)
             outcomes.append(outcome)
+        late = await self.repository.late_plans(conn, list(previous), now)
+        if late:
+            outcomes = [replace(o, late_plan=o.goal_id in late) for o in outcomes]
         return outcomes
 
     async def _stale(self, conn: AsyncConnection, goal: GoalDefinition, now: datetime) -> bool:
@@ -317,11 +322,15 @@ def _outcome(
 def _deepest_first(
     goals: Mapping[uuid.UUID, GoalDefinition], ids: Iterable[uuid.UUID]
 ) -> list[uuid.UUID]:
-    """Roll-ups ordered so every goal comes after all of its descendants in the set."""
+    """Roll-ups ordered so every goal comes after all of its descendants in the set.
+
+    A walk up from a goal never takes more steps than there are goals: parent links that
+    form a cycle (only rows written around the api could) end the walk instead of spinning
+    the event loop forever."""
 
     def depth(goal_id: uuid.UUID) -> int:
         d, parent = 0, goals[goal_id].parent_id
-        while parent is not None and parent in goals:
+        while parent is not None and parent in goals and d < len(goals):
             d, parent = d + 1, goals[parent].parent_id
         return d
 

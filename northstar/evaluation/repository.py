@@ -102,6 +102,15 @@ SELECT g.id, g.parent_id, g.title, g.kpi_key, g.type, g.target, g.baseline, g.st
 FROM goals g LEFT JOIN kpis k ON k.key = g.kpi_key
 WHERE g.id = ANY($1::uuid[])
 """
+# Goals with an open initiative past its due, or with a milestone of one past due and not
+# done (northstar.domain.plans.late_items says the same in Python).
+_LATE_PLANS = """
+SELECT DISTINCT i.goal_id FROM initiatives i
+WHERE i.goal_id = ANY($1::uuid[]) AND i.status NOT IN ('done', 'cancelled')
+  AND (i.due < $2 OR EXISTS (
+      SELECT 1 FROM milestones m
+      WHERE m.initiative_id = i.id AND m.due < $2 AND m.done_at IS NULL))
+"""
 _LAST_RECEIVED = "SELECT max(last_received) FROM metrics WHERE name = ANY($1::text[])"
 _CHILDREN = """
 SELECT g.weight, s.score FROM goals g JOIN goal_state s ON s.goal_id = g.id
@@ -180,6 +189,13 @@ class GoalStateRepository:
         raw = await driver(conn)
         last: datetime | None = await raw.fetchval(_LAST_RECEIVED, list(metrics))
         return last
+
+    async def late_plans(
+        self, conn: AsyncConnection, goal_ids: Sequence[uuid.UUID], now: datetime
+    ) -> set[uuid.UUID]:
+        """Those of the goals with a late initiative or milestone at `now`."""
+        raw = await driver(conn)
+        return {r["goal_id"] for r in await raw.fetch(_LATE_PLANS, list(goal_ids), now)}
 
     async def child_scores(self, conn: AsyncConnection, goal_id: uuid.UUID) -> list[ChildScore]:
         raw = await driver(conn)

@@ -26,10 +26,13 @@ from services.ingest.bodies import SUPPORTED, BodyError, media_type, parse_body
 from services.ingest.publisher import BrokerUnavailable, EventPublisher
 from services.ingest.ratelimit import RateLimiter
 from services.ingest.settings import IngestSettings
+from services.ingest.spreadsheet import CSV
 
 EVENTS_REQUEST_BODY: dict[str, Any] = {
     "required": True,
-    "description": 'One event, {"events": [...]}, NDJSON, or CloudEvents 1.0 (single or batch).',
+    "description": 'One event, {"events": [...]}, NDJSON, CloudEvents 1.0 (single or batch), '
+    "or CSV (header: metric, value, optional timestamp, event_id, source, dimensions.<name>; "
+    "rows numbered from 0 as `index`).",
     "content": {
         "application/json": {
             "schema": {
@@ -51,6 +54,11 @@ EVENTS_REQUEST_BODY: dict[str, Any] = {
         "application/x-ndjson": {"schema": {"type": "string"}},
         "application/cloudevents+json": {"schema": {"type": "object"}},
         "application/cloudevents-batch+json": {"schema": {"type": "array"}},
+        "text/csv": {
+            "schema": {"type": "string"},
+            "example": "metric,value,timestamp,dimensions.region\n"
+            "revenue,120.5,2026-01-31T12:00:00Z,eu\n",
+        },
     },
 }
 
@@ -151,11 +159,12 @@ def create_app(settings: IngestSettings) -> FastAPI:
             objects = parse_body(raw, kind, errors)
         except BodyError as error:
             raise Problem(400, str(error)) from None
-        if len(objects) > settings.max_events_per_request:
+        most = settings.max_csv_rows_per_request if kind == CSV else settings.max_events_per_request
+        if len(objects) > most:
             raise Problem(
                 413,
-                f"The request holds {len(objects)} events; at most "
-                f"{settings.max_events_per_request} are allowed per request. Split the batch.",
+                f"The request holds {len(objects)} events; at most {most} are allowed per "
+                "request. Split the batch.",
             )
 
         received_at = utc_now()

@@ -1,4 +1,5 @@
-"""Request bodies → event objects: JSON, NDJSON and CloudEvents 1.0 (SPEC §3).
+"""Request bodies → event objects: JSON, NDJSON, CloudEvents 1.0 and CSV (SPEC §3; CSV in
+`services/ingest/spreadsheet.py`).
 
 Each parser returns plain dicts in the event-object shape, so one validator serves all
 formats. A body that cannot be read at all is a `BodyError` (400); per-event problems are
@@ -12,6 +13,7 @@ from typing import Any
 import orjson
 
 from northstar.events.model import FieldError
+from services.ingest.spreadsheet import CSV, CsvHeaderError, parse_csv
 
 
 class BodyError(ValueError):
@@ -22,7 +24,7 @@ JSON = "application/json"
 NDJSON = "application/x-ndjson"
 CLOUDEVENT = "application/cloudevents+json"
 CLOUDEVENT_BATCH = "application/cloudevents-batch+json"
-SUPPORTED = (JSON, NDJSON, CLOUDEVENT, CLOUDEVENT_BATCH)
+SUPPORTED = (JSON, NDJSON, CLOUDEVENT, CLOUDEVENT_BATCH, CSV)
 
 # CloudEvents context attributes we understand; extension attributes are allowed by the
 # CloudEvents spec (tracing and the like) and ignored.
@@ -69,6 +71,11 @@ def parse_body(raw: bytes, kind: str, errors: list[FieldError]) -> list[Any]:
         if not isinstance(body, list):
             raise BodyError("A CloudEvents batch must be a JSON array of events.")
         return [from_cloudevent(item, index, errors) for index, item in enumerate(body)]
+    if kind == CSV:
+        try:
+            return parse_csv(raw, errors)
+        except CsvHeaderError as error:
+            raise BodyError(str(error)) from None
     raise AssertionError(kind)
 
 

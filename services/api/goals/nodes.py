@@ -33,10 +33,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from northstar.evaluation.status import StatusReport
 from northstar.http.problems import json_bytes
 from services.api.goals.repository import TreeGoal, TreeState
-from services.api.goals.shapes import definition_dict
+from services.api.goals.shapes import definition_dict, status_dict
 
 Part = tuple[tuple[Any, ...], bytes]
 """The row versions a part was rendered from, and its JSON."""
@@ -161,8 +160,8 @@ class GoalNodes:
 
     def _render_status(self, goal: Any, row: TreeState) -> bytes:
         """`{…},"children":[` — the status object, and the start of the children."""
-        report = StatusReport.from_state(goal_id=row.id, target=row.goal_target, state=row)
-        part = json_bytes(report.to_dict()) + b',"children":['
+        status = status_dict(goal_id=row.id, target=row.goal_target, plan=row, state=row)
+        part = json_bytes(status) + b',"children":['
         self._keep(self._statuses, goal["id"], (_status_version(goal), part))
         return part
 

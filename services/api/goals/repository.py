@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import ColumnElement, Select, exists, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from northstar.db.engine import driver
 from northstar.db.models import (
+    CheckIn,
+    Cycle,
     Goal,
     GoalRevision,
     GoalState,
@@ -73,15 +76,21 @@ ORDER BY g.created_at, g.id
 _TREE_GOALS = """
 SELECT id, title, description, owner, unit_id, parent_id, kpi_key, type, baseline, target,
        start, due, pacing, at_risk, off_track, weight, "window", rollup, alert_clear_margin,
-       created_at, updated_at
+       perspective, check_in_cadence, cycle_id, carried_from, created_at, updated_at
 FROM goals WHERE id = ANY($1::uuid[])
 """
 # A goal never judged has no state (or an empty one); its status object shows its target.
 _TREE_STATES = """
-SELECT g.id, g.target AS goal_target, s.status, s.actual, s.expected, s.target, s.score,
+SELECT g.id, g.target AS goal_target, g.start, g.created_at, g.check_in_cadence,
+       g.last_check_in_at, g.plan_summary, s.status, s.actual, s.expected, s.target, s.score,
        s.progress, s.forecast_value, s.forecast_status, s.evaluated_at
 FROM goals g LEFT JOIN goal_state s ON s.goal_id = g.id WHERE g.id = ANY($1::uuid[])
 """
+
+
+def _json(value: Any) -> Any:
+    """A JSONB column as asyncpg hands it over (text, without a codec)."""
+    return orjson.loads(value) if isinstance(value, str) else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +116,10 @@ class TreeGoal:
     window: timedelta | None
     rollup: str
     alert_clear_margin: float
+    perspective: str | None
+    check_in_cadence: timedelta | None
+    cycle_id: uuid.UUID | None
+    carried_from: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
 
@@ -118,6 +131,11 @@ class TreeState:
 
     id: uuid.UUID
     goal_target: float | None
+    start: datetime | None
+    created_at: datetime
+    check_in_cadence: timedelta | None
+    last_check_in_at: datetime | None
+    plan_summary: dict[str, Any] | None  # JSON decoded
     status: str | None
     actual: float | None
     expected: float | None
@@ -225,7 +243,11 @@ class GoalRepository:
         if not goal_ids:
             return {}
         raw = await driver(await self.session.connection())
-        return {row["id"]: TreeState(**row) for row in await raw.fetch(_TREE_STATES, goal_ids)}
+        rows = await raw.fetch(_TREE_STATES, goal_ids)
+        return {
+            row["id"]: TreeState(**{**row, "plan_summary": _json(row["plan_summary"])})
+            for row in rows
+        }
 
     async def ancestors(self, goal_id: uuid.UUID) -> list[uuid.UUID]:
         """The goal and every goal above it."""
@@ -243,6 +265,9 @@ class GoalRepository:
     async def unit_exists(self, unit_id: uuid.UUID) -> bool:
         found = await self.session.scalar(select(literal(1)).where(OrgUnit.id == unit_id))
         return found is not None
+
+    async def cycle(self, cycle_id: uuid.UUID) -> Cycle | None:
+        return await self.session.get(Cycle, cycle_id)
 
     async def kpi_exists(self, key: str) -> bool:
         return await self.session.scalar(select(literal(1)).where(Kpi.key == key)) is not None
@@ -270,6 +295,16 @@ class GoalRepository:
             .order_by(h.time)
         )
         return (await self.session.execute(query)).all()
+
+    async def check_ins(
+        self, goal_id: uuid.UUID, start: datetime, end: datetime
+    ) -> Sequence[CheckIn]:
+        query = (
+            select(CheckIn)
+            .where(CheckIn.goal_id == goal_id, CheckIn.at >= start, CheckIn.at <= end)
+            .order_by(CheckIn.at, CheckIn.id)
+        )
+        return (await self.session.scalars(query)).all()
 
     async def revisions(self, goal_id: uuid.UUID, start: datetime, end: datetime) -> Sequence[Any]:
         """Rows of `GoalRevision` and `review_title` (the cited review's title, or None)."""

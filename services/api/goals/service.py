@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from northstar.db.locks import Hierarchy, lock_hierarchy
 from northstar.db.models import Goal, GoalRevision
 from northstar.evaluation.judge import GoalJudge
 from northstar.http.problems import Problem
@@ -102,6 +103,15 @@ class GoalService:
         if parent_id is not None and not await self.repository.goal_exists(parent_id):
             raise _invalid("parent_id", f"there is no goal with id {parent_id}")
 
+    async def _cycle_dates(
+        self, cycle_id: uuid.UUID, start: datetime | None, due: datetime | None
+    ) -> tuple[datetime | None, datetime | None]:
+        """The goal's dates in a cycle: its own where given, else the cycle's."""
+        cycle = await self.repository.cycle(cycle_id)
+        if cycle is None:
+            raise _invalid("cycle_id", f"there is no cycle with id {cycle_id}")
+        return start or cycle.start, due or cycle.due
+
     @staticmethod
     def _check_period(start: datetime | None, due: datetime | None) -> None:
         if start is not None and due is not None and due < start:
@@ -124,7 +134,11 @@ class GoalService:
 
     async def create(self, body: GoalCreate, now: datetime) -> GoalRow:
         await self._check_references(body.kpi, body.unit_id, body.parent_id)
-        self._check_period(body.start, body.due)
+        start, due = body.start, body.due
+        if body.cycle_id is not None:
+            start, due = await self._cycle_dates(body.cycle_id, start, due)
+        # Without a start the period begins at creation, so a due already past is refused.
+        self._check_period(start or now, due)
         at_risk, off_track = self._thresholds(body.thresholds, DEFAULT_AT_RISK, DEFAULT_OFF_TRACK)
         goal = await self.repository.add(
             Goal(
@@ -137,8 +151,8 @@ class GoalService:
                 type=body.type.value,
                 baseline=body.baseline,
                 target=body.target,
-                start=body.start,
-                due=body.due,
+                start=start,
+                due=due,
                 pacing=body.pacing.value,
                 at_risk=at_risk,
                 off_track=off_track,
@@ -146,6 +160,9 @@ class GoalService:
                 window=body.window,
                 rollup=body.rollup.value,
                 alert_clear_margin=body.alert_clear_margin,
+                perspective=body.perspective,
+                check_in_cadence=body.check_in_cadence,
+                cycle_id=body.cycle_id,
             )
         )
         # A goal without a start is measured from created_at, the database's clock; judge
@@ -165,7 +182,15 @@ class GoalService:
         await self._check_references(
             changes.get("kpi"), changes.get("unit_id"), changes.get("parent_id")
         )
+        if changes.get("cycle_id") is not None:
+            start, due = await self._cycle_dates(
+                changes["cycle_id"], changes.get("start", goal.start), changes.get("due", goal.due)
+            )
+            changes["start"], changes["due"] = start, due
         new_parent = changes.get("parent_id", goal.parent_id)
+        if "parent_id" in changes and new_parent is not None:
+            # Serialise re-parentings, then check: see northstar/db/locks.py.
+            await lock_hierarchy(self.session, Hierarchy.GOALS)
         if (
             "parent_id" in changes
             and new_parent is not None
@@ -176,7 +201,9 @@ class GoalService:
                 f"goal {new_parent} is this goal or lies below it; "
                 "a goal cannot contribute to itself",
             )
-        self._check_period(changes.get("start", goal.start), changes.get("due", goal.due))
+        self._check_period(
+            changes.get("start", goal.start) or goal.created_at, changes.get("due", goal.due)
+        )
         at_risk, off_track = self._thresholds(
             body.thresholds if "thresholds" in changes else None, goal.at_risk, goal.off_track
         )
@@ -220,6 +247,9 @@ class GoalService:
             "weight": "weight",
             "window": "window",
             "alert_clear_margin": "alert_clear_margin",
+            "perspective": "perspective",
+            "check_in_cadence": "check_in_cadence",
+            "cycle_id": "cycle_id",
         }
         for field, column in simple.items():
             if field in changes:

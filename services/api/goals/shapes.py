@@ -7,11 +7,13 @@ together. Single goals are validated into `GoalOut` from `goal_dict`; the tree
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from northstar.db.models import Goal
 from northstar.domain.durations import format_duration
 from northstar.domain.goals import GoalType, smart_check
+from northstar.domain.plans import check_in_due
 from northstar.evaluation.status import StatusReport, StoredStatus
 from services.api.goals.repository import GoalRow
 from services.api.goals.schemas import GoalOut, GoalStatusOut
@@ -60,19 +62,62 @@ class GoalColumns(Protocol):
     @property
     def alert_clear_margin(self) -> float: ...
     @property
+    def perspective(self) -> str | None: ...
+    @property
+    def check_in_cadence(self) -> timedelta | None: ...
+    @property
+    def cycle_id(self) -> uuid.UUID | None: ...
+    @property
+    def carried_from(self) -> uuid.UUID | None: ...
+    @property
     def created_at(self) -> datetime: ...
     @property
     def updated_at(self) -> datetime: ...
 
 
-def status_dict(goal: GoalColumns, state: StoredStatus | None) -> dict[str, Any]:
-    """The status object (SPEC §7) from a `goal_state` row, as plain JSON-ready values;
-    `no_data` if the goal was never judged."""
-    return StatusReport.from_state(goal_id=goal.id, target=goal.target, state=state).to_dict()
+class PlanColumns(Protocol):
+    """The columns of a goal the status object's plan part reads: the ORM `Goal`, or the
+    tree's `TreeState`."""
+
+    @property
+    def start(self) -> datetime | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def check_in_cadence(self) -> timedelta | None: ...
+    @property
+    def last_check_in_at(self) -> datetime | None: ...
+    @property
+    def plan_summary(self) -> dict[str, Any] | None: ...
 
 
-def status_out(goal: GoalColumns, state: StoredStatus | None) -> GoalStatusOut:
-    return GoalStatusOut.model_validate(status_dict(goal, state))
+def plan_dict(goal: PlanColumns, now: datetime) -> dict[str, Any]:
+    """The status object's plan part (SPEC §12): `check_in` (latest check-in, next due,
+    overdue) and `initiatives` (the summary the initiative writes keep on the goal row).
+    `now` decides `overdue`; in the tree's cached nodes it is the time the node was last
+    rendered, at most one evaluation interval ago (docs/plans.md). The evaluator's events
+    carry the evaluation part only (`StatusReport`): it does not read plans."""
+    check_in = check_in_due(
+        goal.check_in_cadence, goal.last_check_in_at, goal.start or goal.created_at, now
+    )
+    if check_in is None and goal.last_check_in_at is not None:
+        check_in = {"last_at": goal.last_check_in_at, "due_at": None, "overdue": False}
+    return {"check_in": check_in, "initiatives": goal.plan_summary}
+
+
+def status_dict(
+    *, goal_id: uuid.UUID, target: float | None, plan: PlanColumns, state: StoredStatus | None
+) -> dict[str, Any]:
+    """The status object (SPEC §7, §12) from a `goal_state` row and the goal's plan
+    columns, as plain JSON-ready values; `no_data` if the goal was never judged."""
+    report = StatusReport.from_state(goal_id=goal_id, target=target, state=state)
+    return {**report.to_dict(), **plan_dict(plan, datetime.now(UTC))}
+
+
+def status_out(goal: Goal, state: StoredStatus | None) -> GoalStatusOut:
+    return GoalStatusOut.model_validate(
+        status_dict(goal_id=goal.id, target=goal.target, plan=goal, state=state)
+    )
 
 
 def smart_dict(goal: GoalColumns, has_children: bool) -> dict[str, Any]:
@@ -116,19 +161,28 @@ def definition_dict(goal: GoalColumns, has_children: bool) -> dict[str, Any]:
         "window": format_duration(goal.window) if goal.window else None,
         "rollup": goal.rollup,
         "alert_clear_margin": goal.alert_clear_margin,
+        "perspective": goal.perspective,
+        "check_in_cadence": format_duration(goal.check_in_cadence)
+        if goal.check_in_cadence
+        else None,
+        "cycle_id": goal.cycle_id,
+        "carried_from": goal.carried_from,
         "created_at": goal.created_at,
         "updated_at": goal.updated_at,
         "smart": smart_dict(goal, has_children),
     }
 
 
-def goal_dict(goal: GoalColumns, state: StoredStatus | None, has_children: bool) -> dict[str, Any]:
+def goal_dict(goal: Goal, state: StoredStatus | None, has_children: bool) -> dict[str, Any]:
     """The goal as the API shows it, in plain JSON-ready values: the one place its shape is
     built (its definition, then `status`). Single goals are validated into `GoalOut` from
     it; the tree serialises the two parts itself and keeps them per goal
     (`services/api/goals/nodes.py`), because building and serialising every node on every
     request was most of a 1,000-goal tree's time (see docs/performance.md)."""
-    return {**definition_dict(goal, has_children), "status": status_dict(goal, state)}
+    return {
+        **definition_dict(goal, has_children),
+        "status": status_dict(goal_id=goal.id, target=goal.target, plan=goal, state=state),
+    }
 
 
 def goal_out(row: GoalRow) -> GoalOut:

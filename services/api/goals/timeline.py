@@ -15,6 +15,7 @@ from services.api.alerts.repository import AlertRepository
 from services.api.goals.repository import GoalRepository
 from services.api.goals.schemas import (
     AlertEntry,
+    CheckInEntry,
     GoalStatusOut,
     HistoryEntry,
     ReviewEntry,
@@ -95,12 +96,32 @@ async def review_entries(
     ]
 
 
+async def check_in_entries(
+    repository: GoalRepository, goal_id: uuid.UUID, start: datetime, end: datetime
+) -> list[HistoryEntry]:
+    return [
+        CheckInEntry(
+            time=r.at,
+            type="check_in",
+            check_in_id=r.id,
+            author=r.author,
+            comment=r.comment,
+            confidence=r.confidence,
+            blockers=r.blockers,
+            value=r.value,
+        )
+        for r in await repository.check_ins(goal_id, start, end)
+    ]
+
+
 HISTORY_SOURCES: tuple[HistorySource, ...] = (
+    check_in_entries,
     revision_entries,
     status_entries,
     alert_entries,
     review_entries,
 )
-"""Sources of the goal timeline, in tie-break order: at one instant a revision comes
-before the evaluation it caused, the evaluation before the alert changes it caused, and
-a review (which freezes the statuses) last."""
+"""Sources of the goal timeline, in tie-break order: at one instant a check-in comes
+first (its value may cause what follows), a revision before the evaluation it caused, the
+evaluation before the alert changes it caused, and a review (which freezes the statuses)
+last."""

@@ -6,6 +6,8 @@ rows into effects, one batch per transaction:
 
     lock a batch of unrelayed rows (FOR UPDATE SKIP LOCKED, oldest first)
       → publish the `alert.*` ones to Kafka and wait for acks=all
+      → publish the `metric.recorded` ones (check-in values) to the events topic, in the
+        events format, and wait for acks=all: from there they take the pushed events' path
       → queue one `webhook_deliveries` row per subscribed, active webhook
       → mark the rows relayed → commit
 
@@ -37,8 +39,10 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from northstar.db.models import OutboxEvent
-from northstar.kafka import Topics, ensure_topics, producer
-from northstar.outbox import ALERT_EVENT_TYPES
+from northstar.events.model import MetricEvent
+from northstar.events.validation import parse_timestamp
+from northstar.kafka import Topics, ensure_topics, producer, send_events
+from northstar.outbox import ALERT_EVENT_TYPES, METRIC_EVENT_TYPE
 from northstar.telemetry import EVALUATOR_ERRORS, OUTBOX_LAG, OUTBOX_PENDING, OUTBOX_RELAYED
 from services.evaluator.settings import EvaluatorSettings
 
@@ -71,6 +75,18 @@ def encode_envelope(
     )
 
 
+def metric_event(data: Mapping[str, Any]) -> MetricEvent:
+    """The `metric.recorded` outbox row's event object, as the events topic carries it."""
+    return MetricEvent(
+        event_id=str(data["event_id"]),
+        source=str(data["source"]),
+        metric=str(data["metric"]),
+        value=float(data["value"]),
+        timestamp=parse_timestamp(str(data["timestamp"])),
+        dimensions={str(k): str(v) for k, v in dict(data.get("dimensions") or {}).items()},
+    )
+
+
 class OutboxRelay:
     """Background task: relay committed outbox rows. `nudge()` wakes it at once."""
 
@@ -84,6 +100,7 @@ class OutboxRelay:
         self._settings = settings
         self._engine = engine
         self._topic = Topics.with_prefix(settings.topic_prefix).alerts
+        self._events_topic = Topics.with_prefix(settings.topic_prefix).events
         self._on_deliveries_queued = on_deliveries_queued
         self._producer: AIOKafkaProducer | None = None
         self._wake = asyncio.Event()
@@ -158,6 +175,11 @@ class OutboxRelay:
             ]
             if alerts:
                 await self._publish(alerts)
+            metric_events = [
+                metric_event(row.data) for row in rows if row.type == METRIC_EVENT_TYPE
+            ]
+            if metric_events:
+                await self._publish_events(metric_events)
             queued = await self._queue_deliveries(conn, rows, bodies)
             await conn.execute(
                 update(OutboxEvent)
@@ -199,6 +221,12 @@ class OutboxRelay:
             await asyncio.gather(*acks)
 
         await asyncio.wait_for(send_all(), self._publish_timeout)
+
+    async def _publish_events(self, events: Sequence[MetricEvent]) -> None:
+        kafka = await self._connected_producer()
+        await asyncio.wait_for(
+            send_events(kafka, self._events_topic, events), self._publish_timeout
+        )
 
     async def _connected_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
