@@ -11,7 +11,7 @@ if and only if it was committed. The partial unique index on `alerts` backs the
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -164,46 +164,58 @@ class AlertRecorder:
         self,
         conn: AsyncConnection,
         alert_id: uuid.UUID,
+        *,
         actor: str,
         note: str | None,
         now: datetime,
     ) -> dict[str, Any]:
         """A person acknowledges an alert. Raises AlertNotFound or AlertTransitionError."""
-        row, title = await self._locked(conn, alert_id)
-        transition = acknowledge(_domain(row), note, now)
-        await self._record(
-            conn,
-            goal_id=row.goal_id,
-            goal_title=title,
-            row=row,
-            transition=transition,
-            actor=actor,
-            now=now,
+        return await self._by_hand(
+            conn, alert_id, actor=actor, now=now, decide=lambda alert: acknowledge(alert, note, now)
         )
-        return await self.get(conn, alert_id, title)
 
     async def resolve(
         self,
         conn: AsyncConnection,
         alert_id: uuid.UUID,
+        *,
         actor: str,
         now: datetime,
         note: str | None = None,
     ) -> dict[str, Any]:
         """A person resolves an alert, optionally saying why. Raises AlertNotFound or
         AlertTransitionError."""
-        row, title = await self._locked(conn, alert_id)
-        transition = resolve_by_hand(_domain(row), now)
         cleaned = note.strip() if note else None
+        return await self._by_hand(
+            conn,
+            alert_id,
+            actor=actor,
+            now=now,
+            decide=lambda alert: resolve_by_hand(alert, now),
+            resolution_note=cleaned or None,
+        )
+
+    async def _by_hand(
+        self,
+        conn: AsyncConnection,
+        alert_id: uuid.UUID,
+        *,
+        actor: str,
+        now: datetime,
+        decide: Callable[[Alert], AlertTransition],
+        resolution_note: str | None = None,
+    ) -> dict[str, Any]:
+        """A person's change: under the goal's lock, decided by the pure rule `decide`."""
+        row, title = await self._locked(conn, alert_id)
         await self._record(
             conn,
             goal_id=row.goal_id,
             goal_title=title,
             row=row,
-            transition=transition,
+            transition=decide(_domain(row)),
             actor=actor,
             now=now,
-            resolution_note=cleaned or None,
+            resolution_note=resolution_note,
         )
         return await self.get(conn, alert_id, title)
 

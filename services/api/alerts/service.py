@@ -45,7 +45,9 @@ class AlertService:
     ) -> AlertDetail:
         conn = await self.repository.session.connection()
         try:
-            alert = await self._recorder.acknowledge(conn, alert_id, actor, note, now)
+            alert = await self._recorder.acknowledge(
+                conn, alert_id, actor=actor, note=note, now=now
+            )
         except AlertNotFound:
             raise not_found(alert_id) from None
         except AlertTransitionError as error:
@@ -57,7 +59,7 @@ class AlertService:
     ) -> AlertDetail:
         conn = await self.repository.session.connection()
         try:
-            alert = await self._recorder.resolve(conn, alert_id, actor, now, note)
+            alert = await self._recorder.resolve(conn, alert_id, actor=actor, now=now, note=note)
         except AlertNotFound:
             raise not_found(alert_id) from None
         except AlertTransitionError as error:
