@@ -17,6 +17,7 @@ from northstar.http.health import database_check, health_router
 from northstar.http.middleware import RequestIdMiddleware
 from northstar.http.problems import install_problem_handlers
 from northstar.logs import configure_logging
+from northstar.notifications.vault import SecretBox
 from services.api.alerts.routes import router as alerts_router
 from services.api.api_keys.repository import ApiKeyRepository
 from services.api.api_keys.routes import router as api_keys_router
@@ -25,6 +26,7 @@ from services.api.gauges import business_gauges
 from services.api.goals.nodes import GoalNodes
 from services.api.goals.routes import router as goals_router
 from services.api.kpis.routes import router as kpis_router
+from services.api.notifications.routes import routers as notification_routers
 from services.api.reviews.routes import router as reviews_router
 from services.api.settings import ApiSettings
 from services.api.units.routes import router as units_router
@@ -69,6 +71,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.state.sessions = sessions
     app.state.authenticator = Authenticator(engine, ttl=settings.api_key_cache_seconds)
     app.state.goal_nodes = GoalNodes()
+    app.state.notification_settings = settings
+    app.state.secret_box = SecretBox(settings.secrets_key)
     install_problem_handlers(app)
     app.add_middleware(RequestIdMiddleware)
 
@@ -81,6 +85,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(alerts_router)
     app.include_router(reviews_router)
     app.include_router(webhooks_router)
+    for router in notification_routers:
+        app.include_router(router)
     return app
 
 

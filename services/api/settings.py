@@ -5,9 +5,10 @@ from __future__ import annotations
 from pydantic import Field
 
 from northstar.config import ServiceSettings
+from northstar.notifications.settings import NotificationSettings
 
 
-class ApiSettings(ServiceSettings):
+class ApiSettings(ServiceSettings, NotificationSettings):
     http_port: int = Field(default=8000, ge=1, le=65535)
     # If set, an admin key with exactly this secret exists after start-up (SPEC §2).
     bootstrap_admin_key: str | None = Field(default=None, min_length=16)

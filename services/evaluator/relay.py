@@ -7,6 +7,8 @@ rows into effects, one batch per transaction:
     lock a batch of unrelayed rows (FOR UPDATE SKIP LOCKED, oldest first)
       → publish the `alert.*` ones to Kafka and wait for acks=all
       → queue one `webhook_deliveries` row per subscribed, active webhook
+      → add each event to the grouped message of every channel subscribed to it
+        (`northstar.notifications.queue`)
       → mark the rows relayed → commit
 
 If Kafka fails the transaction rolls back and the batch is tried again later, so nothing
@@ -28,7 +30,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -38,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from northstar.db.models import OutboxEvent
 from northstar.kafka import Topics, ensure_topics, producer
+from northstar.notifications.queue import RelayedEvent, queue_event_messages
 from northstar.outbox import ALERT_EVENT_TYPES
 from northstar.telemetry import EVALUATOR_ERRORS, OUTBOX_LAG, OUTBOX_PENDING, OUTBOX_RELAYED
 from services.evaluator.settings import EvaluatorSettings
@@ -80,11 +83,14 @@ class OutboxRelay:
         engine: AsyncEngine,
         *,
         on_deliveries_queued: Callable[[], None] | None = None,
+        on_messages_queued: Callable[[], None] | None = None,
     ) -> None:
         self._settings = settings
         self._engine = engine
         self._topic = Topics.with_prefix(settings.topic_prefix).alerts
         self._on_deliveries_queued = on_deliveries_queued
+        self._on_messages_queued = on_messages_queued
+        self._group_window = timedelta(seconds=settings.notification_group_window_seconds)
         self._producer: AIOKafkaProducer | None = None
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -159,6 +165,12 @@ class OutboxRelay:
             if alerts:
                 await self._publish(alerts)
             queued = await self._queue_deliveries(conn, rows, bodies)
+            notified = await queue_event_messages(
+                conn,
+                [RelayedEvent(r.event_id, r.type, r.occurred_at, r.data) for r in rows],
+                datetime.now(UTC),
+                window=self._group_window,
+            )
             await conn.execute(
                 update(OutboxEvent)
                 .where(OutboxEvent.id.in_([row.id for row in rows]))
@@ -167,10 +179,17 @@ class OutboxRelay:
         OUTBOX_RELAYED.inc(len(rows))
         log.debug(
             "outbox relayed",
-            extra={"events": len(rows), "published": len(alerts), "deliveries": queued},
+            extra={
+                "events": len(rows),
+                "published": len(alerts),
+                "deliveries": queued,
+                "notifications": notified,
+            },
         )
         if queued and self._on_deliveries_queued is not None:
             self._on_deliveries_queued()
+        if notified and self._on_messages_queued is not None:
+            self._on_messages_queued()
         return len(rows)
 
     async def _queue_deliveries(
