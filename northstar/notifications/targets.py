@@ -7,7 +7,8 @@ a Teams Workflows (Power Automate) URL or `workflow://…` (Microsoft retired th
 email channel takes one address and is sent through the SMTP relay from the settings.
 
 SSRF (SPEC §2): for targets whose URL names the host Apprise will connect to (`json://`,
-`ntfy://`, `mailto://`, … — the plugins whose URL templates contain `{host}`), every
+`ntfy://`, `mailto://`, … — the plugins whose URL templates contain `{host}`; a Teams
+Workflows host must be one of Microsoft's and is trusted as such), every
 address the host resolves to must be public unless `NORTHSTAR_WEBHOOK_ALLOW_PRIVATE_NETWORKS`
 is true; link-local and cloud metadata addresses are refused always. The check runs when
 the channel is created and again before every send (a name may resolve elsewhere later).
@@ -31,6 +32,9 @@ _METADATA = {ipaddress.ip_address("fd00:ec2::254"), ipaddress.ip_address("100.10
 _EMAIL = re.compile(r"^[^@\s,;<>]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 _SLACK = "NotifySlack"
 _TEAMS = "NotifyWorkflows"
+# Where Teams Workflows (Power Automate) webhooks live. A Teams target must name one of
+# these: the host is Microsoft's, so it is neither resolved nor checked further.
+TEAMS_HOST_SUFFIXES = (".logic.azure.com", ".powerplatform.com", ".powerautomate.com")
 
 
 class InvalidTarget(ValueError):
@@ -67,7 +71,9 @@ def validate(kind: ChannelKind, target: str, settings: NotificationSettings) -> 
             "a slack channel's target is a Slack webhook URL "
             "(https://hooks.slack.com/services/…) or a slack:// URL"
         )
-    if kind is ChannelKind.TEAMS and name != _TEAMS:
+    if kind is ChannelKind.TEAMS and (
+        name != _TEAMS or not str(plugin.host).lower().endswith(TEAMS_HOST_SUFFIXES)
+    ):
         raise InvalidTarget(
             "a teams channel's target is a Teams Workflows URL "
             "(https://….logic.azure.com/workflows/…) or a workflow:// URL"
@@ -80,7 +86,9 @@ def check_reachable(plugin: Any, *, allow_private: bool) -> None:
     """Refuse a plugin whose URL points at an address it may not reach (see module doc)."""
     if not _connects_to_host(plugin):
         return
-    host = str(getattr(plugin, "host", "") or "")
+    host = str(getattr(plugin, "host", "") or "").strip("[]")
+    if type(plugin).__name__ == _TEAMS and host.lower().endswith(TEAMS_HOST_SUFFIXES):
+        return
     if not host:
         raise InvalidTarget("target names no host")
     try:

@@ -167,6 +167,44 @@ def render(row: Any, goals: Mapping[str, GoalSnapshot], base_url: str) -> Render
     return goal_message(goal, events, goal_link(base_url, goal_id))
 
 
+async def deliver(
+    channel_kind: str,
+    url: str,
+    rendered: Rendered,
+    severity: Severity,
+    *,
+    send_timeout: float,
+    allow_private: bool,
+) -> str | None:
+    """Send one message through Apprise in the form the channel shows best: HTML email
+    (Apprise adds the plain-text part), Markdown for Slack and Teams (Apprise builds Slack
+    attachments and a Teams Adaptive Card from it), plain text elsewhere. Returns None
+    when delivered, else what went wrong (which may quote the URL: redact it)."""
+    plugin = plugin_for(url)
+    if channel_kind != ChannelKind.EMAIL:
+        # Checked again at every send: a host name may resolve elsewhere by now.
+        await asyncio.to_thread(check_reachable, plugin, allow_private=allow_private)
+    sender = apprise.Apprise()
+    sender.add(plugin)
+    if channel_kind == ChannelKind.EMAIL:
+        body, body_format = rendered.html, apprise.NotifyFormat.HTML
+    elif channel_kind in (ChannelKind.SLACK, ChannelKind.TEAMS):
+        body, body_format = rendered.markdown, apprise.NotifyFormat.MARKDOWN
+    else:
+        body, body_format = rendered.text, apprise.NotifyFormat.TEXT
+    result = await sender.async_notify(
+        body=body,
+        title=rendered.subject,
+        body_format=body_format,
+        notify_type=_NOTIFY_TYPES[severity],
+        timeout=send_timeout,
+    )
+    if result:
+        return None
+    problems = [entry.message for entry in result.logs() if entry.level in ("WARNING", "ERROR")]
+    return "; ".join(problems)[-500:] or f"not delivered ({result.status.name.lower()})"
+
+
 def _fields(goal: GoalSnapshot) -> dict[str, Any]:
     return {name: getattr(goal, name) for name in GoalSnapshot.__slots__}
 
@@ -314,35 +352,14 @@ class Notifier:
         self._wake.set()
 
     async def _send(self, message: ClaimedMessage, target: str) -> str | None:
-        url = apprise_url(message.channel_kind, target, self._settings)
-        plugin = plugin_for(url)
-        if message.channel_kind != ChannelKind.EMAIL:
-            # Checked again at every send: a host name may resolve elsewhere by now.
-            await asyncio.to_thread(
-                check_reachable,
-                plugin,
-                allow_private=self._settings.webhook_allow_private_networks,
-            )
-        sender = apprise.Apprise()
-        sender.add(plugin)
-        rendered = message.rendered
-        if message.channel_kind == ChannelKind.EMAIL:
-            body, body_format = rendered.html, apprise.NotifyFormat.HTML
-        elif message.channel_kind in (ChannelKind.SLACK, ChannelKind.TEAMS):
-            body, body_format = rendered.markdown, apprise.NotifyFormat.MARKDOWN
-        else:
-            body, body_format = rendered.text, apprise.NotifyFormat.TEXT
-        result = await sender.async_notify(
-            body=body,
-            title=rendered.subject,
-            body_format=body_format,
-            notify_type=_NOTIFY_TYPES[message.severity],
-            timeout=self._timeout,
+        return await deliver(
+            message.channel_kind,
+            apprise_url(message.channel_kind, target, self._settings),
+            message.rendered,
+            message.severity,
+            send_timeout=self._timeout,
+            allow_private=self._settings.webhook_allow_private_networks,
         )
-        if result:
-            return None
-        problems = [entry.message for entry in result.logs() if entry.level in ("WARNING", "ERROR")]
-        return "; ".join(problems)[-500:] or f"not delivered ({result.status.name.lower()})"
 
     async def _record_finished(self) -> None:
         if not self._finished:
