@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from northstar.db.engine import create_engine
-from services.evaluator.schedules import NotificationSchedule
+from services.evaluator.notifications.schedules import NotificationSchedule
 from services.evaluator.settings import EvaluatorSettings
 from tests.conftest import StartService
 from tests.notifications.conftest import (

@@ -14,7 +14,7 @@ import requests
 
 from northstar.notifications.model import Severity
 from northstar.notifications.templates import Event, GoalSnapshot, Rendered, goal_message
-from services.evaluator.notifier import deliver
+from services.evaluator.notifications.notifier import deliver
 
 SLACK_HOOK = "https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ"
 TEAMS_FLOW = (

@@ -49,7 +49,7 @@ from northstar.notifications.templates import (
 )
 from northstar.notifications.vault import SecretBox
 from northstar.telemetry import EVALUATOR_ERRORS, NOTIFICATIONS_SENT
-from services.evaluator.webhooks import retry_delay
+from services.evaluator.notifications.dispatcher import retry_delay
 
 log = logging.getLogger(__name__)
 
