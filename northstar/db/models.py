@@ -610,6 +610,8 @@ class NotificationChannel(Base):
     target: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     owner_kind: Mapped[str] = mapped_column(String(4), nullable=False)
     owner_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    # Created by Northstar for a goal owner's default critical-alert emails.
+    implicit: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     created_at: Mapped[datetime] = _created_at()
     created_by: Mapped[str | None] = mapped_column(String(100))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -618,6 +620,12 @@ class NotificationChannel(Base):
         CheckConstraint("kind IN ('email', 'slack', 'teams', 'apprise')", name="kind"),
         CheckConstraint("owner_kind IN ('user', 'unit')", name="owner_kind"),
         Index("ix_notification_channels_owner", "owner_kind", "owner_id"),
+        Index(
+            "uq_notification_channels_implicit_owner",
+            "owner_id",
+            unique=True,
+            postgresql_where=text("implicit"),
+        ),
     )
 
 

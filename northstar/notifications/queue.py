@@ -16,7 +16,7 @@ becomes one message per window per channel, and every event is in exactly one me
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -42,13 +42,49 @@ _MATCH = text(
     )
     SELECT DISTINCT ev.idx, s.channel_id, s.min_severity, c.owner_kind, c.owner_id
     FROM ev
+    LEFT JOIN goals AS g ON g.id = ev.goal_id
     JOIN notification_subscriptions AS s ON ev.type = ANY(s.events)
     JOIN notification_channels AS c ON c.id = s.channel_id AND c.deleted_at IS NULL
     WHERE (s.scope = 'goal' AND s.goal_id = ev.goal_id)
        OR (s.scope = 'unit'
            AND EXISTS (SELECT 1 FROM chain WHERE chain.idx = ev.idx AND chain.unit_id = s.unit_id))
+       OR (s.scope = 'mine' AND c.owner_kind = 'user' AND g.owner_id = c.owner_id)
     """
 )
+
+# The default (SPEC §14 item 2): a goal's owner hears about its critical alerts by email,
+# through a channel Northstar makes for them, unless they set up a channel of their own or
+# deleted the one made for them.
+_DEFAULT_RECIPIENTS = text(
+    """
+    SELECT g.id AS goal_id, u.id AS user_id, u.email,
+           (SELECT c.id FROM notification_channels AS c
+            WHERE c.owner_kind = 'user' AND c.owner_id = u.id AND c.implicit) AS channel_id
+    FROM goals AS g
+    JOIN users AS u ON u.id = g.owner_id AND u.status = 'active'
+    WHERE g.id = ANY(CAST(:goal_ids AS uuid[]))
+      AND NOT EXISTS (
+          SELECT 1 FROM notification_channels AS c
+          WHERE c.owner_kind = 'user' AND c.owner_id = u.id
+            AND ((NOT c.implicit AND c.deleted_at IS NULL)
+                 OR (c.implicit AND c.deleted_at IS NOT NULL))
+      )
+    """
+)
+
+_DEFAULT_CHANNEL = text(
+    """
+    INSERT INTO notification_channels (id, name, kind, target, owner_kind, owner_id, implicit,
+                                       created_by)
+    VALUES (gen_random_uuid(), 'Email (default)', 'email', :target, 'user', :user_id, true,
+            'northstar')
+    ON CONFLICT (owner_id) WHERE implicit DO NOTHING
+    RETURNING id
+    """
+)
+
+# Alert events the default sends: opened, or escalated to critical.
+_DEFAULT_EVENTS = ("alert.opened", "alert.updated")
 
 _QUIET_HOURS = text(
     """
@@ -123,17 +159,33 @@ async def quiet_hours_of(
     return {r.user_id: QuietHours(r.quiet_start, r.quiet_end, r.timezone) for r in rows}
 
 
+@dataclass(frozen=True, slots=True)
+class _Match:
+    idx: int
+    channel_id: uuid.UUID
+    min_severity: str
+    owner_kind: str
+    owner_id: uuid.UUID
+
+
 async def queue_event_messages(
-    conn: AsyncConnection, events: Sequence[RelayedEvent], now: datetime, *, window: timedelta
+    conn: AsyncConnection,
+    events: Sequence[RelayedEvent],
+    now: datetime,
+    *,
+    window: timedelta,
+    seal: Callable[[str], bytes] | None = None,
 ) -> int:
     """Add these events to the messages of every channel subscribed to them, in the
-    caller's transaction; return how many (channel, goal) groups were touched."""
-    about = [(i, e, goal_of(e.data)) for i, e in enumerate(events)]
-    about = [(i, e, g) for i, e, g in about if g is not None]
+    caller's transaction; return how many (channel, goal) groups were touched. With
+    `seal` (email configured and a secrets key), goal owners get their critical alerts
+    by email by default (see `_DEFAULT_RECIPIENTS`)."""
+    about = [(i, e, goal) for i, e in enumerate(events) if (goal := goal_of(e.data)) is not None]
     if not about:
         return 0
-    matches = (
-        await conn.execute(
+    matches = [
+        _Match(r.idx, r.channel_id, r.min_severity, r.owner_kind, r.owner_id)
+        for r in await conn.execute(
             _MATCH,
             {
                 "idx": [i for i, _, _ in about],
@@ -141,7 +193,9 @@ async def queue_event_messages(
                 "types": [e.type for _, e, _ in about],
             },
         )
-    ).all()
+    ]
+    if seal is not None:
+        matches += await _default_matches(conn, about, matches, seal)
     if not matches:
         return 0
     groups: dict[tuple[uuid.UUID, str], _Group] = {}
@@ -187,6 +241,41 @@ async def queue_event_messages(
         },
     )
     return len(groups)
+
+
+async def _default_matches(
+    conn: AsyncConnection,
+    about: Sequence[tuple[int, RelayedEvent, str]],
+    matches: Sequence[_Match],
+    seal: Callable[[str], bytes],
+) -> list[_Match]:
+    """Matches of the owners' default email channels for critical alert events, making
+    an owner's channel the first time it is needed."""
+    critical = [
+        (i, g)
+        for i, e, g in about
+        if e.type in _DEFAULT_EVENTS and severity_of(e.type, e.data) is Severity.CRITICAL
+    ]
+    if not critical:
+        return []
+    rows = (
+        await conn.execute(_DEFAULT_RECIPIENTS, {"goal_ids": sorted({g for _, g in critical})})
+    ).all()
+    recipients: dict[str, tuple[uuid.UUID, uuid.UUID]] = {}  # goal -> (channel, owner)
+    for row in rows:
+        channel_id = row.channel_id or await conn.scalar(
+            _DEFAULT_CHANNEL, {"target": seal(row.email), "user_id": row.user_id}
+        )
+        if channel_id is not None:  # None: made meanwhile elsewhere; found next time
+            recipients[str(row.goal_id)] = (channel_id, row.user_id)
+    subscribed = {(m.idx, m.channel_id) for m in matches}
+    return [
+        _Match(idx, channel_id, Severity.CRITICAL.value, "user", owner)
+        for idx, goal in critical
+        if goal in recipients
+        for channel_id, owner in [recipients[goal]]
+        if (idx, channel_id) not in subscribed
+    ]
 
 
 async def queue_once(

@@ -309,6 +309,21 @@ async def make_goal(api: httpx.AsyncClient, title: str, unit_id: str | None = No
     return goal_id
 
 
+async def make_user(api: httpx.AsyncClient, email: str | None = None, role: str = "member") -> str:
+    """A user (with a password, so they can sign in); their id."""
+    email = email or f"{uuid.uuid4().hex[:10]}@example.com"
+    response = await api.post(
+        "/v1/users",
+        json={"email": email, "name": email.split("@")[0], "role": role, "password": PASSWORD},
+    )
+    assert response.status_code == 201, response.text
+    user_id: str = response.json()["id"]
+    return user_id
+
+
+PASSWORD = "notify passphrase 2026"
+
+
 async def make_channel(
     api: httpx.AsyncClient,
     kind: str,
@@ -317,7 +332,7 @@ async def make_channel(
     owner: tuple[str, str] | None = None,
     name: str = "channel",
 ) -> str:
-    owner_kind, owner_id = owner or ("user", str(uuid.uuid4()))
+    owner_kind, owner_id = owner or ("user", await make_user(api))
     response = await api.post(
         "/v1/channels",
         json={

@@ -3,7 +3,9 @@ kind, the SSRF rule, secrets that never come back, and the shapes of SPEC §14."
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -11,7 +13,14 @@ from fastapi import FastAPI
 
 from services.api.app import create_app
 from services.api.settings import ApiSettings
-from tests.notifications.conftest import SECRETS_KEY, make_channel, make_goal, subscribe
+from tests.notifications.conftest import (
+    PASSWORD,
+    SECRETS_KEY,
+    make_channel,
+    make_goal,
+    make_user,
+    subscribe,
+)
 
 SLACK = "https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ"
 TEAMS = (
@@ -51,13 +60,13 @@ def channel(kind: str, target: str, owner_id: str | None = None) -> dict[str, ob
 async def test_channels_are_created_listed_and_deleted_without_ever_showing_targets(
     people_api: httpx.AsyncClient,
 ) -> None:
-    person = str(uuid.uuid4())
+    person = await make_user(people_api)
     created = []
     for kind, target in [("slack", SLACK), ("teams", TEAMS), ("email", "ana@example.com")]:
         response = await people_api.post("/v1/channels", json=channel(kind, target, person))
         assert response.status_code == 201, response.text
         body = response.json()
-        assert set(body) == {"id", "name", "kind", "owner", "created_at"}
+        assert set(body) == {"id", "name", "kind", "owner", "implicit", "created_at"}
         assert body["owner"] == {"kind": "user", "id": person}
         created.append(body["id"])
     listing = await people_api.get("/v1/channels")
@@ -186,15 +195,91 @@ async def test_digests_and_quiet_hours_are_validated(people_api: httpx.AsyncClie
     ]
     for wrong in ({"at": "25:00"}, {"timezone": "Mars/Olympus"}, {"cadence": "hourly"}):
         assert (await people_api.post("/v1/digests", json={**body, **wrong})).status_code == 422
-    person = str(uuid.uuid4())
-    assert (await people_api.get(f"/v1/notification-preferences/{person}")).json() == {
+    person = await make_user(people_api)
+    assert (await people_api.get(f"/v1/users/{person}/notification-preferences")).json() == {
         "user_id": person,
         "timezone": "UTC",
         "quiet_hours": None,
     }
     response = await people_api.put(
-        f"/v1/notification-preferences/{person}",
+        f"/v1/users/{person}/notification-preferences",
         json={"timezone": "Nowhere/City", "quiet_hours": None},
     )
     assert response.status_code == 422
     assert (await people_api.delete(f"/v1/digests/{first.json()['id']}")).status_code == 204
+
+
+@contextlib.asynccontextmanager
+async def signed_in(api: httpx.AsyncClient, email: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser-like client of the same app, signed in as `email`."""
+    async with httpx.AsyncClient(transport=api._transport, base_url="http://api") as client:
+        answer = await client.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
+        assert answer.status_code == 200, answer.text
+        client.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
+        yield client
+
+
+async def test_people_manage_their_own_channels_and_leads_their_units(
+    people_api: httpx.AsyncClient,
+) -> None:
+    unit = (await people_api.post("/v1/units", json={"name": "Sales", "kind": "department"})).json()
+    ana = await make_user(people_api, "ana@example.com", role="viewer")
+    lead = await make_user(people_api, "lead@example.com", role="member")
+    assert (
+        await people_api.put(f"/v1/units/{unit['id']}/members/{lead}", json={"role": "lead"})
+    ).status_code == 200
+    goal = await make_goal(people_api, "Revenue")
+    others = await make_channel(people_api, "email", "boss@example.com")
+
+    async with signed_in(people_api, "ana@example.com") as web:
+        # No owner given: the channel is the signed-in person's.
+        mine = await web.post(
+            "/v1/channels", json={"name": "me", "kind": "email", "target": "ana@example.com"}
+        )
+        assert mine.status_code == 201, mine.text
+        assert mine.json()["owner"] == {"kind": "user", "id": ana}
+        sub = await web.post(
+            "/v1/subscriptions", json={"channel_id": mine.json()["id"], "scope": {"mine": True}}
+        )
+        assert sub.status_code == 201, sub.text
+        quiet = {"timezone": "Europe/Berlin", "quiet_hours": {"start": "22:00", "end": "07:00"}}
+        assert (await web.put("/v1/me/notification-preferences", json=quiet)).status_code == 200
+        mine_now = (await web.get("/v1/me/notification-preferences")).json()
+        assert mine_now == {"user_id": ana, **quiet}
+        # Someone else's channel, a unit's channel, someone else's quiet hours: refused.
+        refused = [
+            await web.post(
+                "/v1/subscriptions", json={"channel_id": others, "scope": {"goal_id": goal}}
+            ),
+            await web.delete(f"/v1/channels/{others}"),
+            await web.post(
+                "/v1/channels",
+                json={
+                    "name": "team",
+                    "kind": "email",
+                    "target": "team@example.com",
+                    "owner": {"kind": "unit", "id": unit["id"]},
+                },
+            ),
+            await web.put(f"/v1/users/{lead}/notification-preferences", json=quiet),
+        ]
+        assert [r.status_code for r in refused] == [403, 403, 403, 403]
+        assert all(r.headers["content-type"] == "application/problem+json" for r in refused)
+        assert (await web.delete(f"/v1/channels/{mine.json()['id']}")).status_code == 204
+
+    async with signed_in(people_api, "lead@example.com") as web:
+        team = await web.post(
+            "/v1/channels",
+            json={
+                "name": "team",
+                "kind": "email",
+                "target": "team@example.com",
+                "owner": {"kind": "unit", "id": unit["id"]},
+            },
+        )
+        assert team.status_code == 201, team.text
+        digest = await web.post(
+            "/v1/digests",
+            json={"channel_id": team.json()["id"], "cadence": "weekly", "at": "08:00"},
+        )
+        assert digest.status_code == 201, digest.text

@@ -9,7 +9,6 @@ import asyncio
 import itertools
 import logging
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -27,6 +26,7 @@ from tests.notifications.conftest import (
     channel_log,
     make_channel,
     make_goal,
+    make_user,
     notifying,
     subscribe,
 )
@@ -216,17 +216,18 @@ async def test_quiet_hours_hold_a_message_but_not_a_critical_one(
     receivers: Callable[..., Receiver],
 ) -> None:
     receiver = receivers(lambda request: 200)
-    person = str(uuid.uuid4())
+    person = await make_user(people_api)
     now = datetime.now(UTC)
     quiet = {
         "start": (now - timedelta(hours=1)).strftime("%H:%M"),
         "end": (now + timedelta(hours=2)).strftime("%H:%M"),
     }
     response = await people_api.put(
-        f"/v1/notification-preferences/{person}", json={"timezone": "UTC", "quiet_hours": quiet}
+        f"/v1/users/{person}/notification-preferences",
+        json={"timezone": "UTC", "quiet_hours": quiet},
     )
     assert response.status_code == 200, response.text
-    assert (await people_api.get(f"/v1/notification-preferences/{person}")).json()[
+    assert (await people_api.get(f"/v1/users/{person}/notification-preferences")).json()[
         "quiet_hours"
     ] == quiet
     held_goal = await make_goal(people_api, "Warning only")
@@ -302,3 +303,56 @@ async def test_failures_are_retried_and_a_dead_channel_does_not_slow_the_others(
     assert all(item["status"] == "pending" for item in dead_log)
     tried = [item for item in dead_log if item["attempts"]]
     assert tried and all("not sent within" in item["last_error"] for item in tried), tried
+
+
+async def test_a_goal_owner_hears_of_its_critical_alerts_by_email_by_default(
+    people_api: httpx.AsyncClient,
+    notify_settings: EvaluatorSettings,
+    engine: AsyncEngine,
+    mailbox: Mailbox,
+    receivers: Callable[..., Receiver],
+) -> None:
+    owner = await make_user(people_api, "owner@example.com")
+    other = await make_user(people_api, "other@example.com")
+    goal = await make_goal(people_api, "Owned goal")
+    theirs = await make_goal(people_api, "Other's goal")
+    async with engine.begin() as conn:
+        await conn.exec_driver_sql(f"UPDATE goals SET owner_id = '{owner}' WHERE id = '{goal}'")
+        await conn.exec_driver_sql(f"UPDATE goals SET owner_id = '{other}' WHERE id = '{theirs}'")
+    # `other` set up a channel of their own, subscribed to their own goals: no default.
+    receiver = receivers(lambda request: 200)
+    chat = await make_channel(
+        people_api, "apprise", f"json://127.0.0.1:{receiver.port}/hook", owner=("user", other)
+    )
+    await subscribe(people_api, chat, scope={"mine": True}, min_severity="critical")
+
+    async with notifying(notify_settings, engine):
+        await add_events(
+            engine,
+            [
+                ("alert.opened", goal, alert_data(goal)),  # warning: no default email
+                ("alert.updated", goal, critical_alert(goal, "Owned goal")),
+                ("alert.opened", theirs, critical_alert(theirs, "Other's goal")),
+            ],
+        )
+        await eventually(lambda: asyncio.sleep(0, mailbox.messages), bool, what="an email")
+        await eventually(lambda: asyncio.sleep(0, receiver.received), bool, what="a POST")
+        await asyncio.sleep(1)
+
+    assert mailbox.recipients == [["owner@example.com"]]
+    assert (
+        mailbox.messages[0]["Subject"]
+        == "[Critical] Owned goal: Alert escalated (status, critical)"
+    )
+    assert [orjson.loads(r.body)["title"] for r in receiver.received] == [
+        "[Critical] Other's goal: Alert opened (status, critical)"
+    ]
+    channels = (await people_api.get("/v1/channels")).json()["items"]
+    [made] = [c for c in channels if c["implicit"]]
+    assert made["owner"] == {"kind": "user", "id": owner} and made["kind"] == "email"
+    # Deleting the default channel turns the default off.
+    assert (await people_api.delete(f"/v1/channels/{made['id']}")).status_code == 204
+    async with notifying(notify_settings, engine):
+        await add_events(engine, [("alert.updated", goal, critical_alert(goal, "Owned goal"))])
+        await asyncio.sleep(1.5)
+    assert len(mailbox.messages) == 1

@@ -18,6 +18,7 @@ from northstar.db.models import (
     NotificationPreference,
     NotificationSubscription,
     OrgUnit,
+    User,
 )
 
 # Written to `last_error` of messages still pending when their channel was deleted.
@@ -128,6 +129,33 @@ class NotificationRepository:
 
     async def unit_exists(self, unit_id: uuid.UUID) -> bool:
         return await self.session.get(OrgUnit, unit_id) is not None
+
+    async def user_exists(self, user_id: uuid.UUID) -> bool:
+        return await self.session.get(User, user_id) is not None
+
+    async def subscription_owner(self, subscription_id: uuid.UUID) -> tuple[str, uuid.UUID] | None:
+        """The `(owner_kind, owner_id)` of the subscription's channel."""
+        row = (
+            await self.session.execute(
+                select(NotificationChannel.owner_kind, NotificationChannel.owner_id)
+                .join(
+                    NotificationSubscription,
+                    NotificationSubscription.channel_id == NotificationChannel.id,
+                )
+                .where(NotificationSubscription.id == subscription_id)
+            )
+        ).first()
+        return (row.owner_kind, row.owner_id) if row else None
+
+    async def digest_owner(self, digest_id: uuid.UUID) -> tuple[str, uuid.UUID] | None:
+        row = (
+            await self.session.execute(
+                select(NotificationChannel.owner_kind, NotificationChannel.owner_id)
+                .join(NotificationDigest, NotificationDigest.channel_id == NotificationChannel.id)
+                .where(NotificationDigest.id == digest_id)
+            )
+        ).first()
+        return (row.owner_kind, row.owner_id) if row else None
 
     # -- subscriptions ---------------------------------------------------------------------
 

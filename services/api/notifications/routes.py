@@ -1,8 +1,10 @@
-"""`/v1/channels`, `/v1/subscriptions`, `/v1/digests`, `/v1/notification-preferences`.
+"""`/v1/channels`, `/v1/subscriptions`, `/v1/digests`, quiet hours
+(`/v1/me/notification-preferences`, `/v1/users/{id}/notification-preferences`).
 
-Reading needs `read`, changing needs `write` (until the people issue's policy decides per
-actor). A channel's target is write-only: it is sealed before it is stored and no answer
-ever contains it, nor does any log line.
+Reading needs `read`. Changing is `notifications:own`: every person for their own
+channels and quiet hours, a unit lead for the unit's channels, editors and admins for
+all (`services.api.notifications.service`). A channel's target is write-only: it is
+sealed before it is stored and no answer ever contains it, nor does any log line.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ import asyncio
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from northstar.auth.policy import Action
 from northstar.db.models import (
     NotificationChannel,
     NotificationDigest,
@@ -24,7 +27,7 @@ from northstar.notifications.model import ChannelKind, OwnerKind, Severity
 from northstar.notifications.settings import NotificationSettings
 from northstar.notifications.targets import InvalidTarget, validate
 from northstar.notifications.vault import SecretBox
-from services.api.dependencies import Reader, Session, Writer
+from services.api.dependencies import Actor, Permit, Reader, Session
 from services.api.notifications.repository import NotificationRepository
 from services.api.notifications.schemas import (
     ChannelCreate,
@@ -42,13 +45,18 @@ from services.api.notifications.schemas import (
     SubscriptionOut,
     clock,
 )
+from services.api.notifications.service import ensure_may_manage
 from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key
 
 channels = APIRouter(prefix="/v1/channels", tags=["notifications"])
 subscriptions = APIRouter(prefix="/v1/subscriptions", tags=["notifications"])
 digests = APIRouter(prefix="/v1/digests", tags=["notifications"])
-preferences = APIRouter(prefix="/v1/notification-preferences", tags=["notifications"])
-routers = (channels, subscriptions, digests, preferences)
+me = APIRouter(prefix="/v1/me/notification-preferences", tags=["notifications"])
+users = APIRouter(prefix="/v1/users", tags=["notifications"])
+routers = (channels, subscriptions, digests, me, users)
+
+Own = Annotated[Actor, Depends(Permit(Action.OWN_NOTIFICATIONS))]
+PeopleAdmin = Annotated[Actor, Depends(Permit(Action.PEOPLE_MANAGE))]
 
 
 def _channel_out(channel: NotificationChannel) -> ChannelOut:
@@ -57,6 +65,7 @@ def _channel_out(channel: NotificationChannel) -> ChannelOut:
         name=channel.name,
         kind=ChannelKind(channel.kind),
         owner=Owner(kind=OwnerKind(channel.owner_kind), id=channel.owner_id),
+        implicit=channel.implicit,
         created_at=channel.created_at,
     )
 
@@ -137,7 +146,7 @@ async def _live_channel(
     ),
 )
 async def create_channel(
-    body: ChannelCreate, request: Request, session: Session, principal: Writer
+    body: ChannelCreate, request: Request, session: Session, actor: Own
 ) -> ChannelOut:
     settings: NotificationSettings = request.app.state.notification_settings
     box: SecretBox = request.app.state.secret_box
@@ -152,15 +161,23 @@ async def create_channel(
     except InvalidTarget as error:
         raise Problem(422, f"The target is not usable: {error}.") from None
     repository = NotificationRepository(session)
-    if body.owner.kind is OwnerKind.UNIT and not await repository.unit_exists(body.owner.id):
-        raise Problem(422, f"There is no unit with id {body.owner.id}.")
+    owner = body.owner
+    if owner is None:
+        if actor.person is None:
+            raise Problem(422, "A channel created with a service key needs an `owner`.")
+        owner = Owner(kind=OwnerKind.USER, id=actor.person.id)
+    if owner.kind is OwnerKind.UNIT and not await repository.unit_exists(owner.id):
+        raise Problem(422, f"There is no unit with id {owner.id}.")
+    if owner.kind is OwnerKind.USER and not await repository.user_exists(owner.id):
+        raise Problem(422, f"There is no user with id {owner.id}.")
+    await ensure_may_manage(session, actor, owner.kind.value, owner.id)
     channel = await repository.add_channel(
         name=body.name,
         kind=body.kind.value,
         sealed_target=box.seal(target),
-        owner_kind=body.owner.kind.value,
-        owner_id=body.owner.id,
-        created_by=principal.name,
+        owner_kind=owner.kind.value,
+        owner_id=owner.id,
+        created_by=actor.name,
     )
     await session.commit()
     return _channel_out(channel)
@@ -192,8 +209,11 @@ async def get_channel(channel_id: uuid.UUID, session: Session, _: Reader) -> Cha
     description="Its subscriptions and digests stop; messages still pending are dropped "
     "(marked `failed`). Idempotent.",
 )
-async def delete_channel(channel_id: uuid.UUID, session: Session, _: Writer) -> Response:
+async def delete_channel(channel_id: uuid.UUID, session: Session, actor: Own) -> Response:
     repository = NotificationRepository(session)
+    channel = await repository.channel(channel_id)
+    if channel is not None:
+        await ensure_may_manage(session, actor, channel.owner_kind, channel.owner_id)
     if not await repository.delete_channel(channel_id) and not await repository.channel_existed(
         channel_id
     ):
@@ -242,12 +262,13 @@ async def list_deliveries(
     summary="Subscribe a channel to a goal, a unit's subtree or its owner's goals",
 )
 async def create_subscription(
-    body: SubscriptionCreate, session: Session, principal: Writer
+    body: SubscriptionCreate, session: Session, actor: Own
 ) -> SubscriptionOut:
     repository = NotificationRepository(session)
     channel = await repository.channel(body.channel_id)
     if channel is None:
         raise Problem(422, f"There is no channel with id {body.channel_id}.")
+    await ensure_may_manage(session, actor, channel.owner_kind, channel.owner_id)
     scope = body.scope
     if scope.goal_id is not None and not await repository.goal_exists(scope.goal_id):
         raise Problem(422, f"There is no goal with id {scope.goal_id}.")
@@ -262,7 +283,7 @@ async def create_subscription(
         unit_id=scope.unit_id,
         events=body.events,
         min_severity=body.min_severity.value,
-        created_by=principal.name,
+        created_by=actor.name,
     )
     await session.commit()
     return _subscription_out(subscription)
@@ -289,9 +310,13 @@ async def list_subscriptions(
 
 
 @subscriptions.delete("/{subscription_id}", status_code=204, summary="Delete a subscription")
-async def delete_subscription(subscription_id: uuid.UUID, session: Session, _: Writer) -> Response:
-    if not await NotificationRepository(session).delete_subscription(subscription_id):
+async def delete_subscription(subscription_id: uuid.UUID, session: Session, actor: Own) -> Response:
+    repository = NotificationRepository(session)
+    owner = await repository.subscription_owner(subscription_id)
+    if owner is None:
         raise Problem(404, f"There is no subscription with id {subscription_id}.")
+    await ensure_may_manage(session, actor, *owner)
+    await repository.delete_subscription(subscription_id)
     await session.commit()
     return Response(status_code=204)
 
@@ -307,10 +332,12 @@ async def delete_subscription(subscription_id: uuid.UUID, session: Session, _: W
     description="One digest per channel and cadence (posting again moves it). Exactly one "
     "message per period, however many evaluators run.",
 )
-async def create_digest(body: DigestCreate, session: Session, _: Writer) -> DigestOut:
+async def create_digest(body: DigestCreate, session: Session, actor: Own) -> DigestOut:
     repository = NotificationRepository(session)
-    if await repository.channel(body.channel_id) is None:
+    channel = await repository.channel(body.channel_id)
+    if channel is None:
         raise Problem(422, f"There is no channel with id {body.channel_id}.")
+    await ensure_may_manage(session, actor, channel.owner_kind, channel.owner_id)
     digest = await repository.put_digest(
         channel_id=body.channel_id,
         cadence=body.cadence,
@@ -334,9 +361,13 @@ async def list_digests(
 
 
 @digests.delete("/{digest_id}", status_code=204, summary="Stop a digest")
-async def delete_digest(digest_id: uuid.UUID, session: Session, _: Writer) -> Response:
-    if not await NotificationRepository(session).delete_digest(digest_id):
+async def delete_digest(digest_id: uuid.UUID, session: Session, actor: Own) -> Response:
+    repository = NotificationRepository(session)
+    owner = await repository.digest_owner(digest_id)
+    if owner is None:
         raise Problem(404, f"There is no digest with id {digest_id}.")
+    await ensure_may_manage(session, actor, *owner)
+    await repository.delete_digest(digest_id)
     await session.commit()
     return Response(status_code=204)
 
@@ -344,9 +375,11 @@ async def delete_digest(digest_id: uuid.UUID, session: Session, _: Writer) -> Re
 # -- quiet hours ---------------------------------------------------------------------------
 
 
-@preferences.get("/{user_id}", response_model=PreferencesOut, summary="A person's quiet hours")
-async def get_preferences(user_id: uuid.UUID, session: Session, _: Reader) -> PreferencesOut:
-    row = await NotificationRepository(session).preferences(user_id)
+async def _read_preferences(session: Session, user_id: uuid.UUID) -> PreferencesOut:
+    repository = NotificationRepository(session)
+    if not await repository.user_exists(user_id):
+        raise Problem(404, f"There is no user with id {user_id}.")
+    row = await repository.preferences(user_id)
     if row is None or row.quiet_start is None or row.quiet_end is None:
         return PreferencesOut(
             user_id=user_id, timezone=row.timezone if row else "UTC", quiet_hours=None
@@ -360,18 +393,14 @@ async def get_preferences(user_id: uuid.UUID, session: Session, _: Reader) -> Pr
     )
 
 
-@preferences.put(
-    "/{user_id}",
-    response_model=PreferencesOut,
-    summary="Set a person's quiet hours",
-    description="Messages to channels the person owns are held during quiet hours and "
-    "sent when they end; critical ones go out at once.",
-)
-async def put_preferences(
-    user_id: uuid.UUID, body: PreferencesIn, session: Session, _: Writer
+async def _write_preferences(
+    session: Session, user_id: uuid.UUID, body: PreferencesIn
 ) -> PreferencesOut:
+    repository = NotificationRepository(session)
+    if not await repository.user_exists(user_id):
+        raise Problem(404, f"There is no user with id {user_id}.")
     quiet = body.quiet_hours
-    await NotificationRepository(session).put_preferences(
+    await repository.put_preferences(
         user_id,
         body.timezone,
         clock(quiet.start) if quiet else None,
@@ -379,3 +408,46 @@ async def put_preferences(
     )
     await session.commit()
     return PreferencesOut(user_id=user_id, timezone=body.timezone, quiet_hours=quiet)
+
+
+def _person(actor: Actor) -> uuid.UUID:
+    if actor.person is None:
+        raise Problem(422, "A service key has no person, hence no quiet hours.")
+    return actor.person.id
+
+
+_QUIET = (
+    "Messages to channels the person owns are held during quiet hours (local time) and "
+    "sent when they end; critical ones go out at once."
+)
+
+
+@me.get("", response_model=PreferencesOut, summary="My quiet hours")
+async def get_my_preferences(session: Session, actor: Reader) -> PreferencesOut:
+    return await _read_preferences(session, _person(actor))
+
+
+@me.put("", response_model=PreferencesOut, summary="Set my quiet hours", description=_QUIET)
+async def put_my_preferences(body: PreferencesIn, session: Session, actor: Own) -> PreferencesOut:
+    return await _write_preferences(session, _person(actor), body)
+
+
+@users.get(
+    "/{user_id}/notification-preferences",
+    response_model=PreferencesOut,
+    summary="A person's quiet hours",
+)
+async def get_preferences(user_id: uuid.UUID, session: Session, _: Reader) -> PreferencesOut:
+    return await _read_preferences(session, user_id)
+
+
+@users.put(
+    "/{user_id}/notification-preferences",
+    response_model=PreferencesOut,
+    summary="Set a person's quiet hours (admin)",
+    description=_QUIET,
+)
+async def put_preferences(
+    user_id: uuid.UUID, body: PreferencesIn, session: Session, _: PeopleAdmin
+) -> PreferencesOut:
+    return await _write_preferences(session, user_id, body)

@@ -50,7 +50,11 @@ class ChannelCreate(BaseModel):
         description="Where messages go. A secret: stored encrypted and never shown again.",
         examples=["sales.lead@example.com"],
     )
-    owner: Owner
+    owner: Owner | None = Field(
+        default=None,
+        description="Whose channel it is; default: the signed-in person (required with a "
+        "service key).",
+    )
 
 
 class ChannelOut(BaseModel):
@@ -58,6 +62,11 @@ class ChannelOut(BaseModel):
     name: str
     kind: ChannelKind
     owner: Owner
+    implicit: bool = Field(
+        default=False,
+        description="Made by Northstar for a goal owner's default critical-alert emails; "
+        "deleting it turns that default off.",
+    )
     created_at: datetime
 
 

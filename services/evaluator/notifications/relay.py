@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from northstar.db.models import OutboxEvent
 from northstar.kafka import Topics, ensure_topics, producer
 from northstar.notifications.queue import RelayedEvent, queue_event_messages
+from northstar.notifications.vault import SecretBox
 from northstar.outbox import ALERT_EVENT_TYPES
 from northstar.telemetry import EVALUATOR_ERRORS, OUTBOX_LAG, OUTBOX_PENDING, OUTBOX_RELAYED
 from services.evaluator.settings import EvaluatorSettings
@@ -91,6 +92,9 @@ class OutboxRelay:
         self._on_deliveries_queued = on_deliveries_queued
         self._on_messages_queued = on_messages_queued
         self._group_window = timedelta(seconds=settings.notification_group_window_seconds)
+        # Owners' default critical-alert emails need email and a key to seal addresses with.
+        box = SecretBox(settings.secrets_key)
+        self._seal = box.seal if box.configured and settings.smtp_host else None
         self._producer: AIOKafkaProducer | None = None
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -170,6 +174,7 @@ class OutboxRelay:
                 [RelayedEvent(r.event_id, r.type, r.occurred_at, r.data) for r in rows],
                 datetime.now(UTC),
                 window=self._group_window,
+                seal=self._seal,
             )
             await conn.execute(
                 update(OutboxEvent)

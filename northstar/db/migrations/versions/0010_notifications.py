@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("target", sa.LargeBinary(), nullable=False),
         sa.Column("owner_kind", sa.String(length=4), nullable=False),
         sa.Column("owner_id", sa.UUID(), nullable=False),
+        sa.Column("implicit", sa.Boolean(), server_default="false", nullable=False),
         _created_at(),
         sa.Column("created_by", sa.String(length=100), nullable=True),
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
@@ -47,6 +48,13 @@ def upgrade() -> None:
     )
     op.create_index(
         "ix_notification_channels_owner", "notification_channels", ["owner_kind", "owner_id"]
+    )
+    op.create_index(
+        "uq_notification_channels_implicit_owner",
+        "notification_channels",
+        ["owner_id"],
+        unique=True,
+        postgresql_where=sa.text("implicit"),
     )
     op.create_table(
         "notification_subscriptions",
