@@ -19,6 +19,7 @@ from northstar.http.problems import install_problem_handlers
 from northstar.logs import configure_logging
 from services.evaluator.consumer import EvaluatorLoop
 from services.evaluator.housekeeping import Housekeeping
+from services.evaluator.lag import LagWatcher, PipelineHealth
 from services.evaluator.notifications.dispatcher import WebhookDispatcher
 from services.evaluator.notifications.notifier import Notifier
 from services.evaluator.notifications.relay import OutboxRelay
@@ -62,6 +63,15 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
         after_sweep=housekeeping.run,
     )
     loop = EvaluatorLoop(settings, engine, after_store=evaluation.after_store)
+    watcher = LagWatcher(loop, interval=settings.lag_interval_seconds)
+    pipeline = PipelineHealth(
+        loop,
+        watcher,
+        relay,
+        failed_attempts=settings.readiness_failed_attempts,
+        max_lag_seconds=settings.readiness_max_lag_seconds,
+        outbox_max_age_seconds=settings.outbox_max_age_seconds,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -76,6 +86,7 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
         task = asyncio.create_task(loop.run(), name="evaluator-loop")
         task.add_done_callback(_crash_if_failed)
         sweeper = asyncio.create_task(evaluation.sweep_forever(stopping), name="sweep")
+        lag = asyncio.create_task(watcher.run(stopping), name="lag-watcher")
         notifiers = [
             asyncio.create_task(relay.run(), name="outbox-relay"),
             asyncio.create_task(dispatcher.run(), name="webhook-dispatcher"),
@@ -94,6 +105,7 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
         schedule.request_stop()
         await task
         await sweeper
+        await lag
         await asyncio.gather(*notifiers)
         await notifications_engine.dispose()
         await engine.dispose()
@@ -105,7 +117,13 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
 
     app.include_router(
         health_router(
-            {"database": database_check(engine), "kafka": loop.check}, registry=telemetry.EVALUATOR
+            {
+                "database": database_check(engine),
+                "kafka": loop.check,
+                "consumer": pipeline.consumer,
+                "outbox": pipeline.outbox,
+            },
+            registry=telemetry.EVALUATOR,
         )
     )
     return app

@@ -1,7 +1,7 @@
 """Notifications to people: channels, subscriptions, digests, quiet hours, messages.
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0004
 Create Date: 2026-11-29
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0010"
-down_revision: str | None = "0007"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
