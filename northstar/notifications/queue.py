@@ -263,10 +263,10 @@ async def _default_matches(
     ).all()
     recipients: dict[str, tuple[uuid.UUID, uuid.UUID]] = {}  # goal -> (channel, owner)
     for row in rows:
-        channel_id = row.channel_id or await conn.scalar(
-            _DEFAULT_CHANNEL, {"target": seal(row.email), "user_id": row.user_id}
+        channel_id = row.channel_id or await _make_default_channel(
+            conn, row.user_id, row.email, seal
         )
-        if channel_id is not None:  # None: made meanwhile elsewhere; found next time
+        if channel_id is not None:
             recipients[str(row.goal_id)] = (channel_id, row.user_id)
     subscribed = {(m.idx, m.channel_id) for m in matches}
     return [
@@ -276,6 +276,64 @@ async def _default_matches(
         for channel_id, owner in [recipients[goal]]
         if (idx, channel_id) not in subscribed
     ]
+
+
+async def _make_default_channel(
+    conn: AsyncConnection, user_id: uuid.UUID, email: str, seal: Callable[[str], bytes]
+) -> uuid.UUID | None:
+    """The person's default email channel, made now; None if another transaction made it
+    meanwhile (it is found next time)."""
+    made: uuid.UUID | None = await conn.scalar(
+        _DEFAULT_CHANNEL, {"target": seal(email), "user_id": user_id}
+    )
+    return made
+
+
+_PERSON = text(
+    """
+    SELECT u.id, u.email,
+           (SELECT c.id FROM notification_channels AS c
+            WHERE c.owner_kind = 'user' AND c.owner_id = u.id AND c.implicit
+              AND c.deleted_at IS NULL) AS default_channel,
+           EXISTS (SELECT 1 FROM notification_channels AS c
+                   WHERE c.owner_kind = 'user' AND c.owner_id = u.id
+                     AND ((NOT c.implicit AND c.deleted_at IS NULL)
+                          OR (c.implicit AND c.deleted_at IS NOT NULL))) AS opted_out,
+           ARRAY(SELECT DISTINCT c.id FROM notification_channels AS c
+                 JOIN notification_subscriptions AS s ON s.channel_id = c.id
+                 WHERE c.owner_kind = 'user' AND c.owner_id = u.id AND c.deleted_at IS NULL
+                   AND :event = ANY(s.events)) AS subscribed
+    FROM users AS u WHERE u.id = :user_id AND u.status = 'active'
+    """
+)
+
+
+async def person_channels(
+    conn: AsyncConnection,
+    user_id: uuid.UUID,
+    event: str,
+    seal: Callable[[str], bytes] | None,
+) -> list[uuid.UUID]:
+    """Where to reach a person about `event` (reminders): their own channels subscribed to
+    it; else, as for critical alerts, their default email channel (made if needed) unless
+    they set up channels of their own or deleted the default one."""
+    row = (await conn.execute(_PERSON, {"user_id": user_id, "event": event})).first()
+    if row is None:
+        return []
+    if row.subscribed:
+        return list(row.subscribed)
+    if row.opted_out or seal is None:
+        return []
+    channel = row.default_channel or await _make_default_channel(conn, row.id, row.email, seal)
+    return [channel] if channel else []
+
+
+async def unit_channels_for(
+    conn: AsyncConnection, goal_id: uuid.UUID, event: str
+) -> list[uuid.UUID]:
+    """Team (unit-owned) channels subscribed to `event` for this goal."""
+    rows = await conn.execute(_MATCH, {"idx": [0], "goal_ids": [goal_id], "types": [event]})
+    return sorted({r.channel_id for r in rows if r.owner_kind == "unit"})
 
 
 async def queue_once(

@@ -1,4 +1,4 @@
-"""Scheduled notifications: daily and weekly digests (and, with plans, check-in reminders).
+"""Scheduled notifications: daily and weekly digests, and check-in reminders.
 
 A background task of every evaluator replica. Each pass, for each digest, it derives the
 latest period that is due (`northstar.notifications.timing.latest_period`: the same key on
@@ -9,6 +9,14 @@ describes the goals as they were at the digest's time.
 
 A new digest sends the summary of the current period at once, then one per period; after
 an outage only the latest period is sent (a pile of stale digests helps nobody).
+
+Reminders work the same way. A goal with a check-in cadence and an owner is due one
+cadence after its last check-in (or its start); each cadence that passes without one is a
+missed check-in and one reminder (`timing.check_in_reminder`), keyed by goal and due
+instant, to the owner (their channels subscribed to `check_in.due`, else their default
+email) and to unit channels subscribed to it. From the `reminder_escalate_after`-th missed
+check-in on, the leads of the goal's unit (or of the nearest unit above with leads) are
+reminded too. Quiet hours hold reminders like any non-critical message.
 """
 
 from __future__ import annotations
@@ -26,10 +34,22 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from northstar.notifications.model import Severity
-from northstar.notifications.queue import queue_once
+from northstar.notifications.queue import (
+    person_channels,
+    queue_once,
+    quiet_hours_of,
+    unit_channels_for,
+)
 from northstar.notifications.settings import NotificationSettings
-from northstar.notifications.templates import DigestContent, GoalSnapshot, digest_message
-from northstar.notifications.timing import Cadence, latest_period
+from northstar.notifications.templates import (
+    DigestContent,
+    GoalSnapshot,
+    digest_message,
+    goal_link,
+    reminder_message,
+)
+from northstar.notifications.timing import Cadence, check_in_reminder, latest_period, send_at
+from northstar.notifications.vault import SecretBox
 from northstar.telemetry import EVALUATOR_ERRORS
 
 log = logging.getLogger(__name__)
@@ -93,6 +113,43 @@ _OPEN_ALERTS = text(
     WHERE goal_id = ANY(CAST(:ids AS uuid[])) AND state <> 'resolved'
     ORDER BY severity DESC, opened_at
     """
+)
+
+_CHECK_IN_GOALS = text(
+    """
+    SELECT g.id, g.title, g.check_in_cadence AS cadence, g.owner_id, g.unit_id,
+           coalesce(g.last_check_in_at, g.start, g.created_at) AS last_at,
+           s.status, s.score, s.actual, s.expected, s.target, k.unit
+    FROM goals AS g
+    JOIN users AS u ON u.id = g.owner_id AND u.status = 'active'
+    LEFT JOIN goal_state AS s ON s.goal_id = g.id
+    LEFT JOIN kpis AS k ON k.key = g.kpi_key
+    WHERE g.check_in_cadence IS NOT NULL
+      AND (g.due IS NULL OR g.due > :now)
+      AND coalesce(s.status, '') NOT IN ('achieved', 'missed')
+    """
+)
+
+# The leads of the goal's unit, or of the nearest unit above it that has any.
+_LEADS = text(
+    """
+    WITH RECURSIVE up(id, depth) AS (
+        SELECT CAST(:unit_id AS uuid), 0
+        UNION ALL
+        SELECT u.parent_id, up.depth + 1 FROM org_units AS u JOIN up ON u.id = up.id
+        WHERE u.parent_id IS NOT NULL AND up.depth < 64
+    ), leads AS (
+        SELECT m.user_id, up.depth FROM up
+        JOIN unit_members AS m ON m.unit_id = up.id AND m.role = 'lead'
+        JOIN users AS p ON p.id = m.user_id AND p.status = 'active'
+    )
+    SELECT user_id FROM leads WHERE depth = (SELECT min(depth) FROM leads)
+    """
+)
+
+_CHANNEL_OWNERS = text(
+    "SELECT id, owner_kind, owner_id FROM notification_channels"
+    " WHERE id = ANY(CAST(:ids AS uuid[]))"
 )
 
 # How far ahead "due soon" looks.
@@ -164,6 +221,8 @@ class NotificationSchedule:
         self._on_queued = on_queued
         self._clock = clock
         self._stopping = asyncio.Event()
+        box = SecretBox(settings.secrets_key)
+        self._seal = box.seal if box.configured and settings.smtp_host else None
 
     def request_stop(self) -> None:
         self._stopping.set()
@@ -182,7 +241,94 @@ class NotificationSchedule:
                 )
 
     async def run_once(self) -> int:
-        """Queue every digest period that is due and not queued yet; return how many."""
+        """Queue every digest and reminder that is due and not queued yet; return how many."""
+        return await self._digests() + await self._reminders()
+
+    async def _reminders(self) -> int:
+        now = self._clock()
+        queued = 0
+        async with self._engine.connect() as conn:
+            goals = (await conn.execute(_CHECK_IN_GOALS, {"now": now})).all()
+        for goal in goals:
+            reminder = check_in_reminder(
+                str(goal.id),
+                goal.cadence,
+                goal.last_at,
+                now,
+                escalate_after=self._settings.reminder_escalate_after,
+            )
+            if reminder is None:
+                continue
+            snapshot = GoalSnapshot(
+                id=str(goal.id),
+                title=goal.title,
+                status=goal.status,
+                score=goal.score,
+                actual=goal.actual,
+                expected=goal.expected,
+                target=goal.target,
+                unit=goal.unit or "",
+            )
+            link = goal_link(self._settings.public_url, str(goal.id))
+            async with self._engine.begin() as conn:
+                owner = await person_channels(conn, goal.owner_id, "check_in.due", self._seal)
+                team = await unit_channels_for(conn, goal.id, "check_in.due")
+                sends = [(c, False) for c in dict.fromkeys(owner + team)]
+                if reminder.escalate and goal.unit_id is not None:
+                    leads = (await conn.execute(_LEADS, {"unit_id": goal.unit_id})).all()
+                    for lead in leads:
+                        if lead.user_id == goal.owner_id:
+                            continue
+                        sends += [
+                            (c, True)
+                            for c in await person_channels(
+                                conn, lead.user_id, "check_in.due", self._seal
+                            )
+                        ]
+                queued += await self._queue_reminders(
+                    conn, sends, reminder.key, snapshot, reminder.due_at, reminder.missed, link
+                )
+        return queued
+
+    async def _queue_reminders(
+        self,
+        conn: AsyncConnection,
+        sends: list[tuple[uuid.UUID, bool]],
+        key: str,
+        goal: GoalSnapshot,
+        due_at: datetime,
+        missed: int,
+        link: str,
+    ) -> int:
+        if not sends:
+            return 0
+        # Queued to go now (the wall clock): `self._clock` decides what is due, not when
+        # the notifier may send it.
+        now = datetime.now(UTC)
+        owners = {
+            r.id: r.owner_id if r.owner_kind == "user" else None
+            for r in await conn.execute(_CHANNEL_OWNERS, {"ids": [c for c, _ in sends]})
+        }
+        quiet = await quiet_hours_of(conn, [o for o in owners.values() if o is not None])
+        queued = 0
+        for channel_id, to_lead in sends:
+            owner = owners.get(channel_id)
+            at = send_at(now, timedelta(0), Severity.WARNING, quiet.get(owner) if owner else None)
+            rendered = reminder_message(goal, due_at, missed, link, to_lead=to_lead)
+            if await queue_once(
+                conn,
+                channel_id=channel_id,
+                kind="reminder",
+                group_key=key + (":lead" if to_lead else ""),
+                severity=Severity.WARNING,
+                content=_as_content(asdict(rendered)),
+                due=at,
+                held_until=at if at > now else None,
+            ):
+                queued += 1
+        return queued
+
+    async def _digests(self) -> int:
         now = self._clock()
         queued = 0
         async with self._engine.connect() as conn:
@@ -212,7 +358,7 @@ class NotificationSchedule:
                     group_key=key,
                     severity=Severity.INFO,
                     content=_as_content(asdict(rendered)),
-                    due=now,
+                    due=datetime.now(UTC),
                 ):
                     queued += 1
                     log.info(
