@@ -123,3 +123,20 @@ def check_in_due(
         return None
     due_at = (last_at or since) + cadence
     return {"last_at": last_at, "due_at": due_at, "overdue": now > due_at}
+
+
+def plan_status(
+    *,
+    cadence: timedelta | None,
+    last_check_in_at: datetime | None,
+    since: datetime,
+    summary: dict[str, Any] | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The status object's plan part (SPEC §12): `check_in` (latest check-in, when the
+    next is due, whether it is overdue; null with neither a cadence nor a check-in) and
+    `initiatives` (the goal's plan summary; null without initiatives)."""
+    check_in = check_in_due(cadence, last_check_in_at, since, now)
+    if check_in is None and last_check_in_at is not None:
+        check_in = {"last_at": last_check_in_at, "due_at": None, "overdue": False}
+    return {"check_in": check_in, "initiatives": summary}

@@ -35,6 +35,7 @@ from northstar.domain.goals import (
     rollup_score,
     rollup_status,
 )
+from northstar.domain.plans import plan_status
 from northstar.evaluation.repository import (
     ChildScore,
     GoalDefinition,
@@ -74,6 +75,8 @@ class GoalOutcome:
     stale: bool = False
     # An initiative of the goal, or one of its milestones, is past due and not done (§12).
     late_plan: bool = False
+    # The status object's plan part: check-in cadence and initiatives (SPEC §12).
+    plan: dict[str, Any] | None = None
 
     @property
     def changed(self) -> bool:
@@ -93,8 +96,19 @@ class GoalOutcome:
         )
 
     def status_object(self) -> dict[str, Any]:
-        """The SPEC §7 goal status object (see `StatusReport.to_dict`)."""
-        return self.status_report().to_dict()
+        """The SPEC §7 goal status object (see `StatusReport.to_dict`), with its plan part
+        (§12) when it was read."""
+        return {**self.status_report().to_dict(), **(self.plan or {})}
+
+
+def _plan(goal: GoalDefinition, now: datetime) -> dict[str, Any]:
+    return plan_status(
+        cadence=goal.check_in_cadence,
+        last_check_in_at=goal.last_check_in_at,
+        since=goal.start or goal.created_at,
+        summary=goal.plan_summary,
+        now=now,
+    )
 
 
 class GoalEvaluationService:
@@ -157,9 +171,13 @@ class GoalEvaluationService:
             await self._record(conn, [outcome], previous, now)
             outcomes.append(outcome)
         late = await self.repository.late_plans(conn, list(previous), now)
-        if late:
-            outcomes = [replace(o, late_plan=o.goal_id in late) for o in outcomes]
-        return outcomes
+        # The plan part is only published with a status change (`status_object`).
+        return [
+            replace(o, late_plan=o.goal_id in late, plan=_plan(goals[o.goal_id], now))
+            if o.changed or o.goal_id in late
+            else o
+            for o in outcomes
+        ]
 
     async def _stale(self, conn: AsyncConnection, goal: GoalDefinition, now: datetime) -> bool:
         """No event for the KPI's metrics received for longer than `max_staleness` (a KPI

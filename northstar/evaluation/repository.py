@@ -20,6 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from northstar.db.engine import driver
 
 
+def _json(value: Any) -> Any:
+    """A JSONB column as plain asyncpg hands it over (text), or already decoded."""
+    return orjson.loads(value) if isinstance(value, str) else value
+
+
 @dataclass(frozen=True, slots=True)
 class GoalDefinition:
     """A goal as the evaluation needs it, with its KPI (all KPI fields None for a roll-up)."""
@@ -40,6 +45,9 @@ class GoalDefinition:
     rollup: str
     alert_clear_margin: float
     created_at: datetime
+    check_in_cadence: timedelta | None
+    last_check_in_at: datetime | None
+    plan_summary: dict[str, Any] | None  # JSON decoded
     expression: str | None
     kpi_metrics: list[str] | None
     max_staleness: timedelta | None
@@ -97,8 +105,8 @@ WHERE goal_id = ANY($1::uuid[]) ORDER BY goal_id FOR UPDATE
 _LOAD = """
 SELECT g.id, g.parent_id, g.title, g.kpi_key, g.type, g.target, g.baseline, g.start, g.due,
        g.pacing, g.at_risk, g.off_track, g.window, g.rollup, g.alert_clear_margin,
-       g.created_at, k.expression, k.metrics AS kpi_metrics, k.max_staleness,
-       k.created_at AS kpi_created_at
+       g.created_at, g.check_in_cadence, g.last_check_in_at, g.plan_summary,
+       k.expression, k.metrics AS kpi_metrics, k.max_staleness, k.created_at AS kpi_created_at
 FROM goals g LEFT JOIN kpis k ON k.key = g.kpi_key
 WHERE g.id = ANY($1::uuid[])
 """
@@ -182,7 +190,10 @@ class GoalStateRepository:
         self, conn: AsyncConnection, goal_ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, GoalDefinition]:
         raw = await driver(conn)
-        return {r["id"]: GoalDefinition(**r) for r in await raw.fetch(_LOAD, list(goal_ids))}
+        rows = await raw.fetch(_LOAD, list(goal_ids))
+        return {
+            r["id"]: GoalDefinition(**{**r, "plan_summary": _json(r["plan_summary"])}) for r in rows
+        }
 
     async def last_received(self, conn: AsyncConnection, metrics: Sequence[str]) -> datetime | None:
         """When an event for any of the metrics was last received (None: never)."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from northstar.config import KafkaSettings, ServiceSettings
+from northstar.config import EventLimitSettings, KafkaSettings, ServiceSettings
 
 
-class IngestSettings(ServiceSettings, KafkaSettings):
+class IngestSettings(ServiceSettings, KafkaSettings, EventLimitSettings):
     http_port: int = Field(default=8001, ge=1, le=65535)
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     max_events_per_request: int = Field(default=10_000, ge=1)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from northstar.db.engine import create_engine
 from northstar.db.models import OutboxEvent
-from tests.api.conftest import ok
+from tests.api.conftest import Ingest, Judge, ok
 
 DAY = timedelta(days=1)
 
@@ -478,3 +478,38 @@ async def test_carry_forward_three_levels_with_initiatives(client: httpx.AsyncCl
         json={"into_cycle_id": q1["id"], "goal_ids": [top["id"]]},
     )
     assert not_in_cycle.status_code == 422
+
+
+async def test_status_change_events_carry_the_plan_part(
+    client: httpx.AsyncClient, ingest: Ingest, rejudge: Judge, database_url: str
+) -> None:
+    """`goal.status_changed` (webhooks, SPEC §6) sends the same status object as the api,
+    check-in and initiatives included."""
+    now = datetime.now(UTC)
+    await _kpi(client, "orders")
+    goal = await _goal(client, now, kpi="orders", type="stay_above", pacing="none", target=10)
+    ok(await client.patch(f"/v1/goals/{goal['id']}", json={"check_in_cadence": "P14D"}))
+    ok(
+        await client.post(
+            "/v1/initiatives",
+            json={
+                "goal_id": goal["id"],
+                "title": "Promo",
+                "budget": {"amount": "5", "currency": "EUR"},
+            },
+        ),
+        201,
+    )
+    await ingest([("orders", 12.0, now - timedelta(hours=1), {})])
+    await rejudge([goal["id"]])
+
+    [event] = await _outbox(database_url, "goal.status_changed")
+    sent = event.data["status"]
+    assert (event.data["from"], event.data["to"]) == ("no_data", "on_track")
+    shown = ok(await client.get(f"/v1/goals/{goal['id']}/status"))
+    assert sent["initiatives"] == shown["initiatives"]
+    assert sent["initiatives"]["budget"] == [{"currency": "EUR", "amount": 5.0, "spent": 0.0}]
+    assert sent["check_in"]["overdue"] is False
+    assert datetime.fromisoformat(sent["check_in"]["due_at"]) == datetime.fromisoformat(
+        shown["check_in"]["due_at"]
+    )

@@ -74,7 +74,7 @@ ORDER BY g.created_at, g.id
 """
 # Under the model's attribute names.
 _TREE_GOALS = """
-SELECT id, title, description, owner, unit_id, parent_id, kpi_key, type, baseline, target,
+SELECT id, title, description, owner, owner_id, unit_id, parent_id, kpi_key, type, baseline, target,
        start, due, pacing, at_risk, off_track, weight, "window", rollup, alert_clear_margin,
        perspective, check_in_cadence, cycle_id, carried_from, created_at, updated_at
 FROM goals WHERE id = ANY($1::uuid[])
@@ -101,6 +101,7 @@ class TreeGoal:
     title: str
     description: str
     owner: str | None
+    owner_id: uuid.UUID | None
     unit_id: uuid.UUID | None
     parent_id: uuid.UUID | None
     kpi_key: str | None

@@ -29,6 +29,7 @@ from services.api.goals.schemas import (
     ThresholdsIn,
 )
 from services.api.goals.timeline import HISTORY_SOURCES
+from services.api.users.service import check_owner
 
 DEFAULT_AT_RISK = 0.95
 DEFAULT_OFF_TRACK = 0.85
@@ -134,6 +135,7 @@ class GoalService:
 
     async def create(self, body: GoalCreate, now: datetime) -> GoalRow:
         await self._check_references(body.kpi, body.unit_id, body.parent_id)
+        await check_owner(self.session, body.owner_id)
         start, due = body.start, body.due
         if body.cycle_id is not None:
             start, due = await self._cycle_dates(body.cycle_id, start, due)
@@ -145,6 +147,7 @@ class GoalService:
                 title=body.title,
                 description=body.description,
                 owner=body.owner,
+                owner_id=body.owner_id,
                 unit_id=body.unit_id,
                 parent_id=body.parent_id,
                 kpi_key=body.kpi,
@@ -182,6 +185,7 @@ class GoalService:
         await self._check_references(
             changes.get("kpi"), changes.get("unit_id"), changes.get("parent_id")
         )
+        await check_owner(self.session, changes.get("owner_id"))
         if changes.get("cycle_id") is not None:
             start, due = await self._cycle_dates(
                 changes["cycle_id"], changes.get("start", goal.start), changes.get("due", goal.due)
@@ -238,6 +242,7 @@ class GoalService:
             "title": "title",
             "description": "description",
             "owner": "owner",
+            "owner_id": "owner_id",
             "unit_id": "unit_id",
             "parent_id": "parent_id",
             "baseline": "baseline",

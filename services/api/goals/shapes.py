@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from northstar.db.models import Goal
 from northstar.domain.durations import format_duration
 from northstar.domain.goals import GoalType, smart_check
-from northstar.domain.plans import check_in_due
+from northstar.domain.plans import plan_status
 from northstar.evaluation.status import StatusReport, StoredStatus
 from services.api.goals.repository import GoalRow
 from services.api.goals.schemas import GoalOut, GoalStatusOut
@@ -31,6 +31,8 @@ class GoalColumns(Protocol):
     def description(self) -> str: ...
     @property
     def owner(self) -> str | None: ...
+    @property
+    def owner_id(self) -> uuid.UUID | None: ...
     @property
     def unit_id(self) -> uuid.UUID | None: ...
     @property
@@ -92,17 +94,16 @@ class PlanColumns(Protocol):
 
 
 def plan_dict(goal: PlanColumns, now: datetime) -> dict[str, Any]:
-    """The status object's plan part (SPEC §12): `check_in` (latest check-in, next due,
-    overdue) and `initiatives` (the summary the initiative writes keep on the goal row).
-    `now` decides `overdue`; in the tree's cached nodes it is the time the node was last
-    rendered, at most one evaluation interval ago (docs/plans.md). The evaluator's events
-    carry the evaluation part only (`StatusReport`): it does not read plans."""
-    check_in = check_in_due(
-        goal.check_in_cadence, goal.last_check_in_at, goal.start or goal.created_at, now
+    """The status object's plan part (`northstar.domain.plans.plan_status`). `now` decides
+    `overdue`; in the tree's cached nodes it is the time the node was last rendered, at
+    most one evaluation interval ago (docs/plans.md)."""
+    return plan_status(
+        cadence=goal.check_in_cadence,
+        last_check_in_at=goal.last_check_in_at,
+        since=goal.start or goal.created_at,
+        summary=goal.plan_summary,
+        now=now,
     )
-    if check_in is None and goal.last_check_in_at is not None:
-        check_in = {"last_at": goal.last_check_in_at, "due_at": None, "overdue": False}
-    return {"check_in": check_in, "initiatives": goal.plan_summary}
 
 
 def status_dict(
@@ -147,6 +148,7 @@ def definition_dict(goal: GoalColumns, has_children: bool) -> dict[str, Any]:
         "title": goal.title,
         "description": goal.description,
         "owner": goal.owner,
+        "owner_id": goal.owner_id,
         "unit_id": goal.unit_id,
         "parent_id": goal.parent_id,
         "kpi": goal.kpi_key,
