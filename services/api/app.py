@@ -12,6 +12,7 @@ from northstar import telemetry
 from northstar.auth.authenticator import Authenticator
 from northstar.auth.keys import Scope, hash_key, prefix_of
 from northstar.config import load_settings
+from northstar.crypto import SecretBox
 from northstar.db.engine import create_engine, session_factory
 from northstar.http.bodylimit import BodyLimitMiddleware
 from northstar.http.health import database_check, health_router
@@ -36,6 +37,7 @@ from services.api.settings import ApiSettings
 from services.api.units.routes import router as units_router
 from services.api.users.bootstrap import ensure_bootstrap_admin
 from services.api.users.routes import router as users_router
+from services.api.webhooks.repository import WebhookRepository
 from services.api.webhooks.routes import router as webhooks_router
 
 
@@ -64,6 +66,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
                     session, settings.bootstrap_admin_email, settings.bootstrap_admin_password
                 )
                 await session.commit()
+        async with sessions() as session:
+            # Secrets stored before they were encrypted (migration 0005).
+            await WebhookRepository(session).encrypt_legacy_secrets(app.state.secret_box)
+            await session.commit()
         async with business_gauges(
             engine, registry=telemetry.API, interval=settings.gauges_refresh_seconds
         ):
@@ -87,6 +93,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     )
     app.state.authenticator = Authenticator(engine, ttl=settings.api_key_cache_seconds)
     app.state.goal_nodes = GoalNodes()
+    app.state.outbound = settings
+    app.state.secret_box = SecretBox.from_settings(settings.encryption_keys, settings.database_url)
     install_problem_handlers(app)
     use_cursor_secret(settings.cursor_key())
     # Added last = runs first: request id, then the body limit, then the gate.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from northstar.config import KafkaSettings, ServiceSettings
+from northstar.config import KafkaSettings, OutboundSettings, ServiceSettings
 
 
-class EvaluatorSettings(ServiceSettings, KafkaSettings):
+class EvaluatorSettings(ServiceSettings, KafkaSettings, OutboundSettings):
     http_port: int = Field(default=8002, ge=1, le=65535)
     consumer_group: str = "northstar-evaluator"
     # Upper bound of messages per poll; each message carries up to 500 events.
