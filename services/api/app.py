@@ -6,7 +6,8 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from prometheus_client import CollectorRegistry
 
 from northstar import telemetry
 from northstar.auth.authenticator import Authenticator
@@ -15,7 +16,7 @@ from northstar.config import load_settings
 from northstar.crypto import SecretBox
 from northstar.db.engine import create_engine, session_factory
 from northstar.http.bodylimit import BodyLimitMiddleware
-from northstar.http.health import database_check, health_router
+from northstar.http.health import MetricsAccess, database_check, health_router
 from northstar.http.middleware import RequestIdMiddleware
 from northstar.http.problems import install_problem_handlers
 from northstar.http.ratelimit import RateLimiter, parse_limits
@@ -41,6 +42,20 @@ from services.api.webhooks.repository import WebhookRepository
 from services.api.webhooks.routes import router as webhooks_router
 
 
+def metrics_access(authenticator: Authenticator) -> MetricsAccess:
+    """Business gauges (goal titles, targets, statuses) only for a key with `metrics:read`
+    (admin keys have it); without credentials `/metrics` shows the process metrics only."""
+
+    async def allowed(request: Request) -> bool:
+        authorization = request.headers.get("authorization")
+        if authorization is None:
+            return False
+        await authenticator.authenticate(authorization, Scope.METRICS_READ)
+        return True
+
+    return allowed
+
+
 def create_app(settings: ApiSettings) -> FastAPI:
     engine = create_engine(
         settings.database_url,
@@ -48,6 +63,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
         application_name="northstar-api",
     )
     sessions = session_factory(engine)
+    # Business gauges live apart from the process metrics: they need credentials.
+    business_registry = CollectorRegistry(auto_describe=True)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,7 +88,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             await WebhookRepository(session).encrypt_legacy_secrets(app.state.secret_box)
             await session.commit()
         async with business_gauges(
-            engine, registry=telemetry.API, interval=settings.gauges_refresh_seconds
+            engine, registry=business_registry, interval=settings.gauges_refresh_seconds
         ):
             # Everything alive now (modules, app, pools) lives as long as the process: move
             # it out of the collector's sight, so the full collections that large responses
@@ -109,7 +126,13 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
 
-    app.include_router(health_router({"database": database_check(engine)}, registry=telemetry.API))
+    app.include_router(
+        health_router(
+            {"database": database_check(engine)},
+            registry=telemetry.API,
+            private=(business_registry, metrics_access(app.state.authenticator)),
+        )
+    )
     app.include_router(sessions_router)
     app.include_router(users_router)
     app.include_router(api_keys_router)
