@@ -77,6 +77,15 @@ def create_app(settings: ApiSettings) -> FastAPI:
                     prefix_of(settings.bootstrap_admin_key),
                 )
                 await session.commit()
+        if settings.metrics_key:
+            async with sessions() as session:
+                await ApiKeyRepository(session).ensure(
+                    "prometheus",
+                    [Scope.METRICS_READ.value],
+                    hash_key(settings.metrics_key),
+                    prefix_of(settings.metrics_key),
+                )
+                await session.commit()
         if settings.bootstrap_admin_email and settings.bootstrap_admin_password:
             async with sessions() as session:
                 await ensure_bootstrap_admin(

@@ -33,6 +33,9 @@ class ApiSettings(ServiceSettings, OutboundSettings):
     # Signs pagination cursors; every worker and replica needs the same one. Default: one
     # derived from the database URL (a shared, unpublished value), see docs/security.md.
     cursor_secret: str | None = Field(default=None, min_length=16)
+    # If set, a key with exactly this secret and only the `metrics:read` scope exists after
+    # start-up: what Prometheus sends to read the business gauges (compose, deploy/).
+    metrics_key: str | None = Field(default=None, min_length=16)
 
     @field_validator("rate_limit_per_key", "rate_limit_per_address", "failed_auth_limit")
     @classmethod
