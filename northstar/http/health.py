@@ -39,7 +39,9 @@ def health_router(
     timeout: float = 3.0,
     private: tuple[CollectorRegistry, MetricsAccess] | None = None,
 ) -> APIRouter:
-    """Health endpoints. Each readiness check raises when its dependency is unreachable.
+    """Health endpoints. Each readiness check raises when its dependency is unreachable
+    or its part of the pipeline is in trouble; `/readyz` names each failing check with
+    its message.
 
     `/metrics` serves `registry` to anyone; `private` (a registry and who may read it) is
     added for requests its access check lets through (the api's business gauges)."""
@@ -64,10 +66,10 @@ def health_router(
         results = await asyncio.gather(*(run(n, c) for n, c in checks.items()))
         failing = {name: error for name, error in results if error is not None}
         if failing:
-            names = ", ".join(sorted(failing))
+            names = "; ".join(f"{name}: {failing[name]}" for name in sorted(failing))
             return problem_response(
                 503,
-                f"Not ready: {names} unreachable.",
+                f"Not ready: {names}",
                 headers={"Retry-After": "5"},
                 checks={n: ("ok" if e is None else e) for n, e in results},
             )

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -156,8 +156,9 @@ async def _session_actor(request: Request) -> Actor:
     return Actor("user", person.id, person.name, person, None, memberships, session_id=row.id)
 
 
-ResourceResolver = Callable[[Request, AsyncSession], Awaitable[Resource]]
-"""Finds the resource a request acts on (404 when it does not exist)."""
+ResourceResolver = Callable[[Request, AsyncSession], Awaitable[Sequence[Resource]]]
+"""Finds the resources a request acts on (404 when missing); each must be allowed. See
+`services.api.resources`."""
 
 
 class Permit:
@@ -176,7 +177,10 @@ class Permit:
         subject = actor.subject
         decision = decide(subject, self.action, ORGANISATION)
         if not decision and self.resource is not None and could_ever(subject, self.action):
-            decision = decide(subject, self.action, await self.resource(request, session))
+            for resource in await self.resource(request, session):
+                decision = decide(subject, self.action, resource)
+                if not decision:
+                    break
         if not decision:
             raise AuthError(403, f"Not allowed: {decision.reason}.")
         return actor

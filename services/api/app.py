@@ -25,11 +25,15 @@ from services.api.alerts.routes import router as alerts_router
 from services.api.api_keys.repository import ApiKeyRepository
 from services.api.api_keys.routes import router as api_keys_router
 from services.api.catalogue.routes import router as catalogue_router
+from services.api.check_ins.routes import router as check_ins_router
+from services.api.cycles.routes import router as cycles_router
 from services.api.gate import ApiGate
 from services.api.gauges import business_gauges
 from services.api.goals.nodes import GoalNodes
 from services.api.goals.routes import router as goals_router
+from services.api.initiatives.routes import router as initiatives_router
 from services.api.kpis.routes import router as kpis_router
+from services.api.members.routes import router as members_router
 from services.api.pagination import use_cursor_secret
 from services.api.reviews.routes import router as reviews_router
 from services.api.sessions.routes import router as sessions_router
@@ -147,11 +151,15 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(api_keys_router)
     app.include_router(catalogue_router)
     app.include_router(units_router)
+    app.include_router(members_router)
     app.include_router(kpis_router)
     app.include_router(goals_router)
     app.include_router(alerts_router)
     app.include_router(reviews_router)
     app.include_router(webhooks_router)
+    app.include_router(initiatives_router)
+    app.include_router(check_ins_router)
+    app.include_router(cycles_router)
     return app
 
 
