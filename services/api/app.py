@@ -18,16 +18,18 @@ from northstar.db.engine import create_engine, session_factory
 from northstar.http.bodylimit import BodyLimitMiddleware
 from northstar.http.health import MetricsAccess, database_check, health_router
 from northstar.http.middleware import RequestIdMiddleware
+from northstar.http.openapi import document_errors, serve_docs_offline
 from northstar.http.problems import install_problem_handlers
 from northstar.http.ratelimit import RateLimiter, parse_limits
 from northstar.logs import configure_logging
+from services.api.access import SESSION_COOKIE
 from services.api.alerts.routes import router as alerts_router
 from services.api.api_keys.repository import ApiKeyRepository
 from services.api.api_keys.routes import router as api_keys_router
 from services.api.catalogue.routes import router as catalogue_router
 from services.api.check_ins.routes import router as check_ins_router
 from services.api.cycles.routes import router as cycles_router
-from services.api.gate import ApiGate
+from services.api.gate import PUBLIC_PATHS, ApiGate
 from services.api.gauges import business_gauges
 from services.api.goals.nodes import GoalNodes
 from services.api.goals.routes import router as goals_router
@@ -115,7 +117,11 @@ def create_app(settings: ApiSettings) -> FastAPI:
         version="1.0",
         description="Goals, KPIs, org units, alerts, reviews, webhooks and API keys.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    serve_docs_offline(app)
+    document_errors(app, public_paths=PUBLIC_PATHS, session_cookie=SESSION_COOKIE)
     app.state.sessions = sessions
     app.state.settings = settings
     app.state.login_throttle = LoginThrottle(
