@@ -9,11 +9,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from prometheus_client import CollectorRegistry
 
-from northstar import telemetry
+from northstar import crypto, telemetry
 from northstar.auth.authenticator import Authenticator
 from northstar.auth.keys import Scope, hash_key, prefix_of
 from northstar.config import load_settings
-from northstar.crypto import SecretBox
 from northstar.db.engine import create_engine, session_factory
 from northstar.http.bodylimit import BodyLimitMiddleware
 from northstar.http.health import MetricsAccess, database_check, health_router
@@ -22,10 +21,12 @@ from northstar.http.openapi import document_errors, serve_docs_offline
 from northstar.http.problems import install_problem_handlers
 from northstar.http.ratelimit import RateLimiter, parse_limits
 from northstar.logs import configure_logging
+from northstar.notifications.vault import SecretBox
 from services.api.access import SESSION_COOKIE
 from services.api.alerts.routes import router as alerts_router
 from services.api.api_keys.repository import ApiKeyRepository
 from services.api.api_keys.routes import router as api_keys_router
+from services.api.audit.routes import router as audit_router
 from services.api.catalogue.routes import router as catalogue_router
 from services.api.check_ins.routes import router as check_ins_router
 from services.api.cycles.routes import router as cycles_router
@@ -36,6 +37,7 @@ from services.api.goals.routes import router as goals_router
 from services.api.initiatives.routes import router as initiatives_router
 from services.api.kpis.routes import router as kpis_router
 from services.api.members.routes import router as members_router
+from services.api.notifications.routes import routers as notification_routers
 from services.api.pagination import use_cursor_secret
 from services.api.reviews.routes import router as reviews_router
 from services.api.sessions.routes import router as sessions_router
@@ -100,7 +102,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
                 await session.commit()
         async with sessions() as session:
             # Secrets stored before they were encrypted (migration 0005).
-            await WebhookRepository(session).encrypt_legacy_secrets(app.state.secret_box)
+            await WebhookRepository(session).encrypt_legacy_secrets(app.state.webhook_box)
             await session.commit()
         async with business_gauges(
             engine, registry=business_registry, interval=settings.gauges_refresh_seconds
@@ -129,8 +131,12 @@ def create_app(settings: ApiSettings) -> FastAPI:
     )
     app.state.authenticator = Authenticator(engine, ttl=settings.api_key_cache_seconds)
     app.state.goal_nodes = GoalNodes()
+    app.state.notification_settings = settings
+    app.state.secret_box = SecretBox(settings.secrets_key)
     app.state.outbound = settings
-    app.state.secret_box = SecretBox.from_settings(settings.encryption_keys, settings.database_url)
+    app.state.webhook_box = crypto.SecretBox.from_settings(
+        settings.encryption_keys, settings.database_url
+    )
     install_problem_handlers(app)
     use_cursor_secret(settings.cursor_key())
     # Added last = runs first: request id, then the body limit, then the gate.
@@ -154,6 +160,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     )
     app.include_router(sessions_router)
     app.include_router(users_router)
+    app.include_router(audit_router)
     app.include_router(api_keys_router)
     app.include_router(catalogue_router)
     app.include_router(units_router)
@@ -166,6 +173,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(initiatives_router)
     app.include_router(check_ins_router)
     app.include_router(cycles_router)
+    for router in notification_routers:
+        app.include_router(router)
     return app
 
 

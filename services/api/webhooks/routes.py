@@ -16,6 +16,7 @@ from northstar.crypto import SecretBox
 from northstar.db.models import Webhook, WebhookDelivery, WebhookSecret
 from northstar.http.problems import Problem
 from northstar.http.ssrf import DestinationRefused, check_destination
+from services.api.audit import Audit
 from services.api.dependencies import Admin, Session
 from services.api.pagination import (
     Cursor,
@@ -105,19 +106,21 @@ async def _check_url(request: Request, url: str) -> None:
     "this response only.",
 )
 async def create_webhook(
-    body: WebhookCreate, session: Session, principal: Admin, request: Request
+    body: WebhookCreate, session: Session, principal: Admin, request: Request, audit: Audit
 ) -> WebhookCreated:
     await _check_url(request, body.url)
     secret = body.secret or new_secret()
     repository = WebhookRepository(session)
     webhook = await repository.add(body.url, body.events, principal.name)
     await repository.add_secret(webhook.id, _box(request).encrypt(secret))
+    out = _out(webhook)
+    audit.record("create", "webhook", webhook.id, after=out)
     await session.commit()
-    return WebhookCreated(**_out(webhook).model_dump(), secret=secret)
+    return WebhookCreated(**out.model_dump(), secret=secret)
 
 
 def _box(request: Request) -> SecretBox:
-    box: SecretBox = request.app.state.secret_box
+    box: SecretBox = request.app.state.webhook_box
     return box
 
 
@@ -215,11 +218,17 @@ async def get_webhook(webhook_id: uuid.UUID, session: Session, _: Admin) -> Webh
     summary="Delete a webhook",
     description="Its deliveries still pending are dropped (marked `failed`). Idempotent.",
 )
-async def delete_webhook(webhook_id: uuid.UUID, session: Session, _: Admin) -> Response:
+async def delete_webhook(
+    webhook_id: uuid.UUID, session: Session, _: Admin, audit: Audit
+) -> Response:
     repository = WebhookRepository(session)
+    active = await repository.get_active(webhook_id)
+    before = _out(active) if active is not None else None
     # Deleting twice is not an error: the webhook is gone either way.
     if not await repository.delete(webhook_id) and not await repository.exists(webhook_id):
         raise _not_found(webhook_id)
+    if before is not None:
+        audit.record("delete", "webhook", webhook_id, before=before)
     await session.commit()
     return Response(status_code=204)
 

@@ -4,7 +4,7 @@ Existing secrets move over marked `plain:`; the api encrypts them at its next st
 (the migration has no access to the encryption key). `webhooks.secret` goes.
 
 Revision ID: 0005
-Revises: 0004
+Revises: 0010
 Create Date: 2026-11-29
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0004"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
