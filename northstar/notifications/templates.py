@@ -163,6 +163,7 @@ class DigestContent:
     open_alerts: Sequence[tuple[GoalSnapshot, str, str]]  # goal, kind, severity
     due_soon: Sequence[tuple[GoalSnapshot, datetime]]
     check_ins_due: Sequence[tuple[GoalSnapshot, datetime]] = ()
+    plans_late: Sequence[tuple[GoalSnapshot, str]] = ()  # goal, what is late
 
 
 def digest_message(content: DigestContent, base_url: str) -> Rendered:
@@ -199,6 +200,8 @@ def digest_message(content: DigestContent, base_url: str) -> Rendered:
                 [(g.title, f"{kind}, {severity}") for g, kind, severity in content.open_alerts],
             )
         )
+    if content.plans_late:
+        sections.append(("Milestones late", [(g.title, what) for g, what in content.plans_late]))
     if content.check_ins_due:
         sections.append(
             (
@@ -217,6 +220,7 @@ def digest_message(content: DigestContent, base_url: str) -> Rendered:
             *content.at_risk,
             *(g for g, _, _ in content.open_alerts),
             *(g for g, _ in content.check_ins_due),
+            *(g for g, _ in content.plans_late),
             *(g for g, _ in content.due_soon),
         ]
     }

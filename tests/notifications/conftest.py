@@ -235,7 +235,8 @@ def notify_settings(settings: EvaluatorSettings, mailbox: Mailbox) -> EvaluatorS
             "notification_poll_interval_seconds": 0.05,
             "notification_retry_base_seconds": 0.1,
             "notification_retry_cap_seconds": 0.3,
-            "notification_timeout_seconds": 2,
+            # Generous: a send cut off by the timeout may still arrive, and is then retried.
+            "notification_timeout_seconds": 15,
             "notification_schedule_interval_seconds": 0.2,
         }
     )

@@ -266,6 +266,7 @@ async def test_failures_are_retried_and_a_dead_channel_does_not_slow_the_others(
     engine: AsyncEngine,
     receivers: Callable[..., Receiver],
 ) -> None:
+    notify_settings = notify_settings.model_copy(update={"notification_timeout_seconds": 2})
     answers = iter([500, 500])
     flaky = receivers(lambda request: next(answers, 200))
     hanging = receivers(lambda request: None)  # accepts, never answers
