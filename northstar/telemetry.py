@@ -158,7 +158,7 @@ WEBHOOK_DELIVERY_DURATION = Histogram(
     registry=EVALUATOR,
 )
 
-for stage in ("prepare", "store", "dead_letter", "commit", "side_effects"):
+for stage in ("prepare", "store", "dead_letter", "commit", "side_effects", "sweep_chunk"):
     EVALUATOR_ERRORS.labels(stage=stage)
 for outcome in ("accepted", "rejected"):
     INGEST_EVENTS.labels(outcome=outcome)

@@ -23,6 +23,7 @@ from northstar.notifications.vault import SecretBox
 from services.api.alerts.routes import router as alerts_router
 from services.api.api_keys.repository import ApiKeyRepository
 from services.api.api_keys.routes import router as api_keys_router
+from services.api.audit.routes import router as audit_router
 from services.api.catalogue.routes import router as catalogue_router
 from services.api.check_ins.routes import router as check_ins_router
 from services.api.cycles.routes import router as cycles_router
@@ -112,6 +113,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(health_router({"database": database_check(engine)}, registry=telemetry.API))
     app.include_router(sessions_router)
     app.include_router(users_router)
+    app.include_router(audit_router)
     app.include_router(api_keys_router)
     app.include_router(catalogue_router)
     app.include_router(units_router)
