@@ -287,7 +287,9 @@ async def notifying(
         await asyncio.gather(*tasks)
 
 
-async def make_goal(api: httpx.AsyncClient, title: str, unit_id: str | None = None) -> str:
+async def make_goal(
+    api: httpx.AsyncClient, title: str, unit_id: str | None = None, owner_id: str | None = None
+) -> str:
     """A goal on a fresh KPI, due in 10 days; its id."""
     key = f"k{uuid.uuid4().hex[:10]}"
     response = await api.post(
@@ -304,6 +306,8 @@ async def make_goal(api: httpx.AsyncClient, title: str, unit_id: str | None = No
     }
     if unit_id:
         body["unit_id"] = unit_id
+    if owner_id:
+        body["owner_id"] = owner_id
     response = await api.post("/v1/goals", json=body)
     assert response.status_code == 201, response.text
     goal_id: str = response.json()["id"]

@@ -315,11 +315,8 @@ async def test_a_goal_owner_hears_of_its_critical_alerts_by_email_by_default(
 ) -> None:
     owner = await make_user(people_api, "owner@example.com")
     other = await make_user(people_api, "other@example.com")
-    goal = await make_goal(people_api, "Owned goal")
-    theirs = await make_goal(people_api, "Other's goal")
-    async with engine.begin() as conn:
-        await conn.exec_driver_sql(f"UPDATE goals SET owner_id = '{owner}' WHERE id = '{goal}'")
-        await conn.exec_driver_sql(f"UPDATE goals SET owner_id = '{other}' WHERE id = '{theirs}'")
+    goal = await make_goal(people_api, "Owned goal", owner_id=owner)
+    theirs = await make_goal(people_api, "Other's goal", owner_id=other)
     # `other` set up a channel of their own, subscribed to their own goals: no default.
     receiver = receivers(lambda request: 200)
     chat = await make_channel(

@@ -10,11 +10,11 @@ import httpx
 
 from tests.conftest import StartService
 from tests.notifications.conftest import FAST_ENV, SECRETS_KEY, Mailbox, make_user
-from tests.support import eventually, fetch
+from tests.support import eventually
 
 
 async def test_an_off_track_goal_emails_its_owner(
-    start_service: StartService, admin_key: str, mailbox: Mailbox, database_url: str
+    start_service: StartService, admin_key: str, mailbox: Mailbox
 ) -> None:
     env = {
         **FAST_ENV,
@@ -55,6 +55,7 @@ async def test_an_off_track_goal_emails_its_owner(
                 "/v1/goals",
                 json={
                     "title": "Revenue EU 2000",
+                    "owner_id": owner,
                     "kpi": "revenue",
                     "target": 2000,
                     "start": (now - timedelta(days=10)).isoformat(),
@@ -62,9 +63,6 @@ async def test_an_off_track_goal_emails_its_owner(
                 },
             )
         ).json()
-        await fetch(
-            database_url, f"UPDATE goals SET owner_id = '{owner}' WHERE id = '{goal['id']}'"
-        )
         # Halfway through the period 1000 is expected; 500 is off track (critical).
         pushed = await http.post(
             f"{ingest.url}/v1/events",
