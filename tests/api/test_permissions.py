@@ -46,7 +46,7 @@ ALL = frozenset(Action)
 ADMIN_ONLY = frozenset(
     {Action.PEOPLE_MANAGE, Action.KEYS_MANAGE, Action.WEBHOOKS_MANAGE, Action.AUDIT_READ}
 )
-PERSON_READS = frozenset({Action.READ, Action.OWN_KEYS})
+PERSON_READS = frozenset({Action.READ, Action.OWN_KEYS, Action.OWN_NOTIFICATIONS})
 LEAD_IN = PERSON_READS | {Action.GOALS_WRITE, Action.GOALS_CONTRIBUTE, Action.MEMBERS_MANAGE}
 MEMBER_IN = PERSON_READS | {Action.GOALS_CONTRIBUTE}
 
