@@ -24,7 +24,15 @@ from services.api.settings import ApiSettings
 
 @pytest.fixture
 async def app(database_url: str, admin_key: str) -> AsyncIterator[FastAPI]:
-    app = create_app(ApiSettings(database_url=database_url, bootstrap_admin_key=admin_key))
+    app = create_app(
+        ApiSettings(
+            database_url=database_url,
+            bootstrap_admin_key=admin_key,
+            # Tests create webhooks to loopback receivers; the default refusal is shown in
+            # tests/notifications/test_webhook_security.py.
+            webhook_allow_private_networks=True,
+        )
+    )
     async with app.router.lifespan_context(app):
         yield app
 

@@ -102,6 +102,15 @@ async def test_every_mutating_route_leaves_one_record(
             "webhook",
             "url",
         ),
+        ("POST", "/v1/webhooks/{webhook_id}/secrets", {}, "create", "webhook_secret", "id"),
+        (
+            "DELETE",
+            "/v1/webhooks/{webhook_id}/secrets/{secret_id}",
+            None,
+            "retire",
+            "webhook_secret",
+            "expires_at",
+        ),
         ("DELETE", "/v1/webhooks/{webhook_id}", None, "delete", "webhook", "url"),
         (
             "POST",
@@ -207,6 +216,8 @@ async def test_every_mutating_route_leaves_one_record(
                 ids["decision_id"] = answer["id"]
             if template == "/v1/webhooks":
                 ids["webhook_id"] = answer["id"]
+            if template.endswith("/secrets") and method == "POST":
+                ids["secret_id"] = answer["id"]
             if template == "/v1/users":
                 ids["user_id"] = answer["id"]
             if template.endswith("/invitation"):
