@@ -15,7 +15,7 @@ from cryptography.fernet import Fernet
 from fastapi import FastAPI
 
 from northstar.db.engine import create_engine
-from northstar.evaluation.judge import judge
+from northstar.evaluation.judge import GoalJudge
 from northstar.events.model import MetricEvent
 from northstar.rollups.batch import PreparedBatch
 from northstar.rollups.writer import MeasurementWriter
@@ -90,7 +90,7 @@ async def rejudge(database_url: str) -> AsyncIterator[Judge]:
 
     async def run(goal_ids: Sequence[str]) -> None:
         async with engine.begin() as conn:
-            await judge(conn, [uuid.UUID(g) for g in goal_ids], datetime.now(UTC))
+            await GoalJudge().judge(conn, [uuid.UUID(g) for g in goal_ids], datetime.now(UTC))
 
     yield run
     await engine.dispose()

@@ -83,6 +83,9 @@ def settings(database_url: str, kafka_bootstrap: str, topic_prefix: str) -> Eval
         webhook_timeout_seconds=2,
         webhook_poll_interval_seconds=0.05,
         outbox_poll_interval_seconds=0.05,
+        # The receivers listen on loopback (refused by default:
+        # tests/notifications/test_webhook_security.py).
+        webhook_allow_private_networks=True,
     )
 
 
@@ -118,7 +121,13 @@ async def running(
 
 @pytest.fixture
 async def api_app(database_url: str, admin_key: str) -> AsyncIterator[FastAPI]:
-    app = create_app(ApiSettings(database_url=database_url, bootstrap_admin_key=admin_key))
+    app = create_app(
+        ApiSettings(
+            database_url=database_url,
+            bootstrap_admin_key=admin_key,
+            webhook_allow_private_networks=True,  # the receivers listen on loopback
+        )
+    )
     async with app.router.lifespan_context(app):
         yield app
 
