@@ -50,19 +50,6 @@ async def test_every_mutating_route_leaves_one_record(
             "scope",
         ),
         ("DELETE", "/v1/channels/{channel_id}", None, "delete", "notification_channel", "name"),
-        ("POST", "/v1/channels", None, "create", "notification_channel", "name"),
-        ("POST", "/v1/subscriptions", None, "create", "notification_subscription", "scope"),
-        ("POST", "/v1/digests", None, "create", "notification_digest", "cadence"),
-        ("DELETE", "/v1/digests/{digest_id}", None, "delete", "notification_digest", "cadence"),
-        (
-            "DELETE",
-            "/v1/subscriptions/{subscription_id}",
-            None,
-            "delete",
-            "notification_subscription",
-            "scope",
-        ),
-        ("DELETE", "/v1/channels/{channel_id}", None, "delete", "notification_channel", "name"),
         (
             "POST",
             "/v1/kpis",
@@ -163,14 +150,6 @@ async def test_every_mutating_route_leaves_one_record(
             "notification_preferences",
             "quiet_hours",
         ),
-        (
-            "PUT",
-            "/v1/users/{user_id}/notification-preferences",
-            {"timezone": "Europe/Berlin", "quiet_hours": {"start": "22:00", "end": "07:00"}},
-            "put",
-            "notification_preferences",
-            "quiet_hours",
-        ),
         ("POST", "/v1/users/{user_id}/invitation", None, "invite", "user", None),
         ("POST", "/v1/auth/accept-invitation", None, "accept_invitation", "user", None),
         (
@@ -194,14 +173,6 @@ async def test_every_mutating_route_leaves_one_record(
             "user_id",
         ),
         ("DELETE", "/v1/me/api-keys/{key_id}", None, "revoke", "api_key", "revoked_at"),
-        (
-            "PUT",
-            "/v1/me/notification-preferences",
-            {"timezone": "UTC", "quiet_hours": {"start": "21:00", "end": "06:00"}},
-            "put",
-            "notification_preferences",
-            "quiet_hours",
-        ),
         (
             "PUT",
             "/v1/me/notification-preferences",
@@ -250,17 +221,6 @@ async def test_every_mutating_route_leaves_one_record(
                 body = {"channel_id": ids["channel_id"], "scope": {"unit_id": ids["unit_id"]}}
             if template == "/v1/digests":
                 body = {"channel_id": ids["channel_id"], "cadence": "daily", "at": "08:30"}
-            if template == "/v1/channels":
-                body = {
-                    "name": "Sales team",
-                    "kind": "slack",
-                    "target": "https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnla",
-                    "owner": {"kind": "unit", "id": ids["unit_id"]},
-                }
-            if template == "/v1/subscriptions":
-                body = {"channel_id": ids["channel_id"], "scope": {"unit_id": ids["unit_id"]}}
-            if template == "/v1/digests":
-                body = {"channel_id": ids["channel_id"], "cadence": "daily", "at": "08:30"}
             if template == "/v1/auth/accept-invitation":
                 body = {"token": ids["invitation"], "password": PASSWORD}
             if template == "/v1/auth/login":
@@ -295,12 +255,6 @@ async def test_every_mutating_route_leaves_one_record(
                 ids["review_id"] = answer["id"]
             if template.endswith("/decisions"):
                 ids["decision_id"] = answer["id"]
-            if template == "/v1/channels":
-                ids["channel_id"] = answer["id"]
-            if template == "/v1/subscriptions":
-                ids["subscription_id"] = answer["id"]
-            if template == "/v1/digests":
-                ids["digest_id"] = answer["id"]
             if template == "/v1/webhooks":
                 ids["webhook_id"] = answer["id"]
                 shown_secrets.append(answer["secret"])
@@ -351,7 +305,6 @@ async def test_every_mutating_route_leaves_one_record(
     text = str(records)
     assert PASSWORD not in text and admin_key not in text
     assert shown_secrets and not any(secret in text for secret in shown_secrets)
-    assert "TIiajkdnla" not in text  # a channel's target
     assert "TIiajkdnla" not in text  # a channel's target
     assert ids["invitation"] not in text
     stored = await fetch(database_url, "SELECT key_hash FROM api_keys")
