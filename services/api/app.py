@@ -21,7 +21,6 @@ from northstar.http.openapi import document_errors, serve_docs_offline
 from northstar.http.problems import install_problem_handlers
 from northstar.http.ratelimit import RateLimiter, parse_limits
 from northstar.logs import configure_logging
-from northstar.notifications.vault import SecretBox
 from services.api.access import SESSION_COOKIE
 from services.api.alerts.routes import router as alerts_router
 from services.api.api_keys.repository import ApiKeyRepository
@@ -132,7 +131,6 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.state.authenticator = Authenticator(engine, ttl=settings.api_key_cache_seconds)
     app.state.goal_nodes = GoalNodes()
     app.state.notification_settings = settings
-    app.state.secret_box = SecretBox(settings.secrets_key)
     app.state.outbound = settings
     app.state.webhook_box = crypto.SecretBox.from_settings(
         settings.encryption_keys, settings.database_url
