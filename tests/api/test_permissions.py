@@ -29,10 +29,7 @@ from fastapi.routing import APIRoute
 
 from northstar.auth.policy import Action
 from services.api.access import Actor, Permit, current_actor, public
-from services.api.app import create_app
-from services.api.settings import ApiSettings
 from tests.api.conftest import ok
-from tests.notifications.conftest import SECRETS_KEY
 from tests.support import fetch
 
 PASSWORD = "matrix passphrase 2026"
@@ -197,22 +194,6 @@ async def _personal_key(database_url: str, user_id: str, scopes: list[str]) -> s
         uuid.UUID(user_id),
     )
     return secret
-
-
-@pytest.fixture
-async def app(database_url: str, admin_key: str) -> AsyncIterator[FastAPI]:
-    """The api with webhooks allowed to a loopback receiver (SPEC §2) and a key for stored
-    secrets, so the world can hold a webhook and a notification channel."""
-    app = create_app(
-        ApiSettings(
-            database_url=database_url,
-            bootstrap_admin_key=admin_key,
-            secrets_key=SECRETS_KEY,
-            webhook_allow_private_networks=True,
-        )
-    )
-    async with app.router.lifespan_context(app):
-        yield app
 
 
 async def _initiative(client: httpx.AsyncClient, goal_id: str) -> str:

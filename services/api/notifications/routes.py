@@ -181,7 +181,7 @@ async def create_channel(
         created_by=actor.name,
     )
     out = _channel_out(channel)
-    audit.record("create", "channel", channel.id, after=out)
+    audit.record("create", "notification_channel", channel.id, after=out)
     await session.commit()
     return out
 
@@ -217,15 +217,13 @@ async def delete_channel(
 ) -> Response:
     repository = NotificationRepository(session)
     channel = await repository.channel(channel_id)
-    before = _channel_out(channel) if channel is not None else None
     if channel is not None:
         await ensure_may_manage(session, actor, channel.owner_kind, channel.owner_id)
-    if not await repository.delete_channel(channel_id) and not await repository.channel_existed(
-        channel_id
-    ):
+        before = _channel_out(channel)
+        await repository.delete_channel(channel_id)
+        audit.record("delete", "notification_channel", channel_id, before=before)
+    elif not await repository.channel_existed(channel_id):
         raise _no_channel(channel_id)
-    if before is not None:
-        audit.record("delete", "channel", channel_id, before=before)
     await session.commit()
     return Response(status_code=204)
 
@@ -294,7 +292,7 @@ async def create_subscription(
         created_by=actor.name,
     )
     out = _subscription_out(subscription)
-    audit.record("create", "subscription", subscription.id, after=out)
+    audit.record("create", "notification_subscription", subscription.id, after=out)
     await session.commit()
     return out
 
@@ -325,11 +323,13 @@ async def delete_subscription(
 ) -> Response:
     repository = NotificationRepository(session)
     owner = await repository.subscription_owner(subscription_id)
-    if owner is None:
+    subscription = await repository.subscription(subscription_id)
+    if owner is None or subscription is None:
         raise Problem(404, f"There is no subscription with id {subscription_id}.")
     await ensure_may_manage(session, actor, *owner)
+    before = _subscription_out(subscription)
     await repository.delete_subscription(subscription_id)
-    audit.record("delete", "subscription", subscription_id, before={"id": str(subscription_id)})
+    audit.record("delete", "notification_subscription", subscription_id, before=before)
     await session.commit()
     return Response(status_code=204)
 
@@ -361,7 +361,7 @@ async def create_digest(
         weekday=body.weekday,
     )
     out = _digest_out(digest)
-    audit.record("put", "digest", digest.id, after=out)
+    audit.record("create", "notification_digest", digest.id, after=out)
     await session.commit()
     return out
 
@@ -383,11 +383,13 @@ async def delete_digest(
 ) -> Response:
     repository = NotificationRepository(session)
     owner = await repository.digest_owner(digest_id)
-    if owner is None:
+    digest = await repository.digest(digest_id)
+    if owner is None or digest is None:
         raise Problem(404, f"There is no digest with id {digest_id}.")
     await ensure_may_manage(session, actor, *owner)
+    before = _digest_out(digest)
     await repository.delete_digest(digest_id)
-    audit.record("delete", "digest", digest_id, before={"id": str(digest_id)})
+    audit.record("delete", "notification_digest", digest_id, before=before)
     await session.commit()
     return Response(status_code=204)
 
@@ -416,8 +418,8 @@ async def _read_preferences(session: Session, user_id: uuid.UUID) -> Preferences
 async def _write_preferences(
     session: Session, user_id: uuid.UUID, body: PreferencesIn, audit: Audit
 ) -> PreferencesOut:
+    before = await _read_preferences(session, user_id)  # 404 for an unknown user
     repository = NotificationRepository(session)
-    before = await _read_preferences(session, user_id)
     quiet = body.quiet_hours
     await repository.put_preferences(
         user_id,

@@ -165,10 +165,9 @@ async def add_secret(
     if body.expire_others_in is not None:
         at = row.created_at + timedelta(seconds=body.expire_others_in)
         await repository.expire_secrets(webhook_id, at, except_id=row.id)
-    out = _secret_out(row)
-    audit.record("create", "webhook_secret", row.id, after=out)
+    audit.record("create", "webhook_secret", row.id, after=_secret_out(row))
     await session.commit()
-    return SecretCreated(**out.model_dump(), secret=secret)
+    return SecretCreated(**_secret_out(row).model_dump(), secret=secret)
 
 
 @router.delete(
