@@ -28,6 +28,7 @@ from services.api.kpis.routes import router as kpis_router
 from services.api.reviews.routes import router as reviews_router
 from services.api.settings import ApiSettings
 from services.api.units.routes import router as units_router
+from services.api.web.static import mount_web_app
 from services.api.webhooks.routes import router as webhooks_router
 
 
@@ -81,6 +82,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(alerts_router)
     app.include_router(reviews_router)
     app.include_router(webhooks_router)
+    mount_web_app(app)  # last: it answers every GET no api route matched
     return app
 
 
