@@ -36,8 +36,8 @@ from northstar.domain.goals import (
     rollup_score,
     rollup_status,
 )
-from northstar.evaluation.kpi_values import KpiValueReader
-from northstar.evaluation.series import daily_period_to_date
+from northstar.rollups.reader import KpiValueReader
+from northstar.rollups.series import daily_period_to_date
 
 # A goal without a due date is judged against its target with no pace and never closes.
 _OPEN_ENDED = datetime(9999, 1, 1, tzinfo=UTC)

@@ -26,8 +26,12 @@ from services.api.goals.nodes import GoalNodes
 from services.api.goals.routes import router as goals_router
 from services.api.kpis.routes import router as kpis_router
 from services.api.reviews.routes import router as reviews_router
+from services.api.sessions.routes import router as sessions_router
+from services.api.sessions.throttle import LoginThrottle
 from services.api.settings import ApiSettings
 from services.api.units.routes import router as units_router
+from services.api.users.bootstrap import ensure_bootstrap_admin
+from services.api.users.routes import router as users_router
 from services.api.web.static import mount_web_app
 from services.api.webhooks.routes import router as webhooks_router
 
@@ -51,6 +55,12 @@ def create_app(settings: ApiSettings) -> FastAPI:
                     prefix_of(settings.bootstrap_admin_key),
                 )
                 await session.commit()
+        if settings.bootstrap_admin_email and settings.bootstrap_admin_password:
+            async with sessions() as session:
+                await ensure_bootstrap_admin(
+                    session, settings.bootstrap_admin_email, settings.bootstrap_admin_password
+                )
+                await session.commit()
         async with business_gauges(
             engine, registry=telemetry.API, interval=settings.gauges_refresh_seconds
         ):
@@ -68,12 +78,18 @@ def create_app(settings: ApiSettings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.sessions = sessions
+    app.state.settings = settings
+    app.state.login_throttle = LoginThrottle(
+        settings.login_limit_per_account, settings.login_limit_per_address
+    )
     app.state.authenticator = Authenticator(engine, ttl=settings.api_key_cache_seconds)
     app.state.goal_nodes = GoalNodes()
     install_problem_handlers(app)
     app.add_middleware(RequestIdMiddleware)
 
     app.include_router(health_router({"database": database_check(engine)}, registry=telemetry.API))
+    app.include_router(sessions_router)
+    app.include_router(users_router)
     app.include_router(api_keys_router)
     app.include_router(catalogue_router)
     app.include_router(units_router)

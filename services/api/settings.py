@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Self
 
+import limits
+from pydantic import Field, field_validator, model_validator
+
+from northstar.auth.passwords import password_problems
 from northstar.config import ServiceSettings
 
 
@@ -15,3 +19,35 @@ class ApiSettings(ServiceSettings):
     workers: int = Field(default=1, ge=1, le=64)
     # How often the business gauges on /metrics are refreshed from PostgreSQL.
     gauges_refresh_seconds: float = Field(default=5.0, gt=0, le=300)
+    # People (docs/people.md): the first admin, session and invitation lifetimes, and the
+    # sign-in throttle (in the `limits` library's notation, e.g. "10/15 minutes").
+    bootstrap_admin_email: str | None = Field(default=None, max_length=254)
+    bootstrap_admin_password: str | None = None
+    session_hours: float = Field(default=12, gt=0, le=24 * 90)
+    invitation_days: float = Field(default=7, gt=0, le=90)
+    login_limit_per_account: str = "10/15 minutes"
+    login_limit_per_address: str = "50/15 minutes"
+
+    @field_validator("login_limit_per_account", "login_limit_per_address")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            limits.parse(value)
+        except ValueError:
+            raise ValueError("must be a rate like '10/15 minutes'") from None
+        return value
+
+    @model_validator(mode="after")
+    def _bootstrap_admin(self) -> Self:
+        if (self.bootstrap_admin_email is None) != (self.bootstrap_admin_password is None):
+            raise ValueError(
+                "NORTHSTAR_BOOTSTRAP_ADMIN_EMAIL and NORTHSTAR_BOOTSTRAP_ADMIN_PASSWORD "
+                "go together: set both or neither"
+            )
+        if self.bootstrap_admin_password is not None:
+            problems = password_problems(
+                self.bootstrap_admin_password, email=self.bootstrap_admin_email
+            )
+            if problems:
+                raise ValueError("NORTHSTAR_BOOTSTRAP_ADMIN_PASSWORD " + "; ".join(problems))
+        return self

@@ -17,11 +17,11 @@ export default function AdminPage() {
   return (
     <>
       <h1>Administration</h1>
-      {can("people.manage") && <People />}
-      {can("unit.write") && <Units />}
-      {can("keys.manage") && <ApiKeys />}
-      {can("integrations.manage") && <Webhooks />}
-      {can("integrations.manage") && <Channels />}
+      {can("people:manage") && <People />}
+      {can("org:write") && <Units />}
+      {can("keys:manage") && <ApiKeys />}
+      {can("webhooks:manage") && <Webhooks />}
+      {can("webhooks:manage") && <Channels />}
     </>
   );
 }

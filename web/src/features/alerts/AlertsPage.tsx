@@ -95,7 +95,7 @@ export default function AlertsPage() {
                     <th scope="col">State</th>
                     <th scope="col">Opened</th>
                     <th scope="col">Note</th>
-                    {can("goal.check_in") && <th scope="col">Actions</th>}
+                    {can("goals:contribute") && <th scope="col">Actions</th>}
                   </tr>
                 </thead>
                 <tbody>
@@ -111,7 +111,7 @@ export default function AlertsPage() {
                       <td>{a.state}</td>
                       <td>{formatDateTime(a.opened_at)}</td>
                       <td>{a.note ?? ""}</td>
-                      {can("goal.check_in") && (
+                      {can("goals:contribute") && (
                         <td>
                           {a.state !== "resolved" && (
                             <div className="inline-form">

@@ -1,12 +1,11 @@
-/** Sign-in (email and password; or an API key) and the page for an ended session. */
+/** Sign-in with email and password, and the page for an ended session. */
 import { type FormEvent, useState } from "react";
 
 import { ApiError } from "@/shared/api/client";
 import { useSession } from "@/shared/auth/session";
 
 export function SignInPage() {
-  const { signIn, signInWithKey } = useSession();
-  const [mode, setMode] = useState<"password" | "key">("password");
+  const { signIn } = useSession();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -16,13 +15,9 @@ export function SignInPage() {
     setBusy(true);
     setError(null);
     try {
-      if (mode === "password")
-        await signIn(String(form.get("email")), String(form.get("password")));
-      else await signInWithKey(String(form.get("key")).trim());
+      await signIn(String(form.get("email")), String(form.get("password")));
     } catch (e) {
-      if (e instanceof ApiError && e.unavailable && mode === "password")
-        setError("Password sign-in is not available on this server; sign in with an API key.");
-      else if (e instanceof ApiError && e.status === 429)
+      if (e instanceof ApiError && e.status === 429)
         setError(`${e.detail} Wait a moment before trying again.`);
       else setError(e instanceof Error ? e.message : "Sign-in failed.");
     } finally {
@@ -37,23 +32,14 @@ export function SignInPage() {
       </h1>
       <form onSubmit={(e) => void submit(e)} aria-labelledby="sign-in-heading">
         <h2 id="sign-in-heading">Sign in</h2>
-        {mode === "password" ? (
-          <>
-            <label>
-              Email
-              <input name="email" type="email" autoComplete="username" required />
-            </label>
-            <label>
-              Password
-              <input name="password" type="password" autoComplete="current-password" required />
-            </label>
-          </>
-        ) : (
-          <label>
-            API key
-            <input name="key" type="password" autoComplete="off" required />
-          </label>
-        )}
+        <label>
+          Email
+          <input name="email" type="email" autoComplete="username" required />
+        </label>
+        <label>
+          Password
+          <input name="password" type="password" autoComplete="current-password" required />
+        </label>
         {error && (
           <p className="error" role="alert">
             {error}
@@ -62,16 +48,9 @@ export function SignInPage() {
         <button type="submit" className="primary" disabled={busy}>
           {busy ? "Signing in…" : "Sign in"}
         </button>
-        <button
-          type="button"
-          className="link-button"
-          onClick={() => {
-            setMode(mode === "password" ? "key" : "password");
-            setError(null);
-          }}
-        >
-          {mode === "password" ? "Sign in with an API key instead" : "Sign in with email and password"}
-        </button>
+        <p className="muted small">
+          No account yet, or forgot your password? Ask an administrator for an invitation.
+        </p>
       </form>
     </main>
   );
@@ -83,9 +62,9 @@ export function SessionEndedPage({ reason }: { reason: string }) {
       <h1>Your session has ended</h1>
       <p data-testid="session-ended">{reason}</p>
       <p>
-        Sessions end when they expire, when you sign out elsewhere, or when an administrator
-        deactivates your account. Sign in again to continue; if that fails, ask an
-        administrator.
+        Sessions end when they expire, when you sign out, or when an administrator
+        deactivates your account or resets your password. Sign in again to continue; if that
+        fails, ask an administrator.
       </p>
       <p>
         <a href="/" className="button primary">

@@ -7,6 +7,8 @@ import { type FormEvent, useMemo, useState } from "react";
 import { Link, useParams } from "react-router";
 
 import { isUnavailable } from "@/shared/api/client";
+import { useUnits } from "@/shared/api/queries";
+import { unitAndAncestors } from "@/shared/auth/permissions";
 import { useSession } from "@/shared/auth/session";
 import { Chart } from "@/shared/components/Chart";
 import { ErrorMessage, Panel, QueryState, Unavailable } from "@/shared/components/Feedback";
@@ -52,7 +54,11 @@ function Goal({ goal }: { goal: GoalWithPlans }) {
   const { can } = useSession();
   const kpi = useKpi(goal.kpi);
   const unit = kpi.data?.unit;
-  const scope = { units: goal.unit_id ? [goal.unit_id] : [], ownerId: goal.owner };
+  const units = useUnits();
+  const scope = {
+    units: unitAndAncestors(goal.unit_id, units.data ?? []),
+    ownerId: (goal as { owner_id?: string | null }).owner_id ?? null,
+  };
   return (
     <article className="goal-page">
       <p className="breadcrumb">
@@ -111,14 +117,14 @@ function Goal({ goal }: { goal: GoalWithPlans }) {
       <div className="goal-grid">
         <div className="goal-main">
           {goal.kpi && <GoalChart goal={goal} unit={unit ?? ""} expression={kpi.data?.expression} />}
-          <AlertsPanel goalId={goal.id} canAct={can("goal.check_in", scope)} />
+          <AlertsPanel goalId={goal.id} canAct={can("goals:contribute", scope)} />
           {goal.kpi && <DriversPanel goal={goal} unit={unit} />}
-          <CheckInsPanel goalId={goal.id} canPost={can("goal.check_in", scope)} />
-          <InitiativesPanel goalId={goal.id} canEdit={can("goal.check_in", scope)} />
+          <CheckInsPanel goalId={goal.id} canPost={can("goals:contribute", scope)} />
+          <InitiativesPanel goalId={goal.id} canEdit={can("goals:contribute", scope)} />
         </div>
         <div className="goal-side">
           <TimelinePanel goalId={goal.id} />
-          {can("goal.edit", scope) && <EditPanel goal={goal} />}
+          {can("goals:write", scope) && <EditPanel goal={goal} />}
         </div>
       </div>
     </article>

@@ -137,7 +137,7 @@ export default function KpiPage() {
               </QueryState>
             )}
           </Panel>
-          {can("kpi.write") && (
+          {can("org:write") && (
             <Panel title="Definition">
               <KpiForm kpi={k} />
             </Panel>

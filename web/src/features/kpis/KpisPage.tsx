@@ -42,7 +42,7 @@ export default function KpisPage() {
           </div>
         )}
       </QueryState>
-      {can("kpi.write") && (
+      {can("org:write") && (
         <Panel title="New KPI">
           <KpiForm onSaved={(key) => navigate(`/kpis/${key}`)} />
         </Panel>

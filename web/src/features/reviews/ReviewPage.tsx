@@ -25,7 +25,7 @@ type Review = NonNullable<ReturnType<typeof useReview>["data"]>;
 function Meeting({ review }: { review: Review }) {
   const reviews = useReviews();
   const { can } = useSession();
-  const writable = can("review.write");
+  const writable = can("org:write");
   const items = agenda(review.snapshot as SnapshotItem[]);
   const attention = items.filter((i) => i.why);
   const previous = previousReview(review, reviews.data ?? []);

@@ -14,7 +14,7 @@ export default function ReviewsPage() {
   return (
     <>
       <h1>Reviews</h1>
-      {can("review.write") && <NewReview />}
+      {can("org:write") && <NewReview />}
       <Panel title="Past reviews">
         <QueryState query={reviews}>
           {(items) =>

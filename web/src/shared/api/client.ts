@@ -3,11 +3,9 @@
  * (plus `planned.ts` for endpoints not on the api yet). Features call `api.GET(...)`
  * through `request()`; nothing else in the app calls `fetch`.
  *
- * Credentials: in the browser the session cookie rides along (same origin); every
- * state-changing request carries `X-CSRF-Token` copied from the `northstar_csrf` cookie.
- * A signed-in API key (the key sign-in, for service accounts and before people exist)
- * is kept in sessionStorage and sent as a bearer token instead; bearer requests need
- * no CSRF token.
+ * Credentials: the session cookie rides along (same origin, HttpOnly: scripts never see
+ * it); every state-changing request carries `X-CSRF-Token` copied from the
+ * `northstar_csrf` cookie, as docs/people.md requires.
  */
 import createClient, { type Middleware } from "openapi-fetch";
 
@@ -17,7 +15,6 @@ import type { components, paths as GeneratedPaths } from "./schema";
 export type Paths = GeneratedPaths & Omit<PlannedPaths, keyof GeneratedPaths>;
 export type Schemas = components["schemas"];
 
-const KEY_STORAGE = "northstar.api_key";
 const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 /** A problem+json error from the api, or a network failure (status 0). */
@@ -55,18 +52,10 @@ export function readCookie(name: string): string | null {
   return null;
 }
 
-export const apiKey = {
-  get: (): string | null => sessionStorage.getItem(KEY_STORAGE),
-  set: (key: string | null): void => {
-    if (key) sessionStorage.setItem(KEY_STORAGE, key);
-    else sessionStorage.removeItem(KEY_STORAGE);
-  },
-};
-
 type Listener = (status: number, problem: Record<string, unknown>) => void;
 const unauthorised = new Set<Listener>();
 
-/** Called with each 401 (session expired, user deactivated, key revoked). */
+/** Called with each 401 (session expired or revoked, person deactivated). */
 export function onUnauthorised(listener: Listener): () => void {
   unauthorised.add(listener);
   return () => unauthorised.delete(listener);
@@ -74,10 +63,7 @@ export function onUnauthorised(listener: Listener): () => void {
 
 const credentials: Middleware = {
   onRequest({ request }) {
-    const key = apiKey.get();
-    if (key) {
-      request.headers.set("Authorization", `Bearer ${key}`);
-    } else if (UNSAFE.has(request.method)) {
+    if (UNSAFE.has(request.method)) {
       const csrf = readCookie("northstar_csrf");
       if (csrf) request.headers.set("X-CSRF-Token", csrf);
     }

@@ -119,6 +119,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/accept-invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Choose a password with an invitation token
+         * @description The token works once and until it expires (401 otherwise). The person then signs in with `POST /v1/auth/login`.
+         */
+        post: operations["accept_invitation_v1_auth_accept_invitation_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in with email and password
+         * @description Sets the `northstar_session` cookie (HttpOnly, SameSite=Lax, Secure over TLS) and the `northstar_csrf` cookie (readable by scripts). Wrong email or password: 401, with the same detail whether or not the email exists. Too many failed attempts for the account or from the address: 429 with `Retry-After`.
+         */
+        post: operations["login_v1_auth_login_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign out: the session ends on the server at once
+         * @description Needs `X-CSRF-Token` like every change made with the session cookie. Without a live session it answers 204 too, and clears the cookies.
+         */
+        post: operations["logout_v1_auth_logout_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/goals": {
         parameters: {
             query?: never;
@@ -317,6 +377,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who am I: the caller, user or key, with its effective permissions */
+        get: operations["me_v1_me_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/metrics": {
         parameters: {
             query?: never;
@@ -462,6 +539,68 @@ export interface paths {
          * @description Only the fields sent change. Moving a unit below itself or one of its descendants is refused (422).
          */
         patch: operations["update_unit_v1_units__unit_id__patch"];
+        trace?: never;
+    };
+    "/v1/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List users (oldest first) */
+        get: operations["list_users_v1_users_get"];
+        put?: never;
+        /**
+         * Create a user, or invite one
+         * @description With `password`, the person can sign in at once. Without, the answer carries a one-time `invitation` token (shown once) with which they choose a password (`POST /v1/auth/accept-invitation`). A weak password is a 422 naming each problem; an email in use is a 409.
+         */
+        post: operations["create_user_v1_users_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a user */
+        get: operations["get_user_v1_users__user_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a user's name, role, status or password
+         * @description Deactivating a person or setting their password ends their sessions at once; their personal keys stop working while they are deactivated. Demoting or deactivating the last active admin is a 409.
+         */
+        patch: operations["update_user_v1_users__user_id__patch"];
+        trace?: never;
+    };
+    "/v1/users/{user_id}/invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue a new invitation token
+         * @description For a person who lost theirs or forgot their password: earlier unused tokens stop working; the token is shown once.
+         */
+        post: operations["invite_user_v1_users__user_id__invitation_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/webhooks": {
@@ -1520,6 +1659,29 @@ export interface components {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
         };
+        /** InvitationAccept */
+        InvitationAccept: {
+            /**
+             * Password
+             * @description At least 12 characters, not a well-known password, not containing the name part of the email address. Never stored or logged, only its Argon2id hash.
+             */
+            password: string;
+            /** Token */
+            token: string;
+        };
+        /** InvitationOut */
+        InvitationOut: {
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Token
+             * @description One-time secret for `POST /v1/auth/accept-invitation`. Shown once; send it to the person as a link (for example `https://northstar/#invite=<token>`).
+             */
+            token: string;
+        };
         /** KpiCreate */
         KpiCreate: {
             /**
@@ -1691,6 +1853,64 @@ export interface components {
              */
             to: string;
         };
+        /** Login */
+        Login: {
+            /** Email */
+            email: string;
+            /** Password */
+            password: string;
+        };
+        /** LoginOut */
+        LoginOut: {
+            /**
+             * Csrf Token
+             * @description Also set as the `northstar_csrf` cookie: send it as `X-CSRF-Token` with every POST, PUT, PATCH and DELETE made with the session cookie.
+             */
+            csrf_token: string;
+            user: components["schemas"]["UserOut"];
+        };
+        /** Me */
+        Me: {
+            /** Email */
+            email: string | null;
+            /**
+             * Id
+             * Format: uuid
+             * @description The user's id, or the key's.
+             */
+            id: string;
+            /**
+             * Kind
+             * @description `user`: signed in with a session; `key`: an API key (personal when `email` is set: it acts as that person, narrowed by `scopes`).
+             * @enum {string}
+             */
+            kind: "user" | "key";
+            /** Memberships */
+            memberships: components["schemas"]["MembershipOut"][];
+            /** Name */
+            name: string;
+            /**
+             * Permissions
+             * @description Actions the caller may take somewhere (see docs/people.md); unit-scoped ones (`goals:write`, `goals:contribute`, `members:manage`) for a member apply in the subtrees of their memberships (and to goals they own).
+             */
+            permissions: string[];
+            /** @description The person's organisation role; null for a service key. */
+            role: components["schemas"]["Role"] | null;
+            /**
+             * Scopes
+             * @description A key's scopes; for a signed-in person the scope their role matches.
+             */
+            scopes: string[];
+        };
+        /** MembershipOut */
+        MembershipOut: {
+            role: components["schemas"]["UnitRole"];
+            /**
+             * Unit Id
+             * Format: uuid
+             */
+            unit_id: string;
+        };
         /** MetricOut */
         MetricOut: {
             /** Dimensions */
@@ -1774,6 +1994,13 @@ export interface components {
         Page_UnitOut_: {
             /** Items */
             items: components["schemas"]["UnitOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[UserOut] */
+        Page_UserOut_: {
+            /** Items */
+            items: components["schemas"]["UserOut"][];
             /** Next Cursor */
             next_cursor?: string | null;
         };
@@ -1959,6 +2186,12 @@ export interface components {
              */
             type: "revision";
         };
+        /**
+         * Role
+         * @description A person's organisation role (SPEC §11).
+         * @enum {string}
+         */
+        Role: "admin" | "editor" | "member" | "viewer";
         /**
          * RollupPolicy
          * @description How a roll-up goal combines its children's scores.
@@ -2178,6 +2411,11 @@ export interface components {
             updated_at: string;
         };
         /**
+         * UnitRole
+         * @enum {string}
+         */
+        UnitRole: "lead" | "member";
+        /**
          * UnitUpdate
          * @description Only the fields present are changed; `parent_id: null` makes the unit top-level.
          */
@@ -2194,6 +2432,80 @@ export interface components {
              * @description New parent unit, or null for top-level. Must not be the unit itself or one of its descendants.
              */
             parent_id?: string | null;
+        };
+        /** UserCreate */
+        UserCreate: {
+            /** Email */
+            email: string;
+            /** Name */
+            name: string;
+            /**
+             * Password
+             * @description Set it now, or leave it out to get a one-time invitation token the person uses to choose their own.
+             */
+            password?: string | null;
+            /** @default member */
+            role: components["schemas"]["Role"];
+        };
+        /** UserCreated */
+        UserCreated: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Email */
+            email: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            invitation?: components["schemas"]["InvitationOut"] | null;
+            /** Name */
+            name: string;
+            role: components["schemas"]["Role"];
+            /**
+             * Status
+             * @description `active` or `deactivated` (cannot sign in).
+             */
+            status: string;
+        };
+        /** UserOut */
+        UserOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Email */
+            email: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            role: components["schemas"]["Role"];
+            /**
+             * Status
+             * @description `active` or `deactivated` (cannot sign in).
+             */
+            status: string;
+        };
+        /** UserUpdate */
+        UserUpdate: {
+            /** Name */
+            name?: string | null;
+            /**
+             * Password
+             * @description A new password; ends every session of the person.
+             */
+            password?: string | null;
+            role?: components["schemas"]["Role"] | null;
+            /** Status */
+            status?: string | null;
         };
         /** ValidationError */
         ValidationError: {
@@ -2527,6 +2839,104 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+        };
+    };
+    accept_invitation_v1_auth_accept_invitation_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationAccept"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    login_v1_auth_login_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Login"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginOut"];
+                };
+            };
+            /** @description Wrong email or password. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Throttled. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    logout_v1_auth_logout_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -3036,6 +3446,26 @@ export interface operations {
             };
         };
     };
+    me_v1_me_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+        };
+    };
     list_metrics_v1_metrics_get: {
         parameters: {
             query?: {
@@ -3392,6 +3822,170 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UnitOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_users_v1_users_get: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_UserOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_user_v1_users_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserCreated"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_user_v1_users__user_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_user_v1_users__user_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    invite_user_v1_users__user_id__invitation_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationOut"];
                 };
             };
             /** @description Validation Error */

@@ -1,13 +1,13 @@
 /**
- * Who is signed in: `/v1/me` read once and kept in context, sign-in (email and
- * password, or an API key), sign-out, and the "session ended" state that every 401 puts
- * the app in (expired session, deactivated user, revoked key).
+ * Who is signed in: `/v1/me` read once and kept in context, sign-in and sign-out, and the
+ * "session ended" state every 401 puts the app in (an expired or revoked session, a
+ * deactivated person).
  */
 import { useQueryClient } from "@tanstack/react-query";
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useState } from "react";
 
-import { ApiError, api, apiKey, onUnauthorised, request } from "@/shared/api/client";
-import { type Action, type Actor, can } from "@/shared/auth/permissions";
+import { ApiError, api, onUnauthorised, request } from "@/shared/api/client";
+import { type Action, type Actor, can, type Resource } from "@/shared/auth/permissions";
 
 type SessionState =
   | { phase: "loading" }
@@ -19,36 +19,20 @@ type Session = {
   state: SessionState;
   actor: Actor | null;
   signIn: (email: string, password: string) => Promise<void>;
-  signInWithKey: (key: string) => Promise<void>;
   signOut: () => Promise<void>;
-  can: (action: Action, resource?: Parameters<typeof can>[2]) => boolean;
+  can: (action: Action, resource?: Resource) => boolean;
 };
 
 const SessionContext = createContext<Session | null>(null);
 
-/** The caller from `/v1/me`; a key on an api without `/v1/me` is an actor of unknown rights. */
+/** The caller from `/v1/me`, or null when nobody is signed in. */
 async function loadActor(): Promise<Actor | null> {
   try {
-    return { ...(await request(api.GET("/v1/me"))), known: true };
+    return { ...(await request(api.GET("/v1/me"))), known: true } as Actor;
   } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    if (error.status === 401) return null;
-    if (!error.unavailable) throw error;
+    if (error instanceof ApiError && error.status === 401) return null;
+    throw error;
   }
-  if (!apiKey.get()) return null;
-  // No /v1/me on this api: prove the key works with a read any key with `read` may do.
-  await request(api.GET("/v1/units", { params: { query: { limit: 1 } } }));
-  return {
-    kind: "key",
-    id: "key",
-    name: "API key",
-    email: null,
-    role: null,
-    scopes: [],
-    memberships: [],
-    permissions: [],
-    known: false,
-  };
 }
 
 export function SessionProvider({ children }: { children: ReactNode }) {
@@ -56,14 +40,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const queries = useQueryClient();
 
   const refresh = useCallback(async () => {
-    try {
-      const actor = await loadActor();
-      setState(actor ? { phase: "signed_in", actor } : { phase: "signed_out" });
-    } catch (error) {
-      apiKey.set(null);
-      if (error instanceof ApiError && error.status === 401) setState({ phase: "signed_out" });
-      else throw error;
-    }
+    const actor = await loadActor();
+    setState(actor ? { phase: "signed_in", actor } : { phase: "signed_out" });
   }, []);
 
   useEffect(() => {
@@ -86,7 +64,6 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
   const signIn = useCallback(
     async (email: string, password: string) => {
-      apiKey.set(null);
       await request(api.POST("/v1/auth/login", { body: { email, password } }));
       queries.clear();
       await refresh();
@@ -94,26 +71,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     [refresh, queries],
   );
 
-  const signInWithKey = useCallback(
-    async (key: string) => {
-      apiKey.set(key);
-      try {
-        queries.clear();
-        const actor = await loadActor();
-        if (!actor) throw new ApiError(401, "This API key is not valid.");
-        setState({ phase: "signed_in", actor });
-      } catch (error) {
-        apiKey.set(null);
-        throw error;
-      }
-    },
-    [queries],
-  );
-
   const signOut = useCallback(async () => {
-    const usedKey = apiKey.get() !== null;
-    apiKey.set(null);
-    if (!usedKey) await request(api.POST("/v1/auth/logout")).catch(() => undefined);
+    await request(api.POST("/v1/auth/logout")).catch(() => undefined);
     queries.clear();
     setState({ phase: "signed_out" });
   }, [queries]);
@@ -123,7 +82,6 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     state,
     actor,
     signIn,
-    signInWithKey,
     signOut,
     can: (action, resource) => can(actor, action, resource),
   };

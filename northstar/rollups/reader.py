@@ -25,7 +25,7 @@ from northstar.domain.expressions import (
     aggregations,
     evaluate_expression,
 )
-from northstar.evaluation.ranges import RAW, Piece, decompose
+from northstar.rollups.levels import RAW, Piece, decompose
 
 _PERCENTILES = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
 _ONE_MICROSECOND = timedelta(microseconds=1)
