@@ -65,11 +65,11 @@ async def create_people(api_url: str, admin_key: str) -> None:
                 raise RuntimeError(f"creating {person.email} failed: {response.text}")
 
 
-async def wait_until_evaluated(api_url: str, admin_key: str, timeout: float = 120.0) -> None:
+async def wait_until_evaluated(api_url: str, admin_key: str, within: float = 120.0) -> None:
     """Until every KPI goal of the demo has a status and the backfilled history is all in:
     the goals' actuals stop moving between two evaluations (there is no live traffic)."""
     headers = {"Authorization": f"Bearer {admin_key}"}
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     previous: dict[str, float | None] | None = None
     async with httpx.AsyncClient(base_url=api_url, headers=headers, timeout=30) as api:
         while True:
@@ -78,7 +78,7 @@ async def wait_until_evaluated(api_url: str, admin_key: str, timeout: float = 12
             if actuals and None not in actuals.values() and actuals == previous:
                 return
             if time.monotonic() > deadline:
-                raise RuntimeError(f"demo goals not settled after {timeout:.0f}s: {actuals}")
+                raise RuntimeError(f"demo goals not settled after {within:.0f}s: {actuals}")
             previous = actuals
             await asyncio.sleep(3.0)
 
