@@ -104,6 +104,7 @@ run: setup
 	$(BIN)/python -m devstack.run
 
 test: setup
+	cd web && $(NODE_ENV_PATH) npx vitest run
 	$(BIN)/pytest
 
 lint: setup

@@ -12,5 +12,5 @@ export default defineConfig({
   resolve: { alias: { "@": fileURLToPath(new URL("./src", import.meta.url)) } },
   build: { outDir: "dist", emptyOutDir: true, sourcemap: false, chunkSizeWarningLimit: 1200 },
   server: { proxy: { "/v1": api, "/docs": api, "/openapi.json": api } },
-  test: { environment: "jsdom", include: ["src/**/*.test.{ts,tsx}"], setupFiles: [] },
+  test: { environment: "node", include: ["src/**/*.test.{ts,tsx}"] },
 });
