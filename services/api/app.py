@@ -32,7 +32,7 @@ from services.api.settings import ApiSettings
 from services.api.units.routes import router as units_router
 from services.api.users.bootstrap import ensure_bootstrap_admin
 from services.api.users.routes import router as users_router
-from services.api.web.static import mount_web_app
+from services.api.web.static import DEFAULT_DIST, mount_web_app
 from services.api.webhooks.routes import router as webhooks_router
 
 
@@ -98,7 +98,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(alerts_router)
     app.include_router(reviews_router)
     app.include_router(webhooks_router)
-    mount_web_app(app)  # last: it answers every GET no api route matched
+    # Last: it answers every GET no api route matched.
+    mount_web_app(app, settings.web_dist or DEFAULT_DIST)
     return app
 
 

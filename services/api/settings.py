@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Self
 
 import limits
@@ -51,3 +52,5 @@ class ApiSettings(ServiceSettings):
             if problems:
                 raise ValueError("NORTHSTAR_BOOTSTRAP_ADMIN_PASSWORD " + "; ".join(problems))
         return self
+    # The built web app served at / (default: web/dist of the source tree).
+    web_dist: Path | None = None

@@ -442,7 +442,7 @@ export function timeline(items: HistoryItems): { time: string; text: string }[] 
     } else if (item.type === "alert") {
       out.push({
         time: item.time,
-        text: `Alert ${item.kind.replace("_", " ")} ${item.event.replace("alert.", "")}${item.actor ? ` by ${item.actor}` : ""}${item.note ? `: ${item.note}` : ""}`,
+        text: `${ALERT_KIND[item.kind] ?? item.kind} alert ${item.event.replace("alert.", "")}${item.actor ? ` by ${item.actor}` : ""}${item.note ? `: ${item.note}` : ""}`,
       });
     } else {
       out.push({ time: item.time, text: `Reviewed in “${item.title}”` });
@@ -450,6 +450,14 @@ export function timeline(items: HistoryItems): { time: string; text: string }[] 
   }
   return out.reverse();
 }
+
+const ALERT_KIND: Record<string, string> = {
+  status: "Status",
+  forecast: "Forecast",
+  stale_data: "Stale data",
+  plan: "Plan",
+  anomaly: "Anomaly",
+};
 
 const REASONED = ["target", "baseline", "due"] as const;
 

@@ -4,6 +4,7 @@
  * baseline to target, the target, and the forecast from now to due with its band.
  */
 import type { Schemas } from "@/shared/api/client";
+import { isRunningTotal } from "@/shared/lib/kpi";
 
 import type { GoalWithPlans } from "./types";
 
@@ -18,10 +19,6 @@ export type GoalSeries = {
 
 type History = Schemas["GoalHistory"]["items"];
 
-/** A KPI of the form `sum(metric…)` adds up over time, so its running total is the actual. */
-export function isRunningTotal(expression: string | undefined): boolean {
-  return Boolean(expression && /^sum\([^()]*\)$/.test(expression.trim()));
-}
 
 export function goalSeries(
   goal: GoalWithPlans,

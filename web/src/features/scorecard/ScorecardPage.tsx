@@ -3,7 +3,7 @@
  * cascade, by unit or by perspective, with filters and search; re-read every
  * `LIVE_REFRESH_MS` so statuses change on screen as the evaluator moves them.
  */
-import { useMemo } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 
 import { QueryState } from "@/shared/components/Feedback";
@@ -19,6 +19,8 @@ import {
 } from "@/shared/lib/format";
 
 import { useCycles, useGoalTree, useKpiMap, useUnits } from "@/shared/api/queries";
+
+import { isRunningTotal } from "@/shared/lib/kpi";
 
 import { useTrend } from "./api";
 import {
@@ -73,7 +75,7 @@ export function ScorecardPage() {
             filters={filters}
             grouping={grouping}
             units={units.data ?? []}
-            kpiUnit={(key) => kpis.data?.get(key)?.unit}
+            kpiUnit={(key) => kpis.data?.get(key)}
             cycles={cycles.data ?? null}
             set={set}
           />
@@ -96,7 +98,7 @@ function Scorecard({
   filters: Filters;
   grouping: Grouping;
   units: { id: string; name: string; parent_id: string | null }[];
-  kpiUnit: (key: string) => string | undefined;
+  kpiUnit: (key: string) => { unit: string; expression: string } | undefined;
   cycles: { id: string; name: string }[] | null;
   set: (key: string, value: string) => void;
 }) {
@@ -232,7 +234,7 @@ function GoalTable({
   rows: Row[];
   indent: boolean;
   unitName: (id: string) => string;
-  kpiUnit: (key: string) => string | undefined;
+  kpiUnit: (key: string) => { unit: string; expression: string } | undefined;
 }) {
   return (
     <section className="scorecard-group" aria-label={title || "Goals"}>
@@ -259,7 +261,8 @@ function GoalTable({
                 key={row.goal.id}
                 row={row}
                 indent={indent}
-                unit={row.goal.kpi ? kpiUnit(row.goal.kpi) : undefined}
+                unit={row.goal.kpi ? kpiUnit(row.goal.kpi)?.unit : undefined}
+                expression={row.goal.kpi ? kpiUnit(row.goal.kpi)?.expression : undefined}
                 unitName={unitName}
               />
             ))}
@@ -274,11 +277,13 @@ function GoalRow({
   row,
   indent,
   unit,
+  expression,
   unitName,
 }: {
   row: Row;
   indent: boolean;
   unit: string | undefined;
+  expression: string | undefined;
   unitName: (id: string) => string;
 }) {
   const { goal, depth } = row;
@@ -305,7 +310,11 @@ function GoalRow({
       <td className="num">{formatNumber(s.expected, unit)}</td>
       <td className="num">{formatNumber(s.target, unit)}</td>
       <td>
-        {goal.kpi ? <Trend goal={goal} /> : <span className="muted small">roll-up</span>}
+        {goal.kpi ? (
+          <Trend goal={goal} runningTotal={isRunningTotal(expression)} />
+        ) : (
+          <span className="muted small">roll-up</span>
+        )}
       </td>
       <td>{ownerOf(goal) ?? <span className="muted">–</span>}</td>
       <td>
@@ -327,7 +336,24 @@ function GoalRow({
   );
 }
 
-function Trend({ goal }: { goal: Row["goal"] }) {
-  const trend = useTrend(goal.kpi, goal.start, goal.due);
-  return <Sparkline values={trend.data ?? []} label={`Trend of ${goal.kpi}`} />;
+/** A row's sparkline, fetched once the row scrolls into view (a long scorecard would
+ * otherwise ask for every KPI's series at once). */
+function Trend({ goal, runningTotal }: { goal: Row["goal"]; runningTotal: boolean }) {
+  const anchor = useRef<HTMLSpanElement>(null);
+  const [seen, setSeen] = useState(false);
+  useEffect(() => {
+    const element = anchor.current;
+    if (!element || seen) return;
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) setSeen(true);
+    });
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, [seen]);
+  const trend = useTrend(goal.kpi, goal.start, goal.due, runningTotal && !goal.window, seen);
+  return (
+    <span ref={anchor}>
+      <Sparkline values={trend.data ?? []} label={`Trend of ${goal.kpi}`} />
+    </span>
+  );
 }

@@ -3,11 +3,21 @@ import { useQuery } from "@tanstack/react-query";
 
 import { api, request } from "@/shared/api/client";
 
-/** A KPI's trend over a goal's period so far, as ~24 points for a sparkline. */
-export function useTrend(kpi: string | null, start: string | null, due: string | null) {
+/**
+ * A KPI's trend over a goal's period so far, as ~24 points for a sparkline: the running
+ * total for a plain `sum(...)` KPI (what the goal's actual is), else the value per step.
+ * The last, still filling step is left out so the line does not dip at its end.
+ */
+export function useTrend(
+  kpi: string | null,
+  start: string | null,
+  due: string | null,
+  runningTotal: boolean,
+  visible: boolean,
+) {
   return useQuery({
-    queryKey: ["kpi-trend", kpi, start, due],
-    enabled: Boolean(kpi && start),
+    queryKey: ["kpi-trend", kpi, start, due, runningTotal],
+    enabled: Boolean(kpi && start && visible),
     staleTime: 60_000,
     queryFn: async () => {
       const from = new Date(start!);
@@ -21,7 +31,10 @@ export function useTrend(kpi: string | null, start: string | null, due: string |
           },
         }),
       );
-      return values.points.map((p) => p.value);
+      const points = values.points.slice(0, -1).map((p) => p.value);
+      if (!runningTotal) return points;
+      let total = 0;
+      return points.map((v) => (total += v ?? 0));
     },
   });
 }
