@@ -52,5 +52,6 @@ class ApiSettings(ServiceSettings):
             if problems:
                 raise ValueError("NORTHSTAR_BOOTSTRAP_ADMIN_PASSWORD " + "; ".join(problems))
         return self
+
     # The built web app served at / (default: web/dist of the source tree).
     web_dist: Path | None = None
