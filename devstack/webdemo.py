@@ -29,10 +29,12 @@ class Person:
     email: str
     name: str
     role: str
+    #: (unit name, unit role) memberships in the demo organisation.
+    memberships: tuple[tuple[str, str], ...] = ()
 
 
 CEO = Person("ceo@northstar.example", "Charlotte Chen", "admin")
-LEAD = Person("lead@northstar.example", "Luis Ortega", "editor")
+LEAD = Person("lead@northstar.example", "Luis Ortega", "member", (("Sales", "lead"),))
 VIEWER = Person("viewer@northstar.example", "Vera Novak", "viewer")
 DEMO_PEOPLE = (CEO, LEAD, VIEWER)
 
@@ -50,9 +52,11 @@ class DemoStack:
 
 
 async def create_people(api_url: str, admin_key: str) -> None:
-    """The demo accounts (idempotent: an email in use is left alone)."""
+    """The demo accounts and their unit memberships (an email in use is left alone)."""
     headers = {"Authorization": f"Bearer {admin_key}"}
     async with httpx.AsyncClient(base_url=api_url, headers=headers, timeout=30) as api:
+        units = (await api.get("/v1/units", params={"limit": 1000})).json()["items"]
+        unit_ids = {u["name"]: u["id"] for u in units}
         for person in DEMO_PEOPLE:
             body = {
                 "email": person.email,
@@ -61,8 +65,17 @@ async def create_people(api_url: str, admin_key: str) -> None:
                 "password": DEMO_PASSWORD,
             }
             response = await api.post("/v1/users", json=body)
-            if response.status_code not in (201, 409):
+            if response.status_code == 409:
+                continue
+            if response.status_code != 201:
                 raise RuntimeError(f"creating {person.email} failed: {response.text}")
+            for unit, role in person.memberships:
+                if unit not in unit_ids:
+                    continue  # an organisation without the demo's units (the bench's)
+                path = f"/v1/units/{unit_ids[unit]}/members/{response.json()['id']}"
+                member = await api.put(path, json={"role": role})
+                if member.status_code not in (200, 201):
+                    raise RuntimeError(f"membership of {person.email} failed: {member.text}")
 
 
 async def wait_until_evaluated(api_url: str, admin_key: str, within: float = 120.0) -> None:

@@ -12,6 +12,7 @@ a request.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,9 @@ from northstar.auth.keys import Person, Principal, Role, Scope, hash_key
 from northstar.db.models import ApiKey, User
 
 _MAX_CACHED = 10_000
+# Every key this server issues (`ns_<prefix>_<secret>`) and every bootstrap secret (16+
+# characters, SPEC §2) fits; anything else is refused before a hash or a query is spent.
+KEY_FORMAT = re.compile(r"[A-Za-z0-9._~+/=-]{16,256}")
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
@@ -40,6 +44,7 @@ _LOOKUP = (
         ApiKey.id,
         ApiKey.name,
         ApiKey.scopes,
+        ApiKey.sources,
         ApiKey.expires_at,
         ApiKey.last_used_at,
         User.id.label("owner_id"),
@@ -71,6 +76,8 @@ class Authenticator:
         secret = secret.strip()
         if kind.lower() != "bearer" or not secret:
             raise AuthError(401, "The Authorization header must be 'Bearer <key>'.")
+        if not KEY_FORMAT.fullmatch(secret):
+            raise AuthError(401, "The API key is unknown, expired or has been revoked.")
         principal = await self._lookup(hash_key(secret))
         if principal is None:
             raise AuthError(401, "The API key is unknown, expired or has been revoked.")
@@ -107,7 +114,11 @@ class Authenticator:
             if row.owner_id is not None:
                 owner = Person(row.owner_id, row.email, row.owner_name, Role(row.role))
             principal = Principal(
-                row.id, row.name, frozenset(Scope(s) for s in row.scopes), owner=owner
+                row.id,
+                row.name,
+                frozenset(Scope(s) for s in row.scopes),
+                owner=owner,
+                sources=frozenset(row.sources or ()),
             )
         if len(self._cache) >= _MAX_CACHED:
             self._cache.clear()

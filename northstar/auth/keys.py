@@ -24,6 +24,8 @@ class Scope(StrEnum):
     READ = "read"
     WRITE = "write"
     ADMIN = "admin"
+    # The business gauges on the api's /metrics (goal titles and targets are business data).
+    METRICS_READ = "metrics:read"
 
 
 class Role(StrEnum):
@@ -41,6 +43,7 @@ _IMPLIED: dict[Scope, frozenset[Scope]] = {
     Scope.WRITE: frozenset({Scope.WRITE, Scope.READ}),
     Scope.READ: frozenset({Scope.READ}),
     Scope.EVENTS_WRITE: frozenset({Scope.EVENTS_WRITE}),
+    Scope.METRICS_READ: frozenset({Scope.METRICS_READ}),
 }
 
 
@@ -57,15 +60,21 @@ class Person:
 @dataclass(frozen=True, slots=True)
 class Principal:
     """Who a request acts as: the key's id, name (the default event `source`) and scopes,
-    and for a personal key its owner."""
+    for a personal key its owner, and the other event sources it may write."""
 
     key_id: uuid.UUID
     name: str
     scopes: frozenset[Scope]
     owner: Person | None = None
+    sources: frozenset[str] = frozenset()
 
     def allows(self, scope: Scope) -> bool:
         return scopes_allow(self.scopes, scope)
+
+    def may_write(self, source: str) -> bool:
+        """A key writes under its own name, or a source listed on it: so one key can never
+        claim another's `(source, event_id)` and have the dedupe drop the real event."""
+        return source == self.name or source in self.sources
 
 
 def scopes_allow(granted: Iterable[Scope], needed: Scope) -> bool:

@@ -6,9 +6,10 @@ declare their action through `services.api.access.Permit` and never check roles
 themselves. The rules (SPEC §11), in the order they are applied:
 
 1. A key (service or personal) must hold the action's scope (`admin` ⊃ `write` ⊃ `read`).
-2. A service key has no person behind it: its scopes are its permissions.
+2. A service key has no person behind it: its scopes are its permissions (it has no
+   personal keys of its own).
 3. `admin` may do everything.
-4. Everyone may read, and manage their own personal keys.
+4. Every person may read, and manage their own personal keys.
 5. `editor` may do everything but people, keys, webhooks and the audit trail.
 6. `viewer` may do nothing more.
 7. `member` acts through unit memberships, each covering the unit's whole subtree:
@@ -118,6 +119,8 @@ def decide(subject: Subject, action: Action, resource: Resource = ORGANISATION) 
     if subject.scopes is not None and not scopes_allow(subject.scopes, action.scope):
         return Decision(False, f"the API key lacks the '{action.scope.value}' scope")
     if subject.role is None:
+        if action is Action.OWN_KEYS:
+            return Decision(False, "a service key has no personal keys")
         return Decision(True, "the service key holds the scope")
     if subject.role is Role.ADMIN:
         return Decision(True, "admins may do everything")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -107,7 +107,10 @@ async def current_actor(request: Request) -> Actor:
                 "Sign in (POST /v1/auth/login) or send an API key as "
                 "'Authorization: Bearer <key>'.",
             )
-        principal = await authenticator.principal(authorization)
+        # The api's gate (services/api/gate.py) has usually looked the key up already.
+        principal = getattr(request.state, "principal", None) or await authenticator.principal(
+            authorization
+        )
         memberships: tuple[Membership, ...] = ()
         if principal.owner is not None and principal.owner.role is Role.MEMBER:
             async with request.app.state.sessions() as db:
@@ -153,8 +156,9 @@ async def _session_actor(request: Request) -> Actor:
     return Actor("user", person.id, person.name, person, None, memberships, session_id=row.id)
 
 
-ResourceResolver = Callable[[Request, AsyncSession], Awaitable[Resource]]
-"""Finds the resource a request acts on (404 when it does not exist)."""
+ResourceResolver = Callable[[Request, AsyncSession], Awaitable[Sequence[Resource]]]
+"""Finds the resources a request acts on (404 when missing); each must be allowed. See
+`services.api.resources`."""
 
 
 class Permit:
@@ -173,7 +177,10 @@ class Permit:
         subject = actor.subject
         decision = decide(subject, self.action, ORGANISATION)
         if not decision and self.resource is not None and could_ever(subject, self.action):
-            decision = decide(subject, self.action, await self.resource(request, session))
+            for resource in await self.resource(request, session):
+                decision = decide(subject, self.action, resource)
+                if not decision:
+                    break
         if not decision:
             raise AuthError(403, f"Not allowed: {decision.reason}.")
         return actor

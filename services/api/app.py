@@ -13,18 +13,26 @@ from northstar.auth.authenticator import Authenticator
 from northstar.auth.keys import Scope, hash_key, prefix_of
 from northstar.config import load_settings
 from northstar.db.engine import create_engine, session_factory
+from northstar.http.bodylimit import BodyLimitMiddleware
 from northstar.http.health import database_check, health_router
 from northstar.http.middleware import RequestIdMiddleware
 from northstar.http.problems import install_problem_handlers
+from northstar.http.ratelimit import RateLimiter, parse_limits
 from northstar.logs import configure_logging
 from services.api.alerts.routes import router as alerts_router
 from services.api.api_keys.repository import ApiKeyRepository
 from services.api.api_keys.routes import router as api_keys_router
 from services.api.catalogue.routes import router as catalogue_router
+from services.api.check_ins.routes import router as check_ins_router
+from services.api.cycles.routes import router as cycles_router
+from services.api.gate import ApiGate
 from services.api.gauges import business_gauges
 from services.api.goals.nodes import GoalNodes
 from services.api.goals.routes import router as goals_router
+from services.api.initiatives.routes import router as initiatives_router
 from services.api.kpis.routes import router as kpis_router
+from services.api.members.routes import router as members_router
+from services.api.pagination import use_cursor_secret
 from services.api.reviews.routes import router as reviews_router
 from services.api.sessions.routes import router as sessions_router
 from services.api.sessions.throttle import LoginThrottle
@@ -85,6 +93,17 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.state.authenticator = Authenticator(engine, ttl=settings.api_key_cache_seconds)
     app.state.goal_nodes = GoalNodes()
     install_problem_handlers(app)
+    use_cursor_secret(settings.cursor_key())
+    # Added last = runs first: request id, then the body limit, then the gate.
+    app.add_middleware(
+        ApiGate,
+        authenticator=app.state.authenticator,
+        limiter=RateLimiter(),
+        per_key=parse_limits(settings.rate_limit_per_key),
+        per_address=parse_limits(settings.rate_limit_per_address),
+        failed_auth=parse_limits(settings.failed_auth_limit),
+    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
 
     app.include_router(health_router({"database": database_check(engine)}, registry=telemetry.API))
@@ -93,11 +112,15 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(api_keys_router)
     app.include_router(catalogue_router)
     app.include_router(units_router)
+    app.include_router(members_router)
     app.include_router(kpis_router)
     app.include_router(goals_router)
     app.include_router(alerts_router)
     app.include_router(reviews_router)
     app.include_router(webhooks_router)
+    app.include_router(initiatives_router)
+    app.include_router(check_ins_router)
+    app.include_router(cycles_router)
     # Last: it answers every GET no api route matched.
     mount_web_app(app, settings.web_dist or DEFAULT_DIST)
     return app

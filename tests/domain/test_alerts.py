@@ -20,6 +20,7 @@ from northstar.domain.alerts import (
     alert_conditions,
     decide,
     forecast_condition,
+    plan_condition,
     resolve_by_hand,
     stale_data_condition,
     status_condition,
@@ -136,9 +137,15 @@ def test_alert_conditions_cover_every_kind() -> None:
         thresholds=THRESHOLDS,
         forecast=LIKELY_MISSED,
         stale=True,
+        late_plan=True,
     )
     assert [c.kind for c in conditions] == list(AlertKind)
-    assert [c.severity for c in conditions] == [None, WARNING, WARNING]
+    assert [c.severity for c in conditions] == [None, WARNING, WARNING, WARNING]
+
+
+def test_plan_condition() -> None:
+    assert plan_condition(True) == AlertCondition(AlertKind.PLAN, WARNING, False)
+    assert plan_condition(False) == AlertCondition(AlertKind.PLAN, None, True)
 
 
 def test_a_condition_cannot_hold_and_clear() -> None:

@@ -27,6 +27,14 @@ async function lead(browser) {
   const drivers = await page.getByRole("region", { name: "What is driving this" }).innerText();
   violations.push(...(await axe(page, "goal")));
 
+  const checkIn = page.getByRole("form", { name: "New check-in" });
+  await checkIn.getByLabel("How is it going?").fill(env("CHECK_IN"));
+  await checkIn.getByLabel("Confidence (1–10)").fill("6");
+  await checkIn.getByLabel("Blockers").fill("Two open sales positions");
+  await checkIn.getByRole("button", { name: "Post check-in" }).click();
+  await page.getByTestId("timeline").getByText(env("CHECK_IN"), { exact: false }).waitFor();
+  const editable = await page.getByRole("form", { name: "Edit goal" }).count();
+
   const alert = page.locator(".alert-list li").first();
   await alert.getByLabel("Note").fill("Looking into APAC with the sales team");
   await alert.getByRole("button", { name: "Acknowledge" }).click();
@@ -35,7 +43,7 @@ async function lead(browser) {
   await page.getByRole("heading", { name: "Alerts", level: 1 }).waitFor();
   await page.locator("table tbody tr").first().waitFor();
   violations.push(...(await axe(page, "alerts")));
-  return { statuses, explanation, drivers, violations };
+  return { statuses, explanation, drivers, editable, violations };
 }
 
 async function ceo(browser) {

@@ -20,6 +20,7 @@ from services.api.kpis.schemas import (
     KpiCreate,
     KpiKind,
     KpiOut,
+    KpiSource,
     KpiUpdate,
     KpiValues,
 )
@@ -41,6 +42,8 @@ def _out(kpi: Kpi) -> KpiOut:
         kind=KpiKind(kpi.kind),
         max_staleness=format_duration(kpi.max_staleness) if kpi.max_staleness else None,
         metrics=list(kpi.metrics),
+        source=KpiSource(kpi.source),
+        category=kpi.category,
         created_at=kpi.created_at,
         updated_at=kpi.updated_at,
     )

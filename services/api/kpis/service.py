@@ -45,6 +45,17 @@ def _invalid(field: str, message: str) -> Problem:
     )
 
 
+def _check_manual(kpi: Kpi) -> None:
+    """A manual KPI's check-in value becomes an event of its one metric; with several
+    metrics there would be no telling which one a value is for."""
+    if kpi.source == "manual" and len(kpi.metrics) != 1:
+        raise _invalid(
+            "source",
+            f"a manual KPI must read exactly one metric; this expression reads "
+            f"{len(kpi.metrics)} ({', '.join(kpi.metrics)})",
+        )
+
+
 def not_found(key: str) -> Problem:
     return Problem(404, f"There is no KPI with key '{key}'.")
 
@@ -101,7 +112,10 @@ class KpiService:
             kind=body.kind.value,
             max_staleness=body.max_staleness,
             metrics=sorted(metrics(expr)),
+            source=body.source.value,
+            category=body.category,
         )
+        _check_manual(kpi)
         try:
             return await self.repository.add(kpi)
         except IntegrityError:
@@ -122,10 +136,14 @@ class KpiService:
             expression_changed = canonical != kpi.expression
             kpi.expression = canonical
             kpi.metrics = sorted(metrics(expr))
-        if "kind" in changes:
-            changes["kind"] = changes["kind"].value
+        for field in ("kind", "source"):
+            if field in changes:
+                if changes[field] is None:
+                    raise _invalid(field, "cannot be null")
+                changes[field] = changes[field].value
         for field, value in changes.items():
             setattr(kpi, field, value)
+        _check_manual(kpi)
         kpi.updated_at = now
         await self.repository.session.flush()
         if expression_changed:

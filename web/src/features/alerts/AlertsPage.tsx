@@ -85,7 +85,7 @@ export default function AlertsPage() {
           return shown.length === 0 ? (
             <p className="empty">No alerts here. Nothing needs attention.</p>
           ) : (
-            <div className="table-scroll">
+            <div className="table-scroll" tabIndex={0} role="region" aria-label="Alerts table">
               <table>
                 <thead>
                   <tr>

@@ -324,7 +324,7 @@ function CheckInsPanel({ goalId, canPost }: { goalId: string; canPost: boolean }
           items.length === 0 ? (
             <p className="muted">No check-ins yet.</p>
           ) : (
-            <ol className="timeline" aria-label="Check-ins">
+            <ol className="timeline" aria-label="Check-ins" tabIndex={0}>
               {items.map((c) => (
                 <li key={c.id}>
                   <p className="muted small">
@@ -408,7 +408,7 @@ function TimelinePanel({ goalId }: { goalId: string }) {
           return items.length === 0 ? (
             <p className="muted">Nothing has happened to this goal yet.</p>
           ) : (
-            <ol className="timeline" data-testid="timeline">
+            <ol className="timeline" data-testid="timeline" aria-label="History" tabIndex={0}>
               {items.map((item, n) => (
                 <li key={n}>
                   <p className="muted small">{formatDateTime(item.time)}</p>
@@ -443,6 +443,11 @@ export function timeline(items: HistoryItems): { time: string; text: string }[] 
       out.push({
         time: item.time,
         text: `${ALERT_KIND[item.kind] ?? item.kind} alert ${item.event.replace("alert.", "")}${item.actor ? ` by ${item.actor}` : ""}${item.note ? `: ${item.note}` : ""}`,
+      });
+    } else if (item.type === "check_in") {
+      out.push({
+        time: item.time,
+        text: `${item.author} checked in (confidence ${item.confidence}/10): ${item.comment}${item.blockers ? ` · blockers: ${item.blockers}` : ""}`,
       });
     } else {
       out.push({ time: item.time, text: `Reviewed in “${item.title}”` });

@@ -2,7 +2,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { api, request, type Schemas } from "@/shared/api/client";
-import type { CheckInCreate, InitiativeWrite } from "@/shared/api/planned";
 
 import type { GoalWithPlans } from "./types";
 
@@ -105,7 +104,7 @@ export function useCheckIns(goalId: string) {
 export function usePostCheckIn(goalId: string) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (body: CheckInCreate) =>
+    mutationFn: (body: Schemas["CheckInCreate"]) =>
       request(
         api.POST("/v1/goals/{goal_id}/check-ins", {
           params: { path: { goal_id: goalId } },
@@ -131,7 +130,7 @@ export function useInitiatives(goalId: string) {
 export function useUpdateInitiative() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: ({ id, body }: { id: string; body: InitiativeWrite }) =>
+    mutationFn: ({ id, body }: { id: string; body: Schemas["InitiativeUpdate"] }) =>
       request(
         api.PATCH("/v1/initiatives/{initiative_id}", {
           params: { path: { initiative_id: id } },

@@ -44,6 +44,8 @@ export function KpiForm({ kpi, onSaved }: { kpi?: Schemas["KpiOut"]; onSaved?: (
         description: String(data.get("description") ?? ""),
         expression,
         kind: String(data.get("kind")) as Schemas["KpiKind"],
+        source: kpi?.source ?? "events",
+        category: String(data.get("category") ?? "") || null,
       },
       { onSuccess: (saved) => onSaved?.(saved.key) },
     );
@@ -107,6 +109,10 @@ export function KpiForm({ kpi, onSaved }: { kpi?: Schemas["KpiOut"]; onSaved?: (
           </div>
         )}
       </div>
+      <label>
+        Category
+        <input name="category" defaultValue={kpi?.category ?? ""} />
+      </label>
       <label>
         Description
         <textarea name="description" rows={2} defaultValue={kpi?.description} />

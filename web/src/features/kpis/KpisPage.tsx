@@ -16,7 +16,7 @@ export default function KpisPage() {
       <h1>KPIs</h1>
       <QueryState query={kpis}>
         {(items) => (
-          <div className="table-scroll">
+          <div className="table-scroll" tabIndex={0} role="region" aria-label="KPIs table">
             <table>
               <thead>
                 <tr>

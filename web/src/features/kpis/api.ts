@@ -99,6 +99,7 @@ export function useSaveKpi(existing: string | null) {
                 unit: body.unit,
                 expression: body.expression,
                 kind: body.kind,
+                category: body.category ?? null,
               },
             }),
           )

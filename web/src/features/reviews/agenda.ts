@@ -6,9 +6,7 @@
 import type { Schemas } from "@/shared/api/client";
 import { STATUS_ORDER } from "@/shared/lib/format";
 
-export type SnapshotItem = Schemas["SnapshotStatus"] & {
-  check_in?: { overdue: boolean } | null;
-};
+export type SnapshotItem = Schemas["SnapshotStatus"];
 
 export function needsAttention(item: SnapshotItem): string | null {
   if (item.status === "off_track") return "off track";

@@ -3,7 +3,7 @@
  * cascade, by unit or by perspective, with filters and search; re-read every
  * `LIVE_REFRESH_MS` so statuses change on screen as the evaluator moves them.
  */
-import { useEffect, useMemo, useRef, useState } from "react";
+import { useMemo } from "react";
 import { Link, useSearchParams } from "react-router";
 
 import { QueryState } from "@/shared/components/Feedback";
@@ -22,7 +22,9 @@ import { useCycles, useGoalTree, useKpiMap, useUnits } from "@/shared/api/querie
 
 import { isRunningTotal } from "@/shared/lib/kpi";
 
-import { useTrend } from "./api";
+import { useInView } from "@/shared/lib/useInView";
+
+import { useLatestCheckIn, useTrend } from "./api";
 import {
   filterRows,
   flatten,
@@ -239,7 +241,7 @@ function GoalTable({
   return (
     <section className="scorecard-group" aria-label={title || "Goals"}>
       {title && <h2>{title}</h2>}
-      <div className="table-scroll">
+      <div className="table-scroll" tabIndex={0} role="region" aria-label={title ? `Goals of ${title}` : "Goals"}>
         <table className="scorecard">
           <thead>
             <tr>
@@ -318,16 +320,16 @@ function GoalRow({
       </td>
       <td>{ownerOf(goal) ?? <span className="muted">–</span>}</td>
       <td>
-        {s.check_in?.confidence != null ? (
-          `${s.check_in.confidence}/10`
-        ) : (
-          <span className="muted">–</span>
-        )}
-        {s.check_in?.overdue && <span className="small warn-text"> check-in overdue</span>}
+        <Confidence goal={goal} />
       </td>
       <td>
-        {s.initiatives ? (
-          `${s.initiatives.done}/${s.initiatives.total} done`
+        {s.initiatives && s.initiatives.count > 0 ? (
+          <span title={`${formatPercent(s.initiatives.progress)} complete`}>
+            {s.initiatives.by_status["done"] ?? 0}/{s.initiatives.count} done
+            {(s.initiatives.by_status["blocked"] ?? 0) > 0 && (
+              <span className="small warn-text"> {s.initiatives.by_status["blocked"]} blocked</span>
+            )}
+          </span>
         ) : (
           <span className="muted">–</span>
         )}
@@ -336,24 +338,32 @@ function GoalRow({
   );
 }
 
-/** A row's sparkline, fetched once the row scrolls into view (a long scorecard would
- * otherwise ask for every KPI's series at once). */
+/** A row's sparkline, fetched once the row is on screen. */
 function Trend({ goal, runningTotal }: { goal: Row["goal"]; runningTotal: boolean }) {
-  const anchor = useRef<HTMLSpanElement>(null);
-  const [seen, setSeen] = useState(false);
-  useEffect(() => {
-    const element = anchor.current;
-    if (!element || seen) return;
-    const observer = new IntersectionObserver((entries) => {
-      if (entries.some((e) => e.isIntersecting)) setSeen(true);
-    });
-    observer.observe(element);
-    return () => observer.disconnect();
-  }, [seen]);
+  const [anchor, seen] = useInView<HTMLSpanElement>();
   const trend = useTrend(goal.kpi, goal.start, goal.due, runningTotal && !goal.window, seen);
   return (
     <span ref={anchor}>
       <Sparkline values={trend.data ?? []} label={`Trend of ${goal.kpi}`} />
+    </span>
+  );
+}
+
+/** The confidence of the goal's latest check-in, fetched once the row is on screen. */
+function Confidence({ goal }: { goal: Row["goal"] }) {
+  const [anchor, seen] = useInView<HTMLSpanElement>();
+  const latest = useLatestCheckIn(goal.id, seen);
+  const overdue = goal.status.check_in?.overdue;
+  return (
+    <span ref={anchor}>
+      {latest.data ? (
+        <span title={`Checked in ${formatDateTime(latest.data.at)}`}>
+          {latest.data.confidence}/10
+        </span>
+      ) : (
+        <span className="muted">–</span>
+      )}
+      {overdue && <span className="small warn-text"> check-in overdue</span>}
     </span>
   );
 }

@@ -1,4 +1,4 @@
-/** The scorecard's own read: each KPI goal's trend for its sparkline. */
+/** The scorecard's own reads: a KPI goal's trend and a goal's latest check-in. */
 import { useQuery } from "@tanstack/react-query";
 
 import { api, request } from "@/shared/api/client";
@@ -36,5 +36,22 @@ export function useTrend(
       let total = 0;
       return points.map((v) => (total += v ?? 0));
     },
+  });
+}
+
+/** The goal's latest check-in (the list is newest first), or null. */
+export function useLatestCheckIn(goalId: string, visible: boolean) {
+  return useQuery({
+    queryKey: ["goal", goalId, "check-ins", "latest"],
+    enabled: visible,
+    staleTime: 60_000,
+    queryFn: async () =>
+      (
+        await request(
+          api.GET("/v1/goals/{goal_id}/check-ins", {
+            params: { path: { goal_id: goalId }, query: { limit: 1 } },
+          }),
+        )
+      ).items[0] ?? null,
   });
 }

@@ -36,7 +36,7 @@ export const NO_FILTERS: Filters = {
 };
 
 export function ownerOf(goal: GoalNode): string | null {
-  return goal.owner_name ?? goal.owner ?? null;
+  return goal.owner ?? null;
 }
 
 export function isFiltered(filters: Filters): boolean {

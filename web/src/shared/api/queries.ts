@@ -5,37 +5,12 @@
 import { useQuery } from "@tanstack/react-query";
 
 import { api, request, type Schemas } from "@/shared/api/client";
-import type { Cycle } from "@/shared/api/planned";
 
 /** How often live views re-read statuses; the evaluator re-evaluates about as often. */
 export const LIVE_REFRESH_MS = 15_000;
 
-/** Fields other issues add to goals and units (SPEC §12), read when present. */
-export type PlannedGoalFields = {
-  perspective?: string | null;
-  cycle_id?: string | null;
-  owner_id?: string | null;
-  owner_name?: string | null;
-};
-export type PlannedStatusFields = {
-  check_in?: {
-    last_at: string | null;
-    due_at: string | null;
-    overdue: boolean;
-    confidence?: number | null;
-  } | null;
-  initiatives?: { total: number; done: number; blocked?: number } | null;
-};
-export type GoalNode = Omit<Schemas["GoalNode"], "children" | "status"> &
-  PlannedGoalFields & {
-    status: Schemas["GoalStatusOut"] & PlannedStatusFields;
-    children: GoalNode[];
-  };
-export type Unit = Schemas["UnitOut"] & {
-  vision?: string | null;
-  mission?: string | null;
-  values?: string[] | null;
-};
+export type GoalNode = Schemas["GoalNode"];
+export type Unit = Schemas["UnitOut"];
 
 export function useGoalTree(root?: string) {
   return useQuery({
@@ -81,7 +56,7 @@ export function useKpiMap() {
 export function useCycles() {
   return useQuery({
     queryKey: ["cycles"],
-    queryFn: async (): Promise<Cycle[]> => (await request(api.GET("/v1/cycles"))).items,
+    queryFn: async () => (await request(api.GET("/v1/cycles", { params: { query: { limit: 1000 } } }))).items,
     staleTime: 60_000,
     retry: false,
   });

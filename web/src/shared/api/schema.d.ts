@@ -179,6 +179,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/cycles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List cycles
+         * @description By start, keyset-paginated.
+         */
+        get: operations["list_cycles_v1_cycles_get"];
+        put?: never;
+        /**
+         * Create a cycle
+         * @description A name taken already is a 409; due not after start a 422.
+         */
+        post: operations["create_cycle_v1_cycles_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cycles/{cycle_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a cycle */
+        get: operations["get_cycle_v1_cycles__cycle_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a cycle
+         * @description Refused (409) while goals belong to it.
+         */
+        delete: operations["delete_cycle_v1_cycles__cycle_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a cycle
+         * @description Goals keep the dates they took from the cycle when they joined it.
+         */
+        patch: operations["update_cycle_v1_cycles__cycle_id__patch"];
+        trace?: never;
+    };
+    "/v1/cycles/{cycle_id}/carry-forward": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Carry goal subtrees into another cycle
+         * @description Copies each chosen goal (it must belong to this cycle) with every goal below it into `into_cycle_id`: new dates (a date on this cycle's start or due becomes the new cycle's, other dates move by the distance between the cycles' starts), targets times `target_factor` when given, open initiatives with their open milestones and the budget left, and `carried_from` on every copy. Nothing of this cycle changes.
+         */
+        post: operations["carry_forward_v1_cycles__cycle_id__carry_forward_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/goals": {
         parameters: {
             query?: never;
@@ -248,6 +317,30 @@ export interface paths {
         patch: operations["update_goal_v1_goals__goal_id__patch"];
         trace?: never;
     };
+    "/v1/goals/{goal_id}/check-ins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A goal's check-ins
+         * @description Newest first, keyset-paginated.
+         */
+        get: operations["list_check_ins_v1_goals__goal_id__check_ins_get"];
+        put?: never;
+        /**
+         * Check in on a goal
+         * @description A comment, a confidence (1-10), blockers and, for a goal on a manual KPI, a value. The value travels as an event (source `check-in`, event_id = the check-in's id) through the outbox and the events topic, so the goal's status moves once the evaluator has stored it, usually within a second. Send your own `id` to make retries safe: a known id answers 200 with the stored check-in.
+         */
+        post: operations["create_check_in_v1_goals__goal_id__check_ins_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/goals/{goal_id}/history": {
         parameters: {
             query?: never;
@@ -286,6 +379,55 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v1/initiatives": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List initiatives
+         * @description Oldest first, keyset-paginated.
+         */
+        get: operations["list_initiatives_v1_initiatives_get"];
+        put?: never;
+        /**
+         * Create an initiative
+         * @description An unknown goal or unit, a due date before the start, or spending without a budget are a 422. The goal is re-judged at once: a late initiative opens a `plan` alert on it.
+         */
+        post: operations["create_initiative_v1_initiatives_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/initiatives/{initiative_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get an initiative */
+        get: operations["get_initiative_v1_initiatives__initiative_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an initiative
+         * @description Its milestones go with it; the goal is re-judged.
+         */
+        delete: operations["delete_initiative_v1_initiatives__initiative_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an initiative
+         * @description Only the fields sent change; `milestones` replaces the list (send a milestone's `id` to keep it, `done: true` to tick it off). The goal is re-judged at once, so ticking off the last late milestone resolves its `plan` alert.
+         */
+        patch: operations["update_initiative_v1_initiatives__initiative_id__patch"];
         trace?: never;
     };
     "/v1/kpis": {
@@ -539,6 +681,44 @@ export interface paths {
          * @description Only the fields sent change. Moving a unit below itself or one of its descendants is refused (422).
          */
         patch: operations["update_unit_v1_units__unit_id__patch"];
+        trace?: never;
+    };
+    "/v1/units/{unit_id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a unit's members and leads */
+        get: operations["list_members_v1_units__unit_id__members_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/units/{unit_id}/members/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Make a person a lead or member of the unit
+         * @description Adds the membership or changes its role. A lead acts on the goals of the unit's whole subtree and manages its members; a member checks in on its goals. The person must exist (422).
+         */
+        put: operations["put_member_v1_units__unit_id__members__user_id__put"];
+        post?: never;
+        /** Remove a person from the unit (404 if not in it) */
+        delete: operations["delete_member_v1_units__unit_id__members__user_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/users": {
@@ -832,7 +1012,7 @@ export interface components {
          * @description What an alert is about; a goal has at most one unresolved alert of each kind.
          * @enum {string}
          */
-        AlertKind: "status" | "forecast" | "stale_data";
+        AlertKind: "status" | "forecast" | "stale_data" | "plan";
         /**
          * AlertOut
          * @description The alert object, as `alert.*` events carry it.
@@ -933,6 +1113,11 @@ export interface components {
             name: string;
             /** Scopes */
             scopes: components["schemas"]["Scope"][];
+            /**
+             * Sources
+             * @description Event sources this key may write besides its own name (SPEC §3); ingest answers 403 for any other `source`.
+             */
+            sources?: string[];
         };
         /** ApiKeyCreated */
         ApiKeyCreated: {
@@ -962,6 +1147,11 @@ export interface components {
             revoked_at?: string | null;
             /** Scopes */
             scopes: components["schemas"]["Scope"][];
+            /**
+             * Sources
+             * @description Event sources allowed besides the key's name.
+             */
+            sources?: string[];
         };
         /** ApiKeyOut */
         ApiKeyOut: {
@@ -986,6 +1176,324 @@ export interface components {
             revoked_at?: string | null;
             /** Scopes */
             scopes: components["schemas"]["Scope"][];
+            /**
+             * Sources
+             * @description Event sources allowed besides the key's name.
+             */
+            sources?: string[];
+        };
+        /** Budget */
+        "Budget-Input": {
+            /**
+             * Amount
+             * @description The amount.
+             */
+            amount: number | string;
+            /**
+             * Currency
+             * @description ISO 4217 code such as EUR or USD.
+             */
+            currency: string;
+        };
+        /** Budget */
+        "Budget-Output": {
+            /**
+             * Amount
+             * @description The amount.
+             */
+            amount: string;
+            /**
+             * Currency
+             * @description ISO 4217 code such as EUR or USD.
+             */
+            currency: string;
+        };
+        /** BudgetTotal */
+        BudgetTotal: {
+            /**
+             * Amount
+             * @description The initiatives' budgets in this currency, summed.
+             */
+            amount: number;
+            /**
+             * Currency
+             * @description ISO 4217 code.
+             */
+            currency: string;
+            /**
+             * Spent
+             * @description What they spent, in this currency.
+             */
+            spent: number;
+        };
+        /** Carried */
+        Carried: {
+            /**
+             * Carried From
+             * Format: uuid
+             * @description The one it was copied from.
+             */
+            carried_from: string;
+            /**
+             * Id
+             * Format: uuid
+             * @description The new goal or initiative.
+             */
+            id: string;
+        };
+        /** CarryForward */
+        CarryForward: {
+            /**
+             * Goal Ids
+             * @description Roots of the subtrees to carry; each must belong to this cycle. Each root is copied with every goal below it.
+             */
+            goal_ids: string[];
+            /**
+             * Into Cycle Id
+             * Format: uuid
+             * @description The cycle the copies go into.
+             */
+            into_cycle_id: string;
+            /**
+             * Target Factor
+             * @description Multiply every copied goal's target by this (1.1: ten percent more); default: targets unchanged.
+             */
+            target_factor?: number | null;
+        };
+        /** CarryForwardOut */
+        CarryForwardOut: {
+            /**
+             * Goals
+             * @description The new goals, parents before children.
+             */
+            goals: components["schemas"]["Carried"][];
+            /**
+             * Initiatives
+             * @description The open initiatives carried along.
+             */
+            initiatives: components["schemas"]["Carried"][];
+        };
+        /** CheckInCreate */
+        CheckInCreate: {
+            /**
+             * At
+             * @description When the update holds (RFC 3339); default now. At most 24 hours ahead.
+             */
+            at?: string | null;
+            /**
+             * Blockers
+             * @description What stands in the way, if anything.
+             */
+            blockers?: string | null;
+            /**
+             * Comment
+             * @description The update in words.
+             * @default
+             */
+            comment: string;
+            /**
+             * Confidence
+             * @description How sure the author is the goal will be met (1-10).
+             */
+            confidence: number;
+            /**
+             * Id
+             * @description Client-chosen id, so a retried request is recognised: the same id again answers 200 with the stored check-in and changes nothing.
+             */
+            id?: string | null;
+            /**
+             * Value
+             * @description The KPI's value, for a goal on a manual KPI only (422 otherwise): it becomes an event of the KPI's metric with source `check-in` and the check-in's id as `event_id`.
+             */
+            value?: number | null;
+        };
+        /** CheckInDue */
+        CheckInDue: {
+            /**
+             * Due At
+             * @description One cadence after the latest check-in (or after the goal's start); null when the goal has no `check_in_cadence`.
+             */
+            due_at: string | null;
+            /**
+             * Last At
+             * @description The latest check-in's time; null: none yet.
+             */
+            last_at: string | null;
+            /**
+             * Overdue
+             * @description True once `due_at` has passed.
+             */
+            overdue: boolean;
+        };
+        /** CheckInEntry */
+        CheckInEntry: {
+            /**
+             * Author
+             * @description Who checked in.
+             */
+            author: string;
+            /**
+             * Blockers
+             * @description What stands in the way.
+             */
+            blockers: string | null;
+            /**
+             * Check In Id
+             * Format: uuid
+             * @description The check-in.
+             */
+            check_in_id: string;
+            /**
+             * Comment
+             * @description The update in words.
+             */
+            comment: string;
+            /**
+             * Confidence
+             * @description 1-10.
+             */
+            confidence: number;
+            /**
+             * Time
+             * Format: date-time
+             * @description When the check-in holds (`at`).
+             */
+            time: string;
+            /**
+             * @description A person's check-in on the goal. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            type: "check_in";
+            /**
+             * Value
+             * @description The value entered, for a goal on a manual KPI.
+             */
+            value: number | null;
+        };
+        /** CheckInOut */
+        CheckInOut: {
+            /**
+             * At
+             * Format: date-time
+             * @description When the update holds.
+             */
+            at: string;
+            /**
+             * Author
+             * @description Who checked in (the caller's name).
+             */
+            author: string;
+            /**
+             * Blockers
+             * @description What stands in the way.
+             */
+            blockers: string | null;
+            /**
+             * Comment
+             * @description The update in words.
+             */
+            comment: string;
+            /**
+             * Confidence
+             * @description 1-10.
+             */
+            confidence: number;
+            /**
+             * Goal Id
+             * Format: uuid
+             * @description The goal.
+             */
+            goal_id: string;
+            /**
+             * Id
+             * Format: uuid
+             * @description The check-in (and its value's event_id).
+             */
+            id: string;
+            /**
+             * Value
+             * @description The KPI's value, for a goal on a manual KPI only (422 otherwise): it becomes an event of the KPI's metric with source `check-in` and the check-in's id as `event_id`.
+             */
+            value: number | null;
+        };
+        /** CycleCreate */
+        CycleCreate: {
+            /**
+             * Due
+             * Format: date-time
+             * @description End of the cycle, after `start`.
+             */
+            due: string;
+            /**
+             * Name
+             * @description Unique: FY2027, 2027-Q1 …
+             */
+            name: string;
+            /**
+             * Start
+             * Format: date-time
+             * @description First instant of the cycle (RFC 3339).
+             */
+            start: string;
+        };
+        /** CycleOut */
+        CycleOut: {
+            /**
+             * Created At
+             * Format: date-time
+             * @description When it was created.
+             */
+            created_at: string;
+            /**
+             * Due
+             * Format: date-time
+             * @description End.
+             */
+            due: string;
+            /**
+             * Id
+             * Format: uuid
+             * @description The cycle.
+             */
+            id: string;
+            /**
+             * Name
+             * @description Its unique name.
+             */
+            name: string;
+            /**
+             * Start
+             * Format: date-time
+             * @description First instant.
+             */
+            start: string;
+            /**
+             * Updated At
+             * Format: date-time
+             * @description When it was last changed.
+             */
+            updated_at: string;
+        };
+        /**
+         * CycleUpdate
+         * @description Only the fields present change. Goals keep the dates they took from the cycle.
+         */
+        CycleUpdate: {
+            /**
+             * Due
+             * @description End.
+             */
+            due?: string | null;
+            /**
+             * Name
+             * @description Name.
+             */
+            name?: string | null;
+            /**
+             * Start
+             * @description Start.
+             */
+            start?: string | null;
         };
         /** DecisionCreate */
         DecisionCreate: {
@@ -1209,6 +1717,16 @@ export interface components {
              */
             baseline: number;
             /**
+             * Check In Cadence
+             * @description ISO-8601 duration (P7D, P14D, P1M = 30 days): how often the owner should check in; the status object's `check_in` says when the next one is due.
+             */
+            check_in_cadence?: string | null;
+            /**
+             * Cycle Id
+             * @description The cycle (FY2027, 2027-Q1 …) the goal belongs to; a goal created or moved into a cycle without its own start/due takes the cycle's.
+             */
+            cycle_id?: string | null;
+            /**
              * Description
              * @description Why and how (Specific).
              * @default
@@ -1239,6 +1757,11 @@ export interface components {
              * @description The goal it contributes to.
              */
             parent_id?: string | null;
+            /**
+             * Perspective
+             * @description Balanced-scorecard perspective: financial, customer, internal_process, learning_growth or any other name (lower case, digits and _).
+             */
+            perspective?: string | null;
             /**
              * @description How a roll-up goal combines its children: weighted (average, each score capped at 1.2) or worst (weakest child).
              * @default weighted
@@ -1295,7 +1818,7 @@ export interface components {
              * Items
              * @description One timeline, oldest first.
              */
-            items: (components["schemas"]["StatusEntry"] | components["schemas"]["RevisionEntry"] | components["schemas"]["AlertEntry"] | components["schemas"]["ReviewEntry"])[];
+            items: (components["schemas"]["StatusEntry"] | components["schemas"]["RevisionEntry"] | components["schemas"]["AlertEntry"] | components["schemas"]["ReviewEntry"] | components["schemas"]["CheckInEntry"])[];
         };
         /** GoalNode */
         GoalNode: {
@@ -1310,6 +1833,16 @@ export interface components {
              */
             baseline: number;
             /**
+             * Carried From
+             * @description The goal of an earlier cycle this one was carried forward from.
+             */
+            carried_from: string | null;
+            /**
+             * Check In Cadence
+             * @description ISO-8601 duration (P7D, P14D, P1M = 30 days): how often the owner should check in; the status object's `check_in` says when the next one is due.
+             */
+            check_in_cadence: string | null;
+            /**
              * Children
              * @description Child goals, oldest first.
              */
@@ -1320,6 +1853,11 @@ export interface components {
              * @description When the goal was created.
              */
             created_at: string;
+            /**
+             * Cycle Id
+             * @description The cycle (FY2027, 2027-Q1 …) the goal belongs to; a goal created or moved into a cycle without its own start/due takes the cycle's.
+             */
+            cycle_id: string | null;
             /**
              * Description
              * @description Why and how.
@@ -1353,6 +1891,11 @@ export interface components {
              * @description The parent goal.
              */
             parent_id: string | null;
+            /**
+             * Perspective
+             * @description Balanced-scorecard perspective: financial, customer, internal_process, learning_growth or any other name (lower case, digits and _).
+             */
+            perspective: string | null;
             /** @description How a roll-up goal combines its children: weighted (average, each score capped at 1.2) or worst (weakest child). */
             rollup: components["schemas"]["RollupPolicy"];
             /** @description What the goal lacks to be SMART (advice, not validation). */
@@ -1413,11 +1956,26 @@ export interface components {
              */
             baseline: number;
             /**
+             * Carried From
+             * @description The goal of an earlier cycle this one was carried forward from.
+             */
+            carried_from: string | null;
+            /**
+             * Check In Cadence
+             * @description ISO-8601 duration (P7D, P14D, P1M = 30 days): how often the owner should check in; the status object's `check_in` says when the next one is due.
+             */
+            check_in_cadence: string | null;
+            /**
              * Created At
              * Format: date-time
              * @description When the goal was created.
              */
             created_at: string;
+            /**
+             * Cycle Id
+             * @description The cycle (FY2027, 2027-Q1 …) the goal belongs to; a goal created or moved into a cycle without its own start/due takes the cycle's.
+             */
+            cycle_id: string | null;
             /**
              * Description
              * @description Why and how.
@@ -1451,6 +2009,11 @@ export interface components {
              * @description The parent goal.
              */
             parent_id: string | null;
+            /**
+             * Perspective
+             * @description Balanced-scorecard perspective: financial, customer, internal_process, learning_growth or any other name (lower case, digits and _).
+             */
+            perspective: string | null;
             /** @description How a roll-up goal combines its children: weighted (average, each score capped at 1.2) or worst (weakest child). */
             rollup: components["schemas"]["RollupPolicy"];
             /** @description What the goal lacks to be SMART (advice, not validation). */
@@ -1514,6 +2077,8 @@ export interface components {
              * @description The KPI value over the period (or window).
              */
             actual: number | null;
+            /** @description The latest check-in and when the next is due; null when the goal has neither a cadence nor a check-in. */
+            check_in?: components["schemas"]["CheckInDue"] | null;
             /**
              * Evaluated At
              * @description When this was computed; null if never.
@@ -1532,6 +2097,8 @@ export interface components {
              * @description The goal.
              */
             goal_id: string;
+            /** @description The goal's initiatives in sum; null when it has none. */
+            initiatives?: components["schemas"]["InitiativesSummary"] | null;
             /**
              * Progress
              * @description Share of the way from baseline to target covered.
@@ -1581,6 +2148,16 @@ export interface components {
              */
             baseline?: number | null;
             /**
+             * Check In Cadence
+             * @description ISO-8601 duration (P7D, P14D, P1M = 30 days): how often the owner should check in; the status object's `check_in` says when the next one is due.
+             */
+            check_in_cadence?: string | null;
+            /**
+             * Cycle Id
+             * @description The cycle (FY2027, 2027-Q1 …) the goal belongs to; a goal created or moved into a cycle without its own start/due takes the cycle's.
+             */
+            cycle_id?: string | null;
+            /**
              * Description
              * @description Description.
              */
@@ -1607,6 +2184,11 @@ export interface components {
              * @description Parent goal, or null.
              */
             parent_id?: string | null;
+            /**
+             * Perspective
+             * @description Balanced-scorecard perspective: financial, customer, internal_process, learning_growth or any other name (lower case, digits and _).
+             */
+            perspective?: string | null;
             /**
              * Reason
              * @description Why target, baseline, thresholds or due change. Required for those changes once the goal has started; kept in the goal's revision history.
@@ -1659,6 +2241,231 @@ export interface components {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
         };
+        /** InitiativeCreate */
+        InitiativeCreate: {
+            /** @description What the initiative may spend, in one currency; null: no budget. */
+            budget?: components["schemas"]["Budget-Input"] | null;
+            /**
+             * Description
+             * @description Why and how.
+             * @default
+             */
+            description: string;
+            /**
+             * Due
+             * @description When it should be done.
+             */
+            due?: string | null;
+            /**
+             * Goal Id
+             * Format: uuid
+             * @description The goal this initiative serves.
+             */
+            goal_id: string;
+            /**
+             * Milestones
+             * @description The initiative's steps, in order. On a change the list replaces the old one: send a milestone's `id` to keep it (and its `done_at`).
+             * @default []
+             */
+            milestones: components["schemas"]["MilestoneIn"][];
+            /**
+             * Owner Id
+             * @description The user who answers for it (a user id; see the people API).
+             */
+            owner_id?: string | null;
+            /**
+             * Spent
+             * @description What it has spent so far, in the budget's currency (needs a budget when not 0).
+             * @default 0
+             */
+            spent: number | string;
+            /**
+             * Start
+             * @description When work starts.
+             */
+            start?: string | null;
+            /**
+             * @description planned, in_progress, blocked, done or cancelled.
+             * @default planned
+             */
+            status: components["schemas"]["InitiativeStatus"];
+            /**
+             * Title
+             * @description What the initiative is.
+             */
+            title: string;
+            /**
+             * Unit Id
+             * @description The org unit that runs it; default the goal's unit.
+             */
+            unit_id?: string | null;
+        };
+        /** InitiativeOut */
+        InitiativeOut: {
+            /** @description What the initiative may spend, in one currency; null: no budget. */
+            budget: components["schemas"]["Budget-Output"] | null;
+            /**
+             * Carried From
+             * @description The initiative of an earlier cycle this one was carried forward from.
+             */
+            carried_from: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             * @description When it was created.
+             */
+            created_at: string;
+            /**
+             * Description
+             * @description Why and how.
+             */
+            description: string;
+            /**
+             * Due
+             * @description When it should be done.
+             */
+            due: string | null;
+            /**
+             * Goal Id
+             * Format: uuid
+             * @description The goal it serves.
+             */
+            goal_id: string;
+            /**
+             * Id
+             * Format: uuid
+             * @description The initiative.
+             */
+            id: string;
+            /**
+             * Late
+             * @description Past its due and not done, or a milestone past due and not done: this keeps a `plan` alert open on the goal.
+             */
+            late: boolean;
+            /**
+             * Milestones
+             * @description Its steps, in order.
+             */
+            milestones: components["schemas"]["MilestoneOut"][];
+            /**
+             * Owner Id
+             * @description The user who answers for it (a user id; see the people API).
+             */
+            owner_id: string | null;
+            /**
+             * Progress
+             * @description Share of milestones done (0..1); without milestones 1 when done, else 0.
+             */
+            progress: number;
+            /**
+             * Spent
+             * @description What it has spent so far, in the budget's currency (needs a budget when not 0).
+             */
+            spent: string;
+            /**
+             * Start
+             * @description When work starts.
+             */
+            start: string | null;
+            /** @description planned, in_progress, blocked, done or cancelled. */
+            status: components["schemas"]["InitiativeStatus"];
+            /**
+             * Title
+             * @description What it is.
+             */
+            title: string;
+            /**
+             * Unit Id
+             * @description The org unit that runs it.
+             */
+            unit_id: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             * @description When it was last changed.
+             */
+            updated_at: string;
+        };
+        /**
+         * InitiativeStatus
+         * @enum {string}
+         */
+        InitiativeStatus: "planned" | "in_progress" | "blocked" | "done" | "cancelled";
+        /**
+         * InitiativeUpdate
+         * @description Only the fields present change; null clears an optional field.
+         */
+        InitiativeUpdate: {
+            /** @description What the initiative may spend, in one currency; null: no budget. */
+            budget?: components["schemas"]["Budget-Input"] | null;
+            /**
+             * Description
+             * @description Description.
+             */
+            description?: string | null;
+            /**
+             * Due
+             * @description When it should be done.
+             */
+            due?: string | null;
+            /**
+             * Milestones
+             * @description The initiative's steps, in order. On a change the list replaces the old one: send a milestone's `id` to keep it (and its `done_at`).
+             */
+            milestones?: components["schemas"]["MilestoneIn"][] | null;
+            /**
+             * Owner Id
+             * @description The user who answers for it (a user id; see the people API).
+             */
+            owner_id?: string | null;
+            /**
+             * Spent
+             * @description What it has spent so far, in the budget's currency (needs a budget when not 0).
+             */
+            spent?: number | string | null;
+            /**
+             * Start
+             * @description When work starts.
+             */
+            start?: string | null;
+            /** @description planned, in_progress, blocked, done or cancelled. */
+            status?: components["schemas"]["InitiativeStatus"] | null;
+            /**
+             * Title
+             * @description Title.
+             */
+            title?: string | null;
+            /**
+             * Unit Id
+             * @description The org unit that runs it.
+             */
+            unit_id?: string | null;
+        };
+        /** InitiativesSummary */
+        InitiativesSummary: {
+            /**
+             * Budget
+             * @description Budget and spending, one entry per currency.
+             */
+            budget: components["schemas"]["BudgetTotal"][];
+            /**
+             * By Status
+             * @description How many are in each status.
+             */
+            by_status: {
+                [key: string]: number;
+            };
+            /**
+             * Count
+             * @description How many initiatives the goal has.
+             */
+            count: number;
+            /**
+             * Progress
+             * @description Mean progress of the initiatives that are not cancelled (0..1).
+             */
+            progress: number | null;
+        };
         /** InvitationAccept */
         InvitationAccept: {
             /**
@@ -1684,6 +2491,11 @@ export interface components {
         };
         /** KpiCreate */
         KpiCreate: {
+            /**
+             * Category
+             * @description Free grouping label (e.g. sales, people, quality); null: none.
+             */
+            category?: string | null;
             /**
              * Description
              * @description What the KPI means.
@@ -1713,6 +2525,11 @@ export interface components {
              */
             name: string;
             /**
+             * @description events: values come from pushed events; manual: people enter them with goal check-ins (each becomes an event of source `check-in`). A manual KPI reads exactly one metric.
+             * @default events
+             */
+            source: components["schemas"]["KpiSource"];
+            /**
              * Unit
              * @description Free text: EUR, %, count …
              * @default
@@ -1726,6 +2543,11 @@ export interface components {
         KpiKind: "leading" | "lagging";
         /** KpiOut */
         KpiOut: {
+            /**
+             * Category
+             * @description Free grouping label (e.g. sales, people, quality); null: none.
+             */
+            category: string | null;
             /**
              * Created At
              * Format: date-time
@@ -1764,6 +2586,8 @@ export interface components {
              * @description Display name.
              */
             name: string;
+            /** @description events: values come from pushed events; manual: people enter them with goal check-ins (each becomes an event of source `check-in`). A manual KPI reads exactly one metric. */
+            source: components["schemas"]["KpiSource"];
             /**
              * Unit
              * @description Unit of its values.
@@ -1791,10 +2615,20 @@ export interface components {
             value: number | null;
         };
         /**
+         * KpiSource
+         * @enum {string}
+         */
+        KpiSource: "events" | "manual";
+        /**
          * KpiUpdate
          * @description Only the fields present change. The key cannot change: it is the KPI's address.
          */
         KpiUpdate: {
+            /**
+             * Category
+             * @description Free grouping label (e.g. sales, people, quality); null: none.
+             */
+            category?: string | null;
             /**
              * Description
              * @description New text.
@@ -1817,6 +2651,8 @@ export interface components {
              * @description New name.
              */
             name?: string | null;
+            /** @description events: values come from pushed events; manual: people enter them with goal check-ins (each becomes an event of source `check-in`). A manual KPI reads exactly one metric. */
+            source?: components["schemas"]["KpiSource"] | null;
             /**
              * Unit
              * @description New unit.
@@ -1902,6 +2738,29 @@ export interface components {
              */
             scopes: string[];
         };
+        /** MemberOut */
+        MemberOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Email */
+            email: string;
+            /** Name */
+            name: string;
+            role: components["schemas"]["UnitRole"];
+            /**
+             * Unit Id
+             * Format: uuid
+             */
+            unit_id: string;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+        };
         /** MembershipOut */
         MembershipOut: {
             role: components["schemas"]["UnitRole"];
@@ -1910,6 +2769,10 @@ export interface components {
              * Format: uuid
              */
             unit_id: string;
+        };
+        /** MembershipSet */
+        MembershipSet: {
+            role: components["schemas"]["UnitRole"];
         };
         /** MetricOut */
         MetricOut: {
@@ -1935,6 +2798,58 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** MilestoneIn */
+        MilestoneIn: {
+            /**
+             * Done
+             * @description Shorthand: true marks it done now (unless `done_at` is given), false marks it not done.
+             */
+            done?: boolean | null;
+            /**
+             * Done At
+             * @description When it was done; null: not yet.
+             */
+            done_at?: string | null;
+            /**
+             * Due
+             * @description When it should be done.
+             */
+            due?: string | null;
+            /**
+             * Id
+             * @description An existing milestone to keep.
+             */
+            id?: string | null;
+            /**
+             * Title
+             * @description What is to be done.
+             */
+            title: string;
+        };
+        /** MilestoneOut */
+        MilestoneOut: {
+            /**
+             * Done At
+             * @description When it was done; null: not yet.
+             */
+            done_at: string | null;
+            /**
+             * Due
+             * @description When it should be done.
+             */
+            due: string | null;
+            /**
+             * Id
+             * Format: uuid
+             * @description The milestone.
+             */
+            id: string;
+            /**
+             * Title
+             * @description What is to be done.
+             */
+            title: string;
+        };
         /**
          * Pacing
          * @description How the expected value moves over the period.
@@ -1955,6 +2870,20 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** Page[CheckInOut] */
+        Page_CheckInOut_: {
+            /** Items */
+            items: components["schemas"]["CheckInOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[CycleOut] */
+        Page_CycleOut_: {
+            /** Items */
+            items: components["schemas"]["CycleOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
         /** Page[DeliveryOut] */
         Page_DeliveryOut_: {
             /** Items */
@@ -1966,6 +2895,13 @@ export interface components {
         Page_GoalOut_: {
             /** Items */
             items: components["schemas"]["GoalOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[InitiativeOut] */
+        Page_InitiativeOut_: {
+            /** Items */
+            items: components["schemas"]["InitiativeOut"][];
             /** Next Cursor */
             next_cursor?: string | null;
         };
@@ -2202,7 +3138,7 @@ export interface components {
          * Scope
          * @enum {string}
          */
-        Scope: "events:write" | "read" | "write" | "admin";
+        Scope: "events:write" | "read" | "write" | "admin" | "metrics:read";
         /**
          * SmartOut
          * @description What the goal lacks for each SMART element; empty lists mean the element is met.
@@ -2249,6 +3185,8 @@ export interface components {
              * @description The KPI value over the period (or window).
              */
             actual: number | null;
+            /** @description The latest check-in and when the next is due; null when the goal has neither a cadence nor a check-in. */
+            check_in?: components["schemas"]["CheckInDue"] | null;
             /**
              * Evaluated At
              * @description When this was computed; null if never.
@@ -2267,6 +3205,10 @@ export interface components {
              * @description The goal.
              */
             goal_id: string;
+            /** @description The goal's initiatives in sum; null when it has none. */
+            initiatives?: components["schemas"]["InitiativesSummary"] | null;
+            /** @description The goal's latest check-in then; null: none yet. */
+            latest_check_in?: components["schemas"]["CheckInOut"] | null;
             /**
              * Parent Id
              * @description The goal's parent then.
@@ -2360,6 +3302,11 @@ export interface components {
             /** @description organization, department, team or individual. */
             kind: components["schemas"]["UnitKind"];
             /**
+             * Mission
+             * @description Strategy: what the unit is for.
+             */
+            mission?: string | null;
+            /**
              * Name
              * @description Display name of the unit.
              */
@@ -2369,6 +3316,16 @@ export interface components {
              * @description The unit this one belongs to; absent for a top-level unit.
              */
             parent_id?: string | null;
+            /**
+             * Values
+             * @description Strategy: the values it holds to, in order (each 1-200 characters).
+             */
+            values?: string[] | null;
+            /**
+             * Vision
+             * @description Strategy: where the unit wants to be.
+             */
+            vision?: string | null;
         };
         /**
          * UnitKind
@@ -2394,6 +3351,11 @@ export interface components {
             /** @description organization, department, team or individual. */
             kind: components["schemas"]["UnitKind"];
             /**
+             * Mission
+             * @description Strategy: what the unit is for.
+             */
+            mission: string | null;
+            /**
              * Name
              * @description Display name.
              */
@@ -2409,6 +3371,16 @@ export interface components {
              * @description When the unit was last changed.
              */
             updated_at: string;
+            /**
+             * Values
+             * @description Strategy: the values it holds to.
+             */
+            values: string[];
+            /**
+             * Vision
+             * @description Strategy: where the unit wants to be.
+             */
+            vision: string | null;
         };
         /**
          * UnitRole
@@ -2423,6 +3395,11 @@ export interface components {
             /** @description New kind. */
             kind?: components["schemas"]["UnitKind"] | null;
             /**
+             * Mission
+             * @description Strategy: what the unit is for.
+             */
+            mission?: string | null;
+            /**
              * Name
              * @description New name.
              */
@@ -2432,6 +3409,16 @@ export interface components {
              * @description New parent unit, or null for top-level. Must not be the unit itself or one of its descendants.
              */
             parent_id?: string | null;
+            /**
+             * Values
+             * @description Strategy: the values it holds to, in order (each 1-200 characters).
+             */
+            values?: string[] | null;
+            /**
+             * Vision
+             * @description Strategy: where the unit wants to be.
+             */
+            vision?: string | null;
         };
         /** UserCreate */
         UserCreate: {
@@ -2940,6 +3927,203 @@ export interface operations {
             };
         };
     };
+    list_cycles_v1_cycles_get: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_CycleOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_cycle_v1_cycles_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CycleCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CycleOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_cycle_v1_cycles__cycle_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cycle_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CycleOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_cycle_v1_cycles__cycle_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cycle_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_cycle_v1_cycles__cycle_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cycle_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CycleUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CycleOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    carry_forward_v1_cycles__cycle_id__carry_forward_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cycle_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CarryForward"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarryForwardOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_goals_v1_goals_get: {
         parameters: {
             query?: {
@@ -3142,6 +4326,98 @@ export interface operations {
             };
         };
     };
+    list_check_ins_v1_goals__goal_id__check_ins_get: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                goal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_CheckInOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_check_in_v1_goals__goal_id__check_ins_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                goal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckInCreate"];
+            };
+        };
+        responses: {
+            /** @description A retry: this id was stored before. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckInOut"];
+                };
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckInOut"];
+                };
+            };
+            /** @description No such goal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The id belongs to a check-in on another goal */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A value on a goal whose KPI is not manual, or a bad field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     goal_history_v1_goals__goal_id__history_get: {
         parameters: {
             query?: {
@@ -3196,6 +4472,176 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GoalStatusOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_initiatives_v1_initiatives_get: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+                /** @description Only this goal's. */
+                goal_id?: string | null;
+                /** @description Only this unit's. */
+                unit_id?: string | null;
+                /** @description Only this owner's. */
+                owner_id?: string | null;
+                /** @description Only in this status. */
+                status?: components["schemas"]["InitiativeStatus"] | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_InitiativeOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_initiative_v1_initiatives_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InitiativeCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InitiativeOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_initiative_v1_initiatives__initiative_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                initiative_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InitiativeOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_initiative_v1_initiatives__initiative_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                initiative_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_initiative_v1_initiatives__initiative_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                initiative_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InitiativeUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InitiativeOut"];
                 };
             };
             /** @description Validation Error */
@@ -3823,6 +5269,103 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["UnitOut"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_members_v1_units__unit_id__members_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                unit_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    put_member_v1_units__unit_id__members__user_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                unit_id: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MembershipSet"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_member_v1_units__unit_id__members__user_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                unit_id: string;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
