@@ -18,12 +18,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import api, endtoend, evaluator, ingest, web
+from bench import api, endtoend, evaluator, ingest, people, web
 from bench.infra import Infrastructure
 from bench.results import Row, machine, notes, table, write_doc
 from devstack.processes import REPO_ROOT
 
-BENCHMARKS = ("ingest", "evaluator", "e2e", "api", "web")
+BENCHMARKS = ("ingest", "evaluator", "e2e", "api", "people", "web")
 DOC = REPO_ROOT / "docs" / "benchmarks.md"
 
 
@@ -45,6 +45,8 @@ async def _run(infra: Infrastructure, args: argparse.Namespace) -> list[Row]:
             rows += await endtoend.run(infra, seconds=args.e2e_seconds, workers=args.workers)
         elif name == "api":
             rows += await api.run(infra, events=args.api_events)
+        elif name == "people":
+            rows += await people.run(infra)
         elif name == "web":
             rows += await web.run(infra, goals=args.web_goals)
         print(f"   {name} took {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)

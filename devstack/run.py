@@ -184,13 +184,22 @@ def _start(stack: contextlib.ExitStack, args: argparse.Namespace) -> list[Manage
         f"  database   {database_url}\n"
         f"  kafka      {bootstrap}   (topic prefix {env['NORTHSTAR_TOPIC_PREFIX']})\n"
         f"  admin key  {admin_key}\n"
-        f"  logs       {_relative(LOG_DIR)}/\n"
+        + _sign_ins(args.no_seed)
+        + f"  logs       {_relative(LOG_DIR)}/\n"
         "\nTry:  curl -H 'Authorization: Bearer <admin key>' "
         f"{api.url}/v1/goals\n"
         "Press Ctrl-C to stop.\n",
         flush=True,
     )
     return children
+
+
+def _sign_ins(skipped: bool) -> str:
+    """One browser sign-in per role of the demo people (POST /v1/auth/login)."""
+    if skipped:
+        return ""
+    lines = [f"  sign in    {email}  ({role})" for role, email in demo.SIGN_INS]
+    return "\n".join(lines) + f"\n             password for all: {demo.DEMO_PASSWORD}\n"
 
 
 def _relative(path: Path) -> str:

@@ -93,7 +93,7 @@ class EventLimitSettings(BaseSettings):
     # How far past the receive time a timestamp may lie.
     event_max_future_hours: float = Field(default=24, gt=0)
     # Largest accepted |value|; bounds every sum over a goal period (docs/events.md).
-    event_max_abs_value: float = Field(default=1e15, gt=0, le=1e100)
+    event_max_abs_value: float = Field(default=1e15, gt=0, le=1.7e308)
 
     @field_validator("event_earliest_timestamp")
     @classmethod

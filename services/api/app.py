@@ -19,9 +19,11 @@ from northstar.http.middleware import RequestIdMiddleware
 from northstar.http.problems import install_problem_handlers
 from northstar.http.ratelimit import RateLimiter, parse_limits
 from northstar.logs import configure_logging
+from northstar.notifications.vault import SecretBox
 from services.api.alerts.routes import router as alerts_router
 from services.api.api_keys.repository import ApiKeyRepository
 from services.api.api_keys.routes import router as api_keys_router
+from services.api.audit.routes import router as audit_router
 from services.api.catalogue.routes import router as catalogue_router
 from services.api.check_ins.routes import router as check_ins_router
 from services.api.cycles.routes import router as cycles_router
@@ -32,6 +34,7 @@ from services.api.goals.routes import router as goals_router
 from services.api.initiatives.routes import router as initiatives_router
 from services.api.kpis.routes import router as kpis_router
 from services.api.members.routes import router as members_router
+from services.api.notifications.routes import routers as notification_routers
 from services.api.pagination import use_cursor_secret
 from services.api.reviews.routes import router as reviews_router
 from services.api.sessions.routes import router as sessions_router
@@ -92,6 +95,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     )
     app.state.authenticator = Authenticator(engine, ttl=settings.api_key_cache_seconds)
     app.state.goal_nodes = GoalNodes()
+    app.state.notification_settings = settings
+    app.state.secret_box = SecretBox(settings.secrets_key)
     install_problem_handlers(app)
     use_cursor_secret(settings.cursor_key())
     # Added last = runs first: request id, then the body limit, then the gate.
@@ -109,6 +114,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(health_router({"database": database_check(engine)}, registry=telemetry.API))
     app.include_router(sessions_router)
     app.include_router(users_router)
+    app.include_router(audit_router)
     app.include_router(api_keys_router)
     app.include_router(catalogue_router)
     app.include_router(units_router)
@@ -121,6 +127,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(initiatives_router)
     app.include_router(check_ins_router)
     app.include_router(cycles_router)
+    for router in notification_routers:
+        app.include_router(router)
     # Last: it answers every GET no api route matched.
     mount_web_app(app, settings.web_dist or DEFAULT_DIST)
     return app

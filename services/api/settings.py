@@ -12,9 +12,10 @@ from pydantic import Field, field_validator, model_validator
 from northstar.auth.passwords import password_problems
 from northstar.config import ServiceSettings
 from northstar.http.ratelimit import parse_limits
+from northstar.notifications.settings import NotificationSettings
 
 
-class ApiSettings(ServiceSettings):
+class ApiSettings(ServiceSettings, NotificationSettings):
     http_port: int = Field(default=8000, ge=1, le=65535)
     # If set, an admin key with exactly this secret exists after start-up (SPEC §2).
     bootstrap_admin_key: str | None = Field(default=None, min_length=16)

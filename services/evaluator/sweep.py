@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from northstar.evaluation.goals import GoalEvaluationService
 from northstar.evaluation.judge import Judgement, judge
 from northstar.rollups.writer import TouchedMetric
+from northstar.telemetry import EVALUATOR_ERRORS
 from services.evaluator.consumer import AfterCommit
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,29 @@ class GoalEvaluationStep:
             except Exception:
                 log.exception("periodic evaluation failed; it runs again next interval")
 
+    async def _sweep_chunk(self, chunk: Sequence[uuid.UUID], now: datetime) -> int:
+        """Evaluate one chunk in one transaction. If it fails, each of its goals is tried
+        alone, so a goal whose data breaks its evaluation keeps neither the others of
+        its chunk nor the rest of the sweep (and housekeeping) from running; each
+        failure is logged and counted (`stage="sweep_chunk"`) and skipped until the next
+        sweep."""
+        try:
+            async with self._engine.begin() as conn:
+                after = await self._evaluate(conn, chunk, now)
+        except Exception:
+            if len(chunk) == 1:
+                EVALUATOR_ERRORS.labels(stage="sweep_chunk").inc()
+                log.exception("evaluating a goal failed; skipped", extra={"goal_id": str(chunk[0])})
+                return 0
+            log.warning("sweep chunk failed; evaluating its goals one by one", exc_info=True)
+            evaluated = 0
+            for goal_id in chunk:
+                evaluated += await self._sweep_chunk([goal_id], now)
+            return evaluated
+        if after is not None:
+            await after()
+        return len(chunk)
+
     async def sweep(self) -> int:
         """Re-evaluate every active goal, if no other replica is doing it right now."""
         started = time.perf_counter()
@@ -125,11 +149,7 @@ class GoalEvaluationStep:
                 evaluated = 0
                 for start in range(0, len(goal_ids), CHUNK):
                     chunk = goal_ids[start : start + CHUNK]
-                    async with self._engine.begin() as conn:
-                        after = await self._evaluate(conn, chunk, now)
-                    if after is not None:
-                        await after()
-                    evaluated += len(chunk)
+                    evaluated += await self._sweep_chunk(chunk, now)
                 if self._after_sweep is not None:
                     await self._after_sweep(now)
             finally:

@@ -73,7 +73,7 @@ ORDER BY g.created_at, g.id
 """
 # Under the model's attribute names.
 _TREE_GOALS = """
-SELECT id, title, description, owner, unit_id, parent_id, kpi_key, type, baseline, target,
+SELECT id, title, description, owner, owner_id, unit_id, parent_id, kpi_key, type, baseline, target,
        start, due, pacing, at_risk, off_track, weight, "window", rollup, alert_clear_margin,
        perspective, check_in_cadence, cycle_id, carried_from, created_at, updated_at
 FROM goals WHERE id = ANY($1::uuid[])

@@ -43,6 +43,7 @@ from services.api.goals.schemas import (
     ThresholdsIn,
 )
 from services.api.reviews.repository import ReviewRepository
+from services.api.users.service import check_owner
 
 if TYPE_CHECKING:  # nodes.py renders with the shapes below
     from services.api.goals.nodes import GoalNodes
@@ -169,6 +170,7 @@ def definition_dict(goal: Goal | SimpleNamespace, has_children: bool) -> dict[st
         "title": goal.title,
         "description": goal.description,
         "owner": goal.owner,
+        "owner_id": goal.owner_id,
         "unit_id": goal.unit_id,
         "parent_id": goal.parent_id,
         "kpi": goal.kpi_key,
@@ -379,6 +381,7 @@ class GoalService:
 
     async def create(self, body: GoalCreate, now: datetime) -> GoalRow:
         await self._check_references(body.kpi, body.unit_id, body.parent_id)
+        await check_owner(self.session, body.owner_id)
         start, due = body.start, body.due
         if body.cycle_id is not None:
             start, due = await self._cycle_dates(body.cycle_id, start, due)
@@ -390,6 +393,7 @@ class GoalService:
                 title=body.title,
                 description=body.description,
                 owner=body.owner,
+                owner_id=body.owner_id,
                 unit_id=body.unit_id,
                 parent_id=body.parent_id,
                 kpi_key=body.kpi,
@@ -427,6 +431,7 @@ class GoalService:
         await self._check_references(
             changes.get("kpi"), changes.get("unit_id"), changes.get("parent_id")
         )
+        await check_owner(self.session, changes.get("owner_id"))
         if changes.get("cycle_id") is not None:
             start, due = await self._cycle_dates(
                 changes["cycle_id"], changes.get("start", goal.start), changes.get("due", goal.due)
@@ -483,6 +488,7 @@ class GoalService:
             "title": "title",
             "description": "description",
             "owner": "owner",
+            "owner_id": "owner_id",
             "unit_id": "unit_id",
             "parent_id": "parent_id",
             "baseline": "baseline",

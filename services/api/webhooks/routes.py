@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Response
 
 from northstar.db.models import Webhook, WebhookDelivery
 from northstar.http.problems import Problem
+from services.api.audit import Audit
 from services.api.dependencies import Admin, Session
 from services.api.pagination import (
     Cursor,
@@ -68,11 +69,15 @@ def _not_found(webhook_id: uuid.UUID) -> Problem:
         "The secret is returned in this response only."
     ),
 )
-async def create_webhook(body: WebhookCreate, session: Session, principal: Admin) -> WebhookCreated:
+async def create_webhook(
+    body: WebhookCreate, session: Session, principal: Admin, audit: Audit
+) -> WebhookCreated:
     secret = body.secret or secrets.token_urlsafe(32)
     webhook = await WebhookRepository(session).add(body.url, body.events, secret, principal.name)
+    out = _out(webhook)
+    audit.record("create", "webhook", webhook.id, after=out)
     await session.commit()
-    return WebhookCreated(**_out(webhook).model_dump(), secret=secret)
+    return WebhookCreated(**out.model_dump(), secret=secret)
 
 
 @router.get("", response_model=Page[WebhookOut], summary="List webhooks (secrets are never shown)")
@@ -101,11 +106,17 @@ async def get_webhook(webhook_id: uuid.UUID, session: Session, _: Admin) -> Webh
     summary="Delete a webhook",
     description="Its deliveries still pending are dropped (marked `failed`). Idempotent.",
 )
-async def delete_webhook(webhook_id: uuid.UUID, session: Session, _: Admin) -> Response:
+async def delete_webhook(
+    webhook_id: uuid.UUID, session: Session, _: Admin, audit: Audit
+) -> Response:
     repository = WebhookRepository(session)
+    active = await repository.get_active(webhook_id)
+    before = _out(active) if active is not None else None
     # Deleting twice is not an error: the webhook is gone either way.
     if not await repository.delete(webhook_id) and not await repository.exists(webhook_id):
         raise _not_found(webhook_id)
+    if before is not None:
+        audit.record("delete", "webhook", webhook_id, before=before)
     await session.commit()
     return Response(status_code=204)
 

@@ -91,10 +91,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List API keys (secrets are never shown) */
+        /** List every API key, service and personal (secrets are never shown) */
         get: operations["list_api_keys_v1_api_keys_get"];
         put?: never;
-        /** Create an API key */
+        /**
+         * Create a service key
+         * @description A service key acts with its scopes (ingest, integrations, Grafana). The secret is in this answer only; only its SHA-256 is stored. `expires_at` in the past is a 422; a key cannot make a key with scopes it lacks (403).
+         */
         post: operations["create_api_key_v1_api_keys_post"];
         delete?: never;
         options?: never;
@@ -112,8 +115,31 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke an API key */
+        /**
+         * Revoke an API key
+         * @description Idempotent. The last working admin service key cannot be revoked (409): create another first. A revoked key is refused within NORTHSTAR_API_KEY_CACHE_SECONDS everywhere, at once on this process.
+         */
         delete: operations["revoke_api_key_v1_api_keys__key_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit trail
+         * @description Newest first, keyset-paginated. `resource` is a type (`goal`) or a type and id (`goal:<id>`, `kpi:<key>`); `actor` a user or key id; `from`/`to` bound `at` (from inclusive, to exclusive).
+         */
+        get: operations["list_audit_v1_audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -173,6 +199,68 @@ export interface paths {
          * @description Needs `X-CSRF-Token` like every change made with the session cookie. Without a live session it answers 204 too, and clears the cookies.
          */
         post: operations["logout_v1_auth_logout_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List channels (targets are never shown) */
+        get: operations["list_channels_v1_channels_get"];
+        put?: never;
+        /**
+         * Register a channel (email, Slack, Teams or any Apprise target)
+         * @description The target is validated for its kind (a Slack channel needs a Slack webhook URL, …) and, when it names a host, checked to resolve to a public address unless `NORTHSTAR_WEBHOOK_ALLOW_PRIVATE_NETWORKS` is true (link-local and metadata addresses never). It is stored encrypted and never returned.
+         */
+        post: operations["create_channel_v1_channels_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/channels/{channel_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a channel */
+        get: operations["get_channel_v1_channels__channel_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a channel
+         * @description Its subscriptions and digests stop; messages still pending are dropped (marked `failed`). Idempotent.
+         */
+        delete: operations["delete_channel_v1_channels__channel_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/channels/{channel_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The delivery log of a channel, newest first
+         * @description Every message queued for the channel: grouped goal events, digests and reminders, with attempts, the last error and when the next attempt is due.
+         */
+        get: operations["list_deliveries_v1_channels__channel_id__deliveries_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -243,6 +331,44 @@ export interface paths {
          */
         post: operations["carry_forward_v1_cycles__cycle_id__carry_forward_post"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/digests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List digests */
+        get: operations["list_digests_v1_digests_get"];
+        put?: never;
+        /**
+         * Send a channel a daily or weekly digest at a local time
+         * @description One digest per channel and cadence (posting again moves it). Exactly one message per period, however many evaluators run.
+         */
+        post: operations["create_digest_v1_digests_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/digests/{digest_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Stop a digest */
+        delete: operations["delete_digest_v1_digests__digest_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -536,6 +662,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List your personal keys */
+        get: operations["list_my_keys_v1_me_api_keys_get"];
+        put?: never;
+        /**
+         * Create a personal key for yourself
+         * @description It acts as you, narrowed by its scopes: a `write` key of a viewer still only reads. It stops working while you are deactivated.
+         */
+        post: operations["create_my_key_v1_me_api_keys_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/api-keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke one of your personal keys (404 for anyone else's) */
+        delete: operations["revoke_my_key_v1_me_api_keys__key_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/notification-preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My quiet hours */
+        get: operations["get_my_preferences_v1_me_notification_preferences_get"];
+        /**
+         * Set my quiet hours
+         * @description Messages to channels the person owns are held during quiet hours (local time) and sent when they end; critical ones go out at once.
+         */
+        put: operations["put_my_preferences_v1_me_notification_preferences_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/metrics": {
         parameters: {
             query?: never;
@@ -632,6 +817,41 @@ export interface paths {
          * @description Sets `done`, `text`, `owner` or `due`; only the fields sent change.
          */
         patch: operations["update_decision_v1_reviews__review_id__decisions__decision_id__patch"];
+        trace?: never;
+    };
+    "/v1/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List subscriptions */
+        get: operations["list_subscriptions_v1_subscriptions_get"];
+        put?: never;
+        /** Subscribe a channel to a goal, a unit's subtree or its owner's goals */
+        post: operations["create_subscription_v1_subscriptions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/subscriptions/{subscription_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a subscription */
+        delete: operations["delete_subscription_v1_subscriptions__subscription_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/units": {
@@ -783,6 +1003,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/users/{user_id}/notification-preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A person's quiet hours */
+        get: operations["get_preferences_v1_users__user_id__notification_preferences_get"];
+        /**
+         * Set a person's quiet hours (admin)
+         * @description Messages to channels the person owns are held during quiet hours (local time) and sent when they end; critical ones go out at once.
+         */
+        put: operations["put_preferences_v1_users__user_id__notification_preferences_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhooks": {
         parameters: {
             query?: never;
@@ -846,6 +1087,24 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** ActorOut */
+        ActorOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "user" | "key";
+            /**
+             * Name
+             * @description The name at the time.
+             */
+            name: string;
+        };
         /**
          * AlertAction
          * @description Body of acknowledge and resolve; it may be left out.
@@ -1107,12 +1366,17 @@ export interface components {
         /** ApiKeyCreate */
         ApiKeyCreate: {
             /**
+             * Expires At
+             * @description When the key stops working; must be in the future.
+             */
+            expires_at?: string | null;
+            /**
              * Name
              * @description Also the default event source.
              */
             name: string;
             /** Scopes */
-            scopes: components["schemas"]["Scope"][];
+            scopes: components["schemas"]["northstar__auth__keys__Scope"][];
             /**
              * Sources
              * @description Event sources this key may write besides its own name (SPEC §3); ingest answers 403 for any other `source`.
@@ -1126,6 +1390,10 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /** @description Who created it (null: bootstrap). */
+            created_by: components["schemas"]["ActorOut"] | null;
+            /** Expires At */
+            expires_at: string | null;
             /**
              * Id
              * Format: uuid
@@ -1136,22 +1404,38 @@ export interface components {
              * @description The secret. Shown in this response only; store it now.
              */
             key: string;
+            /**
+             * Kind
+             * @description `service`: acts with its scopes; `personal`: acts as `user_id`, narrowed by its scopes.
+             * @enum {string}
+             */
+            kind: "service" | "personal";
+            /**
+             * Last Used At
+             * @description Last authenticated use, to the minute (recorded at most once a minute).
+             */
+            last_used_at: string | null;
             /** Name */
             name: string;
             /**
              * Prefix
-             * @description The key's visible prefix, to tell keys apart.
+             * @description The key's visible prefix (for a key not in the `ns_` format, the first 8 hex digits of its SHA-256), to tell keys apart. No part of a secret is stored.
              */
             prefix: string;
             /** Revoked At */
             revoked_at?: string | null;
             /** Scopes */
-            scopes: components["schemas"]["Scope"][];
+            scopes: components["schemas"]["northstar__auth__keys__Scope"][];
             /**
              * Sources
              * @description Event sources allowed besides the key's name.
              */
             sources?: string[];
+            /**
+             * User Id
+             * @description The owner of a personal key.
+             */
+            user_id: string | null;
         };
         /** ApiKeyOut */
         ApiKeyOut: {
@@ -1160,27 +1444,107 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /** @description Who created it (null: bootstrap). */
+            created_by: components["schemas"]["ActorOut"] | null;
+            /** Expires At */
+            expires_at: string | null;
             /**
              * Id
              * Format: uuid
              */
             id: string;
+            /**
+             * Kind
+             * @description `service`: acts with its scopes; `personal`: acts as `user_id`, narrowed by its scopes.
+             * @enum {string}
+             */
+            kind: "service" | "personal";
+            /**
+             * Last Used At
+             * @description Last authenticated use, to the minute (recorded at most once a minute).
+             */
+            last_used_at: string | null;
             /** Name */
             name: string;
             /**
              * Prefix
-             * @description The key's visible prefix, to tell keys apart.
+             * @description The key's visible prefix (for a key not in the `ns_` format, the first 8 hex digits of its SHA-256), to tell keys apart. No part of a secret is stored.
              */
             prefix: string;
             /** Revoked At */
             revoked_at?: string | null;
             /** Scopes */
-            scopes: components["schemas"]["Scope"][];
+            scopes: components["schemas"]["northstar__auth__keys__Scope"][];
             /**
              * Sources
              * @description Event sources allowed besides the key's name.
              */
             sources?: string[];
+            /**
+             * User Id
+             * @description The owner of a personal key.
+             */
+            user_id: string | null;
+        };
+        /** AuditActor */
+        AuditActor: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "user" | "key";
+            /**
+             * Name
+             * @description The actor's name when the change was made.
+             */
+            name: string;
+        };
+        /** AuditRecord */
+        AuditRecord: {
+            /**
+             * Action
+             * @description create, update, delete, revoke, acknowledge, resolve, …
+             */
+            action: string;
+            actor: components["schemas"]["AuditActor"];
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Changes
+             * @description `{field: [before, after]}` for the fields that changed (null: absent). Secrets never appear.
+             */
+            changes: {
+                [key: string]: unknown[];
+            };
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Request Id
+             * @description The request's X-Request-ID, to find its log.
+             */
+            request_id: string | null;
+            resource: components["schemas"]["AuditResource"];
+        };
+        /** AuditResource */
+        AuditResource: {
+            /** Id */
+            id: string;
+            /**
+             * Type
+             * @description unit, kpi, goal, alert, review, review_decision, webhook, api_key, user, unit_member, session, …
+             */
+            type: string;
         };
         /** Budget */
         "Budget-Input": {
@@ -1272,6 +1636,52 @@ export interface components {
              * @description The open initiatives carried along.
              */
             initiatives: components["schemas"]["Carried"][];
+        };
+        /** ChannelCreate */
+        ChannelCreate: {
+            /** @description `email` (target: one address, sent through the server's SMTP relay), `slack` (a Slack incoming-webhook URL or slack:// URL), `teams` (a Teams Workflows URL or workflow:// URL) or `apprise` (any Apprise URL: Google Chat, Discord, ntfy, Matrix, …). */
+            kind: components["schemas"]["ChannelKind"];
+            /**
+             * Name
+             * @example Sales lead's email
+             */
+            name: string;
+            /** @description Whose channel it is; default: the signed-in person (required with a service key). */
+            owner?: components["schemas"]["Owner"] | null;
+            /**
+             * Target
+             * @description Where messages go. A secret: stored encrypted and never shown again.
+             * @example sales.lead@example.com
+             */
+            target: string;
+        };
+        /**
+         * ChannelKind
+         * @enum {string}
+         */
+        ChannelKind: "email" | "slack" | "teams" | "apprise";
+        /** ChannelOut */
+        ChannelOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Implicit
+             * @description Made by Northstar for a goal owner's default critical-alert emails; deleting it turns that default off.
+             * @default false
+             */
+            implicit: boolean;
+            kind: components["schemas"]["ChannelKind"];
+            /** Name */
+            name: string;
+            owner: components["schemas"]["Owner"];
         };
         /** CheckInCreate */
         CheckInCreate: {
@@ -1605,63 +2015,71 @@ export interface components {
              */
             text?: string | null;
         };
-        /** DeliveryOut */
-        DeliveryOut: {
-            /**
-             * Attempts
-             * @description POSTs made so far.
-             */
-            attempts: number;
-            /**
-             * Created At
-             * Format: date-time
-             * @description When the event was queued for this webhook.
-             */
-            created_at: string;
-            /** Delivered At */
-            delivered_at?: string | null;
-            /**
-             * Event Id
-             * Format: uuid
-             * @description The envelope's `id`; dedupe on it.
-             */
-            event_id: string;
-            /**
-             * Event Type
-             * @description Also sent as the `X-Northstar-Event` header.
-             */
-            event_type: string;
-            /**
-             * Id
-             * Format: uuid
-             * @description Also sent as the `X-Northstar-Delivery` header.
-             */
-            id: string;
-            /** Last Attempt At */
-            last_attempt_at?: string | null;
-            /**
-             * Last Error
-             * @description Why the last attempt failed: the status and the start of the answer, a timeout or a connection error.
-             */
-            last_error?: string | null;
-            /**
-             * Last Status Code
-             * @description HTTP status of the last answer; null if there was none.
-             */
-            last_status_code?: number | null;
-            /**
-             * Next Attempt At
-             * @description When the next attempt is due; null once delivered or failed.
-             */
-            next_attempt_at?: string | null;
-            /** @description `pending` (will be tried), `delivered` (a 2xx answer) or `failed` (gave up after the last attempt, or the webhook was deleted). */
-            status: components["schemas"]["DeliveryStatus"];
-        };
         /**
          * DeliveryStatus
          * @enum {string}
          */
         DeliveryStatus: "pending" | "delivered" | "failed";
+        /** DigestCreate */
+        DigestCreate: {
+            /**
+             * At
+             * @description Local time, HH:MM.
+             * @example 08:30
+             */
+            at: string;
+            /**
+             * Cadence
+             * @enum {string}
+             */
+            cadence: "daily" | "weekly";
+            /**
+             * Channel Id
+             * Format: uuid
+             */
+            channel_id: string;
+            /**
+             * Timezone
+             * @default UTC
+             * @example Europe/Berlin
+             */
+            timezone: string;
+            /**
+             * Weekday
+             * @description Weekly digests: the day, Monday = 0 (default).
+             * @default 0
+             */
+            weekday: number;
+        };
+        /** DigestOut */
+        DigestOut: {
+            /** At */
+            at: string;
+            /**
+             * Cadence
+             * @enum {string}
+             */
+            cadence: "daily" | "weekly";
+            /**
+             * Channel Id
+             * Format: uuid
+             */
+            channel_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Timezone */
+            timezone: string;
+            /** Weekday */
+            weekday: number;
+        };
         /**
          * ExpressionCheck
          * @description An expression to check without saving it (the web app's definition form).
@@ -1744,9 +2162,14 @@ export interface components {
             kpi?: string | null;
             /**
              * Owner
-             * @description Who answers for it.
+             * @description Free text, kept for older goals; prefer owner_id.
              */
             owner?: string | null;
+            /**
+             * Owner Id
+             * @description The person who answers for the goal (a user id; 422 if none has it). The owner may check in and update its initiatives even outside their units.
+             */
+            owner_id?: string | null;
             /**
              * @description linear: the expected value moves from baseline to target over the period; none: the target applies from the start.
              * @default linear
@@ -1881,9 +2304,14 @@ export interface components {
             kpi: string | null;
             /**
              * Owner
-             * @description Who answers for it.
+             * @description Who answers for it, as free text (older goals).
              */
             owner: string | null;
+            /**
+             * Owner Id
+             * @description The person who answers for the goal (a user id; 422 if none has it). The owner may check in and update its initiatives even outside their units.
+             */
+            owner_id: string | null;
             /** @description linear: the expected value moves from baseline to target over the period; none: the target applies from the start. */
             pacing: components["schemas"]["Pacing"];
             /**
@@ -1999,9 +2427,14 @@ export interface components {
             kpi: string | null;
             /**
              * Owner
-             * @description Who answers for it.
+             * @description Who answers for it, as free text (older goals).
              */
             owner: string | null;
+            /**
+             * Owner Id
+             * @description The person who answers for the goal (a user id; 422 if none has it). The owner may check in and update its initiatives even outside their units.
+             */
+            owner_id: string | null;
             /** @description linear: the expected value moves from baseline to target over the period; none: the target applies from the start. */
             pacing: components["schemas"]["Pacing"];
             /**
@@ -2174,9 +2607,14 @@ export interface components {
             kpi?: string | null;
             /**
              * Owner
-             * @description Owner.
+             * @description Owner (free text).
              */
             owner?: string | null;
+            /**
+             * Owner Id
+             * @description The person who answers for the goal (a user id; 422 if none has it). The owner may check in and update its initiatives even outside their units.
+             */
+            owner_id?: string | null;
             /** @description linear: the expected value moves from baseline to target over the period; none: the target applies from the start. */
             pacing?: components["schemas"]["Pacing"] | null;
             /**
@@ -2525,6 +2963,11 @@ export interface components {
              */
             name: string;
             /**
+             * Owner Id
+             * @description The person who answers for the KPI (a user id; null: nobody).
+             */
+            owner_id?: string | null;
+            /**
              * @description events: values come from pushed events; manual: people enter them with goal check-ins (each becomes an event of source `check-in`). A manual KPI reads exactly one metric.
              * @default events
              */
@@ -2586,6 +3029,11 @@ export interface components {
              * @description Display name.
              */
             name: string;
+            /**
+             * Owner Id
+             * @description The person who answers for the KPI (a user id; null: nobody).
+             */
+            owner_id: string | null;
             /** @description events: values come from pushed events; manual: people enter them with goal check-ins (each becomes an event of source `check-in`). A manual KPI reads exactly one metric. */
             source: components["schemas"]["KpiSource"];
             /**
@@ -2651,6 +3099,11 @@ export interface components {
              * @description New name.
              */
             name?: string | null;
+            /**
+             * Owner Id
+             * @description The person who answers for the KPI (a user id; null: nobody).
+             */
+            owner_id?: string | null;
             /** @description events: values come from pushed events; manual: people enter them with goal check-ins (each becomes an event of source `check-in`). A manual KPI reads exactly one metric. */
             source?: components["schemas"]["KpiSource"] | null;
             /**
@@ -2774,6 +3227,11 @@ export interface components {
         MembershipSet: {
             role: components["schemas"]["UnitRole"];
         };
+        /**
+         * MessageStatus
+         * @enum {string}
+         */
+        MessageStatus: "pending" | "delivered" | "failed";
         /** MetricOut */
         MetricOut: {
             /** Dimensions */
@@ -2850,6 +3308,22 @@ export interface components {
              */
             title: string;
         };
+        /** Owner */
+        Owner: {
+            /**
+             * Id
+             * Format: uuid
+             * @description The user's or the unit's id.
+             */
+            id: string;
+            /** @description `user` (a person's channel) or `unit` (a team channel). */
+            kind: components["schemas"]["OwnerKind"];
+        };
+        /**
+         * OwnerKind
+         * @enum {string}
+         */
+        OwnerKind: "user" | "unit";
         /**
          * Pacing
          * @description How the expected value moves over the period.
@@ -2870,6 +3344,20 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** Page[AuditRecord] */
+        Page_AuditRecord_: {
+            /** Items */
+            items: components["schemas"]["AuditRecord"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[ChannelOut] */
+        Page_ChannelOut_: {
+            /** Items */
+            items: components["schemas"]["ChannelOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
         /** Page[CheckInOut] */
         Page_CheckInOut_: {
             /** Items */
@@ -2881,13 +3369,6 @@ export interface components {
         Page_CycleOut_: {
             /** Items */
             items: components["schemas"]["CycleOut"][];
-            /** Next Cursor */
-            next_cursor?: string | null;
-        };
-        /** Page[DeliveryOut] */
-        Page_DeliveryOut_: {
-            /** Items */
-            items: components["schemas"]["DeliveryOut"][];
             /** Next Cursor */
             next_cursor?: string | null;
         };
@@ -2926,6 +3407,13 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** Page[SubscriptionOut] */
+        Page_SubscriptionOut_: {
+            /** Items */
+            items: components["schemas"]["SubscriptionOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
         /** Page[UnitOut] */
         Page_UnitOut_: {
             /** Items */
@@ -2946,6 +3434,41 @@ export interface components {
             items: components["schemas"]["WebhookOut"][];
             /** Next Cursor */
             next_cursor?: string | null;
+        };
+        /** PreferencesIn */
+        PreferencesIn: {
+            /** @description Local span in which only critical messages go out; others are held until it ends. Null: none. */
+            quiet_hours?: components["schemas"]["QuietHoursIn"] | null;
+            /**
+             * Timezone
+             * @default UTC
+             * @example Europe/Berlin
+             */
+            timezone: string;
+        };
+        /** PreferencesOut */
+        PreferencesOut: {
+            quiet_hours: components["schemas"]["QuietHoursIn"] | null;
+            /** Timezone */
+            timezone: string;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+        };
+        /** QuietHoursIn */
+        QuietHoursIn: {
+            /**
+             * End
+             * @example 07:00
+             */
+            end: string;
+            /**
+             * Start
+             * @example 22:00
+             */
+            start: string;
         };
         /** ReviewCreate */
         ReviewCreate: {
@@ -3135,10 +3658,11 @@ export interface components {
          */
         RollupPolicy: "weighted" | "worst";
         /**
-         * Scope
+         * Severity
+         * @description Ordered: a subscription's `min_severity` lets through its level and the ones above.
          * @enum {string}
          */
-        Scope: "events:write" | "read" | "write" | "admin" | "metrics:read";
+        Severity: "info" | "warning" | "critical";
         /**
          * SmartOut
          * @description What the goal lacks for each SMART element; empty lists mean the element is met.
@@ -3268,6 +3792,47 @@ export interface components {
              */
             type: "status";
         };
+        /** SubscriptionCreate */
+        SubscriptionCreate: {
+            /**
+             * Channel Id
+             * Format: uuid
+             */
+            channel_id: string;
+            /**
+             * Events
+             * @description Any of: `alert.opened` (an alert opened on the goal (a milestone late is a `plan` alert)); `alert.updated` (an alert escalated (its severity changed)); `alert.acknowledged` (someone acknowledged an alert); `alert.resolved` (an alert resolved); `goal.status_changed` (the goal's status changed); `check_in.due` (the goal's check-in is due or overdue (reminders)). Default: alert.opened, alert.updated, alert.resolved.
+             */
+            events?: string[];
+            /**
+             * @description Events below it are not sent: alerts carry their severity; a status change is critical to off_track/missed, warning to at_risk, info otherwise.
+             * @default warning
+             */
+            min_severity: components["schemas"]["Severity"];
+            scope: components["schemas"]["services__api__notifications__schemas__Scope"];
+        };
+        /** SubscriptionOut */
+        SubscriptionOut: {
+            /**
+             * Channel Id
+             * Format: uuid
+             */
+            channel_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Events */
+            events: string[];
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            min_severity: components["schemas"]["Severity"];
+            scope: components["schemas"]["services__api__notifications__schemas__Scope"];
+        };
         /**
          * ThresholdsIn
          * @description Score thresholds; a field left out keeps its current (or default) value.
@@ -3311,6 +3876,11 @@ export interface components {
              * @description Display name of the unit.
              */
             name: string;
+            /**
+             * Owner Id
+             * @description The person who answers for it (a user id; null: nobody).
+             */
+            owner_id?: string | null;
             /**
              * Parent Id
              * @description The unit this one belongs to; absent for a top-level unit.
@@ -3361,6 +3931,11 @@ export interface components {
              */
             name: string;
             /**
+             * Owner Id
+             * @description The person who answers for the unit.
+             */
+            owner_id: string | null;
+            /**
              * Parent Id
              * @description The parent unit, null for top-level.
              */
@@ -3404,6 +3979,11 @@ export interface components {
              * @description New name.
              */
             name?: string | null;
+            /**
+             * Owner Id
+             * @description The person who answers for it (a user id; null: nobody).
+             */
+            owner_id?: string | null;
             /**
              * Parent Id
              * @description New parent unit, or null for top-level. Must not be the unit itself or one of its descendants.
@@ -3580,6 +4160,151 @@ export interface components {
              * @description Where deliveries are POSTed.
              */
             url: string;
+        };
+        /**
+         * Scope
+         * @enum {string}
+         */
+        northstar__auth__keys__Scope: "events:write" | "read" | "write" | "admin" | "metrics:read";
+        /** DeliveryOut */
+        services__api__notifications__schemas__DeliveryOut: {
+            /** Attempts */
+            attempts: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Delivered At */
+            delivered_at?: string | null;
+            /**
+             * Events
+             * @description How many events this message carries (grouped).
+             */
+            events: number;
+            /**
+             * Goal Id
+             * @description The goal an event message is about.
+             */
+            goal_id?: string | null;
+            /**
+             * Held Until
+             * @description Set while quiet hours hold the message.
+             */
+            held_until?: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kind
+             * @description `event` (a goal's events of one grouping window), `digest` or `reminder`.
+             * @enum {string}
+             */
+            kind: "event" | "digest" | "reminder";
+            /** Last Attempt At */
+            last_attempt_at?: string | null;
+            /** Last Error */
+            last_error?: string | null;
+            /**
+             * Next Attempt At
+             * @description When it is due; null once delivered or failed.
+             */
+            next_attempt_at?: string | null;
+            severity: components["schemas"]["Severity"];
+            /** @description `pending` (waiting for its window, quiet hours or a retry), `delivered` or `failed` (gave up after the last attempt, or the channel was deleted). */
+            status: components["schemas"]["MessageStatus"];
+            /**
+             * Subject
+             * @description As sent (null before the first attempt).
+             */
+            subject?: string | null;
+        };
+        /** Scope */
+        services__api__notifications__schemas__Scope: {
+            /**
+             * Goal Id
+             * @description One goal.
+             */
+            goal_id?: string | null;
+            /**
+             * Mine
+             * @description Goals owned by the channel's owner (a user's channel).
+             * @default false
+             */
+            mine: boolean;
+            /**
+             * Unit Id
+             * @description Every goal of this unit and the units below it.
+             */
+            unit_id?: string | null;
+        };
+        /** Page[DeliveryOut] */
+        services__api__pagination__Page_DeliveryOut___1: {
+            /** Items */
+            items: components["schemas"]["services__api__webhooks__schemas__DeliveryOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[DeliveryOut] */
+        services__api__pagination__Page_DeliveryOut___2: {
+            /** Items */
+            items: components["schemas"]["services__api__notifications__schemas__DeliveryOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** DeliveryOut */
+        services__api__webhooks__schemas__DeliveryOut: {
+            /**
+             * Attempts
+             * @description POSTs made so far.
+             */
+            attempts: number;
+            /**
+             * Created At
+             * Format: date-time
+             * @description When the event was queued for this webhook.
+             */
+            created_at: string;
+            /** Delivered At */
+            delivered_at?: string | null;
+            /**
+             * Event Id
+             * Format: uuid
+             * @description The envelope's `id`; dedupe on it.
+             */
+            event_id: string;
+            /**
+             * Event Type
+             * @description Also sent as the `X-Northstar-Event` header.
+             */
+            event_type: string;
+            /**
+             * Id
+             * Format: uuid
+             * @description Also sent as the `X-Northstar-Delivery` header.
+             */
+            id: string;
+            /** Last Attempt At */
+            last_attempt_at?: string | null;
+            /**
+             * Last Error
+             * @description Why the last attempt failed: the status and the start of the answer, a timeout or a connection error.
+             */
+            last_error?: string | null;
+            /**
+             * Last Status Code
+             * @description HTTP status of the last answer; null if there was none.
+             */
+            last_status_code?: number | null;
+            /**
+             * Next Attempt At
+             * @description When the next attempt is due; null once delivered or failed.
+             */
+            next_attempt_at?: string | null;
+            /** @description `pending` (will be tried), `delivered` (a 2xx answer) or `failed` (gave up after the last attempt, or the webhook was deleted). */
+            status: components["schemas"]["DeliveryStatus"];
         };
     };
     responses: never;
@@ -3829,6 +4554,44 @@ export interface operations {
             };
         };
     };
+    list_audit_v1_audit_get: {
+        parameters: {
+            query?: {
+                resource?: string | null;
+                actor?: string | null;
+                from?: string | null;
+                to?: string | null;
+                /** @description Items per page. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AuditRecord_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     accept_invitation_v1_auth_accept_invitation_post: {
         parameters: {
             query?: never;
@@ -3924,6 +4687,171 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    list_channels_v1_channels_get: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ChannelOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_channel_v1_channels_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChannelCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_channel_v1_channels__channel_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_channel_v1_channels__channel_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_deliveries_v1_channels__channel_id__deliveries_get: {
+        parameters: {
+            query?: {
+                /** @description Only this status. */
+                status?: components["schemas"]["MessageStatus"] | null;
+                /** @description Items per page. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["services__api__pagination__Page_DeliveryOut___2"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
             };
         };
     };
@@ -4112,6 +5040,100 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["CarryForwardOut"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_digests_v1_digests_get: {
+        parameters: {
+            query?: {
+                /** @description Only this channel's. */
+                channel_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DigestOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_digest_v1_digests_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DigestCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DigestOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_digest_v1_digests__digest_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                digest_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
@@ -4912,6 +5934,155 @@ export interface operations {
             };
         };
     };
+    list_my_keys_v1_me_api_keys_get: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ApiKeyOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_my_key_v1_me_api_keys_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyCreated"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    revoke_my_key_v1_me_api_keys__key_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_my_preferences_v1_me_notification_preferences_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferencesOut"];
+                };
+            };
+        };
+    };
+    put_my_preferences_v1_me_notification_preferences_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreferencesIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferencesOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_metrics_v1_metrics_get: {
         parameters: {
             query?: {
@@ -5105,6 +6276,104 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["DecisionOut"];
                 };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_subscriptions_v1_subscriptions_get: {
+        parameters: {
+            query?: {
+                /** @description Only this channel's. */
+                channel_id?: string | null;
+                /** @description Items per page. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_SubscriptionOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_subscription_v1_subscriptions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_subscription_v1_subscriptions__subscription_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {
@@ -5542,6 +6811,72 @@ export interface operations {
             };
         };
     };
+    get_preferences_v1_users__user_id__notification_preferences_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferencesOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    put_preferences_v1_users__user_id__notification_preferences_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreferencesIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferencesOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_webhooks_v1_webhooks_get: {
         parameters: {
             query?: {
@@ -5693,7 +7028,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_DeliveryOut_"];
+                    "application/json": components["schemas"]["services__api__pagination__Page_DeliveryOut___1"];
                 };
             };
             /** @description Validation Error */
