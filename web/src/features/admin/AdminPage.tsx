@@ -154,7 +154,7 @@ function ApiKeys() {
     const data = new FormData(event.currentTarget);
     create.mutate({
       name: String(data.get("name")),
-      scopes: data.getAll("scope").map(String) as Schemas["Scope"][],
+      scopes: data.getAll("scope").map(String) as Schemas["ApiKeyCreate"]["scopes"],
     });
   }
   return (
