@@ -1,6 +1,6 @@
 /**
  * Endpoints the web app uses that other issues add to the api and that are not on it yet
- * (analysis: drivers, breakdown; notifications: channels), typed from SPEC §13-14.
+ * (analysis: drivers, breakdown), typed from SPEC §13.
  *
  * `client.ts` merges these under the generated `paths` with `Omit<…, keyof paths>`: the
  * moment an endpoint is in the api's OpenAPI document (and the client is regenerated),
@@ -11,8 +11,6 @@
 type Json<T> = { content: { "application/json": T } };
 type Ok<T> = { 200: Json<T> };
 type PathQuery<P, Q> = { path: P; query?: Q; header?: never; cookie?: never };
-type NoParams = { query?: never; path?: never; header?: never; cookie?: never };
-type List<T> = { items: T[]; next_cursor?: string | null };
 
 export type Role = "admin" | "editor" | "member" | "viewer";
 export type Membership = { unit_id: string; role: "lead" | "member" };
@@ -46,12 +44,6 @@ export type Breakdown = {
   total: number | null;
   additive: boolean;
 };
-export type Channel = {
-  id: string;
-  name: string;
-  kind: "email" | "slack" | "teams" | "apprise";
-  owner?: unknown;
-};
 
 export interface PlannedPaths {
   "/v1/goals/{goal_id}/drivers": {
@@ -66,5 +58,4 @@ export interface PlannedPaths {
       responses: Ok<Breakdown>;
     };
   };
-  "/v1/channels": { get: { parameters: NoParams; responses: Ok<List<Channel>> } };
 }
