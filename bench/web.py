@@ -24,7 +24,7 @@ from bench.infra import Infrastructure
 from bench.results import Row
 from bench.tree import _seed as seed_tree
 from devstack.processes import REPO_ROOT
-from devstack.webdemo import CEO, DEMO_PASSWORD, create_people, demo_services
+from devstack.webdemo import CEO, DEMO_PASSWORD, create_user, demo_services
 
 WEB = REPO_ROOT / "web"
 JS_BUDGET_KB = 400.0
@@ -104,7 +104,7 @@ async def run(infra: Infrastructure, goals: int = 1000) -> list[Row]:
     env = infra.service_env(big_db, "bench-web-tree.")
     with infra.services(env, "api") as services:
         url = services["api"].url
-        await create_people(url, infra.admin_key)
+        await create_user(url, infra.admin_key, CEO)
         big = await asyncio.to_thread(_time_scorecard, url, goals)
     rows.append(
         Row(

@@ -37,7 +37,7 @@ async def _review(api_url: str, admin_key: str) -> tuple[str, str]:
                 "/v1/reviews",
                 json={
                     "title": "Weekly company review",
-                    "participants": ["Charlotte Chen", "Luis Ortega"],
+                    "participants": ["Cora Chief", "Sam Seller"],
                     "notes": "APAC is behind plan; EU slightly under pace.",
                 },
             )
@@ -47,7 +47,7 @@ async def _review(api_url: str, admin_key: str) -> tuple[str, str]:
             {
                 "kind": "action",
                 "text": "Review APAC pipeline with the regional lead",
-                "owner": "Luis Ortega",
+                "owner": "Sam Seller",
                 "goal_id": apac["id"],
             },
         ]

@@ -1,6 +1,6 @@
-"""The demo organisation with people who can sign in, for the web app's browser tests,
+"""The demo organisation behind real services, for the web app's browser tests,
 screenshots and bench: the three services started on a database and broker, the demo
-seeded (`devstack.demo`), demo accounts created, and statuses evaluated.
+and its people seeded (`devstack.demo`), and its statuses evaluated.
 
 `demo_services` is a context manager so every caller (tests, `make screenshots`,
 `make bench`) stops the services the same way.
@@ -20,8 +20,7 @@ import httpx
 from devstack import demo
 from devstack.processes import ServiceProcess, free_port
 
-#: Every demo account's password (passes the password policy; demo data only).
-DEMO_PASSWORD = "polaris-demo-2026"
+DEMO_PASSWORD = demo.DEMO_PASSWORD
 
 
 @dataclass(frozen=True)
@@ -29,14 +28,18 @@ class Person:
     email: str
     name: str
     role: str
-    #: (unit name, unit role) memberships in the demo organisation.
-    memberships: tuple[tuple[str, str], ...] = ()
 
 
-CEO = Person("ceo@northstar.example", "Charlotte Chen", "admin")
-LEAD = Person("lead@northstar.example", "Luis Ortega", "member", (("Sales", "lead"),))
-VIEWER = Person("viewer@northstar.example", "Vera Novak", "viewer")
-DEMO_PEOPLE = (CEO, LEAD, VIEWER)
+def _person(email: str) -> Person:
+    found = next(p for p in demo.PEOPLE if p[0] == email)
+    return Person(found[0], found[1], found[2])
+
+
+#: The demo people the browser tests, screenshots and bench sign in as (devstack.demo).
+CEO = _person("ceo@northstar.example")  # editor
+ADMIN = _person("admin@northstar.example")
+LEAD = _person("sales.head@northstar.example")  # member, lead of Sales
+VIEWER = _person("board@northstar.example")
 
 
 @dataclass(frozen=True)
@@ -51,31 +54,14 @@ class DemoStack:
         return self.api.url
 
 
-async def create_people(api_url: str, admin_key: str) -> None:
-    """The demo accounts and their unit memberships (an email in use is left alone)."""
+async def create_user(api_url: str, admin_key: str, person: Person) -> None:
+    """One person who can sign in, for an organisation without the demo's people."""
     headers = {"Authorization": f"Bearer {admin_key}"}
+    body = {"email": person.email, "name": person.name, "role": person.role}
     async with httpx.AsyncClient(base_url=api_url, headers=headers, timeout=30) as api:
-        units = (await api.get("/v1/units", params={"limit": 1000})).json()["items"]
-        unit_ids = {u["name"]: u["id"] for u in units}
-        for person in DEMO_PEOPLE:
-            body = {
-                "email": person.email,
-                "name": person.name,
-                "role": person.role,
-                "password": DEMO_PASSWORD,
-            }
-            response = await api.post("/v1/users", json=body)
-            if response.status_code == 409:
-                continue
-            if response.status_code != 201:
-                raise RuntimeError(f"creating {person.email} failed: {response.text}")
-            for unit, role in person.memberships:
-                if unit not in unit_ids:
-                    continue  # an organisation without the demo's units (the bench's)
-                path = f"/v1/units/{unit_ids[unit]}/members/{response.json()['id']}"
-                member = await api.put(path, json={"role": role})
-                if member.status_code not in (200, 201):
-                    raise RuntimeError(f"membership of {person.email} failed: {member.text}")
+        response = await api.post("/v1/users", json={**body, "password": DEMO_PASSWORD})
+        if response.status_code not in (201, 409):
+            raise RuntimeError(f"creating {person.email} failed: {response.text}")
 
 
 async def wait_until_evaluated(api_url: str, admin_key: str, within: float = 120.0) -> None:
@@ -134,6 +120,5 @@ def demo_services(
             service.wait_healthy(60.0, ready=True)
         api, ingest, evaluator = services
         asyncio.run(demo.seed(api.url, ingest.url, admin_key, rate))
-        asyncio.run(create_people(api.url, admin_key))
         asyncio.run(wait_until_evaluated(api.url, admin_key))
         yield DemoStack(api, ingest, evaluator, admin_key)

@@ -33,7 +33,7 @@ def _goal(goals: list[dict[str, Any]], title: str) -> dict[str, Any]:
 def test_a_team_lead_reads_the_scorecard_checks_in_on_an_at_risk_goal_and_acknowledges_its_alert(
     demo: DemoStack,
 ) -> None:
-    """Luis leads the Sales unit (a `member` with a lead membership); EU revenue sits in
+    """Sam Seller leads the Sales unit (a `member` with a lead membership); EU revenue is in
     Sales EU, below Sales, and is at risk by the demo's design."""
     before = {g["id"]: g["status"]["status"] for g in _goals(demo)}
     at_risk = _goal(_goals(demo), "EU revenue")
