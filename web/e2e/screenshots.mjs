@@ -11,13 +11,22 @@ mkdirSync(out, { recursive: true });
 
 const browser = await launch();
 try {
-  const page = await newPage(browser, { width: 1440, height: 1000 });
+  // Tall enough for every demo row to be on screen: rows fetch their sparkline when seen.
+  const page = await newPage(browser, { width: 1440, height: 1400 });
   await signIn(page, base, CEO_EMAIL, CEO_PASSWORD);
   await scorecardStatuses(page);
-  await page.locator("svg.sparkline").first().waitFor();
+  const kpiRows = await page.locator("table.scorecard tbody tr td:nth-child(7) > span").count();
+  await page
+    .waitForFunction(
+      (n) => document.querySelectorAll("table.scorecard svg.sparkline").length >= n,
+      kpiRows,
+      { timeout: 15_000 },
+    )
+    .catch(() => undefined); // a KPI with too little data keeps its dash
   await page.waitForLoadState("networkidle");
   await page.screenshot({ path: `${out}/scorecard.png`, fullPage: true });
 
+  await page.setViewportSize({ width: 1440, height: 1000 });
   await page.goto(`${base}/goals/${GOAL_ID}`);
   await page.locator(".chart[data-rendered=true]").waitFor();
   await page.waitForLoadState("networkidle");
