@@ -7,7 +7,7 @@ import { type FormEvent, useMemo, useState } from "react";
 import { Link, useParams } from "react-router";
 
 import { isUnavailable } from "@/shared/api/client";
-import { useUnits } from "@/shared/api/queries";
+import { useDirectory, useUnits } from "@/shared/api/queries";
 import { unitAndAncestors } from "@/shared/auth/permissions";
 import { useSession } from "@/shared/auth/session";
 import { Chart } from "@/shared/components/Chart";
@@ -55,9 +55,10 @@ function Goal({ goal }: { goal: GoalWithPlans }) {
   const kpi = useKpi(goal.kpi);
   const unit = kpi.data?.unit;
   const units = useUnits();
+  const directory = useDirectory();
   const scope = {
     units: unitAndAncestors(goal.unit_id, units.data ?? []),
-    ownerId: (goal as { owner_id?: string | null }).owner_id ?? null,
+    ownerId: goal.owner_id,
   };
   return (
     <article className="goal-page">
@@ -106,7 +107,7 @@ function Goal({ goal }: { goal: GoalWithPlans }) {
         </div>
         <div>
           <dt>Owner</dt>
-          <dd>{goal.owner ?? "–"}</dd>
+          <dd>{(goal.owner_id && directory.data?.get(goal.owner_id)) ?? goal.owner ?? "–"}</dd>
         </div>
         <div>
           <dt>KPI</dt>

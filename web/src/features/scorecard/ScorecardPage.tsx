@@ -18,7 +18,7 @@ import {
   type GoalStatus,
 } from "@/shared/lib/format";
 
-import { useCycles, useGoalTree, useKpiMap, useUnits } from "@/shared/api/queries";
+import { useCycles, useDirectory, useGoalTree, useKpiMap, useUnits } from "@/shared/api/queries";
 
 import { isRunningTotal } from "@/shared/lib/kpi";
 
@@ -52,6 +52,7 @@ export function ScorecardPage() {
   const units = useUnits();
   const kpis = useKpiMap();
   const cycles = useCycles();
+  const directory = useDirectory();
 
   function set(key: string, value: string) {
     const next = new URLSearchParams(params);
@@ -79,6 +80,7 @@ export function ScorecardPage() {
             units={units.data ?? []}
             kpiUnit={(key) => kpis.data?.get(key)}
             cycles={cycles.data ?? null}
+            names={directory.data}
             set={set}
           />
         )}
@@ -94,6 +96,7 @@ function Scorecard({
   units,
   kpiUnit,
   cycles,
+  names,
   set,
 }: {
   rows: Row[];
@@ -102,18 +105,21 @@ function Scorecard({
   units: { id: string; name: string; parent_id: string | null }[];
   kpiUnit: (key: string) => { unit: string; expression: string } | undefined;
   cycles: { id: string; name: string }[] | null;
+  names: Map<string, string> | undefined;
   set: (key: string, value: string) => void;
 }) {
   const unitName = useMemo(() => {
     const names = new Map(units.map((u) => [u.id, u.name]));
     return (id: string) => names.get(id) ?? "Unknown unit";
   }, [units]);
-  const owners = [...new Set(rows.map((r) => ownerOf(r.goal)).filter(Boolean) as string[])].sort();
+  const owners = [
+    ...new Set(rows.map((r) => ownerOf(r.goal, names)).filter(Boolean) as string[]),
+  ].sort();
   const perspectives = [
     ...new Set(rows.map((r) => r.goal.perspective).filter(Boolean) as string[]),
   ].sort();
   const scope = filters.unit ? subtreeOf(filters.unit, units) : new Set<string>();
-  const visible = filterRows(rows, filters, scope);
+  const visible = filterRows(rows, filters, scope, names);
   const groups = groupRows(visible, grouping, unitName);
   const counts = statusCounts(visible);
   const flat = isFiltered(filters) || grouping !== "tree";
@@ -218,6 +224,7 @@ function Scorecard({
             indent={!flat}
             unitName={unitName}
             kpiUnit={kpiUnit}
+            names={names}
           />
         ))
       )}
@@ -231,12 +238,14 @@ function GoalTable({
   indent,
   unitName,
   kpiUnit,
+  names,
 }: {
   title: string;
   rows: Row[];
   indent: boolean;
   unitName: (id: string) => string;
   kpiUnit: (key: string) => { unit: string; expression: string } | undefined;
+  names: Map<string, string> | undefined;
 }) {
   return (
     <section className="scorecard-group" aria-label={title || "Goals"}>
@@ -266,6 +275,7 @@ function GoalTable({
                 unit={row.goal.kpi ? kpiUnit(row.goal.kpi)?.unit : undefined}
                 expression={row.goal.kpi ? kpiUnit(row.goal.kpi)?.expression : undefined}
                 unitName={unitName}
+                owner={ownerOf(row.goal, names)}
               />
             ))}
           </tbody>
@@ -281,12 +291,14 @@ function GoalRow({
   unit,
   expression,
   unitName,
+  owner,
 }: {
   row: Row;
   indent: boolean;
   unit: string | undefined;
   expression: string | undefined;
   unitName: (id: string) => string;
+  owner: string | null;
 }) {
   const { goal, depth } = row;
   const s = goal.status;
@@ -318,7 +330,7 @@ function GoalRow({
           <span className="muted small">roll-up</span>
         )}
       </td>
-      <td>{ownerOf(goal) ?? <span className="muted">–</span>}</td>
+      <td>{owner ?? <span className="muted">–</span>}</td>
       <td>
         <Confidence goal={goal} />
       </td>

@@ -68,3 +68,13 @@ describe("scorecard rows", () => {
     expect(byUnit.map((g) => g.title)).toEqual(["Unit org", "Unit sales", "Unit sales-eu", "Unit support"]);
   });
 });
+
+describe("owners", () => {
+  it("names the person owner_id points at, else the free-text owner", async () => {
+    const { ownerOf } = await import("./rows");
+    const names = new Map([["u1", "Sam Seller"]]);
+    expect(ownerOf(goal("a", { owner_id: "u1", owner: null }), names)).toBe("Sam Seller");
+    expect(ownerOf(goal("b", { owner_id: null, owner: "COO" }), names)).toBe("COO");
+    expect(ownerOf(goal("c", { owner_id: "u9", owner: null }), names)).toBeNull();
+  });
+});

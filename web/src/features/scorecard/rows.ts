@@ -35,7 +35,9 @@ export const NO_FILTERS: Filters = {
   search: "",
 };
 
-export function ownerOf(goal: GoalNode): string | null {
+/** The owner's name: the person `owner_id` names (via `names`), else the free-text owner. */
+export function ownerOf(goal: GoalNode, names?: Map<string, string>): string | null {
+  if (goal.owner_id) return names?.get(goal.owner_id) ?? goal.owner ?? null;
   return goal.owner ?? null;
 }
 
@@ -44,16 +46,21 @@ export function isFiltered(filters: Filters): boolean {
 }
 
 /** Rows matching every filter; `unitScope` holds the chosen unit and its sub-units. */
-export function filterRows(rows: Row[], filters: Filters, unitScope: Set<string>): Row[] {
+export function filterRows(
+  rows: Row[],
+  filters: Filters,
+  unitScope: Set<string>,
+  names?: Map<string, string>,
+): Row[] {
   const search = filters.search.trim().toLowerCase();
   return rows.filter(({ goal }) => {
     if (filters.status && goal.status.status !== filters.status) return false;
     if (filters.unit && !(goal.unit_id && unitScope.has(goal.unit_id))) return false;
-    if (filters.owner && ownerOf(goal) !== filters.owner) return false;
+    if (filters.owner && ownerOf(goal, names) !== filters.owner) return false;
     if (filters.cycle && goal.cycle_id !== filters.cycle) return false;
     if (filters.perspective && (goal.perspective ?? "") !== filters.perspective) return false;
     if (search) {
-      const text = `${goal.title} ${goal.description} ${ownerOf(goal) ?? ""}`.toLowerCase();
+      const text = `${goal.title} ${goal.description} ${ownerOf(goal, names) ?? ""}`.toLowerCase();
       if (!text.includes(search)) return false;
     }
     return true;

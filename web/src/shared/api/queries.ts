@@ -61,3 +61,36 @@ export function useCycles() {
     retry: false,
   });
 }
+
+/**
+ * Names of the people goals and units point at (`owner_id`), for display. Admins read
+ * `/v1/users`; everyone else (who may not list people) gets the names the unit member
+ * lists show, which cover every lead and member.
+ */
+export function useDirectory() {
+  const units = useUnits();
+  return useQuery({
+    queryKey: ["directory", units.data?.length ?? 0],
+    enabled: units.data !== undefined,
+    staleTime: 300_000,
+    queryFn: async () => {
+      const names = new Map<string, string>();
+      try {
+        const users = await request(api.GET("/v1/users", { params: { query: { limit: 1000 } } }));
+        for (const u of users.items) names.set(u.id, u.name);
+        return names;
+      } catch {
+        // Not an admin: fall back to the unit member lists.
+      }
+      const lists = await Promise.all(
+        (units.data ?? []).map((u) =>
+          request(api.GET("/v1/units/{unit_id}/members", { params: { path: { unit_id: u.id } } })).catch(
+            () => [],
+          ),
+        ),
+      );
+      for (const m of lists.flat()) names.set(m.user_id, m.name);
+      return names;
+    },
+  });
+}
