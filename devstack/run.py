@@ -139,6 +139,11 @@ def _start(stack: contextlib.ExitStack, args: argparse.Namespace) -> list[Manage
             "NORTHSTAR_KAFKA_ENABLE_IDEMPOTENCE", "false"
         ),
         "NORTHSTAR_LOG_FORMAT": os.environ.get("NORTHSTAR_LOG_FORMAT", "console"),
+        # Local development: webhooks may reach receivers on this machine or its network
+        # (link-local and metadata addresses stay refused). Printed below.
+        "NORTHSTAR_WEBHOOK_ALLOW_PRIVATE_NETWORKS": os.environ.get(
+            "NORTHSTAR_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true"
+        ),
     }
     if interval := os.environ.get("NORTHSTAR_EVALUATION_INTERVAL"):
         env["NORTHSTAR_EVALUATION_INTERVAL"] = interval
@@ -186,6 +191,9 @@ def _start(stack: contextlib.ExitStack, args: argparse.Namespace) -> list[Manage
         f"  admin key  {admin_key}\n"
         + _sign_ins(args.no_seed)
         + f"  logs       {_relative(LOG_DIR)}/\n"
+        f"  webhooks   private networks allowed: "
+        f"{env['NORTHSTAR_WEBHOOK_ALLOW_PRIVATE_NETWORKS']} (local receivers; "
+        "NORTHSTAR_WEBHOOK_ALLOW_PRIVATE_NETWORKS=false to refuse them)\n"
         "\nTry:  curl -H 'Authorization: Bearer <admin key>' "
         f"{api.url}/v1/goals\n"
         "Press Ctrl-C to stop.\n",

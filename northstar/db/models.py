@@ -422,17 +422,34 @@ class OutboxEvent(Base):
 
 
 class Webhook(Base):
-    """A subscriber. The secret is kept as is: HMAC signing needs it (see docs/notifications.md)."""
+    """A subscriber; its signing secrets are `WebhookSecret` rows."""
 
     __tablename__ = "webhooks"
 
     id: Mapped[uuid.UUID] = _uuid_pk()
     url: Mapped[str] = mapped_column(Text, nullable=False)
     events: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
-    secret: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = _created_at()
     created_by: Mapped[str | None] = mapped_column(String(100))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookSecret(Base):
+    """A signing secret of a webhook, encrypted (northstar/crypto.py: HMAC signing needs the
+    secret itself, so it cannot be hashed). Every secret not yet expired signs each
+    delivery, so a receiver can move to a new secret while the old one still verifies."""
+
+    __tablename__ = "webhook_secrets"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    webhook_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False
+    )
+    ciphertext: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_webhook_secrets_webhook_id", "webhook_id"),)
 
 
 class WebhookDelivery(Base):
@@ -820,7 +837,9 @@ class NotificationPreference(Base):
 
     __tablename__ = "notification_preferences"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     timezone: Mapped[str] = mapped_column(String(64), nullable=False)
     quiet_start: Mapped[time | None] = mapped_column(Time)
     quiet_end: Mapped[time | None] = mapped_column(Time)

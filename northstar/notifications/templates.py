@@ -138,17 +138,12 @@ def goal_message(goal: GoalSnapshot, events: Sequence[Event], link: str) -> Rend
             *([f"- {more}"] if more else []),
         ]
     )
-    rows = "".join(
-        f"<tr><th align='left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-        for k, v in facts
-    )
     items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
     if more:
         items += f"<li>{html.escape(more)}</li>"
     body = (
         f"<h2><a href='{html.escape(link)}'>{html.escape(goal.title)}</a></h2>"
-        f"<table>{rows}</table><ul>{items}</ul>"
-        f"<p><a href='{html.escape(link)}'>Open the goal in Northstar</a></p>"
+        f"{_html_facts(facts)}<ul>{items}</ul>{_html_link('Open the goal', link)}"
     )
     return Rendered(subject, text, _page(subject, body), markdown)
 
@@ -163,6 +158,7 @@ class DigestContent:
     open_alerts: Sequence[tuple[GoalSnapshot, str, str]]  # goal, kind, severity
     due_soon: Sequence[tuple[GoalSnapshot, datetime]]
     check_ins_due: Sequence[tuple[GoalSnapshot, datetime]] = ()
+    plans_late: Sequence[tuple[GoalSnapshot, str]] = ()  # goal, what is late
 
 
 def digest_message(content: DigestContent, base_url: str) -> Rendered:
@@ -199,6 +195,8 @@ def digest_message(content: DigestContent, base_url: str) -> Rendered:
                 [(g.title, f"{kind}, {severity}") for g, kind, severity in content.open_alerts],
             )
         )
+    if content.plans_late:
+        sections.append(("Milestones late", [(g.title, what) for g, what in content.plans_late]))
     if content.check_ins_due:
         sections.append(
             (
@@ -217,6 +215,7 @@ def digest_message(content: DigestContent, base_url: str) -> Rendered:
             *content.at_risk,
             *(g for g, _, _ in content.open_alerts),
             *(g for g, _ in content.check_ins_due),
+            *(g for g, _ in content.plans_late),
             *(g for g, _ in content.due_soon),
         ]
     }
@@ -267,20 +266,26 @@ def reminder_message(
     markdown = "\n".join(
         [_md(intro), " · ".join(f"{k}: **{_md(v)}**" for k, v in facts), f"[Check in]({link})"]
     )
-    body = (
-        f"<p>{html.escape(intro)}</p><table>"
-        + "".join(
-            f"<tr><th align='left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-            for k, v in facts
-        )
-        + f"</table><p><a href='{html.escape(link)}'>Check in</a></p>"
-    )
+    body = f"<p>{html.escape(intro)}</p>{_html_facts(facts)}{_html_link('Check in', link)}"
     return Rendered(subject, text, _page(subject, body), markdown)
 
 
 def goal_link(base_url: str, goal_id: str) -> str:
     """Where the web app shows a goal."""
     return f"{base_url.rstrip('/')}/goals/{goal_id}"
+
+
+def _html_facts(facts: Sequence[tuple[str, str]]) -> str:
+    """One `name: value` line per fact (also how the plain-text part of an email reads,
+    which Apprise derives from this HTML)."""
+    lines = "<br>".join(f"{html.escape(k)}: <b>{html.escape(v)}</b>" for k, v in facts)
+    return f"<p>{lines}</p>"
+
+
+def _html_link(label: str, url: str) -> str:
+    """A link whose address is visible, so it survives in the plain-text part."""
+    href = html.escape(url)
+    return f"<p>{html.escape(label)}: <a href='{href}'>{href}</a></p>"
 
 
 def _goal_facts(goal: GoalSnapshot) -> list[tuple[str, str]]:

@@ -77,7 +77,7 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # A batch creates about a million short-lived objects (10 per event), most of them
         # alive until the batch is stored, so with the default thresholds (700, 10, 10) the
-        # collector ran over and over through live batches: 17 % of the time of preparing
+        # collector ran over and over through live batches: a large share of the time of preparing
         # one (docs/performance.md). Collect the young generation every 50,000 allocations
         # instead, and keep the start-up heap out of every collection.
         gc.freeze()

@@ -107,8 +107,7 @@ class Batch:
             return None
         # Float addition overflows to infinity silently; PostgreSQL would store it, and
         # every KPI reading it would be infinite.
-        levels = (summary.minutes, summary.hours, summary.days)
-        if not all(math.isfinite(total) for rows in levels for total in rows.sum):
+        if not all(math.isfinite(total) for rows in summary.rollups.values() for total in rows.sum):
             self.unprepared = "a rollup sum overflows to infinity"
             return None
         return summary

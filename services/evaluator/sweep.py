@@ -23,8 +23,7 @@ from datetime import UTC, datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from northstar.evaluation.goals import GoalEvaluationService
-from northstar.evaluation.judge import Judgement, judge
+from northstar.evaluation.judge import GoalJudge, Judgement
 from northstar.rollups.writer import TouchedMetric
 from northstar.telemetry import EVALUATOR_ERRORS
 from services.evaluator.consumer import AfterCommit
@@ -51,18 +50,18 @@ class GoalEvaluationStep:
         self._interval = interval
         self._on_outbox = on_outbox
         self._after_sweep = after_sweep
-        self.service = GoalEvaluationService()
+        self.judge = GoalJudge()
 
     async def _evaluate(
         self, conn: AsyncConnection, goal_ids: Sequence[uuid.UUID], now: datetime
     ) -> AfterCommit | None:
-        judgement = await judge(conn, goal_ids, now)
+        judgement = await self.judge.judge(conn, goal_ids, now)
         return self._after_commit(judgement)
 
     async def after_store(
         self, conn: AsyncConnection, touched: Sequence[TouchedMetric], now: datetime
     ) -> AfterCommit | None:
-        goal_ids = await self.service.affected_goals(
+        goal_ids = await self.judge.goals.affected_goals(
             conn, [(t.metric, t.first, t.last) for t in touched]
         )
         return await self._evaluate(conn, goal_ids, now)
@@ -145,7 +144,7 @@ class GoalEvaluationStep:
             try:
                 now = datetime.now(UTC)
                 async with self._engine.connect() as conn:
-                    goal_ids = await self.service.active_goals(conn, now)
+                    goal_ids = await self.judge.goals.active_goals(conn, now)
                 evaluated = 0
                 for start in range(0, len(goal_ids), CHUNK):
                     chunk = goal_ids[start : start + CHUNK]

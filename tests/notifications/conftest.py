@@ -83,6 +83,9 @@ def settings(database_url: str, kafka_bootstrap: str, topic_prefix: str) -> Eval
         webhook_timeout_seconds=2,
         webhook_poll_interval_seconds=0.05,
         outbox_poll_interval_seconds=0.05,
+        # The receivers listen on loopback (refused by default:
+        # tests/notifications/test_webhook_security.py).
+        webhook_allow_private_networks=True,
     )
 
 
@@ -118,7 +121,13 @@ async def running(
 
 @pytest.fixture
 async def api_app(database_url: str, admin_key: str) -> AsyncIterator[FastAPI]:
-    app = create_app(ApiSettings(database_url=database_url, bootstrap_admin_key=admin_key))
+    app = create_app(
+        ApiSettings(
+            database_url=database_url,
+            bootstrap_admin_key=admin_key,
+            webhook_allow_private_networks=True,  # the receivers listen on loopback
+        )
+    )
     async with app.router.lifespan_context(app):
         yield app
 
@@ -235,7 +244,8 @@ def notify_settings(settings: EvaluatorSettings, mailbox: Mailbox) -> EvaluatorS
             "notification_poll_interval_seconds": 0.05,
             "notification_retry_base_seconds": 0.1,
             "notification_retry_cap_seconds": 0.3,
-            "notification_timeout_seconds": 2,
+            # Generous: a send cut off by the timeout may still arrive, and is then retried.
+            "notification_timeout_seconds": 15,
             "notification_schedule_interval_seconds": 0.2,
         }
     )
@@ -286,7 +296,9 @@ async def notifying(
         await asyncio.gather(*tasks)
 
 
-async def make_goal(api: httpx.AsyncClient, title: str, unit_id: str | None = None) -> str:
+async def make_goal(
+    api: httpx.AsyncClient, title: str, unit_id: str | None = None, owner_id: str | None = None
+) -> str:
     """A goal on a fresh KPI, due in 10 days; its id."""
     key = f"k{uuid.uuid4().hex[:10]}"
     response = await api.post(
@@ -303,6 +315,8 @@ async def make_goal(api: httpx.AsyncClient, title: str, unit_id: str | None = No
     }
     if unit_id:
         body["unit_id"] = unit_id
+    if owner_id:
+        body["owner_id"] = owner_id
     response = await api.post("/v1/goals", json=body)
     assert response.status_code == 201, response.text
     goal_id: str = response.json()["id"]

@@ -266,6 +266,7 @@ async def test_failures_are_retried_and_a_dead_channel_does_not_slow_the_others(
     engine: AsyncEngine,
     receivers: Callable[..., Receiver],
 ) -> None:
+    notify_settings = notify_settings.model_copy(update={"notification_timeout_seconds": 2})
     answers = iter([500, 500])
     flaky = receivers(lambda request: next(answers, 200))
     hanging = receivers(lambda request: None)  # accepts, never answers
@@ -314,11 +315,8 @@ async def test_a_goal_owner_hears_of_its_critical_alerts_by_email_by_default(
 ) -> None:
     owner = await make_user(people_api, "owner@example.com")
     other = await make_user(people_api, "other@example.com")
-    goal = await make_goal(people_api, "Owned goal")
-    theirs = await make_goal(people_api, "Other's goal")
-    async with engine.begin() as conn:
-        await conn.exec_driver_sql(f"UPDATE goals SET owner_id = '{owner}' WHERE id = '{goal}'")
-        await conn.exec_driver_sql(f"UPDATE goals SET owner_id = '{other}' WHERE id = '{theirs}'")
+    goal = await make_goal(people_api, "Owned goal", owner_id=owner)
+    theirs = await make_goal(people_api, "Other's goal", owner_id=other)
     # `other` set up a channel of their own, subscribed to their own goals: no default.
     receiver = receivers(lambda request: 200)
     chat = await make_channel(

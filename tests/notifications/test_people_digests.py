@@ -46,6 +46,19 @@ async def test_racing_replicas_queue_one_digest_per_period(
             "INSERT INTO alerts (id, goal_id, kind, severity, state, opened_at, updated_at) "
             f"VALUES (gen_random_uuid(), '{goal}', 'status', 'critical', 'open', now(), now())"
         )
+    # A late milestone on it, and a check-in due (none yet, a daily cadence).
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    initiative = await people_api.post(
+        "/v1/initiatives",
+        json={
+            "goal_id": goal,
+            "title": "Partner deals",
+            "milestones": [{"title": "Sign two resellers", "due": yesterday}],
+        },
+    )
+    assert initiative.status_code == 201, initiative.text
+    patched = await people_api.patch(f"/v1/goals/{goal}", json={"check_in_cadence": "P1D"})
+    assert patched.status_code == 200, patched.text
     at = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%H:%M")
     response = await people_api.post(
         "/v1/digests", json={"channel_id": channel, "cadence": "daily", "at": at, "timezone": "UTC"}
@@ -74,16 +87,19 @@ async def test_racing_replicas_queue_one_digest_per_period(
     async with notifying(notify_settings, engine, schedule=True):
         await eventually(lambda: asyncio.sleep(0, mailbox.messages), bool, what="the digest")
         await asyncio.sleep(1)  # a second digest, if one were queued, would be out now
-    assert len(mailbox.messages) == 1, [
+    digests = [m for m in mailbox.messages if m["Subject"].startswith("Northstar digest")]
+    assert len(digests) == 1, [
         (m["Subject"], r) for m, r in zip(mailbox.messages, mailbox.recipients, strict=True)
     ]
-    [email] = mailbox.messages
+    [email] = digests
     assert email["Subject"] == f"Northstar digest {today.date().isoformat()}"
     body = email.get_body(preferencelist=("plain",))
     assert body is not None
     text = body.get_content()
     assert "Open alerts" in text and "Revenue 2000: status, critical" in text
     assert "Goals due soon" in text
+    assert "Revenue 2000: milestone Sign two resellers, due" in text
+    assert "Check-ins due" in text
 
 
 async def test_a_digest_arrives_once_with_two_evaluator_replicas_running(

@@ -39,6 +39,7 @@ async def test_a_reminder_goes_to_the_owner_and_escalates_to_the_lead(
         "/v1/goals",
         json={
             "title": "Calls per week",
+            "owner_id": owner,
             "kpi": "calls",
             "target": 100,
             "unit_id": unit["id"],
@@ -49,8 +50,6 @@ async def test_a_reminder_goes_to_the_owner_and_escalates_to_the_lead(
     )
     assert goal.status_code == 201, goal.text
     goal_id = goal.json()["id"]
-    async with engine.begin() as conn:
-        await conn.exec_driver_sql(f"UPDATE goals SET owner_id = '{owner}' WHERE id = '{goal_id}'")
 
     now = datetime.now(UTC)
     later = {"at": now}

@@ -26,7 +26,8 @@ from services.api.goals.schemas import (
     GoalTree,
     GoalUpdate,
 )
-from services.api.goals.service import GoalService, goal_out, utcnow
+from services.api.goals.service import GoalService, utcnow
+from services.api.goals.shapes import goal_out
 from services.api.pagination import (
     Cursor,
     Limit,

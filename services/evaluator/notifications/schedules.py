@@ -97,6 +97,8 @@ _SCOPE = text(
 _GOALS = text(
     """
     SELECT g.id, g.title, g.due, s.status, s.score, s.actual, s.expected, s.target, k.unit,
+           g.check_in_cadence AS cadence,
+           coalesce(g.last_check_in_at, g.start, g.created_at) AS check_in_base,
            (SELECT h.status FROM goal_status_history AS h
             WHERE h.goal_id = g.id AND h.time < :since ORDER BY h.time DESC LIMIT 1) AS before
     FROM goals AS g
@@ -152,6 +154,21 @@ _CHANNEL_OWNERS = text(
     " WHERE id = ANY(CAST(:ids AS uuid[]))"
 )
 
+# Milestones and initiatives past due and not done (SPEC §12), by goal.
+_LATE_PLANS = text(
+    """
+    SELECT i.goal_id, 'milestone' AS what, m.title, m.due
+    FROM milestones AS m JOIN initiatives AS i ON i.id = m.initiative_id
+    WHERE i.goal_id = ANY(CAST(:ids AS uuid[])) AND m.due < :now AND m.done_at IS NULL
+      AND i.status NOT IN ('done', 'cancelled')
+    UNION ALL
+    SELECT i.goal_id, 'initiative', i.title, i.due FROM initiatives AS i
+    WHERE i.goal_id = ANY(CAST(:ids AS uuid[])) AND i.due < :now
+      AND i.status NOT IN ('done', 'cancelled')
+    ORDER BY due
+    """
+)
+
 # How far ahead "due soon" looks.
 _DUE_SOON = {Cadence.DAILY: timedelta(days=7), Cadence.WEEKLY: timedelta(days=14)}
 
@@ -190,13 +207,24 @@ async def digest_content(
     }
     alerts = (await conn.execute(_OPEN_ALERTS, {"ids": ids})).all() if ids else []
     horizon = now + _DUE_SOON.get(cadence, timedelta(days=7))
+    # Check-ins due before the next digest, or overdue.
+    horizon_check_in = now + (timedelta(days=7) if cadence == Cadence.WEEKLY else timedelta(days=1))
     return DigestContent(
         period=period,
         changed=[
             (goals[r.id], r.before) for r in rows if r.status and r.before and r.before != r.status
         ],
         at_risk=[goals[r.id] for r in rows if r.status in ("at_risk", "off_track")],
-        open_alerts=[(goals[a.goal_id], a.kind, a.severity) for a in alerts],
+        open_alerts=[(goals[a.goal_id], a.kind, a.severity) for a in alerts if a.kind != "plan"],
+        plans_late=[
+            (goals[r.goal_id], f"{r.what} {r.title}, due {r.due:%Y-%m-%d}")
+            for r in (await conn.execute(_LATE_PLANS, {"ids": ids, "now": now}) if ids else [])
+        ],
+        check_ins_due=[
+            (goals[r.id], r.check_in_base + r.cadence)
+            for r in rows
+            if r.cadence is not None and r.check_in_base + r.cadence <= horizon_check_in
+        ],
         due_soon=[
             (goals[r.id], r.due)
             for r in rows
