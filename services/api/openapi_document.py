@@ -19,7 +19,12 @@ from services.api.settings import ApiSettings
 
 def openapi_document() -> dict[str, Any]:
     """The document `/openapi.json` serves; the engine is created but never connects."""
-    settings = ApiSettings(database_url="postgresql://openapi@127.0.0.1:1/none", http_port=8000)
+    settings = ApiSettings(
+        database_url="postgresql://openapi@127.0.0.1:1/none",
+        http_port=8000,
+        # Never used: nothing is encrypted; set so the app does not warn about deriving one.
+        encryption_keys="openapi-document-only",
+    )
     return create_app(settings).openapi()
 
 
