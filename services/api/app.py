@@ -45,6 +45,7 @@ from services.api.settings import ApiSettings
 from services.api.units.routes import router as units_router
 from services.api.users.bootstrap import ensure_bootstrap_admin
 from services.api.users.routes import router as users_router
+from services.api.web.static import DEFAULT_DIST, mount_web_app
 from services.api.webhooks.repository import WebhookRepository
 from services.api.webhooks.routes import router as webhooks_router
 
@@ -173,6 +174,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(cycles_router)
     for router in notification_routers:
         app.include_router(router)
+    # Last: it answers every GET no api route matched.
+    mount_web_app(app, settings.web_dist or DEFAULT_DIST)
     return app
 
 
