@@ -44,7 +44,7 @@ function Layout() {
   if (state.phase === "loading") return <Loading what="Opening Northstar" />;
   if (state.phase === "ended") return <SessionEndedPage reason={state.reason} />;
   if (state.phase === "signed_out") return <SignInPage />;
-  const admin = can("people:manage") || can("keys:manage") || can("org:write");
+  const admin = can("people:manage") || can("keys:manage") || can("org:write") || can("members:manage");
   return (
     <div className="layout">
       <a className="skip-link" href="#main">

@@ -1,16 +1,20 @@
 /**
- * Administration: people, units, API keys (the secret shown once), webhooks and
- * notification channels. Each section appears only to those who may use it; sections
+ * Administration: people (create, invite with a one-time link, role, deactivate), unit
+ * memberships (admins, editors and unit leads), units, API keys (the secret shown once),
+ * webhooks and notification channels. Each section appears only to those who may use it; sections
  * whose api has not landed say so.
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 
 import { api, request, type Schemas } from "@/shared/api/client";
-import { useUnits } from "@/shared/api/queries";
+import { useDirectory, useUnits } from "@/shared/api/queries";
+import { unitAndAncestors } from "@/shared/auth/permissions";
 import { useSession } from "@/shared/auth/session";
 import { ErrorMessage, Panel, QueryState } from "@/shared/components/Feedback";
 import { formatDateTime } from "@/shared/lib/format";
+
+import { addableMembers, invitationLink } from "./people";
 
 export default function AdminPage() {
   const { can } = useSession();
@@ -18,6 +22,7 @@ export default function AdminPage() {
     <>
       <h1>Administration</h1>
       {can("people:manage") && <People />}
+      {can("members:manage") && <Memberships />}
       {can("org:write") && <Units />}
       {can("keys:manage") && <ApiKeys />}
       {can("webhooks:manage") && <Webhooks />}
@@ -26,23 +31,75 @@ export default function AdminPage() {
   );
 }
 
+const ROLES = ["admin", "editor", "member", "viewer"] as const;
+
 function People() {
+  const client = useQueryClient();
   const users = useQuery({
     queryKey: ["users"],
     retry: false,
-    queryFn: async () => (await request(api.GET("/v1/users"))).items,
+    queryFn: async () => (await request(api.GET("/v1/users", { params: { query: { limit: 1000 } } }))).items,
   });
+  const [invited, setInvited] = useState<{ name: string; token: string } | null>(null);
+  const refresh = () => {
+    void client.invalidateQueries({ queryKey: ["users"] });
+    void client.invalidateQueries({ queryKey: ["directory"] });
+  };
+  const create = useMutation({
+    mutationFn: (body: Schemas["UserCreate"]) => request(api.POST("/v1/users", { body })),
+    onSuccess: (user) => {
+      if (user.invitation) setInvited({ name: user.name, token: user.invitation.token });
+      refresh();
+    },
+  });
+  const invite = useMutation({
+    mutationFn: (user: { id: string; name: string }) =>
+      request(api.POST("/v1/users/{user_id}/invitation", { params: { path: { user_id: user.id } } })).then(
+        (inv) => ({ name: user.name, token: inv.token }),
+      ),
+    onSuccess: setInvited,
+  });
+  const update = useMutation({
+    mutationFn: ({ id, body }: { id: string; body: Schemas["UserUpdate"] }) =>
+      request(api.PATCH("/v1/users/{user_id}", { params: { path: { user_id: id } }, body })),
+    onSuccess: refresh,
+  });
+  function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const data = new FormData(form);
+    create.mutate(
+      {
+        email: String(data.get("email")),
+        name: String(data.get("name")),
+        role: String(data.get("role")) as Schemas["UserCreate"]["role"],
+      },
+      { onSuccess: () => form.reset() },
+    );
+  }
   return (
     <Panel title="People">
+      {invited && (
+        <div className="secret" role="status">
+          <p>
+            <strong>Invitation for {invited.name} (shown once; send them this link):</strong>
+          </p>
+          <code data-testid="invitation-link">{invitationLink(window.location.origin, invited.token)}</code>{" "}
+          <button type="button" onClick={() => setInvited(null)}>
+            Done
+          </button>
+        </div>
+      )}
       <QueryState query={users} feature="People">
         {(items) => (
-          <table className="compact">
+          <table className="compact" data-testid="people">
             <thead>
               <tr>
                 <th scope="col">Name</th>
                 <th scope="col">Email</th>
                 <th scope="col">Role</th>
                 <th scope="col">Status</th>
+                <th scope="col">Invitation</th>
               </tr>
             </thead>
             <tbody>
@@ -50,15 +107,212 @@ function People() {
                 <tr key={u.id}>
                   <th scope="row">{u.name}</th>
                   <td>{u.email}</td>
-                  <td>{u.role}</td>
-                  <td>{u.status}</td>
+                  <td>
+                    <select
+                      aria-label={`Role of ${u.name}`}
+                      value={u.role}
+                      onChange={(e) =>
+                        update.mutate({ id: u.id, body: { role: e.target.value as Schemas["Role"] } })
+                      }
+                    >
+                      {ROLES.map((r) => (
+                        <option key={r} value={r}>
+                          {r}
+                        </option>
+                      ))}
+                    </select>
+                  </td>
+                  <td>
+                    <select
+                      aria-label={`Status of ${u.name}`}
+                      value={u.status}
+                      onChange={(e) => update.mutate({ id: u.id, body: { status: e.target.value } })}
+                    >
+                      <option value="active">active</option>
+                      <option value="deactivated">deactivated</option>
+                    </select>
+                  </td>
+                  <td>
+                    <button type="button" onClick={() => invite.mutate(u)} aria-label={`New invitation for ${u.name}`}>
+                      Invite
+                    </button>
+                  </td>
                 </tr>
               ))}
             </tbody>
           </table>
         )}
       </QueryState>
+      {update.error && <ErrorMessage error={update.error} />}
+      {invite.error && <ErrorMessage error={invite.error} />}
+      <form className="stacked" onSubmit={submit} aria-label="New person">
+        <div className="row">
+          <label>
+            Name
+            <input name="name" required />
+          </label>
+          <label>
+            Email
+            <input name="email" type="email" required />
+          </label>
+          <label>
+            Role
+            <select name="role" defaultValue="member">
+              {ROLES.map((r) => (
+                <option key={r} value={r}>
+                  {r}
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+        <button type="submit">Add and invite</button>
+        {create.error && <ErrorMessage error={create.error} />}
+      </form>
     </Panel>
+  );
+}
+
+/** Unit memberships, for every unit the caller may manage (admins, editors, leads). */
+function Memberships() {
+  const units = useUnits();
+  const { can } = useSession();
+  const all = units.data ?? [];
+  const managed = all.filter((u) => can("members:manage", { units: unitAndAncestors(u.id, all) }));
+  const [unitId, setUnitId] = useState<string>("");
+  const current = managed.find((u) => u.id === unitId) ?? managed[0];
+  return (
+    <Panel title="Unit members">
+      <QueryState query={units}>
+        {() =>
+          current ? (
+            <>
+              <label>
+                Unit
+                <select value={current.id} onChange={(e) => setUnitId(e.target.value)}>
+                  {managed.map((u) => (
+                    <option key={u.id} value={u.id}>
+                      {u.name}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <UnitMembers unitId={current.id} unitName={current.name} />
+            </>
+          ) : (
+            <p className="muted">You manage no unit's members.</p>
+          )
+        }
+      </QueryState>
+    </Panel>
+  );
+}
+
+function UnitMembers({ unitId, unitName }: { unitId: string; unitName: string }) {
+  const client = useQueryClient();
+  const directory = useDirectory();
+  const members = useQuery({
+    queryKey: ["members", unitId],
+    queryFn: () => request(api.GET("/v1/units/{unit_id}/members", { params: { path: { unit_id: unitId } } })),
+  });
+  const refresh = () => {
+    void client.invalidateQueries({ queryKey: ["members", unitId] });
+  };
+  const put = useMutation({
+    mutationFn: ({ userId, role }: { userId: string; role: Schemas["MembershipSet"]["role"] }) =>
+      request(
+        api.PUT("/v1/units/{unit_id}/members/{user_id}", {
+          params: { path: { unit_id: unitId, user_id: userId } },
+          body: { role },
+        }),
+      ),
+    onSuccess: refresh,
+  });
+  const remove = useMutation({
+    mutationFn: (userId: string) =>
+      request(
+        api.DELETE("/v1/units/{unit_id}/members/{user_id}", {
+          params: { path: { unit_id: unitId, user_id: userId } },
+        }),
+      ),
+    onSuccess: refresh,
+  });
+  function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const data = new FormData(event.currentTarget);
+    const userId = String(data.get("user"));
+    if (userId) put.mutate({ userId, role: String(data.get("role")) as Schemas["MembershipSet"]["role"] });
+  }
+  const candidates = addableMembers(directory.data ?? new Map<string, string>(), members.data ?? []);
+  return (
+    <>
+      <QueryState query={members}>
+        {(items) =>
+          items.length === 0 ? (
+            <p className="muted">{unitName} has no members.</p>
+          ) : (
+            <table className="compact" data-testid="members">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Role in {unitName}</th>
+                  <th scope="col">Remove</th>
+                </tr>
+              </thead>
+              <tbody>
+                {items.map((m) => (
+                  <tr key={m.user_id}>
+                    <th scope="row">{m.name}</th>
+                    <td>
+                      <select
+                        aria-label={`Role of ${m.name} in ${unitName}`}
+                        value={m.role}
+                        onChange={(e) =>
+                          put.mutate({ userId: m.user_id, role: e.target.value as Schemas["MembershipSet"]["role"] })
+                        }
+                      >
+                        <option value="lead">lead</option>
+                        <option value="member">member</option>
+                      </select>
+                    </td>
+                    <td>
+                      <button type="button" onClick={() => remove.mutate(m.user_id)} aria-label={`Remove ${m.name} from ${unitName}`}>
+                        Remove
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )
+        }
+      </QueryState>
+      <form className="stacked" onSubmit={submit} aria-label={`Add a member to ${unitName}`}>
+        <div className="row">
+          <label>
+            Person
+            <select name="user" required defaultValue="">
+              <option value="">Choose…</option>
+              {candidates.map((p) => (
+                <option key={p.id} value={p.id}>
+                  {p.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Role
+            <select name="role" defaultValue="member">
+              <option value="member">member</option>
+              <option value="lead">lead</option>
+            </select>
+          </label>
+        </div>
+        <button type="submit">Add member</button>
+      </form>
+      {put.error && <ErrorMessage error={put.error} />}
+      {remove.error && <ErrorMessage error={remove.error} />}
+    </>
   );
 }
 
