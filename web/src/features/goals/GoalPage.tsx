@@ -25,6 +25,7 @@ import {
 import {
   useAlertAction,
   useCheckIns,
+  useCreateInitiative,
   useDrivers,
   useGoal,
   useGoalAlerts,
@@ -38,6 +39,7 @@ import {
   useUpdateInitiative,
 } from "./api";
 import { chartOption, goalSeries } from "./chart";
+import { endOfDayUtc, withMilestoneAdded, withMilestoneDone } from "./initiatives";
 import type { GoalWithPlans } from "./types";
 
 export function GoalPage() {
@@ -121,7 +123,11 @@ function Goal({ goal }: { goal: GoalWithPlans }) {
           <AlertsPanel goalId={goal.id} canAct={can("goals:contribute", scope)} />
           {goal.kpi && <DriversPanel goal={goal} unit={unit} />}
           <CheckInsPanel goalId={goal.id} canPost={can("goals:contribute", scope)} />
-          <InitiativesPanel goalId={goal.id} canEdit={can("goals:contribute", scope)} />
+          <InitiativesPanel
+            goalId={goal.id}
+            canEdit={can("goals:contribute", scope)}
+            canCreate={can("goals:write", scope)}
+          />
         </div>
         <div className="goal-side">
           <TimelinePanel goalId={goal.id} />
@@ -343,7 +349,7 @@ function CheckInsPanel({ goalId, canPost }: { goalId: string; canPost: boolean }
   );
 }
 
-function InitiativesPanel({ goalId, canEdit }: { goalId: string; canEdit: boolean }) {
+function InitiativesPanel({ goalId, canEdit, canCreate }: { goalId: string; canEdit: boolean; canCreate: boolean }) {
   const initiatives = useInitiatives(goalId);
   const update = useUpdateInitiative();
   return (
@@ -353,11 +359,17 @@ function InitiativesPanel({ goalId, canEdit }: { goalId: string; canEdit: boolea
           items.length === 0 ? (
             <p className="muted">No initiatives for this goal.</p>
           ) : (
-            <ul className="plain">
+            <ul className="plain" data-testid="initiatives">
               {items.map((i) => (
                 <li key={i.id} className="initiative">
                   <p>
                     <strong>{i.title}</strong> · due {formatDate(i.due)} · {formatPercent(i.progress)} done
+                    {i.budget && (
+                      <>
+                        {" "}
+                        · budget {i.budget.amount} {i.budget.currency}
+                      </>
+                    )}
                   </p>
                   {canEdit ? (
                     <label>
@@ -379,14 +391,65 @@ function InitiativesPanel({ goalId, canEdit }: { goalId: string; canEdit: boolea
                     <p>Status: {i.status.replace("_", " ")}</p>
                   )}
                   {i.milestones.length > 0 && (
-                    <ul>
+                    <ul aria-label={`Milestones of ${i.title}`}>
                       {i.milestones.map((m) => (
                         <li key={m.id}>
-                          {m.done_at ? "✓ " : ""}
-                          {m.title} (due {formatDate(m.due)})
+                          {canEdit ? (
+                            <label className="checkbox">
+                              <input
+                                type="checkbox"
+                                checked={m.done_at !== null}
+                                onChange={(e) =>
+                                  update.mutate({
+                                    id: i.id,
+                                    body: { milestones: withMilestoneDone(i.milestones, m.id, e.target.checked) },
+                                  })
+                                }
+                              />{" "}
+                              {m.title} (due {formatDate(m.due)})
+                            </label>
+                          ) : (
+                            <>
+                              {m.done_at ? "✓ done: " : ""}
+                              {m.title} (due {formatDate(m.due)})
+                            </>
+                          )}
                         </li>
                       ))}
                     </ul>
+                  )}
+                  {canEdit && (
+                    <form
+                      className="row"
+                      aria-label={`New milestone of ${i.title}`}
+                      onSubmit={(event: FormEvent<HTMLFormElement>) => {
+                        event.preventDefault();
+                        const form = event.currentTarget;
+                        const data = new FormData(form);
+                        update.mutate(
+                          {
+                            id: i.id,
+                            body: {
+                              milestones: withMilestoneAdded(i.milestones, {
+                                title: String(data.get("title")),
+                                due: endOfDayUtc(String(data.get("due") ?? "")),
+                              }),
+                            },
+                          },
+                          { onSuccess: () => form.reset() },
+                        );
+                      }}
+                    >
+                      <label>
+                        Milestone
+                        <input name="title" required maxLength={200} />
+                      </label>
+                      <label>
+                        Due
+                        <input name="due" type="date" />
+                      </label>
+                      <button type="submit">Add milestone</button>
+                    </form>
                   )}
                 </li>
               ))}
@@ -395,7 +458,71 @@ function InitiativesPanel({ goalId, canEdit }: { goalId: string; canEdit: boolea
         }
       </QueryState>
       {update.error && <ErrorMessage error={update.error} />}
+      {canCreate && <NewInitiative goalId={goalId} />}
     </Panel>
+  );
+}
+
+function NewInitiative({ goalId }: { goalId: string }) {
+  const create = useCreateInitiative();
+  const directory = useDirectory();
+  const people = [...(directory.data ?? new Map<string, string>())].sort((a, b) => a[1].localeCompare(b[1]));
+  function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const data = new FormData(form);
+    const amount = String(data.get("budget") ?? "").trim();
+    const currency = String(data.get("currency") ?? "").trim().toUpperCase();
+    create.mutate(
+      {
+        goal_id: goalId,
+        title: String(data.get("title")),
+        description: "",
+        owner_id: String(data.get("owner")) || null,
+        due: endOfDayUtc(String(data.get("due") ?? "")),
+        budget: amount ? { amount, currency } : null,
+        milestones: [],
+        spent: 0,
+        status: "planned",
+      },
+      { onSuccess: () => form.reset() },
+    );
+  }
+  return (
+    <form className="stacked" onSubmit={submit} aria-label="New initiative">
+      <h3>New initiative</h3>
+      <label>
+        Title
+        <input name="title" required maxLength={200} />
+      </label>
+      <div className="row">
+        <label>
+          Owner
+          <select name="owner" defaultValue="">
+            <option value="">Nobody yet</option>
+            {people.map(([id, name]) => (
+              <option key={id} value={id}>
+                {name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Due
+          <input name="due" type="date" />
+        </label>
+        <label>
+          Budget
+          <input name="budget" inputMode="decimal" pattern="[0-9]+([.][0-9]+)?" />
+        </label>
+        <label>
+          Currency
+          <input name="currency" defaultValue="EUR" pattern="[A-Za-z]{3}" maxLength={3} />
+        </label>
+      </div>
+      <button type="submit">Add initiative</button>
+      {create.error && <ErrorMessage error={create.error} />}
+    </form>
   );
 }
 

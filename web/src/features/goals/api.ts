@@ -141,6 +141,14 @@ export function useUpdateInitiative() {
   });
 }
 
+export function useCreateInitiative() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: Schemas["InitiativeCreate"]) => request(api.POST("/v1/initiatives", { body })),
+    onSuccess: () => void client.invalidateQueries({ queryKey: ["initiatives"] }),
+  });
+}
+
 export function useDrivers(goalId: string, enabled: boolean) {
   return useQuery({
     queryKey: ["goal", goalId, "drivers"],
