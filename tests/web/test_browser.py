@@ -6,11 +6,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import pytest
 
-from devstack.webdemo import CEO, DEMO_PASSWORD, LEAD, VIEWER, DemoStack
+from devstack.webdemo import ADMIN, CEO, DEMO_PASSWORD, LEAD, VIEWER, DemoStack
 from tests.web.conftest import run_story
 
 
@@ -47,6 +48,9 @@ def test_a_team_lead_reads_the_scorecard_checks_in_on_an_at_risk_goal_and_acknow
         LEAD_PASSWORD=DEMO_PASSWORD,
         GOAL_ID=at_risk["id"],
         CHECK_IN=comment,
+        INITIATIVE="Hire two EU account managers",
+        OWNER_NAME=LEAD.name,
+        MILESTONE="Job ads published",
     )
 
     after = {g["id"]: g["status"]["status"] for g in _goals(demo)}
@@ -64,6 +68,53 @@ def test_a_team_lead_reads_the_scorecard_checks_in_on_an_at_risk_goal_and_acknow
         alerts = api.get("/v1/alerts", params={"goal_id": at_risk["id"]}).json()["items"]
     assert [a["state"] for a in alerts] == ["acknowledged"]
     assert alerts[0]["note"] == "Looking into APAC with the sales team"
+    with _api(demo) as api:
+        plans = api.get("/v1/initiatives", params={"goal_id": at_risk["id"]}).json()["items"]
+    plan = next(p for p in plans if p["title"] == "Hire two EU account managers")
+    assert plan["due"].startswith("2026-12-20")
+    assert float(plan["budget"]["amount"]) == 25000
+    assert plan["budget"]["currency"] == "EUR"
+    assert [(m["title"], m["done_at"] is not None) for m in plan["milestones"]] == [
+        ("Job ads published", True)
+    ]
+    assert shown["milestoneChecked"] is True
+    assert shown["violations"] == []
+
+
+def test_an_admin_invites_a_person_and_makes_them_a_unit_member(demo: DemoStack) -> None:
+    """The one-time invitation link carries a token the person signs up with; the new
+    membership is the api's."""
+    email = "new.rep@northstar.example"
+    shown = run_story(
+        "admin",
+        demo.url,
+        ADMIN_EMAIL=ADMIN.email,
+        ADMIN_PASSWORD=DEMO_PASSWORD,
+        NEW_NAME="Nina New",
+        NEW_EMAIL=email,
+        UNIT_NAME="Sales EU",
+    )
+    with _api(demo) as api:
+        users = api.get("/v1/users", params={"limit": 1000}).json()["items"]
+        user = next(u for u in users if u["email"] == email)
+        units = api.get("/v1/units", params={"limit": 1000}).json()["items"]
+        sales_eu = next(u for u in units if u["name"] == "Sales EU")
+        members = api.get(f"/v1/units/{sales_eu['id']}/members").json()
+    assert (user["name"], user["role"], user["status"]) == ("Nina New", "member", "active")
+    assert {(m["user_id"], m["role"]) for m in members} >= {(user["id"], "member")}
+    token = unquote(shown["invitation"].split("#invite=", 1)[1])
+    accepted = httpx.post(
+        f"{demo.url}/v1/auth/accept-invitation",
+        json={"token": token, "password": "a long new password 42"},
+        timeout=30,
+    )
+    assert accepted.status_code < 300, accepted.text
+    login = httpx.post(
+        f"{demo.url}/v1/auth/login",
+        json={"email": email, "password": "a long new password 42"},
+        timeout=30,
+    )
+    assert login.status_code == 200, login.text
     assert shown["violations"] == []
 
 

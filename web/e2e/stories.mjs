@@ -43,7 +43,26 @@ async function lead(browser) {
   await page.getByRole("heading", { name: "Alerts", level: 1 }).waitFor();
   await page.locator("table tbody tr").first().waitFor();
   violations.push(...(await axe(page, "alerts")));
-  return { statuses, explanation, drivers, editable, violations };
+
+  // A lead plans the goal: an initiative with owner, due and budget, then a milestone
+  // added and marked done.
+  await page.goto(`${base}/goals/${goalId}`);
+  const plan = page.getByRole("form", { name: "New initiative" });
+  await plan.getByLabel("Title").fill(env("INITIATIVE"));
+  await plan.getByLabel("Owner").selectOption({ label: env("OWNER_NAME") });
+  await plan.getByLabel("Due").fill("2026-12-20");
+  await plan.getByLabel("Budget").fill("25000");
+  await plan.getByRole("button", { name: "Add initiative" }).click();
+  const step = page.getByRole("form", { name: `New milestone of ${env("INITIATIVE")}` });
+  await step.getByLabel("Milestone").fill(env("MILESTONE"));
+  await step.getByRole("button", { name: "Add milestone" }).click();
+  const milestones = page.getByRole("list", { name: `Milestones of ${env("INITIATIVE")}` });
+  // The box shows the api's answer: it turns checked once the PATCH has been re-read.
+  await milestones.getByRole("checkbox", { name: env("MILESTONE") }).click();
+  await milestones.getByRole("checkbox", { name: env("MILESTONE"), checked: true }).waitFor();
+  const milestoneChecked = await milestones.getByRole("checkbox", { name: env("MILESTONE") }).isChecked();
+  violations.push(...(await axe(page, "goal with initiative")));
+  return { statuses, explanation, drivers, editable, milestoneChecked, violations };
 }
 
 async function ceo(browser) {
@@ -100,6 +119,31 @@ async function ceo(browser) {
   return { reviewId, agenda, expressionError, violations };
 }
 
+async function admin(browser) {
+  const page = await newPage(browser);
+  const violations = [];
+  await signIn(page, base, env("ADMIN_EMAIL"), env("ADMIN_PASSWORD"));
+  await page.getByRole("link", { name: "Administration" }).click();
+  await page.getByRole("heading", { name: "Administration", level: 1 }).waitFor();
+  const person = page.getByRole("form", { name: "New person" });
+  await person.getByLabel("Name").fill(env("NEW_NAME"));
+  await person.getByLabel("Email").fill(env("NEW_EMAIL"));
+  await person.getByLabel("Role").selectOption("member");
+  await person.getByRole("button", { name: "Add and invite" }).click();
+  const invitation = await page.getByTestId("invitation-link").innerText();
+  violations.push(...(await axe(page, "administration (invitation shown)")));
+
+  const unit = env("UNIT_NAME");
+  await page.getByRole("region", { name: "Unit members" }).getByLabel("Unit", { exact: true }).selectOption({ label: unit });
+  const add = page.getByRole("form", { name: `Add a member to ${unit}` });
+  await add.getByLabel("Person").selectOption({ label: env("NEW_NAME") });
+  await add.getByLabel("Role").selectOption("member");
+  await add.getByRole("button", { name: "Add member" }).click();
+  await page.getByTestId("members").getByRole("rowheader", { name: env("NEW_NAME") }).waitFor();
+  violations.push(...(await axe(page, "administration (members)")));
+  return { invitation, violations };
+}
+
 async function viewer(browser) {
   const page = await newPage(browser, { width: 390, height: 844 });
   const violations = [];
@@ -146,7 +190,7 @@ async function viewer(browser) {
   return { controls, forced, violations };
 }
 
-const STORIES = { lead, ceo, viewer };
+const STORIES = { lead, ceo, admin, viewer };
 const story = STORIES[process.argv[2]];
 if (!story) {
   console.error(`usage: node e2e/stories.mjs ${Object.keys(STORIES).join("|")}`);

@@ -133,7 +133,7 @@ function People() {
                     </select>
                   </td>
                   <td>
-                    <button type="button" onClick={() => invite.mutate(u)} aria-label={`New invitation for ${u.name}`}>
+                    <button type="button" onClick={() => invite.mutate(u)} aria-label={`Invite ${u.name}`}>
                       Invite
                     </button>
                   </td>
@@ -187,16 +187,14 @@ function Memberships() {
         {() =>
           current ? (
             <>
-              <label>
-                Unit
-                <select value={current.id} onChange={(e) => setUnitId(e.target.value)}>
+              <label htmlFor="members-unit">Unit</label>{" "}
+              <select id="members-unit" value={current.id} onChange={(e) => setUnitId(e.target.value)}>
                   {managed.map((u) => (
                     <option key={u.id} value={u.id}>
                       {u.name}
                     </option>
                   ))}
-                </select>
-              </label>
+              </select>
               <UnitMembers unitId={current.id} unitName={current.name} />
             </>
           ) : (
