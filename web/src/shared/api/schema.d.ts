@@ -3904,7 +3904,7 @@ export interface components {
             channel_id: string;
             /**
              * Events
-             * @description Any of: `alert.opened` (an alert opened on the goal (a milestone late is a `plan` alert)); `alert.updated` (an alert escalated (its severity changed)); `alert.acknowledged` (someone acknowledged an alert); `alert.resolved` (an alert resolved); `goal.status_changed` (the goal's status changed); `check_in.due` (the goal's check-in is due or overdue (reminders)). Default: alert.opened, alert.updated, alert.resolved.
+             * @description Any of: `alert.opened` (an alert opened on the goal (a milestone late is a `plan` alert)); `alert.updated` (an alert escalated (its severity changed)); `alert.acknowledged` (someone acknowledged an alert); `alert.resolved` (an alert resolved); `goal.status_changed` (the goal's status changed); `check_in.due` (the goal's check-in is due or overdue (reminders)); `review.created` (a review was created whose scope covers the goal (or, with no scope goal, the whole organisation: only unit subscriptions of a root unit hear of it)). Default: alert.opened, alert.updated, alert.resolved.
              */
             events?: string[];
             /**
@@ -4181,7 +4181,7 @@ export interface components {
         WebhookCreate: {
             /**
              * Events
-             * @description Event types to receive; any of: alert.opened, alert.updated, alert.acknowledged, alert.resolved, goal.status_changed.
+             * @description Event types to receive; any of: alert.opened, alert.updated, alert.acknowledged, alert.resolved, goal.status_changed, review.created.
              * @example [
              *       "alert.opened",
              *       "alert.resolved"
@@ -4289,7 +4289,7 @@ export interface components {
             id: string;
             /**
              * Kind
-             * @description `event` (a goal's events of one grouping window), `digest` or `reminder`.
+             * @description `event` (a goal's events of one grouping window, or one new review), `digest` or `reminder`.
              * @enum {string}
              */
             kind: "event" | "digest" | "reminder";
@@ -4302,6 +4302,11 @@ export interface components {
              * @description When it is due; null once delivered or failed.
              */
             next_attempt_at?: string | null;
+            /**
+             * Review Id
+             * @description The review a `review.created` message announces.
+             */
+            review_id?: string | null;
             severity: components["schemas"]["Severity"];
             /** @description `pending` (waiting for its window, quiet hours or a retry), `delivered` or `failed` (gave up after the last attempt, or the channel was deleted). */
             status: components["schemas"]["MessageStatus"];
