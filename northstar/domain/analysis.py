@@ -525,3 +525,12 @@ def choose_dimension(splits: Sequence[DriverSplit]) -> list[DriverSplit]:
     return sorted(
         splits, key=lambda s: (len(s.items) < 2, -s.concentration, -s.top_share, s.dimension)
     )
+
+
+def project(groups: Mapping[GroupKey, GroupStates], index: int) -> dict[str, GroupStates]:
+    """Groups keyed by several dimensions folded onto the one at ``index``: the states of
+    every combination sharing that value, merged."""
+    buckets: dict[str, list[GroupStates]] = {}
+    for key, states in groups.items():
+        buckets.setdefault(key[index], []).append(states)
+    return {value: merge_groups(members) for value, members in buckets.items()}

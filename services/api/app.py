@@ -18,6 +18,7 @@ from northstar.http.middleware import RequestIdMiddleware
 from northstar.http.problems import install_problem_handlers
 from northstar.logs import configure_logging
 from services.api.alerts.routes import router as alerts_router
+from services.api.analysis.routes import router as analysis_router
 from services.api.api_keys.repository import ApiKeyRepository
 from services.api.api_keys.routes import router as api_keys_router
 from services.api.catalogue.routes import router as catalogue_router
@@ -76,6 +77,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(api_keys_router)
     app.include_router(catalogue_router)
     app.include_router(units_router)
+    app.include_router(analysis_router)
     app.include_router(kpis_router)
     app.include_router(goals_router)
     app.include_router(alerts_router)
