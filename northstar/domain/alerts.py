@@ -65,6 +65,7 @@ class AlertKind(StrEnum):
     STATUS = "status"
     FORECAST = "forecast"
     STALE_DATA = "stale_data"
+    ANOMALY = "anomaly"
 
 
 _SEVERITY_RANK = {"warning": 1, "critical": 2}
@@ -222,6 +223,14 @@ def stale_data_condition(stale: bool) -> AlertCondition:
     if stale:
         return AlertCondition(AlertKind.STALE_DATA, AlertSeverity.WARNING, clears=False)
     return AlertCondition(AlertKind.STALE_DATA, None, clears=True)
+
+
+def anomaly_condition(anomalous: bool) -> AlertCondition:
+    """Holds (warning) when the KPI's last checked bucket fell outside its learned band;
+    clears when a later bucket is back inside."""
+    if anomalous:
+        return AlertCondition(AlertKind.ANOMALY, AlertSeverity.WARNING, clears=False)
+    return AlertCondition(AlertKind.ANOMALY, None, clears=True)
 
 
 def alert_conditions(

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from northstar.db.engine import driver
 from northstar.domain.alerts import (
     Alert,
+    AlertCondition,
     AlertEventType,
     AlertKind,
     AlertSeverity,
@@ -77,6 +78,7 @@ SELECT a.goal_id FROM alerts a WHERE a.id = $1
 """
 _LOCK_GOAL = "SELECT goal_id FROM goal_state WHERE goal_id = $1 FOR UPDATE"
 _ALERT = "SELECT * FROM alerts WHERE id = $1"
+_UNRESOLVED_KIND = "SELECT * FROM alerts WHERE goal_id = $1 AND kind = $2 AND state <> 'resolved'"
 
 
 def _domain(row: Any) -> Alert:
@@ -180,6 +182,26 @@ class AlertRecorder:
                     )
                 )
         return changes
+
+    async def apply_condition(
+        self,
+        conn: AsyncConnection,
+        goal_id: uuid.UUID,
+        condition: AlertCondition,
+        details: Mapping[str, Any],
+        now: datetime,
+    ) -> AlertChange | None:
+        """Decide and record one condition for one goal outside a goal evaluation (the
+        anomaly checks), under the goal's lock like an evaluation."""
+        raw = await driver(conn)
+        if await raw.fetchval(_LOCK_GOAL, goal_id) is None:
+            return None  # never evaluated yet: no state row to lock, nothing to alert on
+        row = await raw.fetchrow(_UNRESOLVED_KIND, goal_id, condition.kind.value)
+        transition = decide(condition, _domain(row) if row is not None else None, now)
+        if transition is None:
+            return None
+        title = (await _titles(raw, [goal_id])).get(goal_id)
+        return await self._record(conn, goal_id, title, row, transition, SYSTEM, now, details)
 
     async def acknowledge(
         self,

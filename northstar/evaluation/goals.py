@@ -22,9 +22,17 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from northstar.db.engine import driver
+from northstar.domain.analysis import is_additive
 from northstar.domain.expressions import Expr, parse_expression
+from northstar.domain.forecasting import (
+    HISTORY_DAYS,
+    YEAR_BEFORE,
+    forecast_band,
+    seasonal_profile,
+)
 from northstar.domain.goals import (
     Forecast,
+    ForecastStatus,
     GoalSpec,
     GoalStatus,
     GoalType,
@@ -32,17 +40,19 @@ from northstar.domain.goals import (
     RollupPolicy,
     Thresholds,
     evaluate_goal,
-    forecast,
     rollup_score,
     rollup_status,
 )
 from northstar.evaluation.kpi_values import KpiValueReader
-from northstar.evaluation.series import daily_period_to_date
+from northstar.evaluation.series import daily_period_to_date, step_series
 
 # A goal without a due date is judged against its target with no pace and never closes.
 _OPEN_ENDED = datetime(9999, 1, 1, tzinfo=UTC)
 # Goals whose due date passed longer ago than this are final; the timer leaves them be.
 FINAL_AFTER = timedelta(days=7)
+DAY = timedelta(days=1)
+# Daily histories kept for the seasonal forecast (one per KPI expression and day).
+_HISTORY_CACHE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +90,7 @@ class GoalOutcome:
             "target": self.target,
             "score": self.score,
             "progress": self.progress,
-            "forecast": (
-                {"value": self.forecast.value, "status": self.forecast.status.value}
-                if self.forecast
-                else None
-            ),
+            "forecast": self.forecast.to_dict() if self.forecast else None,
             "evaluated_at": self.evaluated_at.isoformat(),
         }
 
@@ -102,7 +108,8 @@ INSERT INTO goal_state (goal_id) SELECT id FROM unnest($1::uuid[]) AS id ORDER B
 ON CONFLICT DO NOTHING
 """
 _LOCK = """
-SELECT goal_id, status, status_since, history_at FROM goal_state
+SELECT goal_id, status, status_since, history_at, forecast_value, forecast_status,
+       forecast_low, forecast_high, forecast_probability, forecast_method FROM goal_state
 WHERE goal_id = ANY($1::uuid[]) ORDER BY goal_id FOR UPDATE
 """
 _LOAD = """
@@ -121,13 +128,17 @@ _WRITE_STATES = """
 UPDATE goal_state AS s SET status = u.status, actual = u.actual, expected = u.expected,
     target = u.target, score = u.score, progress = u.progress,
     forecast_value = u.forecast_value, forecast_status = u.forecast_status,
+    forecast_low = u.forecast_low, forecast_high = u.forecast_high,
+    forecast_probability = u.forecast_probability, forecast_method = u.forecast_method,
     evaluated_at = $10,
     status_since = CASE WHEN s.status IS DISTINCT FROM u.status THEN $10 ELSE s.status_since END,
     history_at = CASE WHEN u.history THEN $10 ELSE s.history_at END
 FROM unnest($1::uuid[], $2::varchar[], $3::float8[], $4::float8[], $5::float8[],
-            $6::float8[], $7::float8[], $8::float8[], $9::varchar[], $11::bool[])
+            $6::float8[], $7::float8[], $8::float8[], $9::varchar[], $11::bool[],
+            $12::float8[], $13::float8[], $14::float8[], $15::varchar[])
      AS u(goal_id, status, actual, expected, target, score, progress, forecast_value,
-          forecast_status, history)
+          forecast_status, history, forecast_low, forecast_high, forecast_probability,
+          forecast_method)
 WHERE s.goal_id = u.goal_id
 """
 _WRITE_HISTORY = """
@@ -151,6 +162,8 @@ class GoalEvaluationService:
     def __init__(self, *, history_interval: timedelta = timedelta(minutes=15)) -> None:
         self._history_interval = history_interval
         self._expressions: dict[str, Expr] = {}
+        self._histories: dict[tuple[str, datetime], list[tuple[datetime, float]]] = {}
+        self._profiles: dict[tuple[str, datetime, datetime, datetime], tuple[float, ...]] = {}
 
     async def affected_goals(
         self, conn: AsyncConnection, touched: Iterable[tuple[str, datetime, datetime]]
@@ -171,9 +184,18 @@ class GoalEvaluationService:
         return [r["id"] for r in await raw.fetch(_ACTIVE, now - FINAL_AFTER)]
 
     async def evaluate(
-        self, conn: AsyncConnection, goal_ids: Sequence[uuid.UUID], now: datetime
+        self,
+        conn: AsyncConnection,
+        goal_ids: Sequence[uuid.UUID],
+        now: datetime,
+        *,
+        forecasts: bool = True,
     ) -> list[GoalOutcome]:
-        """Evaluate the goals and their ancestors at `now`, inside the caller's transaction."""
+        """Evaluate the goals and their ancestors at `now`, inside the caller's transaction.
+
+        With `forecasts=False` (the evaluator after a batch) each goal keeps the forecast
+        it had: fitting models is the timed sweep's work, bounded per run, never the
+        batch path's."""
         if not goal_ids:
             return []
         raw = await driver(conn)
@@ -190,7 +212,9 @@ class GoalEvaluationService:
         staleness: dict[str, bool] = {}
         for goal_id in sorted(g for g, row in goals.items() if row["kpi_key"] is not None):
             goal = goals[goal_id]
-            outcome = await self._evaluate_leaf(reader, trends, conn, goal, previous, now)
+            outcome = await self._evaluate_leaf(
+                reader, trends, conn, goal, previous, now, forecasts=forecasts
+            )
             if goal["max_staleness"] is not None:
                 if goal["kpi_key"] not in staleness:
                     staleness[goal["kpi_key"]] = await self._stale(raw, goal, now)
@@ -230,6 +254,8 @@ class GoalEvaluationService:
         goal: Any,
         previous: dict[uuid.UUID, Any],
         now: datetime,
+        *,
+        forecasts: bool,
     ) -> GoalOutcome:
         thresholds = Thresholds(goal["at_risk"], goal["off_track"])
         start = goal["start"] or goal["created_at"]
@@ -257,15 +283,35 @@ class GoalEvaluationService:
             due=due or _OPEN_ENDED,
             pacing=Pacing(goal["pacing"]) if due is not None else Pacing.NONE,
             thresholds=thresholds,
+            profile=(
+                await self._profile(conn, goal["expression"], expr, start, due, now)
+                if due is not None and goal["pacing"] == Pacing.SEASONAL.value
+                else ()
+            ),
         )
         judged = evaluate_goal(spec, actual, now)
         projected = None
-        if actual is not None and spec.pacing is Pacing.LINEAR and now < spec.due:
-            key = (goal["expression"], start, end)
-            points = trends.get(key)
-            if points is None:
-                points = trends[key] = await daily_period_to_date(conn, expr, start, end)
-            projected = forecast(spec, [*points, (end, actual)], now)
+        if actual is not None and spec.pacing is not Pacing.NONE and now < spec.due:
+            if not forecasts:
+                projected = stored_forecast(previous[goal["id"]])
+            else:
+                key = (goal["expression"], start, end)
+                points = trends.get(key)
+                if points is None:
+                    points = trends[key] = await daily_period_to_date(conn, expr, start, end)
+                # Period-to-date of an additive KPI is today's actual plus the days to
+                # come, which the seasonal model simulates; a rolling window is not.
+                additive = window is None and is_additive(expr)
+                daily = await self._daily(conn, goal["expression"], expr, now) if additive else []
+                projected = forecast_band(
+                    spec,
+                    actual=actual,
+                    now=now,
+                    daily=daily,
+                    points=points,
+                    additive=additive,
+                    seed=goal["id"].int % 2**32,
+                )
         return self._outcome(
             goal,
             previous,
@@ -277,6 +323,53 @@ class GoalEvaluationService:
             projected,
             now,
         )
+
+    async def _daily(
+        self, conn: AsyncConnection, text: str, expr: Expr, now: datetime
+    ) -> list[tuple[datetime, float]]:
+        """The KPI per UTC day over the days before today that a seasonal model learns
+        from, cached per expression and day (complete days change only by late events)."""
+        today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        key = (text, today)
+        cached = self._histories.get(key)
+        if cached is None:
+            series = await step_series(conn, expr, today - HISTORY_DAYS * DAY, today, DAY)
+            cached = [(t, v) for t, v in series if v is not None]
+            if len(self._histories) >= _HISTORY_CACHE:
+                self._histories.clear()
+            self._histories[key] = cached
+        return cached
+
+    async def _profile(
+        self,
+        conn: AsyncConnection,
+        text: str,
+        expr: Expr,
+        start: datetime,
+        due: datetime,
+        now: datetime,
+    ) -> tuple[float, ...]:
+        """The seasonal pace's day weights (the same period 52 weeks before, else the
+        weekly pattern of the last weeks), cached per expression, period and day."""
+        today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        key = (text, start, due, today)
+        cached = self._profiles.get(key)
+        if cached is None:
+            first = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+            # A week more than the period, so "there was data before" can be seen.
+            year_before = await step_series(
+                conn, expr, first - YEAR_BEFORE - 7 * DAY, due - YEAR_BEFORE + DAY, DAY
+            )
+            cached = seasonal_profile(
+                start,
+                due,
+                year_before=[(t, v) for t, v in year_before if v is not None],
+                recent=await self._daily(conn, text, expr, now),
+            )
+            if len(self._profiles) >= _HISTORY_CACHE:
+                self._profiles.clear()
+            self._profiles[key] = cached
+        return cached
 
     def _evaluate_rollup(
         self, goal: Any, children: Sequence[Any], previous: dict[uuid.UUID, Any], now: datetime
@@ -351,6 +444,10 @@ class GoalEvaluationService:
             [o.forecast.status.value if o.forecast else None for o in outcomes],
             now,
             history,
+            [o.forecast.low if o.forecast else None for o in outcomes],
+            [o.forecast.high if o.forecast else None for o in outcomes],
+            [o.forecast.probability if o.forecast else None for o in outcomes],
+            [o.forecast.method if o.forecast else None for o in outcomes],
         )
         written = [o for o, due in zip(outcomes, history, strict=True) if due]
         if written:
@@ -363,6 +460,20 @@ class GoalEvaluationService:
                 [o.expected for o in written],
                 [o.score for o in written],
             )
+
+
+def stored_forecast(state: Any) -> Forecast | None:
+    """The forecast a `goal_state` row holds, if any."""
+    if state["forecast_value"] is None or state["forecast_status"] is None:
+        return None
+    return Forecast(
+        value=state["forecast_value"],
+        status=ForecastStatus(state["forecast_status"]),
+        low=state["forecast_low"],
+        high=state["forecast_high"],
+        probability=state["forecast_probability"],
+        method=state["forecast_method"],
+    )
 
 
 def _deepest_first(goals: dict[uuid.UUID, Any], ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:

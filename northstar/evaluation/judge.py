@@ -35,7 +35,15 @@ _service = GoalEvaluationService()
 _alerts = AlertRecorder()
 
 
-async def judge(conn: AsyncConnection, goal_ids: Sequence[uuid.UUID], now: datetime) -> Judgement:
-    outcomes = await _service.evaluate(conn, goal_ids, now)
+async def judge(
+    conn: AsyncConnection,
+    goal_ids: Sequence[uuid.UUID],
+    now: datetime,
+    *,
+    forecasts: bool = True,
+) -> Judgement:
+    """Evaluate and apply the alert rules. `forecasts=False` keeps each goal's stored
+    forecast instead of fitting models (the evaluator's per-batch path)."""
+    outcomes = await _service.evaluate(conn, goal_ids, now, forecasts=forecasts)
     changes = await _alerts.apply(conn, outcomes, now)
     return Judgement(outcomes, changes)

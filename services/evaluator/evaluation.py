@@ -5,7 +5,9 @@ whose period overlaps them) are evaluated, in the batch's transaction, so a comm
 offset always means "stored and judged".
 
 On the timer (`NORTHSTAR_EVALUATION_INTERVAL`): every active goal is re-evaluated,
-because pace moves with time even when no event arrives. One replica does it at a
+because pace moves with time even when no event arrives, with its forecast refitted
+(a batch keeps the stored one); then the KPIs' anomaly checks run within a share of the
+interval. One replica does it at a
 time (a PostgreSQL advisory lock), in chunks of `CHUNK` goals per transaction so the
 sweep never holds many goal locks at once.
 """
@@ -23,6 +25,7 @@ from datetime import UTC, datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from northstar.evaluation.anomalies import AnomalyChecks
 from northstar.evaluation.goals import GoalEvaluationService
 from northstar.evaluation.judge import Judgement, judge
 from services.evaluator.consumer import AfterCommit
@@ -31,6 +34,8 @@ from services.evaluator.store import TouchedMetric
 log = logging.getLogger(__name__)
 
 CHUNK = 100
+ANOMALY_BUDGET_SHARE = 0.25
+"""Anomaly checks stop after this share of the evaluation interval; the rest carry over."""
 # Arbitrary but fixed: the advisory lock key of the periodic sweep.
 _SWEEP_LOCK = 0x6E6F7274_68737461  # "northsta"
 
@@ -51,11 +56,17 @@ class GoalEvaluationStep:
         self._on_outbox = on_outbox
         self._after_sweep = after_sweep
         self.service = GoalEvaluationService()
+        self.anomalies = AnomalyChecks()
 
     async def _evaluate(
-        self, conn: AsyncConnection, goal_ids: Sequence[uuid.UUID], now: datetime
+        self,
+        conn: AsyncConnection,
+        goal_ids: Sequence[uuid.UUID],
+        now: datetime,
+        *,
+        forecasts: bool,
     ) -> AfterCommit | None:
-        judgement = await judge(conn, goal_ids, now)
+        judgement = await judge(conn, goal_ids, now, forecasts=forecasts)
         return self._after_commit(judgement)
 
     async def after_store(
@@ -64,7 +75,8 @@ class GoalEvaluationStep:
         goal_ids = await self.service.affected_goals(
             conn, [(t.metric, t.first, t.last) for t in touched]
         )
-        return await self._evaluate(conn, goal_ids, now)
+        # Forecasts are fitted by the sweep; a batch keeps the goals' stored ones.
+        return await self._evaluate(conn, goal_ids, now, forecasts=False)
 
     def _after_commit(self, judgement: Judgement) -> AfterCommit | None:
         changed = [o for o in judgement.outcomes if o.changed]
@@ -126,10 +138,15 @@ class GoalEvaluationStep:
                 for start in range(0, len(goal_ids), CHUNK):
                     chunk = goal_ids[start : start + CHUNK]
                     async with self._engine.begin() as conn:
-                        after = await self._evaluate(conn, chunk, now)
+                        after = await self._evaluate(conn, chunk, now, forecasts=True)
                     if after is not None:
                         await after()
                     evaluated += len(chunk)
+                changes = await self.anomalies.run(
+                    self._engine, now, self._interval * ANOMALY_BUDGET_SHARE
+                )
+                if changes and self._on_outbox is not None:
+                    self._on_outbox()
                 if self._after_sweep is not None:
                     await self._after_sweep(now)
             finally:

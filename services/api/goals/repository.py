@@ -38,6 +38,10 @@ STATE_COLUMNS = (
     GoalState.progress,
     GoalState.forecast_value,
     GoalState.forecast_status,
+    GoalState.forecast_low,
+    GoalState.forecast_high,
+    GoalState.forecast_probability,
+    GoalState.forecast_method,
     GoalState.evaluated_at,
 )
 
@@ -79,7 +83,8 @@ FROM goals WHERE id = ANY($1::uuid[])
 # A goal never judged has no state (or an empty one); its status object shows its target.
 _TREE_STATES = """
 SELECT g.id, g.target AS goal_target, s.status, s.actual, s.expected, s.target, s.score,
-       s.progress, s.forecast_value, s.forecast_status, s.evaluated_at
+       s.progress, s.forecast_value, s.forecast_status, s.forecast_low, s.forecast_high,
+       s.forecast_probability, s.forecast_method, s.evaluated_at
 FROM goals g LEFT JOIN goal_state s ON s.goal_id = g.id WHERE g.id = ANY($1::uuid[])
 """
 

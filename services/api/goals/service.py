@@ -104,7 +104,14 @@ def status_dict(goal: Goal | SimpleNamespace, state: Any | None) -> dict[str, An
         }
     forecast = None
     if state.forecast_value is not None and state.forecast_status is not None:
-        forecast = {"value": state.forecast_value, "status": state.forecast_status}
+        forecast = {
+            "value": state.forecast_value,
+            "low": state.forecast_low,
+            "high": state.forecast_high,
+            "probability": state.forecast_probability,
+            "method": state.forecast_method,
+            "status": state.forecast_status,
+        }
     return {
         "goal_id": goal.id,
         "status": state.status,

@@ -14,6 +14,7 @@ from services.api.dependencies import Reader, Session, Writer
 from services.api.kpis.repository import KpiRepository
 from services.api.kpis.schemas import (
     KPI_KEY_PATTERN,
+    AnomalySettings,
     KpiCreate,
     KpiKind,
     KpiOut,
@@ -38,6 +39,7 @@ def _out(kpi: Kpi) -> KpiOut:
         kind=KpiKind(kpi.kind),
         max_staleness=format_duration(kpi.max_staleness) if kpi.max_staleness else None,
         metrics=list(kpi.metrics),
+        anomaly=AnomalySettings.model_validate(kpi.anomaly) if kpi.anomaly else None,
         created_at=kpi.created_at,
         updated_at=kpi.updated_at,
     )

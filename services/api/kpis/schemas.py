@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
@@ -43,6 +43,29 @@ _STALENESS = (
 )
 
 
+class AnomalySettings(BaseModel):
+    """Anomaly detection on a KPI (SPEC §13)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    granularity: Literal["hour", "day"] = Field(
+        description="The bucket checked: each closed hour (a daily season) or UTC day (a "
+        "weekly season)."
+    )
+    sensitivity: Literal["low", "medium", "high"] = Field(
+        default="medium",
+        description="How far outside the learned band a bucket must be: low = 5, medium = 4, "
+        "high = 3 standard errors of the one-step prediction.",
+    )
+
+
+_ANOMALY = (
+    "Anomaly detection, or null (off). Each closed bucket is compared with a band learned "
+    "from the KPI's own history; a bucket outside it opens an `anomaly` alert on the goals "
+    "measured by the KPI."
+)
+
+
 class KpiCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -56,6 +79,7 @@ class KpiCreate(BaseModel):
     expression: str = Field(min_length=1, max_length=2000, description=_EXPRESSION)
     kind: KpiKind = Field(description="leading (predicts) or lagging (reports an outcome).")
     max_staleness: IsoDuration | None = Field(default=None, description=_STALENESS)
+    anomaly: AnomalySettings | None = Field(default=None, description=_ANOMALY)
 
 
 class KpiUpdate(BaseModel):
@@ -74,6 +98,7 @@ class KpiUpdate(BaseModel):
     )
     kind: KpiKind | None = Field(default=None, description="leading or lagging.")
     max_staleness: IsoDuration | None = Field(default=None, description=_STALENESS)
+    anomaly: AnomalySettings | None = Field(default=None, description=_ANOMALY)
 
 
 class KpiOut(BaseModel):
@@ -85,6 +110,7 @@ class KpiOut(BaseModel):
     kind: KpiKind = Field(description="leading or lagging.")
     max_staleness: str | None = Field(description="ISO-8601 duration, or null.")
     metrics: list[str] = Field(description="The metrics the expression reads, sorted.")
+    anomaly: AnomalySettings | None = Field(default=None, description=_ANOMALY)
     created_at: datetime = Field(description="When the KPI was created.")
     updated_at: datetime = Field(description="When the KPI was last changed.")
 

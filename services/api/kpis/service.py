@@ -101,6 +101,7 @@ class KpiService:
             kind=body.kind.value,
             max_staleness=body.max_staleness,
             metrics=sorted(metrics(expr)),
+            anomaly=body.anomaly.model_dump() if body.anomaly else None,
         )
         try:
             return await self.repository.add(kpi)
@@ -124,6 +125,9 @@ class KpiService:
             kpi.metrics = sorted(metrics(expr))
         if "kind" in changes:
             changes["kind"] = changes["kind"].value
+        if "anomaly" in changes:
+            # A new setting starts a new series of checks.
+            await self.repository.forget_anomaly_checks(key)
         for field, value in changes.items():
             setattr(kpi, field, value)
         kpi.updated_at = now
