@@ -25,9 +25,9 @@ from bench.results import Row
 from northstar.db.engine import create_engine, driver
 from northstar.domain.expressions import Expr, parse_expression
 from northstar.evaluation.judge import judge
-from northstar.evaluation.kpi_values import KpiValueReader
-from services.evaluator.store import MeasurementRepository
-from services.evaluator.summaries import BatchSummariser
+from northstar.rollups.batch import BatchSummariser
+from northstar.rollups.reader import KpiValueReader
+from northstar.rollups.writer import MeasurementWriter
 
 METRIC = "bench_api_orders"
 DAYS = 30
@@ -77,7 +77,7 @@ async def _fold(database_url: str, start: datetime) -> None:
     `BatchSummariser` and its fold SQL), one UTC day per transaction, two days at a time
     (days do not share a rollup row at any level)."""
     engine = create_engine(database_url, pool_size=2)
-    repository = MeasurementRepository()
+    repository = MeasurementWriter()
     first_day = start.replace(hour=0, minute=0, second=0, microsecond=0)
     days = list(range(DAYS + 1))
 

@@ -2,8 +2,9 @@
 
 A state change and the events it causes are written in one transaction: either both
 commit or neither does. Publishing to Kafka and to webhooks happens later, from the
-evaluator's relay (`services/evaluator/relay.py`), only for committed rows. So an alert
-is never announced for a change that rolled back, and never lost after one committed.
+evaluator's relay (`services/evaluator/notifications/relay.py`), only for committed
+rows. So an alert is never announced for a change that rolled back, and never lost after
+one committed.
 
 The relay delivers at least once: consumers of `northstar.alerts` and webhook receivers
 dedupe on the envelope's `id` (the `event_id` returned here).

@@ -68,6 +68,16 @@ class ApiKey(Base):
     key_prefix: Mapped[str] = mapped_column(String(16), nullable=False)
     created_at: Mapped[datetime] = _created_at()
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # People (migration 0007): a personal key belongs to a user and acts as them; a service
+    # key has no user. `created_by_*` is the actor that created it, named as it was then.
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_by_kind: Mapped[str | None] = mapped_column(String(4))
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_by_name: Mapped[str | None] = mapped_column(String(200))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class EventKey(Base):
@@ -129,6 +139,9 @@ class OrgUnit(Base):
     parent_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("org_units.id", ondelete="RESTRICT"), index=True
     )
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
 
@@ -153,6 +166,9 @@ class Kpi(Base):
     kind: Mapped[str] = mapped_column(String(10), nullable=False)
     max_staleness: Mapped[timedelta | None] = mapped_column(Interval)
     metrics: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
     # `{granularity: hour|day, sensitivity: low|medium|high}` or NULL (SPEC §13).
@@ -176,6 +192,9 @@ class Goal(Base):
     owner: Mapped[str | None] = mapped_column(String(200))
     unit_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("org_units.id", ondelete="RESTRICT"), index=True
+    )
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     parent_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("goals.id", ondelete="RESTRICT"), index=True
@@ -485,4 +504,108 @@ class ReviewDecision(Base):
 
     __table_args__ = (
         CheckConstraint("kind IN ('decision', 'action', 'target_change')", name="kind"),
+    )
+
+
+# -- People: users, sessions, invitations, unit memberships, audit (migration 0007) ------
+
+
+class User(Base):
+    """A person. `email` is stored lower-cased and unique; `password_hash` is an Argon2id
+    PHC string, NULL until an invited person sets a password."""
+
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    role: Mapped[str] = mapped_column(String(10), nullable=False)
+    status: Mapped[str] = mapped_column(String(12), nullable=False, server_default="active")
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'editor', 'member', 'viewer')", name="role"),
+        CheckConstraint("status IN ('active', 'deactivated')", name="status"),
+        Index("uq_users_email_lower", text("lower(email)"), unique=True),
+    )
+
+
+class UserSession(Base):
+    """A browser sign-in. Only SHA-256 digests of the session and CSRF tokens are stored:
+    a copy of the table signs nobody in. Revoked by logout, deactivation or expiry."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    csrf_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    client_address: Mapped[str | None] = mapped_column(String(64))
+
+
+class Invitation(Base):
+    """A one-time token with which an invited person sets their password (digest only)."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    created_at: Mapped[datetime] = _created_at()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UnitMember(Base):
+    """A person's role in an org unit: `lead` (manages the unit's subtree) or `member`."""
+
+    __tablename__ = "unit_members"
+
+    unit_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("org_units.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(10), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (CheckConstraint("role IN ('lead', 'member')", name="role"),)
+
+
+class AuditEvent(Base):
+    """One mutating request: who (id and name at the time), what, before/after of the
+    changed fields. Written in the transaction of the change; never holds a secret."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    actor_kind: Mapped[str] = mapped_column(String(4), nullable=False)
+    actor_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    actor_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    action: Mapped[str] = mapped_column(String(40), nullable=False)
+    resource_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    resource_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    changes: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, nullable=False, server_default=text("'{}'::jsonb")
+    )
+    request_id: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = (
+        CheckConstraint("actor_kind IN ('user', 'key')", name="actor_kind"),
+        Index("ix_audit_events_at", "at", "id"),
+        Index("ix_audit_events_resource", "resource_type", "resource_id", "at"),
+        Index("ix_audit_events_actor", "actor_id", "at"),
     )

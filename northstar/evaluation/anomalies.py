@@ -28,8 +28,8 @@ from northstar.domain.analysis import NoGapError, choose_dimension, is_additive,
 from northstar.domain.expressions import Expr, metrics, parse_expression
 from northstar.domain.forecasting import AnomalyBand, Sensitivity, anomaly_band
 from northstar.evaluation.alerts import AlertChange, AlertRecorder
-from northstar.evaluation.dimensions import grouped_states
-from northstar.evaluation.series import step_series
+from northstar.rollups.reader import grouped_states
+from northstar.rollups.series import step_series
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,8 @@ class AnomalyChecks:
         # Sums and counts of an empty bucket are 0; any other KPI has no value there.
         filler = 0.0 if is_additive(expr) else None
         history = []
-        moment = begin
+        # Buckets before the KPI's first data are not zeros, just before its time.
+        moment = min((t for t in series if t >= begin), default=bucket)
         while moment < bucket:
             value = series.get(moment, filler)
             if value is not None:

@@ -43,8 +43,8 @@ from northstar.domain.goals import (
     rollup_score,
     rollup_status,
 )
-from northstar.evaluation.kpi_values import KpiValueReader
-from northstar.evaluation.series import daily_period_to_date, step_series
+from northstar.rollups.reader import KpiValueReader
+from northstar.rollups.series import daily_period_to_date, step_series
 
 # A goal without a due date is judged against its target with no pace and never closes.
 _OPEN_ENDED = datetime(9999, 1, 1, tzinfo=UTC)
@@ -477,11 +477,15 @@ def stored_forecast(state: Any) -> Forecast | None:
 
 
 def _deepest_first(goals: dict[uuid.UUID, Any], ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
-    """Roll-ups ordered so every goal comes after all of its descendants in the set."""
+    """Roll-ups ordered so every goal comes after all of its descendants in the set.
+
+    A walk up from a goal never takes more steps than there are goals: parent links that
+    form a cycle (only rows written around the api could) end the walk instead of spinning
+    the event loop forever."""
 
     def depth(goal_id: uuid.UUID) -> int:
         d, parent = 0, goals[goal_id]["parent_id"]
-        while parent is not None and parent in goals:
+        while parent is not None and parent in goals and d < len(goals):
             d, parent = d + 1, goals[parent]["parent_id"]
         return d
 

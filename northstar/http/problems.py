@@ -2,20 +2,40 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from northstar.auth.authenticator import AuthError
 
 PROBLEM_JSON = "application/problem+json"
+
+log = logging.getLogger(__name__)
+
+# What the database (or its driver, encoding a parameter) says about a value it cannot
+# take: class 22 "data exception" (a NUL in text, a date out of its range, a number too
+# large) or a client-side encoding failure. Python's own OverflowError is the same story
+# one step earlier (a date moved past year 9999 by its offset or a duration).
+_DATA_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.DataError,
+    asyncpg.exceptions._base.DataError,
+    OverflowError,
+)
+_DATA_DETAIL = (
+    "A value in the request is out of the range the server can store or compute with "
+    "(a date before year 1 or past 9999 once its offset or a duration is applied, a number "
+    "too large) or holds a character it cannot store (NUL); correct it and retry."
+)
 
 
 class Problem(Exception):
@@ -105,10 +125,42 @@ def install_problem_handlers(app: FastAPI) -> None:
             exc.status_code, detail, headers=exc.headers, instance=request.url.path
         )
 
+    async def on_data(request: Request, exc: Exception) -> Response:
+        if _is_data_error(exc):
+            return problem_response(422, _DATA_DETAIL, instance=request.url.path)
+        return await on_unexpected(request, exc)
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
+        return problem_response(
+            500,
+            "The server failed to answer this request; the error is logged. Retry later, and "
+            "report the X-Request-ID if it persists.",
+            instance=request.url.path,
+        )
+
     app.add_exception_handler(Problem, on_problem)
+    for data_error in (DBAPIError, asyncpg.PostgresError, *_DATA_ERRORS):
+        app.add_exception_handler(data_error, on_data)
+    app.add_exception_handler(Exception, on_unexpected)
     app.add_exception_handler(AuthError, on_auth)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+
+
+def _is_data_error(exc: BaseException) -> bool:
+    """Whether `exc`, or an error it wraps, is about a value the request sent."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        error = pending.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, _DATA_ERRORS):
+            return True
+        pending += [error.__cause__, error.__context__, getattr(error, "orig", None)]
+    return False
 
 
 def _json_default(value: Any) -> Any:

@@ -13,22 +13,31 @@ from northstar.auth.authenticator import Authenticator
 from northstar.auth.keys import Scope, hash_key, prefix_of
 from northstar.config import load_settings
 from northstar.db.engine import create_engine, session_factory
+from northstar.http.bodylimit import BodyLimitMiddleware
 from northstar.http.health import database_check, health_router
 from northstar.http.middleware import RequestIdMiddleware
 from northstar.http.problems import install_problem_handlers
+from northstar.http.ratelimit import RateLimiter, parse_limits
 from northstar.logs import configure_logging
 from services.api.alerts.routes import router as alerts_router
 from services.api.analysis.routes import router as analysis_router
 from services.api.api_keys.repository import ApiKeyRepository
 from services.api.api_keys.routes import router as api_keys_router
 from services.api.catalogue.routes import router as catalogue_router
+from services.api.gate import ApiGate
 from services.api.gauges import business_gauges
 from services.api.goals.nodes import GoalNodes
 from services.api.goals.routes import router as goals_router
 from services.api.kpis.routes import router as kpis_router
+from services.api.members.routes import router as members_router
+from services.api.pagination import use_cursor_secret
 from services.api.reviews.routes import router as reviews_router
+from services.api.sessions.routes import router as sessions_router
+from services.api.sessions.throttle import LoginThrottle
 from services.api.settings import ApiSettings
 from services.api.units.routes import router as units_router
+from services.api.users.bootstrap import ensure_bootstrap_admin
+from services.api.users.routes import router as users_router
 from services.api.webhooks.routes import router as webhooks_router
 
 
@@ -51,6 +60,12 @@ def create_app(settings: ApiSettings) -> FastAPI:
                     prefix_of(settings.bootstrap_admin_key),
                 )
                 await session.commit()
+        if settings.bootstrap_admin_email and settings.bootstrap_admin_password:
+            async with sessions() as session:
+                await ensure_bootstrap_admin(
+                    session, settings.bootstrap_admin_email, settings.bootstrap_admin_password
+                )
+                await session.commit()
         async with business_gauges(
             engine, registry=telemetry.API, interval=settings.gauges_refresh_seconds
         ):
@@ -68,15 +83,33 @@ def create_app(settings: ApiSettings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.sessions = sessions
+    app.state.settings = settings
+    app.state.login_throttle = LoginThrottle(
+        settings.login_limit_per_account, settings.login_limit_per_address
+    )
     app.state.authenticator = Authenticator(engine, ttl=settings.api_key_cache_seconds)
     app.state.goal_nodes = GoalNodes()
     install_problem_handlers(app)
+    use_cursor_secret(settings.cursor_key())
+    # Added last = runs first: request id, then the body limit, then the gate.
+    app.add_middleware(
+        ApiGate,
+        authenticator=app.state.authenticator,
+        limiter=RateLimiter(),
+        per_key=parse_limits(settings.rate_limit_per_key),
+        per_address=parse_limits(settings.rate_limit_per_address),
+        failed_auth=parse_limits(settings.failed_auth_limit),
+    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
 
     app.include_router(health_router({"database": database_check(engine)}, registry=telemetry.API))
+    app.include_router(sessions_router)
+    app.include_router(users_router)
     app.include_router(api_keys_router)
     app.include_router(catalogue_router)
     app.include_router(units_router)
+    app.include_router(members_router)
     app.include_router(analysis_router)
     app.include_router(kpis_router)
     app.include_router(goals_router)

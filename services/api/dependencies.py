@@ -1,39 +1,14 @@
-"""Request-scoped dependencies: the database session and the authenticated principal.
+"""Request-scoped dependencies routes use: the database session and the actor.
 
-The request owns the transaction: a route that changes state commits the session itself
-before it answers; repositories and services never commit.
+`Reader`, `Writer` and `Admin` are the common `Permit` declarations (read anything;
+change organisation-wide things, editors and up; admin only). Routes whose decision
+depends on the resource (a goal's unit, its owner) declare `Permit(action, resolver)`
+(see `services.api.access`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Annotated, Any
+from services.api.access import Actor, Admin, Permit, Public, Reader, Writer
+from services.api.transaction import Session, get_session
 
-from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from northstar.auth.authenticator import Authenticator
-from northstar.auth.keys import Principal, Scope
-
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessions() as session:
-        yield session
-
-
-Session = Annotated[AsyncSession, Depends(get_session)]
-
-
-def requires(scope: Scope) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
-    """A dependency that authenticates the bearer key and checks it holds `scope`."""
-
-    async def authenticated(request: Request) -> Principal:
-        authenticator: Authenticator = request.app.state.authenticator
-        return await authenticator.authenticate(request.headers.get("authorization"), scope)
-
-    return authenticated
-
-
-Reader = Annotated[Principal, Depends(requires(Scope.READ))]
-Writer = Annotated[Principal, Depends(requires(Scope.WRITE))]
-Admin = Annotated[Principal, Depends(requires(Scope.ADMIN))]
+__all__ = ["Actor", "Admin", "Permit", "Public", "Reader", "Session", "Writer", "get_session"]

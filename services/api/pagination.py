@@ -2,11 +2,18 @@
 
 A cursor is the opaque, URL-safe encoding of the sort key of the last item returned, so
 pages stay stable while rows are inserted and every page is an index range scan.
+
+Cursors are signed: `<base64 key>.<base64 HMAC-SHA256 of it>` under the server's cursor
+secret (`NORTHSTAR_CURSOR_SECRET`, see docs/security.md). A client can only hand back a
+position the server gave out, so no crafted value (a year-1 date, a string where a uuid
+belongs) ever reaches a query; anything else in its place is a 400.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
@@ -30,21 +37,53 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = None
 
 
+class _CursorKey:
+    """The signing secret, set once by the app at start-up (`use_cursor_secret`)."""
+
+    secret = b""
+
+
+def use_cursor_secret(secret: bytes) -> None:
+    """Sign and check cursors with `secret` from now on (every worker and replica must use
+    the same one, or a cursor from one is refused by another)."""
+    if len(secret) < 16:
+        raise ValueError("the cursor secret must be at least 16 bytes")
+    _CursorKey.secret = secret
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _signature(payload: str) -> bytes:
+    if not _CursorKey.secret:
+        raise RuntimeError("use_cursor_secret was never called")
+    return hmac.new(_CursorKey.secret, payload.encode(), hashlib.sha256).digest()
+
+
 def encode_cursor(key: list[Any]) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(key)).decode().rstrip("=")
+    payload = _b64(orjson.dumps(key))
+    return f"{payload}.{_b64(_signature(payload))}"
 
 
 def decode_cursor(cursor: str | None) -> list[Any] | None:
+    """The position a cursor of `encode_cursor` holds; 400 if it is not one the server
+    signed."""
     if cursor is None:
         return None
+    payload, _, signature = cursor.partition(".")
     try:
-        value = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not hmac.compare_digest(_unb64(signature), _signature(payload)):
+            raise Problem(400, _BAD_CURSOR)
+        value = orjson.loads(_unb64(payload))
     except (ValueError, orjson.JSONDecodeError):
-        raise Problem(
-            400, "The cursor is not valid; pass next_cursor exactly as returned."
-        ) from None
+        raise Problem(400, _BAD_CURSOR) from None
     if not isinstance(value, list):
-        raise Problem(400, "The cursor is not valid; pass next_cursor exactly as returned.")
+        raise Problem(400, _BAD_CURSOR)
     return value
 
 

@@ -18,11 +18,11 @@ from northstar.http.health import database_check, health_router
 from northstar.http.problems import install_problem_handlers
 from northstar.logs import configure_logging
 from services.evaluator.consumer import EvaluatorLoop
-from services.evaluator.evaluation import GoalEvaluationStep
 from services.evaluator.housekeeping import Housekeeping
-from services.evaluator.relay import OutboxRelay
+from services.evaluator.notifications.dispatcher import WebhookDispatcher
+from services.evaluator.notifications.relay import OutboxRelay
 from services.evaluator.settings import EvaluatorSettings
-from services.evaluator.webhooks import WebhookDispatcher
+from services.evaluator.sweep import GoalEvaluationStep
 
 log = logging.getLogger(__name__)
 

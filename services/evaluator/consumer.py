@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from northstar.kafka import Topics, ensure_topics, producer
 from northstar.logs import log_context
+from northstar.rollups.writer import MeasurementWriter, TouchedMetric
 from northstar.telemetry import (
     EVALUATOR_BATCH_DURATION,
     EVALUATOR_CONSUMER_LAG,
@@ -48,7 +49,6 @@ from northstar.telemetry import (
 )
 from services.evaluator.decode import Batch
 from services.evaluator.settings import EvaluatorSettings
-from services.evaluator.store import MeasurementRepository, TouchedMetric
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class EvaluatorLoop:
         self._engine = engine
         self._after_store = after_store
         self._topics = Topics.with_prefix(settings.topic_prefix)
-        self._repository = MeasurementRepository()
+        self._repository = MeasurementWriter()
         self._stopping = asyncio.Event()
         self._in_flight = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None

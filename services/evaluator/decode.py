@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from aiokafka import ConsumerRecord, TopicPartition
 
 from northstar.events.codec import Rejected, decode_message
-from services.evaluator.summaries import PendingEvents
+from northstar.rollups.batch import PreparedBatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,7 @@ class Batch:
     newest_timestamp_ms: int = 0
     messages: int = 0
     # The events unique by (source, event_id), summarised for the rollups as decoded.
-    pending: PendingEvents = field(default_factory=PendingEvents)
+    pending: PreparedBatch = field(default_factory=PreparedBatch)
 
     @property
     def commit_offsets(self) -> dict[TopicPartition, int]:

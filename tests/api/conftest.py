@@ -16,10 +16,10 @@ from fastapi import FastAPI
 from northstar.db.engine import create_engine
 from northstar.evaluation.judge import judge
 from northstar.events.model import MetricEvent
+from northstar.rollups.batch import PreparedBatch
+from northstar.rollups.writer import MeasurementWriter
 from services.api.app import create_app
 from services.api.settings import ApiSettings
-from services.evaluator.store import MeasurementRepository
-from services.evaluator.summaries import PendingEvents
 
 
 @pytest.fixture
@@ -52,10 +52,10 @@ class Ingest(Protocol):
 async def ingest(database_url: str) -> AsyncIterator[Ingest]:
     """Store events and fold them into the rollups in one transaction, like the evaluator."""
     engine = create_engine(database_url, pool_size=1)
-    repository = MeasurementRepository()
+    repository = MeasurementWriter()
 
     async def store(events: Sequence[Event]) -> None:
-        pending = PendingEvents()
+        pending = PreparedBatch()
         pending.add(
             [
                 MetricEvent(uuid.uuid4().hex, "test", metric, value, time, dims)

@@ -23,9 +23,9 @@ from northstar.db.engine import create_engine
 from northstar.outbox import add_event
 from services.api.app import create_app
 from services.api.settings import ApiSettings
-from services.evaluator.relay import OutboxRelay
+from services.evaluator.notifications.dispatcher import WebhookDispatcher
+from services.evaluator.notifications.relay import OutboxRelay
 from services.evaluator.settings import EvaluatorSettings
-from services.evaluator.webhooks import WebhookDispatcher
 from tests.support import Receiver, Responder
 
 # Settings that make retries happen in tenths of a second, for the services the tests start.

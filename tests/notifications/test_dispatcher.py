@@ -14,8 +14,8 @@ import httpx
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.evaluator.notifications.dispatcher import retry_delay
 from services.evaluator.settings import EvaluatorSettings
-from services.evaluator.webhooks import retry_delay
 from tests.notifications.conftest import add_events, alert_data, create_webhook, deliveries, running
 from tests.support import Received, Receiver, eventually, fetch
 

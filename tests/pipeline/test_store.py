@@ -16,8 +16,8 @@ import pytest
 from northstar.db.engine import create_engine
 from northstar.domain.aggregation import sketch_key
 from northstar.events.model import MetricEvent
-from services.evaluator.store import MeasurementRepository
-from services.evaluator.summaries import PendingEvents
+from northstar.rollups.batch import PreparedBatch
+from northstar.rollups.writer import MeasurementWriter
 
 START = datetime(2026, 5, 31, 23, 40, tzinfo=UTC)
 
@@ -66,8 +66,8 @@ def _events(rng: random.Random, count: int) -> list[MetricEvent]:
 
 async def _store(database_url: str, events: list[MetricEvent]) -> int:
     engine = create_engine(database_url, pool_size=1)
-    repository = MeasurementRepository()
-    pending = PendingEvents()
+    repository = MeasurementWriter()
+    pending = PreparedBatch()
     pending.add(events)
     try:
         async with engine.begin() as conn:
@@ -110,12 +110,12 @@ async def test_a_failed_batch_leaves_nothing_behind(database_url: str) -> None:
     batch fails later, its ledger keys are rolled back with everything else."""
     engine = create_engine(database_url, pool_size=1)
     events = _events(random.Random(4), 50)
-    pending = PendingEvents()
+    pending = PreparedBatch()
     pending.add(events)
     try:
         with pytest.raises(RuntimeError):
             async with engine.begin() as conn:
-                await MeasurementRepository().store(conn, pending)
+                await MeasurementWriter().store(conn, pending)
                 raise RuntimeError("the batch fails after storing")
     finally:
         await engine.dispose()

@@ -6,13 +6,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from northstar.auth.policy import Action
 from northstar.domain.alerts import AlertKind, AlertSeverity, AlertState
 from services.api.alerts.repository import AlertFilters, AlertRepository
 from services.api.alerts.schemas import AlertAction, AlertDetail, AlertOut, AlertStateFilter
 from services.api.alerts.service import AlertService, alert_out
-from services.api.dependencies import Reader, Session, Writer
+from services.api.dependencies import Actor, Permit, Reader, Session
 from services.api.pagination import (
     Cursor,
     Limit,
@@ -20,6 +21,11 @@ from services.api.pagination import (
     decode_time_key,
     encode_time_key,
 )
+from services.api.resources import alert_goal_in_path
+
+# Acknowledging and resolving is contributing to the alert's goal: its unit's members and
+# leads, its owner, editors and admins.
+HandleAlert = Annotated[Actor, Depends(Permit(Action.GOALS_CONTRIBUTE, alert_goal_in_path))]
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 
@@ -91,7 +97,7 @@ async def get_alert(alert_id: uuid.UUID, session: Session, _: Reader) -> AlertDe
 async def acknowledge_alert(
     alert_id: uuid.UUID,
     session: Session,
-    principal: Writer,
+    principal: HandleAlert,
     body: AlertAction | None = None,
 ) -> AlertDetail:
     alert = await _service(session).acknowledge(
@@ -112,7 +118,7 @@ async def acknowledge_alert(
 async def resolve_alert(
     alert_id: uuid.UUID,
     session: Session,
-    principal: Writer,
+    principal: HandleAlert,
     body: AlertAction | None = None,
 ) -> AlertDetail:
     alert = await _service(session).resolve(

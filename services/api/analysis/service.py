@@ -22,8 +22,8 @@ from northstar.domain.analysis import (
 )
 from northstar.domain.expressions import LABEL_NAME, metrics, parse_expression
 from northstar.domain.goals import GoalSpec, GoalType, Pacing, Thresholds, expected_value
-from northstar.evaluation.dimensions import grouped_states
 from northstar.http.problems import Problem
+from northstar.rollups.reader import grouped_states
 from services.api.analysis.repository import AnalysisRepository
 from services.api.analysis.schemas import (
     BreakdownOut,

@@ -25,15 +25,12 @@ class ApiKeyRepository:
         return key
 
     async def ensure(self, name: str, scopes: Sequence[str], key_hash: str, prefix: str) -> None:
-        """Insert the key unless a key with this hash exists; un-revoke it if it was revoked."""
+        """Insert the key unless a key with this hash exists, revoked or not: a revoked
+        bootstrap key stays revoked across restarts (an admin who revoked it meant it)."""
         stmt = insert(ApiKey).values(
             id=uuid.uuid4(), name=name, scopes=list(scopes), key_hash=key_hash, key_prefix=prefix
         )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[ApiKey.key_hash],
-            set_={"revoked_at": None, "scopes": stmt.excluded.scopes},
-        )
-        await self.session.execute(stmt)
+        await self.session.execute(stmt.on_conflict_do_nothing(index_elements=[ApiKey.key_hash]))
 
     async def page(self, limit: int, after: tuple[datetime, uuid.UUID] | None) -> list[ApiKey]:
         query = select(ApiKey).order_by(ApiKey.created_at, ApiKey.id).limit(limit)

@@ -1,4 +1,5 @@
-"""`/v1/goals` (read scope to read, write scope to change).
+"""`/v1/goals`: anyone reads; editors, admins and the leads of the goal's unit subtree
+create, change and delete (docs/people.md).
 
 `/tree` is declared before `/{goal_id}` so it is not taken for an id.
 """
@@ -8,11 +9,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime
 
+from northstar.auth.policy import Action
 from northstar.domain.goals import GoalStatus
-from services.api.dependencies import Reader, Session, Writer
+from services.api.dependencies import Actor, Permit, Reader, Session
 from services.api.goals.nodes import GoalNodes
 from services.api.goals.repository import GoalFilters, GoalRepository
 from services.api.goals.schemas import (
@@ -31,8 +33,13 @@ from services.api.pagination import (
     decode_time_key,
     encode_time_key,
 )
+from services.api.resources import goal_in_body, goal_in_path, goal_in_path_and_body
 
 router = APIRouter(prefix="/v1/goals", tags=["goals"])
+
+NewGoal = Annotated[Actor, Depends(Permit(Action.GOALS_WRITE, goal_in_body))]
+ChangedGoal = Annotated[Actor, Depends(Permit(Action.GOALS_WRITE, goal_in_path_and_body))]
+DeletedGoal = Annotated[Actor, Depends(Permit(Action.GOALS_WRITE, goal_in_path))]
 
 
 def _service(session: Session) -> GoalService:
@@ -49,7 +56,7 @@ def _service(session: Session) -> GoalService:
     "0 < off_track ≤ at_risk are a 422. Incomplete goals may be saved: `smart` says what "
     "they lack.",
 )
-async def create_goal(body: GoalCreate, session: Session, _: Writer) -> GoalOut:
+async def create_goal(body: GoalCreate, session: Session, _: NewGoal) -> GoalOut:
     row = await _service(session).create(body, utcnow())
     await session.commit()
     return goal_out(row)
@@ -123,7 +130,7 @@ async def get_goal(goal_id: uuid.UUID, session: Session, _: Reader) -> GoalOut:
     "revision in the goal's history.",
 )
 async def update_goal(
-    goal_id: uuid.UUID, body: GoalUpdate, session: Session, principal: Writer
+    goal_id: uuid.UUID, body: GoalUpdate, session: Session, principal: ChangedGoal
 ) -> GoalOut:
     row = await _service(session).update(goal_id, body, principal.name, utcnow())
     await session.commit()
@@ -136,7 +143,7 @@ async def update_goal(
     summary="Delete a goal",
     description="Refused (409) while the goal has child goals. The former parent is re-evaluated.",
 )
-async def delete_goal(goal_id: uuid.UUID, session: Session, _: Writer) -> Response:
+async def delete_goal(goal_id: uuid.UUID, session: Session, _: DeletedGoal) -> Response:
     await _service(session).delete(goal_id, utcnow())
     await session.commit()
     return Response(status_code=204)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from northstar.db.locks import Hierarchy, lock_hierarchy
 from northstar.db.models import Goal, GoalRevision
 from northstar.domain.alerts import AlertEventType, AlertKind, AlertSeverity, AlertState
 from northstar.domain.durations import format_duration
@@ -331,7 +332,8 @@ class GoalService:
 
     async def create(self, body: GoalCreate, now: datetime) -> GoalRow:
         await self._check_references(body.kpi, body.unit_id, body.parent_id)
-        self._check_period(body.start, body.due)
+        # Without a start the period begins at creation, so a due already past is refused.
+        self._check_period(body.start or now, body.due)
         at_risk, off_track = self._thresholds(body.thresholds, DEFAULT_AT_RISK, DEFAULT_OFF_TRACK)
         goal = await self.repository.add(
             Goal(
@@ -373,6 +375,9 @@ class GoalService:
             changes.get("kpi"), changes.get("unit_id"), changes.get("parent_id")
         )
         new_parent = changes.get("parent_id", goal.parent_id)
+        if "parent_id" in changes and new_parent is not None:
+            # Serialise re-parentings, then check: see northstar/db/locks.py.
+            await lock_hierarchy(self.session, Hierarchy.GOALS)
         if (
             "parent_id" in changes
             and new_parent is not None
@@ -383,7 +388,9 @@ class GoalService:
                 f"goal {new_parent} is this goal or lies below it; "
                 "a goal cannot contribute to itself",
             )
-        self._check_period(changes.get("start", goal.start), changes.get("due", goal.due))
+        self._check_period(
+            changes.get("start", goal.start) or goal.created_at, changes.get("due", goal.due)
+        )
         at_risk, off_track = self._thresholds(
             body.thresholds if "thresholds" in changes else None, goal.at_risk, goal.off_track
         )

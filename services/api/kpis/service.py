@@ -17,8 +17,8 @@ from northstar.domain.expressions import (
     metrics,
     parse_expression,
 )
-from northstar.evaluation.series import MAX_POINTS, step_series
 from northstar.http.problems import Problem
+from northstar.rollups.series import MAX_POINTS, step_series
 from services.api.goals.service import evaluate_goals
 from services.api.kpis.repository import KpiRepository
 from services.api.kpis.schemas import KpiCreate, KpiPoint, KpiUpdate, KpiValues

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 
+from northstar.db.locks import Hierarchy, lock_hierarchy
 from northstar.db.models import OrgUnit
 from northstar.http.problems import Problem
 from services.api.units.repository import UnitRepository
@@ -55,6 +56,8 @@ class UnitService:
         if "parent_id" in changes and changes["parent_id"] is not None:
             parent_id: uuid.UUID = changes["parent_id"]
             await self._check_parent(parent_id)
+            # Serialise re-parentings, then check: see northstar/db/locks.py.
+            await lock_hierarchy(self.repository.session, Hierarchy.UNITS)
             if unit_id in await self.repository.ancestors(parent_id):
                 raise _invalid(
                     "parent_id",

@@ -28,8 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from northstar.evaluation.anomalies import AnomalyChecks
 from northstar.evaluation.goals import GoalEvaluationService
 from northstar.evaluation.judge import Judgement, judge
+from northstar.rollups.writer import TouchedMetric
 from services.evaluator.consumer import AfterCommit
-from services.evaluator.store import TouchedMetric
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
-"""MeasurementRepository: the idempotent sink. All SQL that writes raw events lives here.
+"""MeasurementWriter: the idempotent sink. All SQL that writes raw events lives here.
 
-A batch arrives as `PendingEvents`: unique within the batch, and already summarised per
-minute, hour and day by the decoder (`services/evaluator/summaries.py`). Storing it is,
+A batch arrives as `PreparedBatch`: unique within the batch, and already summarised per
+minute, hour and day by the decoder (`northstar/rollups/batch.py`). Storing it is,
 in the batch's transaction:
 
 1. The dedupe ledger. The batch's `(source, event_id)` keys are COPYed into `event_keys`
@@ -29,7 +29,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from northstar.db.engine import driver
-from services.evaluator.summaries import MEASUREMENT_COLUMNS, BatchSummary, PendingEvents
+from northstar.rollups.batch import MEASUREMENT_COLUMNS, BatchSummary, PreparedBatch
 
 _KEY_COLUMNS = ("source", "event_id")
 _INSERT_NEW_KEYS = """
@@ -110,8 +110,8 @@ class TouchedMetric:
     last: datetime
 
 
-class MeasurementRepository:
-    async def store(self, conn: AsyncConnection, pending: PendingEvents) -> PendingEvents:
+class MeasurementWriter:
+    async def store(self, conn: AsyncConnection, pending: PreparedBatch) -> PreparedBatch:
         """Store the events not seen before into `measurements`; return them (`pending`
         itself when all were new)."""
         if not pending:

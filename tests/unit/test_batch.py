@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from northstar.domain.aggregation import QuantileSketch, Summary, sketch_key
 from northstar.events.model import MetricEvent
-from services.evaluator.summaries import (
-    PendingEvents,
+from northstar.rollups.batch import (
+    PreparedBatch,
     Record,
     RollupRows,
     canonical_dimensions,
@@ -142,7 +142,7 @@ def test_one_group_per_dimension_set_whatever_the_key_order() -> None:
         MetricEvent("a", "s", "orders", 1.0, at, {"region": "eu", "channel": "web"}),
         MetricEvent("b", "s", "orders", 2.0, at, {"channel": "web", "region": "eu"}),
     ]
-    pending = PendingEvents()
+    pending = PreparedBatch()
     pending.add(events)
     assert len(pending.summary().minutes) == 1
     assert pending.records[0][3] == pending.records[1][3] == '{"channel":"web","region":"eu"}'
@@ -150,7 +150,7 @@ def test_one_group_per_dimension_set_whatever_the_key_order() -> None:
 
 def test_pending_events_skip_a_repeated_key_and_only_resummarises() -> None:
     at = START
-    pending = PendingEvents()
+    pending = PreparedBatch()
     pending.add([MetricEvent(str(i), "s", "orders", float(i), at, {}) for i in range(5)])
     pending.add([MetricEvent("3", "s", "orders", 99.0, at, {})])  # same (source, event_id)
     assert len(pending) == 5

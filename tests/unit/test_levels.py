@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from northstar.evaluation.ranges import RAW, decompose
+from northstar.rollups.levels import RAW, decompose
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from northstar.db.engine import driver
 from northstar.domain.expressions import Aggregation, Expr, aggregations, evaluate_expression
-from northstar.evaluation.kpi_values import AggregateState, _matcher_sql, decode_sketch
+from northstar.rollups.reader import AggregateState, _matcher_sql, decode_sketch
 
 # Finest rollup whose bucket divides the step, so every step is a whole number of buckets.
 _LEVELS = (
@@ -49,7 +49,7 @@ async def _binned(
         f"min, max, last_time, last_value, sketch FROM {table} "
         f"WHERE metric = $1 AND bucket >= ${n - 2} AND bucket < ${n - 1}{filters}"
     )
-    # Sketches are merged set-based, per bin (see kpi_values.MERGE_SKETCHES).
+    # Sketches are merged set-based, per bin (see reader.MERGE_SKETCHES).
     sketches = (
         "SELECT bin, jsonb_object_agg(key, n) AS sketch FROM ("
         "SELECT r.bin, e.key, sum(e.value::bigint) AS n FROM rows r, "

@@ -7,7 +7,7 @@ events (docs/performance.md, "evaluator": that SQL was a third of the batch's ti
 
 A summary row is exactly what `northstar.domain.aggregation.Summary` would hold for the
 same events (count, sum, min, max, the value with the latest timestamp, and the
-`QuantileSketch` as bucket counts keyed by `sketch_key`); `tests/unit/test_summaries.py`
+`QuantileSketch` as bucket counts keyed by `sketch_key`); `tests/unit/test_batch.py`
 checks that equality. The hot loop updates a slotted `_Group` inline rather than calling
 `Summary.add`, because it runs once per event: this module is the evaluator's inner loop,
 and a method call and a validation per event cost 40 % more (measured). The events were
@@ -266,7 +266,7 @@ def _metric_totals(days: dict[tuple[str, str, int], _Group]) -> list[MetricTotal
     ]
 
 
-class PendingEvents:
+class PreparedBatch:
     """A batch's events on their way to the store, as `measurements` rows unique by
     `(source, event_id)`, with their ledger keys and their summary, all built as they are
     added.
@@ -323,9 +323,9 @@ class PendingEvents:
             self._summary = self._summariser.finish()
         return self._summary
 
-    def only(self, keys: set[tuple[str, str]]) -> PendingEvents:
+    def only(self, keys: set[tuple[str, str]]) -> PreparedBatch:
         """The events whose key is in `keys`, summarised on their own."""
-        subset = PendingEvents()
+        subset = PreparedBatch()
         for record, key in zip(self.records, self.keys, strict=True):
             if key in keys:
                 subset.records.append(record)

@@ -1,0 +1,1 @@
+"""Unit memberships: who leads and who belongs to each org unit."""

@@ -1,0 +1,75 @@
+"""`/v1/units/{unit_id}/members`: read by anyone; managed by admins, editors and the
+unit's leads (a lead of a unit manages the memberships of its whole subtree)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+
+from northstar.auth.policy import Action
+from northstar.db.models import User
+from northstar.http.problems import Problem
+from services.api.access import Actor, Permit, Reader
+from services.api.members.repository import MemberRepository
+from services.api.members.schemas import MemberOut, MembershipSet
+from services.api.resources import unit_in_path
+from services.api.transaction import Session
+from services.api.units.repository import UnitRepository
+from services.api.units.service import UnitService
+
+router = APIRouter(prefix="/v1/units/{unit_id}/members", tags=["units"])
+
+ManageMembers = Annotated[Actor, Depends(Permit(Action.MEMBERS_MANAGE, unit_in_path))]
+
+
+def _out(row: object) -> MemberOut:
+    return MemberOut.model_validate(row, from_attributes=True)
+
+
+@router.get("", response_model=list[MemberOut], summary="List a unit's members and leads")
+async def list_members(unit_id: uuid.UUID, session: Session, _: Reader) -> list[MemberOut]:
+    await UnitService(UnitRepository(session)).get(unit_id)
+    return [_out(row) for row in await MemberRepository(session).of_unit(unit_id)]
+
+
+@router.put(
+    "/{user_id}",
+    response_model=MemberOut,
+    summary="Make a person a lead or member of the unit",
+    description="Adds the membership or changes its role. A lead acts on the goals of the "
+    "unit's whole subtree and manages its members; a member checks in on its goals. The "
+    "person must exist (422).",
+)
+async def put_member(
+    unit_id: uuid.UUID,
+    user_id: uuid.UUID,
+    body: MembershipSet,
+    session: Session,
+    _: ManageMembers,
+) -> MemberOut:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise Problem(
+            422,
+            f"The request is invalid: user_id: there is no user with id {user_id}",
+            errors=[{"field": "user_id", "message": f"there is no user with id {user_id}"}],
+        )
+    members = MemberRepository(session)
+    await members.put(unit_id, user_id, body.role.value)
+    rows = [r for r in await members.of_unit(unit_id) if r.user_id == user_id]
+    await session.commit()
+    return _out(rows[0])
+
+
+@router.delete(
+    "/{user_id}", status_code=204, summary="Remove a person from the unit (404 if not in it)"
+)
+async def delete_member(
+    unit_id: uuid.UUID, user_id: uuid.UUID, session: Session, _: ManageMembers
+) -> Response:
+    if not await MemberRepository(session).remove(unit_id, user_id):
+        raise Problem(404, f"The user {user_id} is not a member of the unit {unit_id}.")
+    await session.commit()
+    return Response(status_code=204)

@@ -1,0 +1,1 @@
+"""Browser sign-in: login, logout, sessions, invitations accepted, and `GET /v1/me`."""

@@ -1,0 +1,1 @@
+"""People (admin): create, invite, list, change and deactivate users."""

@@ -1,0 +1,113 @@
+"""`/v1/users` (admin): people, their roles and status, and invitations."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from northstar.auth.keys import Role
+from northstar.auth.policy import Action
+from northstar.db.models import User
+from services.api.access import Actor, Permit
+from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key
+from services.api.transaction import Session
+from services.api.users.repository import UserRepository
+from services.api.users.schemas import InvitationOut, UserCreate, UserCreated, UserOut, UserUpdate
+from services.api.users.service import UserService
+
+router = APIRouter(prefix="/v1/users", tags=["people"])
+
+PeopleAdmin = Annotated[Actor, Depends(Permit(Action.PEOPLE_MANAGE))]
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        role=Role(user.role),
+        status=user.status,
+        created_at=user.created_at,
+    )
+
+
+def _service(request: Request, session: Session) -> UserService:
+    lifetime = timedelta(days=request.app.state.settings.invitation_days)
+    return UserService(UserRepository(session), invitation_lifetime=lifetime)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=UserCreated,
+    summary="Create a user, or invite one",
+    description="With `password`, the person can sign in at once. Without, the answer "
+    "carries a one-time `invitation` token (shown once) with which they choose a password "
+    "(`POST /v1/auth/accept-invitation`). A weak password is a 422 naming each problem; "
+    "an email in use is a 409.",
+)
+async def create_user(
+    body: UserCreate, request: Request, session: Session, _: PeopleAdmin
+) -> UserCreated:
+    user, invitation = await _service(request, session).create(body)
+    await session.commit()
+    out = UserCreated(**user_out(user).model_dump())
+    if invitation is not None:
+        out.invitation = InvitationOut(token=invitation[0], expires_at=invitation[1])
+    return out
+
+
+@router.get("", response_model=Page[UserOut], summary="List users (oldest first)")
+async def list_users(
+    session: Session, _: PeopleAdmin, limit: Limit = 100, cursor: Cursor = None
+) -> Page[UserOut]:
+    users = await UserRepository(session).page(limit + 1, decode_time_key(cursor))
+    next_cursor = None
+    if len(users) > limit:
+        users = users[:limit]
+        next_cursor = encode_time_key(users[-1].created_at, users[-1].id)
+    return Page[UserOut](items=[user_out(u) for u in users], next_cursor=next_cursor)
+
+
+@router.get("/{user_id}", response_model=UserOut, summary="Get a user")
+async def get_user(
+    user_id: uuid.UUID, request: Request, session: Session, _: PeopleAdmin
+) -> UserOut:
+    return user_out(await _service(request, session).get(user_id))
+
+
+@router.patch(
+    "/{user_id}",
+    response_model=UserOut,
+    summary="Change a user's name, role, status or password",
+    description="Deactivating a person or setting their password ends their sessions at "
+    "once; their personal keys stop working while they are deactivated. Demoting or "
+    "deactivating the last active admin is a 409.",
+)
+async def update_user(
+    user_id: uuid.UUID, body: UserUpdate, request: Request, session: Session, _: PeopleAdmin
+) -> UserOut:
+    user = await _service(request, session).update(user_id, body)
+    await session.commit()
+    request.app.state.authenticator.forget()
+    return user_out(user)
+
+
+@router.post(
+    "/{user_id}/invitation",
+    status_code=201,
+    response_model=InvitationOut,
+    summary="Issue a new invitation token",
+    description="For a person who lost theirs or forgot their password: earlier unused "
+    "tokens stop working; the token is shown once.",
+)
+async def invite_user(
+    user_id: uuid.UUID, request: Request, session: Session, _: PeopleAdmin
+) -> InvitationOut:
+    service = _service(request, session)
+    token, expires_at = await service.invite(await service.get(user_id))
+    await session.commit()
+    return InvitationOut(token=token, expires_at=expires_at)
