@@ -162,8 +162,9 @@ class GoalEvaluationService:
     def __init__(self, *, history_interval: timedelta = timedelta(minutes=15)) -> None:
         self._history_interval = history_interval
         self._expressions: dict[str, Expr] = {}
-        self._histories: dict[tuple[str, datetime], list[tuple[datetime, float]]] = {}
-        self._profiles: dict[tuple[str, datetime, datetime, datetime], tuple[float, ...]] = {}
+        # Keyed by database too: one process may serve several (tests, benchmarks).
+        self._histories: dict[tuple[str, str, datetime], list[tuple[datetime, float]]] = {}
+        self._profiles: dict[tuple[str, str, datetime, datetime, datetime], tuple[float, ...]] = {}
 
     async def affected_goals(
         self, conn: AsyncConnection, touched: Iterable[tuple[str, datetime, datetime]]
@@ -330,7 +331,7 @@ class GoalEvaluationService:
         """The KPI per UTC day over the days before today that a seasonal model learns
         from, cached per expression and day (complete days change only by late events)."""
         today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        key = (text, today)
+        key = (str(conn.engine.url), text, today)
         cached = self._histories.get(key)
         if cached is None:
             series = await step_series(conn, expr, today - HISTORY_DAYS * DAY, today, DAY)
@@ -352,7 +353,7 @@ class GoalEvaluationService:
         """The seasonal pace's day weights (the same period 52 weeks before, else the
         weekly pattern of the last weeks), cached per expression, period and day."""
         today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        key = (text, start, due, today)
+        key = (str(conn.engine.url), text, start, due, today)
         cached = self._profiles.get(key)
         if cached is None:
             first = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
