@@ -12,20 +12,26 @@ days, as a goal's whole days are, so they read day buckets.
 
 from __future__ import annotations
 
-import asyncio
-import math
-import random
-import time
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+import os
 
-import asyncpg
-import httpx
+# As the evaluator does (services/evaluator/__main__.py): one BLAS thread per fit.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
-from bench.infra import Infrastructure, insert_api_key
-from bench.results import Row
-from northstar.domain.forecasting import Sensitivity, anomaly_band, forecast_band
-from northstar.domain.goals import GoalSpec, GoalType
+import asyncio  # noqa: E402
+import math  # noqa: E402
+import random  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Awaitable, Callable  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+
+import asyncpg  # noqa: E402
+import httpx  # noqa: E402
+
+from bench.infra import Infrastructure, insert_api_key  # noqa: E402
+from bench.results import Row  # noqa: E402
+from northstar.domain.forecasting import Sensitivity, anomaly_band, forecast_band  # noqa: E402
+from northstar.domain.goals import GoalSpec, GoalType  # noqa: E402
 
 METRIC = "bench_an_revenue"
 DAYS = 30
