@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
+from bench import csv_import
 from bench.infra import Infrastructure, insert_api_key, python
 from bench.results import Row
 from bench.workload import metric_events
@@ -59,7 +60,12 @@ async def producer_ceiling(bootstrap: str, seconds: float) -> float:
 
 
 async def run(
-    infra: Infrastructure, *, seconds: float, connections: int, workers: int | None
+    infra: Infrastructure,
+    *,
+    seconds: float,
+    connections: int,
+    workers: int | None,
+    csv_files: int = 4,  # files of csv_import.ROWS_PER_FILE rows; a failed import raises
 ) -> list[Row]:
     database_url = await infra.database("bench_ingest")
     key = await insert_api_key(database_url, "bench", ["events:write"])
@@ -88,6 +94,7 @@ async def run(
         out, _ = await asyncio.wait_for(proc.communicate(), seconds + 120)
         if proc.returncode != 0:
             raise RuntimeError(f"the load generator failed with exit code {proc.returncode}")
+        csv_rate, json_rate = await csv_import.rates(ingest.url, key, files=csv_files)
     result = orjson.loads(out)
     ceiling = await producer_ceiling(infra.broker.bootstrap, seconds)
     rate = float(result["events_per_second"])
@@ -107,5 +114,16 @@ async def run(
             rate >= TARGET,
             ceiling=ceiling,
             note=note,
-        )
+        ),
+        Row(
+            "ingest",
+            "CSV import rows/s (text/csv, one client)",
+            csv_rate,
+            "rows/s",
+            f"a {csv_import.ROWS_PER_FILE:,}-row file per request",
+            True,
+            note=f"{csv_files} files of {csv_import.ROWS_PER_FILE:,} rows; the same rows as JSON "
+            f"batches of {csv_import.JSON_BATCH:,} by the same client: {json_rate:,.0f} events/s "
+            f"(CSV/JSON {csv_rate / json_rate:.2f})",
+        ),
     ]

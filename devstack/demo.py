@@ -1,4 +1,6 @@
-"""The demo organisation `make run` starts with: units, KPIs, goals and three days of history.
+"""The demo organisation `make run` starts with: units, KPIs, goals and three days of history,
+and its plans: the strategy, two cycles, initiatives with budgets (some late), check-ins
+with confidence over the history and a manual KPI (employee satisfaction) fed by them.
 
 For the analysis features (docs/analysis.md) revenue also has four weeks of hourly history
 before that, with a weekly pattern (busy weekends) so forecasts are seasonal; the EU's
@@ -147,6 +149,16 @@ KPIS: list[dict[str, Any]] = [
         "kind": "leading",
         "expression": "p90(ticket_resolution_hours)",
     },
+    {
+        "key": "employee_satisfaction",
+        "name": "Employee satisfaction",
+        "unit": "score (1-10)",
+        "kind": "leading",
+        "expression": "last(employee_satisfaction)",
+        "source": "manual",
+        "category": "people",
+        "description": "From the pulse survey, entered by People Ops with their check-ins.",
+    },
 ]
 
 
@@ -194,7 +206,19 @@ async def _push(client: httpx.AsyncClient, events: list[dict[str, Any]]) -> None
 
 
 async def _define(api: httpx.AsyncClient, rates: Rates, start: datetime, due: datetime) -> None:
-    period = {"start": start.isoformat(), "due": due.isoformat()}
+    this_week = await _post(
+        api, "/v1/cycles", {"name": "This week", "start": start.isoformat(), "due": due.isoformat()}
+    )
+    await _post(
+        api,
+        "/v1/cycles",
+        {
+            "name": "Next week",
+            "start": due.isoformat(),
+            "due": (due + timedelta(days=7)).isoformat(),
+        },
+    )
+    period = {"start": start.isoformat(), "due": due.isoformat(), "cycle_id": this_week["id"]}
     seconds = (due - start).total_seconds()
 
     async def unit(name: str, kind: str, parent: str | None = None) -> str:
@@ -202,7 +226,21 @@ async def _define(api: httpx.AsyncClient, rates: Rates, start: datetime, due: da
             (await _post(api, "/v1/units", {"name": name, "kind": kind, "parent_id": parent}))["id"]
         )
 
-    company = await unit("Northstar Trading Co.", "organization")
+    company = str(
+        (
+            await _post(
+                api,
+                "/v1/units",
+                {
+                    "name": "Northstar Trading Co.",
+                    "kind": "organization",
+                    "vision": "Every household finds what it needs from us within a day.",
+                    "mission": "Sell good things at fair prices, delivered fast, with care.",
+                    "values": ["Customers first", "Own the outcome", "Frugal, not cheap"],
+                },
+            )
+        )["id"]
+    )
     sales = await unit("Sales", "department", company)
     marketing = await unit("Marketing", "department", company)
     operations = await unit("Operations", "department", company)
@@ -259,16 +297,20 @@ async def _define(api: httpx.AsyncClient, rates: Rates, start: datetime, due: da
         target=volume_target(rates.revenue, 1, 1.15),
         weight=2,
     )  # on track
-    await goal(
+    eu_revenue = await goal(
         "EU revenue",
         kpi="revenue_eu",
+        perspective="financial",
+        check_in_cadence="P1D",
         parent_id=sales_goal,
         unit_id=sales_eu,
         target=volume_target(rates.revenue, eu_share, 0.91),
     )  # at risk
-    await goal(
+    apac_revenue = await goal(
         "APAC revenue",
         kpi="revenue_apac",
+        perspective="financial",
+        check_in_cadence="P1D",
         parent_id=sales_goal,
         unit_id=sales_apac,
         target=volume_target(rates.revenue, apac_share, 0.65),
@@ -281,7 +323,7 @@ async def _define(api: httpx.AsyncClient, rates: Rates, start: datetime, due: da
         target=volume_target(rates.orders, 1, 1.2),
     )  # on track
     conversion = 100 * rates.signups * web_share / (rates.visits * web_share)
-    await goal(
+    conversion_goal = await goal(
         "Web conversion above plan",
         kpi="web_conversion",
         parent_id=marketing_goal,
@@ -314,7 +356,7 @@ async def _define(api: httpx.AsyncClient, rates: Rates, start: datetime, due: da
         pacing="none",
         target=3.6,
     )  # on track
-    await goal(
+    resolution = await goal(
         "90% of tickets resolved within 12 h",
         kpi="resolution_p90",
         parent_id=support_goal,
@@ -323,6 +365,112 @@ async def _define(api: httpx.AsyncClient, rates: Rates, start: datetime, due: da
         pacing="none",
         target=12,
     )  # off track
+    satisfaction = await goal(
+        "Employee satisfaction at least 7.5",
+        kpi="employee_satisfaction",
+        parent_id=operations_goal,
+        unit_id=operations,
+        owner="Head of People",
+        type="stay_above",
+        pacing="none",
+        target=7.5,
+        perspective="learning_growth",
+        check_in_cadence="P1D",
+    )
+    await _plans(
+        api,
+        start=start,
+        goals={
+            "eu": eu_revenue,
+            "apac": apac_revenue,
+            "conversion": conversion_goal,
+            "resolution": resolution,
+            "satisfaction": satisfaction,
+        },
+    )
+
+
+async def _plans(api: httpx.AsyncClient, *, start: datetime, goals: dict[str, str]) -> None:
+    """Initiatives (two of them late, so `plan` alerts are open) and check-ins over the
+    seeded days; the satisfaction check-ins carry values, which reach the store as events
+    through the outbox once the evaluator runs."""
+    now = datetime.now(UTC)
+
+    def at(days: float) -> str:
+        return (start + timedelta(days=days)).isoformat()
+
+    def budget(amount: int) -> dict[str, Any]:
+        return {"amount": str(amount), "currency": "EUR"}
+
+    initiatives: list[dict[str, Any]] = [
+        {
+            "goal_id": goals["apac"],
+            "title": "Open the Singapore partner channel",
+            "status": "in_progress",
+            "start": at(0),
+            "due": at(6),
+            "budget": budget(120_000),
+            "spent": "45000",
+            "milestones": [
+                {"title": "Partner shortlist", "due": at(0.5), "done_at": at(0.4)},
+                {"title": "Contracts signed", "due": (now - timedelta(hours=6)).isoformat()},
+                {"title": "First partner orders", "due": at(5)},
+            ],
+        },
+        {
+            "goal_id": goals["eu"],
+            "title": "Spring campaign EU",
+            "status": "in_progress",
+            "start": at(0),
+            "due": at(5),
+            "budget": budget(40_000),
+            "spent": "18500",
+            "milestones": [
+                {"title": "Creatives approved", "due": at(1), "done_at": at(0.8)},
+                {"title": "Campaign live", "due": at(2), "done_at": at(2)},
+                {"title": "Mid-campaign review", "due": at(4)},
+            ],
+        },
+        {
+            "goal_id": goals["resolution"],
+            "title": "Hire two support agents for EU",
+            "status": "blocked",
+            "start": at(0),
+            "due": (now - timedelta(hours=12)).isoformat(),
+            "budget": budget(30_000),
+            "spent": "4000",
+            "milestones": [{"title": "Job ads out", "due": at(0.5), "done_at": at(0.5)}],
+        },
+        {
+            "goal_id": goals["conversion"],
+            "title": "Landing page redesign",
+            "status": "done",
+            "start": at(0),
+            "due": at(2),
+            "budget": budget(15_000),
+            "spent": "14200",
+            "milestones": [{"title": "A/B test finished", "due": at(2), "done_at": at(1.9)}],
+        },
+    ]
+    for initiative in initiatives:
+        await _post(api, "/v1/initiatives", initiative)
+
+    updates = {
+        "eu": [(6, "Campaign starts tomorrow"), (7, "Campaign live, early numbers soft"), (6, "")],
+        "apac": [(5, "Partner talks slow"), (4, "Contracts stuck in legal"), (3, "Behind plan")],
+    }
+    for name, notes in updates.items():
+        for day, (confidence, comment) in enumerate(notes):
+            blockers = "Legal review of the partner contract" if confidence < 5 else None
+            body = {"confidence": confidence, "comment": comment, "at": at(day + 0.5)}
+            await _post(api, f"/v1/goals/{goals[name]}/check-ins", body | {"blockers": blockers})
+    for day, (value, confidence) in enumerate([(7.1, 6), (7.4, 7), (7.8, 8)]):
+        body = {"confidence": confidence, "value": value, "at": at(day + 0.25)}
+        await _post(
+            api,
+            f"/v1/goals/{goals['satisfaction']}/check-ins",
+            body | {"comment": f"Pulse survey day {day + 1}"},
+        )
 
 
 def _history(

@@ -11,6 +11,7 @@ fixtures and `make run` use to get a migrated database.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import glob
@@ -434,16 +435,44 @@ def _quote_identifier(name: str) -> str:
 
 
 async def create_database(admin_url: str, name: str, *, template: str | None = None) -> str:
-    """Create database `name` (optionally from `template`) and return its URL."""
+    """Create database `name` (optionally from `template`) and return its URL.
+
+    PostgreSQL copies a template only while nobody else is connected to it, and
+    TimescaleDB's background workers connect to every database holding the extension,
+    the template included. So the template is closed to new connections and its
+    remaining backends are terminated before each copy, and a copy that still races a
+    worker (`ObjectInUseError`) is retried after a short pause."""
     statement = f"CREATE DATABASE {_quote_identifier(name)}"
     if template is not None:
         statement += f" TEMPLATE {_quote_identifier(template)}"
     conn = await asyncpg.connect(admin_url)
     try:
-        await conn.execute(statement)
+        for attempt in range(_TEMPLATE_ATTEMPTS):
+            if template is not None:
+                await _close_template(conn, template)
+            try:
+                await conn.execute(statement)
+                break
+            except asyncpg.exceptions.ObjectInUseError:
+                if attempt == _TEMPLATE_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.1 * (attempt + 1))
     finally:
         await conn.close()
     return with_database(admin_url, name)
+
+
+_TEMPLATE_ATTEMPTS = 20
+
+
+async def _close_template(conn: asyncpg.Connection, template: str) -> None:
+    """No new connections to `template`, and none left open (TimescaleDB's workers)."""
+    await conn.execute(f"ALTER DATABASE {_quote_identifier(template)} WITH ALLOW_CONNECTIONS false")
+    await conn.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = $1 AND pid <> pg_backend_pid()",
+        template,
+    )
 
 
 async def drop_database(admin_url: str, name: str) -> None:

@@ -49,8 +49,12 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """True when nothing listens on `host:port` and it can be bound."""
+    """True when nothing listens on `host:port` and it can be bound.
+
+    With `SO_REUSEADDR`, as uvicorn binds: sockets of a stopped run that linger in
+    TIME_WAIT do not make the port look taken, while a live listener still does."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

@@ -7,10 +7,13 @@ mix-ins here, so every variable is read in one place and validated at start-up.
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime, timedelta
 from typing import Literal, TypeVar
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from northstar.events.validation import EventBounds
 
 ENV_PREFIX = "NORTHSTAR_"
 
@@ -77,3 +80,31 @@ def load_settings(cls: type[S]) -> S:
             lines.append(f"  {name}: {message}")
         sys.stderr.write("northstar: invalid configuration\n" + "\n".join(lines) + "\n")
         raise SystemExit(2) from None
+
+
+class EventLimitSettings(BaseSettings):
+    """What an event may hold, shared by ingest (which answers 422) and the evaluator
+    (which dead-letters what reached Kafka some other way): docs/events.md."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    # Earliest accepted timestamp, after conversion to UTC.
+    event_earliest_timestamp: datetime = datetime(1970, 1, 1, tzinfo=UTC)
+    # How far past the receive time a timestamp may lie.
+    event_max_future_hours: float = Field(default=24, gt=0)
+    # Largest accepted |value|; bounds every sum over a goal period (docs/events.md).
+    event_max_abs_value: float = Field(default=1e15, gt=0, le=1e100)
+
+    @field_validator("event_earliest_timestamp")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("needs a UTC offset, e.g. 1970-01-01T00:00:00Z")
+        return value.astimezone(UTC)
+
+    def event_bounds(self) -> EventBounds:
+        return EventBounds(
+            earliest=self.event_earliest_timestamp,
+            max_future=timedelta(hours=self.event_max_future_hours),
+            max_abs_value=self.event_max_abs_value,
+        )

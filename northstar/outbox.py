@@ -32,6 +32,12 @@ ALERT_EVENT_TYPES: Final = (
 GOAL_EVENT_TYPES: Final = ("goal.status_changed",)
 # Every type a webhook may subscribe to, in the order the docs list them.
 EVENT_TYPES: Final = ALERT_EVENT_TYPES + GOAL_EVENT_TYPES
+METRIC_EVENT_TYPE: Final = "metric.recorded"
+"""A metric event written by the api (a check-in's value on a manual KPI): the relay sends
+it to the events topic, where it is stored and evaluated like any pushed event. Its `data`
+is the event object (`event_id`, `source`, `metric`, `value`, `timestamp`, `dimensions`).
+It is not offered to webhooks."""
+_WRITABLE_TYPES: Final = frozenset((*EVENT_TYPES, METRIC_EVENT_TYPE))
 
 
 class UnknownEventType(ValueError):
@@ -55,7 +61,7 @@ async def add_event(
     one partition). `data` must be JSON-serialisable (datetimes and UUIDs are fine: they
     are stored through JSONB as strings). The caller commits; nothing is sent before.
     """
-    if type not in EVENT_TYPES:
+    if type not in _WRITABLE_TYPES:
         raise UnknownEventType(type)
     if occurred_at.tzinfo is None:
         raise ValueError("occurred_at must be timezone-aware")

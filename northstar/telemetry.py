@@ -67,7 +67,19 @@ EVALUATOR_BATCH_DURATION = Histogram(
 )
 EVALUATOR_CONSUMER_LAG = Gauge(
     "northstar_evaluator_consumer_lag_seconds",
-    "Age of the newest message in the last processed batch when its processing finished.",
+    "Age of the oldest event not committed yet while the evaluator is behind the broker's "
+    "high-water marks (0 when caught up); measured whether or not batches succeed.",
+    registry=EVALUATOR,
+)
+EVALUATOR_CONSUMER_LAG_MESSAGES = Gauge(
+    "northstar_evaluator_consumer_lag_messages",
+    "Messages behind: the broker's high-water marks minus the group's committed offsets, "
+    "summed over the partitions this evaluator owns.",
+    registry=EVALUATOR,
+)
+EVALUATOR_BATCH_FAILURES = Gauge(
+    "northstar_evaluator_batch_failures",
+    "Consecutive failed attempts of the batch in flight (0 once it commits).",
     registry=EVALUATOR,
 )
 EVALUATOR_LAST_EVENT_TIMESTAMP = Gauge(
@@ -110,6 +122,16 @@ OUTBOX_PENDING = Gauge(
     "Committed outbox events not relayed yet, as of the relay's last pass.",
     registry=EVALUATOR,
 )
+OUTBOX_PARKED = Gauge(
+    "northstar_outbox_parked",
+    "Outbox events that could not be published and were set aside with their reason.",
+    registry=EVALUATOR,
+)
+OUTBOX_PARKED_TOTAL = Counter(
+    "northstar_outbox_parked_events",
+    "Outbox events parked since start (each once).",
+    registry=EVALUATOR,
+)
 OUTBOX_LAG = Gauge(
     "northstar_outbox_lag_seconds",
     "Age of the oldest outbox event not relayed yet, as of the relay's last pass (0 if none).",
@@ -129,7 +151,7 @@ WEBHOOK_DELIVERY_DURATION = Histogram(
     registry=EVALUATOR,
 )
 
-for stage in ("store", "dead_letter", "commit"):
+for stage in ("prepare", "store", "dead_letter", "commit", "side_effects"):
     EVALUATOR_ERRORS.labels(stage=stage)
 for outcome in ("accepted", "rejected"):
     INGEST_EVENTS.labels(outcome=outcome)

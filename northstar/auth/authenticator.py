@@ -44,6 +44,7 @@ _LOOKUP = (
         ApiKey.id,
         ApiKey.name,
         ApiKey.scopes,
+        ApiKey.sources,
         ApiKey.expires_at,
         ApiKey.last_used_at,
         User.id.label("owner_id"),
@@ -113,7 +114,11 @@ class Authenticator:
             if row.owner_id is not None:
                 owner = Person(row.owner_id, row.email, row.owner_name, Role(row.role))
             principal = Principal(
-                row.id, row.name, frozenset(Scope(s) for s in row.scopes), owner=owner
+                row.id,
+                row.name,
+                frozenset(Scope(s) for s in row.scopes),
+                owner=owner,
+                sources=frozenset(row.sources or ()),
             )
         if len(self._cache) >= _MAX_CACHED:
             self._cache.clear()

@@ -60,15 +60,21 @@ class Person:
 @dataclass(frozen=True, slots=True)
 class Principal:
     """Who a request acts as: the key's id, name (the default event `source`) and scopes,
-    and for a personal key its owner."""
+    for a personal key its owner, and the other event sources it may write."""
 
     key_id: uuid.UUID
     name: str
     scopes: frozenset[Scope]
     owner: Person | None = None
+    sources: frozenset[str] = frozenset()
 
     def allows(self, scope: Scope) -> bool:
         return scopes_allow(self.scopes, scope)
+
+    def may_write(self, source: str) -> bool:
+        """A key writes under its own name, or a source listed on it: so one key can never
+        claim another's `(source, event_id)` and have the dedupe drop the real event."""
+        return source == self.name or source in self.sources
 
 
 def scopes_allow(granted: Iterable[Scope], needed: Scope) -> bool:

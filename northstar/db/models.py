@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -24,6 +25,8 @@ from sqlalchemy import (
     Interval,
     LargeBinary,
     MetaData,
+    Numeric,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -78,6 +81,10 @@ class ApiKey(Base):
     created_by_name: Mapped[str | None] = mapped_column(String(200))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Event sources the key may write besides its own name (SPEC §3, docs/api-keys).
+    sources: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")
+    )
 
 
 class EventKey(Base):
@@ -142,6 +149,12 @@ class OrgUnit(Base):
     owner_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    # The strategy statement (SPEC §12), set on the organisation unit (migration 0008).
+    vision: Mapped[str | None] = mapped_column(Text)
+    mission: Mapped[str | None] = mapped_column(Text)
+    values: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), nullable=False, server_default=text("'{}'")
+    )
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
 
@@ -169,6 +182,9 @@ class Kpi(Base):
     owner_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    # `manual`: values come from people's check-ins (SPEC §12, migration 0008).
+    source: Mapped[str] = mapped_column(String(10), nullable=False, server_default="events")
+    category: Mapped[str | None] = mapped_column(String(50))
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
     # `{granularity: hour|day, sensitivity: low|medium|high}` or NULL (SPEC §13).
@@ -176,6 +192,7 @@ class Kpi(Base):
 
     __table_args__ = (
         CheckConstraint("kind IN ('leading', 'lagging')", name="kind"),
+        CheckConstraint("source IN ('events', 'manual')", name="source"),
         Index("ix_kpis_metrics", "metrics", postgresql_using="gin"),
     )
 
@@ -214,6 +231,19 @@ class Goal(Base):
     window: Mapped[timedelta | None] = mapped_column(Interval)
     rollup: Mapped[str] = mapped_column(String(10), nullable=False, server_default="weighted")
     alert_clear_margin: Mapped[float] = mapped_column(Double, nullable=False, server_default="0.02")
+    # Plans and check-ins (SPEC §12, migration 0008). `last_check_in_at` and `plan_summary`
+    # are kept up to date by the check-in and initiative writes, in their transactions, so
+    # the status object and the tree read them with the goal row (see docs/plans.md).
+    perspective: Mapped[str | None] = mapped_column(String(50))
+    check_in_cadence: Mapped[timedelta | None] = mapped_column(Interval)
+    last_check_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    plan_summary: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    cycle_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("cycles.id", ondelete="RESTRICT"), index=True
+    )
+    carried_from: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("goals.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
 
@@ -351,7 +381,9 @@ class Alert(Base):
     )
 
     __table_args__ = (
-        CheckConstraint("kind IN ('status', 'forecast', 'stale_data', 'anomaly')", name="kind"),
+        CheckConstraint(
+            "kind IN ('status', 'forecast', 'stale_data', 'plan', 'anomaly')", name="kind"
+        ),
         CheckConstraint("severity IN ('warning', 'critical')", name="severity"),
         CheckConstraint("state IN ('open', 'acknowledged', 'resolved')", name="state"),
         Index(
@@ -396,9 +428,16 @@ class OutboxEvent(Base):
     key: Mapped[str] = mapped_column(String(100), nullable=False)
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     relayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set instead of `relayed_at` when the event cannot be published (docs/notifications.md).
+    parked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    parked_reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
-        Index("ix_outbox_pending", "id", postgresql_where=text("relayed_at IS NULL")),
+        Index(
+            "ix_outbox_pending",
+            "id",
+            postgresql_where=text("relayed_at IS NULL AND parked_at IS NULL"),
+        ),
     )
 
 
@@ -608,4 +647,99 @@ class AuditEvent(Base):
         Index("ix_audit_events_at", "at", "id"),
         Index("ix_audit_events_resource", "resource_type", "resource_id", "at"),
         Index("ix_audit_events_actor", "actor_id", "at"),
+    )
+
+
+# -- Plans and check-ins (migration 0008) ------------------------------------------------
+
+
+class Cycle(Base):
+    """A named planning period (`FY2027`, `2027-Q1`); goals in it take its dates by default."""
+
+    __tablename__ = "cycles"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    name: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
+    start: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    due: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (CheckConstraint("due > start", name="period"),)
+
+
+class Initiative(Base):
+    """A piece of a goal's operational plan: owner, timeline, budget and milestones."""
+
+    __tablename__ = "initiatives"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    goal_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("goals.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    unit_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("org_units.id", ondelete="RESTRICT"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(12), nullable=False, server_default="planned")
+    start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    budget_amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    budget_currency: Mapped[str | None] = mapped_column(String(3))
+    spent: Mapped[Decimal] = mapped_column(Numeric(18, 2), nullable=False, server_default="0")
+    carried_from: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("initiatives.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('planned', 'in_progress', 'blocked', 'done', 'cancelled')", name="status"
+        ),
+        CheckConstraint("(budget_amount IS NULL) = (budget_currency IS NULL)", name="budget"),
+        CheckConstraint("due IS NULL OR start IS NULL OR due >= start", name="period"),
+    )
+
+
+class Milestone(Base):
+    """A step of an initiative; the initiative's progress is the share of them done."""
+
+    __tablename__ = "milestones"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    initiative_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("initiatives.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    due: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CheckIn(Base):
+    """A person's update on a goal: judgement (confidence, blockers) and, for a goal on a
+    manual KPI, a value (which also travels the pipeline as an event)."""
+
+    __tablename__ = "check_ins"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    goal_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("goals.id", ondelete="CASCADE"), nullable=False
+    )
+    author: Mapped[str] = mapped_column(String(200), nullable=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    comment: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    confidence: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    blockers: Mapped[str | None] = mapped_column(Text)
+    value: Mapped[float | None] = mapped_column(Double)
+    created_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (
+        CheckConstraint("confidence BETWEEN 1 AND 10", name="confidence"),
+        Index("ix_check_ins_goal_id_at", "goal_id", "at"),
     )

@@ -49,6 +49,7 @@ __all__ = [
     "alert_conditions",
     "decide",
     "forecast_condition",
+    "plan_condition",
     "resolve_by_hand",
     "stale_data_condition",
     "status_condition",
@@ -65,6 +66,7 @@ class AlertKind(StrEnum):
     STATUS = "status"
     FORECAST = "forecast"
     STALE_DATA = "stale_data"
+    PLAN = "plan"
     ANOMALY = "anomaly"
 
 
@@ -225,6 +227,14 @@ def stale_data_condition(stale: bool) -> AlertCondition:
     return AlertCondition(AlertKind.STALE_DATA, None, clears=True)
 
 
+def plan_condition(late: bool) -> AlertCondition:
+    """Holds (warning) while one of the goal's initiatives, or one of their milestones, is
+    past its due and not done (SPEC §12); clears once none is."""
+    if late:
+        return AlertCondition(AlertKind.PLAN, AlertSeverity.WARNING, clears=False)
+    return AlertCondition(AlertKind.PLAN, None, clears=True)
+
+
 def anomaly_condition(anomalous: bool) -> AlertCondition:
     """Holds (warning) when the KPI's last checked bucket fell outside its learned band;
     clears when a later bucket is back inside."""
@@ -241,12 +251,14 @@ def alert_conditions(
     forecast: Forecast | None,
     stale: bool,
     clear_margin: float = DEFAULT_CLEAR_MARGIN,
-) -> tuple[AlertCondition, AlertCondition, AlertCondition]:
-    """The status, forecast and stale-data conditions of one goal evaluation."""
+    late_plan: bool = False,
+) -> tuple[AlertCondition, ...]:
+    """The status, forecast, stale-data and plan conditions of one goal evaluation."""
     return (
         status_condition(status, score, thresholds, clear_margin),
         forecast_condition(status, forecast),
         stale_data_condition(stale),
+        plan_condition(late_plan),
     )
 
 

@@ -164,6 +164,7 @@ class AlertRecorder:
                 forecast=outcome.forecast,
                 stale=outcome.stale,
                 clear_margin=outcome.alert_clear_margin,
+                late_plan=outcome.late_plan,
             )
             for condition in conditions:
                 row = current.get((outcome.goal_id, condition.kind.value))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from northstar.db.engine import driver
@@ -43,6 +44,7 @@ from northstar.domain.goals import (
     rollup_score,
     rollup_status,
 )
+from northstar.domain.plans import plan_status
 from northstar.rollups.reader import KpiValueReader
 from northstar.rollups.series import daily_period_to_date, step_series
 
@@ -75,6 +77,10 @@ class GoalOutcome:
     thresholds: Thresholds
     # The KPI received no event for longer than its `max_staleness` (SPEC §4).
     stale: bool = False
+    # An initiative of the goal, or one of its milestones, is past due and not done (§12).
+    late_plan: bool = False
+    # The status object's plan part: check-in cadence and initiatives (SPEC §12).
+    plan: dict[str, Any] | None = None
 
     @property
     def changed(self) -> bool:
@@ -92,6 +98,7 @@ class GoalOutcome:
             "progress": self.progress,
             "forecast": self.forecast.to_dict() if self.forecast else None,
             "evaluated_at": self.evaluated_at.isoformat(),
+            **(self.plan or {}),
         }
 
 
@@ -117,6 +124,15 @@ SELECT g.*, k.expression, k.metrics AS kpi_metrics, k.max_staleness,
        k.created_at AS kpi_created_at
 FROM goals g LEFT JOIN kpis k ON k.key = g.kpi_key
 WHERE g.id = ANY($1::uuid[])
+"""
+# Goals with an open initiative past its due, or with a milestone of one past due and not
+# done (northstar.domain.plans.late_items says the same in Python).
+_LATE_PLANS = """
+SELECT DISTINCT i.goal_id FROM initiatives i
+WHERE i.goal_id = ANY($1::uuid[]) AND i.status NOT IN ('done', 'cancelled')
+  AND (i.due < $2 OR EXISTS (
+      SELECT 1 FROM milestones m
+      WHERE m.initiative_id = i.id AND m.due < $2 AND m.done_at IS NULL))
 """
 _LAST_RECEIVED = "SELECT max(last_received) FROM metrics WHERE name = ANY($1::text[])"
 _CHILDREN = """
@@ -156,6 +172,17 @@ ORDER BY g.id
 _ACTIVE = """
 SELECT id FROM goals WHERE due IS NULL OR due >= $1 ORDER BY id
 """
+
+
+def _plan(goal: Any, now: datetime) -> dict[str, Any]:
+    summary = goal["plan_summary"]
+    return plan_status(
+        cadence=goal["check_in_cadence"],
+        last_check_in_at=goal["last_check_in_at"],
+        since=goal["start"] or goal["created_at"],
+        summary=orjson.loads(summary) if isinstance(summary, str) else summary,
+        now=now,
+    )
 
 
 class GoalEvaluationService:
@@ -230,7 +257,14 @@ class GoalEvaluationService:
             outcome = self._evaluate_rollup(goals[goal_id], children, previous, now)
             await self._record(raw, [outcome], previous, now)
             outcomes.append(outcome)
-        return outcomes
+        late = {r["goal_id"] for r in await raw.fetch(_LATE_PLANS, closure, now)}
+        # The plan part is only published with a status change (`status_object`).
+        return [
+            replace(o, late_plan=o.goal_id in late, plan=_plan(goals[o.goal_id], now))
+            if o.changed or o.goal_id in late
+            else o
+            for o in outcomes
+        ]
 
     async def _stale(self, raw: Any, goal: Any, now: datetime) -> bool:
         """No event for the KPI's metrics received for longer than `max_staleness` (a KPI

@@ -19,13 +19,18 @@ event_id)` and late or out-of-order events are folded in by time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from northstar.events.model import FieldError, MetricEvent
-from northstar.events.validation import plainly_valid, validate_event
+from northstar.events.validation import (
+    DEFAULT_BOUNDS,
+    NO_FUTURE_RULE,
+    EventBounds,
+    plainly_valid,
+    validate_event,
+)
 
 CONTENT_TYPE = b"application/vnd.northstar.events.v1+json"
 HEADERS = [("content-type", CONTENT_TYPE)]
@@ -57,12 +62,9 @@ class Decoded:
 
 _REQUIRED_ON_WIRE = ("event_id", "source", "timestamp")
 _REQUIRED_KEYS = frozenset(_REQUIRED_ON_WIRE)
-# On decode the future-timestamp rule was already applied by ingest at receive time;
-# re-applying it against the consumer's clock would dead-letter events merely for lag.
-_FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
 
-def decode_message(value: bytes | None) -> Decoded:
+def decode_message(value: bytes | None, bounds: EventBounds = DEFAULT_BOUNDS) -> Decoded:
     """Decode one message. A message that is not the format at all is rejected whole;
     an invalid event inside a valid message is rejected alone, so one bad event does not
     hold back the rest."""
@@ -81,7 +83,7 @@ def decode_message(value: bytes | None) -> Decoded:
     events: list[MetricEvent] = []
     rejected: list[Rejected] = []
     for index, raw in enumerate(raw_events):
-        plain = plainly_valid(raw)
+        plain = plainly_valid(raw, bounds)
         if plain is not None:
             events.append(plain)
             continue
@@ -92,8 +94,16 @@ def decode_message(value: bytes | None) -> Decoded:
                 for name in _REQUIRED_ON_WIRE
                 if name not in raw
             )
+        # On decode the future-timestamp rule was already applied by ingest at receive
+        # time; re-applying it against the consumer's clock would dead-letter events
+        # merely for lag. Every other rule applies again.
         event = validate_event(
-            raw, index, default_source="", received_at=_FAR_FUTURE, errors=errors
+            raw,
+            index,
+            default_source="",
+            received_at=NO_FUTURE_RULE,
+            errors=errors,
+            bounds=bounds,
         )
         if event is None or errors:
             reason = "; ".join(f"{e.field or 'event'}: {e.message}" for e in errors)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,29 @@ MAX_DIMENSION_VALUE = 200
 MAX_EVENT_ID = 100
 MAX_SOURCE = 100
 MAX_FUTURE = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class EventBounds:
+    """What the store can hold, checked at ingest and again on decode.
+
+    Timestamps are compared after conversion to UTC (a year-1 timestamp with a positive
+    offset would otherwise reach the rollups as year 0, which Python cannot represent).
+    `max_abs_value` keeps every sum over any goal period finite: with the default, even a
+    trillion events at the bound sum to 1e27, far below float's 1.8e308, and PostgreSQL's
+    `sum + excluded.sum` fold never overflows."""
+
+    earliest: datetime = datetime(1970, 1, 1, tzinfo=UTC)
+    max_future: timedelta = MAX_FUTURE
+    max_abs_value: float = 1e15
+
+
+DEFAULT_BOUNDS = EventBounds()
+
+# NUL breaks PostgreSQL's COPY; the other C0/C1 control characters are refused too, so
+# nothing stored can corrupt a log line, a CSV export or a terminal.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_MESSAGE = "must not contain NUL or other control characters"
 
 EVENT_FIELDS = frozenset({"event_id", "metric", "value", "timestamp", "dimensions", "source"})
 
@@ -53,7 +77,10 @@ def parse_timestamp(text: str) -> datetime:
         raise ValueError("must be an RFC 3339 timestamp such as 2026-01-31T12:00:00Z") from None
     if parsed.tzinfo is None:
         raise ValueError("needs a UTC offset, e.g. 2026-01-31T12:00:00Z or +02:00")
-    return parsed
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range once converted to UTC") from None
 
 
 def validate_event(
@@ -63,11 +90,13 @@ def validate_event(
     default_source: str,
     received_at: datetime,
     errors: list[FieldError],
+    bounds: EventBounds = DEFAULT_BOUNDS,
 ) -> MetricEvent | None:
     """Check one event object. Appends its problems to `errors`; returns the event if valid.
 
     Absent `event_id` gets a server-assigned UUID, absent `timestamp` the receive time,
-    absent `source` the API key's name.
+    absent `source` the API key's name. `bounds` limits timestamps (the future bound is
+    counted from `received_at`) and values.
     """
     if not isinstance(obj, dict):
         errors.append(FieldError(index, "", "each event must be a JSON object"))
@@ -101,6 +130,14 @@ def validate_event(
         errors.append(FieldError(index, "value", "must be a number"))
     elif not math.isfinite(value):
         errors.append(FieldError(index, "value", "must be finite (no NaN or Infinity)"))
+    elif not -bounds.max_abs_value <= value <= bounds.max_abs_value:
+        errors.append(
+            FieldError(
+                index,
+                "value",
+                f"must be between -{bounds.max_abs_value:g} and {bounds.max_abs_value:g}",
+            )
+        )
     else:
         value = float(value)
 
@@ -109,12 +146,16 @@ def validate_event(
         event_id = str(uuid.uuid4())
     elif not isinstance(event_id, str) or not 1 <= len(event_id) <= MAX_EVENT_ID:
         errors.append(FieldError(index, "event_id", "must be a string of 1 to 100 characters"))
+    elif _CONTROL.search(event_id) is not None:
+        errors.append(FieldError(index, "event_id", _CONTROL_MESSAGE))
 
     source = obj.get("source")
     if source is None:
         source = default_source
     elif not isinstance(source, str) or not 1 <= len(source) <= MAX_SOURCE:
         errors.append(FieldError(index, "source", "must be a string of 1 to 100 characters"))
+    elif _CONTROL.search(source) is not None:
+        errors.append(FieldError(index, "source", _CONTROL_MESSAGE))
 
     raw_ts = obj.get("timestamp")
     timestamp = received_at
@@ -127,10 +168,7 @@ def validate_event(
             except ValueError as error:
                 errors.append(FieldError(index, "timestamp", str(error)))
             else:
-                if timestamp - received_at > MAX_FUTURE:
-                    errors.append(
-                        FieldError(index, "timestamp", "is more than 24 hours in the future")
-                    )
+                _check_timestamp(timestamp, index, received_at, bounds, errors)
 
     dimensions = obj.get("dimensions")
     if dimensions is None:
@@ -145,7 +183,27 @@ def validate_event(
     return MetricEvent(event_id, source, metric, value, timestamp, dimensions)  # type: ignore[arg-type]
 
 
-def plainly_valid(obj: Any) -> MetricEvent | None:
+def _check_timestamp(
+    timestamp: datetime,
+    index: int,
+    received_at: datetime,
+    bounds: EventBounds,
+    errors: list[FieldError],
+) -> None:
+    if timestamp < bounds.earliest:
+        errors.append(
+            FieldError(index, "timestamp", f"is before {bounds.earliest.isoformat()} (UTC)")
+        )
+    elif received_at != NO_FUTURE_RULE and timestamp - received_at > bounds.max_future:
+        hours = bounds.max_future.total_seconds() / 3600
+        errors.append(FieldError(index, "timestamp", f"is more than {hours:g} hours in the future"))
+
+
+# `received_at` for callers that applied the future rule already (see `codec`).
+NO_FUTURE_RULE = datetime.max.replace(tzinfo=UTC)
+
+
+def plainly_valid(obj: Any, bounds: EventBounds = DEFAULT_BOUNDS) -> MetricEvent | None:
     """The event, when `obj` is a complete event object that is plainly valid; else None.
 
     A fast path for the evaluator, whose events arrive in their complete wire form
@@ -168,19 +226,29 @@ def plainly_valid(obj: Any) -> MetricEvent | None:
         and metric.__class__ is str
         and metric in _valid_metrics
         and value.__class__ is float
-        and value - value == 0.0  # finite: NaN and ±Infinity give NaN
+        and -bounds.max_abs_value <= value <= bounds.max_abs_value  # False for NaN too
         and raw_ts.__class__ is str
         and dimensions.__class__ is dict
         and len(dimensions) <= MAX_DIMENSIONS
     ):
         return None
     known = _valid_dimension_keys
+    control = _CONTROL.search
     for key, val in dimensions.items():
-        if key not in known or val.__class__ is not str or len(val) > MAX_DIMENSION_VALUE:
+        if (
+            key not in known
+            or val.__class__ is not str
+            or len(val) > MAX_DIMENSION_VALUE
+            or control(val) is not None
+        ):
             return None
+    if control(event_id) is not None or control(source) is not None:
+        return None
     try:
         timestamp = parse_timestamp(raw_ts)
     except ValueError:
+        return None
+    if timestamp < bounds.earliest:
         return None
     return MetricEvent(event_id, source, metric, value, timestamp, dimensions)
 
@@ -205,6 +273,8 @@ def _check_dimensions(dimensions: dict[str, Any], index: int, errors: list[Field
             errors.append(
                 FieldError(index, f"dimensions.{key}", "value may have at most 200 characters")
             )
+        elif _CONTROL.search(val) is not None:
+            errors.append(FieldError(index, f"dimensions.{key}", f"value {_CONTROL_MESSAGE}"))
 
 
 def utc_now() -> datetime:

@@ -35,7 +35,9 @@ def health_router(
     registry: CollectorRegistry,
     timeout: float = 3.0,
 ) -> APIRouter:
-    """Health endpoints. Each readiness check raises when its dependency is unreachable."""
+    """Health endpoints. Each readiness check raises when its dependency is unreachable
+    or its part of the pipeline is in trouble; `/readyz` names each failing check with
+    its message."""
     router = APIRouter(include_in_schema=False)
 
     @router.get("/healthz")
@@ -57,10 +59,10 @@ def health_router(
         results = await asyncio.gather(*(run(n, c) for n, c in checks.items()))
         failing = {name: error for name, error in results if error is not None}
         if failing:
-            names = ", ".join(sorted(failing))
+            names = "; ".join(f"{name}: {failing[name]}" for name in sorted(failing))
             return problem_response(
                 503,
-                f"Not ready: {names} unreachable.",
+                f"Not ready: {names}",
                 headers={"Retry-After": "5"},
                 checks={n: ("ok" if e is None else e) for n, e in results},
             )

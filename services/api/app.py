@@ -24,10 +24,13 @@ from services.api.analysis.routes import router as analysis_router
 from services.api.api_keys.repository import ApiKeyRepository
 from services.api.api_keys.routes import router as api_keys_router
 from services.api.catalogue.routes import router as catalogue_router
+from services.api.check_ins.routes import router as check_ins_router
+from services.api.cycles.routes import router as cycles_router
 from services.api.gate import ApiGate
 from services.api.gauges import business_gauges
 from services.api.goals.nodes import GoalNodes
 from services.api.goals.routes import router as goals_router
+from services.api.initiatives.routes import router as initiatives_router
 from services.api.kpis.routes import router as kpis_router
 from services.api.members.routes import router as members_router
 from services.api.pagination import use_cursor_secret
@@ -116,6 +119,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(alerts_router)
     app.include_router(reviews_router)
     app.include_router(webhooks_router)
+    app.include_router(initiatives_router)
+    app.include_router(check_ins_router)
+    app.include_router(cycles_router)
     return app
 
 

@@ -19,6 +19,7 @@ from northstar.http.problems import install_problem_handlers
 from northstar.logs import configure_logging
 from services.evaluator.consumer import EvaluatorLoop
 from services.evaluator.housekeeping import Housekeeping
+from services.evaluator.lag import LagWatcher, PipelineHealth
 from services.evaluator.notifications.dispatcher import WebhookDispatcher
 from services.evaluator.notifications.relay import OutboxRelay
 from services.evaluator.settings import EvaluatorSettings
@@ -53,6 +54,15 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
         after_sweep=housekeeping.run,
     )
     loop = EvaluatorLoop(settings, engine, after_store=evaluation.after_store)
+    watcher = LagWatcher(loop, interval=settings.lag_interval_seconds)
+    pipeline = PipelineHealth(
+        loop,
+        watcher,
+        relay,
+        failed_attempts=settings.readiness_failed_attempts,
+        max_lag_seconds=settings.readiness_max_lag_seconds,
+        outbox_max_age_seconds=settings.outbox_max_age_seconds,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +77,7 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
         task = asyncio.create_task(loop.run(), name="evaluator-loop")
         task.add_done_callback(_crash_if_failed)
         sweeper = asyncio.create_task(evaluation.sweep_forever(stopping), name="sweep")
+        lag = asyncio.create_task(watcher.run(stopping), name="lag-watcher")
         notifiers = [
             asyncio.create_task(relay.run(), name="outbox-relay"),
             asyncio.create_task(dispatcher.run(), name="webhook-dispatcher"),
@@ -81,6 +92,7 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
         dispatcher.request_stop()  # lets POSTs in flight finish (≤ the webhook timeout)
         await task
         await sweeper
+        await lag
         await asyncio.gather(*notifiers)
         await notifications_engine.dispose()
         await engine.dispose()
@@ -92,7 +104,13 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
 
     app.include_router(
         health_router(
-            {"database": database_check(engine), "kafka": loop.check}, registry=telemetry.EVALUATOR
+            {
+                "database": database_check(engine),
+                "kafka": loop.check,
+                "consumer": pipeline.consumer,
+                "outbox": pipeline.outbox,
+            },
+            registry=telemetry.EVALUATOR,
         )
     )
     return app

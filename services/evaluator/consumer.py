@@ -1,21 +1,37 @@
-"""The evaluator's consumer loop: a chain of steps that ends in a commit.
+"""The evaluator's consumer loop: a chain of named steps that ends in a commit.
 
-    poll → decode + summarise (bad → DLQ) → store + evaluate in one transaction
-         → commit transaction → commit offsets → publish side effects
+    poll → decode → prepare (summarise) → store and evaluate (one transaction)
+         → commit offsets → side effects
+
+Each step is a method below, named after the step (`_poll`, `_decode_into`,
+`Batch.prepare`, `_store_and_evaluate`, `_commit_offsets`, `_side_effects`); a step that
+fails raises a `StageError` naming itself, and `_handle` decides what happens next.
 
 The next batch is polled and decoded while the current one is being written: decoding
 is Python work and writing is mostly PostgreSQL's, so on two cores they overlap (the
 decoder yields to the event loop after every message, so the writer's round trips are
-never held up for long). Offsets are still committed strictly in batch order, each only
-after its own transaction. A batch polled before a rebalance is dropped unprocessed: its
-records are read again, by whoever owns their partitions now, from the committed offsets.
+never held up for long). The batch summary is computed in one place: `Batch.prepare()`
+in `run`, after the top-up and before the writer, so it covers exactly the events being
+written (the per-event summarising runs as each event is decoded, in the prefetch;
+`prepare` only builds the rows). The one exception is a redelivered batch, where the
+store finds events already stored and summarises the new ones alone (`PreparedBatch.only`).
 
 Offsets are committed only after the database transaction holding their effects has
 committed, so a crash at any point means redelivery, never loss; redelivery is harmless
-because the sink dedupes on `(source, event_id)`. A failed batch is retried in place
-with capped backoff, committing nothing until it succeeds (heartbeats go on, so the
-consumer keeps its group membership). A rebalance waits for the batch in flight to finish
-and commit before partitions move.
+because the sink dedupes on `(source, event_id)`. A batch polled before a rebalance is
+dropped unprocessed: its records are read again, by whoever owns their partitions now.
+
+Failures are of two kinds (`docs/architecture.md`, "When a batch fails"):
+- the data: PostgreSQL refuses a value (SQLSTATE class 22) or preparing it raises
+  `ValueError`/`OverflowError`. The batch is split in halves, each stored in its own
+  transaction, until the messages at fault stand alone; those go to the DLQ once (the
+  reason in a header, the original key kept) and everything else is stored.
+- the infrastructure: the database or the broker is unreachable (anything else). The
+  batch is retried in place with capped backoff, committing nothing until it succeeds
+  (heartbeats go on, so the consumer keeps its group membership).
+A rebalance waits for the batch in flight to finish and commit before partitions move.
+Lag is measured from the broker by a watcher beside the loop (`LagWatcher`), so a
+stuck batch shows as growing lag and as a failing `/readyz`.
 """
 
 from __future__ import annotations
@@ -25,7 +41,9 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from aiokafka import (
     AIOKafkaConsumer,
@@ -37,17 +55,18 @@ from aiokafka import (
 from aiokafka.errors import CommitFailedError, KafkaError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from northstar.events.codec import Rejected
 from northstar.kafka import Topics, ensure_topics, producer
 from northstar.logs import log_context
 from northstar.rollups.writer import MeasurementWriter, TouchedMetric
 from northstar.telemetry import (
     EVALUATOR_BATCH_DURATION,
-    EVALUATOR_CONSUMER_LAG,
+    EVALUATOR_BATCH_FAILURES,
     EVALUATOR_ERRORS,
     EVALUATOR_EVENTS,
     EVALUATOR_LAST_EVENT_TIMESTAMP,
 )
-from services.evaluator.decode import Batch
+from services.evaluator.decode import Batch, DeadLetter, Record
 from services.evaluator.settings import EvaluatorSettings
 
 log = logging.getLogger(__name__)
@@ -58,6 +77,61 @@ AfterCommit = Callable[[], Awaitable[None]]
 AfterStore = Callable[
     [AsyncConnection, Sequence[TouchedMetric], datetime], Awaitable[AfterCommit | None]
 ]
+
+
+class Stage(StrEnum):
+    """The steps of the chain that can fail (the `stage` label of the error counter)."""
+
+    POLL = "poll"
+    PREPARE = "prepare"
+    STORE = "store"
+    DEAD_LETTER = "dead_letter"
+    COMMIT = "commit"
+    SIDE_EFFECTS = "side_effects"
+
+
+class StageError(Exception):
+    """A step of the chain failed for a reason outside the data (the database or the
+    broker): the batch is retried."""
+
+    def __init__(self, stage: Stage, cause: BaseException) -> None:
+        super().__init__(f"{stage} failed: {type(cause).__name__}: {cause}")
+        self.stage = stage
+
+
+class BadData(Exception):
+    """The events of a (part of a) batch cannot be stored as they are: split it."""
+
+    def __init__(self, stage: Stage, reason: str) -> None:
+        super().__init__(f"{stage}: {reason}")
+        self.stage = stage
+        self.reason = reason
+
+
+def data_problem(error: BaseException) -> str | None:
+    """Why `error` is the data's fault (so the batch must be split), or None when it is
+    not (so the batch is retried): a PostgreSQL data exception (SQLSTATE class 22) anywhere
+    in the exception's chain, or a `ValueError`/`OverflowError` raised in Python."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        sqlstate = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(sqlstate, str):
+            return f"PostgreSQL {sqlstate}: {current}" if sqlstate.startswith("22") else None
+        current = getattr(current, "orig", None) or current.__cause__
+    if isinstance(error, ValueError | OverflowError):
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+@dataclass(slots=True)
+class _Stored:
+    """What storing a batch (perhaps in parts) achieved."""
+
+    stored: int = 0
+    isolated: int = 0
+    after_commit: list[AfterCommit] = field(default_factory=list)
 
 
 class _WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -91,8 +165,9 @@ class EvaluatorLoop:
         self._settings = settings
         self._engine = engine
         self._after_store = after_store
+        self._bounds = settings.event_bounds()
         self._topics = Topics.with_prefix(settings.topic_prefix)
-        self._repository = MeasurementWriter()
+        self._writer = MeasurementWriter()
         self._stopping = asyncio.Event()
         self._in_flight = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
@@ -100,6 +175,13 @@ class EvaluatorLoop:
         # Bumped on every revocation: a batch polled under an older generation is dropped.
         self._generation = 0
         self.connected = False
+        # Consecutive failed attempts of the batch in flight, and since when it fails.
+        self.failing_attempts = 0
+        self.failing_since: float | None = None
+        self.last_failure: str | None = None
+        # Kafka timestamp (ms) of the oldest record of each batch polled and not
+        # committed yet (by `id(batch)`): the prefetched one and the one being written.
+        self._uncommitted: dict[int, int] = {}
 
     def request_stop(self) -> None:
         self._stopping.set()
@@ -111,9 +193,13 @@ class EvaluatorLoop:
             while not self._stopping.is_set():
                 generation, batch = await (prefetch or self._poll())
                 prefetch = None
-                if batch is None or generation != self._generation:
+                if batch is None:
+                    continue
+                if generation != self._generation:
+                    self._uncommitted.pop(id(batch), None)
                     continue
                 await self._top_up(batch)
+                batch.prepare()  # the one place the summary is computed (module docstring)
                 prefetch = asyncio.create_task(self._poll())
                 async with self._in_flight:
                     with log_context(batch=batch.describe()):
@@ -130,6 +216,10 @@ class EvaluatorLoop:
         if self._consumer is None or not self.connected:
             raise ConnectionError("not connected to Kafka")
         await self._consumer._client.fetch_all_metadata()
+
+    def consumer(self) -> AIOKafkaConsumer | None:
+        """The Kafka consumer while connected (for the lag watcher)."""
+        return self._consumer if self.connected else None
 
     # -- set-up and tear-down ------------------------------------------------------------
 
@@ -195,69 +285,66 @@ class EvaluatorLoop:
         self._generation += 1
 
     async def _poll(self) -> tuple[int, Batch | None]:
-        """The next batch, decoded, with the generation it was polled under."""
+        """Step 1: the next records, decoded (step 2), with the generation they were
+        polled under."""
         assert self._consumer is not None
         generation = self._generation
         records = await self._consumer.getmany(
             timeout_ms=self._settings.poll_timeout_ms, max_records=self._settings.max_poll_records
         )
         if not records:
-            await self._update_idle_lag()
             return generation, None
-        batch = Batch()
+        batch = Batch(bounds=self._bounds)
         await _decode_into(batch, records)
-        batch.pending.summary()  # here, rather than on the writer's critical path
+        self._note_uncommitted(batch)
         return generation, batch
 
     async def _top_up(self, batch: Batch) -> None:
         """Add what arrived while `batch` waited for the writer, up to a full batch, so a
-        prefetched batch is as fresh as a poll made now. Without it, an event of a live
-        stream that arrived just after the prefetch waited a whole batch longer (end to
-        end p95 305 → 876–1,336 ms); under a backlog the batch is full and this is a no-op."""
+        prefetched batch is as fresh as a poll made now (docs/performance.md, "top-up");
+        under a backlog the batch is full and this is a no-op."""
         assert self._consumer is not None
         room = self._settings.max_poll_records - batch.messages
         if room <= 0:
             return
         await _decode_into(batch, await self._consumer.getmany(timeout_ms=0, max_records=room))
+        self._note_uncommitted(batch)
+
+    def _note_uncommitted(self, batch: Batch) -> None:
+        if batch.records:
+            self._uncommitted[id(batch)] = min(record.timestamp for record in batch.records)
+
+    @property
+    def oldest_uncommitted_ms(self) -> int | None:
+        """Kafka timestamp (ms) of the oldest record polled and not committed yet."""
+        return min(self._uncommitted.values(), default=None)
 
     async def _handle(self, batch: Batch) -> None:
-        assert self._consumer is not None
+        """Steps 3-6 for one batch: store and evaluate (retrying infrastructure failures,
+        splitting out bad data), commit offsets, then side effects."""
         started = time.perf_counter()
         delay = 0.2
         while True:
             try:
-                after_commit, stored = await self._process(batch)
+                result = await self._store_and_evaluate(batch)
                 break
-            except Exception as error:
-                stage = getattr(error, "northstar_stage", "store")
-                EVALUATOR_ERRORS.labels(stage=stage).inc()
-                log.error(
-                    "batch failed; it will be retried",
-                    exc_info=True,
-                    extra={"stage": stage, "retry_in_s": delay},
-                )
+            except StageError as error:
+                self._failed(error, delay)
                 await self._sleep(delay)
                 delay = min(delay * 2, self._settings.retry_backoff_max_seconds)
                 if self._stopping.is_set():
                     # Leave without committing: the batch is redelivered to whoever is next.
                     return
+        self.failing_attempts, self.failing_since, self.last_failure = 0, None, None
+        EVALUATOR_BATCH_FAILURES.set(0)
 
-        try:
-            await self._consumer.commit(batch.commit_offsets)
-        except (CommitFailedError, KafkaError) as error:
-            # The group rebalanced under us: the new owner re-reads these offsets and the
-            # idempotent sink turns the redelivery into duplicates that change nothing.
-            EVALUATOR_ERRORS.labels(stage="commit").inc()
-            log.warning(
-                "offset commit failed; batch will be redelivered", extra={"error": repr(error)}
-            )
-
-        EVALUATOR_EVENTS.labels(outcome="stored").inc(stored)
-        EVALUATOR_EVENTS.labels(outcome="duplicate").inc(batch.events - stored)
-        EVALUATOR_EVENTS.labels(outcome="dead_lettered").inc(len(batch.dead_letters))
+        await self._commit_offsets(batch)
+        EVALUATOR_EVENTS.labels(outcome="stored").inc(result.stored)
+        EVALUATOR_EVENTS.labels(outcome="duplicate").inc(
+            max(0, batch.events - result.stored - result.isolated)
+        )
         EVALUATOR_BATCH_DURATION.observe(time.perf_counter() - started)
         EVALUATOR_LAST_EVENT_TIMESTAMP.set(batch.newest_timestamp_ms / 1000)
-        EVALUATOR_CONSUMER_LAG.set(max(0.0, time.time() - batch.newest_timestamp_ms / 1000))
         # One line per committed batch, carrying its partition:offset ranges (the `batch`
         # log context): what an operator needs to trace an event through the pipeline.
         log.info(
@@ -265,78 +352,161 @@ class EvaluatorLoop:
             extra={
                 "messages": batch.messages,
                 "events": batch.events,
-                "stored": stored,
+                "stored": result.stored,
                 "ms": round((time.perf_counter() - started) * 1000, 1),
             },
         )
+        await self._side_effects(result.after_commit)
 
-        if after_commit is not None:
+    def _failed(self, error: StageError, delay: float) -> None:
+        EVALUATOR_ERRORS.labels(stage=error.stage).inc()
+        self.failing_attempts += 1
+        self.failing_since = self.failing_since or time.time()
+        self.last_failure = str(error)
+        EVALUATOR_BATCH_FAILURES.set(self.failing_attempts)
+        log.error(
+            "batch failed; it will be retried",
+            exc_info=error.__cause__,
+            extra={"stage": error.stage, "retry_in_s": delay, "attempt": self.failing_attempts},
+        )
+
+    async def _store_and_evaluate(self, batch: Batch) -> _Stored:
+        """Step 3: the decode dead letters (once per batch), then the events in one
+        transaction; a part refused for its data is halved until the messages at fault
+        stand alone, which are dead-lettered. Raises `StageError` for the infrastructure."""
+        if not batch.dead_letters_sent:
+            await self._send_dead_letters(batch.dead_letters)
+            EVALUATOR_EVENTS.labels(outcome="dead_lettered").inc(len(batch.dead_letters))
+            batch.dead_letters_sent = True
+        result = _Stored()
+        records = [r for r in batch.records if _where(r) not in batch.isolated]
+        parts: list[list[Record]] = [records] if records else []
+        while parts:
+            part_records = parts.pop()
+            whole = len(part_records) == len(batch.records)
+            part = batch if whole else Batch.of(part_records, self._bounds)
             try:
-                await after_commit()
+                after_commit, stored = await self._transaction(part)
+            except BadData as bad:
+                if len(part_records) > 1:
+                    middle = len(part_records) // 2
+                    parts += [part_records[middle:], part_records[:middle]]
+                    continue
+                await self._isolate(batch, part_records[0], bad, events=part.events)
+                result.isolated += part.events
+                continue
+            result.stored += stored
+            if after_commit is not None:
+                result.after_commit.append(after_commit)
+        return result
+
+    async def _transaction(self, part: Batch) -> tuple[AfterCommit | None, int]:
+        """Store and evaluate `part` in one transaction; `BadData` when PostgreSQL or the
+        preparation refuses its data, `StageError` for anything else."""
+        summary = part.prepare()
+        if summary is None:
+            raise BadData(Stage.PREPARE, part.unprepared or "cannot prepare")
+        received_at = datetime.now(UTC)
+        after_commit = None
+        try:
+            async with self._engine.begin() as conn:
+                fresh = await self._writer.store(conn, part.pending)
+                if fresh:
+                    folded = summary if fresh is part.pending else fresh.summary()
+                    touched = await self._writer.fold(conn, folded, received_at)
+                    if self._after_store is not None and touched:
+                        after_commit = await self._after_store(conn, touched, received_at)
+        except Exception as error:
+            reason = data_problem(error)
+            if reason is not None:
+                raise BadData(Stage.STORE, reason) from error
+            raise StageError(Stage.STORE, error) from error
+        return after_commit, len(fresh)
+
+    async def _isolate(self, batch: Batch, record: Record, bad: BadData, *, events: int) -> None:
+        """Dead-letter one message the store refused; it is skipped from now on, so a
+        retry of the batch never sends it twice."""
+        letter = DeadLetter(
+            _rejected(record, f"{bad.stage}: {bad.reason}"),
+            record.topic,
+            record.partition,
+            record.offset,
+            record.key,
+        )
+        await self._send_dead_letters([letter])
+        batch.isolated.add(_where(record))
+        EVALUATOR_EVENTS.labels(outcome="dead_lettered").inc(max(1, events))
+
+    async def _send_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        """Send to the DLQ with the reason, the origin and the original key."""
+        if not letters:
+            return
+        assert self._dlq is not None
+        try:
+            deliveries = []
+            for letter in letters:
+                log.warning(
+                    "dead-lettering",
+                    extra={
+                        "reason": letter.rejected.reason,
+                        "partition": letter.partition,
+                        "offset": letter.offset,
+                    },
+                )
+                headers = [
+                    ("northstar-dlq-reason", letter.rejected.reason.encode()[:4000]),
+                    ("northstar-source-topic", letter.topic.encode()),
+                    ("northstar-source-partition", str(letter.partition).encode()),
+                    ("northstar-source-offset", str(letter.offset).encode()),
+                ]
+                deliveries.append(
+                    await self._dlq.send(
+                        self._topics.dlq, letter.rejected.payload, key=letter.key, headers=headers
+                    )
+                )
+            await asyncio.gather(*deliveries)
+        except Exception as error:
+            raise StageError(Stage.DEAD_LETTER, error) from error
+
+    async def _commit_offsets(self, batch: Batch) -> None:
+        """Step 4: commit the batch's offsets (its transaction has committed)."""
+        assert self._consumer is not None
+        try:
+            await self._consumer.commit(batch.commit_offsets)
+        except (CommitFailedError, KafkaError) as error:
+            # The group rebalanced under us: the new owner re-reads these offsets and the
+            # idempotent sink turns the redelivery into duplicates that change nothing.
+            EVALUATOR_ERRORS.labels(stage=Stage.COMMIT).inc()
+            log.warning(
+                "offset commit failed; batch will be redelivered", extra={"error": repr(error)}
+            )
+        self._uncommitted.pop(id(batch), None)
+
+    async def _side_effects(self, after_commit: Sequence[AfterCommit]) -> None:
+        """Step 5: after the commit, nudge what publishes the batch's effects."""
+        for step in after_commit:
+            try:
+                await step()
             except Exception:
                 # Side effects go through the outbox; this is only the fast path that
                 # nudges the relay, so a failure here loses nothing.
+                EVALUATOR_ERRORS.labels(stage=Stage.SIDE_EFFECTS).inc()
                 log.exception("post-commit step failed")
 
-    async def _process(self, batch: Batch) -> tuple[Callable[[], Awaitable[None]] | None, int]:
-        await self._dead_letter(batch)
-        received_at = datetime.now(UTC)
-        after_commit = None
-        async with self._engine.begin() as conn:
-            fresh = await self._repository.store(conn, batch.pending)
-            touched = (
-                await self._repository.fold(conn, fresh.summary(), received_at) if fresh else []
-            )
-            if self._after_store is not None and touched:
-                after_commit = await self._after_store(conn, touched, received_at)
-        return after_commit, len(fresh)
 
-    async def _dead_letter(self, batch: Batch) -> None:
-        if not batch.dead_letters:
-            return
-        assert self._dlq is not None
-        deliveries = []
-        for letter in batch.dead_letters:
-            log.warning(
-                "dead-lettering",
-                extra={
-                    "reason": letter.rejected.reason,
-                    "partition": letter.partition,
-                    "offset": letter.offset,
-                },
-            )
-            headers = [
-                ("northstar-dlq-reason", letter.rejected.reason.encode()[:4000]),
-                ("northstar-source-topic", letter.topic.encode()),
-                ("northstar-source-partition", str(letter.partition).encode()),
-                ("northstar-source-offset", str(letter.offset).encode()),
-            ]
-            deliveries.append(
-                await self._dlq.send(self._topics.dlq, letter.rejected.payload, headers=headers)
-            )
-        try:
-            await asyncio.gather(*deliveries)
-        except Exception as error:
-            error.northstar_stage = "dead_letter"  # type: ignore[attr-defined]
-            raise
+def _where(record: Record) -> tuple[str, int, int]:
+    return (record.topic, record.partition, record.offset)
 
-    async def _update_idle_lag(self) -> None:
-        """With nothing left to read on any assigned partition, the lag is zero."""
-        assert self._consumer is not None
-        assignment = self._consumer.assignment()
-        for tp in assignment:
-            highwater = self._consumer.highwater(tp)
-            if highwater is None or await self._consumer.position(tp) < highwater:
-                return
-        if assignment:
-            EVALUATOR_CONSUMER_LAG.set(0)
+
+def _rejected(record: Record, reason: str) -> Rejected:
+    return Rejected(record.value or b"", reason)
 
 
 async def _decode_into(
     batch: Batch, records: Mapping[TopicPartition, Sequence[ConsumerRecord[bytes, bytes]]]
 ) -> None:
-    """Decode polled records into `batch`, yielding to the event loop after each message so
-    the batch being written meanwhile has its turn."""
+    """Step 2: decode polled records into `batch`, yielding to the event loop after each
+    message so the batch being written meanwhile has its turn."""
     for messages in records.values():
         for record in messages:
             batch.add(record)

@@ -1,35 +1,69 @@
 """A polled batch of Kafka records → the events to store (already summarised for the
 rollups), the records to dead-letter, and the offsets to commit. Pure: no I/O (the writer
-owns it)."""
+owns it).
+
+Nothing here may raise: a message that cannot be decoded is a dead letter, and an event
+that the summariser cannot take (a value or time past what the rollups hold) marks the
+batch `unprepared`, which the consumer treats like a data error from the store: it splits
+the batch until that message is isolated (`Batch.of` rebuilds a part from its records).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 from aiokafka import ConsumerRecord, TopicPartition
 
-from northstar.events.codec import Rejected, decode_message
-from northstar.rollups.batch import PreparedBatch
+from northstar.events.codec import Decoded, Rejected, decode_message
+from northstar.events.validation import DEFAULT_BOUNDS, EventBounds
+from northstar.rollups.batch import BatchSummary, PreparedBatch
+
+Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
+    """What goes to the DLQ: the payload, why, and where it came from (with its key)."""
+
     rejected: Rejected
     topic: str
     partition: int
     offset: int
+    key: bytes | None
 
 
 @dataclass(slots=True)
 class Batch:
+    bounds: EventBounds = DEFAULT_BOUNDS
     events: int = 0  # decoded, valid (duplicates within the batch included)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     # partition -> (first offset, next offset to consume)
     offsets: dict[TopicPartition, tuple[int, int]] = field(default_factory=dict)
     newest_timestamp_ms: int = 0
-    messages: int = 0
+    # The records themselves, kept so a part of the batch can be rebuilt when it is split.
+    records: list[Record] = field(default_factory=list)
     # The events unique by (source, event_id), summarised for the rollups as decoded.
     pending: PreparedBatch = field(default_factory=PreparedBatch)
+    # Why the events could not be prepared for the store (None when they could).
+    unprepared: str | None = None
+    # The consumer's bookkeeping across retries: the decode dead letters went out, and
+    # the messages it dead-lettered after splitting (topic, partition, offset).
+    dead_letters_sent: bool = False
+    isolated: set[tuple[str, int, int]] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, records: Iterable[Record], bounds: EventBounds) -> Batch:
+        """A batch of `records`, decoded afresh (a part of a batch being split)."""
+        batch = cls(bounds=bounds)
+        for record in records:
+            batch.add(record)
+        return batch
+
+    @property
+    def messages(self) -> int:
+        return len(self.records)
 
     @property
     def commit_offsets(self) -> dict[TopicPartition, int]:
@@ -40,16 +74,42 @@ class Batch:
             f"{tp.partition}:{start}-{end - 1}" for tp, (start, end) in sorted(self.offsets.items())
         )
 
-    def add(self, record: ConsumerRecord[bytes, bytes]) -> None:
+    def add(self, record: Record) -> None:
         """Decode one record into the batch."""
         tp = TopicPartition(record.topic, record.partition)
-        self.messages += 1
+        self.records.append(record)
         first = self.offsets.get(tp, (record.offset, 0))[0]
         self.offsets[tp] = (first, record.offset + 1)
         self.newest_timestamp_ms = max(self.newest_timestamp_ms, record.timestamp)
-        decoded = decode_message(record.value)
+        decoded = _decode(record.value, self.bounds)
         self.events += len(decoded.events)
-        self.pending.add(decoded.events)
+        if self.unprepared is None:
+            try:
+                self.pending.add(decoded.events)
+            except (ValueError, OverflowError, TypeError) as error:
+                self.unprepared = f"cannot summarise: {error!r}"
         self.dead_letters.extend(
-            DeadLetter(r, record.topic, record.partition, record.offset) for r in decoded.rejected
+            DeadLetter(r, record.topic, record.partition, record.offset, record.key)
+            for r in decoded.rejected
         )
+
+    def prepare(self) -> BatchSummary | None:
+        """The batch's summary for the rollups: THE place it is computed (see
+        `EvaluatorLoop.run`); cached, so the writer reuses it. None when the events could
+        not be summarised (`unprepared` says why)."""
+        if self.unprepared is not None:
+            return None
+        try:
+            return self.pending.summary()
+        except (ValueError, OverflowError, TypeError) as error:
+            self.unprepared = f"cannot summarise: {error!r}"
+            return None
+
+
+def _decode(value: bytes | None, bounds: EventBounds) -> Decoded:
+    """`decode_message`, with any surprise turned into a dead letter: no message may end
+    the consumer."""
+    try:
+        return decode_message(value, bounds)
+    except Exception as error:
+        return Decoded([], [Rejected(value or b"", f"undecodable: {error!r}")])

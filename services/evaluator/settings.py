@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from northstar.config import KafkaSettings, ServiceSettings
+from northstar.config import EventLimitSettings, KafkaSettings, ServiceSettings
 
 
-class EvaluatorSettings(ServiceSettings, KafkaSettings):
+class EvaluatorSettings(ServiceSettings, KafkaSettings, EventLimitSettings):
     http_port: int = Field(default=8002, ge=1, le=65535)
     consumer_group: str = "northstar-evaluator"
     # Upper bound of messages per poll; each message carries up to 500 events.
@@ -28,6 +28,16 @@ class EvaluatorSettings(ServiceSettings, KafkaSettings):
     # -- outbox relay and webhook dispatcher (docs/notifications.md) ----------------------
     # How often the relay looks for committed outbox rows when nobody nudged it.
     outbox_poll_interval_seconds: float = Field(default=0.5, gt=0)
+    # Parked (unpublishable) outbox events fail /readyz and the alert for this long.
+    outbox_parked_window_hours: float = Field(default=24, gt=0)
+    # /readyz fails when an outbox event waits longer than this.
+    outbox_max_age_seconds: float = Field(default=120, gt=0)
+    # /readyz fails after this many consecutive failed attempts of one batch ...
+    readiness_failed_attempts: int = Field(default=5, ge=1)
+    # ... or when the oldest uncommitted event is older than this.
+    readiness_max_lag_seconds: float = Field(default=300, gt=0)
+    # How often the consumer's lag is measured from the broker.
+    lag_interval_seconds: float = Field(default=5, gt=0)
     # Outbox rows relayed per transaction.
     outbox_batch_size: int = Field(default=100, ge=1, le=10_000)
     # How often the dispatcher looks for due deliveries when nobody nudged it.

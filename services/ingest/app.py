@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from northstar import telemetry
 from northstar.auth.authenticator import Authenticator
-from northstar.auth.keys import Scope
+from northstar.auth.keys import Principal, Scope
 from northstar.config import load_settings
 from northstar.db.engine import create_engine
 from northstar.events.model import FieldError, MetricEvent
@@ -22,14 +22,23 @@ from northstar.http.middleware import RequestIdMiddleware
 from northstar.http.problems import Problem, install_problem_handlers, json_response
 from northstar.logs import configure_logging
 from northstar.telemetry import INGEST_EVENTS, INGEST_REQUEST_DURATION
-from services.ingest.bodies import SUPPORTED, BodyError, media_type, parse_body
+from services.ingest.bodies import (
+    SUPPORTED,
+    BodyError,
+    binary_cloudevent,
+    media_type,
+    parse_body,
+)
 from services.ingest.publisher import BrokerUnavailable, EventPublisher
 from services.ingest.ratelimit import RateLimiter
 from services.ingest.settings import IngestSettings
+from services.ingest.spreadsheet import CSV
 
 EVENTS_REQUEST_BODY: dict[str, Any] = {
     "required": True,
-    "description": 'One event, {"events": [...]}, NDJSON, or CloudEvents 1.0 (single or batch).',
+    "description": 'One event, {"events": [...]}, NDJSON, CloudEvents 1.0 (single or batch), '
+    "or CSV (header: metric, value, optional timestamp, event_id, source, dimensions.<name>; "
+    "rows numbered from 0 as `index`).",
     "content": {
         "application/json": {
             "schema": {
@@ -51,6 +60,11 @@ EVENTS_REQUEST_BODY: dict[str, Any] = {
         "application/x-ndjson": {"schema": {"type": "string"}},
         "application/cloudevents+json": {"schema": {"type": "object"}},
         "application/cloudevents-batch+json": {"schema": {"type": "array"}},
+        "text/csv": {
+            "schema": {"type": "string"},
+            "example": "metric,value,timestamp,dimensions.region\n"
+            "revenue,120.5,2026-01-31T12:00:00Z,eu\n",
+        },
     },
 }
 
@@ -82,6 +96,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
     authenticator = Authenticator(engine, ttl=settings.api_key_cache_seconds)
     publisher = EventPublisher(settings, timeout=settings.produce_timeout_seconds)
     limiter = RateLimiter(settings.rate_limit_events_per_second)
+    bounds = settings.event_bounds()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -115,7 +130,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
             202: {"description": "Every accepted event was acknowledged by Kafka."},
             400: {"description": "Malformed body"},
             401: {"description": "Missing, unknown or revoked key"},
-            403: {"description": "Key without events:write"},
+            403: {"description": "Key without events:write, or a source the key may not write"},
             413: {"description": "Body over the size or event limit"},
             415: {"description": "Unsupported content type"},
             422: {"description": "Invalid events, listed by index"},
@@ -144,19 +159,25 @@ def create_app(settings: IngestSettings) -> FastAPI:
             raise Problem(
                 415, f"Content type '{kind}' is not supported; use one of: {', '.join(SUPPORTED)}."
             )
+        # Charged before the body is read or parsed, so a key sending large bodies that
+        # turn out invalid is throttled like one sending valid events (docs/events.md).
+        _charge(principal, 1, 0)
         raw = await _read_body(request, settings.max_body_bytes)
 
         errors: list[FieldError] = []
         try:
-            objects = parse_body(raw, kind, errors)
+            objects = parse_body(raw, kind, errors, binary=binary_cloudevent(request.headers))
         except BodyError as error:
             raise Problem(400, str(error)) from None
-        if len(objects) > settings.max_events_per_request:
+        most = settings.max_csv_rows_per_request if kind == CSV else settings.max_events_per_request
+        if len(objects) > most:
             raise Problem(
                 413,
-                f"The request holds {len(objects)} events; at most "
-                f"{settings.max_events_per_request} are allowed per request. Split the batch.",
+                f"The request holds {len(objects)} events; at most {most} are allowed per "
+                "request. Split the batch.",
             )
+        # The rest of the request's cost: every event it holds, valid or not.
+        _charge(principal, len(objects) - 1, len(objects))
 
         received_at = utc_now()
         events: list[MetricEvent] = []
@@ -165,11 +186,26 @@ def create_app(settings: IngestSettings) -> FastAPI:
             if index in envelope_failed:
                 continue
             event = validate_event(
-                obj, index, default_source=principal.name, received_at=received_at, errors=errors
+                obj,
+                index,
+                default_source=principal.name,
+                received_at=received_at,
+                errors=errors,
+                bounds=bounds,
             )
             if event is not None:
                 events.append(event)
         errors.sort(key=lambda e: e.index)
+        foreign = sorted({e.source for e in events if not principal.may_write(e.source)})
+        if foreign:
+            INGEST_EVENTS.labels(outcome="rejected").inc(len(objects))
+            raise Problem(
+                403,
+                f"The key '{principal.name}' may not write events with source "
+                f"{', '.join(repr(s) for s in foreign)}; it may write its own name"
+                + (f" and {', '.join(sorted(principal.sources))}" if principal.sources else "")
+                + ". Create the key with `sources` to allow more.",
+            )
 
         if errors and not partial:
             INGEST_EVENTS.labels(outcome="rejected").inc(len(objects))
@@ -179,16 +215,6 @@ def create_app(settings: IngestSettings) -> FastAPI:
                 f"{bad} of {len(objects)} events are invalid; nothing was accepted. Fix them, "
                 "or send ?partial=true to accept the valid ones.",
                 errors=[e.as_dict() for e in errors],
-            )
-
-        wait = limiter.acquire(principal.key_id, len(events))
-        if wait:
-            INGEST_EVENTS.labels(outcome="rejected").inc(len(objects))
-            raise Problem(
-                429,
-                f"The key '{principal.name}' is over its rate limit of "
-                f"{settings.rate_limit_events_per_second:g} events/s; retry after {wait:g} s.",
-                headers={"Retry-After": str(int(wait))},
             )
 
         if events:
@@ -210,6 +236,18 @@ def create_app(settings: IngestSettings) -> FastAPI:
             INGEST_EVENTS.labels(outcome="rejected").inc(rejected_count)
             body["rejected"] = [e.as_dict() for e in errors]
         return json_response(body, status=202)
+
+    def _charge(principal: Principal, events: int, counted: int) -> None:
+        """Take `events` from the key's bucket, or answer 429 (`counted` events rejected)."""
+        wait = limiter.acquire(principal.key_id, events) if events > 0 else 0.0
+        if wait:
+            INGEST_EVENTS.labels(outcome="rejected").inc(counted)
+            raise Problem(
+                429,
+                f"The key '{principal.name}' is over its rate limit of "
+                f"{settings.rate_limit_events_per_second:g} events/s; retry after {wait:g} s.",
+                headers={"Retry-After": str(int(wait))},
+            )
 
     original_openapi = app.openapi
 

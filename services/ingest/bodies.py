@@ -1,4 +1,6 @@
-"""Request bodies → event objects: JSON, NDJSON and CloudEvents 1.0 (SPEC §3).
+"""Request bodies → event objects: JSON, NDJSON, CloudEvents 1.0 and CSV (SPEC §3; CSV in
+`services/ingest/spreadsheet.py`), the CloudEvents in structured, batched and binary mode
+(binary: the context attributes in `ce-*` headers, the body is the data).
 
 Each parser returns plain dicts in the event-object shape, so one validator serves all
 formats. A body that cannot be read at all is a `BodyError` (400); per-event problems are
@@ -7,11 +9,14 @@ left to validation (422), with CloudEvents attribute problems reported here per 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 
 from northstar.events.model import FieldError
+from services.ingest.spreadsheet import CSV, CsvHeaderError, parse_csv
 
 
 class BodyError(ValueError):
@@ -22,7 +27,7 @@ JSON = "application/json"
 NDJSON = "application/x-ndjson"
 CLOUDEVENT = "application/cloudevents+json"
 CLOUDEVENT_BATCH = "application/cloudevents-batch+json"
-SUPPORTED = (JSON, NDJSON, CLOUDEVENT, CLOUDEVENT_BATCH)
+SUPPORTED = (JSON, NDJSON, CLOUDEVENT, CLOUDEVENT_BATCH, CSV)
 
 # CloudEvents context attributes we understand; extension attributes are allowed by the
 # CloudEvents spec (tracing and the like) and ignored.
@@ -41,11 +46,36 @@ def _loads(raw: bytes, what: str) -> Any:
         raise BodyError(f"{what} is not valid JSON: {error}") from None
 
 
-def parse_body(raw: bytes, kind: str, errors: list[FieldError]) -> list[Any]:
+def binary_cloudevent(headers: Mapping[str, str]) -> dict[str, Any] | None:
+    """The CloudEvent context of a binary-mode request (its `ce-*` headers without the
+    prefix, percent-decoded as the HTTP binding requires), or None when the request is
+    not in binary mode (no `ce-specversion`)."""
+    if "ce-specversion" not in headers:
+        return None
+    return {
+        name[3:].lower(): unquote(value)
+        for name, value in headers.items()
+        if name.lower().startswith("ce-")
+    }
+
+
+def parse_body(
+    raw: bytes,
+    kind: str,
+    errors: list[FieldError],
+    *,
+    binary: Mapping[str, Any] | None = None,
+) -> list[Any]:
     """The body's event objects, in order. CloudEvents envelope problems go to `errors`
-    (their index keeps its place in the list as a `None` that validation skips)."""
+    (their index keeps its place in the list as a `None` that validation skips). With
+    `binary` (see `binary_cloudevent`), the body is the data of that one CloudEvent."""
     if not raw.strip():
         raise BodyError('The request body is empty; send one event or {"events": [...]}.')
+    if binary is not None:
+        if kind != JSON:
+            raise BodyError("A binary-mode CloudEvent's data must be application/json.")
+        data = _loads(raw, "The body")
+        return [from_cloudevent({**binary, "data": data}, 0, errors)]
     if kind == JSON:
         body = _loads(raw, "The body")
         if isinstance(body, dict) and isinstance(body.get("events"), list) and len(body) == 1:
@@ -69,6 +99,11 @@ def parse_body(raw: bytes, kind: str, errors: list[FieldError]) -> list[Any]:
         if not isinstance(body, list):
             raise BodyError("A CloudEvents batch must be a JSON array of events.")
         return [from_cloudevent(item, index, errors) for index, item in enumerate(body)]
+    if kind == CSV:
+        try:
+            return parse_csv(raw, errors)
+        except CsvHeaderError as error:
+            raise BodyError(str(error)) from None
     raise AssertionError(kind)
 
 

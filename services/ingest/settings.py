@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from northstar.config import KafkaSettings, ServiceSettings
+from northstar.config import EventLimitSettings, KafkaSettings, ServiceSettings
 
 
-class IngestSettings(ServiceSettings, KafkaSettings):
+class IngestSettings(ServiceSettings, KafkaSettings, EventLimitSettings):
     http_port: int = Field(default=8001, ge=1, le=65535)
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     max_events_per_request: int = Field(default=10_000, ge=1)
+    # A spreadsheet is one file: a `text/csv` body may hold this many rows (still within
+    # max_body_bytes), so a 100,000-row export imports in one request.
+    max_csv_rows_per_request: int = Field(default=200_000, ge=1)
     # Events per second per API key (token bucket, burst of two seconds); 0 disables.
     rate_limit_events_per_second: float = Field(default=200_000, ge=0)
     # A request whose events Kafka has not acknowledged within this many seconds gets 503.

@@ -196,6 +196,12 @@ async def _personal_key(database_url: str, user_id: str, scopes: list[str]) -> s
     return secret
 
 
+async def _initiative(client: httpx.AsyncClient, goal_id: str) -> str:
+    body = {"goal_id": goal_id, "title": "Plan", "milestones": [{"title": "Step"}]}
+    initiative_id: str = ok(await client.post("/v1/initiatives", json=body), 201)["id"]
+    return initiative_id
+
+
 async def _alert(database_url: str, goal_id: str) -> str:
     alert_id = uuid.uuid4()
     now = datetime.now(UTC)
@@ -260,6 +266,13 @@ async def world(app: FastAPI, client: httpx.AsyncClient, database_url: str) -> A
         ),
         201,
     )
+    cycle = ok(
+        await client.post(
+            "/v1/cycles",
+            json={"name": "FY2027", "start": "2027-01-01T00:00:00Z", "due": "2028-01-01T00:00:00Z"},
+        ),
+        201,
+    )
     victim_key = ok(
         await client.post("/v1/api-keys", json={"name": "victim", "scopes": ["read"]}), 201
     )
@@ -308,14 +321,21 @@ async def world(app: FastAPI, client: httpx.AsyncClient, database_url: str) -> A
                 "webhook_id": (webhook["id"], webhook["id"]),
                 "key_id": (victim_key["id"], victim_key["id"]),
                 "user_id": (victim, victim),
+                "initiative_id": (
+                    await _initiative(client, goal_in),
+                    await _initiative(client, goal_out),
+                ),
+                "cycle_id": (cycle["id"], cycle["id"]),
             },
             clients=clients,
         )
 
 
 _BODIES: dict[tuple[str, str], Any] = {
-    ("POST", "/v1/goals"): lambda unit_id: {"title": "New", "unit_id": unit_id},
+    ("POST", "/v1/goals"): lambda v: {"title": "New", "unit_id": v["unit_id"]},
     ("PUT", "/v1/units/{unit_id}/members/{user_id}"): lambda _: {"role": "member"},
+    ("POST", "/v1/initiatives"): lambda v: {"goal_id": v["goal_id"], "title": "New"},
+    ("POST", "/v1/goals/{goal_id}/check-ins"): lambda _: {"confidence": 5},
 }
 
 
@@ -350,8 +370,8 @@ async def test_permission_matrix(app: FastAPI, world: World) -> None:
                 for name in re.findall(r"{(\w+)}", path):
                     pair = world.values.get(name, (str(uuid.uuid4()),) * 2)
                     concrete = concrete.replace(f"{{{name}}}", pair[0 if inside else 1])
-                unit_id = world.values["unit_id"][0 if inside else 1]
-                body = _BODIES.get((method, path), lambda _: {})(unit_id)
+                picked = {name: pair[0 if inside else 1] for name, pair in world.values.items()}
+                body = _BODIES.get((method, path), lambda _: {})(picked)
                 response = await world.clients[caller].request(
                     method, concrete, json=body if method in ("POST", "PUT", "PATCH") else None
                 )

@@ -44,7 +44,7 @@ async def _status(client: httpx.AsyncClient, goal: dict[str, Any]) -> dict[str, 
 
 
 def _without_context(entry: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in entry.items() if k not in ("title", "parent_id")}
+    return {k: v for k, v in entry.items() if k not in ("title", "parent_id", "latest_check_in")}
 
 
 async def test_snapshot_freezes_the_scope(

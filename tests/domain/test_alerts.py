@@ -21,6 +21,7 @@ from northstar.domain.alerts import (
     anomaly_condition,
     decide,
     forecast_condition,
+    plan_condition,
     resolve_by_hand,
     stale_data_condition,
     status_condition,
@@ -137,10 +138,16 @@ def test_alert_conditions_cover_every_kind() -> None:
         thresholds=THRESHOLDS,
         forecast=LIKELY_MISSED,
         stale=True,
+        late_plan=True,
     )
     # Anomalies are judged per KPI bucket by the sweep, not per goal evaluation.
     assert [c.kind for c in conditions] == [k for k in AlertKind if k is not AlertKind.ANOMALY]
-    assert [c.severity for c in conditions] == [None, WARNING, WARNING]
+    assert [c.severity for c in conditions] == [None, WARNING, WARNING, WARNING]
+
+
+def test_plan_condition() -> None:
+    assert plan_condition(True) == AlertCondition(AlertKind.PLAN, WARNING, False)
+    assert plan_condition(False) == AlertCondition(AlertKind.PLAN, None, True)
 
 
 def test_anomaly_condition() -> None:

@@ -186,3 +186,49 @@ async def test_add_event_stores_non_finite_numbers_as_null(
         )
     stored = await fetchval(database_url, "SELECT data::text FROM outbox")
     assert orjson.loads(str(stored)) == {"status": {"score": None, "actual": None, "target": 1.5}}
+
+
+async def test_big_numbers_are_published_and_an_unpublishable_event_is_parked_not_blocking(
+    settings: EvaluatorSettings,
+    engine: AsyncEngine,
+    database_url: str,
+    kafka_bootstrap: str,
+) -> None:
+    goal = str(uuid.uuid4())
+    huge = alert_data(goal) | {"expected": 1e30, "actual": -(10**25)}
+    # JSONB holds any depth; JSON encoders do not (orjson stops at 255 levels).
+    deep: dict[str, object] = {"leaf": 1}
+    for _ in range(300):
+        deep = {"nested": deep}
+    later = alert_data(goal)
+    huge_id, deep_id, later_id = await add_events(
+        engine,
+        [
+            ("alert.opened", goal, huge),
+            ("alert.updated", goal, alert_data(goal) | {"detail": deep}),
+            ("alert.resolved", goal, later),
+        ],
+    )
+    relay = OutboxRelay(settings, engine)
+    try:
+        assert await relay.relay_once() == 3
+        assert await relay.relay_once() == 0  # the parked one is not tried again
+        await relay._observe_backlog()
+    finally:
+        await relay._close_producer()
+
+    messages = await consume(kafka_bootstrap, settings.topic_prefix + "alerts", expect=2)
+    assert [m["id"] for _, m in messages] == [str(huge_id), str(later_id)]
+    published = messages[0][1]["data"]
+    # JSONB gave back 1e30 as a 31-digit integer; it goes out as the float it was.
+    assert published["expected"] == 1e30 and isinstance(published["expected"], float)
+    assert published["actual"] == -1e25
+
+    (parked,) = await fetch(
+        database_url,
+        "SELECT event_id, relayed_at, parked_at, parked_reason FROM outbox WHERE parked_at "
+        "IS NOT NULL",
+    )
+    assert parked["event_id"] == deep_id and parked["relayed_at"] is None
+    assert parked["parked_reason"].startswith("cannot encode")
+    assert relay.backlog.parked == 1 and relay.backlog.pending == 0

@@ -47,10 +47,15 @@ class Stack:
             f"{self.ingest.url}/v1/events", content=content, headers=headers, params=params
         )
 
-    async def create_key(self, name: str, scopes: list[str]) -> dict[str, Any]:
+    async def create_key(
+        self, name: str, scopes: list[str], *, sources: list[str] | None = None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": name, "scopes": scopes}
+        if sources is not None:
+            body["sources"] = sources
         response = await self.client.post(
             f"{self.api.url}/v1/api-keys",
-            json={"name": name, "scopes": scopes},
+            json=body,
             headers=self.auth(self.admin_key),
         )
         assert response.status_code == 201, response.text
@@ -81,6 +86,9 @@ async def stack(
     stack = Stack(
         api, ingest, evaluator, admin_key, "", database_url, kafka_bootstrap, topic_prefix
     )
-    stack.writer_key = (await stack.create_key("crm", ["events:write"]))["key"]
+    # The writer may also write the sources the tests name (SPEC §3: sources belong to keys).
+    stack.writer_key = (
+        await stack.create_key("crm", ["events:write"], sources=["billing", "helpdesk", "erp"])
+    )["key"]
     yield stack
     await stack.client.aclose()

@@ -17,8 +17,22 @@ class ApiKeyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, name: str, scopes: Sequence[str], key_hash: str, prefix: str) -> ApiKey:
-        key = ApiKey(name=name, scopes=list(scopes), key_hash=key_hash, key_prefix=prefix)
+    async def add(
+        self,
+        name: str,
+        scopes: Sequence[str],
+        key_hash: str,
+        prefix: str,
+        *,
+        sources: Sequence[str] = (),
+    ) -> ApiKey:
+        key = ApiKey(
+            name=name,
+            scopes=list(scopes),
+            key_hash=key_hash,
+            key_prefix=prefix,
+            sources=list(sources),
+        )
         self.session.add(key)
         await self.session.flush()
         await self.session.refresh(key)

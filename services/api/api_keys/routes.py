@@ -22,6 +22,7 @@ def _out(key: ApiKey) -> ApiKeyOut:
         id=key.id,
         name=key.name,
         scopes=[Scope(s) for s in key.scopes],
+        sources=list(key.sources),
         prefix=key.key_prefix,
         created_at=key.created_at,
         revoked_at=key.revoked_at,
@@ -32,7 +33,11 @@ def _out(key: ApiKey) -> ApiKeyOut:
 async def create_api_key(body: ApiKeyCreate, session: Session, _: Admin) -> ApiKeyCreated:
     secret, prefix = generate_key()
     key = await ApiKeyRepository(session).add(
-        body.name, [s.value for s in dict.fromkeys(body.scopes)], hash_key(secret), prefix
+        body.name,
+        [s.value for s in dict.fromkeys(body.scopes)],
+        hash_key(secret),
+        prefix,
+        sources=list(dict.fromkeys(body.sources)),
     )
     await session.commit()
     return ApiKeyCreated(**_out(key).model_dump(), key=secret)

@@ -34,8 +34,16 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+import orjson
+
 from northstar.http.problems import json_bytes
 from services.api.goals.service import definition_dict, status_dict
+
+
+def _json(value: Any) -> Any:
+    """A JSONB column as asyncpg hands it over (text, without a codec)."""
+    return orjson.loads(value) if isinstance(value, str) else value
+
 
 Part = tuple[tuple[Any, ...], bytes]
 """The row versions a part was rendered from, and its JSON."""
@@ -160,7 +168,15 @@ class GoalNodes:
 
     def _render_status(self, goal: Any, row: Any) -> bytes:
         """`{…},"children":[` — the status object, and the start of the children."""
-        values = SimpleNamespace(id=row["id"], target=row["goal_target"])
+        values = SimpleNamespace(
+            id=row["id"],
+            target=row["goal_target"],
+            start=row["start"],
+            created_at=row["created_at"],
+            check_in_cadence=row["check_in_cadence"],
+            last_check_in_at=row["last_check_in_at"],
+            plan_summary=_json(row["plan_summary"]),
+        )
         part = json_bytes(status_dict(values, SimpleNamespace(**row))) + b',"children":['
         self._keep(self._statuses, goal["id"], (_status_version(goal), part))
         return part

@@ -20,6 +20,8 @@ from sqlalchemy.orm import aliased
 
 from northstar.db.engine import driver
 from northstar.db.models import (
+    CheckIn,
+    Cycle,
     Goal,
     GoalRevision,
     GoalState,
@@ -77,12 +79,13 @@ ORDER BY g.created_at, g.id
 _TREE_GOALS = """
 SELECT id, title, description, owner, unit_id, parent_id, kpi_key, type, baseline, target,
        start, due, pacing, at_risk, off_track, weight, "window", rollup, alert_clear_margin,
-       created_at, updated_at
+       perspective, check_in_cadence, cycle_id, carried_from, created_at, updated_at
 FROM goals WHERE id = ANY($1::uuid[])
 """
 # A goal never judged has no state (or an empty one); its status object shows its target.
 _TREE_STATES = """
-SELECT g.id, g.target AS goal_target, s.status, s.actual, s.expected, s.target, s.score,
+SELECT g.id, g.target AS goal_target, g.start, g.created_at, g.check_in_cadence,
+       g.last_check_in_at, g.plan_summary, s.status, s.actual, s.expected, s.target, s.score,
        s.progress, s.forecast_value, s.forecast_status, s.forecast_low, s.forecast_high,
        s.forecast_probability, s.forecast_method, s.evaluated_at
 FROM goals g LEFT JOIN goal_state s ON s.goal_id = g.id WHERE g.id = ANY($1::uuid[])
@@ -204,6 +207,9 @@ class GoalRepository:
         found = await self.session.scalar(select(literal(1)).where(OrgUnit.id == unit_id))
         return found is not None
 
+    async def cycle(self, cycle_id: uuid.UUID) -> Cycle | None:
+        return await self.session.get(Cycle, cycle_id)
+
     async def kpi_exists(self, key: str) -> bool:
         return await self.session.scalar(select(literal(1)).where(Kpi.key == key)) is not None
 
@@ -230,6 +236,16 @@ class GoalRepository:
             .order_by(h.time)
         )
         return (await self.session.execute(query)).all()
+
+    async def check_ins(
+        self, goal_id: uuid.UUID, start: datetime, end: datetime
+    ) -> Sequence[CheckIn]:
+        query = (
+            select(CheckIn)
+            .where(CheckIn.goal_id == goal_id, CheckIn.at >= start, CheckIn.at <= end)
+            .order_by(CheckIn.at, CheckIn.id)
+        )
+        return (await self.session.scalars(query)).all()
 
     async def revisions(self, goal_id: uuid.UUID, start: datetime, end: datetime) -> Sequence[Any]:
         """Rows of `GoalRevision` and `review_title` (the cited review's title, or None)."""

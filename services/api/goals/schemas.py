@@ -50,6 +50,21 @@ _MARGIN = (
 )
 
 
+_PERSPECTIVE = (
+    "Balanced-scorecard perspective: financial, customer, internal_process, learning_growth "
+    "or any other name (lower case, digits and _)."
+)
+_PERSPECTIVE_PATTERN = r"^[a-z][a-z0-9_]{0,49}$"
+_CADENCE = (
+    "ISO-8601 duration (P7D, P14D, P1M = 30 days): how often the owner should check in; the "
+    "status object's `check_in` says when the next one is due."
+)
+_CYCLE = (
+    "The cycle (FY2027, 2027-Q1 …) the goal belongs to; a goal created or moved into a "
+    "cycle without its own start/due takes the cycle's."
+)
+
+
 class ThresholdsIn(BaseModel):
     """Score thresholds; a field left out keeps its current (or default) value."""
 
@@ -91,6 +106,11 @@ class GoalCreate(BaseModel):
     window: IsoDuration | None = Field(default=None, description=_WINDOW)
     rollup: RollupPolicy = Field(default=RollupPolicy.WEIGHTED, description=_ROLLUP)
     alert_clear_margin: float = Field(default=0.02, ge=0, description=_MARGIN)
+    perspective: str | None = Field(
+        default=None, pattern=_PERSPECTIVE_PATTERN, description=_PERSPECTIVE
+    )
+    check_in_cadence: IsoDuration | None = Field(default=None, description=_CADENCE)
+    cycle_id: uuid.UUID | None = Field(default=None, description=_CYCLE)
 
 
 class GoalUpdate(BaseModel):
@@ -116,6 +136,11 @@ class GoalUpdate(BaseModel):
     window: IsoDuration | None = Field(default=None, description=_WINDOW)
     rollup: RollupPolicy | None = Field(default=None, description=_ROLLUP)
     alert_clear_margin: float | None = Field(default=None, ge=0, description=_MARGIN)
+    perspective: str | None = Field(
+        default=None, pattern=_PERSPECTIVE_PATTERN, description=_PERSPECTIVE
+    )
+    check_in_cadence: IsoDuration | None = Field(default=None, description=_CADENCE)
+    cycle_id: uuid.UUID | None = Field(default=None, description=_CYCLE)
     reason: str | None = Field(
         default=None,
         min_length=1,
@@ -162,6 +187,30 @@ class ForecastOut(BaseModel):
     )
 
 
+class CheckInDue(BaseModel):
+    last_at: datetime | None = Field(description="The latest check-in's time; null: none yet.")
+    due_at: datetime | None = Field(
+        description="One cadence after the latest check-in (or after the goal's start); "
+        "null when the goal has no `check_in_cadence`."
+    )
+    overdue: bool = Field(description="True once `due_at` has passed.")
+
+
+class BudgetTotal(BaseModel):
+    currency: str = Field(description="ISO 4217 code.")
+    amount: float = Field(description="The initiatives' budgets in this currency, summed.")
+    spent: float = Field(description="What they spent, in this currency.")
+
+
+class InitiativesSummary(BaseModel):
+    count: int = Field(description="How many initiatives the goal has.")
+    by_status: dict[str, int] = Field(description="How many are in each status.")
+    progress: float | None = Field(
+        description="Mean progress of the initiatives that are not cancelled (0..1)."
+    )
+    budget: list[BudgetTotal] = Field(description="Budget and spending, one entry per currency.")
+
+
 class GoalStatusOut(BaseModel):
     """The goal status object (SPEC §7), from the goal's latest evaluation."""
 
@@ -178,6 +227,14 @@ class GoalStatusOut(BaseModel):
         "the seasonal model)."
     )
     evaluated_at: datetime | None = Field(description="When this was computed; null if never.")
+    check_in: CheckInDue | None = Field(
+        default=None,
+        description="The latest check-in and when the next is due; null when the goal has "
+        "neither a cadence nor a check-in.",
+    )
+    initiatives: InitiativesSummary | None = Field(
+        default=None, description="The goal's initiatives in sum; null when it has none."
+    )
 
 
 class GoalOut(BaseModel):
@@ -199,6 +256,12 @@ class GoalOut(BaseModel):
     window: str | None = Field(description=_WINDOW)
     rollup: RollupPolicy = Field(description=_ROLLUP)
     alert_clear_margin: float = Field(description=_MARGIN)
+    perspective: str | None = Field(description=_PERSPECTIVE)
+    check_in_cadence: str | None = Field(description=_CADENCE)
+    cycle_id: uuid.UUID | None = Field(description=_CYCLE)
+    carried_from: uuid.UUID | None = Field(
+        description="The goal of an earlier cycle this one was carried forward from."
+    )
     created_at: datetime = Field(description="When the goal was created.")
     updated_at: datetime = Field(description="When the goal was last changed.")
     smart: SmartOut = Field(description="What the goal lacks to be SMART (advice, not validation).")
@@ -263,8 +326,20 @@ class ReviewEntry(BaseModel):
     )
 
 
+class CheckInEntry(BaseModel):
+    time: datetime = Field(description="When the check-in holds (`at`).")
+    type: Literal["check_in"] = Field(description="A person's check-in on the goal.")
+    check_in_id: uuid.UUID = Field(description="The check-in.")
+    author: str = Field(description="Who checked in.")
+    comment: str = Field(description="The update in words.")
+    confidence: int = Field(description="1-10.")
+    blockers: str | None = Field(description="What stands in the way.")
+    value: float | None = Field(description="The value entered, for a goal on a manual KPI.")
+
+
 HistoryEntry = Annotated[
-    StatusEntry | RevisionEntry | AlertEntry | ReviewEntry, Field(discriminator="type")
+    StatusEntry | RevisionEntry | AlertEntry | ReviewEntry | CheckInEntry,
+    Field(discriminator="type"),
 ]
 
 

@@ -23,12 +23,14 @@ from northstar.db.models import Goal, GoalRevision
 from northstar.domain.alerts import AlertEventType, AlertKind, AlertSeverity, AlertState
 from northstar.domain.durations import format_duration
 from northstar.domain.goals import GoalStatus, GoalType, smart_check
+from northstar.domain.plans import plan_status
 from northstar.evaluation.judge import judge
 from northstar.http.problems import Problem
 from services.api.alerts.repository import AlertRepository
 from services.api.goals.repository import GoalRepository, GoalRow
 from services.api.goals.schemas import (
     AlertEntry,
+    CheckInEntry,
     GoalCreate,
     GoalHistory,
     GoalOut,
@@ -88,9 +90,26 @@ async def evaluate_goals(
 # -- shapes ------------------------------------------------------------------------------
 
 
+def plan_dict(goal: Goal | SimpleNamespace, now: datetime) -> dict[str, Any]:
+    """The status object's plan part (`northstar.domain.plans.plan_status`). `now` decides
+    `overdue`; in the tree's cached nodes it is the time the node was last rendered, at
+    most one evaluation interval ago (docs/plans.md)."""
+    return plan_status(
+        cadence=goal.check_in_cadence,
+        last_check_in_at=goal.last_check_in_at,
+        since=goal.start or goal.created_at,
+        summary=goal.plan_summary,
+        now=now,
+    )
+
+
 def status_dict(goal: Goal | SimpleNamespace, state: Any | None) -> dict[str, Any]:
     """The status object (SPEC §7) from a `goal_state` row, as plain JSON-ready values;
     `no_data` if the goal was never judged."""
+    return {**_evaluation_dict(goal, state), **plan_dict(goal, utcnow())}
+
+
+def _evaluation_dict(goal: Goal | SimpleNamespace, state: Any | None) -> dict[str, Any]:
     if state is None or state.status is None:
         return {
             "goal_id": goal.id,
@@ -171,6 +190,12 @@ def definition_dict(goal: Goal | SimpleNamespace, has_children: bool) -> dict[st
         "window": format_duration(goal.window) if goal.window else None,
         "rollup": goal.rollup,
         "alert_clear_margin": goal.alert_clear_margin,
+        "perspective": goal.perspective,
+        "check_in_cadence": format_duration(goal.check_in_cadence)
+        if goal.check_in_cadence
+        else None,
+        "cycle_id": goal.cycle_id,
+        "carried_from": goal.carried_from,
         "created_at": goal.created_at,
         "updated_at": goal.updated_at,
         "smart": smart_dict(goal, has_children),
@@ -266,15 +291,35 @@ async def review_entries(
     ]
 
 
+async def check_in_entries(
+    repository: GoalRepository, goal_id: uuid.UUID, start: datetime, end: datetime
+) -> list[HistoryEntry]:
+    return [
+        CheckInEntry(
+            time=r.at,
+            type="check_in",
+            check_in_id=r.id,
+            author=r.author,
+            comment=r.comment,
+            confidence=r.confidence,
+            blockers=r.blockers,
+            value=r.value,
+        )
+        for r in await repository.check_ins(goal_id, start, end)
+    ]
+
+
 HISTORY_SOURCES: tuple[HistorySource, ...] = (
+    check_in_entries,
     revision_entries,
     status_entries,
     alert_entries,
     review_entries,
 )
-"""Sources of the goal timeline, in tie-break order: at one instant a revision comes
-before the evaluation it caused, the evaluation before the alert changes it caused, and
-a review (which freezes the statuses) last."""
+"""Sources of the goal timeline, in tie-break order: at one instant a check-in comes
+first (its value may cause what follows), a revision before the evaluation it caused, the
+evaluation before the alert changes it caused, and a review (which freezes the statuses)
+last."""
 
 
 # -- the service -------------------------------------------------------------------------
@@ -310,6 +355,15 @@ class GoalService:
         if parent_id is not None and not await self.repository.goal_exists(parent_id):
             raise _invalid("parent_id", f"there is no goal with id {parent_id}")
 
+    async def _cycle_dates(
+        self, cycle_id: uuid.UUID, start: datetime | None, due: datetime | None
+    ) -> tuple[datetime | None, datetime | None]:
+        """The goal's dates in a cycle: its own where given, else the cycle's."""
+        cycle = await self.repository.cycle(cycle_id)
+        if cycle is None:
+            raise _invalid("cycle_id", f"there is no cycle with id {cycle_id}")
+        return start or cycle.start, due or cycle.due
+
     @staticmethod
     def _check_period(start: datetime | None, due: datetime | None) -> None:
         if start is not None and due is not None and due < start:
@@ -332,8 +386,11 @@ class GoalService:
 
     async def create(self, body: GoalCreate, now: datetime) -> GoalRow:
         await self._check_references(body.kpi, body.unit_id, body.parent_id)
+        start, due = body.start, body.due
+        if body.cycle_id is not None:
+            start, due = await self._cycle_dates(body.cycle_id, start, due)
         # Without a start the period begins at creation, so a due already past is refused.
-        self._check_period(body.start or now, body.due)
+        self._check_period(start or now, due)
         at_risk, off_track = self._thresholds(body.thresholds, DEFAULT_AT_RISK, DEFAULT_OFF_TRACK)
         goal = await self.repository.add(
             Goal(
@@ -346,8 +403,8 @@ class GoalService:
                 type=body.type.value,
                 baseline=body.baseline,
                 target=body.target,
-                start=body.start,
-                due=body.due,
+                start=start,
+                due=due,
                 pacing=body.pacing.value,
                 at_risk=at_risk,
                 off_track=off_track,
@@ -355,6 +412,9 @@ class GoalService:
                 window=body.window,
                 rollup=body.rollup.value,
                 alert_clear_margin=body.alert_clear_margin,
+                perspective=body.perspective,
+                check_in_cadence=body.check_in_cadence,
+                cycle_id=body.cycle_id,
             )
         )
         # A goal without a start is measured from created_at, the database's clock; judge
@@ -374,6 +434,11 @@ class GoalService:
         await self._check_references(
             changes.get("kpi"), changes.get("unit_id"), changes.get("parent_id")
         )
+        if changes.get("cycle_id") is not None:
+            start, due = await self._cycle_dates(
+                changes["cycle_id"], changes.get("start", goal.start), changes.get("due", goal.due)
+            )
+            changes["start"], changes["due"] = start, due
         new_parent = changes.get("parent_id", goal.parent_id)
         if "parent_id" in changes and new_parent is not None:
             # Serialise re-parentings, then check: see northstar/db/locks.py.
@@ -434,6 +499,9 @@ class GoalService:
             "weight": "weight",
             "window": "window",
             "alert_clear_margin": "alert_clear_margin",
+            "perspective": "perspective",
+            "check_in_cadence": "check_in_cadence",
+            "cycle_id": "cycle_id",
         }
         for field, column in simple.items():
             if field in changes:

@@ -18,6 +18,7 @@ from services.api.kpis.schemas import (
     KpiCreate,
     KpiKind,
     KpiOut,
+    KpiSource,
     KpiUpdate,
     KpiValues,
 )
@@ -39,6 +40,8 @@ def _out(kpi: Kpi) -> KpiOut:
         kind=KpiKind(kpi.kind),
         max_staleness=format_duration(kpi.max_staleness) if kpi.max_staleness else None,
         metrics=list(kpi.metrics),
+        source=KpiSource(kpi.source),
+        category=kpi.category,
         anomaly=AnomalySettings.model_validate(kpi.anomaly) if kpi.anomaly else None,
         created_at=kpi.created_at,
         updated_at=kpi.updated_at,

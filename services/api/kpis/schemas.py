@@ -43,6 +43,18 @@ _STALENESS = (
 )
 
 
+class KpiSource(StrEnum):
+    EVENTS = "events"
+    MANUAL = "manual"
+
+
+_SOURCE = (
+    "events: values come from pushed events; manual: people enter them with goal check-ins "
+    "(each becomes an event of source `check-in`). A manual KPI reads exactly one metric."
+)
+_CATEGORY = "Free grouping label (e.g. sales, people, quality); null: none."
+
+
 class AnomalySettings(BaseModel):
     """Anomaly detection on a KPI (SPEC §13)."""
 
@@ -79,6 +91,8 @@ class KpiCreate(BaseModel):
     expression: str = Field(min_length=1, max_length=2000, description=_EXPRESSION)
     kind: KpiKind = Field(description="leading (predicts) or lagging (reports an outcome).")
     max_staleness: IsoDuration | None = Field(default=None, description=_STALENESS)
+    source: KpiSource = Field(default=KpiSource.EVENTS, description=_SOURCE)
+    category: str | None = Field(default=None, min_length=1, max_length=50, description=_CATEGORY)
     anomaly: AnomalySettings | None = Field(default=None, description=_ANOMALY)
 
 
@@ -98,6 +112,8 @@ class KpiUpdate(BaseModel):
     )
     kind: KpiKind | None = Field(default=None, description="leading or lagging.")
     max_staleness: IsoDuration | None = Field(default=None, description=_STALENESS)
+    source: KpiSource | None = Field(default=None, description=_SOURCE)
+    category: str | None = Field(default=None, min_length=1, max_length=50, description=_CATEGORY)
     anomaly: AnomalySettings | None = Field(default=None, description=_ANOMALY)
 
 
@@ -110,6 +126,8 @@ class KpiOut(BaseModel):
     kind: KpiKind = Field(description="leading or lagging.")
     max_staleness: str | None = Field(description="ISO-8601 duration, or null.")
     metrics: list[str] = Field(description="The metrics the expression reads, sorted.")
+    source: KpiSource = Field(description=_SOURCE)
+    category: str | None = Field(description=_CATEGORY)
     anomaly: AnomalySettings | None = Field(default=None, description=_ANOMALY)
     created_at: datetime = Field(description="When the KPI was created.")
     updated_at: datetime = Field(description="When the KPI was last changed.")

@@ -45,6 +45,17 @@ def _invalid(field: str, message: str) -> Problem:
     )
 
 
+def _check_manual(kpi: Kpi) -> None:
+    """A manual KPI's check-in value becomes an event of its one metric; with several
+    metrics there would be no telling which one a value is for."""
+    if kpi.source == "manual" and len(kpi.metrics) != 1:
+        raise _invalid(
+            "source",
+            f"a manual KPI must read exactly one metric; this expression reads "
+            f"{len(kpi.metrics)} ({', '.join(kpi.metrics)})",
+        )
+
+
 def not_found(key: str) -> Problem:
     return Problem(404, f"There is no KPI with key '{key}'.")
 
@@ -101,8 +112,11 @@ class KpiService:
             kind=body.kind.value,
             max_staleness=body.max_staleness,
             metrics=sorted(metrics(expr)),
+            source=body.source.value,
+            category=body.category,
             anomaly=body.anomaly.model_dump() if body.anomaly else None,
         )
+        _check_manual(kpi)
         try:
             return await self.repository.add(kpi)
         except IntegrityError:
@@ -123,13 +137,17 @@ class KpiService:
             expression_changed = canonical != kpi.expression
             kpi.expression = canonical
             kpi.metrics = sorted(metrics(expr))
-        if "kind" in changes:
-            changes["kind"] = changes["kind"].value
+        for field in ("kind", "source"):
+            if field in changes:
+                if changes[field] is None:
+                    raise _invalid(field, "cannot be null")
+                changes[field] = changes[field].value
         if "anomaly" in changes:
             # A new setting starts a new series of checks.
             await self.repository.forget_anomaly_checks(key)
         for field, value in changes.items():
             setattr(kpi, field, value)
+        _check_manual(kpi)
         kpi.updated_at = now
         await self.repository.session.flush()
         if expression_changed:

@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import cast, exists, func, insert, literal, select, tuple_
-from sqlalchemy.dialects.postgresql import JSONB, JSONPATH
+from sqlalchemy.dialects.postgresql import JSONB, JSONPATH, distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from northstar.db.models import Goal, GoalState, Review, ReviewDecision, ReviewGoal
+from northstar.db.models import CheckIn, Goal, GoalState, Review, ReviewDecision, ReviewGoal
 from services.api.goals.repository import STATE_COLUMNS
 
 _GOAL_IN_SNAPSHOT = cast(literal("$[*] ? (@.goal_id == $id)"), JSONPATH)
@@ -36,6 +36,18 @@ class ReviewRepository:
             down = down.union(select(Goal.id).join(down, Goal.parent_id == down.c.id))
             query = query.join(down, Goal.id == down.c.id)
         return (await self.session.execute(query.order_by(Goal.created_at, Goal.id))).all()
+
+    async def latest_check_ins(self, goal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, CheckIn]:
+        """Each goal's latest check-in (goals without one are left out)."""
+        if not goal_ids:
+            return {}
+        query = (
+            select(CheckIn)
+            .where(CheckIn.goal_id.in_(goal_ids))
+            .ext(distinct_on(CheckIn.goal_id))
+            .order_by(CheckIn.goal_id, CheckIn.at.desc(), CheckIn.id.desc())
+        )
+        return {c.goal_id: c for c in (await self.session.scalars(query)).all()}
 
     async def add(self, review: Review, goal_ids: Sequence[uuid.UUID]) -> Review:
         self.session.add(review)

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from services.api.check_ins.schemas import CheckInOut
 from services.api.goals.schemas import GoalStatusOut
 
 _INPUT = ConfigDict(extra="forbid")
@@ -58,6 +59,9 @@ class SnapshotStatus(GoalStatusOut):
 
     title: str = Field(description="The goal's title then.")
     parent_id: uuid.UUID | None = Field(description="The goal's parent then.")
+    latest_check_in: CheckInOut | None = Field(
+        default=None, description="The goal's latest check-in then; null: none yet."
+    )
 
 
 class DecisionCreate(BaseModel):

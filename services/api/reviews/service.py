@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from northstar.db.models import Review, ReviewDecision
+from northstar.db.models import CheckIn, Review, ReviewDecision
 from northstar.http.problems import Problem
+from services.api.check_ins.service import check_in_out
 from services.api.goals.service import status_out
 from services.api.reviews.repository import ReviewRepository
 from services.api.reviews.schemas import (
@@ -108,7 +109,8 @@ class ReviewService:
         ):
             raise _invalid("period_end", "is before period_start")
         rows = await self.repository.scope(body.scope_goal_id)
-        snapshot = [_frozen(row) for row in rows]
+        latest = await self.repository.latest_check_ins([row.Goal.id for row in rows])
+        snapshot = [_frozen(row, latest.get(row.Goal.id)) for row in rows]
         review = Review(
             title=body.title,
             held_at=body.held_at or now,
@@ -166,11 +168,14 @@ class ReviewService:
         return decision_out(decision)
 
 
-def _frozen(row: Any) -> dict[str, Any]:
-    """A goal's status object with its title and parent, as plain JSON."""
+def _frozen(row: Any, latest_check_in: CheckIn | None) -> dict[str, Any]:
+    """A goal's status object with its title, parent and latest check-in, as plain JSON."""
     goal = row.Goal
     state = row if row.status is not None else None
     status = status_out(goal, state)
     return SnapshotStatus(
-        **status.model_dump(), title=goal.title, parent_id=goal.parent_id
+        **status.model_dump(),
+        title=goal.title,
+        parent_id=goal.parent_id,
+        latest_check_in=check_in_out(latest_check_in) if latest_check_in else None,
     ).model_dump(mode="json")

@@ -29,6 +29,9 @@ def _out(unit: OrgUnit) -> UnitOut:
         name=unit.name,
         kind=UnitKind(unit.kind),
         parent_id=unit.parent_id,
+        vision=unit.vision,
+        mission=unit.mission,
+        values=list(unit.values),
         created_at=unit.created_at,
         updated_at=unit.updated_at,
     )

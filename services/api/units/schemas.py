@@ -27,6 +27,17 @@ class UnitCreate(BaseModel):
     parent_id: uuid.UUID | None = Field(
         default=None, description="The unit this one belongs to; absent for a top-level unit."
     )
+    vision: str | None = Field(
+        default=None, max_length=10_000, description="Strategy: where the unit wants to be."
+    )
+    mission: str | None = Field(
+        default=None, max_length=10_000, description="Strategy: what the unit is for."
+    )
+    values: list[str] | None = Field(
+        default=None,
+        max_length=50,
+        description="Strategy: the values it holds to, in order (each 1-200 characters).",
+    )
 
 
 class UnitUpdate(BaseModel):
@@ -41,6 +52,17 @@ class UnitUpdate(BaseModel):
         description="New parent unit, or null for top-level. Must not be the unit itself "
         "or one of its descendants.",
     )
+    vision: str | None = Field(
+        default=None, max_length=10_000, description="Strategy: where the unit wants to be."
+    )
+    mission: str | None = Field(
+        default=None, max_length=10_000, description="Strategy: what the unit is for."
+    )
+    values: list[str] | None = Field(
+        default=None,
+        max_length=50,
+        description="Strategy: the values it holds to, in order (each 1-200 characters).",
+    )
 
 
 class UnitOut(BaseModel):
@@ -48,5 +70,8 @@ class UnitOut(BaseModel):
     name: str = Field(description="Display name.")
     kind: UnitKind = Field(description="organization, department, team or individual.")
     parent_id: uuid.UUID | None = Field(description="The parent unit, null for top-level.")
+    vision: str | None = Field(description="Strategy: where the unit wants to be.")
+    mission: str | None = Field(description="Strategy: what the unit is for.")
+    values: list[str] = Field(description="Strategy: the values it holds to.")
     created_at: datetime = Field(description="When the unit was created.")
     updated_at: datetime = Field(description="When the unit was last changed.")

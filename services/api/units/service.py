@@ -26,6 +26,12 @@ def not_found(unit_id: uuid.UUID) -> Problem:
     return Problem(404, f"There is no org unit with id {unit_id}.")
 
 
+def _check_values(values: list[str] | None) -> None:
+    for position, value in enumerate(values or []):
+        if not 1 <= len(value.strip()) <= 200:
+            raise _invalid(f"values.{position}", "each value must have 1 to 200 characters")
+
+
 class UnitService:
     def __init__(self, repository: UnitRepository) -> None:
         self.repository = repository
@@ -43,8 +49,16 @@ class UnitService:
     async def create(self, body: UnitCreate) -> OrgUnit:
         if body.parent_id is not None:
             await self._check_parent(body.parent_id)
+        _check_values(body.values)
         return await self.repository.add(
-            OrgUnit(name=body.name, kind=body.kind.value, parent_id=body.parent_id)
+            OrgUnit(
+                name=body.name,
+                kind=body.kind.value,
+                parent_id=body.parent_id,
+                vision=body.vision,
+                mission=body.mission,
+                values=list(body.values or []),
+            )
         )
 
     async def update(self, unit_id: uuid.UUID, body: UnitUpdate) -> OrgUnit:
@@ -64,6 +78,9 @@ class UnitService:
                     f"unit {parent_id} is this unit or lies below it; "
                     "a unit cannot be its own ancestor",
                 )
+        if "values" in changes:
+            _check_values(changes["values"])
+            changes["values"] = list(changes["values"] or [])
         for field, value in changes.items():
             setattr(unit, field, value.value if field == "kind" else value)
         if changes:

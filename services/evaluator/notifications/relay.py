@@ -6,13 +6,21 @@ rows into effects, one batch per transaction:
 
     lock a batch of unrelayed rows (FOR UPDATE SKIP LOCKED, oldest first)
       → publish the `alert.*` ones to Kafka and wait for acks=all
+      → publish the `metric.recorded` ones (check-in values) to the events topic, in the
+        events format, and wait for acks=all: from there they take the pushed events' path
       → queue one `webhook_deliveries` row per subscribed, active webhook
       → mark the rows relayed → commit
 
-If Kafka fails the transaction rolls back and the batch is tried again later, so nothing
-committed is ever lost; a crash between the broker's ack and the commit republishes the
+If Kafka is unreachable the transaction rolls back and the batch is tried again later, so
+nothing committed is ever lost; a crash between the broker's ack and the commit republishes the
 batch. Delivery is therefore at least once: consumers dedupe on the envelope's `id`.
 Webhook deliveries cannot be duplicated by a retry (unique on `(webhook_id, event_id)`).
+
+An event that can never be published (its envelope cannot be encoded, or the broker
+refuses that one message for good, e.g. as too large) is parked instead: `parked_at` and
+`parked_reason` set, counted in `northstar_outbox_parked`, and the rows behind it go on.
+Numbers are published as JSON numbers whatever their size: JSONB hands back integers
+beyond 64 bits (a target of 1e30 is stored as numeric), which are sent as floats.
 
 Ordering: a transaction-scoped advisory lock lets one relay work at a time across
 replicas, so one goal's events reach its Kafka partition in the order they were written.
@@ -28,18 +36,29 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from northstar.db.models import OutboxEvent
-from northstar.kafka import Topics, ensure_topics, producer
-from northstar.outbox import ALERT_EVENT_TYPES
-from northstar.telemetry import EVALUATOR_ERRORS, OUTBOX_LAG, OUTBOX_PENDING, OUTBOX_RELAYED
+from northstar.events.model import MetricEvent
+from northstar.events.validation import parse_timestamp
+from northstar.kafka import Topics, ensure_topics, producer, send_events
+from northstar.outbox import ALERT_EVENT_TYPES, METRIC_EVENT_TYPE
+from northstar.telemetry import (
+    EVALUATOR_ERRORS,
+    OUTBOX_LAG,
+    OUTBOX_PARKED,
+    OUTBOX_PARKED_TOTAL,
+    OUTBOX_PENDING,
+    OUTBOX_RELAYED,
+)
 from services.evaluator.settings import EvaluatorSettings
 
 log = logging.getLogger(__name__)
@@ -60,15 +79,56 @@ _QUEUE_DELIVERIES = text(
 )
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
 def encode_envelope(
     event_id: uuid.UUID, type_: str, occurred_at: datetime, data: Mapping[str, Any]
 ) -> bytes:
     """The published form of an event, for Kafka and webhooks alike (SPEC §6):
-    `{"id", "type", "occurred_at", "data"}`, UTF-8 JSON, `occurred_at` in RFC 3339 UTC."""
+    `{"id", "type", "occurred_at", "data"}`, UTF-8 JSON, `occurred_at` in RFC 3339 UTC.
+    Integers beyond 64 bits become floats (orjson refuses them, and most consumers'
+    JSON parsers would lose them anyway)."""
     return orjson.dumps(
-        {"id": str(event_id), "type": type_, "occurred_at": occurred_at, "data": data},
+        {
+            "id": str(event_id),
+            "type": type_,
+            "occurred_at": occurred_at,
+            "data": _publishable(data),
+        },
         option=orjson.OPT_UTC_Z,
     )
+
+
+def metric_event(data: Mapping[str, Any]) -> MetricEvent:
+    """The `metric.recorded` outbox row's event object, as the events topic carries it."""
+    return MetricEvent(
+        event_id=str(data["event_id"]),
+        source=str(data["source"]),
+        metric=str(data["metric"]),
+        value=float(data["value"]),
+        timestamp=parse_timestamp(str(data["timestamp"])),
+        dimensions={str(k): str(v) for k, v in dict(data.get("dimensions") or {}).items()},
+    )
+
+
+def _publishable(value: Any) -> Any:
+    if value.__class__ is int and value not in _INT64:
+        return float(value)
+    if isinstance(value, Mapping):
+        return {k: _publishable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_publishable(v) for v in value]
+    return value
+
+
+@dataclass(slots=True)
+class Backlog:
+    """The outbox as of the relay's last pass."""
+
+    pending: int = 0
+    oldest_age: float = 0.0  # seconds; 0 when nothing waits
+    parked: int = 0  # parked within the alerting window
 
 
 class OutboxRelay:
@@ -84,6 +144,7 @@ class OutboxRelay:
         self._settings = settings
         self._engine = engine
         self._topic = Topics.with_prefix(settings.topic_prefix).alerts
+        self._events_topic = Topics.with_prefix(settings.topic_prefix).events
         self._on_deliveries_queued = on_deliveries_queued
         self._producer: AIOKafkaProducer | None = None
         self._wake = asyncio.Event()
@@ -91,6 +152,7 @@ class OutboxRelay:
         # Bound on one publish (metadata + acks), so a dead broker cannot hold the
         # batch's row locks open indefinitely.
         self._publish_timeout = 2 * settings.kafka_request_timeout_ms / 1000 + 1
+        self.backlog = Backlog()
 
     def nudge(self) -> None:
         """Relay now instead of at the next poll (call after committing outbox rows)."""
@@ -108,14 +170,15 @@ class OutboxRelay:
                 self._wake.clear()
                 try:
                     relayed = await self.relay_once()
-                    await self._observe_backlog()
                 except Exception:
                     EVALUATOR_ERRORS.labels(stage="outbox_relay").inc()
                     log.exception("outbox relay failed; retrying", extra={"retry_in_s": delay})
+                    await self._observe_backlog()  # a stuck relay shows as a growing backlog
                     await self._close_producer()
                     await self._sleep(delay)
                     delay = min(delay * 2, self._settings.retry_backoff_max_seconds)
                     continue
+                await self._observe_backlog()
                 delay = self._settings.outbox_poll_interval_seconds
                 if relayed < self._settings.outbox_batch_size:
                     await self._sleep(self._settings.outbox_poll_interval_seconds)
@@ -140,7 +203,7 @@ class OutboxRelay:
                         OutboxEvent.key,
                         OutboxEvent.data,
                     )
-                    .where(OutboxEvent.relayed_at.is_(None))
+                    .where(OutboxEvent.relayed_at.is_(None), OutboxEvent.parked_at.is_(None))
                     .order_by(OutboxEvent.id)
                     .limit(self._settings.outbox_batch_size)
                     .with_for_update(skip_locked=True)
@@ -148,23 +211,39 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            bodies = [
-                encode_envelope(row.event_id, row.type, row.occurred_at, row.data) for row in rows
-            ]
-            alerts = [
-                (row.key, body)
-                for row, body in zip(rows, bodies, strict=True)
-                if row.type in ALERT_EVENT_TYPES
-            ]
+            parked: dict[int, str] = {}
+            encoded = []
+            for row in rows:
+                try:
+                    body = encode_envelope(row.event_id, row.type, row.occurred_at, row.data)
+                except (TypeError, ValueError) as error:
+                    parked[row.id] = f"cannot encode: {error}"
+                else:
+                    encoded.append((row, body))
+            alerts = [(row, body) for row, body in encoded if row.type in ALERT_EVENT_TYPES]
             if alerts:
-                await self._publish(alerts)
-            queued = await self._queue_deliveries(conn, rows, bodies)
-            await conn.execute(
-                update(OutboxEvent)
-                .where(OutboxEvent.id.in_([row.id for row in rows]))
-                .values(relayed_at=func.now())
+                parked.update(await self._publish(alerts))
+            metric_events = []
+            for row, _ in encoded:
+                if row.type == METRIC_EVENT_TYPE:
+                    try:
+                        metric_events.append(metric_event(row.data))
+                    except (KeyError, TypeError, ValueError) as error:
+                        parked[row.id] = f"not a metric event: {error!r}"
+            if metric_events:
+                await self._publish_events(metric_events)
+            sendable = [(row, body) for row, body in encoded if row.id not in parked]
+            queued = await self._queue_deliveries(
+                conn, [row for row, _ in sendable], [body for _, body in sendable]
             )
-        OUTBOX_RELAYED.inc(len(rows))
+            if sendable:
+                await conn.execute(
+                    update(OutboxEvent)
+                    .where(OutboxEvent.id.in_([row.id for row, _ in sendable]))
+                    .values(relayed_at=func.now())
+                )
+            await self._park(conn, parked)
+        OUTBOX_RELAYED.inc(len(rows) - len(parked))
         log.debug(
             "outbox relayed",
             extra={"events": len(rows), "published": len(alerts), "deliveries": queued},
@@ -187,18 +266,48 @@ class OutboxRelay:
         )
         return len(result.all())
 
-    async def _publish(self, messages: Sequence[tuple[str, bytes]]) -> None:
-        """Send every message and wait until the broker acknowledged all of them."""
+    async def _park(self, conn: AsyncConnection, parked: Mapping[int, str]) -> None:
+        """Set aside the events that can never be published, with their reason."""
+        for row_id, reason in parked.items():
+            log.error("outbox event parked", extra={"outbox_id": row_id, "reason": reason})
+            await conn.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.id == row_id)
+                .values(parked_at=func.now(), parked_reason=reason[:2000])
+            )
+        OUTBOX_PARKED_TOTAL.inc(len(parked))
+
+    async def _publish(self, messages: Sequence[tuple[Any, bytes]]) -> dict[int, str]:
+        """Send every message and wait until the broker acknowledged all of them. Returns
+        the rows the broker refused for good (by outbox id, with the reason); raises when
+        the broker is unreachable (every message is then retried)."""
         kafka = await self._connected_producer()
 
-        async def send_all() -> None:
-            acks = [
-                await kafka.send(self._topic, value=body, key=key.encode())
-                for key, body in messages
-            ]
-            await asyncio.gather(*acks)
+        async def send_all() -> list[BaseException | object]:
+            acks = []
+            for row, body in messages:
+                try:
+                    acks.append(await kafka.send(self._topic, value=body, key=row.key.encode()))
+                except (KafkaError, ValueError, TypeError) as error:
+                    if _retriable(error):
+                        raise
+                    acks.append(_failed(error))
+            return list(await asyncio.gather(*acks, return_exceptions=True))
 
-        await asyncio.wait_for(send_all(), self._publish_timeout)
+        results = await asyncio.wait_for(send_all(), self._publish_timeout)
+        refused: dict[int, str] = {}
+        for (row, _), result in zip(messages, results, strict=True):
+            if isinstance(result, BaseException):
+                if _retriable(result):
+                    raise result
+                refused[row.id] = f"refused by Kafka: {type(result).__name__}: {result}"
+        return refused
+
+    async def _publish_events(self, events: Sequence[MetricEvent]) -> None:
+        kafka = await self._connected_producer()
+        await asyncio.wait_for(
+            send_events(kafka, self._events_topic, events), self._publish_timeout
+        )
 
     async def _connected_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
@@ -222,17 +331,45 @@ class OutboxRelay:
                 log.warning("closing the relay's Kafka producer failed", exc_info=True)
 
     async def _observe_backlog(self) -> None:
+        """Update the backlog gauges; a database away leaves the last figures."""
+        try:
+            await self._measure_backlog()
+        except Exception as error:
+            log.warning("measuring the outbox backlog failed", extra={"error": repr(error)})
+
+    async def _measure_backlog(self) -> None:
+        window = timedelta(hours=self._settings.outbox_parked_window_hours)
         async with self._engine.connect() as conn:
             pending, oldest = (
                 await conn.execute(
                     select(func.count(), func.min(OutboxEvent.occurred_at)).where(
-                        OutboxEvent.relayed_at.is_(None)
+                        OutboxEvent.relayed_at.is_(None), OutboxEvent.parked_at.is_(None)
                     )
                 )
             ).one()
+            parked = await conn.scalar(
+                select(func.count()).where(OutboxEvent.parked_at > func.now() - window)
+            )
+        age = max(0.0, time.time() - oldest.timestamp()) if oldest else 0.0
+        self.backlog = Backlog(pending, age, parked or 0)
         OUTBOX_PENDING.set(pending)
-        OUTBOX_LAG.set(max(0.0, time.time() - oldest.timestamp()) if oldest else 0.0)
+        OUTBOX_LAG.set(age)
+        OUTBOX_PARKED.set(parked or 0)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
+
+
+def _retriable(error: BaseException) -> bool:
+    """True for a broker that is away (retry the batch), False for a refusal of this one
+    message (park it): Kafka marks its errors, and encoding errors are never retriable."""
+    if isinstance(error, KafkaError):
+        return bool(error.retriable) or "Connection" in type(error).__name__
+    return not isinstance(error, ValueError | TypeError)
+
+
+def _failed(error: BaseException) -> asyncio.Future[None]:
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    future.set_exception(error)
+    return future

@@ -2,7 +2,7 @@
 pacing `seasonal`, alert kind `anomaly`.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0004
 Create Date: 2026-11-29
 """
 
@@ -13,11 +13,11 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-ALERT_KINDS = ("status", "forecast", "stale_data")
+ALERT_KINDS = ("status", "forecast", "stale_data", "plan")
 PACINGS = ("linear", "none")
 
 

@@ -1,0 +1,1 @@
+"""Check-ins: people's updates on a goal (SPEC §12)."""

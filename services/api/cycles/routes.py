@@ -1,0 +1,106 @@
+"""`/v1/cycles` (read scope to read, write scope to change and carry forward)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response
+
+from services.api.cycles.repository import CycleRepository
+from services.api.cycles.schemas import (
+    CarryForward,
+    CarryForwardOut,
+    CycleCreate,
+    CycleOut,
+    CycleUpdate,
+)
+from services.api.cycles.service import CycleService, cycle_out
+from services.api.dependencies import Reader, Session, Writer
+from services.api.goals.service import utcnow
+from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key
+
+router = APIRouter(prefix="/v1/cycles", tags=["cycles"])
+
+
+def _service(session: Session) -> CycleService:
+    return CycleService(CycleRepository(session))
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=CycleOut,
+    summary="Create a cycle",
+    description="A name taken already is a 409; due not after start a 422.",
+)
+async def create_cycle(body: CycleCreate, session: Session, _: Writer) -> CycleOut:
+    cycle = await _service(session).create(body)
+    await session.commit()
+    return cycle_out(cycle)
+
+
+@router.get(
+    "",
+    response_model=Page[CycleOut],
+    summary="List cycles",
+    description="By start, keyset-paginated.",
+)
+async def list_cycles(
+    session: Session, _: Reader, limit: Limit = 100, cursor: Cursor = None
+) -> Page[CycleOut]:
+    rows = await CycleRepository(session).page(limit + 1, decode_time_key(cursor))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_time_key(rows[-1].start, rows[-1].id)
+    return Page[CycleOut](items=[cycle_out(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/{cycle_id}", response_model=CycleOut, summary="Get a cycle")
+async def get_cycle(cycle_id: uuid.UUID, session: Session, _: Reader) -> CycleOut:
+    return cycle_out(await _service(session).get(cycle_id))
+
+
+@router.patch(
+    "/{cycle_id}",
+    response_model=CycleOut,
+    summary="Change a cycle",
+    description="Goals keep the dates they took from the cycle when they joined it.",
+)
+async def update_cycle(
+    cycle_id: uuid.UUID, body: CycleUpdate, session: Session, _: Writer
+) -> CycleOut:
+    cycle = await _service(session).update(cycle_id, body, utcnow())
+    await session.commit()
+    return cycle_out(cycle)
+
+
+@router.delete(
+    "/{cycle_id}",
+    status_code=204,
+    summary="Delete a cycle",
+    description="Refused (409) while goals belong to it.",
+)
+async def delete_cycle(cycle_id: uuid.UUID, session: Session, _: Writer) -> Response:
+    await _service(session).delete(cycle_id)
+    await session.commit()
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{cycle_id}/carry-forward",
+    status_code=201,
+    response_model=CarryForwardOut,
+    summary="Carry goal subtrees into another cycle",
+    description="Copies each chosen goal (it must belong to this cycle) with every goal "
+    "below it into `into_cycle_id`: new dates (a date on this cycle's start or due becomes "
+    "the new cycle's, other dates move by the distance between the cycles' starts), targets "
+    "times `target_factor` when given, open initiatives with their open milestones and the "
+    "budget left, and `carried_from` on every copy. Nothing of this cycle changes.",
+)
+async def carry_forward(
+    cycle_id: uuid.UUID, body: CarryForward, session: Session, _: Writer
+) -> CarryForwardOut:
+    result = await _service(session).carry_forward(cycle_id, body, utcnow())
+    await session.commit()
+    return result

@@ -1,0 +1,1 @@
+"""Initiatives: the operational plan of a goal (SPEC §12)."""
