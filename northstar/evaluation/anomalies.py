@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from northstar.db.engine import driver
@@ -124,9 +125,7 @@ class AnomalyChecks:
 
     async def check_kpi(self, conn: AsyncConnection, kpi: Any, now: datetime) -> list[AlertChange]:
         settings = kpi["anomaly"]
-        if isinstance(settings, str):
-            import orjson
-
+        if isinstance(settings, str):  # plain asyncpg hands jsonb over as text
             settings = orjson.loads(settings)
         granularity = GRANULARITIES[settings["granularity"]]
         sensitivity = Sensitivity(settings.get("sensitivity", "medium"))
@@ -137,18 +136,21 @@ class AnomalyChecks:
         expr = parse_expression(kpi["expression"])
         raw = await driver(conn)
         changes: list[AlertChange] = []
+        goals = [g["id"] for g in await raw.fetch(_GOALS, kpi["key"])]
         bucket = first
-        finding: Finding | None = None
         while bucket < closed_until:
             finding = await self.check_bucket(
                 conn, kpi["key"], expr, granularity, sensitivity, bucket
             )
             bucket += step
-        if finding is not None:
+            if finding is None:
+                continue
+            # In bucket order, so an anomaly followed by a normal bucket opens and then
+            # resolves its alert rather than passing unseen.
             condition = anomaly_condition(finding.anomalous)
-            for goal in await raw.fetch(_GOALS, kpi["key"]):
+            for goal_id in goals:
                 change = await self._alerts.apply_condition(
-                    conn, goal["id"], condition, finding.details(), now
+                    conn, goal_id, condition, finding.details(), now
                 )
                 if change is not None:
                     changes.append(change)
