@@ -271,13 +271,15 @@ class DriverItem:
 class DriverSplit:
     """A gap split over the values of one dimension, ranked by absolute contribution.
 
-    ``concentration`` says how much the gap sits in particular values rather than
-    spreading over all of them in proportion: the Jensen–Shannon divergence (base 2, so
-    within [0, 1]) between how the reference and the actual distribute over the values —
-    the "surprise" of Adtributor (Bhagwan et al., NSDI 2014). For ratios it is the mean
-    of the numerator's and the denominator's divergence. Where distributions say nothing
-    (no history; percentiles), it is the largest absolute contribution's share of all
-    absolute contributions. ``top_share`` is that share in every case.
+    ``concentration`` says how much the gap sits in a few particular values: the
+    Jensen–Shannon divergence (base 2, within [0, 1]) between how the reference and the
+    actual distribute over the values — the "surprise" of Adtributor (Bhagwan et al.,
+    NSDI 2014); for ratios the mean of the numerator's and the denominator's — times
+    ``top_share``, the largest absolute contribution's share of all absolute
+    contributions. The divergence ignores a uniform shortfall; the share prefers the
+    succinct answer: a dimension that refines another (customers within regions) has at
+    least the same divergence, but spreads the gap over many values. Where
+    distributions say nothing (no history; percentiles) it is ``top_share`` alone.
     """
 
     dimension: str
@@ -310,7 +312,7 @@ def _ranked(
     ]
     magnitude = math.fsum(abs(r[3]) for r in rows)
     top_share = abs(rows[0][3]) / magnitude if rows and magnitude > 0 else 0.0
-    concentration = top_share if divergence is None else divergence
+    concentration = top_share if divergence is None else divergence * top_share
     return DriverSplit(dimension, method, actual, reference, gap, items, concentration, top_share)
 
 

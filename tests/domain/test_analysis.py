@@ -309,3 +309,24 @@ def test_a_single_valued_dimension_is_never_chosen_over_a_real_one() -> None:
     )
     assert choose_dimension([flat, spread])[0].dimension == "region"
     assert value_of(expr, {agg: summary(1, 2)}) == 3
+
+
+def test_a_region_drop_is_not_blamed_on_the_customers_inside_it() -> None:
+    """Customers belong to regions: the finer dimension has as much divergence as the
+    region, but the region explains the gap with one value."""
+    expr = parse_expression("sum(revenue)")
+    agg = Aggregation("sum", "revenue")
+    rng = random.Random(1)
+    regions = ("eu", "na", "apac", "latam")
+    before, after = [], []
+    for c in range(400):
+        cell = {"customer": f"c{c}", "region": regions[c % 4], "channel": f"ch{(c // 4) % 4}"}
+        base = rng.uniform(50, 150)
+        before.append((cell, base))
+        after.append((cell, base * (0.6 if c % 4 == 0 else 1.0) * rng.uniform(0.97, 1.03)))
+    splits = [
+        split_gap(expr, dim, _by(dim, after, agg), _by(dim, before, agg))
+        for dim in ("customer", "region", "channel")
+    ]
+    best = choose_dimension(splits)[0]
+    assert (best.dimension, best.items[0].value) == ("region", "eu")
