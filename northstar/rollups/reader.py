@@ -220,20 +220,29 @@ def grouped_sql(
     keys = ", ".join(f"g{i}" for i in range(len(dimensions)))
     with_sketch = agg.func in _PERCENTILES
     union = " UNION ALL ".join(_grouped_piece_sql(p, groups, filters, with_sketch) for p in pieces)
+    # The last value needs a sort per group; only `last` reads it.
+    last_value = (
+        "(array_agg(last_value ORDER BY last_time DESC))[1]"
+        if agg.func == "last"
+        else "NULL::double precision"
+    )
+    totals = (
+        f"SELECT {keys}, sum(count)::bigint AS count, sum(sum) AS sum, "
+        f"min(min) AS min, max(max) AS max, {last_value} AS last_value, "
+        f"max(last_time) AS last_time"
+    )
+    if not with_sketch:
+        # One pass: no sketches to merge, so no second read of the parts to join.
+        sql = f"{totals}, NULL::jsonb AS sketch FROM ({union}) AS parts GROUP BY {keys}"
+        return sql, params
     sketches = (
         f"SELECT {keys}, jsonb_object_agg(key, n) AS sketch FROM ("
         f"SELECT {', '.join(f'p.g{i}' for i in range(len(dimensions)))}, e.key, "
         "sum(e.value::bigint) AS n FROM parts p, jsonb_each_text(p.sketch) AS e "
         f"GROUP BY {keys}, e.key) AS merged GROUP BY {keys}"
     )
-    if not with_sketch:
-        sketches = f"SELECT {keys}, NULL::jsonb AS sketch FROM parts WHERE false"
     sql = (
-        f"WITH parts AS ({union}), "
-        f"totals AS (SELECT {keys}, sum(count)::bigint AS count, sum(sum) AS sum, "
-        "min(min) AS min, max(max) AS max, "
-        "(array_agg(last_value ORDER BY last_time DESC))[1] AS last_value, "
-        f"max(last_time) AS last_time FROM parts GROUP BY {keys}), "
+        f"WITH parts AS ({union}), totals AS ({totals} FROM parts GROUP BY {keys}), "
         f"sketches AS ({sketches}) "
         f"SELECT t.*, s.sketch FROM totals t LEFT JOIN sketches s USING ({keys})"
     )
