@@ -18,12 +18,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import analysis, api, endtoend, evaluator, ingest
+from bench import analysis, api, endtoend, evaluator, ingest, people
 from bench.infra import Infrastructure
 from bench.results import Row, machine, notes, table, write_doc
 from devstack.processes import REPO_ROOT
 
-BENCHMARKS = ("ingest", "evaluator", "e2e", "api", "analysis")
+BENCHMARKS = ("ingest", "evaluator", "e2e", "api", "people", "analysis")
 DOC = REPO_ROOT / "docs" / "benchmarks.md"
 
 
@@ -45,6 +45,8 @@ async def _run(infra: Infrastructure, args: argparse.Namespace) -> list[Row]:
             rows += await endtoend.run(infra, seconds=args.e2e_seconds, workers=args.workers)
         elif name == "api":
             rows += await api.run(infra, events=args.api_events)
+        elif name == "people":
+            rows += await people.run(infra)
         elif name == "analysis":
             rows += await analysis.run(infra, events=args.analysis_events, kpis=args.analysis_kpis)
         print(f"   {name} took {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)

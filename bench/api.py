@@ -24,7 +24,7 @@ from bench.infra import Infrastructure, KpiSpec, insert_api_key, insert_kpis_and
 from bench.results import Row
 from northstar.db.engine import create_engine, driver
 from northstar.domain.expressions import Expr, parse_expression
-from northstar.evaluation.judge import judge
+from northstar.evaluation.judge import GoalJudge
 from northstar.rollups.batch import BatchSummariser
 from northstar.rollups.reader import KpiValueReader
 from northstar.rollups.writer import MeasurementWriter
@@ -151,7 +151,7 @@ async def run(infra: Infrastructure, *, events: int) -> list[Row]:
     engine = create_engine(database_url, pool_size=1)
     try:
         async with engine.begin() as sa_conn:
-            await judge(sa_conn, leaves, datetime.now(UTC))
+            await GoalJudge().judge(sa_conn, leaves, datetime.now(UTC))
 
         # KPI evaluation over the goal's period, a fresh reader (no cache) per call.
         kpi_ms: dict[str, list[float]] = {}

@@ -77,6 +77,9 @@ class Infrastructure:
             "NORTHSTAR_LOG_LEVEL": "WARNING",
             # Evaluated on events, not on a timer, during a benchmark.
             "NORTHSTAR_EVALUATION_INTERVAL": "3600",
+            # The api's rate limits would measure themselves, not the api.
+            "NORTHSTAR_RATE_LIMIT_PER_KEY": "",
+            "NORTHSTAR_RATE_LIMIT_PER_ADDRESS": "",
         }
 
     @contextlib.contextmanager

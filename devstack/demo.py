@@ -162,9 +162,55 @@ KPIS: list[dict[str, Any]] = [
 ]
 
 
+DEMO_PASSWORD = "northstar-demo-2026"
+"""Every demo person's password (local demos only: `make run` prints it)."""
+
+# (email, name, organisation role, the owner title the demo's goals use, unit memberships)
+PEOPLE: list[tuple[str, str, str, str | None, dict[str, str]]] = [
+    ("admin@northstar.example", "Ida Admin", "admin", None, {}),
+    ("ceo@northstar.example", "Cora Chief", "editor", "CEO", {}),
+    ("sales.head@northstar.example", "Sam Seller", "member", "Head of Sales", {"Sales": "lead"}),
+    (
+        "marketing.head@northstar.example",
+        "Mia Market",
+        "member",
+        "Head of Marketing",
+        {"Marketing": "lead"},
+    ),
+    ("coo@northstar.example", "Otto Ops", "member", "COO", {"Operations": "lead"}),
+    (
+        "support.head@northstar.example",
+        "Sue Support",
+        "member",
+        "Head of Support",
+        {"Support": "lead"},
+    ),
+    (
+        "people.head@northstar.example",
+        "Pia People",
+        "member",
+        "Head of People",
+        {"Operations": "member"},
+    ),
+    ("eu.rep@northstar.example", "Eli Europe", "member", None, {"Sales EU": "member"}),
+    ("apac.rep@northstar.example", "Ana Asia", "member", None, {"Sales APAC": "member"}),
+    ("agent@northstar.example", "Al Agent", "member", None, {"Support EU": "member"}),
+    ("board@northstar.example", "Bo Board", "viewer", None, {}),
+]
+
+SIGN_INS: list[tuple[str, str]] = [
+    ("admin", "admin@northstar.example"),
+    ("editor (CEO)", "ceo@northstar.example"),
+    ("member, lead of Sales", "sales.head@northstar.example"),
+    ("member of Sales EU", "eu.rep@northstar.example"),
+    ("viewer (board)", "board@northstar.example"),
+]
+"""One sign-in per role, as `make run` prints them (all with `DEMO_PASSWORD`)."""
+
+
 async def seed(api_url: str, ingest_url: str, admin_key: str, rate: float) -> None:
-    """Create the demo organisation (once: a database that has the `revenue` KPI is left
-    alone) and backfill its history through ingest."""
+    """Create the demo organisation and its people (once: a database that has the
+    `revenue` KPI is left alone) and backfill its history through ingest."""
     headers = {"Authorization": f"Bearer {admin_key}"}
     async with httpx.AsyncClient(base_url=api_url, headers=headers, timeout=60) as api:
         if (await api.get("/v1/kpis/revenue")).status_code == 200:
@@ -220,11 +266,29 @@ async def _define(api: httpx.AsyncClient, rates: Rates, start: datetime, due: da
     )
     period = {"start": start.isoformat(), "due": due.isoformat(), "cycle_id": this_week["id"]}
     seconds = (due - start).total_seconds()
+    people = {
+        email: (
+            await _post(
+                api,
+                "/v1/users",
+                {"email": email, "name": name, "role": role, "password": DEMO_PASSWORD},
+            )
+        )["id"]
+        for email, name, role, _, _ in PEOPLE
+    }
+    owners = {title: people[email] for email, _, _, title, _ in PEOPLE if title}
+    leads = {
+        unit: people[email]
+        for email, *_, memberships in PEOPLE
+        for unit, role in memberships.items()
+        if role == "lead"
+    }
+    units: dict[str, str] = {}
 
     async def unit(name: str, kind: str, parent: str | None = None) -> str:
-        return str(
-            (await _post(api, "/v1/units", {"name": name, "kind": kind, "parent_id": parent}))["id"]
-        )
+        body = {"name": name, "kind": kind, "parent_id": parent, "owner_id": leads.get(name)}
+        units[name] = str((await _post(api, "/v1/units", body))["id"])
+        return units[name]
 
     company = str(
         (
@@ -252,8 +316,19 @@ async def _define(api: httpx.AsyncClient, rates: Rates, start: datetime, due: da
     for kpi in KPIS:
         await _post(api, "/v1/kpis", kpi)
 
+    for email, *_, memberships in PEOPLE:
+        for name, role in memberships.items():
+            response = await api.put(
+                f"/v1/units/{units[name]}/members/{people[email]}", json={"role": role}
+            )
+            if response.status_code != 200:
+                raise RuntimeError(f"seeding failed: membership → {response.text}")
+
     async def goal(title: str, **fields: Any) -> str:
+        owner = fields.pop("owner", None)
         body = {"title": title, **period, **fields}
+        if owner is not None:
+            body["owner_id"] = owners[owner]
         return str((await _post(api, "/v1/goals", body))["id"])
 
     def volume_target(per_second: float, share: float, score: float) -> float:

@@ -139,6 +139,11 @@ def _start(stack: contextlib.ExitStack, args: argparse.Namespace) -> list[Manage
             "NORTHSTAR_KAFKA_ENABLE_IDEMPOTENCE", "false"
         ),
         "NORTHSTAR_LOG_FORMAT": os.environ.get("NORTHSTAR_LOG_FORMAT", "console"),
+        # Local development: webhooks may reach receivers on this machine or its network
+        # (link-local and metadata addresses stay refused). Printed below.
+        "NORTHSTAR_WEBHOOK_ALLOW_PRIVATE_NETWORKS": os.environ.get(
+            "NORTHSTAR_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true"
+        ),
     }
     if interval := os.environ.get("NORTHSTAR_EVALUATION_INTERVAL"):
         env["NORTHSTAR_EVALUATION_INTERVAL"] = interval
@@ -184,13 +189,25 @@ def _start(stack: contextlib.ExitStack, args: argparse.Namespace) -> list[Manage
         f"  database   {database_url}\n"
         f"  kafka      {bootstrap}   (topic prefix {env['NORTHSTAR_TOPIC_PREFIX']})\n"
         f"  admin key  {admin_key}\n"
-        f"  logs       {_relative(LOG_DIR)}/\n"
+        + _sign_ins(args.no_seed)
+        + f"  logs       {_relative(LOG_DIR)}/\n"
+        f"  webhooks   private networks allowed: "
+        f"{env['NORTHSTAR_WEBHOOK_ALLOW_PRIVATE_NETWORKS']} (local receivers; "
+        "NORTHSTAR_WEBHOOK_ALLOW_PRIVATE_NETWORKS=false to refuse them)\n"
         "\nTry:  curl -H 'Authorization: Bearer <admin key>' "
         f"{api.url}/v1/goals\n"
         "Press Ctrl-C to stop.\n",
         flush=True,
     )
     return children
+
+
+def _sign_ins(skipped: bool) -> str:
+    """One browser sign-in per role of the demo people (POST /v1/auth/login)."""
+    if skipped:
+        return ""
+    lines = [f"  sign in    {email}  ({role})" for role, email in demo.SIGN_INS]
+    return "\n".join(lines) + f"\n             password for all: {demo.DEMO_PASSWORD}\n"
 
 
 def _relative(path: Path) -> str:

@@ -82,6 +82,28 @@ def load_settings(cls: type[S]) -> S:
         raise SystemExit(2) from None
 
 
+class OutboundSettings(BaseSettings):
+    """Settings of the services that keep secrets for, and send requests to, addresses
+    users choose (webhooks now, notification channels later): see docs/security.md."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    # Comma-separated keys (any strings of 16+ characters) encrypting stored secrets; the
+    # first encrypts, every one decrypts, so a key is rotated by putting the new one first.
+    # Unset: one derived from the database URL, and a warning (docs/security.md).
+    encryption_keys: str | None = None
+    # SPEC §2: let webhooks reach loopback and private addresses (on-premises receivers,
+    # local development). Link-local and metadata addresses stay refused.
+    webhook_allow_private_networks: bool = False
+
+    @field_validator("encryption_keys")
+    @classmethod
+    def _keys(cls, value: str | None) -> str | None:
+        if value is not None and any(len(k.strip()) < 16 for k in value.split(",")):
+            raise ValueError("every key must be at least 16 characters")
+        return value
+
+
 class EventLimitSettings(BaseSettings):
     """What an event may hold, shared by ingest (which answers 422) and the evaluator
     (which dead-letters what reached Kafka some other way): docs/events.md."""
@@ -93,7 +115,7 @@ class EventLimitSettings(BaseSettings):
     # How far past the receive time a timestamp may lie.
     event_max_future_hours: float = Field(default=24, gt=0)
     # Largest accepted |value|; bounds every sum over a goal period (docs/events.md).
-    event_max_abs_value: float = Field(default=1e15, gt=0, le=1e100)
+    event_max_abs_value: float = Field(default=1e15, gt=0, le=1.7e308)
 
     @field_validator("event_earliest_timestamp")
     @classmethod

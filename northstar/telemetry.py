@@ -144,6 +144,13 @@ WEBHOOK_DELIVERIES = Counter(
     ["outcome"],
     registry=EVALUATOR,
 )
+NOTIFICATIONS_SENT = Counter(
+    "northstar_notifications",
+    "Notification send attempts (email, Slack, Teams, Apprise) by outcome: delivered, "
+    "retried (will try again), failed (gave up after the last attempt).",
+    ["outcome"],
+    registry=EVALUATOR,
+)
 WEBHOOK_DELIVERY_DURATION = Histogram(
     "northstar_webhook_delivery_duration_seconds",
     "Time from sending a webhook POST to its answer (or error).",
@@ -151,7 +158,7 @@ WEBHOOK_DELIVERY_DURATION = Histogram(
     registry=EVALUATOR,
 )
 
-for stage in ("prepare", "store", "dead_letter", "commit", "side_effects"):
+for stage in ("prepare", "store", "dead_letter", "commit", "side_effects", "sweep_chunk"):
     EVALUATOR_ERRORS.labels(stage=stage)
 for outcome in ("accepted", "rejected"):
     INGEST_EVENTS.labels(outcome=outcome)

@@ -24,6 +24,10 @@ def serve(factory: str, settings_class: type[ServiceSettings], *, workers: int =
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        # An idle keep-alive connection is closed after this. uvicorn has no timeout for
+        # reading a request's headers or body: that is the reverse proxy's job
+        # (deploy/proxy/nginx.conf, docs/security.md).
+        timeout_keep_alive=5,
         loop="uvloop",
         http="httptools",
     )

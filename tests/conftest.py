@@ -148,6 +148,9 @@ def service_env(
         "NORTHSTAR_HTTP_HOST": "127.0.0.1",
         "NORTHSTAR_KAFKA_ENABLE_IDEMPOTENCE": "false",
         "NORTHSTAR_LOG_FORMAT": "console",
+        # Webhook receivers in tests listen on loopback; loopback is refused without this
+        # (tests/notifications/test_webhook_security.py).
+        "NORTHSTAR_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
     }
 
 

@@ -17,6 +17,8 @@ import pytest
 import yaml
 
 from devstack.processes import REPO_ROOT
+from northstar.db.grafana_role import GRAFANA_TABLES
+from northstar.db.grafana_role import ROLE as GRAFANA_ROLE
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 DEFAULT_PORTS = {"api": 8000, "ingest": 8001, "evaluator": 8002}
@@ -87,14 +89,21 @@ def test_named_volumes_are_declared(
                 assert source in declared, f"{name}: volume {source} not declared at top level"
 
 
-def test_service_ports_match_their_defaults(services: dict[str, dict[str, Any]]) -> None:
+def test_only_the_proxy_publishes_the_service_ports(services: dict[str, dict[str, Any]]) -> None:
+    """The services are reached through nginx (header and body timeouts uvicorn lacks),
+    on their default ports."""
+    nginx = (REPO_ROOT / "deploy" / "proxy" / "nginx.conf").read_text()
+    published = [str(p).rsplit(":", 2)[-2:] for p in services["proxy"]["ports"]]
     for name, port in DEFAULT_PORTS.items():
         service = services[name]
-        env = service["environment"]
-        assert env.get("NORTHSTAR_HTTP_PORT", str(port)) == str(port)
-        published = [str(p).rsplit(":", 2)[-2:] for p in service["ports"]]
-        assert [str(port), str(port)] in published, f"{name} must publish {port}:{port}"
+        assert "ports" not in service, f"{name} must be reached through the proxy only"
+        assert service["environment"].get("NORTHSTAR_HTTP_PORT", str(port)) == str(port)
         assert f"127.0.0.1:{port}/" in " ".join(service["healthcheck"]["test"])
+        assert [str(port), str(port)] in published, f"the proxy must publish {port}:{port}"
+        assert f"listen {port};" in nginx and f"proxy_pass http://{name}:{port};" in nginx
+    assert all(str(p).startswith("127.0.0.1:") for p in services["proxy"]["ports"])
+    for directive in ("client_header_timeout", "client_body_timeout", "limit_conn "):
+        assert directive in nginx
 
 
 def test_services_share_kafka_and_database_settings(services: dict[str, dict[str, Any]]) -> None:
@@ -127,7 +136,9 @@ def test_dependencies_exist_and_are_awaitable(services: dict[str, dict[str, Any]
 
 def test_migrations_run_once_before_the_services(services: dict[str, dict[str, Any]]) -> None:
     migrate = services["migrate"]
-    assert migrate["command"][-3:] == ["alembic", "upgrade", "head"]
+    assert "alembic upgrade head && python -m northstar.db.grafana_role" in " ".join(
+        migrate["command"]
+    )
     assert migrate["restart"] == "no"
     assert migrate["depends_on"]["timescaledb"]["condition"] == "service_healthy"
     for name in DEFAULT_PORTS:
@@ -228,8 +239,11 @@ def test_grafana_data_sources_point_at_the_compose_services(
     assert host == "timescaledb" and host in services and port == "5432"
     assert expand(postgres["jsonData"]["database"]) == "northstar"
     db_env = services["timescaledb"]["environment"]
-    assert expand(postgres["user"]) == db_env["POSTGRES_USER"]
-    assert expand(postgres["secureJsonData"]["password"]) == db_env["POSTGRES_PASSWORD"]
+    # Grafana runs any SQL a viewer sends: it logs in as the read-only role, never the owner.
+    assert expand(postgres["user"]) == GRAFANA_ROLE != db_env["POSTGRES_USER"]
+    password = expand(postgres["secureJsonData"]["password"])
+    assert password == services["migrate"]["environment"]["NORTHSTAR_GRAFANA_DB_PASSWORD"]
+    assert password != db_env["POSTGRES_PASSWORD"]
 
 
 def test_grafana_dashboards_are_provisioned_from_the_repository(
@@ -257,3 +271,76 @@ def test_grafana_dashboards_are_provisioned_from_the_repository(
     }
     home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
     assert _host_in_container(grafana, home).is_file()
+
+
+# --- safe by default ----------------------------------------------------------------------
+
+SECRETS = (
+    "POSTGRES_PASSWORD",
+    "GRAFANA_ADMIN_PASSWORD",
+    "GRAFANA_DB_PASSWORD",
+    "NORTHSTAR_BOOTSTRAP_ADMIN_KEY",
+    "NORTHSTAR_METRICS_KEY",
+    "NORTHSTAR_ENCRYPTION_KEYS",
+    "NORTHSTAR_CURSOR_SECRET",
+)
+
+
+def test_no_secret_has_a_default() -> None:
+    """Compose refuses to start (`${VAR:?message}`) until every secret is set."""
+    text = COMPOSE_FILE.read_text()
+    for name in SECRETS:
+        uses = re.findall(r"\$\{" + name + r"(:?[-?])?([^}]*)\}", text)
+        assert uses, f"{name} is not used"
+        for operator, _ in uses:
+            assert operator == ":?", f"${{{name}}} must be required (:?), not {operator!r}"
+    for password in re.findall(r"^\s*\w*PASSWORD: *(\S+)", text, re.MULTILINE):
+        assert password.startswith("${") and ":?" in password, password
+
+
+def test_grafana_is_not_anonymous(services: dict[str, dict[str, Any]]) -> None:
+    env = services["grafana"]["environment"]
+    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert "GF_AUTH_ANONYMOUS_ORG_ROLE" not in env
+    assert env["GF_USERS_ALLOW_SIGN_UP"] == "false"
+
+
+def _raw_sql(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["rawSql"]] if isinstance(node.get("rawSql"), str) else []
+        return found + [sql for value in node.values() for sql in _raw_sql(value)]
+    if isinstance(node, list):
+        return [sql for value in node for sql in _raw_sql(value)]
+    return []
+
+
+def test_grafanas_role_reads_only_what_the_dashboards_query() -> None:
+    queried: set[str] = set()
+    for dashboard in (REPO_ROOT / "deploy" / "grafana" / "dashboards").glob("*.json"):
+        for sql in _raw_sql(json.loads(dashboard.read_text())):
+            queried |= set(re.findall(r"\b(?:FROM|JOIN)\s+([a-z_]+)", sql, re.IGNORECASE))
+    assert queried, "the dashboards query no table: the pattern above is stale"
+    assert queried == set(GRAFANA_TABLES)
+
+
+def test_every_image_is_pinned(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        image = service["image"]
+        if image == "northstar:local":
+            assert "build" in service
+            continue
+        _, _, tag = image.partition(":")
+        assert tag and tag != "latest" and re.match(r"v?\d+\.\d+\.\d+", tag), (
+            f"{name}: {image} is not pinned to a release"
+        )
+        assert "latest" not in tag
+
+
+def test_prometheus_has_no_lifecycle_api_and_scrapes_the_api_with_a_key(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    assert "--web.enable-lifecycle" not in services["prometheus"]["command"]
+    assert "metrics_key" in services["prometheus"]["secrets"]
+    config = yaml.safe_load((REPO_ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    [api] = [job for job in config["scrape_configs"] if job["job_name"] == "api"]
+    assert api["authorization"]["credentials_file"] == "/run/secrets/metrics_key"

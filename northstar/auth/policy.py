@@ -9,7 +9,9 @@ themselves. The rules (SPEC §11), in the order they are applied:
 2. A service key has no person behind it: its scopes are its permissions (it has no
    personal keys of its own).
 3. `admin` may do everything.
-4. Every person may read, and manage their own personal keys.
+4. Every person may read, and manage their own personal keys and notification channels
+   (which channels are theirs is the notifications api's check: `notifications:own`
+   only lets a person through to it).
 5. `editor` may do everything but people, keys, webhooks and the audit trail.
 6. `viewer` may do nothing more.
 7. `member` acts through unit memberships, each covering the unit's whole subtree:
@@ -42,6 +44,7 @@ class Action(StrEnum):
     ORG_WRITE = "org:write"
     MEMBERS_MANAGE = "members:manage"
     OWN_KEYS = "keys:own"
+    OWN_NOTIFICATIONS = "notifications:own"
     PEOPLE_MANAGE = "people:manage"
     KEYS_MANAGE = "keys:manage"
     WEBHOOKS_MANAGE = "webhooks:manage"
@@ -64,6 +67,7 @@ _SCOPE: dict[Action, Scope] = {
     Action.ORG_WRITE: Scope.WRITE,
     Action.MEMBERS_MANAGE: Scope.WRITE,
     Action.OWN_KEYS: Scope.WRITE,
+    Action.OWN_NOTIFICATIONS: Scope.WRITE,
     Action.PEOPLE_MANAGE: Scope.ADMIN,
     Action.KEYS_MANAGE: Scope.ADMIN,
     Action.WEBHOOKS_MANAGE: Scope.ADMIN,
@@ -124,8 +128,8 @@ def decide(subject: Subject, action: Action, resource: Resource = ORGANISATION) 
         return Decision(True, "the service key holds the scope")
     if subject.role is Role.ADMIN:
         return Decision(True, "admins may do everything")
-    if action in (Action.READ, Action.OWN_KEYS):
-        return Decision(True, "everyone may read and manage their own keys")
+    if action in (Action.READ, Action.OWN_KEYS, Action.OWN_NOTIFICATIONS):
+        return Decision(True, "everyone may read and manage their own keys and notifications")
     if subject.role is Role.EDITOR:
         if action in _NOT_FOR_EDITORS:
             return Decision(False, "only admins manage people, keys, webhooks and the audit")
@@ -173,6 +177,7 @@ _VERB: dict[Action, str] = {
     Action.ORG_WRITE: "change units, KPIs or reviews",
     Action.MEMBERS_MANAGE: "manage this unit's members",
     Action.OWN_KEYS: "manage their own keys",
+    Action.OWN_NOTIFICATIONS: "manage their own notification channels",
     Action.PEOPLE_MANAGE: "manage people",
     Action.KEYS_MANAGE: "manage API keys",
     Action.WEBHOOKS_MANAGE: "manage webhooks",

@@ -8,7 +8,7 @@ written with COPY and read with aggregate SQL, never as objects.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Time,
     UniqueConstraint,
     func,
     text,
@@ -442,17 +443,34 @@ class OutboxEvent(Base):
 
 
 class Webhook(Base):
-    """A subscriber. The secret is kept as is: HMAC signing needs it (see docs/notifications.md)."""
+    """A subscriber; its signing secrets are `WebhookSecret` rows."""
 
     __tablename__ = "webhooks"
 
     id: Mapped[uuid.UUID] = _uuid_pk()
     url: Mapped[str] = mapped_column(Text, nullable=False)
     events: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
-    secret: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = _created_at()
     created_by: Mapped[str | None] = mapped_column(String(100))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookSecret(Base):
+    """A signing secret of a webhook, encrypted (northstar/crypto.py: HMAC signing needs the
+    secret itself, so it cannot be hashed). Every secret not yet expired signs each
+    delivery, so a receiver can move to a new secret while the old one still verifies."""
+
+    __tablename__ = "webhook_secrets"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    webhook_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False
+    )
+    ciphertext: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_webhook_secrets_webhook_id", "webhook_id"),)
 
 
 class WebhookDelivery(Base):
@@ -742,4 +760,164 @@ class CheckIn(Base):
     __table_args__ = (
         CheckConstraint("confidence BETWEEN 1 AND 10", name="confidence"),
         Index("ix_check_ins_goal_id_at", "goal_id", "at"),
+    )
+
+
+# -- Notifications to people (migration 0010, docs/notifications.md) ---------------------
+
+
+class NotificationChannel(Base):
+    """Where messages go: an email address, a Slack or Teams webhook, any Apprise URL.
+    `target` is sealed (Fernet, `northstar.notifications.vault`) and never shown again.
+    `owner_id` is a user's or a unit's id, as `owner_kind` says (no foreign key: it points
+    at one of two tables)."""
+
+    __tablename__ = "notification_channels"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)
+    target: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    owner_kind: Mapped[str] = mapped_column(String(4), nullable=False)
+    owner_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    # Created by Northstar for a goal owner's default critical-alert emails.
+    implicit: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    created_at: Mapped[datetime] = _created_at()
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('email', 'slack', 'teams', 'apprise')", name="kind"),
+        CheckConstraint("owner_kind IN ('user', 'unit')", name="owner_kind"),
+        Index("ix_notification_channels_owner", "owner_kind", "owner_id"),
+        Index(
+            "uq_notification_channels_implicit_owner",
+            "owner_id",
+            unique=True,
+            postgresql_where=text("implicit"),
+        ),
+    )
+
+
+class NotificationSubscription(Base):
+    """What a channel hears about: one goal, a unit's subtree or the owner's own goals;
+    which event types; from which severity up."""
+
+    __tablename__ = "notification_subscriptions"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    channel_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("notification_channels.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    scope: Mapped[str] = mapped_column(String(4), nullable=False)
+    goal_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("goals.id", ondelete="CASCADE"), index=True
+    )
+    unit_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("org_units.id", ondelete="CASCADE"), index=True
+    )
+    events: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    min_severity: Mapped[str] = mapped_column(String(8), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+    created_by: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = (
+        CheckConstraint("scope IN ('goal', 'unit', 'mine')", name="scope"),
+        CheckConstraint("min_severity IN ('info', 'warning', 'critical')", name="min_severity"),
+        CheckConstraint(
+            "(scope = 'goal') = (goal_id IS NOT NULL) AND (scope = 'unit') = (unit_id IS NOT NULL)",
+            name="scope_target",
+        ),
+    )
+
+
+class NotificationDigest(Base):
+    """A daily or weekly summary to a channel at a local time; one message per period."""
+
+    __tablename__ = "notification_digests"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    channel_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("notification_channels.id", ondelete="CASCADE"), nullable=False
+    )
+    cadence: Mapped[str] = mapped_column(String(6), nullable=False)
+    at: Mapped[time] = mapped_column(Time, nullable=False)
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False)
+    weekday: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    created_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (
+        CheckConstraint("cadence IN ('daily', 'weekly')", name="cadence"),
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+        UniqueConstraint("channel_id", "cadence", name="uq_notification_digests_channel_cadence"),
+    )
+
+
+class NotificationPreference(Base):
+    """A person's quiet hours (local time), keyed by their user id."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False)
+    quiet_start: Mapped[time | None] = mapped_column(Time)
+    quiet_end: Mapped[time | None] = mapped_column(Time)
+    updated_at: Mapped[datetime] = _created_at()
+
+
+class NotificationMessage(Base):
+    """One message to one channel: the grouping bucket, the retry queue and the delivery
+    log in one row. Events of one goal join the open (unsealed) message of their channel
+    and `group_key` until its first attempt seals it; digests and reminders are unique on
+    `(channel_id, group_key)` for ever, which is the exactly-once-per-period guarantee."""
+
+    __tablename__ = "notification_messages"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    channel_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("notification_channels.id", ondelete="CASCADE"), nullable=False
+    )
+    kind: Mapped[str] = mapped_column(String(8), nullable=False)
+    group_key: Mapped[str] = mapped_column(String(200), nullable=False)
+    severity: Mapped[str] = mapped_column(String(8), nullable=False)
+    events: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, nullable=False, server_default=text("'[]'::jsonb")
+    )
+    content: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    subject: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    held_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sealed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('event', 'digest', 'reminder')", name="kind"),
+        CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status"),
+        Index(
+            "uq_notification_messages_open_group",
+            "channel_id",
+            "group_key",
+            unique=True,
+            postgresql_where=text("kind = 'event' AND sealed_at IS NULL"),
+        ),
+        Index(
+            "uq_notification_messages_once",
+            "channel_id",
+            "group_key",
+            unique=True,
+            postgresql_where=text("kind <> 'event'"),
+        ),
+        Index(
+            "ix_notification_messages_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_notification_messages_channel_id_created_at", "channel_id", "created_at"),
     )

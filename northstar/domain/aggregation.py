@@ -21,7 +21,7 @@ from typing import Any
 
 from northstar.domain.expressions import FUNCTIONS
 
-__all__ = ["LOG_GAMMA", "RELATIVE_ACCURACY", "QuantileSketch", "Summary", "sketch_key"]
+__all__ = ["LOG_GAMMA", "QUANTILES", "RELATIVE_ACCURACY", "QuantileSketch", "Summary", "sketch_key"]
 
 RELATIVE_ACCURACY = 0.01
 """α of every sketch: a quantile answer is within 1% of a true sample value. Changing it
@@ -34,7 +34,8 @@ _GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY)
 # first) and put values near a bucket edge into the neighbouring bucket.
 LOG_GAMMA = 0.020000666706669525
 _LOG_MIDPOINT = math.log(2 / (_GAMMA + 1))  # representative = γ^k · 2 / (γ + 1)
-_QUANTILES = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
+QUANTILES = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
+"""The percentile functions and their quantile: the only functions that need a sketch."""
 
 
 def _bucket_index(magnitude: float) -> int:
@@ -325,7 +326,7 @@ class Summary:
             return self.max
         if func == "last":
             return self.last_value
-        return self.sketch.quantile(_QUANTILES[func], low=self.min, high=self.max)
+        return self.sketch.quantile(QUANTILES[func], low=self.min, high=self.max)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe form whose keys are the rollup tables' columns (``count``,

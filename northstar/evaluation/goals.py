@@ -14,15 +14,13 @@ writing a row per goal per evaluation.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from northstar.db.engine import driver
 from northstar.domain.analysis import is_additive
 from northstar.domain.expressions import Expr, parse_expression
 from northstar.domain.forecasting import (
@@ -45,6 +43,14 @@ from northstar.domain.goals import (
     rollup_status,
 )
 from northstar.domain.plans import plan_status
+from northstar.evaluation.repository import (
+    ChildScore,
+    GoalDefinition,
+    GoalStateRepository,
+    StateWrite,
+    StoredState,
+)
+from northstar.evaluation.status import StatusReport
 from northstar.rollups.reader import KpiValueReader
 from northstar.rollups.series import daily_period_to_date, step_series
 
@@ -53,7 +59,7 @@ _OPEN_ENDED = datetime(9999, 1, 1, tzinfo=UTC)
 # Goals whose due date passed longer ago than this are final; the timer leaves them be.
 FINAL_AFTER = timedelta(days=7)
 DAY = timedelta(days=1)
-# Daily histories kept for the seasonal forecast (one per KPI expression and day).
+# Daily histories and seasonal profiles kept (one per database, expression and day).
 _HISTORY_CACHE = 4096
 
 
@@ -86,107 +92,43 @@ class GoalOutcome:
     def changed(self) -> bool:
         return self.previous_status != self.status.value
 
+    def status_report(self) -> StatusReport:
+        return StatusReport(
+            goal_id=self.goal_id,
+            status=self.status,
+            actual=self.actual,
+            expected=self.expected,
+            target=self.target,
+            score=self.score,
+            progress=self.progress,
+            forecast=self.forecast,
+            evaluated_at=self.evaluated_at,
+        )
+
     def status_object(self) -> dict[str, Any]:
-        """The SPEC §7 goal status object."""
-        return {
-            "goal_id": str(self.goal_id),
-            "status": self.status.value,
-            "actual": self.actual,
-            "expected": self.expected,
-            "target": self.target,
-            "score": self.score,
-            "progress": self.progress,
-            "forecast": self.forecast.to_dict() if self.forecast else None,
-            "evaluated_at": self.evaluated_at.isoformat(),
-            **(self.plan or {}),
-        }
+        """The SPEC §7 goal status object (see `StatusReport.to_dict`), with its plan part
+        (§12) when it was read."""
+        return {**self.status_report().to_dict(), **(self.plan or {})}
 
 
-_CLOSURE = """
-WITH RECURSIVE up AS (
-    SELECT id, parent_id FROM goals WHERE id = ANY($1::uuid[])
-    UNION
-    SELECT g.id, g.parent_id FROM goals g JOIN up ON g.id = up.parent_id
-)
-SELECT id FROM up
-"""
-_ENSURE_STATE = """
-INSERT INTO goal_state (goal_id) SELECT id FROM unnest($1::uuid[]) AS id ORDER BY id
-ON CONFLICT DO NOTHING
-"""
-_LOCK = """
-SELECT goal_id, status, status_since, history_at, forecast_value, forecast_status,
-       forecast_low, forecast_high, forecast_probability, forecast_method FROM goal_state
-WHERE goal_id = ANY($1::uuid[]) ORDER BY goal_id FOR UPDATE
-"""
-_LOAD = """
-SELECT g.*, k.expression, k.metrics AS kpi_metrics, k.max_staleness,
-       k.created_at AS kpi_created_at
-FROM goals g LEFT JOIN kpis k ON k.key = g.kpi_key
-WHERE g.id = ANY($1::uuid[])
-"""
-# Goals with an open initiative past its due, or with a milestone of one past due and not
-# done (northstar.domain.plans.late_items says the same in Python).
-_LATE_PLANS = """
-SELECT DISTINCT i.goal_id FROM initiatives i
-WHERE i.goal_id = ANY($1::uuid[]) AND i.status NOT IN ('done', 'cancelled')
-  AND (i.due < $2 OR EXISTS (
-      SELECT 1 FROM milestones m
-      WHERE m.initiative_id = i.id AND m.due < $2 AND m.done_at IS NULL))
-"""
-_LAST_RECEIVED = "SELECT max(last_received) FROM metrics WHERE name = ANY($1::text[])"
-_CHILDREN = """
-SELECT g.parent_id, g.weight, s.score FROM goals g JOIN goal_state s ON s.goal_id = g.id
-WHERE g.parent_id = $1
-"""
-# Every outcome of a step is written with one statement per table (rows by goal id).
-_WRITE_STATES = """
-UPDATE goal_state AS s SET status = u.status, actual = u.actual, expected = u.expected,
-    target = u.target, score = u.score, progress = u.progress,
-    forecast_value = u.forecast_value, forecast_status = u.forecast_status,
-    forecast_low = u.forecast_low, forecast_high = u.forecast_high,
-    forecast_probability = u.forecast_probability, forecast_method = u.forecast_method,
-    evaluated_at = $10,
-    status_since = CASE WHEN s.status IS DISTINCT FROM u.status THEN $10 ELSE s.status_since END,
-    history_at = CASE WHEN u.history THEN $10 ELSE s.history_at END
-FROM unnest($1::uuid[], $2::varchar[], $3::float8[], $4::float8[], $5::float8[],
-            $6::float8[], $7::float8[], $8::float8[], $9::varchar[], $11::bool[],
-            $12::float8[], $13::float8[], $14::float8[], $15::varchar[])
-     AS u(goal_id, status, actual, expected, target, score, progress, forecast_value,
-          forecast_status, history, forecast_low, forecast_high, forecast_probability,
-          forecast_method)
-WHERE s.goal_id = u.goal_id
-"""
-_WRITE_HISTORY = """
-INSERT INTO goal_status_history (time, goal_id, status, actual, expected, score)
-SELECT $1, * FROM unnest($2::uuid[], $3::varchar[], $4::float8[], $5::float8[], $6::float8[])
-"""
-_AFFECTED = """
-SELECT DISTINCT g.id FROM goals g
-JOIN kpis k ON k.key = g.kpi_key
-JOIN unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS t(metric, first, last)
-  ON t.metric = ANY(k.metrics)
-WHERE (g.start IS NULL OR t.last >= g.start) AND (g.due IS NULL OR t.first <= g.due)
-ORDER BY g.id
-"""
-_ACTIVE = """
-SELECT id FROM goals WHERE due IS NULL OR due >= $1 ORDER BY id
-"""
-
-
-def _plan(goal: Any, now: datetime) -> dict[str, Any]:
-    summary = goal["plan_summary"]
+def _plan(goal: GoalDefinition, now: datetime) -> dict[str, Any]:
     return plan_status(
-        cadence=goal["check_in_cadence"],
-        last_check_in_at=goal["last_check_in_at"],
-        since=goal["start"] or goal["created_at"],
-        summary=orjson.loads(summary) if isinstance(summary, str) else summary,
+        cadence=goal.check_in_cadence,
+        last_check_in_at=goal.last_check_in_at,
+        since=goal.start or goal.created_at,
+        summary=goal.plan_summary,
         now=now,
     )
 
 
 class GoalEvaluationService:
-    def __init__(self, *, history_interval: timedelta = timedelta(minutes=15)) -> None:
+    def __init__(
+        self,
+        *,
+        repository: GoalStateRepository | None = None,
+        history_interval: timedelta = timedelta(minutes=15),
+    ) -> None:
+        self.repository = repository or GoalStateRepository()
         self._history_interval = history_interval
         self._expressions: dict[str, Expr] = {}
         # Keyed by database too: one process may serve several (tests, benchmarks).
@@ -197,19 +139,11 @@ class GoalEvaluationService:
         self, conn: AsyncConnection, touched: Iterable[tuple[str, datetime, datetime]]
     ) -> list[uuid.UUID]:
         """Goals whose KPI reads one of the metrics, with periods overlapping the events."""
-        metrics, firsts, lasts = [], [], []
-        for metric, first, last in touched:
-            metrics.append(metric)
-            firsts.append(first)
-            lasts.append(last)
-        if not metrics:
-            return []
-        raw = await driver(conn)
-        return [r["id"] for r in await raw.fetch(_AFFECTED, metrics, firsts, lasts)]
+        return await self.repository.affected(conn, touched)
 
     async def active_goals(self, conn: AsyncConnection, now: datetime) -> list[uuid.UUID]:
-        raw = await driver(conn)
-        return [r["id"] for r in await raw.fetch(_ACTIVE, now - FINAL_AFTER)]
+        """Goals the timer re-evaluates: open-ended, or not final yet (`FINAL_AFTER`)."""
+        return await self.repository.due_since(conn, now - FINAL_AFTER)
 
     async def evaluate(
         self,
@@ -226,11 +160,8 @@ class GoalEvaluationService:
         batch path's."""
         if not goal_ids:
             return []
-        raw = await driver(conn)
-        closure = [r["id"] for r in await raw.fetch(_CLOSURE, list(goal_ids))]
-        await raw.execute(_ENSURE_STATE, closure)
-        previous = {r["goal_id"]: r for r in await raw.fetch(_LOCK, closure)}
-        goals = {r["id"]: r for r in await raw.fetch(_LOAD, closure)}
+        previous = await self.repository.lock_with_ancestors(conn, goal_ids)
+        goals = await self.repository.definitions(conn, list(previous))
 
         # Goals sharing a KPI and a period share its reads: the reader caches values per
         # range, and `trends` the forecast's daily series per (expression, range).
@@ -238,26 +169,36 @@ class GoalEvaluationService:
         trends: dict[tuple[str, datetime, datetime], list[tuple[datetime, float]]] = {}
         leaves: list[GoalOutcome] = []
         staleness: dict[str, bool] = {}
-        for goal_id in sorted(g for g, row in goals.items() if row["kpi_key"] is not None):
+        for goal_id in sorted(g for g, goal in goals.items() if goal.kpi_key is not None):
             goal = goals[goal_id]
             outcome = await self._evaluate_leaf(
-                reader, trends, conn, goal, previous, now, forecasts=forecasts
+                reader=reader,
+                trends=trends,
+                conn=conn,
+                goal=goal,
+                previous=previous,
+                now=now,
+                forecasts=forecasts,
             )
-            if goal["max_staleness"] is not None:
-                if goal["kpi_key"] not in staleness:
-                    staleness[goal["kpi_key"]] = await self._stale(raw, goal, now)
-                outcome = replace(outcome, stale=staleness[goal["kpi_key"]])
+            if goal.max_staleness is not None and goal.kpi_key is not None:
+                if goal.kpi_key not in staleness:
+                    staleness[goal.kpi_key] = await self._stale(conn, goal, now)
+                outcome = replace(outcome, stale=staleness[goal.kpi_key])
             leaves.append(outcome)
         # Leaves are written before the roll-ups read their children's scores.
-        await self._record(raw, leaves, previous, now)
+        await self._record(conn, leaves, previous, now)
 
         outcomes = list(leaves)
-        for goal_id in _deepest_first(goals, [g for g, r in goals.items() if r["kpi_key"] is None]):
-            children = await raw.fetch(_CHILDREN, goal_id)
-            outcome = self._evaluate_rollup(goals[goal_id], children, previous, now)
-            await self._record(raw, [outcome], previous, now)
+        for goal_id in _deepest_first(
+            goals, [g for g, goal in goals.items() if goal.kpi_key is None]
+        ):
+            children = await self.repository.child_scores(conn, goal_id)
+            outcome = self._evaluate_rollup(
+                goal=goals[goal_id], children=children, previous=previous, now=now
+            )
+            await self._record(conn, [outcome], previous, now)
             outcomes.append(outcome)
-        late = {r["goal_id"] for r in await raw.fetch(_LATE_PLANS, closure, now)}
+        late = await self.repository.late_plans(conn, list(previous), now)
         # The plan part is only published with a status change (`status_object`).
         return [
             replace(o, late_plan=o.goal_id in late, plan=_plan(goals[o.goal_id], now))
@@ -266,12 +207,13 @@ class GoalEvaluationService:
             for o in outcomes
         ]
 
-    async def _stale(self, raw: Any, goal: Any, now: datetime) -> bool:
+    async def _stale(self, conn: AsyncConnection, goal: GoalDefinition, now: datetime) -> bool:
         """No event for the KPI's metrics received for longer than `max_staleness` (a KPI
         that never received any counts from its creation)."""
-        last = await raw.fetchval(_LAST_RECEIVED, list(goal["kpi_metrics"]))
-        since = last if last is not None else goal["kpi_created_at"]
-        return bool(now - since > goal["max_staleness"])
+        assert goal.max_staleness is not None and goal.kpi_created_at is not None
+        last = await self.repository.last_received(conn, goal.kpi_metrics or [])
+        since = last if last is not None else goal.kpi_created_at
+        return bool(now - since > goal.max_staleness)
 
     # -- leaves and roll-ups ------------------------------------------------------------------
 
@@ -283,21 +225,21 @@ class GoalEvaluationService:
 
     async def _evaluate_leaf(
         self,
+        *,
         reader: KpiValueReader,
         trends: dict[tuple[str, datetime, datetime], list[tuple[datetime, float]]],
         conn: AsyncConnection,
-        goal: Any,
-        previous: dict[uuid.UUID, Any],
+        goal: GoalDefinition,
+        previous: Mapping[uuid.UUID, StoredState],
         now: datetime,
-        *,
         forecasts: bool,
     ) -> GoalOutcome:
-        thresholds = Thresholds(goal["at_risk"], goal["off_track"])
-        start = goal["start"] or goal["created_at"]
-        due = goal["due"]
-        expr = self._expression(goal["expression"])
+        assert goal.expression is not None  # a leaf has a KPI
+        start = goal.start or goal.created_at
+        due = goal.due
+        expr = self._expression(goal.expression)
         end = min(now, due) if due is not None else now
-        window = goal["window"]
+        window = goal.window
         begin = max(start, end - window) if window is not None else start
 
         actual: float | None = None
@@ -305,22 +247,22 @@ class GoalEvaluationService:
             value, events = await reader.value(expr, begin, end)
             actual = value if events else None
 
-        if goal["target"] is None:
+        if goal.target is None:
             # A draft without a target can show its actual, but not be judged.
             status = GoalStatus.NOT_STARTED if now < start else GoalStatus.NO_DATA
-            return self._outcome(goal, previous, status, actual, None, None, None, None, now)
+            return _outcome(goal, previous, now, status=status, actual=actual)
 
         spec = GoalSpec(
-            type=GoalType(goal["type"]),
-            target=goal["target"],
-            baseline=goal["baseline"],
+            type=GoalType(goal.type),
+            target=goal.target,
+            baseline=goal.baseline,
             start=start,
             due=due or _OPEN_ENDED,
-            pacing=Pacing(goal["pacing"]) if due is not None else Pacing.NONE,
-            thresholds=thresholds,
+            pacing=Pacing(goal.pacing) if due is not None else Pacing.NONE,
+            thresholds=_thresholds(goal),
             profile=(
-                await self._profile(conn, goal["expression"], expr, start, due, now)
-                if due is not None and goal["pacing"] == Pacing.SEASONAL.value
+                await self._profile(conn, goal.expression, expr, start, due, now)
+                if due is not None and goal.pacing == Pacing.SEASONAL.value
                 else ()
             ),
         )
@@ -328,16 +270,16 @@ class GoalEvaluationService:
         projected = None
         if actual is not None and spec.pacing is not Pacing.NONE and now < spec.due:
             if not forecasts:
-                projected = stored_forecast(previous[goal["id"]])
+                projected = stored_forecast(previous[goal.id])
             else:
-                key = (goal["expression"], start, end)
+                key = (goal.expression, start, end)
                 points = trends.get(key)
                 if points is None:
                     points = trends[key] = await daily_period_to_date(conn, expr, start, end)
                 # Period-to-date of an additive KPI is today's actual plus the days to
                 # come, which the seasonal model simulates; a rolling window is not.
                 additive = window is None and is_additive(expr)
-                daily = await self._daily(conn, goal["expression"], expr, now) if additive else []
+                daily = await self._daily(conn, goal.expression, expr, now) if additive else []
                 projected = forecast_band(
                     spec,
                     actual=actual,
@@ -345,25 +287,26 @@ class GoalEvaluationService:
                     daily=daily,
                     points=points,
                     additive=additive,
-                    seed=goal["id"].int % 2**32,
+                    seed=goal.id.int % 2**32,
                 )
-        return self._outcome(
+        return _outcome(
             goal,
             previous,
-            judged.status,
-            judged.actual,
-            judged.expected,
-            judged.score,
-            judged.progress,
-            projected,
             now,
+            status=judged.status,
+            actual=judged.actual,
+            expected=judged.expected,
+            score=judged.score,
+            progress=judged.progress,
+            forecast=projected,
         )
 
     async def _daily(
         self, conn: AsyncConnection, text: str, expr: Expr, now: datetime
     ) -> list[tuple[datetime, float]]:
         """The KPI per UTC day over the days before today that a seasonal model learns
-        from, cached per expression and day (complete days change only by late events)."""
+        from, cached per database, expression and day (complete days change only by late
+        events)."""
         today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         key = (str(conn.engine.url), text, today)
         cached = self._histories.get(key)
@@ -385,7 +328,8 @@ class GoalEvaluationService:
         now: datetime,
     ) -> tuple[float, ...]:
         """The seasonal pace's day weights (the same period 52 weeks before, else the
-        weekly pattern of the last weeks), cached per expression, period and day."""
+        weekly pattern of the last weeks), cached per database, expression, period and
+        day."""
         today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         key = (str(conn.engine.url), text, start, due, today)
         cached = self._profiles.get(key)
@@ -407,111 +351,111 @@ class GoalEvaluationService:
         return cached
 
     def _evaluate_rollup(
-        self, goal: Any, children: Sequence[Any], previous: dict[uuid.UUID, Any], now: datetime
-    ) -> GoalOutcome:
-        thresholds = Thresholds(goal["at_risk"], goal["off_track"])
-        if goal["start"] is not None and now < goal["start"]:
-            return self._outcome(
-                goal, previous, GoalStatus.NOT_STARTED, None, None, None, None, None, now
-            )
-        score = rollup_score(
-            RollupPolicy(goal["rollup"]), [(c["weight"], c["score"]) for c in children]
-        )
-        status = rollup_status(score, thresholds)
-        return self._outcome(goal, previous, status, None, None, score, None, None, now)
-
-    def _outcome(
         self,
-        goal: Any,
-        previous: dict[uuid.UUID, Any],
-        status: GoalStatus,
-        actual: float | None,
-        expected: float | None,
-        score: float | None,
-        progress: float | None,
-        projected: Forecast | None,
+        *,
+        goal: GoalDefinition,
+        children: Sequence[ChildScore],
+        previous: Mapping[uuid.UUID, StoredState],
         now: datetime,
     ) -> GoalOutcome:
-        return GoalOutcome(
-            goal_id=goal["id"],
-            title=goal["title"],
-            kpi=goal["kpi_key"],
-            previous_status=previous[goal["id"]]["status"],
-            status=status,
-            actual=actual,
-            expected=expected,
-            target=goal["target"],
-            score=score,
-            progress=progress,
-            forecast=projected,
-            evaluated_at=now,
-            alert_clear_margin=goal["alert_clear_margin"],
-            thresholds=Thresholds(goal["at_risk"], goal["off_track"]),
-        )
+        if goal.start is not None and now < goal.start:
+            return _outcome(goal, previous, now, status=GoalStatus.NOT_STARTED)
+        score = rollup_score(RollupPolicy(goal.rollup), [(c.weight, c.score) for c in children])
+        status = rollup_status(score, _thresholds(goal))
+        return _outcome(goal, previous, now, status=status, score=score)
 
     async def _record(
         self,
-        raw: Any,
+        conn: AsyncConnection,
         outcomes: Sequence[GoalOutcome],
-        previous: dict[uuid.UUID, Any],
+        previous: Mapping[uuid.UUID, StoredState],
         now: datetime,
     ) -> None:
         """Write the outcomes into `goal_state`, and into the history where the status
         changed or the last history row is older than the interval."""
-        if not outcomes:
-            return
-        history = [
-            o.changed
-            or previous[o.goal_id]["history_at"] is None
-            or now - previous[o.goal_id]["history_at"] >= self._history_interval
-            for o in outcomes
-        ]
-        await raw.execute(
-            _WRITE_STATES,
-            [o.goal_id for o in outcomes],
-            [o.status.value for o in outcomes],
-            [o.actual for o in outcomes],
-            [o.expected for o in outcomes],
-            [o.target for o in outcomes],
-            [o.score for o in outcomes],
-            [o.progress for o in outcomes],
-            [o.forecast.value if o.forecast else None for o in outcomes],
-            [o.forecast.status.value if o.forecast else None for o in outcomes],
+        await self.repository.write(
+            conn,
+            [
+                StateWrite(
+                    goal_id=o.goal_id,
+                    status=o.status.value,
+                    actual=o.actual,
+                    expected=o.expected,
+                    target=o.target,
+                    score=o.score,
+                    progress=o.progress,
+                    forecast_value=o.forecast.value if o.forecast else None,
+                    forecast_status=o.forecast.status.value if o.forecast else None,
+                    forecast_low=o.forecast.low if o.forecast else None,
+                    forecast_high=o.forecast.high if o.forecast else None,
+                    forecast_probability=o.forecast.probability if o.forecast else None,
+                    forecast_method=o.forecast.method if o.forecast else None,
+                    history=self._history_due(o, previous[o.goal_id], now),
+                )
+                for o in outcomes
+            ],
             now,
-            history,
-            [o.forecast.low if o.forecast else None for o in outcomes],
-            [o.forecast.high if o.forecast else None for o in outcomes],
-            [o.forecast.probability if o.forecast else None for o in outcomes],
-            [o.forecast.method if o.forecast else None for o in outcomes],
         )
-        written = [o for o, due in zip(outcomes, history, strict=True) if due]
-        if written:
-            await raw.execute(
-                _WRITE_HISTORY,
-                now,
-                [o.goal_id for o in written],
-                [o.status.value for o in written],
-                [o.actual for o in written],
-                [o.expected for o in written],
-                [o.score for o in written],
-            )
+
+    def _history_due(self, outcome: GoalOutcome, before: StoredState, now: datetime) -> bool:
+        return (
+            outcome.changed
+            or before.history_at is None
+            or now - before.history_at >= self._history_interval
+        )
 
 
-def stored_forecast(state: Any) -> Forecast | None:
+def stored_forecast(state: StoredState) -> Forecast | None:
     """The forecast a `goal_state` row holds, if any."""
-    if state["forecast_value"] is None or state["forecast_status"] is None:
+    if state.forecast_value is None or state.forecast_status is None:
         return None
     return Forecast(
-        value=state["forecast_value"],
-        status=ForecastStatus(state["forecast_status"]),
-        low=state["forecast_low"],
-        high=state["forecast_high"],
-        probability=state["forecast_probability"],
-        method=state["forecast_method"],
+        value=state.forecast_value,
+        status=ForecastStatus(state.forecast_status),
+        low=state.forecast_low,
+        high=state.forecast_high,
+        probability=state.forecast_probability,
+        method=state.forecast_method,
     )
 
 
-def _deepest_first(goals: dict[uuid.UUID, Any], ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+def _thresholds(goal: GoalDefinition) -> Thresholds:
+    return Thresholds(goal.at_risk, goal.off_track)
+
+
+def _outcome(
+    goal: GoalDefinition,
+    previous: Mapping[uuid.UUID, StoredState],
+    now: datetime,
+    *,
+    status: GoalStatus,
+    actual: float | None = None,
+    expected: float | None = None,
+    score: float | None = None,
+    progress: float | None = None,
+    forecast: Forecast | None = None,
+) -> GoalOutcome:
+    return GoalOutcome(
+        goal_id=goal.id,
+        title=goal.title,
+        kpi=goal.kpi_key,
+        previous_status=previous[goal.id].status,
+        status=status,
+        actual=actual,
+        expected=expected,
+        target=goal.target,
+        score=score,
+        progress=progress,
+        forecast=forecast,
+        evaluated_at=now,
+        alert_clear_margin=goal.alert_clear_margin,
+        thresholds=_thresholds(goal),
+    )
+
+
+def _deepest_first(
+    goals: Mapping[uuid.UUID, GoalDefinition], ids: Iterable[uuid.UUID]
+) -> list[uuid.UUID]:
     """Roll-ups ordered so every goal comes after all of its descendants in the set.
 
     A walk up from a goal never takes more steps than there are goals: parent links that
@@ -519,9 +463,9 @@ def _deepest_first(goals: dict[uuid.UUID, Any], ids: Iterable[uuid.UUID]) -> lis
     the event loop forever."""
 
     def depth(goal_id: uuid.UUID) -> int:
-        d, parent = 0, goals[goal_id]["parent_id"]
+        d, parent = 0, goals[goal_id].parent_id
         while parent is not None and parent in goals and d < len(goals):
-            d, parent = d + 1, goals[parent]["parent_id"]
+            d, parent = d + 1, goals[parent].parent_id
         return d
 
     return sorted(ids, key=lambda g: (-depth(g), g))

@@ -1,4 +1,4 @@
-"""`judge`: evaluate goals and apply the alert rules to the result, in one transaction.
+"""`GoalJudge`: evaluate goals and apply the alert rules to the result, in one transaction.
 
 The single entry point for "something changed, re-judge these goals", used by the
 evaluator (after a batch, on its timer) and by the api (a goal or KPI was changed), so
@@ -31,19 +31,30 @@ class Judgement:
         )
 
 
-_service = GoalEvaluationService()
-_alerts = AlertRecorder()
+class GoalJudge:
+    """Evaluates goals, then applies the alert rules to the outcomes, in the caller's
+    transaction. Holds the evaluation service (and its parsed-expression cache) and the
+    alert recorder; one per process or request, nothing shared at module level."""
 
+    def __init__(
+        self,
+        *,
+        goals: GoalEvaluationService | None = None,
+        alerts: AlertRecorder | None = None,
+    ) -> None:
+        self.goals = goals or GoalEvaluationService()
+        self.alerts = alerts or AlertRecorder()
 
-async def judge(
-    conn: AsyncConnection,
-    goal_ids: Sequence[uuid.UUID],
-    now: datetime,
-    *,
-    forecasts: bool = True,
-) -> Judgement:
-    """Evaluate and apply the alert rules. `forecasts=False` keeps each goal's stored
-    forecast instead of fitting models (the evaluator's per-batch path)."""
-    outcomes = await _service.evaluate(conn, goal_ids, now, forecasts=forecasts)
-    changes = await _alerts.apply(conn, outcomes, now)
-    return Judgement(outcomes, changes)
+    async def judge(
+        self,
+        conn: AsyncConnection,
+        goal_ids: Sequence[uuid.UUID],
+        now: datetime,
+        *,
+        forecasts: bool = True,
+    ) -> Judgement:
+        """Evaluate and apply the alert rules. `forecasts=False` keeps each goal's stored
+        forecast instead of fitting models (the evaluator's per-batch path)."""
+        outcomes = await self.goals.evaluate(conn, goal_ids, now, forecasts=forecasts)
+        changes = await self.alerts.apply(conn, outcomes, now)
+        return Judgement(outcomes, changes)

@@ -51,9 +51,9 @@ _CONTROL_MESSAGE = "must not contain NUL or other control characters"
 EVENT_FIELDS = frozenset({"event_id", "metric", "value", "timestamp", "dimensions", "source"})
 
 # Metric names and dimension keys repeat endlessly; once one matched its pattern, a set
-# lookup stands in for the regex (profiled: the regexes were a third of validation). Only
-# valid, exact `str` values are remembered, and the sets are bounded, so a client
-# sending ever-new names costs memory of at most `_REMEMBER` entries each.
+# lookup stands in for the regex (profiled: the regexes were a large share of validation,
+# docs/performance.md). Only valid, exact `str` values are remembered, and the sets are
+# bounded, so a client sending ever-new names costs memory of at most `_REMEMBER` entries each.
 _REMEMBER = 10_000
 _valid_metrics: set[str] = set()
 _valid_dimension_keys: set[str] = set()

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,6 +17,9 @@ from northstar.http.problems import json_response, problem_response
 log = logging.getLogger(__name__)
 
 Check = Callable[[], Awaitable[None]]
+# Given the request, whether it may read the private registry: False for a request without
+# credentials; raises (401/403 as an AuthError) for credentials that do not allow it.
+MetricsAccess = Callable[[Request], Awaitable[bool]]
 
 
 def database_check(engine: AsyncEngine) -> Check:
@@ -34,10 +37,14 @@ def health_router(
     *,
     registry: CollectorRegistry,
     timeout: float = 3.0,
+    private: tuple[CollectorRegistry, MetricsAccess] | None = None,
 ) -> APIRouter:
     """Health endpoints. Each readiness check raises when its dependency is unreachable
     or its part of the pipeline is in trouble; `/readyz` names each failing check with
-    its message."""
+    its message.
+
+    `/metrics` serves `registry` to anyone; `private` (a registry and who may read it) is
+    added for requests its access check lets through (the api's business gauges)."""
     router = APIRouter(include_in_schema=False)
 
     @router.get("/healthz")
@@ -69,11 +76,13 @@ def health_router(
         return json_response({"status": "ready", "checks": {n: "ok" for n, _ in results}})
 
     @router.get("/metrics")
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
         # Serialising thousands of series takes long enough to stall every other request
         # if done on the event loop; collectors only read immutable snapshots, so a worker
         # thread is safe.
         body = await asyncio.to_thread(generate_latest, registry)
+        if private is not None and await private[1](request):
+            body += await asyncio.to_thread(generate_latest, private[0])
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return router

@@ -35,6 +35,8 @@ class RequestIdMiddleware:
                     request_id = candidate
                 break
         request_id = request_id or uuid.uuid4().hex
+        # Readable as `request.state.request_id` (the audit trail records it).
+        scope.setdefault("state", {})["request_id"] = request_id
         status = 500
         started = time.perf_counter()
 

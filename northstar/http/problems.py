@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from northstar.auth.authenticator import AuthError
 
@@ -119,11 +120,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"There is no resource at {request.url.path}."
+        headers = exc.headers
         if exc.status_code == 405:
             detail = f"{request.method} is not supported on {request.url.path}."
-        return problem_response(
-            exc.status_code, detail, headers=exc.headers, instance=request.url.path
-        )
+            # Starlette names the methods of the first route matching the path only; a
+            # path served by several routes (GET and DELETE apart) allows them all.
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+        return problem_response(exc.status_code, detail, headers=headers, instance=request.url.path)
 
     async def on_data(request: Request, exc: Exception) -> Response:
         if _is_data_error(exc):
@@ -146,6 +149,15 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AuthError, on_auth)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def _is_data_error(exc: BaseException) -> bool:

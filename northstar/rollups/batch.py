@@ -3,14 +3,15 @@
 The evaluator holds every event of a batch decoded already, so it builds the minute,
 hour and day summaries itself while it decodes, and the database only merges a few
 thousand summary rows into the rollup tables instead of sorting and aggregating the raw
-events (docs/performance.md, "evaluator": that SQL was a third of the batch's time).
+events (that SQL was a large share of a batch's time: docs/performance.md, "evaluator").
 
 A summary row is exactly what `northstar.domain.aggregation.Summary` would hold for the
 same events (count, sum, min, max, the value with the latest timestamp, and the
 `QuantileSketch` as bucket counts keyed by `sketch_key`); `tests/unit/test_batch.py`
 checks that equality. The hot loop updates a slotted `_Group` inline rather than calling
 `Summary.add`, because it runs once per event: this module is the evaluator's inner loop,
-and a method call and a validation per event cost 40 % more (measured). The events were
+and a method call and a validation per event cost measurably more (docs/performance.md,
+"Figures the code's comments used to carry"). The events were
 validated on decode, so every value is finite and every timestamp aware.
 
 Buckets are UTC minutes, hours and days counted from the Unix epoch, the same buckets as
@@ -29,8 +30,11 @@ import orjson
 
 from northstar.domain.aggregation import LOG_GAMMA
 from northstar.events.model import MetricEvent
+from northstar.rollups.levels import LEVELS, Level
 
-_MINUTE, _HOUR, _DAY = 60, 3600, 86400
+# Width in seconds of the finest level, the one the hot loop groups events by; the
+# coarser levels are merged from it in `finish`.
+_FINEST = int(LEVELS[0].width.total_seconds())
 
 
 class _Group:
@@ -114,9 +118,7 @@ class MetricTotals:
 
 @dataclass(frozen=True, slots=True)
 class BatchSummary:
-    minutes: RollupRows
-    hours: RollupRows
-    days: RollupRows
+    rollups: dict[Level, RollupRows]  # every level, finest first
     metrics: list[MetricTotals]
 
 
@@ -136,8 +138,8 @@ class BatchSummariser:
     """Accumulates events (`add`) and produces the batch's rows for every level (`finish`)."""
 
     def __init__(self) -> None:
-        # (metric, canonical dimensions, minute since the epoch) -> group
-        self._minutes: dict[tuple[str, str, int], _Group] = {}
+        # (metric, canonical dimensions, finest bucket since the epoch) -> group
+        self._groups: dict[tuple[str, str, int], _Group] = {}
 
     def add(self, records: Iterable[Record]) -> None:
         """Count validated events, given as `measurements` rows.
@@ -145,7 +147,7 @@ class BatchSummariser:
         The evaluator's inner loop: everything it calls per event is bound to a local,
         and a positive value's sketch bucket is kept as its integer index (the `"p<k>"`
         text is made once per bucket in `finish`)."""
-        groups = self._minutes
+        groups = self._groups
         get = groups.get
         log, ceil, log_gamma = math.log, math.ceil, LOG_GAMMA
         for at, metric, value, dims, _, _ in records:
@@ -157,7 +159,7 @@ class BatchSummariser:
                 key = f"n{ceil(log(-value) / log_gamma)}"
             else:
                 key = "z"
-            group_key = (metric, dims, int(epoch // _MINUTE))
+            group_key = (metric, dims, int(epoch // _FINEST))
             group = get(group_key)
             if group is None:
                 group = groups[group_key] = _Group()
@@ -182,15 +184,13 @@ class BatchSummariser:
             sketch[key] = sketch.get(key, 0) + 1
 
     def finish(self) -> BatchSummary:
-        minutes = self._minutes
-        hours = _coarsen(minutes, _HOUR // _MINUTE)
-        days = _coarsen(hours, _DAY // _HOUR)
-        return BatchSummary(
-            minutes=_rows(minutes, _MINUTE),
-            hours=_rows(hours, _HOUR),
-            days=_rows(days, _DAY),
-            metrics=_metric_totals(days),
-        )
+        groups, finer = self._groups, LEVELS[0]
+        rollups = {finer: _rows(groups, finer)}
+        for level in LEVELS[1:]:
+            groups = _coarsen(groups, level.width // finer.width)
+            rollups[level] = _rows(groups, level)
+            finer = level
+        return BatchSummary(rollups=rollups, metrics=_metric_totals(groups))
 
 
 def summarise(records: Iterable[Record]) -> BatchSummary:
@@ -232,8 +232,9 @@ def _sketch_json(sketch: dict[int | str, int]) -> str:
     ).decode()
 
 
-def _rows(groups: dict[tuple[str, str, int], _Group], width: int) -> RollupRows:
+def _rows(groups: dict[tuple[str, str, int], _Group], level: Level) -> RollupRows:
     rows = RollupRows([], [], [], [], [], [], [], [], [], [])
+    width = int(level.width.total_seconds())
     for (metric, dims, bucket), group in groups.items():
         rows.metric.append(metric)
         rows.bucket.append(datetime.fromtimestamp(bucket * width, UTC))
@@ -278,8 +279,8 @@ class PreparedBatch:
 
     Only the rows are kept, not the decoded events: a batch of 100,000 events is held
     twice over while the next is prepared, and the events' objects (and their dimension
-    dicts) were 40 % of that memory. Strings that repeat from event to event (metric,
-    source, dimensions) are kept once per batch.
+    dicts) were a large share of that memory (docs/performance.md). Strings that repeat
+    from event to event (metric, source, dimensions) are kept once per batch.
     """
 
     def __init__(self) -> None:

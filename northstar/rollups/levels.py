@@ -1,4 +1,5 @@
-"""Split a time range into pieces each answered by the coarsest rollup that fits it.
+"""The rollup levels, and how a time range splits into pieces each answered by the coarsest
+level that fits it.
 
 A KPI over `[start, end)` is answered from day buckets for the whole days inside it, hour
 buckets for the whole hours left at either edge, minute buckets for the whole minutes
@@ -12,11 +13,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-LEVELS: tuple[tuple[str, timedelta], ...] = (
-    ("rollup_1d", timedelta(days=1)),
-    ("rollup_1h", timedelta(hours=1)),
-    ("rollup_1m", timedelta(minutes=1)),
-)
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """One rollup level: its table, and the width of its buckets (UTC, from the epoch)."""
+
+    table: str
+    width: timedelta
+
+
+# The rollup levels, finest first; each level's width is a whole multiple of the one
+# before. Adding a level is adding it here (and its table, in a migration): the batch
+# summarises into every level, the writer folds every level and the readers tile
+# ranges and steps with them.
+MINUTE = Level("rollup_1m", timedelta(minutes=1))
+HOUR = Level("rollup_1h", timedelta(hours=1))
+DAY = Level("rollup_1d", timedelta(days=1))
+LEVELS: tuple[Level, ...] = (MINUTE, HOUR, DAY)
 RAW = "measurements"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -40,21 +53,33 @@ def _ceil(moment: datetime, step: timedelta) -> datetime:
 def decompose(start: datetime, end: datetime) -> list[Piece]:
     """Pieces that exactly tile `[start, end)`, coarsest first. Empty if end <= start."""
     pieces: list[Piece] = []
-    _split(start, end, 0, pieces)
+    _split(start, end, _COARSEST_FIRST, pieces)
     return pieces
 
 
-def _split(start: datetime, end: datetime, level: int, out: list[Piece]) -> None:
+_COARSEST_FIRST = tuple(reversed(LEVELS))
+
+
+def _split(start: datetime, end: datetime, levels: tuple[Level, ...], out: list[Piece]) -> None:
     if end <= start:
         return
-    if level == len(LEVELS):
+    if not levels:
         out.append(Piece(RAW, start, end))
         return
-    table, step = LEVELS[level]
-    inner_start, inner_end = _ceil(start, step), _floor(end, step)
+    level, finer = levels[0], levels[1:]
+    inner_start, inner_end = _ceil(start, level.width), _floor(end, level.width)
     if inner_start >= inner_end:
-        _split(start, end, level + 1, out)
+        _split(start, end, finer, out)
         return
-    out.append(Piece(table, inner_start, inner_end))
-    _split(start, inner_start, level + 1, out)
-    _split(inner_end, end, level + 1, out)
+    out.append(Piece(level.table, inner_start, inner_end))
+    _split(start, inner_start, finer, out)
+    _split(inner_end, end, finer, out)
+
+
+def level_for_step(step: timedelta) -> Level:
+    """The coarsest level whose bucket divides `step`, so every step is a whole number of
+    buckets. Raises `ValueError` for a step that is not a whole number of the finest."""
+    for level in _COARSEST_FIRST:
+        if step % level.width == timedelta(0):
+            return level
+    raise ValueError("step must be a whole number of minutes")

@@ -10,7 +10,7 @@ in the batch's transaction:
    refuses the COPY, the savepoint is rolled back, and the keys are inserted again with
    `ON CONFLICT DO NOTHING RETURNING`, which names the new ones; only those go on, with
    their own summary. Redelivered or re-sent events therefore change nothing, whichever
-   evaluator replica sees them. (COPY into the ledger takes a third of the time of the
+   evaluator replica sees them. (COPY into the ledger is much cheaper than the
    `INSERT … ON CONFLICT` it replaces on the common path: docs/performance.md.)
 2. The new events are COPYed into `measurements`.
 3. The metric catalogue and the minute/hour/day rollups are folded forward from the
@@ -30,6 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from northstar.db.engine import driver
 from northstar.rollups.batch import MEASUREMENT_COLUMNS, BatchSummary, PreparedBatch
+from northstar.rollups.levels import LEVELS
+from northstar.rollups.sketches import MERGE_INTO_LARGE, MERGE_INTO_SMALL
 
 _KEY_COLUMNS = ("source", "event_id")
 _INSERT_NEW_KEYS = """
@@ -56,7 +58,7 @@ ON CONFLICT (name) DO UPDATE SET
     )
 """
 
-# {table} and {sketch} come from the fixed definitions below, never from input.
+# {table} and {sketch} come from `levels` and `sketches`, never from input.
 _FOLD_ROLLUP = """
 INSERT INTO {table} AS r
     (metric, bucket, dimensions, count, sum, min, max, last_time, last_value, sketch)
@@ -76,28 +78,12 @@ ON CONFLICT (metric, bucket, dimensions) DO UPDATE SET
     last_time = greatest(r.last_time, excluded.last_time),
     sketch = {sketch}
 """
-# Both merges equal `northstar_sketch_merge` (schema 0002: counts added key by key); which
-# is cheaper depends on the stored sketch's size (docs/performance.md). A minute's sketch
-# is small: looking each of the batch's keys up in it is cheapest. An hour's or a day's
-# runs to hundreds of keys and is stored compressed, so every lookup would decompress it
-# again: one pass over both sketches, grouped by key, is 1.6-2x faster there.
-_MERGE_BY_LOOKUP = """r.sketch || coalesce(
-        (SELECT jsonb_object_agg(e.key, e.value::bigint + coalesce((r.sketch->>e.key)::bigint, 0))
-         FROM jsonb_each_text(excluded.sketch) e),
-        '{}'::jsonb)"""
-_MERGE_BY_PASS = """(
-        SELECT jsonb_object_agg(key, n) FROM (
-            SELECT key, sum(value::bigint) AS n
-            FROM (SELECT * FROM jsonb_each_text(r.sketch)
-                  UNION ALL SELECT * FROM jsonb_each_text(excluded.sketch)) AS parts
-            GROUP BY key) AS merged)"""
+# The finest level's sketches are small, the coarser ones' large (see `sketches`).
 _FOLDS = {
-    table: _FOLD_ROLLUP.format(table=table, sketch=sketch)
-    for table, sketch in (
-        ("rollup_1m", _MERGE_BY_LOOKUP),
-        ("rollup_1h", _MERGE_BY_PASS),
-        ("rollup_1d", _MERGE_BY_PASS),
+    level: _FOLD_ROLLUP.format(
+        table=level.table, sketch=MERGE_INTO_SMALL if level is LEVELS[0] else MERGE_INTO_LARGE
     )
+    for level in LEVELS
 }
 
 
@@ -152,13 +138,9 @@ class MeasurementWriter:
         return [TouchedMetric(m.metric, m.first, m.last) for m in metrics]
 
     async def fold_rollups(self, conn: AsyncConnection, summary: BatchSummary) -> None:
-        """Fold the summary into the minute, hour and day rollups. Separate so a bulk
+        """Fold the summary into every rollup level. Separate so a bulk
         loader can fold history without the catalogue."""
         raw = await driver(conn)
-        for table, rows in (
-            ("rollup_1m", summary.minutes),
-            ("rollup_1h", summary.hours),
-            ("rollup_1d", summary.days),
-        ):
+        for level, rows in summary.rollups.items():
             if rows:
-                await raw.execute(_FOLDS[table], *rows.columns())
+                await raw.execute(_FOLDS[level], *rows.columns())

@@ -156,8 +156,8 @@ async def _session_actor(request: Request) -> Actor:
     return Actor("user", person.id, person.name, person, None, memberships, session_id=row.id)
 
 
-ResourceResolver = Callable[[Request, AsyncSession], Awaitable[Sequence[Resource]]]
-"""Finds the resources a request acts on (404 when missing); each must be allowed. See
+ResourceResolver = Callable[[Request, AsyncSession], Awaitable[Resource | Sequence[Resource]]]
+"""Finds the resource(s) a request acts on (404 when missing); each must be allowed. See
 `services.api.resources`."""
 
 
@@ -177,7 +177,8 @@ class Permit:
         subject = actor.subject
         decision = decide(subject, self.action, ORGANISATION)
         if not decision and self.resource is not None and could_ever(subject, self.action):
-            for resource in await self.resource(request, session):
+            found = await self.resource(request, session)
+            for resource in [found] if isinstance(found, Resource) else found:
                 decision = decide(subject, self.action, resource)
                 if not decision:
                     break

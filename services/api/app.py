@@ -6,33 +6,39 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from prometheus_client import CollectorRegistry
 
-from northstar import telemetry
+from northstar import crypto, telemetry
 from northstar.auth.authenticator import Authenticator
 from northstar.auth.keys import Scope, hash_key, prefix_of
 from northstar.config import load_settings
 from northstar.db.engine import create_engine, session_factory
 from northstar.http.bodylimit import BodyLimitMiddleware
-from northstar.http.health import database_check, health_router
+from northstar.http.health import MetricsAccess, database_check, health_router
 from northstar.http.middleware import RequestIdMiddleware
+from northstar.http.openapi import document_errors, serve_docs_offline
 from northstar.http.problems import install_problem_handlers
 from northstar.http.ratelimit import RateLimiter, parse_limits
 from northstar.logs import configure_logging
+from northstar.notifications.vault import SecretBox
+from services.api.access import SESSION_COOKIE
 from services.api.alerts.routes import router as alerts_router
 from services.api.analysis.routes import router as analysis_router
 from services.api.api_keys.repository import ApiKeyRepository
 from services.api.api_keys.routes import router as api_keys_router
+from services.api.audit.routes import router as audit_router
 from services.api.catalogue.routes import router as catalogue_router
 from services.api.check_ins.routes import router as check_ins_router
 from services.api.cycles.routes import router as cycles_router
-from services.api.gate import ApiGate
+from services.api.gate import PUBLIC_PATHS, ApiGate
 from services.api.gauges import business_gauges
 from services.api.goals.nodes import GoalNodes
 from services.api.goals.routes import router as goals_router
 from services.api.initiatives.routes import router as initiatives_router
 from services.api.kpis.routes import router as kpis_router
 from services.api.members.routes import router as members_router
+from services.api.notifications.routes import routers as notification_routers
 from services.api.pagination import use_cursor_secret
 from services.api.reviews.routes import router as reviews_router
 from services.api.sessions.routes import router as sessions_router
@@ -41,7 +47,22 @@ from services.api.settings import ApiSettings
 from services.api.units.routes import router as units_router
 from services.api.users.bootstrap import ensure_bootstrap_admin
 from services.api.users.routes import router as users_router
+from services.api.webhooks.repository import WebhookRepository
 from services.api.webhooks.routes import router as webhooks_router
+
+
+def metrics_access(authenticator: Authenticator) -> MetricsAccess:
+    """Business gauges (goal titles, targets, statuses) only for a key with `metrics:read`
+    (admin keys have it); without credentials `/metrics` shows the process metrics only."""
+
+    async def allowed(request: Request) -> bool:
+        authorization = request.headers.get("authorization")
+        if authorization is None:
+            return False
+        await authenticator.authenticate(authorization, Scope.METRICS_READ)
+        return True
+
+    return allowed
 
 
 def create_app(settings: ApiSettings) -> FastAPI:
@@ -51,6 +72,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
         application_name="northstar-api",
     )
     sessions = session_factory(engine)
+    # Business gauges live apart from the process metrics: they need credentials.
+    business_registry = CollectorRegistry(auto_describe=True)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -63,14 +86,27 @@ def create_app(settings: ApiSettings) -> FastAPI:
                     prefix_of(settings.bootstrap_admin_key),
                 )
                 await session.commit()
+        if settings.metrics_key:
+            async with sessions() as session:
+                await ApiKeyRepository(session).ensure(
+                    "prometheus",
+                    [Scope.METRICS_READ.value],
+                    hash_key(settings.metrics_key),
+                    prefix_of(settings.metrics_key),
+                )
+                await session.commit()
         if settings.bootstrap_admin_email and settings.bootstrap_admin_password:
             async with sessions() as session:
                 await ensure_bootstrap_admin(
                     session, settings.bootstrap_admin_email, settings.bootstrap_admin_password
                 )
                 await session.commit()
+        async with sessions() as session:
+            # Secrets stored before they were encrypted (migration 0005).
+            await WebhookRepository(session).encrypt_legacy_secrets(app.state.webhook_box)
+            await session.commit()
         async with business_gauges(
-            engine, registry=telemetry.API, interval=settings.gauges_refresh_seconds
+            engine, registry=business_registry, interval=settings.gauges_refresh_seconds
         ):
             # Everything alive now (modules, app, pools) lives as long as the process: move
             # it out of the collector's sight, so the full collections that large responses
@@ -84,7 +120,11 @@ def create_app(settings: ApiSettings) -> FastAPI:
         version="1.0",
         description="Goals, KPIs, org units, alerts, reviews, webhooks and API keys.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    serve_docs_offline(app)
+    document_errors(app, public_paths=PUBLIC_PATHS, session_cookie=SESSION_COOKIE)
     app.state.sessions = sessions
     app.state.settings = settings
     app.state.login_throttle = LoginThrottle(
@@ -92,6 +132,12 @@ def create_app(settings: ApiSettings) -> FastAPI:
     )
     app.state.authenticator = Authenticator(engine, ttl=settings.api_key_cache_seconds)
     app.state.goal_nodes = GoalNodes()
+    app.state.notification_settings = settings
+    app.state.secret_box = SecretBox(settings.secrets_key)
+    app.state.outbound = settings
+    app.state.webhook_box = crypto.SecretBox.from_settings(
+        settings.encryption_keys, settings.database_url
+    )
     install_problem_handlers(app)
     use_cursor_secret(settings.cursor_key())
     # Added last = runs first: request id, then the body limit, then the gate.
@@ -106,9 +152,16 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
 
-    app.include_router(health_router({"database": database_check(engine)}, registry=telemetry.API))
+    app.include_router(
+        health_router(
+            {"database": database_check(engine)},
+            registry=telemetry.API,
+            private=(business_registry, metrics_access(app.state.authenticator)),
+        )
+    )
     app.include_router(sessions_router)
     app.include_router(users_router)
+    app.include_router(audit_router)
     app.include_router(api_keys_router)
     app.include_router(catalogue_router)
     app.include_router(units_router)
@@ -122,6 +175,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(initiatives_router)
     app.include_router(check_ins_router)
     app.include_router(cycles_router)
+    for router in notification_routers:
+        app.include_router(router)
     return app
 
 

@@ -9,11 +9,12 @@ import limits
 from pydantic import Field, field_validator, model_validator
 
 from northstar.auth.passwords import password_problems
-from northstar.config import ServiceSettings
+from northstar.config import OutboundSettings, ServiceSettings
 from northstar.http.ratelimit import parse_limits
+from northstar.notifications.settings import NotificationSettings
 
 
-class ApiSettings(ServiceSettings):
+class ApiSettings(ServiceSettings, OutboundSettings, NotificationSettings):
     http_port: int = Field(default=8000, ge=1, le=65535)
     # If set, an admin key with exactly this secret exists after start-up (SPEC §2).
     bootstrap_admin_key: str | None = Field(default=None, min_length=16)
@@ -33,6 +34,9 @@ class ApiSettings(ServiceSettings):
     # Signs pagination cursors; every worker and replica needs the same one. Default: one
     # derived from the database URL (a shared, unpublished value), see docs/security.md.
     cursor_secret: str | None = Field(default=None, min_length=16)
+    # If set, a key with exactly this secret and only the `metrics:read` scope exists after
+    # start-up: what Prometheus sends to read the business gauges (compose, deploy/).
+    metrics_key: str | None = Field(default=None, min_length=16)
 
     @field_validator("rate_limit_per_key", "rate_limit_per_address", "failed_auth_limit")
     @classmethod

@@ -21,7 +21,9 @@ from services.evaluator.consumer import EvaluatorLoop
 from services.evaluator.housekeeping import Housekeeping
 from services.evaluator.lag import LagWatcher, PipelineHealth
 from services.evaluator.notifications.dispatcher import WebhookDispatcher
+from services.evaluator.notifications.notifier import Notifier
 from services.evaluator.notifications.relay import OutboxRelay
+from services.evaluator.notifications.schedules import NotificationSchedule
 from services.evaluator.settings import EvaluatorSettings
 from services.evaluator.sweep import GoalEvaluationStep
 
@@ -37,10 +39,17 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
     # The outbox relay and webhook dispatcher get their own small pool, so slow webhook
     # receivers can never take connections the consumer loop needs.
     notifications_engine = create_engine(
-        settings.database_url, pool_size=2, application_name="northstar-evaluator-notifications"
+        settings.database_url, pool_size=3, application_name="northstar-evaluator-notifications"
     )
     dispatcher = WebhookDispatcher(settings, notifications_engine)
-    relay = OutboxRelay(settings, notifications_engine, on_deliveries_queued=dispatcher.nudge)
+    notifier = Notifier(settings, notifications_engine)
+    relay = OutboxRelay(
+        settings,
+        notifications_engine,
+        on_deliveries_queued=dispatcher.nudge,
+        on_messages_queued=notifier.nudge,
+    )
+    schedule = NotificationSchedule(settings, notifications_engine, on_queued=notifier.nudge)
     housekeeping = Housekeeping(
         engine,
         dedupe_window=timedelta(days=settings.dedupe_window_days),
@@ -68,7 +77,7 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # A batch creates about a million short-lived objects (10 per event), most of them
         # alive until the batch is stored, so with the default thresholds (700, 10, 10) the
-        # collector ran over and over through live batches: 17 % of the time of preparing
+        # collector ran over and over through live batches: a large share of the time of preparing
         # one (docs/performance.md). Collect the young generation every 50,000 allocations
         # instead, and keep the start-up heap out of every collection.
         gc.freeze()
@@ -81,15 +90,19 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
         notifiers = [
             asyncio.create_task(relay.run(), name="outbox-relay"),
             asyncio.create_task(dispatcher.run(), name="webhook-dispatcher"),
+            asyncio.create_task(notifier.run(), name="notifier"),
+            asyncio.create_task(schedule.run(), name="notification-schedule"),
         ]
-        for notifier in notifiers:
-            notifier.add_done_callback(_crash_if_failed)
+        for background in notifiers:
+            background.add_done_callback(_crash_if_failed)
         yield
         # SIGTERM: finish the batch in flight, commit it, leave the group.
         stopping.set()
         loop.request_stop()
         relay.request_stop()
         dispatcher.request_stop()  # lets POSTs in flight finish (≤ the webhook timeout)
+        notifier.request_stop()  # the same for messages being sent
+        schedule.request_stop()
         await task
         await sweeper
         await lag

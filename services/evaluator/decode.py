@@ -10,6 +10,7 @@ the batch until that message is isolated (`Batch.of` rebuilds a part from its re
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypeAlias
@@ -100,10 +101,16 @@ class Batch:
         if self.unprepared is not None:
             return None
         try:
-            return self.pending.summary()
+            summary = self.pending.summary()
         except (ValueError, OverflowError, TypeError) as error:
             self.unprepared = f"cannot summarise: {error!r}"
             return None
+        # Float addition overflows to infinity silently; PostgreSQL would store it, and
+        # every KPI reading it would be infinite.
+        if not all(math.isfinite(total) for rows in summary.rollups.values() for total in rows.sum):
+            self.unprepared = "a rollup sum overflows to infinity"
+            return None
+        return summary
 
 
 def _decode(value: bytes | None, bounds: EventBounds) -> Decoded:

@@ -6,6 +6,9 @@
 - `outbox`: relayed rows are kept `outbox_retention_days` (7) for inspection.
 - `webhook_deliveries`: delivered and failed deliveries are kept
   `delivery_retention_days` (30) as the delivery log; pending ones are never pruned.
+- `notification_messages`: sent and failed goal messages likewise. Digests and reminders
+  are kept 400 days, since their rows are what makes each period's message unique: a
+  reminder for a yearly check-in must still be there when the schedule looks again.
 
 Runs after the periodic sweep, on the replica holding the sweep lock, deleting in chunks
 so it never holds many row locks or a long transaction.
@@ -31,7 +34,12 @@ _PRUNE = {
     "webhook_deliveries": "DELETE FROM webhook_deliveries WHERE id = ANY(ARRAY("
     "SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND created_at < :before "
     "LIMIT :n))",
+    "notification_messages": "DELETE FROM notification_messages WHERE id = ANY(ARRAY("
+    "SELECT id FROM notification_messages WHERE status <> 'pending' AND created_at < :before "
+    "AND (kind = 'event' OR created_at < :before_once) LIMIT :n))",
 }
+# Digests and reminders: longer than any check-in cadence or digest period.
+_ONCE_RETENTION = timedelta(days=400)
 
 
 class Housekeeping:
@@ -48,6 +56,7 @@ class Housekeeping:
             "event_keys": dedupe_window,
             "outbox": outbox_retention,
             "webhook_deliveries": delivery_retention,
+            "notification_messages": delivery_retention,
         }
 
     async def run(self, now: datetime) -> dict[str, int]:
@@ -58,7 +67,12 @@ class Housekeeping:
             while True:
                 async with self._engine.begin() as conn:
                     result = await conn.execute(
-                        text(sql), {"before": now - self._keep[table], "n": CHUNK}
+                        text(sql),
+                        {
+                            "before": now - self._keep[table],
+                            "before_once": now - _ONCE_RETENTION,
+                            "n": CHUNK,
+                        },
                     )
                 total += result.rowcount
                 if result.rowcount < CHUNK:

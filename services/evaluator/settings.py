@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from northstar.config import EventLimitSettings, KafkaSettings, ServiceSettings
+from northstar.config import EventLimitSettings, KafkaSettings, OutboundSettings, ServiceSettings
+from northstar.notifications.settings import NotificationSettings
 
 
-class EvaluatorSettings(ServiceSettings, KafkaSettings, EventLimitSettings):
+class EvaluatorSettings(
+    ServiceSettings, KafkaSettings, EventLimitSettings, OutboundSettings, NotificationSettings
+):
     http_port: int = Field(default=8002, ge=1, le=65535)
     consumer_group: str = "northstar-evaluator"
     # Upper bound of messages per poll; each message carries up to 500 events.

@@ -5,9 +5,9 @@ whose period overlaps them) are evaluated, in the batch's transaction, so a comm
 offset always means "stored and judged".
 
 On the timer (`NORTHSTAR_EVALUATION_INTERVAL`): every active goal is re-evaluated,
-because pace moves with time even when no event arrives, with its forecast refitted
-(a batch keeps the stored one); then the KPIs' anomaly checks run within a share of the
-interval. One replica does it at a
+because pace moves with time even when no event arrives, with its forecast refitted (a
+batch keeps the stored one); then the KPIs' anomaly checks run within a share of the
+interval (`northstar.evaluation.anomalies`). One replica does it at a
 time (a PostgreSQL advisory lock), in chunks of `CHUNK` goals per transaction so the
 sweep never holds many goal locks at once.
 """
@@ -26,9 +26,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from northstar.evaluation.anomalies import AnomalyChecks
-from northstar.evaluation.goals import GoalEvaluationService
-from northstar.evaluation.judge import Judgement, judge
+from northstar.evaluation.judge import GoalJudge, Judgement
 from northstar.rollups.writer import TouchedMetric
+from northstar.telemetry import EVALUATOR_ERRORS
 from services.evaluator.consumer import AfterCommit
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class GoalEvaluationStep:
         self._interval = interval
         self._on_outbox = on_outbox
         self._after_sweep = after_sweep
-        self.service = GoalEvaluationService()
+        self.judge = GoalJudge()
         self.anomalies = AnomalyChecks()
 
     async def _evaluate(
@@ -66,13 +66,13 @@ class GoalEvaluationStep:
         *,
         forecasts: bool,
     ) -> AfterCommit | None:
-        judgement = await judge(conn, goal_ids, now, forecasts=forecasts)
+        judgement = await self.judge.judge(conn, goal_ids, now, forecasts=forecasts)
         return self._after_commit(judgement)
 
     async def after_store(
         self, conn: AsyncConnection, touched: Sequence[TouchedMetric], now: datetime
     ) -> AfterCommit | None:
-        goal_ids = await self.service.affected_goals(
+        goal_ids = await self.judge.goals.affected_goals(
             conn, [(t.metric, t.first, t.last) for t in touched]
         )
         # Forecasts are fitted by the sweep; a batch keeps the goals' stored ones.
@@ -120,6 +120,43 @@ class GoalEvaluationStep:
             except Exception:
                 log.exception("periodic evaluation failed; it runs again next interval")
 
+    async def _sweep_chunk(self, chunk: Sequence[uuid.UUID], now: datetime) -> int:
+        """Evaluate one chunk in one transaction. If it fails, each of its goals is tried
+        alone, so a goal whose data breaks its evaluation keeps neither the others of
+        its chunk nor the rest of the sweep (and housekeeping) from running; each
+        failure is logged and counted (`stage="sweep_chunk"`) and skipped until the next
+        sweep."""
+        try:
+            async with self._engine.begin() as conn:
+                after = await self._evaluate(conn, chunk, now, forecasts=True)
+        except Exception:
+            if len(chunk) == 1:
+                EVALUATOR_ERRORS.labels(stage="sweep_chunk").inc()
+                log.exception("evaluating a goal failed; skipped", extra={"goal_id": str(chunk[0])})
+                return 0
+            log.warning("sweep chunk failed; evaluating its goals one by one", exc_info=True)
+            evaluated = 0
+            for goal_id in chunk:
+                evaluated += await self._sweep_chunk([goal_id], now)
+            return evaluated
+        if after is not None:
+            await after()
+        return len(chunk)
+
+    async def _check_anomalies(self, now: datetime) -> None:
+        """The KPIs' anomaly checks, within a share of the interval; a failure is logged
+        and counted, and the checks run again next sweep."""
+        try:
+            changes = await self.anomalies.run(
+                self._engine, now, self._interval * ANOMALY_BUDGET_SHARE
+            )
+        except Exception:
+            EVALUATOR_ERRORS.labels(stage="anomaly_checks").inc()
+            log.exception("anomaly checks failed; they run again next interval")
+            return
+        if changes and self._on_outbox is not None:
+            self._on_outbox()
+
     async def sweep(self) -> int:
         """Re-evaluate every active goal, if no other replica is doing it right now."""
         started = time.perf_counter()
@@ -133,20 +170,12 @@ class GoalEvaluationStep:
             try:
                 now = datetime.now(UTC)
                 async with self._engine.connect() as conn:
-                    goal_ids = await self.service.active_goals(conn, now)
+                    goal_ids = await self.judge.goals.active_goals(conn, now)
                 evaluated = 0
                 for start in range(0, len(goal_ids), CHUNK):
                     chunk = goal_ids[start : start + CHUNK]
-                    async with self._engine.begin() as conn:
-                        after = await self._evaluate(conn, chunk, now, forecasts=True)
-                    if after is not None:
-                        await after()
-                    evaluated += len(chunk)
-                changes = await self.anomalies.run(
-                    self._engine, now, self._interval * ANOMALY_BUDGET_SHARE
-                )
-                if changes and self._on_outbox is not None:
-                    self._on_outbox()
+                    evaluated += await self._sweep_chunk(chunk, now)
+                await self._check_anomalies(now)
                 if self._after_sweep is not None:
                     await self._after_sweep(now)
             finally:

@@ -19,6 +19,7 @@ from northstar.events.model import FieldError, MetricEvent
 from northstar.events.validation import utc_now, validate_event
 from northstar.http.health import database_check, health_router
 from northstar.http.middleware import RequestIdMiddleware
+from northstar.http.openapi import document_errors, serve_docs_offline
 from northstar.http.problems import Problem, install_problem_handlers, json_response
 from northstar.logs import configure_logging
 from northstar.telemetry import INGEST_EVENTS, INGEST_REQUEST_DURATION
@@ -68,21 +69,85 @@ EVENTS_REQUEST_BODY: dict[str, Any] = {
     },
 }
 
-EVENT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["metric", "value"],
-    "properties": {
-        "event_id": {"type": "string", "minLength": 1, "maxLength": 100},
-        "metric": {"type": "string", "pattern": "^[a-z][a-z0-9_.]{0,99}$"},
-        "value": {"type": "number"},
-        "timestamp": {"type": "string", "format": "date-time"},
-        "dimensions": {
-            "type": "object",
-            "maxProperties": 20,
-            "additionalProperties": {"type": "string", "maxLength": 200},
+# No string may hold NUL or another control character (SPEC §3).
+_PRINTABLE = "^[^\\x00-\\x1f\\x7f]*$"
+
+
+def event_schema(settings: IngestSettings) -> dict[str, Any]:
+    """The event object with every rule of SPEC §3 a schema can state (the value bound
+    from the settings); what it cannot (a timestamp's window, per-metric caps) is in the
+    descriptions."""
+    bound = settings.event_max_abs_value
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["metric", "value"],
+        "properties": {
+            "event_id": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 100,
+                "pattern": _PRINTABLE,
+                "description": "Dedupe key with `source`; assigned when absent.",
+            },
+            "metric": {"type": "string", "pattern": "^[a-z][a-z0-9_.]{0,99}$"},
+            "value": {
+                "type": "number",
+                "minimum": -bound,
+                "maximum": bound,
+                "description": f"Finite, absolute value at most {bound:g}.",
+            },
+            "timestamp": {
+                "type": "string",
+                "format": "date-time",
+                "description": "RFC 3339 with an offset; default: when received. Not more "
+                "than 24 h ahead, nor before 1970 (after conversion to UTC).",
+            },
+            "dimensions": {
+                "type": "object",
+                "maxProperties": 20,
+                "propertyNames": {"pattern": "^[a-z][a-z0-9_]{0,49}$"},
+                "additionalProperties": {
+                    "type": "string",
+                    "maxLength": 200,
+                    "pattern": _PRINTABLE,
+                },
+                "description": "Per metric, the number of keys and of distinct sets is "
+                "capped; events past a cap are refused with a reason.",
+            },
+            "source": {
+                "type": "string",
+                "maxLength": 100,
+                "pattern": _PRINTABLE,
+                "description": "Default: the key's name; must be it or one of the key's "
+                "sources (else 403).",
+            },
         },
-        "source": {"type": "string", "maxLength": 100},
+    }
+
+
+ACCEPTED_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["accepted", "event_ids"],
+    "properties": {
+        "accepted": {"type": "integer", "minimum": 0, "description": "Events accepted."},
+        "event_ids": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Their ids, in the order sent (assigned ones included).",
+        },
+        "rejected": {
+            "type": "array",
+            "description": "With ?partial=true only: each refused event.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "index": {"type": "integer"},
+                    "field": {"type": ["string", "null"]},
+                    "message": {"type": "string"},
+                },
+            },
+        },
     },
 }
 
@@ -110,7 +175,10 @@ def create_app(settings: IngestSettings) -> FastAPI:
         version="1.0",
         description="Source systems push metric events here; see SPEC §3.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    serve_docs_offline(app)
     install_problem_handlers(app)
     app.add_middleware(RequestIdMiddleware)
 
@@ -127,7 +195,10 @@ def create_app(settings: IngestSettings) -> FastAPI:
         summary="Push metric events",
         openapi_extra={"requestBody": EVENTS_REQUEST_BODY},
         responses={
-            202: {"description": "Every accepted event was acknowledged by Kafka."},
+            202: {
+                "description": "Every accepted event was acknowledged by Kafka.",
+                "content": {"application/json": {"schema": ACCEPTED_SCHEMA}},
+            },
             400: {"description": "Malformed body"},
             401: {"description": "Missing, unknown or revoked key"},
             403: {"description": "Key without events:write, or a source the key may not write"},
@@ -253,10 +324,13 @@ def create_app(settings: IngestSettings) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         schema = original_openapi()
-        schema.setdefault("components", {}).setdefault("schemas", {})["Event"] = EVENT_SCHEMA
+        schema.setdefault("components", {}).setdefault("schemas", {})["Event"] = event_schema(
+            settings
+        )
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    document_errors(app)
     return app
 
 

@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 
 from northstar.db.engine import create_engine
-from northstar.evaluation.judge import judge
+from northstar.evaluation.judge import GoalJudge
 from northstar.events.model import MetricEvent
 from northstar.rollups.batch import PreparedBatch
 from northstar.rollups.writer import MeasurementWriter
@@ -82,7 +82,7 @@ async def rejudge(database_url: str) -> AsyncIterator[Judge]:
 
     async def run(goal_ids: Sequence[str]) -> None:
         async with engine.begin() as conn:
-            await judge(conn, [uuid.UUID(g) for g in goal_ids], datetime.now(UTC))
+            await GoalJudge().judge(conn, [uuid.UUID(g) for g in goal_ids], datetime.now(UTC))
 
     yield run
     await engine.dispose()

@@ -8,6 +8,7 @@ import asyncio
 import signal
 import time
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -87,11 +88,12 @@ def test_a_walk_up_a_cycle_written_around_the_api_ends() -> None:
     """Parent links that form a cycle (only SQL written by hand could store one) end the
     walk that orders roll-ups deepest first."""
     a, b, c, top = (uuid.uuid4() for _ in range(4))
+    # Only `parent_id` of a goal's row is read.
     goals: dict[uuid.UUID, Any] = {
-        a: {"parent_id": b},
-        b: {"parent_id": c},
-        c: {"parent_id": a},
-        top: {"parent_id": None},
+        a: SimpleNamespace(parent_id=b),
+        b: SimpleNamespace(parent_id=c),
+        c: SimpleNamespace(parent_id=a),
+        top: SimpleNamespace(parent_id=None),
     }
     ordered = _deepest_first(goals, goals)
     assert sorted(ordered) == sorted(goals)

@@ -110,7 +110,13 @@ def grafana_sql(text: str, goal_id: str) -> str:
 class Prometheus:
     """A throwaway Prometheus server scraping `targets` every second with our rules."""
 
-    def __init__(self, binary: str, workdir: Path, targets: dict[str, ServiceProcess]) -> None:
+    def __init__(
+        self,
+        binary: str,
+        workdir: Path,
+        targets: dict[str, ServiceProcess],
+        credentials: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "prometheus.log"
@@ -122,7 +128,16 @@ class Prometheus:
             },
             "rule_files": [str(RULES / "recording.yml"), str(RULES / "alerts.yml")],
             "scrape_configs": [
-                {"job_name": job, "static_configs": [{"targets": [f"127.0.0.1:{service.port}"]}]}
+                {
+                    "job_name": job,
+                    "static_configs": [{"targets": [f"127.0.0.1:{service.port}"]}],
+                    # The api's business gauges need a key (as in deploy/prometheus).
+                    **(
+                        {"authorization": {"credentials": (credentials or {})[job]}}
+                        if job in (credentials or {})
+                        else {}
+                    ),
+                }
                 for job, service in targets.items()
             ],
         }
@@ -204,7 +219,7 @@ async def test_every_dashboard_query_and_recording_rule_returns_data(
         "ingest": start_service("ingest"),
         "evaluator": start_service("evaluator"),
     }
-    prometheus = Prometheus(prometheus_binary, tmp_path, services)
+    prometheus = Prometheus(prometheus_binary, tmp_path, services, {"api": admin_key})
     prometheus.start()
     try:
         async with httpx.AsyncClient(timeout=10) as client:

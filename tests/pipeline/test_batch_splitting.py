@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from northstar.events.codec import encode_events
 from northstar.events.model import MetricEvent
+from tests.conftest import StartService
 from tests.pipeline.conftest import Stack
 from tests.support import eventually, fetch
 
@@ -100,3 +101,60 @@ async def test_a_message_the_store_refuses_goes_to_the_dlq_once_and_the_rest_is_
     assert 'northstar_evaluator_events_total{outcome="dead_lettered"} 5.0' in metrics
     assert 'northstar_evaluator_events_total{outcome="stored"} 96.0' in metrics
     assert "northstar_evaluator_batch_failures 0.0" in metrics
+
+
+async def test_values_that_overflow_the_rollups_are_dead_lettered_not_retried_forever(
+    start_service: StartService, database_url: str, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """With the value bound lifted, the issue's `1e308` twice reaches the store: seconds
+    apart, PostgreSQL's `sum + excluded.sum` overflows (SQLSTATE 22003); in one batch, the
+    summary's sum does. Either way the message at fault goes to the DLQ and the pipeline
+    goes on."""
+    start_service("evaluator", env={"NORTHSTAR_EVENT_MAX_ABS_VALUE": "1.7e308"})
+    now = datetime.now(UTC)
+
+    def message(event_id: str, value: float, metric: str = "huge") -> bytes:
+        return encode_events([MetricEvent(event_id, "erp", metric, value, now, {})])
+
+    async def stored() -> list[str]:
+        rows = await fetch(database_url, "SELECT event_id FROM measurements ORDER BY 1")
+        return [r["event_id"] for r in rows]
+
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    topic = f"{topic_prefix}events"
+    try:
+        await producer.send_and_wait(topic, message("h1", 1e308), key=b"h1")
+        await eventually(stored, lambda ids: ids == ["h1"], what="the first huge value")
+        await producer.send_and_wait(topic, message("h2", 1e308), key=b"h2")  # fold overflows
+        await producer.send_and_wait(topic, message("ok-1", 1.0, "orders"), key=b"ok-1")
+        await eventually(stored, lambda ids: ids == ["h1", "ok-1"], what="the event after it")
+        # Two in one message: the batch's own sum overflows.
+        both = encode_events(
+            [MetricEvent(f"pair-{i}", "erp", "pair", 1e308, now, {}) for i in range(2)]
+        )
+        await producer.send_and_wait(topic, both, key=b"pair")
+        await producer.send_and_wait(topic, message("ok-2", 1.0, "orders"), key=b"ok-2")
+        await eventually(stored, lambda ids: ids == ["h1", "ok-1", "ok-2"], what="ok-2")
+    finally:
+        await producer.stop()
+
+    consumer = AIOKafkaConsumer(
+        f"{topic_prefix}events.dlq",
+        bootstrap_servers=kafka_bootstrap,
+        auto_offset_reset="earliest",
+        group_id=f"dlq-reader-{topic_prefix}",
+    )
+    await consumer.start()
+    letters: dict[bytes | None, str] = {}
+    try:
+        deadline = asyncio.get_running_loop().time() + 4
+        while asyncio.get_running_loop().time() < deadline:
+            for records in (await consumer.getmany(timeout_ms=300)).values():
+                for r in records:
+                    letters[r.key] = dict(r.headers)["northstar-dlq-reason"].decode()
+    finally:
+        await consumer.stop()
+    assert set(letters) == {b"h2", b"pair"}, letters
+    assert "22003" in letters[b"h2"], letters[b"h2"]
+    assert "overflows" in letters[b"pair"], letters[b"pair"]

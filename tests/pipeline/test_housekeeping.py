@@ -39,6 +39,22 @@ async def test_prunes_only_what_is_past_retention(database_url: str) -> None:
                 (uuid.uuid4(), webhook, uuid.uuid4(), "failed", recent),
             ],
         )
+        channel = await conn.fetchval(
+            "INSERT INTO notification_channels (id, name, kind, target, owner_kind, owner_id) "
+            "VALUES ($1, 'c', 'email', '', 'unit', $1) RETURNING id",
+            uuid.uuid4(),
+        )
+        ancient = now - timedelta(days=500)
+        await conn.executemany(
+            "INSERT INTO notification_messages (id, channel_id, kind, group_key, severity, "
+            "status, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, 'info', $5, $6, $6)",
+            [
+                (uuid.uuid4(), channel, "event", "goal:a", "delivered", old),  # pruned
+                (uuid.uuid4(), channel, "event", "goal:b", "pending", old),
+                (uuid.uuid4(), channel, "digest", "digest:d:2026-01-01", "delivered", old),
+                (uuid.uuid4(), channel, "reminder", "reminder:x", "delivered", ancient),  # pruned
+            ],
+        )
         engine = create_engine(database_url)
         housekeeping = Housekeeping(
             engine,
@@ -48,7 +64,15 @@ async def test_prunes_only_what_is_past_retention(database_url: str) -> None:
         )
         deleted = await housekeeping.run(now)
         await engine.dispose()
-        assert deleted == {"event_keys": 3, "outbox": 1, "webhook_deliveries": 1}
+        assert deleted == {
+            "event_keys": 3,
+            "outbox": 1,
+            "webhook_deliveries": 1,
+            "notification_messages": 2,
+        }
+        # A digest's row outlives the delivery log: it keeps its period's message unique.
+        kept = await conn.fetch("SELECT group_key FROM notification_messages ORDER BY group_key")
+        assert [r["group_key"] for r in kept] == ["digest:d:2026-01-01", "goal:b"]
         assert await conn.fetchval("SELECT count(*) FROM event_keys") == 1
         # An unrelayed event is never pruned, however old; nor is a pending delivery.
         assert await conn.fetchval("SELECT count(*) FROM outbox WHERE relayed_at IS NULL") == 1

@@ -20,6 +20,7 @@ from northstar.rollups.batch import (
     canonical_dimensions,
     summarise,
 )
+from northstar.rollups.levels import DAY, HOUR, MINUTE
 
 START = datetime(2026, 3, 28, 22, 50, tzinfo=UTC)
 ZONES = (UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-7)))
@@ -113,7 +114,11 @@ events_strategy = st.lists(
 @given(events_strategy)
 def test_every_level_equals_the_domain_summary_of_its_events(events: list[MetricEvent]) -> None:
     summary = summarise(_records(events))
-    for rows, unit in ((summary.minutes, "minute"), (summary.hours, "hour"), (summary.days, "day")):
+    for rows, unit in (
+        (summary.rollups[MINUTE], "minute"),
+        (summary.rollups[HOUR], "hour"),
+        (summary.rollups[DAY], "day"),
+    ):
         actual, expected = _actual(rows), _expected(events, unit)
         assert actual.keys() == expected.keys()
         for key, want in expected.items():
@@ -144,7 +149,7 @@ def test_one_group_per_dimension_set_whatever_the_key_order() -> None:
     ]
     pending = PreparedBatch()
     pending.add(events)
-    assert len(pending.summary().minutes) == 1
+    assert len(pending.summary().rollups[MINUTE]) == 1
     assert pending.records[0][3] == pending.records[1][3] == '{"channel":"web","region":"eu"}'
 
 
@@ -154,11 +159,11 @@ def test_pending_events_skip_a_repeated_key_and_only_resummarises() -> None:
     pending.add([MetricEvent(str(i), "s", "orders", float(i), at, {}) for i in range(5)])
     pending.add([MetricEvent("3", "s", "orders", 99.0, at, {})])  # same (source, event_id)
     assert len(pending) == 5
-    assert pending.summary().minutes.sum == [10.0]
+    assert pending.summary().rollups[MINUTE].sum == [10.0]
     subset = pending.only({("s", "1"), ("s", "4")})
     assert [r[5] for r in subset.records] == ["1", "4"] and subset.keys == [("s", "1"), ("s", "4")]
-    assert subset.summary().minutes.sum == [5.0]
-    assert subset.summary().minutes.count == [2]
+    assert subset.summary().rollups[MINUTE].sum == [5.0]
+    assert subset.summary().rollups[MINUTE].count == [2]
 
 
 def test_sketch_key_matches_the_sketch_buckets() -> None:

@@ -95,5 +95,6 @@ def test_permissions_list_what_a_member_may_do_somewhere() -> None:
         "goals:contribute",
         "members:manage",
         "keys:own",
+        "notifications:own",
     ]
-    assert permissions(person(Role.VIEWER)) == ["read", "keys:own"]
+    assert permissions(person(Role.VIEWER)) == ["read", "keys:own", "notifications:own"]

@@ -13,6 +13,7 @@ from northstar.domain.alerts import AlertKind, AlertSeverity, AlertState
 from services.api.alerts.repository import AlertFilters, AlertRepository
 from services.api.alerts.schemas import AlertAction, AlertDetail, AlertOut, AlertStateFilter
 from services.api.alerts.service import AlertService, alert_out
+from services.api.audit import Audit
 from services.api.dependencies import Actor, Permit, Reader, Session
 from services.api.pagination import (
     Cursor,
@@ -98,11 +99,15 @@ async def acknowledge_alert(
     alert_id: uuid.UUID,
     session: Session,
     principal: HandleAlert,
+    audit: Audit,
     body: AlertAction | None = None,
 ) -> AlertDetail:
-    alert = await _service(session).acknowledge(
+    service = _service(session)
+    before = await service.detail(alert_id)
+    alert = await service.acknowledge(
         alert_id, principal.name, body.note if body else None, datetime.now(UTC)
     )
+    audit.record("acknowledge", "alert", alert_id, before=_fields(before), after=_fields(alert))
     await session.commit()
     return alert
 
@@ -119,10 +124,19 @@ async def resolve_alert(
     alert_id: uuid.UUID,
     session: Session,
     principal: HandleAlert,
+    audit: Audit,
     body: AlertAction | None = None,
 ) -> AlertDetail:
-    alert = await _service(session).resolve(
+    service = _service(session)
+    before = await service.detail(alert_id)
+    alert = await service.resolve(
         alert_id, principal.name, body.note if body else None, datetime.now(UTC)
     )
+    audit.record("resolve", "alert", alert_id, before=_fields(before), after=_fields(alert))
     await session.commit()
     return alert
+
+
+def _fields(alert: AlertDetail) -> dict[str, object]:
+    """The alert without its event list (the events are the alert's own log)."""
+    return alert.model_dump(mode="json", exclude={"events"})

@@ -14,11 +14,10 @@ from typing import Any
 
 from northstar.domain.alerts import AlertEventType, AlertSeverity, AlertState, AlertTransitionError
 from northstar.evaluation.alerts import AlertNotFound, AlertRecorder, alert_object
+from northstar.evaluation.repository import AlertRow
 from northstar.http.problems import Problem
 from services.api.alerts.repository import AlertRepository
 from services.api.alerts.schemas import AlertDetail, AlertEventOut, AlertOut
-
-_recorder = AlertRecorder()
 
 
 def not_found(alert_id: uuid.UUID) -> Problem:
@@ -27,12 +26,13 @@ def not_found(alert_id: uuid.UUID) -> Problem:
 
 def alert_out(row: Any) -> AlertOut:
     """An alert row (with `goal_title`) in the shape `alert_object` defines."""
-    return AlertOut.model_validate(alert_object(row, row["goal_title"]))
+    return AlertOut.model_validate(alert_object(AlertRow.of(row), row["goal_title"]))
 
 
 class AlertService:
     def __init__(self, repository: AlertRepository) -> None:
         self.repository = repository
+        self._recorder = AlertRecorder()
 
     async def detail(self, alert_id: uuid.UUID) -> AlertDetail:
         row = await self.repository.get(alert_id)
@@ -45,7 +45,9 @@ class AlertService:
     ) -> AlertDetail:
         conn = await self.repository.session.connection()
         try:
-            alert = await _recorder.acknowledge(conn, alert_id, actor, note, now)
+            alert = await self._recorder.acknowledge(
+                conn, alert_id, actor=actor, note=note, now=now
+            )
         except AlertNotFound:
             raise not_found(alert_id) from None
         except AlertTransitionError as error:
@@ -57,7 +59,7 @@ class AlertService:
     ) -> AlertDetail:
         conn = await self.repository.session.connection()
         try:
-            alert = await _recorder.resolve(conn, alert_id, actor, now, note)
+            alert = await self._recorder.resolve(conn, alert_id, actor=actor, now=now, note=note)
         except AlertNotFound:
             raise not_found(alert_id) from None
         except AlertTransitionError as error:

@@ -8,6 +8,7 @@ import uuid
 from fastapi import APIRouter, Response
 
 from northstar.http.problems import Problem
+from services.api.audit import Audit
 from services.api.check_ins.repository import CheckInRepository
 from services.api.check_ins.schemas import CheckInCreate, CheckInOut
 from services.api.check_ins.service import CheckInService, check_in_out
@@ -42,10 +43,13 @@ async def create_check_in(
     session: Session,
     principal: CheckInContributor,
     response: Response,
+    audit: Audit,
 ) -> CheckInOut:
     check_in, created = await CheckInService(CheckInRepository(session)).create(
         goal_id, body, principal.name, utcnow()
     )
+    if created:
+        audit.record("create", "check_in", check_in.id, after=check_in_out(check_in))
     await session.commit()
     if not created:
         response.status_code = 200

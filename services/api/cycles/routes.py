@@ -6,6 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Response
 
+from services.api.audit import Audit
 from services.api.cycles.repository import CycleRepository
 from services.api.cycles.schemas import (
     CarryForward,
@@ -33,10 +34,11 @@ def _service(session: Session) -> CycleService:
     summary="Create a cycle",
     description="A name taken already is a 409; due not after start a 422.",
 )
-async def create_cycle(body: CycleCreate, session: Session, _: Writer) -> CycleOut:
-    cycle = await _service(session).create(body)
+async def create_cycle(body: CycleCreate, session: Session, _: Writer, audit: Audit) -> CycleOut:
+    out = cycle_out(await _service(session).create(body))
+    audit.record("create", "cycle", out.id, after=out)
     await session.commit()
-    return cycle_out(cycle)
+    return out
 
 
 @router.get(
@@ -68,11 +70,14 @@ async def get_cycle(cycle_id: uuid.UUID, session: Session, _: Reader) -> CycleOu
     description="Goals keep the dates they took from the cycle when they joined it.",
 )
 async def update_cycle(
-    cycle_id: uuid.UUID, body: CycleUpdate, session: Session, _: Writer
+    cycle_id: uuid.UUID, body: CycleUpdate, session: Session, _: Writer, audit: Audit
 ) -> CycleOut:
-    cycle = await _service(session).update(cycle_id, body, utcnow())
+    service = _service(session)
+    before = cycle_out(await service.get(cycle_id))
+    out = cycle_out(await service.update(cycle_id, body, utcnow()))
+    audit.record("update", "cycle", cycle_id, before=before, after=out)
     await session.commit()
-    return cycle_out(cycle)
+    return out
 
 
 @router.delete(
@@ -81,8 +86,11 @@ async def update_cycle(
     summary="Delete a cycle",
     description="Refused (409) while goals belong to it.",
 )
-async def delete_cycle(cycle_id: uuid.UUID, session: Session, _: Writer) -> Response:
-    await _service(session).delete(cycle_id)
+async def delete_cycle(cycle_id: uuid.UUID, session: Session, _: Writer, audit: Audit) -> Response:
+    service = _service(session)
+    before = cycle_out(await service.get(cycle_id))
+    await service.delete(cycle_id)
+    audit.record("delete", "cycle", cycle_id, before=before)
     await session.commit()
     return Response(status_code=204)
 
@@ -99,8 +107,9 @@ async def delete_cycle(cycle_id: uuid.UUID, session: Session, _: Writer) -> Resp
     "budget left, and `carried_from` on every copy. Nothing of this cycle changes.",
 )
 async def carry_forward(
-    cycle_id: uuid.UUID, body: CarryForward, session: Session, _: Writer
+    cycle_id: uuid.UUID, body: CarryForward, session: Session, _: Writer, audit: Audit
 ) -> CarryForwardOut:
     result = await _service(session).carry_forward(cycle_id, body, utcnow())
+    audit.record("carry_forward", "cycle", cycle_id, after=result)
     await session.commit()
     return result

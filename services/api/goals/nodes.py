@@ -1,12 +1,12 @@
 """The goal tree as JSON, joined from nodes each api process renders once per version of
 their rows and keeps.
 
-A 1,000-goal tree is ~0.9 MB of JSON. Building every node's dicts on every request (the
-SMART check, the status object), serialising them and collecting the garbage they left
-was most of its time (docs/performance.md). Here each goal's node, without its children,
-is kept as JSON in two parts: the definition (`definition_dict`, which changes when the
-goal is edited) and the status object (which changes at every evaluation). A request
-reads the versions of the rows, reuses each part whose versions are the ones just read,
+A tree of a thousand goals is a large JSON document. Building every node's dicts on every
+request (the SMART check, the status object), serialising them and collecting the garbage
+they left was most of its time (docs/performance.md). Here each goal's node, without its
+children, is kept as JSON in two parts: the definition (`definition_dict`, which changes
+when the goal is edited) and the status object (which changes at every evaluation). A
+request reads the versions of the rows, reuses each part whose versions are the ones just read,
 reads and renders the others, and joins bytes; the result is byte for byte what
 serialising the whole `GoalTree` at once gives.
 
@@ -31,19 +31,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
-import orjson
-
 from northstar.http.problems import json_bytes
-from services.api.goals.service import definition_dict, status_dict
-
-
-def _json(value: Any) -> Any:
-    """A JSONB column as asyncpg hands it over (text, without a codec)."""
-    return orjson.loads(value) if isinstance(value, str) else value
-
+from services.api.goals.repository import TreeGoal, TreeState
+from services.api.goals.shapes import definition_dict, status_dict
 
 Part = tuple[tuple[Any, ...], bytes]
 """The row versions a part was rendered from, and its JSON."""
@@ -114,8 +106,8 @@ class GoalNodes:
         self,
         goals: Sequence[Any],
         found: Found,
-        goal_rows: dict[uuid.UUID, Any],
-        state_rows: dict[uuid.UUID, Any],
+        goal_rows: dict[uuid.UUID, TreeGoal],
+        state_rows: dict[uuid.UUID, TreeState],
         root: uuid.UUID | None,
     ) -> bytes:
         """`{"items": [node]}`: the root's subtree, or every goal without a parent,
@@ -159,25 +151,17 @@ class GoalNodes:
             first = True
         return b"".join(out)
 
-    def _render_definition(self, goal: Any, row: Any, has_children: bool) -> bytes:
+    def _render_definition(self, goal: Any, row: TreeGoal, has_children: bool) -> bytes:
         """`{"id":…,"smart":{…},"status":` — the node up to its status object."""
-        part = json_bytes(definition_dict(SimpleNamespace(**row), has_children))
+        part = json_bytes(definition_dict(row, has_children))
         part = part[:-1] + b',"status":'
         self._keep(self._definitions, goal["id"], (_definition_version(goal, has_children), part))
         return part
 
-    def _render_status(self, goal: Any, row: Any) -> bytes:
+    def _render_status(self, goal: Any, row: TreeState) -> bytes:
         """`{…},"children":[` — the status object, and the start of the children."""
-        values = SimpleNamespace(
-            id=row["id"],
-            target=row["goal_target"],
-            start=row["start"],
-            created_at=row["created_at"],
-            check_in_cadence=row["check_in_cadence"],
-            last_check_in_at=row["last_check_in_at"],
-            plan_summary=_json(row["plan_summary"]),
-        )
-        part = json_bytes(status_dict(values, SimpleNamespace(**row))) + b',"children":['
+        status = status_dict(goal_id=row.id, target=row.goal_target, plan=row, state=row)
+        part = json_bytes(status) + b',"children":['
         self._keep(self._statuses, goal["id"], (_status_version(goal), part))
         return part
 

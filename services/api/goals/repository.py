@@ -11,9 +11,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import ColumnElement, Select, exists, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -77,7 +78,7 @@ ORDER BY g.created_at, g.id
 """
 # Under the model's attribute names.
 _TREE_GOALS = """
-SELECT id, title, description, owner, unit_id, parent_id, kpi_key, type, baseline, target,
+SELECT id, title, description, owner, owner_id, unit_id, parent_id, kpi_key, type, baseline, target,
        start, due, pacing, at_risk, off_track, weight, "window", rollup, alert_clear_margin,
        perspective, check_in_cadence, cycle_id, carried_from, created_at, updated_at
 FROM goals WHERE id = ANY($1::uuid[])
@@ -90,6 +91,70 @@ SELECT g.id, g.target AS goal_target, g.start, g.created_at, g.check_in_cadence,
        s.forecast_probability, s.forecast_method, s.evaluated_at
 FROM goals g LEFT JOIN goal_state s ON s.goal_id = g.id WHERE g.id = ANY($1::uuid[])
 """
+
+
+def _json(value: Any) -> Any:
+    """A JSONB column as asyncpg hands it over (text, without a codec)."""
+    return orjson.loads(value) if isinstance(value, str) else value
+
+
+@dataclass(frozen=True, slots=True)
+class TreeGoal:
+    """A goal's columns as the tree reads them (`_TREE_GOALS`)."""
+
+    id: uuid.UUID
+    title: str
+    description: str
+    owner: str | None
+    owner_id: uuid.UUID | None
+    unit_id: uuid.UUID | None
+    parent_id: uuid.UUID | None
+    kpi_key: str | None
+    type: str
+    baseline: float
+    target: float | None
+    start: datetime | None
+    due: datetime | None
+    pacing: str
+    at_risk: float
+    off_track: float
+    weight: float
+    window: timedelta | None
+    rollup: str
+    alert_clear_margin: float
+    perspective: str | None
+    check_in_cadence: timedelta | None
+    cycle_id: uuid.UUID | None
+    carried_from: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TreeState:
+    """A goal's state columns as the tree reads them (`_TREE_STATES`); all None but `id`
+    and `goal_target` for a goal never judged."""
+
+    id: uuid.UUID
+    goal_target: float | None
+    start: datetime | None
+    created_at: datetime
+    check_in_cadence: timedelta | None
+    last_check_in_at: datetime | None
+    plan_summary: dict[str, Any] | None  # JSON decoded
+    status: str | None
+    actual: float | None
+    expected: float | None
+    target: float | None
+    score: float | None
+    progress: float | None
+    forecast_value: float | None
+    forecast_status: str | None
+    forecast_low: float | None
+    forecast_high: float | None
+    forecast_probability: float | None
+    forecast_method: str | None
+    evaluated_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,19 +241,23 @@ class GoalRepository:
             return list(await raw.fetch(_TREE))
         return list(await raw.fetch(_SUBTREE, root))
 
-    async def tree_goals(self, goal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    async def tree_goals(self, goal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, TreeGoal]:
         """The goals' columns by id, in the snapshot `tree` read."""
         if not goal_ids:
             return {}
         raw = await driver(await self.session.connection())
-        return {row["id"]: row for row in await raw.fetch(_TREE_GOALS, goal_ids)}
+        return {row["id"]: TreeGoal(**row) for row in await raw.fetch(_TREE_GOALS, goal_ids)}
 
-    async def tree_states(self, goal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    async def tree_states(self, goal_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, TreeState]:
         """The goals' state columns (and `goal_target`) by goal id, in `tree`'s snapshot."""
         if not goal_ids:
             return {}
         raw = await driver(await self.session.connection())
-        return {row["id"]: row for row in await raw.fetch(_TREE_STATES, goal_ids)}
+        rows = await raw.fetch(_TREE_STATES, goal_ids)
+        return {
+            row["id"]: TreeState(**{**row, "plan_summary": _json(row["plan_summary"])})
+            for row in rows
+        }
 
     async def ancestors(self, goal_id: uuid.UUID) -> list[uuid.UUID]:
         """The goal and every goal above it."""

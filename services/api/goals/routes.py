@@ -14,6 +14,7 @@ from pydantic import AwareDatetime
 
 from northstar.auth.policy import Action
 from northstar.domain.goals import GoalStatus
+from services.api.audit import Audit
 from services.api.dependencies import Actor, Permit, Reader, Session
 from services.api.goals.nodes import GoalNodes
 from services.api.goals.repository import GoalFilters, GoalRepository
@@ -25,7 +26,8 @@ from services.api.goals.schemas import (
     GoalTree,
     GoalUpdate,
 )
-from services.api.goals.service import GoalService, goal_out, utcnow
+from services.api.goals.service import GoalService, utcnow
+from services.api.goals.shapes import goal_out
 from services.api.pagination import (
     Cursor,
     Limit,
@@ -56,10 +58,11 @@ def _service(session: Session) -> GoalService:
     "0 < off_track ≤ at_risk are a 422. Incomplete goals may be saved: `smart` says what "
     "they lack.",
 )
-async def create_goal(body: GoalCreate, session: Session, _: NewGoal) -> GoalOut:
-    row = await _service(session).create(body, utcnow())
+async def create_goal(body: GoalCreate, session: Session, _: NewGoal, audit: Audit) -> GoalOut:
+    out = goal_out(await _service(session).create(body, utcnow()))
+    audit.record("create", "goal", out.id, after=out)
     await session.commit()
-    return goal_out(row)
+    return out
 
 
 @router.get(
@@ -130,11 +133,14 @@ async def get_goal(goal_id: uuid.UUID, session: Session, _: Reader) -> GoalOut:
     "revision in the goal's history.",
 )
 async def update_goal(
-    goal_id: uuid.UUID, body: GoalUpdate, session: Session, principal: ChangedGoal
+    goal_id: uuid.UUID, body: GoalUpdate, session: Session, principal: ChangedGoal, audit: Audit
 ) -> GoalOut:
-    row = await _service(session).update(goal_id, body, principal.name, utcnow())
+    service = _service(session)
+    before = goal_out(await service.row(goal_id))
+    out = goal_out(await service.update(goal_id, body, principal.name, utcnow()))
+    audit.record("update", "goal", goal_id, before=before, after=out)
     await session.commit()
-    return goal_out(row)
+    return out
 
 
 @router.delete(
@@ -143,8 +149,13 @@ async def update_goal(
     summary="Delete a goal",
     description="Refused (409) while the goal has child goals. The former parent is re-evaluated.",
 )
-async def delete_goal(goal_id: uuid.UUID, session: Session, _: DeletedGoal) -> Response:
-    await _service(session).delete(goal_id, utcnow())
+async def delete_goal(
+    goal_id: uuid.UUID, session: Session, _: DeletedGoal, audit: Audit
+) -> Response:
+    service = _service(session)
+    before = goal_out(await service.row(goal_id))
+    await service.delete(goal_id, utcnow())
+    audit.record("delete", "goal", goal_id, before=before)
     await session.commit()
     return Response(status_code=204)
 

@@ -86,12 +86,23 @@ class ThresholdsOut(BaseModel):
     off_track: float = Field(description="score ≥ off_track is at_risk, below is off_track.")
 
 
+_OWNER_ID = (
+    "The person who answers for the goal (a user id; 422 if none has it). The owner may "
+    "check in and update its initiatives even outside their units."
+)
+
+
 class GoalCreate(BaseModel):
     model_config = _INPUT
 
     title: str = Field(min_length=1, max_length=200, description="What the goal is (Specific).")
     description: str = Field(default="", max_length=10_000, description="Why and how (Specific).")
-    owner: str | None = Field(default=None, max_length=200, description="Who answers for it.")
+    owner: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Free text, kept for older goals; prefer owner_id.",
+    )
+    owner_id: uuid.UUID | None = Field(default=None, description=_OWNER_ID)
     unit_id: uuid.UUID | None = Field(default=None, description="The org unit it belongs to.")
     parent_id: uuid.UUID | None = Field(default=None, description="The goal it contributes to.")
     kpi: str | None = Field(default=None, pattern=KPI_KEY_PATTERN, description=_KPI)
@@ -121,7 +132,8 @@ class GoalUpdate(BaseModel):
 
     title: str | None = Field(default=None, min_length=1, max_length=200, description="Title.")
     description: str | None = Field(default=None, max_length=10_000, description="Description.")
-    owner: str | None = Field(default=None, max_length=200, description="Owner.")
+    owner: str | None = Field(default=None, max_length=200, description="Owner (free text).")
+    owner_id: uuid.UUID | None = Field(default=None, description=_OWNER_ID)
     unit_id: uuid.UUID | None = Field(default=None, description="Org unit, or null.")
     parent_id: uuid.UUID | None = Field(default=None, description="Parent goal, or null.")
     kpi: str | None = Field(default=None, pattern=KPI_KEY_PATTERN, description=_KPI)
@@ -241,7 +253,8 @@ class GoalOut(BaseModel):
     id: uuid.UUID = Field(description="The goal's id.")
     title: str = Field(description="What the goal is.")
     description: str = Field(description="Why and how.")
-    owner: str | None = Field(description="Who answers for it.")
+    owner: str | None = Field(description="Who answers for it, as free text (older goals).")
+    owner_id: uuid.UUID | None = Field(description=_OWNER_ID)
     unit_id: uuid.UUID | None = Field(description="The org unit.")
     parent_id: uuid.UUID | None = Field(description="The parent goal.")
     kpi: str | None = Field(description="The KPI key; null for a roll-up goal.")

@@ -2,50 +2,34 @@
 started goal's target, baseline, thresholds and due change only with a reason (kept as a
 revision), and every change is judged at once so the answer carries a real status.
 
-Also the mapping from rows to the API shapes (goal, SMART check, status object), and the
-history timeline: each source is one function in `HISTORY_SOURCES`; the SQL of the alert
-and review sources lives in those features' repositories.
+The API shapes are in `shapes.py`, the timeline's sources in `timeline.py`.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from northstar.db.locks import Hierarchy, lock_hierarchy
 from northstar.db.models import Goal, GoalRevision
-from northstar.domain.alerts import AlertEventType, AlertKind, AlertSeverity, AlertState
-from northstar.domain.durations import format_duration
-from northstar.domain.goals import GoalStatus, GoalType, smart_check
-from northstar.domain.plans import plan_status
-from northstar.evaluation.judge import judge
+from northstar.evaluation.judge import GoalJudge
 from northstar.http.problems import Problem
-from services.api.alerts.repository import AlertRepository
+from services.api.goals.nodes import GoalNodes
 from services.api.goals.repository import GoalRepository, GoalRow
 from services.api.goals.schemas import (
-    AlertEntry,
-    CheckInEntry,
     GoalCreate,
     GoalHistory,
-    GoalOut,
-    GoalStatusOut,
     GoalUpdate,
     HistoryEntry,
-    ReviewEntry,
-    RevisionEntry,
-    StatusEntry,
     ThresholdsIn,
 )
-from services.api.reviews.repository import ReviewRepository
-
-if TYPE_CHECKING:  # nodes.py renders with the shapes below
-    from services.api.goals.nodes import GoalNodes
+from services.api.goals.timeline import HISTORY_SOURCES
+from services.api.users.service import check_owner
 
 DEFAULT_AT_RISK = 0.95
 DEFAULT_OFF_TRACK = 0.85
@@ -84,242 +68,7 @@ async def evaluate_goals(
     if not goal_ids:
         return
     await session.flush()
-    await judge(await session.connection(), list(goal_ids), now)
-
-
-# -- shapes ------------------------------------------------------------------------------
-
-
-def plan_dict(goal: Goal | SimpleNamespace, now: datetime) -> dict[str, Any]:
-    """The status object's plan part (`northstar.domain.plans.plan_status`). `now` decides
-    `overdue`; in the tree's cached nodes it is the time the node was last rendered, at
-    most one evaluation interval ago (docs/plans.md)."""
-    return plan_status(
-        cadence=goal.check_in_cadence,
-        last_check_in_at=goal.last_check_in_at,
-        since=goal.start or goal.created_at,
-        summary=goal.plan_summary,
-        now=now,
-    )
-
-
-def status_dict(goal: Goal | SimpleNamespace, state: Any | None) -> dict[str, Any]:
-    """The status object (SPEC §7) from a `goal_state` row, as plain JSON-ready values;
-    `no_data` if the goal was never judged."""
-    return {**_evaluation_dict(goal, state), **plan_dict(goal, utcnow())}
-
-
-def _evaluation_dict(goal: Goal | SimpleNamespace, state: Any | None) -> dict[str, Any]:
-    if state is None or state.status is None:
-        return {
-            "goal_id": goal.id,
-            "status": GoalStatus.NO_DATA.value,
-            "actual": None,
-            "expected": None,
-            "target": goal.target,
-            "score": None,
-            "progress": None,
-            "forecast": None,
-            "evaluated_at": None,
-        }
-    forecast = None
-    if state.forecast_value is not None and state.forecast_status is not None:
-        forecast = {
-            "value": state.forecast_value,
-            "low": state.forecast_low,
-            "high": state.forecast_high,
-            "probability": state.forecast_probability,
-            "method": state.forecast_method,
-            "status": state.forecast_status,
-        }
-    return {
-        "goal_id": goal.id,
-        "status": state.status,
-        "actual": state.actual,
-        "expected": state.expected,
-        "target": state.target,
-        "score": state.score,
-        "progress": state.progress,
-        "forecast": forecast,
-        "evaluated_at": state.evaluated_at,
-    }
-
-
-def status_out(goal: Goal, state: Any | None) -> GoalStatusOut:
-    return GoalStatusOut.model_validate(status_dict(goal, state))
-
-
-def smart_dict(goal: Goal | SimpleNamespace, has_children: bool) -> dict[str, Any]:
-    """A goal without a KPI is a roll-up once it has children (they measure it); until then
-    it is a goal that is not yet measurable, and the check says "no KPI"."""
-    check = smart_check(
-        title=goal.title,
-        description=goal.description,
-        kpi=goal.kpi_key,
-        baseline=goal.baseline,
-        target=goal.target,
-        start=goal.start,
-        due=goal.due,
-        parent_id=goal.parent_id,
-        unit_id=goal.unit_id,
-        goal_type=GoalType(goal.type),
-        rollup=goal.kpi_key is None and has_children,
-    )
-    return dict(check.to_dict())
-
-
-def definition_dict(goal: Goal | SimpleNamespace, has_children: bool) -> dict[str, Any]:
-    """The goal as the API shows it, without `status`: everything that depends only on the
-    goal's own row and on whether it has children."""
-    return {
-        "id": goal.id,
-        "title": goal.title,
-        "description": goal.description,
-        "owner": goal.owner,
-        "unit_id": goal.unit_id,
-        "parent_id": goal.parent_id,
-        "kpi": goal.kpi_key,
-        "type": goal.type,
-        "baseline": goal.baseline,
-        "target": goal.target,
-        "start": goal.start,
-        "due": goal.due,
-        "pacing": goal.pacing,
-        "thresholds": {"at_risk": goal.at_risk, "off_track": goal.off_track},
-        "weight": goal.weight,
-        "window": format_duration(goal.window) if goal.window else None,
-        "rollup": goal.rollup,
-        "alert_clear_margin": goal.alert_clear_margin,
-        "perspective": goal.perspective,
-        "check_in_cadence": format_duration(goal.check_in_cadence)
-        if goal.check_in_cadence
-        else None,
-        "cycle_id": goal.cycle_id,
-        "carried_from": goal.carried_from,
-        "created_at": goal.created_at,
-        "updated_at": goal.updated_at,
-        "smart": smart_dict(goal, has_children),
-    }
-
-
-def goal_dict(
-    goal: Goal | SimpleNamespace, state: Any | None, has_children: bool
-) -> dict[str, Any]:
-    """The goal as the API shows it, in plain JSON-ready values: the one place its shape is
-    built (its definition, then `status`). Single goals are validated into `GoalOut` from
-    it; the tree serialises the two parts itself and keeps them per goal
-    (`services/api/goals/nodes.py`), because building and serialising every node on every
-    request was most of a 1,000-goal tree's time (see docs/performance.md)."""
-    return {**definition_dict(goal, has_children), "status": status_dict(goal, state)}
-
-
-def goal_out(row: GoalRow) -> GoalOut:
-    return GoalOut.model_validate(goal_dict(row.goal, row.state, row.has_children))
-
-
-# -- history -----------------------------------------------------------------------------
-
-HistorySource = Callable[
-    [GoalRepository, uuid.UUID, datetime, datetime], Awaitable[list[HistoryEntry]]
-]
-
-
-async def status_entries(
-    repository: GoalRepository, goal_id: uuid.UUID, start: datetime, end: datetime
-) -> list[HistoryEntry]:
-    return [
-        StatusEntry(
-            time=r.time,
-            type="status",
-            status=GoalStatus(r.status),
-            actual=r.actual,
-            expected=r.expected,
-            score=r.score,
-        )
-        for r in await repository.status_history(goal_id, start, end)
-    ]
-
-
-async def revision_entries(
-    repository: GoalRepository, goal_id: uuid.UUID, start: datetime, end: datetime
-) -> list[HistoryEntry]:
-    return [
-        RevisionEntry(
-            time=r.GoalRevision.changed_at,
-            type="revision",
-            changed_by=r.GoalRevision.changed_by,
-            changes=r.GoalRevision.changes,
-            reason=r.GoalRevision.reason,
-            review_id=r.GoalRevision.review_id,
-            review_title=r.review_title,
-        )
-        for r in await repository.revisions(goal_id, start, end)
-    ]
-
-
-async def alert_entries(
-    repository: GoalRepository, goal_id: uuid.UUID, start: datetime, end: datetime
-) -> list[HistoryEntry]:
-    return [
-        AlertEntry(
-            time=r.occurred_at,
-            type="alert",
-            event=AlertEventType(r.type),
-            alert_id=r.alert_id,
-            kind=AlertKind(r.kind),
-            severity=AlertSeverity(r.severity),
-            state=AlertState(r.state),
-            actor=r.actor,
-            note=r.note,
-        )
-        for r in await AlertRepository(repository.session).goal_events(goal_id, start, end)
-    ]
-
-
-async def review_entries(
-    repository: GoalRepository, goal_id: uuid.UUID, start: datetime, end: datetime
-) -> list[HistoryEntry]:
-    return [
-        ReviewEntry(
-            time=r.held_at,
-            type="review",
-            review_id=r.id,
-            title=r.title,
-            status=GoalStatusOut.model_validate(r.status),
-        )
-        for r in await ReviewRepository(repository.session).goal_snapshots(goal_id, start, end)
-    ]
-
-
-async def check_in_entries(
-    repository: GoalRepository, goal_id: uuid.UUID, start: datetime, end: datetime
-) -> list[HistoryEntry]:
-    return [
-        CheckInEntry(
-            time=r.at,
-            type="check_in",
-            check_in_id=r.id,
-            author=r.author,
-            comment=r.comment,
-            confidence=r.confidence,
-            blockers=r.blockers,
-            value=r.value,
-        )
-        for r in await repository.check_ins(goal_id, start, end)
-    ]
-
-
-HISTORY_SOURCES: tuple[HistorySource, ...] = (
-    check_in_entries,
-    revision_entries,
-    status_entries,
-    alert_entries,
-    review_entries,
-)
-"""Sources of the goal timeline, in tie-break order: at one instant a check-in comes
-first (its value may cause what follows), a revision before the evaluation it caused, the
-evaluation before the alert changes it caused, and a review (which freezes the statuses)
-last."""
+    await GoalJudge().judge(await session.connection(), list(goal_ids), now)
 
 
 # -- the service -------------------------------------------------------------------------
@@ -386,6 +135,7 @@ class GoalService:
 
     async def create(self, body: GoalCreate, now: datetime) -> GoalRow:
         await self._check_references(body.kpi, body.unit_id, body.parent_id)
+        await check_owner(self.session, body.owner_id)
         start, due = body.start, body.due
         if body.cycle_id is not None:
             start, due = await self._cycle_dates(body.cycle_id, start, due)
@@ -397,6 +147,7 @@ class GoalService:
                 title=body.title,
                 description=body.description,
                 owner=body.owner,
+                owner_id=body.owner_id,
                 unit_id=body.unit_id,
                 parent_id=body.parent_id,
                 kpi_key=body.kpi,
@@ -434,6 +185,7 @@ class GoalService:
         await self._check_references(
             changes.get("kpi"), changes.get("unit_id"), changes.get("parent_id")
         )
+        await check_owner(self.session, changes.get("owner_id"))
         if changes.get("cycle_id") is not None:
             start, due = await self._cycle_dates(
                 changes["cycle_id"], changes.get("start", goal.start), changes.get("due", goal.due)
@@ -490,6 +242,7 @@ class GoalService:
             "title": "title",
             "description": "description",
             "owner": "owner",
+            "owner_id": "owner_id",
             "unit_id": "unit_id",
             "parent_id": "parent_id",
             "baseline": "baseline",

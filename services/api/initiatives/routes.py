@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from northstar.domain.plans import InitiativeStatus
+from services.api.audit import Audit
 from services.api.dependencies import Reader, Session
 from services.api.goals.service import utcnow
 from services.api.initiatives.permits import InitiativeContributor, InitiativeLead, PlanOnGoal
@@ -40,12 +41,14 @@ async def _answer(service: InitiativeService, initiative_id: uuid.UUID) -> Initi
     "alert on it.",
 )
 async def create_initiative(
-    body: InitiativeCreate, session: Session, _: PlanOnGoal
+    body: InitiativeCreate, session: Session, _: PlanOnGoal, audit: Audit
 ) -> InitiativeOut:
     service = _service(session)
     initiative = await service.create(body, utcnow())
+    out = await _answer(service, initiative.id)
+    audit.record("create", "initiative", out.id, after=out)
     await session.commit()
-    return await _answer(service, initiative.id)
+    return out
 
 
 @router.get(
@@ -95,12 +98,19 @@ async def get_initiative(initiative_id: uuid.UUID, session: Session, _: Reader) 
     "once, so ticking off the last late milestone resolves its `plan` alert.",
 )
 async def update_initiative(
-    initiative_id: uuid.UUID, body: InitiativeUpdate, session: Session, _: InitiativeContributor
+    initiative_id: uuid.UUID,
+    body: InitiativeUpdate,
+    session: Session,
+    _: InitiativeContributor,
+    audit: Audit,
 ) -> InitiativeOut:
     service = _service(session)
+    before = await _answer(service, initiative_id)
     await service.update(initiative_id, body, utcnow())
+    out = await _answer(service, initiative_id)
+    audit.record("update", "initiative", initiative_id, before=before, after=out)
     await session.commit()
-    return await _answer(service, initiative_id)
+    return out
 
 
 @router.delete(
@@ -110,8 +120,11 @@ async def update_initiative(
     description="Its milestones go with it; the goal is re-judged.",
 )
 async def delete_initiative(
-    initiative_id: uuid.UUID, session: Session, _: InitiativeLead
+    initiative_id: uuid.UUID, session: Session, _: InitiativeLead, audit: Audit
 ) -> Response:
-    await _service(session).delete(initiative_id, utcnow())
+    service = _service(session)
+    before = await _answer(service, initiative_id)
+    await service.delete(initiative_id, utcnow())
+    audit.record("delete", "initiative", initiative_id, before=before)
     await session.commit()
     return Response(status_code=204)

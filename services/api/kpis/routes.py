@@ -10,6 +10,7 @@ from pydantic import AwareDatetime
 
 from northstar.db.models import Kpi
 from northstar.domain.durations import format_duration
+from services.api.audit import Audit
 from services.api.dependencies import Reader, Session, Writer
 from services.api.kpis.repository import KpiRepository
 from services.api.kpis.schemas import (
@@ -42,6 +43,7 @@ def _out(kpi: Kpi) -> KpiOut:
         metrics=list(kpi.metrics),
         source=KpiSource(kpi.source),
         category=kpi.category,
+        owner_id=kpi.owner_id,
         anomaly=AnomalySettings.model_validate(kpi.anomaly) if kpi.anomaly else None,
         created_at=kpi.created_at,
         updated_at=kpi.updated_at,
@@ -61,10 +63,11 @@ def _service(session: Session) -> KpiService:
     "A bad expression is a 422 whose `errors[0].position` points at the fault; a key in "
     f"use is a 409. Keys match `{KPI_KEY_PATTERN}`.",
 )
-async def create_kpi(body: KpiCreate, session: Session, _: Writer) -> KpiOut:
-    kpi = await _service(session).create(body)
+async def create_kpi(body: KpiCreate, session: Session, _: Writer, audit: Audit) -> KpiOut:
+    out = _out(await _service(session).create(body))
+    audit.record("create", "kpi", out.key, after=out)
     await session.commit()
-    return _out(kpi)
+    return out
 
 
 @router.get("", response_model=Page[KpiOut], summary="List KPIs", description="By key.")
@@ -89,10 +92,15 @@ async def get_kpi(key: KpiKey, session: Session, _: Reader) -> KpiOut:
     description="Only the fields sent change; the key cannot. A new expression re-evaluates "
     "every goal measured by the KPI in the same transaction.",
 )
-async def update_kpi(key: KpiKey, body: KpiUpdate, session: Session, _: Writer) -> KpiOut:
-    kpi = await _service(session).update(key, body, datetime.now(UTC))
+async def update_kpi(
+    key: KpiKey, body: KpiUpdate, session: Session, _: Writer, audit: Audit
+) -> KpiOut:
+    service = _service(session)
+    before = _out(await service.get(key))
+    out = _out(await service.update(key, body, datetime.now(UTC)))
+    audit.record("update", "kpi", key, before=before, after=out)
     await session.commit()
-    return _out(kpi)
+    return out
 
 
 @router.delete(
@@ -101,8 +109,11 @@ async def update_kpi(key: KpiKey, body: KpiUpdate, session: Session, _: Writer) 
     summary="Delete a KPI",
     description="Refused (409) while goals are measured by it.",
 )
-async def delete_kpi(key: KpiKey, session: Session, _: Writer) -> Response:
-    await _service(session).delete(key)
+async def delete_kpi(key: KpiKey, session: Session, _: Writer, audit: Audit) -> Response:
+    service = _service(session)
+    before = _out(await service.get(key))
+    await service.delete(key)
+    audit.record("delete", "kpi", key, before=before)
     await session.commit()
     return Response(status_code=204)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -55,6 +56,9 @@ _SOURCE = (
 _CATEGORY = "Free grouping label (e.g. sales, people, quality); null: none."
 
 
+_OWNER = "The person who answers for the KPI (a user id; null: nobody)."
+
+
 class AnomalySettings(BaseModel):
     """Anomaly detection on a KPI (SPEC §13)."""
 
@@ -93,6 +97,7 @@ class KpiCreate(BaseModel):
     max_staleness: IsoDuration | None = Field(default=None, description=_STALENESS)
     source: KpiSource = Field(default=KpiSource.EVENTS, description=_SOURCE)
     category: str | None = Field(default=None, min_length=1, max_length=50, description=_CATEGORY)
+    owner_id: uuid.UUID | None = Field(default=None, description=_OWNER)
     anomaly: AnomalySettings | None = Field(default=None, description=_ANOMALY)
 
 
@@ -114,6 +119,7 @@ class KpiUpdate(BaseModel):
     max_staleness: IsoDuration | None = Field(default=None, description=_STALENESS)
     source: KpiSource | None = Field(default=None, description=_SOURCE)
     category: str | None = Field(default=None, min_length=1, max_length=50, description=_CATEGORY)
+    owner_id: uuid.UUID | None = Field(default=None, description=_OWNER)
     anomaly: AnomalySettings | None = Field(default=None, description=_ANOMALY)
 
 
@@ -128,6 +134,7 @@ class KpiOut(BaseModel):
     metrics: list[str] = Field(description="The metrics the expression reads, sorted.")
     source: KpiSource = Field(description=_SOURCE)
     category: str | None = Field(description=_CATEGORY)
+    owner_id: uuid.UUID | None = Field(description=_OWNER)
     anomaly: AnomalySettings | None = Field(default=None, description=_ANOMALY)
     created_at: datetime = Field(description="When the KPI was created.")
     updated_at: datetime = Field(description="When the KPI was last changed.")

@@ -22,6 +22,7 @@ from northstar.rollups.series import MAX_POINTS, step_series
 from services.api.goals.service import evaluate_goals
 from services.api.kpis.repository import KpiRepository
 from services.api.kpis.schemas import KpiCreate, KpiPoint, KpiUpdate, KpiValues
+from services.api.users.service import check_owner
 
 DEFAULT_SPAN = timedelta(days=7)
 TARGET_POINTS = 500
@@ -114,8 +115,10 @@ class KpiService:
             metrics=sorted(metrics(expr)),
             source=body.source.value,
             category=body.category,
+            owner_id=body.owner_id,
             anomaly=body.anomaly.model_dump() if body.anomaly else None,
         )
+        await check_owner(self.repository.session, body.owner_id)
         _check_manual(kpi)
         try:
             return await self.repository.add(kpi)
@@ -142,6 +145,8 @@ class KpiService:
                 if changes[field] is None:
                     raise _invalid(field, "cannot be null")
                 changes[field] = changes[field].value
+        if "owner_id" in changes:
+            await check_owner(self.repository.session, changes["owner_id"])
         if "anomaly" in changes:
             # A new setting starts a new series of checks.
             await self.repository.forget_anomaly_checks(key)

@@ -4,7 +4,7 @@ unit's leads (a lead of a unit manages the memberships of its whole subtree)."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
 
@@ -12,6 +12,7 @@ from northstar.auth.policy import Action
 from northstar.db.models import User
 from northstar.http.problems import Problem
 from services.api.access import Actor, Permit, Reader
+from services.api.audit import Audit
 from services.api.members.repository import MemberRepository
 from services.api.members.schemas import MemberOut, MembershipSet
 from services.api.resources import unit_in_path
@@ -26,6 +27,10 @@ ManageMembers = Annotated[Actor, Depends(Permit(Action.MEMBERS_MANAGE, unit_in_p
 
 def _out(row: object) -> MemberOut:
     return MemberOut.model_validate(row, from_attributes=True)
+
+
+def _member(rows: list[Any], user_id: uuid.UUID) -> MemberOut | None:
+    return next((_out(row) for row in rows if row.user_id == user_id), None)
 
 
 @router.get("", response_model=list[MemberOut], summary="List a unit's members and leads")
@@ -48,6 +53,7 @@ async def put_member(
     body: MembershipSet,
     session: Session,
     _: ManageMembers,
+    audit: Audit,
 ) -> MemberOut:
     user = await session.get(User, user_id)
     if user is None:
@@ -57,19 +63,25 @@ async def put_member(
             errors=[{"field": "user_id", "message": f"there is no user with id {user_id}"}],
         )
     members = MemberRepository(session)
+    before = _member(await members.of_unit(unit_id), user_id)
     await members.put(unit_id, user_id, body.role.value)
-    rows = [r for r in await members.of_unit(unit_id) if r.user_id == user_id]
+    after = _member(await members.of_unit(unit_id), user_id)
+    assert after is not None
+    audit.record("put", "unit_member", f"{unit_id}/{user_id}", before=before, after=after)
     await session.commit()
-    return _out(rows[0])
+    return after
 
 
 @router.delete(
     "/{user_id}", status_code=204, summary="Remove a person from the unit (404 if not in it)"
 )
 async def delete_member(
-    unit_id: uuid.UUID, user_id: uuid.UUID, session: Session, _: ManageMembers
+    unit_id: uuid.UUID, user_id: uuid.UUID, session: Session, _: ManageMembers, audit: Audit
 ) -> Response:
-    if not await MemberRepository(session).remove(unit_id, user_id):
+    members = MemberRepository(session)
+    before = _member(await members.of_unit(unit_id), user_id)
+    if before is None or not await members.remove(unit_id, user_id):
         raise Problem(404, f"The user {user_id} is not a member of the unit {unit_id}.")
+    audit.record("delete", "unit_member", f"{unit_id}/{user_id}", before=before)
     await session.commit()
     return Response(status_code=204)

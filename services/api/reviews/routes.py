@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from services.api.audit import Audit
 from services.api.dependencies import Reader, Session, Writer
 from services.api.pagination import (
     Cursor,
@@ -43,8 +44,13 @@ def _service(session: Session) -> ReviewService:
     "evaluations stand now; later evaluations never change it. An unknown `scope_goal_id` "
     "or a period that ends before it starts is a 422.",
 )
-async def create_review(body: ReviewCreate, session: Session, principal: Writer) -> ReviewOut:
+async def create_review(
+    body: ReviewCreate, session: Session, principal: Writer, audit: Audit
+) -> ReviewOut:
     review = await _service(session).create(body, principal.name, datetime.now(UTC))
+    # The snapshot is derived (every goal's status), not something anybody typed.
+    after = review.model_dump(mode="json", exclude={"snapshot"})
+    audit.record("create", "review", review.id, after=after)
     await session.commit()
     return review
 
@@ -87,9 +93,10 @@ async def get_review(review_id: uuid.UUID, session: Session, _: Reader) -> Revie
     "`review_id`: the revision in the goal's history then cites the review.",
 )
 async def add_decision(
-    review_id: uuid.UUID, body: DecisionCreate, session: Session, _: Writer
+    review_id: uuid.UUID, body: DecisionCreate, session: Session, _: Writer, audit: Audit
 ) -> DecisionOut:
     decision = await _service(session).add_decision(review_id, body)
+    audit.record("create", "review_decision", decision.id, after=decision)
     await session.commit()
     return decision
 
@@ -106,9 +113,13 @@ async def update_decision(
     body: DecisionUpdate,
     session: Session,
     _: Writer,
+    audit: Audit,
 ) -> DecisionOut:
-    decision = await _service(session).update_decision(
-        review_id, decision_id, body, datetime.now(UTC)
+    service = _service(session)
+    before = next(
+        (d for d in (await service.get(review_id)).decisions if d.id == decision_id), None
     )
+    decision = await service.update_decision(review_id, decision_id, body, datetime.now(UTC))
+    audit.record("update", "review_decision", decision_id, before=before, after=decision)
     await session.commit()
     return decision

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from northstar.db.models import CheckIn, Review, ReviewDecision
 from northstar.http.problems import Problem
 from services.api.check_ins.service import check_in_out
-from services.api.goals.service import status_out
+from services.api.goals.shapes import status_out
 from services.api.reviews.repository import ReviewRepository
 from services.api.reviews.schemas import (
     DecisionCreate,

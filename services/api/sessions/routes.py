@@ -23,6 +23,7 @@ from services.api.access import (
     memberships_of,
     token_digest,
 )
+from services.api.audit import ActorRef, Audit
 from services.api.sessions.repository import SessionRepository
 from services.api.sessions.schemas import Login, LoginOut, Me, MembershipOut
 from services.api.sessions.throttle import LoginThrottle
@@ -58,11 +59,13 @@ def _client_address(request: Request) -> str:
         429: {"description": "Throttled."},
     },
 )
-async def login(body: Login, request: Request, response: Response, session: Session) -> LoginOut:
+async def login(
+    body: Login, request: Request, response: Response, session: Session, audit: Audit
+) -> LoginOut:
     email = body.email.strip().lower()
     address = _client_address(request)
     throttle: LoginThrottle = request.app.state.login_throttle
-    wait = throttle.retry_after(email, address)
+    wait = await throttle.retry_after(email, address)
     if wait is not None:
         log.warning("sign-in throttled", extra={"client": address})
         raise Problem(
@@ -75,7 +78,7 @@ async def login(body: Login, request: Request, response: Response, session: Sess
     usable = user is not None and user.status == "active"
     ok = await verify_password_async(user.password_hash if usable and user else None, body.password)
     if not ok or user is None:
-        throttle.failed(email, address)
+        await throttle.failed(email, address)
         log.info("sign-in refused", extra={"client": address})
         raise Problem(401, _BAD_CREDENTIALS)
     if user.password_hash and needs_rehash(user.password_hash):
@@ -91,6 +94,13 @@ async def login(body: Login, request: Request, response: Response, session: Sess
         client_address=address,
     )
     out = LoginOut(user=user_out(user), csrf_token=csrf)
+    audit.record(
+        "login",
+        "session",
+        user.id,
+        after={"client_address": address},
+        actor=ActorRef("user", user.id, user.name),
+    )
     await session.commit()
     secure = request.url.scheme == "https"
     max_age = int(lifetime.total_seconds())
@@ -112,7 +122,7 @@ async def login(body: Login, request: Request, response: Response, session: Sess
     "Without a live session it answers 204 too, and clears the cookies.",
     dependencies=[Public],
 )
-async def logout(request: Request, session: Session) -> Response:
+async def logout(request: Request, session: Session, audit: Audit) -> Response:
     try:
         actor = await current_actor(request)
     except AuthError as error:
@@ -121,6 +131,7 @@ async def logout(request: Request, session: Session) -> Response:
         actor = None
     if actor is not None and actor.session_id is not None:
         await SessionRepository(session).revoke(actor.session_id)
+        audit.record("logout", "session", actor.id, actor=actor)
         await session.commit()
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax")
@@ -136,12 +147,19 @@ async def logout(request: Request, session: Session) -> Response:
     "then signs in with `POST /v1/auth/login`.",
     dependencies=[Public],
 )
-async def accept_invitation(body: InvitationAccept, session: Session) -> UserOut:
+async def accept_invitation(body: InvitationAccept, session: Session, audit: Audit) -> UserOut:
     users = UserRepository(session)
     user = await users.take_invitation(token_digest(body.token))
     if user is None:
         raise Problem(401, "The invitation is unknown, used or expired; ask for a new one.")
     user.password_hash = await checked_hash(body.password, user.email)
+    audit.record(
+        "accept_invitation",
+        "user",
+        user.id,
+        after={"password_changed": True},
+        actor=ActorRef("user", user.id, user.name),
+    )
     await session.commit()
     return user_out(user)
 

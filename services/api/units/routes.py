@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from northstar.db.models import OrgUnit
+from services.api.audit import Audit
 from services.api.dependencies import Reader, Session, Writer
 from services.api.pagination import (
     Cursor,
@@ -32,6 +33,7 @@ def _out(unit: OrgUnit) -> UnitOut:
         vision=unit.vision,
         mission=unit.mission,
         values=list(unit.values),
+        owner_id=unit.owner_id,
         created_at=unit.created_at,
         updated_at=unit.updated_at,
     )
@@ -48,10 +50,11 @@ def _service(session: Session) -> UnitService:
     summary="Create an org unit",
     description="A unit may sit under a parent unit, which must exist (422 otherwise).",
 )
-async def create_unit(body: UnitCreate, session: Session, _: Writer) -> UnitOut:
-    unit = await _service(session).create(body)
+async def create_unit(body: UnitCreate, session: Session, _: Writer, audit: Audit) -> UnitOut:
+    out = _out(await _service(session).create(body))
+    audit.record("create", "unit", out.id, after=out)
     await session.commit()
-    return _out(unit)
+    return out
 
 
 @router.get(
@@ -93,10 +96,15 @@ async def get_unit(unit_id: uuid.UUID, session: Session, _: Reader) -> UnitOut:
     description="Only the fields sent change. Moving a unit below itself or one of its "
     "descendants is refused (422).",
 )
-async def update_unit(unit_id: uuid.UUID, body: UnitUpdate, session: Session, _: Writer) -> UnitOut:
-    unit = await _service(session).update(unit_id, body)
+async def update_unit(
+    unit_id: uuid.UUID, body: UnitUpdate, session: Session, _: Writer, audit: Audit
+) -> UnitOut:
+    service = _service(session)
+    before = _out(await service.get(unit_id))
+    out = _out(await service.update(unit_id, body))
+    audit.record("update", "unit", unit_id, before=before, after=out)
     await session.commit()
-    return _out(unit)
+    return out
 
 
 @router.delete(
@@ -105,7 +113,10 @@ async def update_unit(unit_id: uuid.UUID, body: UnitUpdate, session: Session, _:
     summary="Delete an org unit",
     description="Refused (409) while child units or goals belong to the unit.",
 )
-async def delete_unit(unit_id: uuid.UUID, session: Session, _: Writer) -> Response:
-    await _service(session).delete(unit_id)
+async def delete_unit(unit_id: uuid.UUID, session: Session, _: Writer, audit: Audit) -> Response:
+    service = _service(session)
+    before = _out(await service.get(unit_id))
+    await service.delete(unit_id)
+    audit.record("delete", "unit", unit_id, before=before)
     await session.commit()
     return Response(status_code=204)

@@ -38,6 +38,9 @@ class UnitCreate(BaseModel):
         max_length=50,
         description="Strategy: the values it holds to, in order (each 1-200 characters).",
     )
+    owner_id: uuid.UUID | None = Field(
+        default=None, description="The person who answers for it (a user id; null: nobody)."
+    )
 
 
 class UnitUpdate(BaseModel):
@@ -63,6 +66,9 @@ class UnitUpdate(BaseModel):
         max_length=50,
         description="Strategy: the values it holds to, in order (each 1-200 characters).",
     )
+    owner_id: uuid.UUID | None = Field(
+        default=None, description="The person who answers for it (a user id; null: nobody)."
+    )
 
 
 class UnitOut(BaseModel):
@@ -73,5 +79,6 @@ class UnitOut(BaseModel):
     vision: str | None = Field(description="Strategy: where the unit wants to be.")
     mission: str | None = Field(description="Strategy: what the unit is for.")
     values: list[str] = Field(description="Strategy: the values it holds to.")
+    owner_id: uuid.UUID | None = Field(description="The person who answers for the unit.")
     created_at: datetime = Field(description="When the unit was created.")
     updated_at: datetime = Field(description="When the unit was last changed.")

@@ -12,6 +12,7 @@ from northstar.db.models import OrgUnit
 from northstar.http.problems import Problem
 from services.api.units.repository import UnitRepository
 from services.api.units.schemas import UnitCreate, UnitUpdate
+from services.api.users.service import check_owner
 
 
 def _invalid(field: str, message: str) -> Problem:
@@ -49,6 +50,7 @@ class UnitService:
     async def create(self, body: UnitCreate) -> OrgUnit:
         if body.parent_id is not None:
             await self._check_parent(body.parent_id)
+        await check_owner(self.repository.session, body.owner_id)
         _check_values(body.values)
         return await self.repository.add(
             OrgUnit(
@@ -58,6 +60,7 @@ class UnitService:
                 vision=body.vision,
                 mission=body.mission,
                 values=list(body.values or []),
+                owner_id=body.owner_id,
             )
         )
 
@@ -78,6 +81,8 @@ class UnitService:
                     f"unit {parent_id} is this unit or lies below it; "
                     "a unit cannot be its own ancestor",
                 )
+        if "owner_id" in changes:
+            await check_owner(self.repository.session, changes["owner_id"])
         if "values" in changes:
             _check_values(changes["values"])
             changes["values"] = list(changes["values"] or [])

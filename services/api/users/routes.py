@@ -12,6 +12,7 @@ from northstar.auth.keys import Role
 from northstar.auth.policy import Action
 from northstar.db.models import User
 from services.api.access import Actor, Permit
+from services.api.audit import Audit
 from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key
 from services.api.transaction import Session
 from services.api.users.repository import UserRepository
@@ -50,9 +51,10 @@ def _service(request: Request, session: Session) -> UserService:
     "an email in use is a 409.",
 )
 async def create_user(
-    body: UserCreate, request: Request, session: Session, _: PeopleAdmin
+    body: UserCreate, request: Request, session: Session, _: PeopleAdmin, audit: Audit
 ) -> UserCreated:
     user, invitation = await _service(request, session).create(body)
+    audit.record("create", "user", user.id, after=user_out(user))
     await session.commit()
     out = UserCreated(**user_out(user).model_dump())
     if invitation is not None:
@@ -88,9 +90,20 @@ async def get_user(
     "deactivating the last active admin is a 409.",
 )
 async def update_user(
-    user_id: uuid.UUID, body: UserUpdate, request: Request, session: Session, _: PeopleAdmin
+    user_id: uuid.UUID,
+    body: UserUpdate,
+    request: Request,
+    session: Session,
+    _: PeopleAdmin,
+    audit: Audit,
 ) -> UserOut:
-    user = await _service(request, session).update(user_id, body)
+    service = _service(request, session)
+    before = user_out(await service.get(user_id)).model_dump(mode="json")
+    user = await service.update(user_id, body)
+    after = user_out(user).model_dump(mode="json")
+    if body.password is not None:
+        after["password_changed"] = True  # that it changed, never the value
+    audit.record("update", "user", user_id, before=before, after=after)
     await session.commit()
     request.app.state.authenticator.forget()
     return user_out(user)
@@ -105,9 +118,10 @@ async def update_user(
     "tokens stop working; the token is shown once.",
 )
 async def invite_user(
-    user_id: uuid.UUID, request: Request, session: Session, _: PeopleAdmin
+    user_id: uuid.UUID, request: Request, session: Session, _: PeopleAdmin, audit: Audit
 ) -> InvitationOut:
     service = _service(request, session)
     token, expires_at = await service.invite(await service.get(user_id))
+    audit.record("invite", "user", user_id, after={"invitation_expires_at": expires_at})
     await session.commit()
     return InvitationOut(token=token, expires_at=expires_at)

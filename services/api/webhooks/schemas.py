@@ -35,7 +35,9 @@ class WebhookCreate(BaseModel):
         default=None,
         min_length=16,
         max_length=200,
-        description="HMAC-SHA256 signing secret; one is generated (and returned once) if absent.",
+        description="Signing secret. `whsec_<base64>` (the Standard Webhooks format) is "
+        "used as the bytes it encodes; any other string as its UTF-8 bytes. One is generated "
+        "(`whsec_` + 32 random bytes, returned once) if absent.",
     )
 
     @field_validator("url")
@@ -72,6 +74,36 @@ class WebhookCreated(WebhookOut):
     secret: str = Field(
         description="The signing secret. Shown in this response only; store it now."
     )
+
+
+class SecretCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    secret: str | None = Field(
+        default=None,
+        min_length=16,
+        max_length=200,
+        description="The new secret (same rules as on creation); generated if absent.",
+    )
+    expire_others_in: int | None = Field(
+        default=None,
+        ge=0,
+        le=30 * 86400,
+        description="Seconds after which the webhook's other secrets stop signing (0: at "
+        "once). Absent: they keep signing until retired with DELETE.",
+    )
+
+
+class SecretOut(BaseModel):
+    id: uuid.UUID
+    created_at: datetime
+    expires_at: datetime | None = Field(
+        description="When the secret stops (or stopped) signing; null: until retired."
+    )
+
+
+class SecretCreated(SecretOut):
+    secret: str = Field(description="The secret. Shown in this response only; store it now.")
 
 
 class DeliveryOut(BaseModel):

@@ -16,6 +16,11 @@ A failed attempt (non-2xx, timeout, connection error) is retried after
 `min(cap, base·2^(n-1)) × U[0.5, 1.5)` seconds for the n-th failure; after
 `webhook_max_attempts` attempts the delivery is `failed`. Redirects are not followed.
 The consumer loop never waits for any of this: it only shares the database.
+
+Each attempt resolves the URL's host and checks the address (northstar/http/ssrf.py), then
+connects to that very address; it signs per Standard Webhooks with every active secret of
+the webhook (decrypted here, northstar/crypto.py). Answers' bodies are never read or kept:
+the delivery log says only the status, so a webhook cannot be used to read data back.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -35,15 +41,16 @@ from typing import Literal
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from standardwebhooks.webhooks import Webhook as StandardWebhook
 
+from northstar.crypto import SecretBox, SecretUnreadable
+from northstar.http.ssrf import DestinationRefused, resolve_destination
 from northstar.telemetry import EVALUATOR_ERRORS, WEBHOOK_DELIVERIES, WEBHOOK_DELIVERY_DURATION
 from services.evaluator.settings import EvaluatorSettings
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "Northstar-Webhooks/1.0"
-# Bytes of a failed answer's body kept in `last_error`, to help the subscriber debug.
-_ERROR_BODY_BYTES = 300
 
 _CLAIM = text(
     """
@@ -60,7 +67,12 @@ _CLAIM = text(
     SET next_attempt_at = now() + make_interval(secs => :lease)
     FROM due, webhooks AS w
     WHERE d.id = due.id AND w.id = d.webhook_id
-    RETURNING d.id, d.event_type, d.body, d.attempts, w.url, w.secret
+    RETURNING d.id, d.event_type, d.body, d.attempts, w.url,
+        ARRAY(
+            SELECT s.ciphertext FROM webhook_secrets AS s
+            WHERE s.webhook_id = w.id AND (s.expires_at IS NULL OR s.expires_at > now())
+            ORDER BY s.created_at DESC, s.id
+        ) AS secrets
     """
 )
 
@@ -75,6 +87,18 @@ _RECORD = text(
     WHERE id = :id AND (status = 'pending' OR CAST(:status AS text) = 'delivered')
     """
 )
+
+
+def standard_signatures(secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes) -> str:
+    """`webhook-signature`: `v1,<base64 HMAC-SHA256 of "id.timestamp.body">` per secret,
+    space-separated. A `whsec_<base64>` secret signs with the bytes it encodes (as every
+    Standard Webhooks library reads it), any other with its UTF-8 bytes."""
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    text_body = body.decode()
+    return " ".join(
+        StandardWebhook(s if s.startswith("whsec_") else s.encode()).sign(msg_id, moment, text_body)
+        for s in secrets
+    )
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -95,7 +119,7 @@ class ClaimedDelivery:
     body: bytes
     attempts: int
     url: str
-    secret: str
+    secrets: tuple[str, ...]  # encrypted, newest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +151,7 @@ class WebhookDispatcher:
         self._engine = engine
         self._transport = transport
         self._timeout = settings.webhook_timeout_seconds
+        self._box = SecretBox.from_settings(settings.encryption_keys, settings.database_url)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._finished: list[AttemptResult] = []
         self._wake = asyncio.Event()
@@ -191,7 +216,7 @@ class WebhookDispatcher:
                 body=bytes(row.body),
                 attempts=row.attempts,
                 url=row.url,
-                secret=row.secret,
+                secrets=tuple(row.secrets or ()),
             )
             for row in rows
         ]
@@ -220,28 +245,43 @@ class WebhookDispatcher:
 
     async def _post(
         self, client: httpx.AsyncClient, delivery: ClaimedDelivery
-    ) -> tuple[int, str | None]:
+    ) -> tuple[int | None, str | None]:
+        try:
+            secrets = [self._box.decrypt(c) for c in delivery.secrets]
+        except SecretUnreadable as error:
+            return None, str(error)
+        if not secrets:
+            return None, "the webhook has no active secret; add one (POST .../secrets)"
+        try:
+            destination = await resolve_destination(
+                delivery.url, allow_private=self._settings.webhook_allow_private_networks
+            )
+        except DestinationRefused as refused:
+            return None, f"destination refused: {refused}"
+        timestamp = int(time.time())
         headers = {
+            "Host": destination.host_header,
             "Content-Type": "application/json",
-            "X-Northstar-Signature": sign(delivery.secret, delivery.body),
+            "webhook-id": str(delivery.id),
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": standard_signatures(
+                secrets, str(delivery.id), timestamp, delivery.body
+            ),
+            "X-Northstar-Signature": sign(secrets[0], delivery.body),  # deprecated
             "X-Northstar-Event": delivery.event_type,
             "X-Northstar-Delivery": str(delivery.id),
         }
+        # To the address that was checked; the host name still names the site (Host, TLS).
         async with client.stream(
-            "POST", delivery.url, content=delivery.body, headers=headers
+            "POST",
+            destination.pinned_url,
+            content=delivery.body,
+            headers=headers,
+            extensions={"sni_hostname": destination.host},
         ) as response:
             if response.is_success:
                 return response.status_code, None
-            # Keep the start of the answer only: a receiver's error page can be large.
-            excerpt = b""
-            async for chunk in response.aiter_bytes():
-                excerpt += chunk
-                if len(excerpt) >= _ERROR_BODY_BYTES:
-                    break
-            text_excerpt = excerpt[:_ERROR_BODY_BYTES].decode("utf-8", "replace").strip()
-            return response.status_code, f"HTTP {response.status_code}" + (
-                f": {text_excerpt}" if text_excerpt else ""
-            )
+            return response.status_code, f"HTTP {response.status_code}"
 
     async def _record_finished(self) -> None:
         if not self._finished:

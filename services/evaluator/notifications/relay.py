@@ -9,6 +9,8 @@ rows into effects, one batch per transaction:
       → publish the `metric.recorded` ones (check-in values) to the events topic, in the
         events format, and wait for acks=all: from there they take the pushed events' path
       → queue one `webhook_deliveries` row per subscribed, active webhook
+      → add each event to the grouped message of every channel subscribed to it
+        (`northstar.notifications.queue`)
       → mark the rows relayed → commit
 
 If Kafka is unreachable the transaction rolls back and the batch is tried again later, so
@@ -37,7 +39,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -50,6 +52,8 @@ from northstar.db.models import OutboxEvent
 from northstar.events.model import MetricEvent
 from northstar.events.validation import parse_timestamp
 from northstar.kafka import Topics, ensure_topics, producer, send_events
+from northstar.notifications.queue import RelayedEvent, queue_event_messages
+from northstar.notifications.vault import SecretBox
 from northstar.outbox import ALERT_EVENT_TYPES, METRIC_EVENT_TYPE
 from northstar.telemetry import (
     EVALUATOR_ERRORS,
@@ -140,12 +144,18 @@ class OutboxRelay:
         engine: AsyncEngine,
         *,
         on_deliveries_queued: Callable[[], None] | None = None,
+        on_messages_queued: Callable[[], None] | None = None,
     ) -> None:
         self._settings = settings
         self._engine = engine
         self._topic = Topics.with_prefix(settings.topic_prefix).alerts
         self._events_topic = Topics.with_prefix(settings.topic_prefix).events
         self._on_deliveries_queued = on_deliveries_queued
+        self._on_messages_queued = on_messages_queued
+        self._group_window = timedelta(seconds=settings.notification_group_window_seconds)
+        # Owners' default critical-alert emails need email and a key to seal addresses with.
+        box = SecretBox(settings.secrets_key)
+        self._seal = box.seal if box.configured and settings.smtp_host else None
         self._producer: AIOKafkaProducer | None = None
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -236,6 +246,16 @@ class OutboxRelay:
             queued = await self._queue_deliveries(
                 conn, [row for row, _ in sendable], [body for _, body in sendable]
             )
+            notified = await queue_event_messages(
+                conn,
+                [
+                    RelayedEvent(row.event_id, row.type, row.occurred_at, row.data)
+                    for row, _ in sendable
+                ],
+                datetime.now(UTC),
+                window=self._group_window,
+                seal=self._seal,
+            )
             if sendable:
                 await conn.execute(
                     update(OutboxEvent)
@@ -246,10 +266,17 @@ class OutboxRelay:
         OUTBOX_RELAYED.inc(len(rows) - len(parked))
         log.debug(
             "outbox relayed",
-            extra={"events": len(rows), "published": len(alerts), "deliveries": queued},
+            extra={
+                "events": len(rows),
+                "published": len(alerts),
+                "deliveries": queued,
+                "notifications": notified,
+            },
         )
         if queued and self._on_deliveries_queued is not None:
             self._on_deliveries_queued()
+        if notified and self._on_messages_queued is not None:
+            self._on_messages_queued()
         return len(rows)
 
     async def _queue_deliveries(

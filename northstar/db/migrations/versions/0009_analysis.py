@@ -2,7 +2,7 @@
 pacing `seasonal`, alert kind `anomaly`.
 
 Revision ID: 0009
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-29
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0009"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,79 @@
+"""The vocabulary of notifications: channel kinds, event kinds, severities.
+
+Subscriptions name events by their outbox type (`alert.opened` …) so one word means the
+same thing on Kafka, on webhooks and here; the notification-only kinds (`check_in.due`,
+digests) never travel through the outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, Final
+
+
+class ChannelKind(StrEnum):
+    EMAIL = "email"
+    SLACK = "slack"
+    TEAMS = "teams"
+    APPRISE = "apprise"
+
+
+class OwnerKind(StrEnum):
+    USER = "user"
+    UNIT = "unit"
+
+
+class Severity(StrEnum):
+    """Ordered: a subscription's `min_severity` lets through its level and the ones above."""
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK: Final = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
+
+# Events a subscription may ask for, with what they mean to a person (docs/notifications.md).
+SUBSCRIBABLE_EVENTS: Final = {
+    "alert.opened": "an alert opened on the goal (a milestone late is a `plan` alert)",
+    "alert.updated": "an alert escalated (its severity changed)",
+    "alert.acknowledged": "someone acknowledged an alert",
+    "alert.resolved": "an alert resolved",
+    "goal.status_changed": "the goal's status changed",
+    "check_in.due": "the goal's check-in is due or overdue (reminders)",
+}
+# What a subscription gets when it names no events: the alerts that need a person.
+DEFAULT_EVENTS: Final = ("alert.opened", "alert.updated", "alert.resolved")
+
+# Goal statuses as severities, for `goal.status_changed` (SPEC §6 maps alerts the same way).
+_STATUS_SEVERITY: Final = {
+    "off_track": Severity.CRITICAL,
+    "missed": Severity.CRITICAL,
+    "at_risk": Severity.WARNING,
+}
+
+
+def severity_of(event_type: str, data: Mapping[str, Any]) -> Severity:
+    """How urgent one event is: an alert's own severity, a goal's new status mapped as
+    alerts map it (`at_risk` warning, `off_track`/`missed` critical, else info)."""
+    if event_type.startswith("alert."):
+        try:
+            return Severity(str(data.get("severity")))
+        except ValueError:
+            return Severity.WARNING
+    if event_type == "goal.status_changed":
+        return _STATUS_SEVERITY.get(str(data.get("to")), Severity.INFO)
+    if event_type == "check_in.due":
+        return Severity.WARNING
+    return Severity.INFO
+
+
+def goal_of(data: Mapping[str, Any]) -> str | None:
+    """The goal an event is about (every outbox event carries `goal_id`)."""
+    goal = data.get("goal_id")
+    return str(goal) if goal is not None else None

@@ -1,0 +1,1 @@
+"""`/v1/channels`, `/v1/subscriptions`, `/v1/digests` and `/v1/notification-preferences`."""

@@ -1,0 +1,453 @@
+"""`/v1/channels`, `/v1/subscriptions`, `/v1/digests`, quiet hours
+(`/v1/me/notification-preferences`, `/v1/users/{id}/notification-preferences`).
+
+Reading needs `read`. Changing is `notifications:own`: every person for their own
+channels and quiet hours, a unit lead for the unit's channels, editors and admins for
+all (`services.api.notifications.service`). A channel's target is write-only: it is
+sealed before it is stored and no answer ever contains it, nor does any log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from northstar.auth.policy import Action
+from northstar.db.models import (
+    NotificationChannel,
+    NotificationDigest,
+    NotificationMessage,
+    NotificationSubscription,
+)
+from northstar.http.problems import Problem
+from northstar.notifications.model import ChannelKind, OwnerKind, Severity
+from northstar.notifications.settings import NotificationSettings
+from northstar.notifications.targets import InvalidTarget, validate
+from northstar.notifications.vault import SecretBox
+from services.api.dependencies import Actor, Permit, Reader, Session
+from services.api.notifications.repository import NotificationRepository
+from services.api.notifications.schemas import (
+    ChannelCreate,
+    ChannelOut,
+    DeliveryOut,
+    DigestCreate,
+    DigestOut,
+    MessageStatus,
+    Owner,
+    PreferencesIn,
+    PreferencesOut,
+    QuietHoursIn,
+    Scope,
+    SubscriptionCreate,
+    SubscriptionOut,
+    clock,
+)
+from services.api.notifications.service import ensure_may_manage
+from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key
+
+channels = APIRouter(prefix="/v1/channels", tags=["notifications"])
+subscriptions = APIRouter(prefix="/v1/subscriptions", tags=["notifications"])
+digests = APIRouter(prefix="/v1/digests", tags=["notifications"])
+me = APIRouter(prefix="/v1/me/notification-preferences", tags=["notifications"])
+users = APIRouter(prefix="/v1/users", tags=["notifications"])
+routers = (channels, subscriptions, digests, me, users)
+
+Own = Annotated[Actor, Depends(Permit(Action.OWN_NOTIFICATIONS))]
+PeopleAdmin = Annotated[Actor, Depends(Permit(Action.PEOPLE_MANAGE))]
+
+
+def _channel_out(channel: NotificationChannel) -> ChannelOut:
+    return ChannelOut(
+        id=channel.id,
+        name=channel.name,
+        kind=ChannelKind(channel.kind),
+        owner=Owner(kind=OwnerKind(channel.owner_kind), id=channel.owner_id),
+        implicit=channel.implicit,
+        created_at=channel.created_at,
+    )
+
+
+def _delivery_out(message: NotificationMessage) -> DeliveryOut:
+    goal = message.group_key.removeprefix("goal:") if message.kind == "event" else None
+    return DeliveryOut(
+        id=message.id,
+        kind=message.kind,
+        goal_id=uuid.UUID(goal) if goal else None,
+        severity=Severity(message.severity),
+        subject=message.subject,
+        events=len(message.events),
+        status=MessageStatus(message.status),
+        attempts=message.attempts,
+        last_error=message.last_error,
+        held_until=message.held_until if message.status == "pending" else None,
+        created_at=message.created_at,
+        last_attempt_at=message.last_attempt_at,
+        delivered_at=message.delivered_at,
+        next_attempt_at=message.next_attempt_at if message.status == "pending" else None,
+    )
+
+
+def _subscription_out(subscription: NotificationSubscription) -> SubscriptionOut:
+    return SubscriptionOut(
+        id=subscription.id,
+        channel_id=subscription.channel_id,
+        scope=Scope(
+            goal_id=subscription.goal_id,
+            unit_id=subscription.unit_id,
+            mine=subscription.scope == "mine",
+        ),
+        events=subscription.events,
+        min_severity=Severity(subscription.min_severity),
+        created_at=subscription.created_at,
+    )
+
+
+def _digest_out(digest: NotificationDigest) -> DigestOut:
+    return DigestOut(
+        id=digest.id,
+        channel_id=digest.channel_id,
+        cadence=digest.cadence,
+        at=digest.at.strftime("%H:%M"),
+        timezone=digest.timezone,
+        weekday=digest.weekday,
+        created_at=digest.created_at,
+    )
+
+
+def _no_channel(channel_id: uuid.UUID) -> Problem:
+    return Problem(404, f"There is no channel with id {channel_id}.")
+
+
+async def _live_channel(
+    repository: NotificationRepository, channel_id: uuid.UUID
+) -> NotificationChannel:
+    channel = await repository.channel(channel_id)
+    if channel is None:
+        raise _no_channel(channel_id)
+    return channel
+
+
+# -- channels ------------------------------------------------------------------------------
+
+
+@channels.post(
+    "",
+    status_code=201,
+    response_model=ChannelOut,
+    summary="Register a channel (email, Slack, Teams or any Apprise target)",
+    description=(
+        "The target is validated for its kind (a Slack channel needs a Slack webhook URL, …) "
+        "and, when it names a host, checked to resolve to a public address unless "
+        "`NORTHSTAR_WEBHOOK_ALLOW_PRIVATE_NETWORKS` is true (link-local and metadata "
+        "addresses never). It is stored encrypted and never returned."
+    ),
+)
+async def create_channel(
+    body: ChannelCreate, request: Request, session: Session, actor: Own
+) -> ChannelOut:
+    settings: NotificationSettings = request.app.state.notification_settings
+    box: SecretBox = request.app.state.secret_box
+    if not box.configured:
+        raise Problem(
+            503,
+            "Notification channels are not available: the server has no "
+            "NORTHSTAR_SECRETS_KEY to encrypt their targets with.",
+        )
+    try:
+        target = await asyncio.to_thread(validate, body.kind, body.target, settings)
+    except InvalidTarget as error:
+        raise Problem(422, f"The target is not usable: {error}.") from None
+    repository = NotificationRepository(session)
+    owner = body.owner
+    if owner is None:
+        if actor.person is None:
+            raise Problem(422, "A channel created with a service key needs an `owner`.")
+        owner = Owner(kind=OwnerKind.USER, id=actor.person.id)
+    if owner.kind is OwnerKind.UNIT and not await repository.unit_exists(owner.id):
+        raise Problem(422, f"There is no unit with id {owner.id}.")
+    if owner.kind is OwnerKind.USER and not await repository.user_exists(owner.id):
+        raise Problem(422, f"There is no user with id {owner.id}.")
+    await ensure_may_manage(session, actor, owner.kind.value, owner.id)
+    channel = await repository.add_channel(
+        name=body.name,
+        kind=body.kind.value,
+        sealed_target=box.seal(target),
+        owner_kind=owner.kind.value,
+        owner_id=owner.id,
+        created_by=actor.name,
+    )
+    await session.commit()
+    return _channel_out(channel)
+
+
+@channels.get(
+    "", response_model=Page[ChannelOut], summary="List channels (targets are never shown)"
+)
+async def list_channels(
+    session: Session, _: Reader, limit: Limit = 100, cursor: Cursor = None
+) -> Page[ChannelOut]:
+    rows = await NotificationRepository(session).channels(limit + 1, decode_time_key(cursor))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_time_key(rows[-1].created_at, rows[-1].id)
+    return Page[ChannelOut](items=[_channel_out(c) for c in rows], next_cursor=next_cursor)
+
+
+@channels.get("/{channel_id}", response_model=ChannelOut, summary="Get a channel")
+async def get_channel(channel_id: uuid.UUID, session: Session, _: Reader) -> ChannelOut:
+    return _channel_out(await _live_channel(NotificationRepository(session), channel_id))
+
+
+@channels.delete(
+    "/{channel_id}",
+    status_code=204,
+    summary="Delete a channel",
+    description="Its subscriptions and digests stop; messages still pending are dropped "
+    "(marked `failed`). Idempotent.",
+)
+async def delete_channel(channel_id: uuid.UUID, session: Session, actor: Own) -> Response:
+    repository = NotificationRepository(session)
+    channel = await repository.channel(channel_id)
+    if channel is not None:
+        await ensure_may_manage(session, actor, channel.owner_kind, channel.owner_id)
+    if not await repository.delete_channel(channel_id) and not await repository.channel_existed(
+        channel_id
+    ):
+        raise _no_channel(channel_id)
+    await session.commit()
+    return Response(status_code=204)
+
+
+@channels.get(
+    "/{channel_id}/deliveries",
+    response_model=Page[DeliveryOut],
+    summary="The delivery log of a channel, newest first",
+    description="Every message queued for the channel: grouped goal events, digests and "
+    "reminders, with attempts, the last error and when the next attempt is due.",
+)
+async def list_deliveries(
+    channel_id: uuid.UUID,
+    session: Session,
+    _: Reader,
+    status: Annotated[MessageStatus | None, Query(description="Only this status.")] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> Page[DeliveryOut]:
+    repository = NotificationRepository(session)
+    await _live_channel(repository, channel_id)
+    rows = await repository.messages(
+        channel_id,
+        limit + 1,
+        status=status.value if status else None,
+        before=decode_time_key(cursor),
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_time_key(rows[-1].created_at, rows[-1].id)
+    return Page[DeliveryOut](items=[_delivery_out(m) for m in rows], next_cursor=next_cursor)
+
+
+# -- subscriptions -------------------------------------------------------------------------
+
+
+@subscriptions.post(
+    "",
+    status_code=201,
+    response_model=SubscriptionOut,
+    summary="Subscribe a channel to a goal, a unit's subtree or its owner's goals",
+)
+async def create_subscription(
+    body: SubscriptionCreate, session: Session, actor: Own
+) -> SubscriptionOut:
+    repository = NotificationRepository(session)
+    channel = await repository.channel(body.channel_id)
+    if channel is None:
+        raise Problem(422, f"There is no channel with id {body.channel_id}.")
+    await ensure_may_manage(session, actor, channel.owner_kind, channel.owner_id)
+    scope = body.scope
+    if scope.goal_id is not None and not await repository.goal_exists(scope.goal_id):
+        raise Problem(422, f"There is no goal with id {scope.goal_id}.")
+    if scope.unit_id is not None and not await repository.unit_exists(scope.unit_id):
+        raise Problem(422, f"There is no unit with id {scope.unit_id}.")
+    if scope.mine and channel.owner_kind != OwnerKind.USER:
+        raise Problem(422, "`mine` needs a channel owned by a user.")
+    subscription = await repository.add_subscription(
+        channel_id=body.channel_id,
+        scope=scope.kind,
+        goal_id=scope.goal_id,
+        unit_id=scope.unit_id,
+        events=body.events,
+        min_severity=body.min_severity.value,
+        created_by=actor.name,
+    )
+    await session.commit()
+    return _subscription_out(subscription)
+
+
+@subscriptions.get("", response_model=Page[SubscriptionOut], summary="List subscriptions")
+async def list_subscriptions(
+    session: Session,
+    _: Reader,
+    channel_id: Annotated[uuid.UUID | None, Query(description="Only this channel's.")] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> Page[SubscriptionOut]:
+    rows = await NotificationRepository(session).subscriptions(
+        limit + 1, decode_time_key(cursor), channel_id=channel_id
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_time_key(rows[-1].created_at, rows[-1].id)
+    return Page[SubscriptionOut](
+        items=[_subscription_out(s) for s in rows], next_cursor=next_cursor
+    )
+
+
+@subscriptions.delete("/{subscription_id}", status_code=204, summary="Delete a subscription")
+async def delete_subscription(subscription_id: uuid.UUID, session: Session, actor: Own) -> Response:
+    repository = NotificationRepository(session)
+    owner = await repository.subscription_owner(subscription_id)
+    if owner is None:
+        raise Problem(404, f"There is no subscription with id {subscription_id}.")
+    await ensure_may_manage(session, actor, *owner)
+    await repository.delete_subscription(subscription_id)
+    await session.commit()
+    return Response(status_code=204)
+
+
+# -- digests -------------------------------------------------------------------------------
+
+
+@digests.post(
+    "",
+    status_code=201,
+    response_model=DigestOut,
+    summary="Send a channel a daily or weekly digest at a local time",
+    description="One digest per channel and cadence (posting again moves it). Exactly one "
+    "message per period, however many evaluators run.",
+)
+async def create_digest(body: DigestCreate, session: Session, actor: Own) -> DigestOut:
+    repository = NotificationRepository(session)
+    channel = await repository.channel(body.channel_id)
+    if channel is None:
+        raise Problem(422, f"There is no channel with id {body.channel_id}.")
+    await ensure_may_manage(session, actor, channel.owner_kind, channel.owner_id)
+    digest = await repository.put_digest(
+        channel_id=body.channel_id,
+        cadence=body.cadence,
+        at=clock(body.at),
+        timezone=body.timezone,
+        weekday=body.weekday,
+    )
+    await session.commit()
+    return _digest_out(digest)
+
+
+@digests.get("", response_model=list[DigestOut], summary="List digests")
+async def list_digests(
+    session: Session,
+    _: Reader,
+    channel_id: Annotated[uuid.UUID | None, Query(description="Only this channel's.")] = None,
+) -> list[DigestOut]:
+    return [
+        _digest_out(d) for d in await NotificationRepository(session).digests(channel_id=channel_id)
+    ]
+
+
+@digests.delete("/{digest_id}", status_code=204, summary="Stop a digest")
+async def delete_digest(digest_id: uuid.UUID, session: Session, actor: Own) -> Response:
+    repository = NotificationRepository(session)
+    owner = await repository.digest_owner(digest_id)
+    if owner is None:
+        raise Problem(404, f"There is no digest with id {digest_id}.")
+    await ensure_may_manage(session, actor, *owner)
+    await repository.delete_digest(digest_id)
+    await session.commit()
+    return Response(status_code=204)
+
+
+# -- quiet hours ---------------------------------------------------------------------------
+
+
+async def _read_preferences(session: Session, user_id: uuid.UUID) -> PreferencesOut:
+    repository = NotificationRepository(session)
+    if not await repository.user_exists(user_id):
+        raise Problem(404, f"There is no user with id {user_id}.")
+    row = await repository.preferences(user_id)
+    if row is None or row.quiet_start is None or row.quiet_end is None:
+        return PreferencesOut(
+            user_id=user_id, timezone=row.timezone if row else "UTC", quiet_hours=None
+        )
+    return PreferencesOut(
+        user_id=user_id,
+        timezone=row.timezone,
+        quiet_hours=QuietHoursIn(
+            start=row.quiet_start.strftime("%H:%M"), end=row.quiet_end.strftime("%H:%M")
+        ),
+    )
+
+
+async def _write_preferences(
+    session: Session, user_id: uuid.UUID, body: PreferencesIn
+) -> PreferencesOut:
+    repository = NotificationRepository(session)
+    if not await repository.user_exists(user_id):
+        raise Problem(404, f"There is no user with id {user_id}.")
+    quiet = body.quiet_hours
+    await repository.put_preferences(
+        user_id,
+        body.timezone,
+        clock(quiet.start) if quiet else None,
+        clock(quiet.end) if quiet else None,
+    )
+    await session.commit()
+    return PreferencesOut(user_id=user_id, timezone=body.timezone, quiet_hours=quiet)
+
+
+def _person(actor: Actor) -> uuid.UUID:
+    if actor.person is None:
+        raise Problem(422, "A service key has no person, hence no quiet hours.")
+    return actor.person.id
+
+
+_QUIET = (
+    "Messages to channels the person owns are held during quiet hours (local time) and "
+    "sent when they end; critical ones go out at once."
+)
+
+
+@me.get("", response_model=PreferencesOut, summary="My quiet hours")
+async def get_my_preferences(session: Session, actor: Reader) -> PreferencesOut:
+    return await _read_preferences(session, _person(actor))
+
+
+@me.put("", response_model=PreferencesOut, summary="Set my quiet hours", description=_QUIET)
+async def put_my_preferences(body: PreferencesIn, session: Session, actor: Own) -> PreferencesOut:
+    return await _write_preferences(session, _person(actor), body)
+
+
+@users.get(
+    "/{user_id}/notification-preferences",
+    response_model=PreferencesOut,
+    summary="A person's quiet hours",
+)
+async def get_preferences(user_id: uuid.UUID, session: Session, _: Reader) -> PreferencesOut:
+    return await _read_preferences(session, user_id)
+
+
+@users.put(
+    "/{user_id}/notification-preferences",
+    response_model=PreferencesOut,
+    summary="Set a person's quiet hours (admin)",
+    description=_QUIET,
+)
+async def put_preferences(
+    user_id: uuid.UUID, body: PreferencesIn, session: Session, _: PeopleAdmin
+) -> PreferencesOut:
+    return await _write_preferences(session, user_id, body)

@@ -1,0 +1,446 @@
+"""The notifier: sends due notification messages through Apprise, retrying with backoff.
+
+`notification_messages` is the grouping bucket, the retry queue and the delivery log, so
+nothing queued is lost across restarts. This background task of the evaluator loops:
+
+    record the results of finished sends (one short transaction)
+      → claim due messages (FOR UPDATE SKIP LOCKED), at most `_PER_CHANNEL` per channel;
+        the claim seals them (no more events join), moves `next_attempt_at` past the send
+        timeout (a lease) and commits at once
+      → render each (northstar.notifications.templates) with the goal as it is now
+      → send each in its own task through Apprise, up to `notification_max_in_flight`
+
+No transaction is open while sending. Each send is bounded by
+`notification_timeout_seconds`, and a channel never holds more than `_PER_CHANNEL` of the
+slots, so a dead channel costs the others nothing but its slot; its backoff soon makes it
+rarely due. A failed send is retried after `min(cap, base·2^(n-1)) × U[0.5, 1.5)` seconds,
+and marked `failed` after `notification_max_attempts`.
+
+Channel targets are opened only here, just before sending, and never logged: Apprise's
+own log (which may quote a URL) is silenced, and its error messages are recorded in the
+delivery log with the target cut out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import apprise
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from northstar.notifications.model import ChannelKind, Severity
+from northstar.notifications.settings import NotificationSettings
+from northstar.notifications.targets import InvalidTarget, apprise_url, check_reachable, plugin_for
+from northstar.notifications.templates import (
+    Event,
+    GoalSnapshot,
+    Rendered,
+    goal_link,
+    goal_message,
+)
+from northstar.notifications.vault import SecretBox
+from northstar.telemetry import EVALUATOR_ERRORS, NOTIFICATIONS_SENT
+from services.evaluator.notifications.dispatcher import retry_delay
+
+log = logging.getLogger(__name__)
+
+# Apprise logs through its own logger, sometimes with a target URL in the text. Its errors
+# reach the delivery log (redacted) from each send's result instead.
+_apprise_log = logging.getLogger("apprise")
+_apprise_log.addHandler(logging.NullHandler())
+_apprise_log.propagate = False
+
+# Messages of one channel in flight at once, so a dead channel cannot take every slot.
+_PER_CHANNEL = 2
+
+_CANDIDATES = text(
+    """
+    SELECT m.id, m.channel_id
+    FROM notification_messages AS m
+    JOIN notification_channels AS c ON c.id = m.channel_id
+    WHERE m.status = 'pending' AND m.next_attempt_at <= now() AND c.deleted_at IS NULL
+      AND NOT (m.channel_id = ANY(CAST(:busy AS uuid[])))
+    ORDER BY m.next_attempt_at
+    LIMIT :limit
+    FOR UPDATE OF m SKIP LOCKED
+    """
+)
+
+_CLAIM = text(
+    """
+    UPDATE notification_messages AS m
+    SET next_attempt_at = now() + make_interval(secs => :lease),
+        sealed_at = coalesce(m.sealed_at, now()), held_until = NULL
+    FROM notification_channels AS c
+    WHERE m.id = ANY(CAST(:ids AS uuid[])) AND c.id = m.channel_id
+    RETURNING m.id, m.channel_id, m.kind, m.group_key, m.severity, m.events, m.content,
+              m.attempts, c.kind AS channel_kind, c.target
+    """
+)
+
+_GOALS = text(
+    """
+    SELECT g.id, g.title, s.status, s.score, s.actual, s.expected, s.target, k.unit
+    FROM goals AS g
+    LEFT JOIN goal_state AS s ON s.goal_id = g.id
+    LEFT JOIN kpis AS k ON k.key = g.kpi_key
+    WHERE g.id = ANY(CAST(:ids AS uuid[]))
+    """
+)
+
+_RECORD = text(
+    """
+    UPDATE notification_messages
+    SET status = :status, attempts = :attempts, last_attempt_at = :attempted_at,
+        last_error = :error, delivered_at = :delivered_at, next_attempt_at = :next_attempt_at,
+        subject = :subject
+    WHERE id = :id AND status = 'pending'
+    """
+)
+
+_NOTIFY_TYPES = {
+    Severity.CRITICAL: apprise.NotifyType.FAILURE,
+    Severity.WARNING: apprise.NotifyType.WARNING,
+    Severity.INFO: apprise.NotifyType.INFO,
+}
+
+Outcome = Literal["delivered", "retried", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedMessage:
+    id: uuid.UUID
+    channel_id: uuid.UUID
+    channel_kind: str
+    sealed_target: bytes
+    attempts: int
+    severity: Severity
+    rendered: Rendered
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    message: ClaimedMessage
+    attempted_at: datetime
+    error: str | None
+
+
+def render(row: Any, goals: Mapping[str, GoalSnapshot], base_url: str) -> Rendered:
+    """A claimed row as people will read it: digests and reminders were rendered when they
+    were queued; goal messages are rendered now, with the goal as it is now."""
+    if row.content:
+        content = row.content
+        return Rendered(content["subject"], content["text"], content["html"], content["markdown"])
+    goal_id = str(row.group_key).removeprefix("goal:")
+    events = [
+        Event(e["type"], datetime.fromisoformat(e["occurred_at"]), e.get("data") or {})
+        for e in row.events
+    ]
+    title = next(
+        (
+            str(e.data.get("goal_title") or e.data.get("title"))
+            for e in events
+            if e.data.get("goal_title") or e.data.get("title")
+        ),
+        "A goal",
+    )
+    goal = goals.get(goal_id) or GoalSnapshot(goal_id, title)
+    driver = next(
+        (
+            str(e.data["details"]["driver"])
+            for e in reversed(events)
+            if isinstance(e.data.get("details"), dict) and e.data["details"].get("driver")
+        ),
+        None,
+    )
+    if driver:
+        goal = GoalSnapshot(**{**_fields(goal), "driver": driver})
+    return goal_message(goal, events, goal_link(base_url, goal_id))
+
+
+async def deliver(
+    channel_kind: str,
+    url: str,
+    rendered: Rendered,
+    severity: Severity,
+    *,
+    send_timeout: float,
+    allow_private: bool,
+) -> str | None:
+    """Send one message through Apprise in the form the channel shows best: HTML email
+    (Apprise adds the plain-text part), Markdown for Slack and Teams (Apprise builds Slack
+    attachments and a Teams Adaptive Card from it), plain text elsewhere. Returns None
+    when delivered, else what went wrong (which may quote the URL: redact it)."""
+    plugin = plugin_for(url)
+    if channel_kind != ChannelKind.EMAIL:
+        # Checked again at every send: a host name may resolve elsewhere by now.
+        await asyncio.to_thread(check_reachable, plugin, allow_private=allow_private)
+    sender = apprise.Apprise()
+    sender.add(plugin)
+    if channel_kind == ChannelKind.EMAIL:
+        body, body_format = rendered.html, apprise.NotifyFormat.HTML
+    elif channel_kind in (ChannelKind.SLACK, ChannelKind.TEAMS):
+        body, body_format = rendered.markdown, apprise.NotifyFormat.MARKDOWN
+    else:
+        body, body_format = rendered.text, apprise.NotifyFormat.TEXT
+    result = await sender.async_notify(
+        body=body,
+        title=rendered.subject,
+        body_format=body_format,
+        notify_type=_NOTIFY_TYPES[severity],
+        timeout=send_timeout,
+    )
+    if result:
+        return None
+    problems = [entry.message for entry in result.logs() if entry.level in ("WARNING", "ERROR")]
+    return "; ".join(problems)[-500:] or f"not delivered ({result.status.name.lower()})"
+
+
+def _fields(goal: GoalSnapshot) -> dict[str, Any]:
+    return {name: getattr(goal, name) for name in GoalSnapshot.__slots__}
+
+
+async def goal_snapshots(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, GoalSnapshot]:
+    if not ids:
+        return {}
+    rows = (await conn.execute(_GOALS, {"ids": [uuid.UUID(i) for i in ids]})).all()
+    return {
+        str(r.id): GoalSnapshot(
+            id=str(r.id),
+            title=r.title,
+            status=r.status,
+            score=r.score,
+            actual=r.actual,
+            expected=r.expected,
+            target=r.target,
+            unit=r.unit or "",
+        )
+        for r in rows
+    }
+
+
+class Notifier:
+    """Background task: send due notification messages. `nudge()` wakes it at once."""
+
+    def __init__(self, settings: NotificationSettings, engine: AsyncEngine) -> None:
+        self._settings = settings
+        self._engine = engine
+        self._box = SecretBox(settings.secrets_key)
+        self._timeout = settings.notification_timeout_seconds
+        self._in_flight: dict[asyncio.Task[None], uuid.UUID] = {}
+        self._finished: list[SendResult] = []
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def nudge(self) -> None:
+        self._wake.set()
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Send until `request_stop()`, then let sends in flight finish (up to the timeout)
+        and record them; anything cut off is retried once its lease expires."""
+        if not self._box.configured:
+            log.warning(
+                "NORTHSTAR_SECRETS_KEY is not set: notification messages are queued but "
+                "not sent until it is"
+            )
+            await self._stopping.wait()
+            return
+        delay = self._settings.notification_poll_interval_seconds
+        try:
+            while not self._stopping.is_set():
+                self._wake.clear()
+                try:
+                    await self._record_finished()
+                    free = self._settings.notification_max_in_flight - len(self._in_flight)
+                    claimed = await self._claim(free) if free > 0 else []
+                except Exception:
+                    EVALUATOR_ERRORS.labels(stage="notify").inc()
+                    log.exception("notification dispatch failed; retrying")
+                    await self._sleep(delay)
+                    delay = min(delay * 2, 10.0)
+                    continue
+                delay = self._settings.notification_poll_interval_seconds
+                for message in claimed:
+                    task = asyncio.create_task(self._attempt(message))
+                    self._in_flight[task] = message.channel_id
+                    task.add_done_callback(self._forget)
+                if claimed and len(claimed) == free:
+                    continue
+                await self._sleep(self._settings.notification_poll_interval_seconds)
+        finally:
+            await self._drain()
+            log.info("notifier stopped")
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.pop(task, None)
+
+    async def _claim(self, free: int) -> list[ClaimedMessage]:
+        busy: dict[uuid.UUID, int] = {}
+        for channel in self._in_flight.values():
+            busy[channel] = busy.get(channel, 0) + 1
+        async with self._engine.begin() as conn:
+            candidates = (
+                await conn.execute(
+                    _CANDIDATES,
+                    {
+                        "limit": free * 4,
+                        "busy": [c for c, n in busy.items() if n >= _PER_CHANNEL],
+                    },
+                )
+            ).all()
+            chosen: list[uuid.UUID] = []
+            for candidate in candidates:
+                if len(chosen) == free or busy.get(candidate.channel_id, 0) >= _PER_CHANNEL:
+                    continue
+                busy[candidate.channel_id] = busy.get(candidate.channel_id, 0) + 1
+                chosen.append(candidate.id)
+            if not chosen:
+                return []
+            rows = (
+                await conn.execute(_CLAIM, {"ids": chosen, "lease": 2 * self._timeout + 5})
+            ).all()
+            goal_ids = sorted(
+                {str(r.group_key).removeprefix("goal:") for r in rows if r.kind == "event"}
+            )
+            goals = await goal_snapshots(conn, goal_ids)
+        return [
+            ClaimedMessage(
+                id=r.id,
+                channel_id=r.channel_id,
+                channel_kind=r.channel_kind,
+                sealed_target=bytes(r.target),
+                attempts=r.attempts,
+                severity=Severity(r.severity),
+                rendered=render(r, goals, self._settings.public_url),
+            )
+            for r in rows
+        ]
+
+    async def _attempt(self, message: ClaimedMessage) -> None:
+        """Send once; the result is recorded by the loop. Never raises."""
+        attempted_at = datetime.now(UTC)
+        error: str | None
+        target = ""
+        try:
+            target = self._box.open(message.sealed_target)
+            async with asyncio.timeout(self._timeout):
+                error = await self._send(message, target)
+        except TimeoutError:
+            error = f"not sent within {self._timeout:g}s"
+        except InvalidTarget as exc:
+            error = str(exc)
+        except Exception as exc:  # anything else must still be recorded, not lost
+            log.error(
+                "notification send failed unexpectedly",
+                extra={"message": str(message.id), "error_type": type(exc).__name__},
+            )
+            error = type(exc).__name__
+        self._finished.append(SendResult(message, attempted_at, _redact(error, target)))
+        self._wake.set()
+
+    async def _send(self, message: ClaimedMessage, target: str) -> str | None:
+        return await deliver(
+            message.channel_kind,
+            apprise_url(message.channel_kind, target, self._settings),
+            message.rendered,
+            message.severity,
+            send_timeout=self._timeout,
+            allow_private=self._settings.webhook_allow_private_networks,
+        )
+
+    async def _record_finished(self) -> None:
+        if not self._finished:
+            return
+        results = list(self._finished)
+        rows = []
+        outcomes: list[Outcome] = []
+        for result in results:
+            row, outcome = self._result_row(result)
+            rows.append(row)
+            outcomes.append(outcome)
+        async with self._engine.begin() as conn:
+            await conn.execute(_RECORD, rows)
+        del self._finished[: len(results)]
+        for result, outcome in zip(results, outcomes, strict=True):
+            NOTIFICATIONS_SENT.labels(outcome=outcome).inc()
+            log.log(
+                logging.DEBUG if outcome == "delivered" else logging.INFO,
+                f"notification {outcome}",
+                extra={
+                    "notification": str(result.message.id),
+                    "channel": str(result.message.channel_id),
+                    "attempt": result.message.attempts + 1,
+                    "error": result.error,
+                },
+            )
+
+    def _result_row(self, result: SendResult) -> tuple[dict[str, object], Outcome]:
+        attempts = result.message.attempts + 1
+        row: dict[str, object] = {
+            "id": result.message.id,
+            "attempts": attempts,
+            "attempted_at": result.attempted_at,
+            "error": result.error[:1000] if result.error else None,
+            "delivered_at": None,
+            "next_attempt_at": result.attempted_at,
+            "subject": result.message.rendered.subject,
+        }
+        outcome: Outcome
+        if result.error is None:
+            outcome = "delivered"
+            row.update(status="delivered", delivered_at=datetime.now(UTC))
+        elif attempts >= self._settings.notification_max_attempts:
+            outcome = "failed"
+            row.update(status="failed")
+        else:
+            outcome = "retried"
+            wait = retry_delay(
+                attempts,
+                base=self._settings.notification_retry_base_seconds,
+                cap=self._settings.notification_retry_cap_seconds,
+                jitter=random.random(),
+            )
+            row.update(
+                status="pending", next_attempt_at=datetime.now(UTC) + timedelta(seconds=wait)
+            )
+        return row, outcome
+
+    async def _drain(self) -> None:
+        if self._in_flight:
+            _, pending = await asyncio.wait(list(self._in_flight), timeout=self._timeout + 1)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        try:
+            await self._record_finished()
+        except Exception:
+            EVALUATOR_ERRORS.labels(stage="notify").inc()
+            log.exception("recording notification results at shutdown failed; they will be retried")
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+
+
+def _redact(error: str | None, target: str) -> str | None:
+    """The error without the target (or its URL-quoted form) in it."""
+    if error is None or not target:
+        return error
+    from urllib.parse import quote
+
+    for secret in {target, quote(target, safe=""), quote(target)}:
+        error = error.replace(secret, "<target>")
+    return error
