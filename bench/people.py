@@ -107,14 +107,16 @@ async def run(infra: Infrastructure, *, requests: int = 100, sign_ins: int = 20)
         service = httpx.AsyncClient(
             base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30
         )
-        figures = {}
-        async with lead, viewer, service:
-            # Interleaved rounds, so drift of the shared machine hits all three alike.
-            times: dict[str, list[float]] = {"service key": [], "lead": [], "viewer": []}
+        # Interleaved rounds, so drift of the shared machine hits all three alike.
+        times: dict[str, list[float]] = {"service key": [], "lead": [], "viewer": []}
+        try:
             for _ in range(3):
                 for name, client in (("service key", service), ("lead", lead), ("viewer", viewer)):
                     times[name] += await _tree_times(client, requests // 3, warmup=5)
-            figures = {name: (_p(t, 0.5), _p(t, 0.95)) for name, t in times.items()}
+        finally:
+            for client in (lead, viewer, service):
+                await client.aclose()
+        figures = {name: (_p(t, 0.5), _p(t, 0.95)) for name, t in times.items()}
     base = figures["service key"][1]
     for name in ("lead", "viewer"):
         p50, p95 = figures[name]

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
-from sqlalchemy import func, select
+from sqlalchemy import Text, func, literal_column, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from northstar.auth.authenticator import Authenticator, AuthError
@@ -79,9 +80,21 @@ class Actor:
         )
 
 
+# One round trip per request: the session, its person, and their memberships (an array of
+# "unit_id:role", empty for people outside any unit).
+_MEMBERSHIPS = (
+    select(
+        func.coalesce(
+            func.array_agg(func.cast(UnitMember.unit_id, Text) + ":" + UnitMember.role),
+            func.cast(literal_column("'{}'"), ARRAY(Text)),
+        )
+    )
+    .where(UnitMember.user_id == User.id)
+    .scalar_subquery()
+)
 _SESSION_LOOKUP = (
     select(UserSession.id, UserSession.csrf_hash, User.id.label("user_id"), User.email)
-    .add_columns(User.name, User.role)
+    .add_columns(User.name, User.role, _MEMBERSHIPS.label("memberships"))
     .join(User, User.id == UserSession.user_id)
 )
 
@@ -139,8 +152,11 @@ async def _session_actor(request: Request) -> Actor:
         ).first()
         if row is None:
             raise AuthError(401, "Your session has ended or expired; sign in again.")
-        person = Person(row.user_id, row.email, row.name, Role(row.role))
-        memberships = await memberships_of(db, person.id) if person.role is Role.MEMBER else ()
+    person = Person(row.user_id, row.email, row.name, Role(row.role))
+    memberships = tuple(
+        Membership(uuid.UUID(unit), UnitRole(role))
+        for unit, _, role in (m.partition(":") for m in row.memberships)
+    )
     if request.method not in _SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not (

@@ -27,6 +27,7 @@ async def test_every_mutating_route_leaves_one_record(
     app: FastAPI, client: httpx.AsyncClient, database_url: str, admin_key: str
 ) -> None:
     ids: dict[str, str] = {}
+    shown_secrets: list[str] = []  # every secret an answer showed once
 
     def path(template: str) -> str:
         return re.sub(r"{(\w+)}", lambda m: ids[m.group(1)], template)
@@ -36,6 +37,19 @@ async def test_every_mutating_route_leaves_one_record(
     steps: list[tuple[str, str, Any, str, str, str | None]] = [
         ("POST", "/v1/units", {"name": "Acme", "kind": "organization"}, "create", "unit", "name"),
         ("PATCH", "/v1/units/{unit_id}", {"name": "Acme Ltd"}, "update", "unit", "name"),
+        ("POST", "/v1/channels", None, "create", "notification_channel", "name"),
+        ("POST", "/v1/subscriptions", None, "create", "notification_subscription", "scope"),
+        ("POST", "/v1/digests", None, "create", "notification_digest", "cadence"),
+        ("DELETE", "/v1/digests/{digest_id}", None, "delete", "notification_digest", "cadence"),
+        (
+            "DELETE",
+            "/v1/subscriptions/{subscription_id}",
+            None,
+            "delete",
+            "notification_subscription",
+            "scope",
+        ),
+        ("DELETE", "/v1/channels/{channel_id}", None, "delete", "notification_channel", "name"),
         (
             "POST",
             "/v1/kpis",
@@ -102,6 +116,15 @@ async def test_every_mutating_route_leaves_one_record(
             "webhook",
             "url",
         ),
+        ("POST", "/v1/webhooks/{webhook_id}/secrets", {}, "create", "webhook_secret", "id"),
+        (
+            "DELETE",
+            "/v1/webhooks/{webhook_id}/secrets/{secret_id}",
+            None,
+            "retire",
+            "webhook_secret",
+            "expires_at",
+        ),
         ("DELETE", "/v1/webhooks/{webhook_id}", None, "delete", "webhook", "url"),
         (
             "POST",
@@ -118,6 +141,14 @@ async def test_every_mutating_route_leaves_one_record(
             "update",
             "user",
             "role",
+        ),
+        (
+            "PUT",
+            "/v1/users/{user_id}/notification-preferences",
+            {"timezone": "Europe/Berlin", "quiet_hours": {"start": "22:00", "end": "07:00"}},
+            "put",
+            "notification_preferences",
+            "quiet_hours",
         ),
         ("POST", "/v1/users/{user_id}/invitation", None, "invite", "user", None),
         ("POST", "/v1/auth/accept-invitation", None, "accept_invitation", "user", None),
@@ -142,6 +173,14 @@ async def test_every_mutating_route_leaves_one_record(
             "user_id",
         ),
         ("DELETE", "/v1/me/api-keys/{key_id}", None, "revoke", "api_key", "revoked_at"),
+        (
+            "PUT",
+            "/v1/me/notification-preferences",
+            {"timezone": "UTC", "quiet_hours": {"start": "21:00", "end": "06:00"}},
+            "put",
+            "notification_preferences",
+            "quiet_hours",
+        ),
         ("POST", "/v1/auth/logout", None, "logout", "session", None),
         ("DELETE", "/v1/goals/{goal_id}", None, "delete", "goal", "title"),
         ("DELETE", "/v1/cycles/{cycle_id}", None, "delete", "cycle", "name"),
@@ -171,6 +210,17 @@ async def test_every_mutating_route_leaves_one_record(
                 body = {"goal_id": ids["goal_id"], "title": "Campaign"}
             if template.endswith("/carry-forward"):
                 body = {"into_cycle_id": next_cycle, "goal_ids": [ids["goal_id"]]}
+            if template == "/v1/channels":
+                body = {
+                    "name": "Sales team",
+                    "kind": "slack",
+                    "target": "https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnla",
+                    "owner": {"kind": "unit", "id": ids["unit_id"]},
+                }
+            if template == "/v1/subscriptions":
+                body = {"channel_id": ids["channel_id"], "scope": {"unit_id": ids["unit_id"]}}
+            if template == "/v1/digests":
+                body = {"channel_id": ids["channel_id"], "cadence": "daily", "at": "08:30"}
             if template == "/v1/auth/accept-invitation":
                 body = {"token": ids["invitation"], "password": PASSWORD}
             if template == "/v1/auth/login":
@@ -207,6 +257,18 @@ async def test_every_mutating_route_leaves_one_record(
                 ids["decision_id"] = answer["id"]
             if template == "/v1/webhooks":
                 ids["webhook_id"] = answer["id"]
+                shown_secrets.append(answer["secret"])
+            if template.endswith("/secrets") and method == "POST":
+                ids["secret_id"] = answer["id"]
+                shown_secrets.append(answer["secret"])
+            if template in ("/v1/api-keys", "/v1/me/api-keys"):
+                shown_secrets.append(answer["key"])
+            if template == "/v1/channels":
+                ids["channel_id"] = answer["id"]
+            if template == "/v1/subscriptions":
+                ids["subscription_id"] = answer["id"]
+            if template == "/v1/digests":
+                ids["digest_id"] = answer["id"]
             if template == "/v1/users":
                 ids["user_id"] = answer["id"]
             if template.endswith("/invitation"):
@@ -241,7 +303,9 @@ async def test_every_mutating_route_leaves_one_record(
     assert {r["actor"]["name"] for r in records} == {"bootstrap-admin", "Pat"}
     # Never a secret: no password, key, webhook secret, token, or digest of one.
     text = str(records)
-    assert PASSWORD not in text and "secret" not in text and admin_key not in text
+    assert PASSWORD not in text and admin_key not in text
+    assert shown_secrets and not any(secret in text for secret in shown_secrets)
+    assert "TIiajkdnla" not in text  # a channel's target
     assert ids["invitation"] not in text
     stored = await fetch(database_url, "SELECT key_hash FROM api_keys")
     assert not any(row["key_hash"] in text for row in stored)

@@ -208,6 +208,12 @@ class NotificationRepository:
             )
         return list((await self.session.scalars(query)).all())
 
+    async def subscription(self, subscription_id: uuid.UUID) -> NotificationSubscription | None:
+        return await self.session.get(NotificationSubscription, subscription_id)
+
+    async def digest(self, digest_id: uuid.UUID) -> NotificationDigest | None:
+        return await self.session.get(NotificationDigest, digest_id)
+
     async def delete_subscription(self, subscription_id: uuid.UUID) -> bool:
         subscription = await self.session.get(NotificationSubscription, subscription_id)
         if subscription is None:

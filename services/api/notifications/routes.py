@@ -27,6 +27,7 @@ from northstar.notifications.model import ChannelKind, OwnerKind, Severity
 from northstar.notifications.settings import NotificationSettings
 from northstar.notifications.targets import InvalidTarget, validate
 from northstar.notifications.vault import SecretBox
+from services.api.audit import Audit
 from services.api.dependencies import Actor, Permit, Reader, Session
 from services.api.notifications.repository import NotificationRepository
 from services.api.notifications.schemas import (
@@ -146,7 +147,7 @@ async def _live_channel(
     ),
 )
 async def create_channel(
-    body: ChannelCreate, request: Request, session: Session, actor: Own
+    body: ChannelCreate, request: Request, session: Session, actor: Own, audit: Audit
 ) -> ChannelOut:
     settings: NotificationSettings = request.app.state.notification_settings
     box: SecretBox = request.app.state.secret_box
@@ -179,8 +180,10 @@ async def create_channel(
         owner_id=owner.id,
         created_by=actor.name,
     )
+    out = _channel_out(channel)
+    audit.record("create", "notification_channel", channel.id, after=out)
     await session.commit()
-    return _channel_out(channel)
+    return out
 
 
 @channels.get(
@@ -209,14 +212,17 @@ async def get_channel(channel_id: uuid.UUID, session: Session, _: Reader) -> Cha
     description="Its subscriptions and digests stop; messages still pending are dropped "
     "(marked `failed`). Idempotent.",
 )
-async def delete_channel(channel_id: uuid.UUID, session: Session, actor: Own) -> Response:
+async def delete_channel(
+    channel_id: uuid.UUID, session: Session, actor: Own, audit: Audit
+) -> Response:
     repository = NotificationRepository(session)
     channel = await repository.channel(channel_id)
     if channel is not None:
         await ensure_may_manage(session, actor, channel.owner_kind, channel.owner_id)
-    if not await repository.delete_channel(channel_id) and not await repository.channel_existed(
-        channel_id
-    ):
+        before = _channel_out(channel)
+        await repository.delete_channel(channel_id)
+        audit.record("delete", "notification_channel", channel_id, before=before)
+    elif not await repository.channel_existed(channel_id):
         raise _no_channel(channel_id)
     await session.commit()
     return Response(status_code=204)
@@ -262,7 +268,7 @@ async def list_deliveries(
     summary="Subscribe a channel to a goal, a unit's subtree or its owner's goals",
 )
 async def create_subscription(
-    body: SubscriptionCreate, session: Session, actor: Own
+    body: SubscriptionCreate, session: Session, actor: Own, audit: Audit
 ) -> SubscriptionOut:
     repository = NotificationRepository(session)
     channel = await repository.channel(body.channel_id)
@@ -285,8 +291,10 @@ async def create_subscription(
         min_severity=body.min_severity.value,
         created_by=actor.name,
     )
+    out = _subscription_out(subscription)
+    audit.record("create", "notification_subscription", subscription.id, after=out)
     await session.commit()
-    return _subscription_out(subscription)
+    return out
 
 
 @subscriptions.get("", response_model=Page[SubscriptionOut], summary="List subscriptions")
@@ -310,13 +318,18 @@ async def list_subscriptions(
 
 
 @subscriptions.delete("/{subscription_id}", status_code=204, summary="Delete a subscription")
-async def delete_subscription(subscription_id: uuid.UUID, session: Session, actor: Own) -> Response:
+async def delete_subscription(
+    subscription_id: uuid.UUID, session: Session, actor: Own, audit: Audit
+) -> Response:
     repository = NotificationRepository(session)
     owner = await repository.subscription_owner(subscription_id)
-    if owner is None:
+    subscription = await repository.subscription(subscription_id)
+    if owner is None or subscription is None:
         raise Problem(404, f"There is no subscription with id {subscription_id}.")
     await ensure_may_manage(session, actor, *owner)
+    before = _subscription_out(subscription)
     await repository.delete_subscription(subscription_id)
+    audit.record("delete", "notification_subscription", subscription_id, before=before)
     await session.commit()
     return Response(status_code=204)
 
@@ -332,7 +345,9 @@ async def delete_subscription(subscription_id: uuid.UUID, session: Session, acto
     description="One digest per channel and cadence (posting again moves it). Exactly one "
     "message per period, however many evaluators run.",
 )
-async def create_digest(body: DigestCreate, session: Session, actor: Own) -> DigestOut:
+async def create_digest(
+    body: DigestCreate, session: Session, actor: Own, audit: Audit
+) -> DigestOut:
     repository = NotificationRepository(session)
     channel = await repository.channel(body.channel_id)
     if channel is None:
@@ -345,8 +360,10 @@ async def create_digest(body: DigestCreate, session: Session, actor: Own) -> Dig
         timezone=body.timezone,
         weekday=body.weekday,
     )
+    out = _digest_out(digest)
+    audit.record("create", "notification_digest", digest.id, after=out)
     await session.commit()
-    return _digest_out(digest)
+    return out
 
 
 @digests.get("", response_model=list[DigestOut], summary="List digests")
@@ -361,13 +378,18 @@ async def list_digests(
 
 
 @digests.delete("/{digest_id}", status_code=204, summary="Stop a digest")
-async def delete_digest(digest_id: uuid.UUID, session: Session, actor: Own) -> Response:
+async def delete_digest(
+    digest_id: uuid.UUID, session: Session, actor: Own, audit: Audit
+) -> Response:
     repository = NotificationRepository(session)
     owner = await repository.digest_owner(digest_id)
-    if owner is None:
+    digest = await repository.digest(digest_id)
+    if owner is None or digest is None:
         raise Problem(404, f"There is no digest with id {digest_id}.")
     await ensure_may_manage(session, actor, *owner)
+    before = _digest_out(digest)
     await repository.delete_digest(digest_id)
+    audit.record("delete", "notification_digest", digest_id, before=before)
     await session.commit()
     return Response(status_code=204)
 
@@ -394,11 +416,10 @@ async def _read_preferences(session: Session, user_id: uuid.UUID) -> Preferences
 
 
 async def _write_preferences(
-    session: Session, user_id: uuid.UUID, body: PreferencesIn
+    session: Session, user_id: uuid.UUID, body: PreferencesIn, audit: Audit
 ) -> PreferencesOut:
+    before = await _read_preferences(session, user_id)  # 404 for an unknown user
     repository = NotificationRepository(session)
-    if not await repository.user_exists(user_id):
-        raise Problem(404, f"There is no user with id {user_id}.")
     quiet = body.quiet_hours
     await repository.put_preferences(
         user_id,
@@ -406,8 +427,10 @@ async def _write_preferences(
         clock(quiet.start) if quiet else None,
         clock(quiet.end) if quiet else None,
     )
+    after = PreferencesOut(user_id=user_id, timezone=body.timezone, quiet_hours=quiet)
+    audit.record("put", "notification_preferences", user_id, before=before, after=after)
     await session.commit()
-    return PreferencesOut(user_id=user_id, timezone=body.timezone, quiet_hours=quiet)
+    return after
 
 
 def _person(actor: Actor) -> uuid.UUID:
@@ -428,8 +451,10 @@ async def get_my_preferences(session: Session, actor: Reader) -> PreferencesOut:
 
 
 @me.put("", response_model=PreferencesOut, summary="Set my quiet hours", description=_QUIET)
-async def put_my_preferences(body: PreferencesIn, session: Session, actor: Own) -> PreferencesOut:
-    return await _write_preferences(session, _person(actor), body)
+async def put_my_preferences(
+    body: PreferencesIn, session: Session, actor: Own, audit: Audit
+) -> PreferencesOut:
+    return await _write_preferences(session, _person(actor), body, audit)
 
 
 @users.get(
@@ -448,6 +473,6 @@ async def get_preferences(user_id: uuid.UUID, session: Session, _: Reader) -> Pr
     description=_QUIET,
 )
 async def put_preferences(
-    user_id: uuid.UUID, body: PreferencesIn, session: Session, _: PeopleAdmin
+    user_id: uuid.UUID, body: PreferencesIn, session: Session, _: PeopleAdmin, audit: Audit
 ) -> PreferencesOut:
-    return await _write_preferences(session, user_id, body)
+    return await _write_preferences(session, user_id, body, audit)

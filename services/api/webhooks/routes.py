@@ -150,7 +150,12 @@ async def list_secrets(webhook_id: uuid.UUID, session: Session, _: Admin) -> lis
     "`expire_others_in` retire it. The secret is returned in this response only.",
 )
 async def add_secret(
-    webhook_id: uuid.UUID, body: SecretCreate, session: Session, _: Admin, request: Request
+    webhook_id: uuid.UUID,
+    body: SecretCreate,
+    session: Session,
+    _: Admin,
+    request: Request,
+    audit: Audit,
 ) -> SecretCreated:
     repository = WebhookRepository(session)
     if await repository.get_active(webhook_id) is None:
@@ -160,6 +165,7 @@ async def add_secret(
     if body.expire_others_in is not None:
         at = row.created_at + timedelta(seconds=body.expire_others_in)
         await repository.expire_secrets(webhook_id, at, except_id=row.id)
+    audit.record("create", "webhook_secret", row.id, after=_secret_out(row))
     await session.commit()
     return SecretCreated(**_secret_out(row).model_dump(), secret=secret)
 
@@ -171,7 +177,7 @@ async def add_secret(
     description="409 if it is the webhook's last active secret (add another first).",
 )
 async def retire_secret(
-    webhook_id: uuid.UUID, secret_id: uuid.UUID, session: Session, _: Admin
+    webhook_id: uuid.UUID, secret_id: uuid.UUID, session: Session, _: Admin, audit: Audit
 ) -> Response:
     repository = WebhookRepository(session)
     if await repository.get_active(webhook_id) is None:
@@ -187,7 +193,11 @@ async def retire_secret(
             409, "This is the webhook's last active secret; add a new one before retiring it."
         )
     if target in active:
+        before = _secret_out(target)
         target.expires_at = now
+        audit.record(
+            "retire", "webhook_secret", secret_id, before=before, after=_secret_out(target)
+        )
     await session.commit()
     return Response(status_code=204)
 

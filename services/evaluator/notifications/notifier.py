@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
+from urllib.parse import quote
 
 import apprise
 from sqlalchemy import text
@@ -439,8 +440,6 @@ def _redact(error: str | None, target: str) -> str | None:
     """The error without the target (or its URL-quoted form) in it."""
     if error is None or not target:
         return error
-    from urllib.parse import quote
-
     for secret in {target, quote(target, safe=""), quote(target)}:
         error = error.replace(secret, "<target>")
     return error
