@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from northstar.db.engine import create_engine
+from northstar.domain.alerts import AlertKind, AlertSeverity
 from services.api.gauges import (
     STATUSES,
     GaugeSnapshot,
@@ -59,7 +60,8 @@ def test_one_series_per_goal_with_status_one_hot_and_nulls_left_out() -> None:
         if n == "northstar_alerts_open"
     }
     assert alerts[("status", "warning")] == 3
-    assert len(alerts) == 6 and sum(alerts.values()) == 3  # every kind x severity, zeros too
+    # Every kind x severity, zeros too.
+    assert len(alerts) == len(AlertKind) * len(AlertSeverity) and sum(alerts.values()) == 3
 
 
 async def test_refreshed_from_the_database_in_the_background(database_url: str) -> None:
