@@ -131,6 +131,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_data(request: Request, exc: Exception) -> Response:
         if _is_data_error(exc):
             return problem_response(422, _DATA_DETAIL, instance=request.url.path)
+        # A constraint a route did not check first: the request refers to something that
+        # is not there (or no longer), or repeats something unique. The client's to fix.
+        state = _sqlstate(exc)
+        if state == "23503":
+            return problem_response(422, _MISSING_DETAIL, instance=request.url.path)
+        if state == "23505":
+            return problem_response(409, _DUPLICATE_DETAIL, instance=request.url.path)
         return await on_unexpected(request, exc)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
@@ -158,6 +165,29 @@ def _allowed_methods(request: Request) -> list[str]:
         if match is not Match.NONE:
             methods |= set(getattr(route, "methods", None) or ())
     return sorted(methods)
+
+
+_MISSING_DETAIL = (
+    "The request refers to something that does not exist (or was just deleted); check the "
+    "ids it names."
+)
+_DUPLICATE_DETAIL = "Something with the same unique value exists already (or was just made)."
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The PostgreSQL error code behind `exc`, if any."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        error = pending.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        state = getattr(error, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+        pending += [error.__cause__, error.__context__, getattr(error, "orig", None)]
+    return None
 
 
 def _is_data_error(exc: BaseException) -> bool:

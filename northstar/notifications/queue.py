@@ -25,6 +25,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from northstar.crypto import SecretBox
 from northstar.notifications.model import Severity, goal_of, severity_of
 from northstar.notifications.timing import QuietHours, send_at
 
@@ -241,6 +242,11 @@ async def queue_event_messages(
         },
     )
     return len(groups)
+
+
+def sealer(box: SecretBox) -> Callable[[str], bytes]:
+    """How a channel target is stored: encrypted by the shared secret box, as bytes."""
+    return lambda target: box.encrypt(target).encode()
 
 
 async def _default_matches(

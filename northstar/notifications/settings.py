@@ -1,24 +1,21 @@
 """Settings of notifications, shared by the api (which validates and seals channels) and
-the evaluator (which queues and sends messages). Mixed into both services' settings."""
+the evaluator (which queues and sends messages). Mixed into both services' settings, next
+to `OutboundSettings` (the encryption keys and `webhook_allow_private_networks`, which
+govern channels as they govern webhooks)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from northstar.config import ENV_PREFIX
-from northstar.notifications.vault import parse_keys
 
 
 class NotificationSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
-    # Fernet key(s) sealing channel targets; channels cannot be created or used without one.
-    secrets_key: str | None = Field(default=None, repr=False)
-    # SPEC §2: lets webhooks and notification channels reach loopback and private networks.
-    webhook_allow_private_networks: bool = False
     # Base of the links in messages (where the web app is served).
     public_url: str = "http://localhost:8000"
     # Email channels: the SMTP relay every email goes through.
@@ -44,10 +41,3 @@ class NotificationSettings(BaseSettings):
     notification_schedule_interval_seconds: float = Field(default=30, gt=0)
     # Missed check-ins after which the unit lead is reminded as well.
     reminder_escalate_after: int = Field(default=2, ge=1, le=100)
-
-    @field_validator("secrets_key")
-    @classmethod
-    def _fernet_keys(cls, value: str | None) -> str | None:
-        if value:
-            parse_keys(value)
-        return value or None

@@ -8,10 +8,10 @@ email channel takes one address and is sent through the SMTP relay from the sett
 
 SSRF (SPEC §2): for targets whose URL names the host Apprise will connect to (`json://`,
 `ntfy://`, `mailto://`, … — the plugins whose URL templates contain `{host}`; a Teams
-Workflows host must be one of Microsoft's and is trusted as such), every
-address the host resolves to must be public unless `NORTHSTAR_WEBHOOK_ALLOW_PRIVATE_NETWORKS`
-is true; link-local and cloud metadata addresses are refused always. The check runs when
-the channel is created and again before every send (a name may resolve elsewhere later).
+Workflows host must be one of Microsoft's and is trusted as such), every address the host
+resolves to must pass the webhooks' rule (`northstar.http.ssrf.refusal`: public unless
+`NORTHSTAR_WEBHOOK_ALLOW_PRIVATE_NETWORKS`, never link-local or metadata). The check runs
+when the channel is created and again before every send (a name may resolve elsewhere).
 """
 
 from __future__ import annotations
@@ -24,11 +24,10 @@ from urllib.parse import quote, urlencode
 
 import apprise
 
+from northstar.http.ssrf import refusal
 from northstar.notifications.model import ChannelKind
 from northstar.notifications.settings import NotificationSettings
 
-# Metadata services that are not link-local (AWS IPv6, Alibaba Cloud).
-_METADATA = {ipaddress.ip_address("fd00:ec2::254"), ipaddress.ip_address("100.100.100.200")}
 _EMAIL = re.compile(r"^[^@\s,;<>]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 _SLACK = "NotifySlack"
 _TEAMS = "NotifyWorkflows"
@@ -54,7 +53,9 @@ def plugin_for(target: str) -> Any:
     return plugin
 
 
-def validate(kind: ChannelKind, target: str, settings: NotificationSettings) -> str:
+def validate(
+    kind: ChannelKind, target: str, settings: NotificationSettings, *, allow_private: bool
+) -> str:
     """The target, normalised, if `kind` accepts it and it may be reached (DNS is consulted
     for hosts named in the URL); else InvalidTarget."""
     target = target.strip()
@@ -78,7 +79,7 @@ def validate(kind: ChannelKind, target: str, settings: NotificationSettings) -> 
             "a teams channel's target is a Teams Workflows URL "
             "(https://….logic.azure.com/workflows/…) or a workflow:// URL"
         )
-    check_reachable(plugin, allow_private=settings.webhook_allow_private_networks)
+    check_reachable(plugin, allow_private=allow_private)
     return target
 
 
@@ -97,13 +98,9 @@ def check_reachable(plugin: Any, *, allow_private: bool) -> None:
         raise InvalidTarget("target's host does not resolve") from None
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if address.is_link_local or address in _METADATA:
-            raise InvalidTarget("target resolves to a link-local or metadata address")
-        if not allow_private and not address.is_global:
-            raise InvalidTarget(
-                "target resolves to a private, loopback or reserved address "
-                "(NORTHSTAR_WEBHOOK_ALLOW_PRIVATE_NETWORKS allows private networks)"
-            )
+        refused = refusal(address, allow_private=allow_private)
+        if refused:
+            raise InvalidTarget(f"target's host resolves to {refused}")
 
 
 def apprise_url(kind: str, target: str, settings: NotificationSettings) -> str:

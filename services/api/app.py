@@ -21,7 +21,6 @@ from northstar.http.openapi import document_errors, serve_docs_offline
 from northstar.http.problems import install_problem_handlers
 from northstar.http.ratelimit import RateLimiter, parse_limits
 from northstar.logs import configure_logging
-from northstar.notifications.vault import SecretBox
 from services.api.access import SESSION_COOKIE
 from services.api.alerts.routes import router as alerts_router
 from services.api.analysis.routes import router as analysis_router
@@ -47,6 +46,7 @@ from services.api.settings import ApiSettings
 from services.api.units.routes import router as units_router
 from services.api.users.bootstrap import ensure_bootstrap_admin
 from services.api.users.routes import router as users_router
+from services.api.web.static import DEFAULT_DIST, mount_web_app
 from services.api.webhooks.repository import WebhookRepository
 from services.api.webhooks.routes import router as webhooks_router
 
@@ -133,7 +133,6 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.state.authenticator = Authenticator(engine, ttl=settings.api_key_cache_seconds)
     app.state.goal_nodes = GoalNodes()
     app.state.notification_settings = settings
-    app.state.secret_box = SecretBox(settings.secrets_key)
     app.state.outbound = settings
     app.state.webhook_box = crypto.SecretBox.from_settings(
         settings.encryption_keys, settings.database_url
@@ -177,6 +176,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(cycles_router)
     for router in notification_routers:
         app.include_router(router)
+    # Last: it answers every GET no api route matched.
+    mount_web_app(app, settings.web_dist or DEFAULT_DIST)
     return app
 
 

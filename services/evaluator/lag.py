@@ -101,18 +101,21 @@ class PipelineHealth:
 
     async def consumer(self) -> None:
         loop = self._loop
+        problems = []
         if loop.failing_attempts >= self._failed_attempts:
             since = time.time() - (loop.failing_since or time.time())
-            raise NotReady(
+            problems.append(
                 f"a batch has failed {loop.failing_attempts} times in a row for {since:.0f} s "
                 f"(last: {loop.last_failure})"
             )
         lag = self._watcher.lag
         if lag.seconds > self._max_lag:
-            raise NotReady(
+            problems.append(
                 f"{lag.messages} messages behind; the oldest uncommitted event is "
                 f"{lag.seconds:.0f} s old (threshold {self._max_lag:g} s)"
             )
+        if problems:
+            raise NotReady("; ".join(problems))
 
     async def outbox(self) -> None:
         backlog = self._relay.backlog

@@ -11,7 +11,6 @@ from typing import Any, Protocol
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 from fastapi import FastAPI
 
 from northstar.db.engine import create_engine
@@ -32,8 +31,6 @@ async def app(database_url: str, admin_key: str) -> AsyncIterator[FastAPI]:
             # Tests create webhooks to loopback receivers; the default refusal is shown in
             # tests/notifications/test_webhook_security.py.
             webhook_allow_private_networks=True,
-            # Notification channels seal their targets with it (docs/notifying-people.md).
-            secrets_key=Fernet.generate_key().decode(),
         )
     )
     async with app.router.lifespan_context(app):

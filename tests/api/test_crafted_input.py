@@ -143,3 +143,15 @@ async def test_nul_in_text_fields_is_a_422(client: httpx.AsyncClient) -> None:
         ("/v1/reviews", {"title": "a\u0000", "held_at": "2026-01-01T00:00:00Z"}),
     ):
         _problem(await client.post(path, json=body), 422)
+
+
+async def test_a_reference_to_nothing_is_a_422_not_a_500(client: httpx.AsyncClient) -> None:
+    """A foreign key the route did not check first (here: a membership of a user that
+    does not exist) is the client's error."""
+    unit = ok(await client.post("/v1/units", json={"name": "Team", "kind": "team"}), 201)
+    response = await client.put(
+        f"/v1/units/{unit['id']}/members/b27f46b3-8e91-4917-bb11-cf3c86472185",
+        json={"role": "member"},
+    )
+    assert 400 <= response.status_code < 500, response.text
+    assert response.headers["content-type"] == "application/problem+json"

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from tests.conftest import StartService
 
@@ -64,6 +65,8 @@ def test_the_api_answers_as_its_document_says(
             "NORTHSTAR_RATE_LIMIT_PER_KEY": "",
             "NORTHSTAR_RATE_LIMIT_PER_ADDRESS": "",
             "NORTHSTAR_FAILED_AUTH_LIMIT": "",
+            # Notification channels need a key to seal their targets (else a 503).
+            "NORTHSTAR_SECRETS_KEY": Fernet.generate_key().decode(),
         },
     )
     _run(api.url, admin_key, tmp_path / "api.xml")

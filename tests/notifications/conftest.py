@@ -27,6 +27,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devstack.processes import free_port
+from northstar.config import OutboundSettings
 from northstar.db.engine import create_engine
 from northstar.notifications.settings import NotificationSettings
 from northstar.outbox import add_event
@@ -224,7 +225,8 @@ def mailbox() -> Iterator[Mailbox]:
     controller.stop()
 
 
-SECRETS_KEY = Fernet.generate_key().decode()
+# The shared secret box's keys (NORTHSTAR_ENCRYPTION_KEYS): any string of 16+ characters.
+ENCRYPTION_KEY = "notification tests " + Fernet.generate_key().decode()
 
 
 @pytest.fixture
@@ -233,7 +235,7 @@ def notify_settings(settings: EvaluatorSettings, mailbox: Mailbox) -> EvaluatorS
     allowed, a short grouping window and fast retries."""
     return settings.model_copy(
         update={
-            "secrets_key": SECRETS_KEY,
+            "encryption_keys": ENCRYPTION_KEY,
             "smtp_host": "127.0.0.1",
             "smtp_port": mailbox.port,
             "smtp_security": "none",
@@ -256,7 +258,7 @@ async def people_api(
     database_url: str, admin_key: str, notify_settings: EvaluatorSettings
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The api in-process with the same notification settings as `notify_settings`."""
-    fields = set(NotificationSettings.model_fields)
+    fields = set(NotificationSettings.model_fields) | set(OutboundSettings.model_fields)
     app = create_app(
         ApiSettings(
             database_url=database_url,

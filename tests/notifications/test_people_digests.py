@@ -15,7 +15,7 @@ from services.evaluator.notifications.schedules import NotificationSchedule
 from services.evaluator.settings import EvaluatorSettings
 from tests.conftest import StartService
 from tests.notifications.conftest import (
-    SECRETS_KEY,
+    ENCRYPTION_KEY,
     Mailbox,
     add_events,
     alert_data,
@@ -106,7 +106,7 @@ async def test_a_digest_arrives_once_with_two_evaluator_replicas_running(
     start_service: StartService, admin_key: str, mailbox: Mailbox
 ) -> None:
     env = {
-        "NORTHSTAR_SECRETS_KEY": SECRETS_KEY,
+        "NORTHSTAR_ENCRYPTION_KEYS": ENCRYPTION_KEY,
         "NORTHSTAR_SMTP_HOST": "127.0.0.1",
         "NORTHSTAR_SMTP_PORT": str(mailbox.port),
         "NORTHSTAR_SMTP_SECURITY": "none",

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from tests.conftest import StartService
-from tests.notifications.conftest import FAST_ENV, SECRETS_KEY, Mailbox, make_user
+from tests.notifications.conftest import ENCRYPTION_KEY, FAST_ENV, Mailbox, make_user
 from tests.support import eventually
 
 
@@ -18,7 +18,7 @@ async def test_an_off_track_goal_emails_its_owner(
 ) -> None:
     env = {
         **FAST_ENV,
-        "NORTHSTAR_SECRETS_KEY": SECRETS_KEY,
+        "NORTHSTAR_ENCRYPTION_KEYS": ENCRYPTION_KEY,
         "NORTHSTAR_SMTP_HOST": "127.0.0.1",
         "NORTHSTAR_SMTP_PORT": str(mailbox.port),
         "NORTHSTAR_SMTP_SECURITY": "none",

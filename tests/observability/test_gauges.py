@@ -61,7 +61,8 @@ def test_one_series_per_goal_with_status_one_hot_and_nulls_left_out() -> None:
     }
     assert alerts[("status", "warning")] == 3
     # Every kind x severity, zeros too.
-    assert len(alerts) == len(AlertKind) * len(AlertSeverity) and sum(alerts.values()) == 3
+    assert set(alerts) == {(k.value, s.value) for k in AlertKind for s in AlertSeverity}
+    assert sum(alerts.values()) == 3
 
 
 async def test_refreshed_from_the_database_in_the_background(database_url: str) -> None:

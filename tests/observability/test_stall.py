@@ -118,25 +118,27 @@ async def test_a_stuck_batch_raises_lag_fails_readyz_and_fires_the_alerts(
                 )
 
             behind = await eventually(
-                lag, lambda v: v[0] >= 1 and v[1] > 590, within=30, what="lag from the broker"
+                lag, lambda v: v[0] >= 1 and v[1] > 590, within=60, what="lag from the broker"
             )
             assert behind[0] == 1  # the one message, although no batch has succeeded
 
             ready = await eventually(
                 lambda: client.get(f"{evaluator.url}/readyz"),
-                lambda r: r.status_code == 503 and "consumer" in r.json()["checks"],
-                within=30,
+                lambda r: (
+                    r.status_code == 503 and "failed" in r.json()["checks"].get("consumer", "")
+                ),
+                within=60,
                 what="/readyz to name the stuck consumer",
             )
             consumer_check = ready.json()["checks"]["consumer"]
-            assert "failed" in consumer_check
+            assert "messages behind" in consumer_check, consumer_check
             assert "No space left on device" in consumer_check, consumer_check
             assert ready.json()["checks"]["database"] == "ok"
 
             firing = await eventually(
                 lambda: _firing(prometheus, client),
                 lambda names: {"NorthstarConsumerLagHigh", "NorthstarEvaluatorBatchStuck"} <= names,
-                within=45,
+                within=90,
                 what="the lag and stuck-batch alerts to fire",
             )
             assert "NorthstarEventsDeadLettered" not in firing  # nothing was the data's fault
@@ -150,20 +152,20 @@ async def test_a_stuck_batch_raises_lag_fails_readyz_and_fires_the_alerts(
             await eventually(
                 lambda: fetchval(database_url, "SELECT count(*) FROM measurements"),
                 lambda n: n == 1,
-                within=30,
+                within=60,
                 what="the stuck event stored once the table takes writes",
             )
-            await eventually(lag, lambda v: v == (0.0, 0.0), within=30, what="lag back to 0")
+            await eventually(lag, lambda v: v == (0.0, 0.0), within=60, what="lag back to 0")
             await eventually(
                 lambda: client.get(f"{evaluator.url}/readyz"),
                 lambda r: r.status_code == 200,
-                within=30,
+                within=60,
                 what="/readyz ready again",
             )
             await eventually(
                 lambda: _firing(prometheus, client),
                 lambda names: not names & {"NorthstarConsumerLagHigh"},
-                within=30,
+                within=60,
                 what="the lag alert to resolve",
             )
     except BaseException:

@@ -26,8 +26,7 @@ async def test_prunes_only_what_is_past_retention(database_url: str) -> None:
             [(uuid.uuid4(), old, old), (uuid.uuid4(), old, None), (uuid.uuid4(), recent, recent)],
         )
         webhook = await conn.fetchval(
-            "INSERT INTO webhooks (id, url, events, secret) VALUES ($1, 'http://x', '{}', 's') "
-            "RETURNING id",
+            "INSERT INTO webhooks (id, url, events) VALUES ($1, 'http://x', '{}') RETURNING id",
             uuid.uuid4(),
         )
         await conn.executemany(

@@ -155,3 +155,18 @@ class KpiValues(BaseModel):
     to: datetime = Field(description="End of the series (exclusive).")
     step: str = Field(description="ISO-8601 duration of each step.")
     points: list[KpiPoint] = Field(description="One point per step that had events, in order.")
+
+
+class ExpressionCheck(BaseModel):
+    """An expression to check without saving it (the web app's definition form)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expression: str = Field(min_length=1, max_length=2000, description="The expression to parse.")
+
+
+class ExpressionChecked(BaseModel):
+    expression: str = Field(
+        description="The expression in canonical form, as a KPI would store it."
+    )
+    metrics: list[str] = Field(description="The metrics the expression reads, sorted.")

@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from northstar.auth.policy import Action
+from northstar.crypto import SecretBox
 from northstar.db.models import (
     NotificationChannel,
     NotificationDigest,
@@ -24,9 +25,7 @@ from northstar.db.models import (
 )
 from northstar.http.problems import Problem
 from northstar.notifications.model import ChannelKind, OwnerKind, Severity
-from northstar.notifications.settings import NotificationSettings
 from northstar.notifications.targets import InvalidTarget, validate
-from northstar.notifications.vault import SecretBox
 from services.api.audit import Audit
 from services.api.dependencies import Actor, Permit, Reader, Session
 from services.api.notifications.repository import NotificationRepository
@@ -48,6 +47,7 @@ from services.api.notifications.schemas import (
 )
 from services.api.notifications.service import ensure_may_manage
 from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key
+from services.api.settings import ApiSettings
 
 channels = APIRouter(prefix="/v1/channels", tags=["notifications"])
 subscriptions = APIRouter(prefix="/v1/subscriptions", tags=["notifications"])
@@ -149,16 +149,16 @@ async def _live_channel(
 async def create_channel(
     body: ChannelCreate, request: Request, session: Session, actor: Own, audit: Audit
 ) -> ChannelOut:
-    settings: NotificationSettings = request.app.state.notification_settings
-    box: SecretBox = request.app.state.secret_box
-    if not box.configured:
-        raise Problem(
-            503,
-            "Notification channels are not available: the server has no "
-            "NORTHSTAR_SECRETS_KEY to encrypt their targets with.",
-        )
+    settings: ApiSettings = request.app.state.notification_settings
+    box: SecretBox = request.app.state.webhook_box  # the one box for stored secrets
     try:
-        target = await asyncio.to_thread(validate, body.kind, body.target, settings)
+        target = await asyncio.to_thread(
+            validate,
+            body.kind,
+            body.target,
+            settings,
+            allow_private=settings.webhook_allow_private_networks,
+        )
     except InvalidTarget as error:
         raise Problem(422, f"The target is not usable: {error}.") from None
     repository = NotificationRepository(session)
@@ -175,7 +175,7 @@ async def create_channel(
     channel = await repository.add_channel(
         name=body.name,
         kind=body.kind.value,
-        sealed_target=box.seal(target),
+        sealed_target=box.encrypt(target).encode(),
         owner_kind=owner.kind.value,
         owner_id=owner.id,
         created_by=actor.name,

@@ -38,8 +38,8 @@ import apprise
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from northstar.crypto import SecretBox, SecretUnreadable
 from northstar.notifications.model import ChannelKind, Severity
-from northstar.notifications.settings import NotificationSettings
 from northstar.notifications.targets import InvalidTarget, apprise_url, check_reachable, plugin_for
 from northstar.notifications.templates import (
     Event,
@@ -48,9 +48,9 @@ from northstar.notifications.templates import (
     goal_link,
     goal_message,
 )
-from northstar.notifications.vault import SecretBox
 from northstar.telemetry import EVALUATOR_ERRORS, NOTIFICATIONS_SENT
 from services.evaluator.notifications.dispatcher import retry_delay
+from services.evaluator.settings import EvaluatorSettings
 
 log = logging.getLogger(__name__)
 
@@ -232,10 +232,10 @@ async def goal_snapshots(conn: AsyncConnection, ids: Sequence[str]) -> dict[str,
 class Notifier:
     """Background task: send due notification messages. `nudge()` wakes it at once."""
 
-    def __init__(self, settings: NotificationSettings, engine: AsyncEngine) -> None:
+    def __init__(self, settings: EvaluatorSettings, engine: AsyncEngine) -> None:
         self._settings = settings
         self._engine = engine
-        self._box = SecretBox(settings.secrets_key)
+        self._box = SecretBox.from_settings(settings.encryption_keys, settings.database_url)
         self._timeout = settings.notification_timeout_seconds
         self._in_flight: dict[asyncio.Task[None], uuid.UUID] = {}
         self._finished: list[SendResult] = []
@@ -252,13 +252,6 @@ class Notifier:
     async def run(self) -> None:
         """Send until `request_stop()`, then let sends in flight finish (up to the timeout)
         and record them; anything cut off is retried once its lease expires."""
-        if not self._box.configured:
-            log.warning(
-                "NORTHSTAR_SECRETS_KEY is not set: notification messages are queued but "
-                "not sent until it is"
-            )
-            await self._stopping.wait()
-            return
         delay = self._settings.notification_poll_interval_seconds
         try:
             while not self._stopping.is_set():
@@ -336,12 +329,12 @@ class Notifier:
         error: str | None
         target = ""
         try:
-            target = self._box.open(message.sealed_target)
+            target = self._box.decrypt(message.sealed_target.decode())
             async with asyncio.timeout(self._timeout):
                 error = await self._send(message, target)
         except TimeoutError:
             error = f"not sent within {self._timeout:g}s"
-        except InvalidTarget as exc:
+        except (InvalidTarget, SecretUnreadable) as exc:
             error = str(exc)
         except Exception as exc:  # anything else must still be recorded, not lost
             log.error(

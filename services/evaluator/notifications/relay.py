@@ -48,12 +48,13 @@ from aiokafka.errors import KafkaError
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from northstar.crypto import SecretBox
 from northstar.db.models import OutboxEvent
 from northstar.events.model import MetricEvent
 from northstar.events.validation import parse_timestamp
 from northstar.kafka import Topics, ensure_topics, producer, send_events
 from northstar.notifications.queue import RelayedEvent, queue_event_messages
-from northstar.notifications.vault import SecretBox
+from northstar.notifications.queue import sealer as _sealer
 from northstar.outbox import ALERT_EVENT_TYPES, METRIC_EVENT_TYPE
 from northstar.telemetry import (
     EVALUATOR_ERRORS,
@@ -153,9 +154,9 @@ class OutboxRelay:
         self._on_deliveries_queued = on_deliveries_queued
         self._on_messages_queued = on_messages_queued
         self._group_window = timedelta(seconds=settings.notification_group_window_seconds)
-        # Owners' default critical-alert emails need email and a key to seal addresses with.
-        box = SecretBox(settings.secrets_key)
-        self._seal = box.seal if box.configured and settings.smtp_host else None
+        # Owners' default critical-alert emails need email (and seal the address).
+        box = SecretBox.from_settings(settings.encryption_keys, settings.database_url)
+        self._seal = _sealer(box) if settings.smtp_host else None
         self._producer: AIOKafkaProducer | None = None
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()

@@ -33,14 +33,15 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from northstar.crypto import SecretBox
 from northstar.notifications.model import Severity
 from northstar.notifications.queue import (
     person_channels,
     queue_once,
     quiet_hours_of,
+    sealer,
     unit_channels_for,
 )
-from northstar.notifications.settings import NotificationSettings
 from northstar.notifications.templates import (
     DigestContent,
     GoalSnapshot,
@@ -49,8 +50,8 @@ from northstar.notifications.templates import (
     reminder_message,
 )
 from northstar.notifications.timing import Cadence, check_in_reminder, latest_period, send_at
-from northstar.notifications.vault import SecretBox
 from northstar.telemetry import EVALUATOR_ERRORS
+from services.evaluator.settings import EvaluatorSettings
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +239,7 @@ class NotificationSchedule:
 
     def __init__(
         self,
-        settings: NotificationSettings,
+        settings: EvaluatorSettings,
         engine: AsyncEngine,
         *,
         on_queued: Callable[[], None] | None = None,
@@ -249,8 +250,8 @@ class NotificationSchedule:
         self._on_queued = on_queued
         self._clock = clock
         self._stopping = asyncio.Event()
-        box = SecretBox(settings.secrets_key)
-        self._seal = box.seal if box.configured and settings.smtp_host else None
+        box = SecretBox.from_settings(settings.encryption_keys, settings.database_url)
+        self._seal = sealer(box) if settings.smtp_host else None
 
     def request_stop(self) -> None:
         self._stopping.set()
