@@ -110,7 +110,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         ):
             # Everything alive now (modules, app, pools) lives as long as the process: move
             # it out of the collector's sight, so the full collections that large responses
-            # (a 1,000-goal tree) trigger do not walk it each time. Halved the tree's p95.
+            # (a large goal tree) trigger do not walk it each time (docs/performance.md).
             gc.freeze()
             yield
         await engine.dispose()

@@ -55,7 +55,8 @@ STATE_COLUMNS = (
 # version is its `xmin`, the transaction that wrote the row version the query sees: every
 # INSERT or UPDATE of a row, by whatever path, gives it a new one. The write time guards
 # against a transaction id used again after a wraparound or a restore; it is read as
-# microseconds since 1970, because decoding 2,000 timestamps doubled the query's time.
+# microseconds since 1970, because decoding a timestamp per row was a large share of the
+# query's time (docs/performance.md, "Figures the code's comments used to carry").
 # See services/api/goals/nodes.py.
 _VERSIONS = """
 g.id, g.parent_id,
