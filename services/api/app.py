@@ -23,6 +23,7 @@ from northstar.http.ratelimit import RateLimiter, parse_limits
 from northstar.logs import configure_logging
 from services.api.access import SESSION_COOKIE
 from services.api.alerts.routes import router as alerts_router
+from services.api.analysis.routes import router as analysis_router
 from services.api.api_keys.repository import ApiKeyRepository
 from services.api.api_keys.routes import router as api_keys_router
 from services.api.audit.routes import router as audit_router
@@ -45,6 +46,7 @@ from services.api.settings import ApiSettings
 from services.api.units.routes import router as units_router
 from services.api.users.bootstrap import ensure_bootstrap_admin
 from services.api.users.routes import router as users_router
+from services.api.web.static import DEFAULT_DIST, mount_web_app
 from services.api.webhooks.repository import WebhookRepository
 from services.api.webhooks.routes import router as webhooks_router
 
@@ -163,6 +165,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(catalogue_router)
     app.include_router(units_router)
     app.include_router(members_router)
+    app.include_router(analysis_router)
     app.include_router(kpis_router)
     app.include_router(goals_router)
     app.include_router(alerts_router)
@@ -173,6 +176,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(cycles_router)
     for router in notification_routers:
         app.include_router(router)
+    # Last: it answers every GET no api route matched.
+    mount_web_app(app, settings.web_dist or DEFAULT_DIST)
     return app
 
 

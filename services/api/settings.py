@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Self
 
 import limits
@@ -22,6 +23,8 @@ class ApiSettings(ServiceSettings, OutboundSettings, NotificationSettings):
     workers: int = Field(default=1, ge=1, le=64)
     # How often the business gauges on /metrics are refreshed from PostgreSQL.
     gauges_refresh_seconds: float = Field(default=5.0, gt=0, le=300)
+    # The built web app served at / (default: web/dist of the source tree).
+    web_dist: Path | None = None
 
     # -- defences (docs/security.md) ------------------------------------------------------
     # Request bodies over this are refused (413) before they are read.

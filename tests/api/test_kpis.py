@@ -219,3 +219,18 @@ async def test_values_series(client: httpx.AsyncClient, ingest: Ingest) -> None:
     naive = await client.get("/v1/kpis/conversion/values", params={"from": "2026-01-01T00:00:00"})
     assert naive.status_code == 422
     assert (await client.get("/v1/kpis/missing/values")).status_code == 404
+
+
+async def test_expression_check_parses_without_saving(client: httpx.AsyncClient) -> None:
+    ok = await client.post(
+        "/v1/kpis/expression-check", json={"expression": 'sum(revenue{region="eu"})/sum(orders)'}
+    )
+    assert ok.status_code == 200
+    assert ok.json()["metrics"] == ["orders", "revenue"]
+    assert ok.json()["expression"].startswith("sum(revenue{")
+    bad = await client.post("/v1/kpis/expression-check", json={"expression": "sum(revenue)) * 2"})
+    assert bad.status_code == 422
+    assert bad.json()["errors"] == [
+        {"field": "expression", "message": "unexpected ')'", "position": 12}
+    ]
+    assert (await client.get("/v1/kpis")).json()["items"] == []

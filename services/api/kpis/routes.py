@@ -10,11 +10,15 @@ from pydantic import AwareDatetime
 
 from northstar.db.models import Kpi
 from northstar.domain.durations import format_duration
+from northstar.domain.expressions import format_expression, metrics
 from services.api.audit import Audit
 from services.api.dependencies import Reader, Session, Writer
 from services.api.kpis.repository import KpiRepository
 from services.api.kpis.schemas import (
     KPI_KEY_PATTERN,
+    AnomalySettings,
+    ExpressionCheck,
+    ExpressionChecked,
     KpiCreate,
     KpiKind,
     KpiOut,
@@ -22,7 +26,7 @@ from services.api.kpis.schemas import (
     KpiUpdate,
     KpiValues,
 )
-from services.api.kpis.service import KpiService
+from services.api.kpis.service import KpiService, parse_kpi_expression
 from services.api.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/v1/kpis", tags=["kpis"])
@@ -43,6 +47,7 @@ def _out(kpi: Kpi) -> KpiOut:
         source=KpiSource(kpi.source),
         category=kpi.category,
         owner_id=kpi.owner_id,
+        anomaly=AnomalySettings.model_validate(kpi.anomaly) if kpi.anomaly else None,
         created_at=kpi.created_at,
         updated_at=kpi.updated_at,
     )
@@ -66,6 +71,19 @@ async def create_kpi(body: KpiCreate, session: Session, _: Writer, audit: Audit)
     audit.record("create", "kpi", out.key, after=out)
     await session.commit()
     return out
+
+
+@router.post(
+    "/expression-check",
+    response_model=ExpressionChecked,
+    summary="Check a KPI expression",
+    description="Parses an expression without saving anything, as creating a KPI would: "
+    "200 with its canonical form and metrics, or the same 422 (with `errors[0].position`) a "
+    "bad expression gets on create. The web app's KPI form calls it while the user types.",
+)
+async def check_expression(body: ExpressionCheck, _: Reader) -> ExpressionChecked:
+    expr = parse_kpi_expression(body.expression)
+    return ExpressionChecked(expression=format_expression(expr), metrics=sorted(metrics(expr)))
 
 
 @router.get("", response_model=Page[KpiOut], summary="List KPIs", description="By key.")

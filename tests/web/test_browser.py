@@ -1,0 +1,150 @@
+"""The web app in real Chromium against the real services and the demo organisation:
+what a team lead, the CEO and a viewer see and can do (SPEC §15, issue 17)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from devstack.webdemo import CEO, DEMO_PASSWORD, LEAD, VIEWER, DemoStack
+from tests.web.conftest import run_story
+
+
+def _api(demo: DemoStack) -> httpx.Client:
+    return httpx.Client(
+        base_url=demo.url, headers={"Authorization": f"Bearer {demo.admin_key}"}, timeout=30
+    )
+
+
+def _goals(demo: DemoStack) -> list[dict[str, Any]]:
+    with _api(demo) as api:
+        items: list[dict[str, Any]] = api.get("/v1/goals", params={"limit": 1000}).json()["items"]
+        return items
+
+
+def _goal(goals: list[dict[str, Any]], title: str) -> dict[str, Any]:
+    return next(g for g in goals if g["title"] == title)
+
+
+def test_a_team_lead_reads_the_scorecard_checks_in_on_an_at_risk_goal_and_acknowledges_its_alert(
+    demo: DemoStack,
+) -> None:
+    """Sam Seller leads the Sales unit (a `member` with a lead membership); EU revenue is in
+    Sales EU, below Sales, and is at risk by the demo's design."""
+    before = {g["id"]: g["status"]["status"] for g in _goals(demo)}
+    at_risk = _goal(_goals(demo), "EU revenue")
+    assert at_risk["status"]["status"] == "at_risk"
+    comment = "EU pipeline is thin this week; two deals slipped to next week"
+
+    shown = run_story(
+        "lead",
+        demo.url,
+        LEAD_EMAIL=LEAD.email,
+        LEAD_PASSWORD=DEMO_PASSWORD,
+        GOAL_ID=at_risk["id"],
+        CHECK_IN=comment,
+    )
+
+    after = {g["id"]: g["status"]["status"] for g in _goals(demo)}
+    assert set(shown["statuses"]) == set(after), "every goal is on the scorecard"
+    for goal_id, status in shown["statuses"].items():
+        assert status in (before[goal_id], after[goal_id]), goal_id
+    assert "of the expected pace" in shown["explanation"]
+    assert "What is driving this" in shown["drivers"]
+    assert shown["editable"] == 1, "a lead edits the goals of the unit's subtree"
+    with _api(demo) as api:
+        check_ins = api.get(f"/v1/goals/{at_risk['id']}/check-ins").json()["items"]
+    newest = check_ins[0]
+    assert (newest["comment"], newest["confidence"], newest["author"]) == (comment, 6, LEAD.name)
+    with _api(demo) as api:
+        alerts = api.get("/v1/alerts", params={"goal_id": at_risk["id"]}).json()["items"]
+    assert [a["state"] for a in alerts] == ["acknowledged"]
+    assert alerts[0]["note"] == "Looking into APAC with the sales team"
+    assert shown["violations"] == []
+
+
+def test_the_ceo_runs_a_review_changes_a_target_citing_it_and_prints_the_pack(
+    demo: DemoStack, tmp_path: Path
+) -> None:
+    apac = _goal(_goals(demo), "APAC revenue")
+    new_target = round(apac["target"] * 0.8)
+    decision = "Move two account managers from EU to APAC"
+    reason = "APAC launch slipped by two weeks"
+    pdf = tmp_path / "pack.pdf"
+
+    shown = run_story(
+        "ceo",
+        demo.url,
+        CEO_EMAIL=CEO.email,
+        CEO_PASSWORD=DEMO_PASSWORD,
+        GOAL_ID=apac["id"],
+        NEW_TARGET=str(new_target),
+        REASON=reason,
+        DECISION=decision,
+        PDF_PATH=str(pdf),
+    )
+
+    with _api(demo) as api:
+        review = api.get(f"/v1/reviews/{shown['reviewId']}").json()
+        history = api.get(f"/v1/goals/{apac['id']}/history").json()["items"]
+        goal = api.get(f"/v1/goals/{apac['id']}").json()
+    assert goal["target"] == new_target
+    revisions = [h for h in history if h["type"] == "revision"]
+    assert revisions[-1]["review_id"] == review["id"]
+    assert revisions[-1]["reason"] == reason
+    kinds = {d["kind"]: d for d in review["decisions"]}
+    assert kinds["decision"]["text"] == decision
+    assert kinds["target_change"]["goal_id"] == apac["id"]
+    # Meeting mode walks the goals that need attention first.
+    order = {s["goal_id"]: s["status"] for s in review["snapshot"]}
+    statuses = [order[g] for g in shown["agenda"]]
+    assert statuses[0] in ("off_track", "missed")
+    assert statuses.index("on_track") > max(
+        i for i, s in enumerate(statuses) if s in ("off_track", "at_risk")
+    )
+    raw = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    text = " ".join(raw.split())  # table cells wrap over lines
+    for status in review["snapshot"]:
+        assert " ".join(status["title"].split()) in text, raw
+    assert decision in text
+    assert "Weekly company review" in text
+    assert "Invalid" not in shown["expressionError"]
+    assert "position 12" in shown["expressionError"]
+    assert shown["violations"] == []
+
+
+def test_a_viewer_on_a_phone_sees_no_edit_controls_and_forcing_a_change_is_refused(
+    demo: DemoStack,
+) -> None:
+    goal = _goal(_goals(demo), "EU revenue")
+    shown = run_story(
+        "viewer",
+        demo.url,
+        VIEWER_EMAIL=VIEWER.email,
+        VIEWER_PASSWORD=DEMO_PASSWORD,
+        GOAL_ID=goal["id"],
+    )
+    assert shown["controls"] == {
+        "edit": 0,
+        "acknowledge": 0,
+        "resolve": 0,
+        "checkIn": 0,
+        "administration": 0,
+        "newReview": 0,
+    }
+    assert shown["forced"] == 403
+    assert _goal(_goals(demo), "EU revenue")["title"] == "EU revenue"
+    assert shown["violations"] == []
+
+
+@pytest.mark.parametrize("path", ["/", "/goals/00000000-0000-0000-0000-000000000000", "/kpis"])
+def test_the_api_serves_the_app_on_every_client_route(demo: DemoStack, path: str) -> None:
+    response = httpx.get(f"{demo.url}{path}", timeout=10)
+    assert response.status_code == 200
+    assert '<div id="root">' in response.text

@@ -1,0 +1,160 @@
+// The browser stories `tests/web/test_browser.py` runs against the services it started:
+//   node e2e/stories.mjs <story>   with NORTHSTAR_URL and the story's variables set.
+// Each prints one JSON line (what the pages showed, axe findings) for pytest to check
+// against the api; a thrown error (an element that never appears) fails the story.
+import { writeFileSync } from "node:fs";
+
+import { axe, launch, newPage, scorecardStatuses, signIn } from "./browser.mjs";
+
+const base = process.env.NORTHSTAR_URL;
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+};
+
+async function lead(browser) {
+  const page = await newPage(browser);
+  const violations = [];
+  await signIn(page, base, env("LEAD_EMAIL"), env("LEAD_PASSWORD"));
+  const statuses = await scorecardStatuses(page);
+  violations.push(...(await axe(page, "scorecard")));
+
+  const goalId = env("GOAL_ID");
+  await page.locator(`tr[data-goal-id="${goalId}"] a`).first().click();
+  await page.locator(".chart[data-rendered=true]").waitFor();
+  const explanation = await page.getByTestId("status-explanation").innerText();
+  const drivers = await page.getByRole("region", { name: "What is driving this" }).innerText();
+  violations.push(...(await axe(page, "goal")));
+
+  const checkIn = page.getByRole("form", { name: "New check-in" });
+  await checkIn.getByLabel("How is it going?").fill(env("CHECK_IN"));
+  await checkIn.getByLabel("Confidence (1–10)").fill("6");
+  await checkIn.getByLabel("Blockers").fill("Two open sales positions");
+  await checkIn.getByRole("button", { name: "Post check-in" }).click();
+  await page.getByTestId("timeline").getByText(env("CHECK_IN"), { exact: false }).waitFor();
+  const editable = await page.getByRole("form", { name: "Edit goal" }).count();
+
+  const alert = page.locator(".alert-list li").first();
+  await alert.getByLabel("Note").fill("Looking into APAC with the sales team");
+  await alert.getByRole("button", { name: "Acknowledge" }).click();
+  await page.locator(".alert-list [data-testid=alert-state]", { hasText: "acknowledged" }).waitFor();
+  await page.getByRole("link", { name: "Alerts" }).click();
+  await page.getByRole("heading", { name: "Alerts", level: 1 }).waitFor();
+  await page.locator("table tbody tr").first().waitFor();
+  violations.push(...(await axe(page, "alerts")));
+  return { statuses, explanation, drivers, editable, violations };
+}
+
+async function ceo(browser) {
+  const page = await newPage(browser);
+  const violations = [];
+  await signIn(page, base, env("CEO_EMAIL"), env("CEO_PASSWORD"));
+  await page.getByRole("link", { name: "Reviews" }).click();
+  await page.getByLabel("Title").fill("Weekly company review");
+  violations.push(...(await axe(page, "reviews")));
+  await page.getByRole("button", { name: "Start the review" }).click();
+  await page.getByRole("heading", { name: "Weekly company review" }).waitFor();
+  const agenda = await page.$$eval("ol.agenda > li", (items) => items.map((li) => li.dataset.goalId));
+
+  const decisions = page.getByRole("form", { name: "New decision" });
+  await decisions.getByLabel("Text").fill(env("DECISION"));
+  await decisions.getByRole("button", { name: "Record decision" }).click();
+  await page.getByTestId("decisions").getByText(env("DECISION")).waitFor();
+
+  const item = page.locator(`ol.agenda > li[data-goal-id="${env("GOAL_ID")}"]`);
+  await item.getByRole("button", { name: "Decide" }).click();
+  const change = item.getByRole("form", { name: "Change the target" });
+  await change.getByLabel("New target").fill(env("NEW_TARGET"));
+  await change.getByLabel("Reason").fill(env("REASON"));
+  await change.getByRole("button", { name: "Change target" }).click();
+  await item.getByText("Target changed; recorded in this review.").waitFor();
+  violations.push(...(await axe(page, "review meeting")));
+  const reviewId = new URL(page.url()).pathname.split("/")[2];
+
+  await page.getByRole("link", { name: "Review pack (print)" }).click();
+  await page.getByTestId("review-pack").waitFor();
+  violations.push(...(await axe(page, "review pack")));
+  await page.emulateMedia({ media: "print" });
+  const pdf = env("PDF_PATH");
+  writeFileSync(pdf, await page.pdf({ format: "A4", printBackground: true }));
+  await page.emulateMedia({ media: "screen" });
+
+  for (const [link, heading, name] of [
+    ["KPIs", "KPIs", "kpis"],
+    ["Strategy", "Strategy", "strategy"],
+    ["Administration", "Administration", "administration"],
+  ]) {
+    await page.getByRole("link", { name: link, exact: true }).click();
+    await page.getByRole("heading", { name: heading, level: 1 }).waitFor();
+    await page.waitForLoadState("networkidle");
+    violations.push(...(await axe(page, name)));
+  }
+  await page.getByRole("link", { name: "KPIs", exact: true }).click();
+  await page.getByRole("link", { name: "Revenue", exact: true }).click();
+  await page.locator(".chart[data-rendered=true]").waitFor();
+  const expression = page.getByLabel("Expression");
+  await expression.fill("sum(revenue)) * 2");
+  const expressionError = await page.getByTestId("expression-error").innerText();
+  violations.push(...(await axe(page, "kpi")));
+  return { reviewId, agenda, expressionError, violations };
+}
+
+async function viewer(browser) {
+  const page = await newPage(browser, { width: 390, height: 844 });
+  const violations = [];
+  await signIn(page, base, env("VIEWER_EMAIL"), env("VIEWER_PASSWORD"));
+  await scorecardStatuses(page);
+  violations.push(...(await axe(page, "scorecard (phone)")));
+  await page.goto(`${base}/goals/${env("GOAL_ID")}`);
+  await page.locator(".chart[data-rendered=true]").waitFor();
+  await page.getByRole("region", { name: "History" }).waitFor();
+  violations.push(...(await axe(page, "goal (phone)")));
+  const controls = {
+    edit: await page.getByRole("form", { name: "Edit goal" }).count(),
+    acknowledge: await page.getByRole("button", { name: "Acknowledge" }).count(),
+    resolve: await page.getByRole("button", { name: "Resolve" }).count(),
+    checkIn: await page.getByRole("form", { name: "New check-in" }).count(),
+    administration: await page.getByRole("link", { name: "Administration" }).count(),
+  };
+  await page.goto(`${base}/reviews`);
+  await page.getByRole("heading", { name: "Reviews", level: 1 }).waitFor();
+  controls.newReview = await page.getByRole("form", { name: "New review" }).count();
+  // Force what the page does not offer: the api refuses it.
+  const forced = await page.evaluate(async (goalId) => {
+    const csrf = document.cookie.match(/northstar_csrf=([^;]+)/)?.[1] ?? "";
+    const response = await fetch(`/v1/goals/${goalId}`, {
+      method: "PATCH",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": decodeURIComponent(csrf) },
+      body: JSON.stringify({ title: "Hijacked" }),
+    });
+    return response.status;
+  }, env("GOAL_ID"));
+  // The session ends behind the page's back (as when it expires or an admin deactivates
+  // the person): the next request the app makes shows the "session ended" page.
+  await page.evaluate(async () => {
+    const csrf = document.cookie.match(/northstar_csrf=([^;]+)/)?.[1] ?? "";
+    await fetch("/v1/auth/logout", { method: "POST", headers: { "X-CSRF-Token": decodeURIComponent(csrf) } });
+  });
+  await page.getByRole("link", { name: "Scorecard" }).click();
+  await page.getByTestId("session-ended").waitFor();
+  violations.push(...(await axe(page, "session ended")));
+  const signedOut = await newPage(browser);
+  await signedOut.goto(`${base}/`);
+  await signedOut.getByRole("button", { name: "Sign in" }).waitFor();
+  violations.push(...(await axe(signedOut, "sign-in")));
+  return { controls, forced, violations };
+}
+
+const STORIES = { lead, ceo, viewer };
+const story = STORIES[process.argv[2]];
+if (!story) {
+  console.error(`usage: node e2e/stories.mjs ${Object.keys(STORIES).join("|")}`);
+  process.exit(2);
+}
+const browser = await launch();
+try {
+  console.log(JSON.stringify(await story(browser)));
+} finally {
+  await browser.close();
+}

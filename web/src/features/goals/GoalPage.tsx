@@ -1,0 +1,547 @@
+/**
+ * A goal: its chart, the status in words, the timeline, check-ins, initiatives, alerts,
+ * the drivers behind the gap, and the edit form (which asks for a reason when the api
+ * will). Panels for features this api lacks say so instead of failing.
+ */
+import { type FormEvent, useMemo, useState } from "react";
+import { Link, useParams } from "react-router";
+
+import { isUnavailable } from "@/shared/api/client";
+import { useDirectory, useUnits } from "@/shared/api/queries";
+import { unitAndAncestors } from "@/shared/auth/permissions";
+import { useSession } from "@/shared/auth/session";
+import { Chart } from "@/shared/components/Chart";
+import { ErrorMessage, Panel, QueryState, Unavailable } from "@/shared/components/Feedback";
+import { StatusBadge } from "@/shared/components/StatusBadge";
+import {
+  explainStatus,
+  formatDate,
+  formatDateTime,
+  formatNumber,
+  formatPercent,
+  STATUS_LABEL,
+} from "@/shared/lib/format";
+
+import {
+  useAlertAction,
+  useCheckIns,
+  useDrivers,
+  useGoal,
+  useGoalAlerts,
+  useHistory,
+  useInitiatives,
+  useKpi,
+  useKpiSeries,
+  usePostCheckIn,
+  useReviewsForChoice,
+  useUpdateGoal,
+  useUpdateInitiative,
+} from "./api";
+import { chartOption, goalSeries } from "./chart";
+import type { GoalWithPlans } from "./types";
+
+export function GoalPage() {
+  const { goalId = "" } = useParams();
+  const goal = useGoal(goalId);
+  return (
+    <QueryState query={goal}>
+      {(g) => <Goal goal={g} />}
+    </QueryState>
+  );
+}
+
+function Goal({ goal }: { goal: GoalWithPlans }) {
+  const { can } = useSession();
+  const kpi = useKpi(goal.kpi);
+  const unit = kpi.data?.unit;
+  const units = useUnits();
+  const directory = useDirectory();
+  const scope = {
+    units: unitAndAncestors(goal.unit_id, units.data ?? []),
+    ownerId: goal.owner_id,
+  };
+  return (
+    <article className="goal-page">
+      <p className="breadcrumb">
+        <Link to="/">Scorecard</Link>
+        {goal.parent_id && (
+          <>
+            {" › "}
+            <Link to={`/goals/${goal.parent_id}`}>Parent goal</Link>
+          </>
+        )}
+      </p>
+      <div className="page-head">
+        <h1>{goal.title}</h1>
+        <StatusBadge status={goal.status.status} />
+      </div>
+      <p className="explanation" data-testid="status-explanation">
+        {explainStatus(goal)}
+      </p>
+      <dl className="facts">
+        <div>
+          <dt>Actual</dt>
+          <dd>{formatNumber(goal.status.actual, unit)}</dd>
+        </div>
+        <div>
+          <dt>Expected now</dt>
+          <dd>{formatNumber(goal.status.expected, unit)}</dd>
+        </div>
+        <div>
+          <dt>Target</dt>
+          <dd>{formatNumber(goal.status.target ?? goal.target, unit)}</dd>
+        </div>
+        <div>
+          <dt>Score</dt>
+          <dd>{formatPercent(goal.status.score)}</dd>
+        </div>
+        <div>
+          <dt>Progress</dt>
+          <dd>{formatPercent(goal.status.progress)}</dd>
+        </div>
+        <div>
+          <dt>Period</dt>
+          <dd>
+            {formatDate(goal.start)} – {formatDate(goal.due)}
+          </dd>
+        </div>
+        <div>
+          <dt>Owner</dt>
+          <dd>{(goal.owner_id && directory.data?.get(goal.owner_id)) ?? goal.owner ?? "–"}</dd>
+        </div>
+        <div>
+          <dt>KPI</dt>
+          <dd>{goal.kpi ? <Link to={`/kpis/${goal.kpi}`}>{kpi.data?.name ?? goal.kpi}</Link> : "Roll-up of its goals"}</dd>
+        </div>
+      </dl>
+      {goal.description && <p>{goal.description}</p>}
+      <div className="goal-grid">
+        <div className="goal-main">
+          {goal.kpi && <GoalChart goal={goal} unit={unit ?? ""} expression={kpi.data?.expression} />}
+          <AlertsPanel goalId={goal.id} canAct={can("goals:contribute", scope)} />
+          {goal.kpi && <DriversPanel goal={goal} unit={unit} />}
+          <CheckInsPanel goalId={goal.id} canPost={can("goals:contribute", scope)} />
+          <InitiativesPanel goalId={goal.id} canEdit={can("goals:contribute", scope)} />
+        </div>
+        <div className="goal-side">
+          <TimelinePanel goalId={goal.id} />
+          {can("goals:write", scope) && <EditPanel goal={goal} />}
+        </div>
+      </div>
+    </article>
+  );
+}
+
+function GoalChart({
+  goal,
+  unit,
+  expression,
+}: {
+  goal: GoalWithPlans;
+  unit: string;
+  expression: string | undefined;
+}) {
+  const history = useHistory(goal.id);
+  const series = useKpiSeries(goal.kpi, goal.start, goal.due);
+  const option = useMemo(
+    () =>
+      chartOption(
+        goalSeries(goal, history.data?.items ?? [], series.data?.points ?? [], expression, new Date()),
+        unit,
+      ),
+    [goal, history.data, series.data, expression, unit],
+  );
+  return (
+    <Panel title="Progress over the period">
+      {history.isPending || series.isPending ? (
+        <p className="muted">Loading the chart…</p>
+      ) : (
+        <Chart
+          option={option}
+          label={`Chart of ${goal.title}: actual, expected pace, target and forecast. ${explainStatus(goal)}`}
+        />
+      )}
+    </Panel>
+  );
+}
+
+function AlertsPanel({ goalId, canAct }: { goalId: string; canAct: boolean }) {
+  const alerts = useGoalAlerts(goalId);
+  const action = useAlertAction(goalId);
+  const [notes, setNotes] = useState<Record<string, string>>({});
+  return (
+    <Panel title="Alerts">
+      <QueryState query={alerts}>
+        {(items) =>
+          items.length === 0 ? (
+            <p className="muted">No open alerts.</p>
+          ) : (
+            <ul className="alert-list">
+              {items.map((a) => (
+                <li key={a.id} className={`alert severity-${a.severity}`} data-alert-id={a.id}>
+                  <p>
+                    <strong>{a.kind.replace("_", " ")}</strong> · {a.severity} ·{" "}
+                    <span data-testid="alert-state">{a.state}</span> · opened{" "}
+                    {formatDateTime(a.opened_at)}
+                  </p>
+                  {a.note && <p className="muted">Note: {a.note}</p>}
+                  {canAct && (
+                    <div className="inline-form">
+                      <label>
+                        Note
+                        <input
+                          value={notes[a.id] ?? ""}
+                          onChange={(e) => setNotes({ ...notes, [a.id]: e.target.value })}
+                        />
+                      </label>
+                      {a.state === "open" && (
+                        <button
+                          type="button"
+                          onClick={() => action.mutate({ id: a.id, action: "ack", note: notes[a.id] ?? "" })}
+                        >
+                          Acknowledge
+                        </button>
+                      )}
+                      <button
+                        type="button"
+                        onClick={() => action.mutate({ id: a.id, action: "resolve", note: notes[a.id] ?? "" })}
+                      >
+                        Resolve
+                      </button>
+                    </div>
+                  )}
+                </li>
+              ))}
+            </ul>
+          )
+        }
+      </QueryState>
+      {action.error && <ErrorMessage error={action.error} />}
+    </Panel>
+  );
+}
+
+function DriversPanel({ goal, unit }: { goal: GoalWithPlans; unit: string | undefined }) {
+  const behind = ["at_risk", "off_track", "missed"].includes(goal.status.status);
+  const drivers = useDrivers(goal.id, true);
+  return (
+    <Panel title="What is driving this">
+      <QueryState query={drivers} feature="Drivers">
+        {(d) =>
+          d.items.length === 0 ? (
+            <p className="muted">No dimension explains the gap.</p>
+          ) : (
+            <>
+              <p>
+                {behind ? "Behind" : "Compared with"} the {d.compare === "expected" ? "expected pace" : "previous period"} by{" "}
+                {formatNumber(d.gap, unit)}, mostly by <strong>{d.dimension}</strong>:
+              </p>
+              <table className="compact">
+                <thead>
+                  <tr>
+                    <th scope="col">{d.dimension}</th>
+                    <th scope="col" className="num">Actual</th>
+                    <th scope="col" className="num">Reference</th>
+                    <th scope="col" className="num">Contribution</th>
+                    <th scope="col" className="num">Share of gap</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {d.items.map((i) => (
+                    <tr key={i.value}>
+                      <th scope="row">{i.value}</th>
+                      <td className="num">{formatNumber(i.actual, unit)}</td>
+                      <td className="num">{formatNumber(i.reference, unit)}</td>
+                      <td className="num">{formatNumber(i.contribution, unit)}</td>
+                      <td className="num">{formatPercent(i.share_of_gap)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
+          )
+        }
+      </QueryState>
+    </Panel>
+  );
+}
+
+function CheckInsPanel({ goalId, canPost }: { goalId: string; canPost: boolean }) {
+  const checkIns = useCheckIns(goalId);
+  const post = usePostCheckIn(goalId);
+  if (checkIns.error && isUnavailable(checkIns.error))
+    return (
+      <Panel title="Check-ins">
+        <Unavailable feature="Check-ins" />
+      </Panel>
+    );
+
+  function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const data = new FormData(form);
+    const value = String(data.get("value") ?? "");
+    post.mutate(
+      {
+        comment: String(data.get("comment")),
+        confidence: Number(data.get("confidence")),
+        blockers: String(data.get("blockers") ?? ""),
+        value: value === "" ? null : Number(value),
+      },
+      { onSuccess: () => form.reset() },
+    );
+  }
+
+  return (
+    <Panel title="Check-ins">
+      {canPost && (
+        <form className="stacked" onSubmit={submit} aria-label="New check-in">
+          <label>
+            How is it going?
+            <textarea name="comment" required rows={2} />
+          </label>
+          <div className="row">
+            <label>
+              Confidence (1–10)
+              <input name="confidence" type="number" min={1} max={10} defaultValue={7} required />
+            </label>
+            <label>
+              Value (manual KPIs)
+              <input name="value" type="number" step="any" />
+            </label>
+          </div>
+          <label>
+            Blockers
+            <input name="blockers" />
+          </label>
+          <button type="submit" className="primary" disabled={post.isPending}>
+            Post check-in
+          </button>
+          {post.error && <ErrorMessage error={post.error} />}
+        </form>
+      )}
+      <QueryState query={checkIns} feature="Check-ins">
+        {(items) =>
+          items.length === 0 ? (
+            <p className="muted">No check-ins yet.</p>
+          ) : (
+            <ol className="timeline" aria-label="Check-ins" tabIndex={0}>
+              {items.map((c) => (
+                <li key={c.id}>
+                  <p className="muted small">
+                    {formatDateTime(c.at)} · {c.author ?? "someone"} · confidence {c.confidence}/10
+                  </p>
+                  <p>{c.comment}</p>
+                  {c.blockers && <p className="warn-text">Blockers: {c.blockers}</p>}
+                </li>
+              ))}
+            </ol>
+          )
+        }
+      </QueryState>
+    </Panel>
+  );
+}
+
+function InitiativesPanel({ goalId, canEdit }: { goalId: string; canEdit: boolean }) {
+  const initiatives = useInitiatives(goalId);
+  const update = useUpdateInitiative();
+  return (
+    <Panel title="Initiatives">
+      <QueryState query={initiatives} feature="Initiatives">
+        {(items) =>
+          items.length === 0 ? (
+            <p className="muted">No initiatives for this goal.</p>
+          ) : (
+            <ul className="plain">
+              {items.map((i) => (
+                <li key={i.id} className="initiative">
+                  <p>
+                    <strong>{i.title}</strong> · due {formatDate(i.due)} · {formatPercent(i.progress)} done
+                  </p>
+                  {canEdit ? (
+                    <label>
+                      Status
+                      <select
+                        value={i.status}
+                        onChange={(e) =>
+                          update.mutate({ id: i.id, body: { status: e.target.value as never } })
+                        }
+                      >
+                        {["planned", "in_progress", "blocked", "done", "cancelled"].map((s) => (
+                          <option key={s} value={s}>
+                            {s.replace("_", " ")}
+                          </option>
+                        ))}
+                      </select>
+                    </label>
+                  ) : (
+                    <p>Status: {i.status.replace("_", " ")}</p>
+                  )}
+                  {i.milestones.length > 0 && (
+                    <ul>
+                      {i.milestones.map((m) => (
+                        <li key={m.id}>
+                          {m.done_at ? "✓ " : ""}
+                          {m.title} (due {formatDate(m.due)})
+                        </li>
+                      ))}
+                    </ul>
+                  )}
+                </li>
+              ))}
+            </ul>
+          )
+        }
+      </QueryState>
+      {update.error && <ErrorMessage error={update.error} />}
+    </Panel>
+  );
+}
+
+function TimelinePanel({ goalId }: { goalId: string }) {
+  const history = useHistory(goalId);
+  return (
+    <Panel title="History">
+      <QueryState query={history}>
+        {(h) => {
+          const items = timeline(h.items);
+          return items.length === 0 ? (
+            <p className="muted">Nothing has happened to this goal yet.</p>
+          ) : (
+            <ol className="timeline" data-testid="timeline" aria-label="History" tabIndex={0}>
+              {items.map((item, n) => (
+                <li key={n}>
+                  <p className="muted small">{formatDateTime(item.time)}</p>
+                  <p>{item.text}</p>
+                </li>
+              ))}
+            </ol>
+          );
+        }}
+      </QueryState>
+    </Panel>
+  );
+}
+
+type HistoryItems = NonNullable<ReturnType<typeof useHistory>["data"]>["items"];
+
+/** Newest first: status changes (not every evaluation), revisions, alerts, reviews. */
+export function timeline(items: HistoryItems): { time: string; text: string }[] {
+  const out: { time: string; text: string }[] = [];
+  let last: string | null = null;
+  for (const item of items) {
+    if (item.type === "status") {
+      if (item.status !== last) out.push({ time: item.time, text: `Status: ${STATUS_LABEL[item.status]}` });
+      last = item.status;
+    } else if (item.type === "revision") {
+      const fields = Object.keys(item.changes).join(", ");
+      out.push({
+        time: item.time,
+        text: `${item.changed_by} changed ${fields}: “${item.reason}”${item.review_title ? ` (review “${item.review_title}”)` : ""}`,
+      });
+    } else if (item.type === "alert") {
+      out.push({
+        time: item.time,
+        text: `${ALERT_KIND[item.kind] ?? item.kind} alert ${item.event.replace("alert.", "")}${item.actor ? ` by ${item.actor}` : ""}${item.note ? `: ${item.note}` : ""}`,
+      });
+    } else if (item.type === "check_in") {
+      out.push({
+        time: item.time,
+        text: `${item.author} checked in (confidence ${item.confidence}/10): ${item.comment}${item.blockers ? ` · blockers: ${item.blockers}` : ""}`,
+      });
+    } else {
+      out.push({ time: item.time, text: `Reviewed in “${item.title}”` });
+    }
+  }
+  return out.reverse();
+}
+
+const ALERT_KIND: Record<string, string> = {
+  status: "Status",
+  forecast: "Forecast",
+  stale_data: "Stale data",
+  plan: "Plan",
+  anomaly: "Anomaly",
+};
+
+const REASONED = ["target", "baseline", "due"] as const;
+
+function EditPanel({ goal }: { goal: GoalWithPlans }) {
+  const update = useUpdateGoal(goal.id);
+  const reviews = useReviewsForChoice();
+  const [saved, setSaved] = useState(false);
+  const started = goal.start !== null && Date.parse(goal.start) <= Date.now();
+
+  function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const data = new FormData(event.currentTarget);
+    const body: Record<string, unknown> = {};
+    const title = String(data.get("title"));
+    if (title !== goal.title) body["title"] = title;
+    const owner = String(data.get("owner"));
+    if (owner !== (goal.owner ?? "")) body["owner"] = owner || null;
+    const target = String(data.get("target"));
+    if (target !== "" && Number(target) !== goal.target) body["target"] = Number(target);
+    const due = String(data.get("due"));
+    if (due && goal.due && due !== goal.due.slice(0, 10))
+      body["due"] = new Date(`${due}T${goal.due.slice(11)}`).toISOString();
+    const reason = String(data.get("reason") ?? "").trim();
+    if (reason) body["reason"] = reason;
+    const review = String(data.get("review_id") ?? "");
+    if (review) body["review_id"] = review;
+    setSaved(false);
+    update.mutate(body, { onSuccess: () => setSaved(true) });
+  }
+
+  return (
+    <Panel title="Edit goal">
+      <form className="stacked" onSubmit={submit} aria-label="Edit goal">
+        <label>
+          Title
+          <input name="title" defaultValue={goal.title} required />
+        </label>
+        <label>
+          Owner
+          <input name="owner" defaultValue={goal.owner ?? ""} />
+        </label>
+        <label>
+          Target
+          <input name="target" type="number" step="any" defaultValue={goal.target ?? ""} />
+        </label>
+        <label>
+          Due
+          <input name="due" type="date" defaultValue={goal.due?.slice(0, 10) ?? ""} />
+        </label>
+        <label>
+          Reason for the change{started ? " (required for target, baseline or due)" : ""}
+          <textarea name="reason" rows={2} />
+        </label>
+        <label>
+          Decided in review
+          <select name="review_id" defaultValue="">
+            <option value="">None</option>
+            {(reviews.data ?? []).map((r) => (
+              <option key={r.id} value={r.id}>
+                {r.title} ({formatDate(r.held_at)})
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit" className="primary" disabled={update.isPending}>
+          Save
+        </button>
+        {update.error && <ErrorMessage error={update.error} />}
+        {saved && (
+          <p role="status" className="ok-text">
+            Saved.
+          </p>
+        )}
+      </form>
+      <p className="muted small">
+        Changing the {REASONED.join(", ")} or thresholds of a started goal needs a reason; it is
+        kept in the history.
+      </p>
+    </Panel>
+  );
+}

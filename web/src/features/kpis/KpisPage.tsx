@@ -1,0 +1,52 @@
+/** The KPI list, and the form for a new KPI (for those who may define KPIs). */
+import { Link, useNavigate } from "react-router";
+
+import { useSession } from "@/shared/auth/session";
+import { Panel, QueryState } from "@/shared/components/Feedback";
+
+import { useKpis } from "./api";
+import { KpiForm } from "./KpiForm";
+
+export default function KpisPage() {
+  const kpis = useKpis();
+  const { can } = useSession();
+  const navigate = useNavigate();
+  return (
+    <>
+      <h1>KPIs</h1>
+      <QueryState query={kpis}>
+        {(items) => (
+          <div className="table-scroll" tabIndex={0} role="region" aria-label="KPIs table">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">KPI</th>
+                  <th scope="col">Unit</th>
+                  <th scope="col">Kind</th>
+                  <th scope="col">Expression</th>
+                </tr>
+              </thead>
+              <tbody>
+                {items.map((k) => (
+                  <tr key={k.key}>
+                    <th scope="row">
+                      <Link to={`/kpis/${k.key}`}>{k.name}</Link>
+                    </th>
+                    <td>{k.unit}</td>
+                    <td>{k.kind}</td>
+                    <td className="mono">{k.expression}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </QueryState>
+      {can("org:write") && (
+        <Panel title="New KPI">
+          <KpiForm onSaved={(key) => navigate(`/kpis/${key}`)} />
+        </Panel>
+      )}
+    </>
+  );
+}

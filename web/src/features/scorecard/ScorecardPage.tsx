@@ -1,0 +1,381 @@
+/**
+ * The scorecard: the goal tree of the organisation (or of one unit), grouped as a
+ * cascade, by unit or by perspective, with filters and search; re-read every
+ * `LIVE_REFRESH_MS` so statuses change on screen as the evaluator moves them.
+ */
+import { useMemo } from "react";
+import { Link, useSearchParams } from "react-router";
+
+import { QueryState } from "@/shared/components/Feedback";
+import { Sparkline } from "@/shared/components/Sparkline";
+import { StatusBadge } from "@/shared/components/StatusBadge";
+import {
+  formatDateTime,
+  formatNumber,
+  formatPercent,
+  STATUS_LABEL,
+  STATUS_ORDER,
+  type GoalStatus,
+} from "@/shared/lib/format";
+
+import { useCycles, useDirectory, useGoalTree, useKpiMap, useUnits } from "@/shared/api/queries";
+
+import { isRunningTotal } from "@/shared/lib/kpi";
+
+import { useInView } from "@/shared/lib/useInView";
+
+import { useLatestCheckIn, useTrend } from "./api";
+import {
+  filterRows,
+  flatten,
+  type Filters,
+  groupRows,
+  type Grouping,
+  isFiltered,
+  NO_FILTERS,
+  ownerOf,
+  PERSPECTIVE_LABEL,
+  type Row,
+  statusCounts,
+  subtreeOf,
+} from "./rows";
+
+const FILTER_KEYS = ["status", "unit", "owner", "cycle", "perspective", "search"] as const;
+
+export function ScorecardPage() {
+  const [params, setParams] = useSearchParams();
+  const filters: Filters = { ...NO_FILTERS };
+  for (const key of FILTER_KEYS) filters[key] = (params.get(key) ?? "") as never;
+  const grouping = (params.get("group") ?? "tree") as Grouping;
+
+  const tree = useGoalTree();
+  const units = useUnits();
+  const kpis = useKpiMap();
+  const cycles = useCycles();
+  const directory = useDirectory();
+
+  function set(key: string, value: string) {
+    const next = new URLSearchParams(params);
+    if (value) next.set(key, value);
+    else next.delete(key);
+    setParams(next, { replace: true });
+  }
+
+  return (
+    <>
+      <div className="page-head">
+        <h1>Scorecard</h1>
+        {tree.dataUpdatedAt > 0 && (
+          <p className="muted" aria-live="polite">
+            Live · updated {formatDateTime(new Date(tree.dataUpdatedAt).toISOString())}
+          </p>
+        )}
+      </div>
+      <QueryState query={tree}>
+        {(nodes) => (
+          <Scorecard
+            rows={flatten(nodes)}
+            filters={filters}
+            grouping={grouping}
+            units={units.data ?? []}
+            kpiUnit={(key) => kpis.data?.get(key)}
+            cycles={cycles.data ?? null}
+            names={directory.data}
+            set={set}
+          />
+        )}
+      </QueryState>
+    </>
+  );
+}
+
+function Scorecard({
+  rows,
+  filters,
+  grouping,
+  units,
+  kpiUnit,
+  cycles,
+  names,
+  set,
+}: {
+  rows: Row[];
+  filters: Filters;
+  grouping: Grouping;
+  units: { id: string; name: string; parent_id: string | null }[];
+  kpiUnit: (key: string) => { unit: string; expression: string } | undefined;
+  cycles: { id: string; name: string }[] | null;
+  names: Map<string, string> | undefined;
+  set: (key: string, value: string) => void;
+}) {
+  const unitName = useMemo(() => {
+    const names = new Map(units.map((u) => [u.id, u.name]));
+    return (id: string) => names.get(id) ?? "Unknown unit";
+  }, [units]);
+  const owners = [
+    ...new Set(rows.map((r) => ownerOf(r.goal, names)).filter(Boolean) as string[]),
+  ].sort();
+  const perspectives = [
+    ...new Set(rows.map((r) => r.goal.perspective).filter(Boolean) as string[]),
+  ].sort();
+  const scope = filters.unit ? subtreeOf(filters.unit, units) : new Set<string>();
+  const visible = filterRows(rows, filters, scope, names);
+  const groups = groupRows(visible, grouping, unitName);
+  const counts = statusCounts(visible);
+  const flat = isFiltered(filters) || grouping !== "tree";
+
+  return (
+    <>
+      <form className="filters" role="search" aria-label="Filter goals" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Search
+          <input
+            type="search"
+            value={filters.search}
+            placeholder="Goal, owner…"
+            onChange={(e) => set("search", e.target.value)}
+          />
+        </label>
+        <label>
+          Status
+          <select value={filters.status} onChange={(e) => set("status", e.target.value)}>
+            <option value="">Any</option>
+            {STATUS_ORDER.map((s) => (
+              <option key={s} value={s}>
+                {STATUS_LABEL[s]}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Unit
+          <select value={filters.unit} onChange={(e) => set("unit", e.target.value)}>
+            <option value="">All units</option>
+            {units.map((u) => (
+              <option key={u.id} value={u.id}>
+                {u.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Owner
+          <select value={filters.owner} onChange={(e) => set("owner", e.target.value)}>
+            <option value="">Anyone</option>
+            {owners.map((o) => (
+              <option key={o}>{o}</option>
+            ))}
+          </select>
+        </label>
+        {cycles && cycles.length > 0 && (
+          <label>
+            Cycle
+            <select value={filters.cycle} onChange={(e) => set("cycle", e.target.value)}>
+              <option value="">All cycles</option>
+              {cycles.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        {perspectives.length > 0 && (
+          <label>
+            Perspective
+            <select value={filters.perspective} onChange={(e) => set("perspective", e.target.value)}>
+              <option value="">All</option>
+              {perspectives.map((p) => (
+                <option key={p} value={p}>
+                  {PERSPECTIVE_LABEL[p] ?? p}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        <label>
+          Group by
+          <select value={grouping} onChange={(e) => set("group", e.target.value === "tree" ? "" : e.target.value)}>
+            <option value="tree">Goal cascade</option>
+            <option value="unit">Unit</option>
+            <option value="perspective">Perspective</option>
+          </select>
+        </label>
+      </form>
+      <p className="summary" aria-live="polite" data-testid="scorecard-summary">
+        {visible.length} {visible.length === 1 ? "goal" : "goals"}
+        {STATUS_ORDER.filter((s) => counts.get(s)).map((s) => (
+          <span key={s} className={`count status-text-${s}`}>
+            {" "}
+            · {counts.get(s)} {STATUS_LABEL[s].toLowerCase()}
+          </span>
+        ))}
+      </p>
+      {visible.length === 0 ? (
+        <p className="empty">
+          {rows.length === 0 ? "No goals yet." : "No goal matches these filters."}
+        </p>
+      ) : (
+        groups.map((group) => (
+          <GoalTable
+            key={group.key}
+            title={group.title}
+            rows={group.rows}
+            indent={!flat}
+            unitName={unitName}
+            kpiUnit={kpiUnit}
+            names={names}
+          />
+        ))
+      )}
+    </>
+  );
+}
+
+function GoalTable({
+  title,
+  rows,
+  indent,
+  unitName,
+  kpiUnit,
+  names,
+}: {
+  title: string;
+  rows: Row[];
+  indent: boolean;
+  unitName: (id: string) => string;
+  kpiUnit: (key: string) => { unit: string; expression: string } | undefined;
+  names: Map<string, string> | undefined;
+}) {
+  return (
+    <section className="scorecard-group" aria-label={title || "Goals"}>
+      {title && <h2>{title}</h2>}
+      <div className="table-scroll" tabIndex={0} role="region" aria-label={title ? `Goals of ${title}` : "Goals"}>
+        <table className="scorecard">
+          <thead>
+            <tr>
+              <th scope="col">Goal</th>
+              <th scope="col">Status</th>
+              <th scope="col" className="num">Score</th>
+              <th scope="col" className="num">Actual</th>
+              <th scope="col" className="num">Expected</th>
+              <th scope="col" className="num">Target</th>
+              <th scope="col">Trend</th>
+              <th scope="col">Owner</th>
+              <th scope="col">Confidence</th>
+              <th scope="col">Initiatives</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((row) => (
+              <GoalRow
+                key={row.goal.id}
+                row={row}
+                indent={indent}
+                unit={row.goal.kpi ? kpiUnit(row.goal.kpi)?.unit : undefined}
+                expression={row.goal.kpi ? kpiUnit(row.goal.kpi)?.expression : undefined}
+                unitName={unitName}
+                owner={ownerOf(row.goal, names)}
+              />
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
+
+function GoalRow({
+  row,
+  indent,
+  unit,
+  expression,
+  unitName,
+  owner,
+}: {
+  row: Row;
+  indent: boolean;
+  unit: string | undefined;
+  expression: string | undefined;
+  unitName: (id: string) => string;
+  owner: string | null;
+}) {
+  const { goal, depth } = row;
+  const s = goal.status;
+  return (
+    <tr data-goal-id={goal.id} data-status={s.status}>
+      <th scope="row" className="goal-cell">
+        <div style={indent ? { paddingLeft: `${depth * 1.25}rem` } : undefined}>
+          <Link to={`/goals/${goal.id}`}>{goal.title}</Link>
+          <span className="muted small">
+            {goal.unit_id ? unitName(goal.unit_id) : ""}
+            {!indent && row.path.length > 0 ? ` · under ${row.path[row.path.length - 1]}` : ""}
+          </span>
+        </div>
+      </th>
+      <td>
+        <StatusBadge status={s.status as GoalStatus} />
+        {s.forecast?.status === "likely_missed" && (
+          <span className="small warn-text"> likely missed</span>
+        )}
+      </td>
+      <td className="num">{formatPercent(s.score)}</td>
+      <td className="num">{formatNumber(s.actual, unit)}</td>
+      <td className="num">{formatNumber(s.expected, unit)}</td>
+      <td className="num">{formatNumber(s.target, unit)}</td>
+      <td>
+        {goal.kpi ? (
+          <Trend goal={goal} runningTotal={isRunningTotal(expression)} />
+        ) : (
+          <span className="muted small">roll-up</span>
+        )}
+      </td>
+      <td>{owner ?? <span className="muted">–</span>}</td>
+      <td>
+        <Confidence goal={goal} />
+      </td>
+      <td>
+        {s.initiatives && s.initiatives.count > 0 ? (
+          <span title={`${formatPercent(s.initiatives.progress)} complete`}>
+            {s.initiatives.by_status["done"] ?? 0}/{s.initiatives.count} done
+            {(s.initiatives.by_status["blocked"] ?? 0) > 0 && (
+              <span className="small warn-text"> {s.initiatives.by_status["blocked"]} blocked</span>
+            )}
+          </span>
+        ) : (
+          <span className="muted">–</span>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+/** A row's sparkline, fetched once the row is on screen. */
+function Trend({ goal, runningTotal }: { goal: Row["goal"]; runningTotal: boolean }) {
+  const [anchor, seen] = useInView<HTMLSpanElement>();
+  const trend = useTrend(goal.kpi, goal.start, goal.due, runningTotal && !goal.window, seen);
+  return (
+    <span ref={anchor}>
+      <Sparkline values={trend.data ?? []} label={`Trend of ${goal.kpi}`} />
+    </span>
+  );
+}
+
+/** The confidence of the goal's latest check-in, fetched once the row is on screen. */
+function Confidence({ goal }: { goal: Row["goal"] }) {
+  const [anchor, seen] = useInView<HTMLSpanElement>();
+  const latest = useLatestCheckIn(goal.id, seen);
+  const overdue = goal.status.check_in?.overdue;
+  return (
+    <span ref={anchor}>
+      {latest.data ? (
+        <span title={`Checked in ${formatDateTime(latest.data.at)}`}>
+          {latest.data.confidence}/10
+        </span>
+      ) : (
+        <span className="muted">–</span>
+      )}
+      {overdue && <span className="small warn-text"> check-in overdue</span>}
+    </span>
+  );
+}
