@@ -18,12 +18,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import api, endtoend, evaluator, ingest, people, web
+from bench import analysis, api, endtoend, evaluator, ingest, people, web
 from bench.infra import Infrastructure
 from bench.results import Row, machine, notes, table, write_doc
 from devstack.processes import REPO_ROOT
 
-BENCHMARKS = ("ingest", "evaluator", "e2e", "api", "people", "web")
+BENCHMARKS = ("ingest", "evaluator", "e2e", "api", "people", "web", "analysis")
 DOC = REPO_ROOT / "docs" / "benchmarks.md"
 
 
@@ -49,6 +49,8 @@ async def _run(infra: Infrastructure, args: argparse.Namespace) -> list[Row]:
             rows += await people.run(infra)
         elif name == "web":
             rows += await web.run(infra, goals=args.web_goals)
+        elif name == "analysis":
+            rows += await analysis.run(infra, events=args.analysis_events, kpis=args.analysis_kpis)
         print(f"   {name} took {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
         for row in rows[-4:]:
             print(f"   {row.measure}: {row.value:,.1f} {row.unit}", file=sys.stderr, flush=True)
@@ -69,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--e2e-seconds", type=float, default=30)
     parser.add_argument("--api-events", type=int, default=10_000_000)
     parser.add_argument("--web-goals", type=int, default=1000, help="goals of the big scorecard")
+    parser.add_argument("--analysis-events", type=int, default=10_000_000)
+    parser.add_argument("--analysis-kpis", type=int, default=1000)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 

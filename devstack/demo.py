@@ -2,6 +2,12 @@
 and its plans: the strategy, two cycles, initiatives with budgets (some late), check-ins
 with confidence over the history and a manual KPI (employee satisfaction) fed by them.
 
+For the analysis features (docs/analysis.md) revenue also has four weeks of hourly history
+before that, with a weekly pattern (busy weekends) so forecasts are seasonal; the EU's
+revenue drops by 40 % over the last three days, so the company revenue goal's drivers
+name it; and one hour, the last full hour before the seed, holds an APAC revenue spike
+that the first sweep's anomaly check on `revenue_apac` reports.
+
 Targets are not arbitrary: they are computed from the traffic generator's own expected
 rates (`devstack.traffic`), so that under live demo traffic some goals sit on track, some
 at risk and some off track, one is already achieved, and the roll-ups show the mix. The
@@ -31,6 +37,11 @@ from devstack.traffic import (
 )
 
 HISTORY = timedelta(days=3)
+SEASONAL_HISTORY = timedelta(days=28)
+WEEKLY = (0.8, 0.9, 0.95, 1.0, 1.1, 1.4, 0.85)
+"""Revenue by weekday (Monday first) in the backfilled history."""
+EU_DROP = 0.6
+"""EU revenue over the last three days, against its usual level."""
 AHEAD = timedelta(days=4)
 CHUNK = timedelta(minutes=10)
 
@@ -93,6 +104,7 @@ KPIS: list[dict[str, Any]] = [
         "unit": "EUR",
         "kind": "lagging",
         "expression": 'sum(revenue{region="apac"})',
+        "anomaly": {"granularity": "hour", "sensitivity": "low"},
     },
     {
         "key": "cost",
@@ -211,7 +223,12 @@ async def seed(api_url: str, ingest_url: str, admin_key: str, rate: float) -> No
         base_url=ingest_url, headers={"Authorization": f"Bearer {key['key']}"}, timeout=60
     ) as ingest:
         batch: list[dict[str, Any]] = []
-        for event in _history(Rates.at(rate), start, now, random.Random(7)):
+        history = itertools.chain(
+            _seasonal_history(Rates.at(rate), start - SEASONAL_HISTORY, start, random.Random(3)),
+            _history(Rates.at(rate), start, now, random.Random(7)),
+            _spike(Rates.at(rate), now),
+        )
+        for event in history:
             batch.append(event)
             if len(batch) == 5000:
                 await _push(ingest, batch)
@@ -555,7 +572,8 @@ def _history(
         stamp = (at + CHUNK / 2).isoformat()
         for region, share in zip(REGIONS, REGION_WEIGHTS, strict=True):
             dims = {"region": region, "channel": "web"}
-            yield event(stamp, "revenue", noisy(rates.revenue * share * seconds), **dims)
+            level = WEEKLY[at.weekday()] * (EU_DROP if region == "eu" else 1.0)
+            yield event(stamp, "revenue", noisy(rates.revenue * share * seconds * level), **dims)
             yield event(stamp, "orders", round(noisy(rates.orders * share * seconds)), **dims)
         for category, cost_share in _COST_SHARE.items():
             value = rates.revenue * cost_share / len(_COST_SHARE) * seconds
@@ -574,3 +592,35 @@ def _history(
             yield event(stamp, "ticket_resolution_hours", hours, team=team)
             yield event(stamp, "csat_score", float(score), team=team)
         at += CHUNK
+
+
+def _seasonal_history(
+    rates: Rates, start: datetime, end: datetime, rng: random.Random
+) -> Iterator[dict[str, Any]]:
+    """Hourly revenue per region with the weekly pattern, before the detailed history."""
+    hour = timedelta(hours=1)
+    at = start
+    while at < end:
+        for region, share in zip(REGIONS, REGION_WEIGHTS, strict=True):
+            value = rates.revenue * share * 3600 * WEEKLY[at.weekday()] * rng.uniform(0.95, 1.05)
+            yield {
+                "event_id": f"demo-seasonal-{region}-{int(at.timestamp())}",
+                "metric": "revenue",
+                "value": round(value, 2),
+                "timestamp": (at + hour / 2).isoformat(),
+                "dimensions": {"region": region, "channel": "web"},
+            }
+        at += hour
+
+
+def _spike(rates: Rates, now: datetime) -> Iterator[dict[str, Any]]:
+    """Four hours' worth of extra APAC revenue in the last full hour: the injected anomaly."""
+    last_hour = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    share = REGION_WEIGHTS[REGIONS.index("apac")]
+    yield {
+        "event_id": "demo-anomaly-apac",
+        "metric": "revenue",
+        "value": round(rates.revenue * share * 3600 * 4, 2),
+        "timestamp": (last_hour + timedelta(minutes=30)).isoformat(),
+        "dimensions": {"region": "apac", "channel": "web"},
+    }

@@ -30,8 +30,12 @@ ALERT_EVENT_TYPES: Final = (
     "alert.resolved",
 )
 GOAL_EVENT_TYPES: Final = ("goal.status_changed",)
+REVIEW_EVENT_TYPE: Final = "review.created"
+"""Written by the api when a review is created: `data` is `{review_id, title, held_at,
+scope_goal_id (null: the whole organisation), summary: {goals, by_status}}`. Not sent
+to Kafka; offered to webhooks and to notification subscriptions."""
 # Every type a webhook may subscribe to, in the order the docs list them.
-EVENT_TYPES: Final = ALERT_EVENT_TYPES + GOAL_EVENT_TYPES
+EVENT_TYPES: Final = (*ALERT_EVENT_TYPES, *GOAL_EVENT_TYPES, REVIEW_EVENT_TYPE)
 METRIC_EVENT_TYPE: Final = "metric.recorded"
 """A metric event written by the api (a check-in's value on a manual KPI): the relay sends
 it to the events topic, where it is stored and evaluated like any pushed event. Its `data`

@@ -367,3 +367,35 @@ async def test_postgres_starts_from_a_private_checkout(
             assert await conn.fetchval("SELECT 1") == 1
         finally:
             await conn.close()
+
+
+def test_demo_history_shows_a_weekly_pattern_an_eu_drop_and_one_spike() -> None:
+    from collections import defaultdict
+    from datetime import UTC, datetime, timedelta
+
+    from devstack.demo import EU_DROP, WEEKLY, Rates, _history, _seasonal_history, _spike
+
+    rates = Rates.at(50)
+    now = datetime(2026, 11, 29, 12, 30, tzinfo=UTC)
+    start = now - timedelta(days=3)
+    older = list(_seasonal_history(rates, start - timedelta(days=28), start, random.Random(3)))
+    recent = list(_history(rates, start, now, random.Random(7)))
+    spike = list(_spike(rates, now))
+    events = older + recent + spike
+    assert len({e["event_id"] for e in events}) == len(events)
+    by_weekday: dict[int, float] = defaultdict(float)
+    for e in older:
+        by_weekday[datetime.fromisoformat(e["timestamp"]).weekday()] += e["value"]
+    # Four of each weekday in 28 days: Saturdays outsell Mondays as the pattern says.
+    assert by_weekday[5] / by_weekday[0] == pytest.approx(WEEKLY[5] / WEEKLY[0], rel=0.05)
+
+    def eu_share(items: list[dict[str, object]]) -> float:
+        revenue = [e for e in items if e["metric"] == "revenue"]
+        eu = sum(float(e["value"]) for e in revenue if e["dimensions"]["region"] == "eu")  # type: ignore[index, arg-type]
+        return eu / sum(float(e["value"]) for e in revenue)  # type: ignore[arg-type]
+
+    assert eu_share(recent) < eu_share(older) * (EU_DROP + 0.1)
+    assert spike[0]["dimensions"] == {"region": "apac", "channel": "web"}
+    assert datetime.fromisoformat(spike[0]["timestamp"]) == datetime(
+        2026, 11, 29, 11, 30, tzinfo=UTC
+    )

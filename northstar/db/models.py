@@ -188,6 +188,8 @@ class Kpi(Base):
     category: Mapped[str | None] = mapped_column(String(50))
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
+    # `{granularity: hour|day, sensitivity: low|medium|high}` or NULL (SPEC §13).
+    anomaly: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
     __table_args__ = (
         CheckConstraint("kind IN ('leading', 'lagging')", name="kind"),
@@ -248,7 +250,7 @@ class Goal(Base):
 
     __table_args__ = (
         CheckConstraint("type IN ('reach', 'stay_above', 'stay_below')", name="type"),
-        CheckConstraint("pacing IN ('linear', 'none')", name="pacing"),
+        CheckConstraint("pacing IN ('linear', 'none', 'seasonal')", name="pacing"),
         CheckConstraint("rollup IN ('weighted', 'worst')", name="rollup"),
         CheckConstraint("off_track > 0 AND off_track <= at_risk", name="thresholds"),
         CheckConstraint("weight >= 0", name="weight"),
@@ -291,9 +293,26 @@ class GoalState(Base):
     progress: Mapped[float | None] = mapped_column(Double)
     forecast_value: Mapped[float | None] = mapped_column(Double)
     forecast_status: Mapped[str | None] = mapped_column(String(16))
+    # The forecast's band, probability and model (migration 0009, SPEC §13).
+    forecast_low: Mapped[float | None] = mapped_column(Double)
+    forecast_high: Mapped[float | None] = mapped_column(Double)
+    forecast_probability: Mapped[float | None] = mapped_column(Double)
+    forecast_method: Mapped[str | None] = mapped_column(String(10))
     evaluated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     history_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AnomalyCheck(Base):
+    """How far the anomaly checks of a KPI have got: buckets before `checked_until` were
+    checked (or were history when detection was enabled)."""
+
+    __tablename__ = "anomaly_checks"
+
+    kpi_key: Mapped[str] = mapped_column(
+        ForeignKey("kpis.key", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True
+    )
+    checked_until: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
 goal_status_history = Table(
@@ -363,7 +382,9 @@ class Alert(Base):
     )
 
     __table_args__ = (
-        CheckConstraint("kind IN ('status', 'forecast', 'stale_data', 'plan')", name="kind"),
+        CheckConstraint(
+            "kind IN ('status', 'forecast', 'stale_data', 'plan', 'anomaly')", name="kind"
+        ),
         CheckConstraint("severity IN ('warning', 'critical')", name="severity"),
         CheckConstraint("state IN ('open', 'acknowledged', 'resolved')", name="state"),
         Index(

@@ -259,16 +259,46 @@ class Summary:
     def add(self, timestamp: datetime, value: float) -> None:
         """Count one event. Raises ``ValueError`` for a non-finite value or a naive
         timestamp."""
-        number = _check_finite(value, "an event value")
-        _require_aware(timestamp, "an event timestamp")
-        self.count += 1
-        self.sum += number
-        self.min = number if self.min is None else min(self.min, number)
-        self.max = number if self.max is None else max(self.max, number)
-        if self.last_ts is None or timestamp >= self.last_ts:
-            self.last_ts = timestamp
-            self.last_value = number
-        self.sketch.add(number)
+        self.add_many(((timestamp, value),))
+
+    def add_many(self, points: Iterable[tuple[datetime, float]]) -> None:
+        """Count ``(timestamp, value)`` events, in the order given. Raises ``ValueError``
+        for a non-finite value or a naive timestamp; the events before it stay counted.
+
+        The one loop that summarises events: :meth:`add` and the batch the evaluator
+        prepares (``northstar.rollups.batch``) both go through it, which is why it keeps
+        its state in locals and calls nothing per event that it can avoid."""
+        count, total, low, high = self.count, self.sum, self.min, self.max
+        last_ts, last_value = self.last_ts, self.last_value
+        positive, negative, zero = self.sketch.positive, self.sketch.negative, 0
+        log, ceil, isfinite, log_gamma = math.log, math.ceil, math.isfinite, LOG_GAMMA
+        try:
+            for timestamp, value in points:
+                number = float(value)
+                if not isfinite(number):
+                    raise ValueError(f"an event value must be a finite number, got {value!r}")
+                if timestamp.utcoffset() is None:
+                    _require_aware(timestamp, "an event timestamp")
+                count += 1
+                total += number
+                if low is None or number < low:
+                    low = number
+                if high is None or number > high:
+                    high = number
+                if last_ts is None or timestamp >= last_ts:
+                    last_ts, last_value = timestamp, number
+                if number > 0:
+                    index = ceil(log(number) / log_gamma)
+                    positive[index] = positive.get(index, 0) + 1
+                elif number < 0:
+                    index = ceil(log(-number) / log_gamma)
+                    negative[index] = negative.get(index, 0) + 1
+                else:
+                    zero += 1
+        finally:
+            self.count, self.sum, self.min, self.max = count, total, low, high
+            self.last_ts, self.last_value = last_ts, last_value
+            self.sketch.zero += zero
 
     def merge(self, other: Summary) -> Summary:
         """A new summary of both event sets (``other`` counts as added later)."""

@@ -67,6 +67,7 @@ class AlertKind(StrEnum):
     FORECAST = "forecast"
     STALE_DATA = "stale_data"
     PLAN = "plan"
+    ANOMALY = "anomaly"
 
 
 _SEVERITY_RANK = {"warning": 1, "critical": 2}
@@ -232,6 +233,14 @@ def plan_condition(late: bool) -> AlertCondition:
     if late:
         return AlertCondition(AlertKind.PLAN, AlertSeverity.WARNING, clears=False)
     return AlertCondition(AlertKind.PLAN, None, clears=True)
+
+
+def anomaly_condition(anomalous: bool) -> AlertCondition:
+    """Holds (warning) when the KPI's last checked bucket fell outside its learned band;
+    clears when a later bucket is back inside."""
+    if anomalous:
+        return AlertCondition(AlertKind.ANOMALY, AlertSeverity.WARNING, clears=False)
+    return AlertCondition(AlertKind.ANOMALY, None, clears=True)
 
 
 def alert_conditions(

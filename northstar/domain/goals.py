@@ -10,7 +10,7 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 __all__ = [
@@ -57,6 +57,7 @@ class Pacing(StrEnum):
 
     LINEAR = "linear"
     NONE = "none"
+    SEASONAL = "seasonal"
 
 
 class GoalStatus(StrEnum):
@@ -130,6 +131,10 @@ class GoalSpec:
     baseline: float = 0.0
     pacing: Pacing = Pacing.LINEAR
     thresholds: Thresholds = field(default_factory=Thresholds)
+    profile: tuple[float, ...] = ()
+    """For ``seasonal`` pacing: the weight of each UTC day from the one containing
+    ``start`` to the one containing ``due`` (see ``forecasting.seasonal_profile``);
+    without one, seasonal pacing is linear."""
 
     def __post_init__(self) -> None:
         _require_finite(self.target, "target")
@@ -175,11 +180,39 @@ def elapsed_fraction(spec: GoalSpec, now: datetime) -> float:
     return min(max((now - spec.start) / period, 0.0), 1.0)
 
 
+def seasonal_fraction(spec: GoalSpec, now: datetime) -> float:
+    """The share of the period's weight (``spec.profile``, one weight per UTC day, a
+    day cut by ``start`` or ``due`` counting for the part inside) that lies before
+    ``now``; linear within a day. The elapsed fraction when there is no usable profile."""
+    if now < spec.start:
+        return 0.0
+    first = spec.start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    day = timedelta(days=1)
+    total = done = 0.0
+    for i, weight in enumerate(spec.profile):
+        begin = max(first + i * day, spec.start)
+        end = min(first + (i + 1) * day, spec.due)
+        if end <= begin or weight <= 0 or not math.isfinite(weight):
+            continue
+        part = weight * ((end - begin) / day)
+        total += part
+        if now >= end:
+            done += part
+        elif now > begin:
+            done += part * ((now - begin) / (end - begin))
+    if total <= 0:
+        return elapsed_fraction(spec, now)
+    return min(max(done / total, 0.0), 1.0)
+
+
 def expected_value(spec: GoalSpec, now: datetime) -> float:
-    """The value the KPI should have at ``now``: linear from baseline to target over
-    the period, or the target from the start for ``none`` pacing."""
+    """The value the KPI should have at ``now``: from baseline to target over the
+    period, linearly or (``seasonal``) along the KPI's own seasonal curve; the target
+    from the start for ``none`` pacing."""
     if spec.pacing is Pacing.NONE:
         return spec.target
+    if spec.pacing is Pacing.SEASONAL:
+        return spec.baseline + (spec.target - spec.baseline) * seasonal_fraction(spec, now)
     return spec.baseline + (spec.target - spec.baseline) * elapsed_fraction(spec, now)
 
 
@@ -320,10 +353,27 @@ def rollup_status(score: float | None, thresholds: Thresholds) -> GoalStatus:
 
 @dataclass(frozen=True)
 class Forecast:
-    """The KPI value projected at ``due`` and whether it would meet the goal."""
+    """The KPI value projected at ``due`` and whether it would meet the goal; with a
+    band, the probability of meeting the goal and the model's name when it comes from
+    :mod:`northstar.domain.forecasting` (SPEC §13)."""
 
     value: float
     status: ForecastStatus
+    low: float | None = None
+    high: float | None = None
+    probability: float | None = None
+    method: str | None = None
+
+    def to_dict(self) -> dict[str, float | str | None]:
+        """The status object's ``forecast`` member."""
+        return {
+            "value": self.value,
+            "low": self.low,
+            "high": self.high,
+            "probability": self.probability,
+            "method": self.method,
+            "status": self.status.value,
+        }
 
 
 def forecast(

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from northstar.domain.alerts import (
     Alert,
+    AlertCondition,
     AlertEventType,
     AlertKind,
     AlertSeverity,
@@ -159,6 +160,35 @@ class AlertRecorder:
                     )
                 )
         return changes
+
+    async def apply_condition(
+        self,
+        conn: AsyncConnection,
+        goal_id: uuid.UUID,
+        condition: AlertCondition,
+        details: Mapping[str, Any],
+        now: datetime,
+    ) -> AlertChange | None:
+        """Decide and record one condition for one goal outside a goal evaluation (the
+        anomaly checks), under the goal's lock like an evaluation."""
+        if not await self.repository.lock_goal(conn, goal_id):
+            return None  # never evaluated yet: nothing to alert on
+        current = await self.repository.unresolved(conn, [goal_id])
+        row = current.get((goal_id, condition.kind.value))
+        transition = decide(condition, _domain(row) if row is not None else None, now)
+        if transition is None:
+            return None
+        title = (await self.repository.goal_titles(conn, [goal_id])).get(goal_id)
+        return await self._record(
+            conn,
+            goal_id=goal_id,
+            goal_title=title,
+            row=row,
+            transition=transition,
+            actor=SYSTEM,
+            now=now,
+            details=details,
+        )
 
     async def acknowledge(
         self,

@@ -21,9 +21,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from northstar.domain.analysis import is_additive
 from northstar.domain.expressions import Expr, parse_expression
+from northstar.domain.forecasting import (
+    HISTORY_DAYS,
+    YEAR_BEFORE,
+    forecast_band,
+    seasonal_profile,
+)
 from northstar.domain.goals import (
     Forecast,
+    ForecastStatus,
     GoalSpec,
     GoalStatus,
     GoalType,
@@ -31,7 +39,6 @@ from northstar.domain.goals import (
     RollupPolicy,
     Thresholds,
     evaluate_goal,
-    forecast,
     rollup_score,
     rollup_status,
 )
@@ -45,12 +52,15 @@ from northstar.evaluation.repository import (
 )
 from northstar.evaluation.status import StatusReport
 from northstar.rollups.reader import KpiValueReader
-from northstar.rollups.series import daily_period_to_date
+from northstar.rollups.series import daily_period_to_date, step_series
 
 # A goal without a due date is judged against its target with no pace and never closes.
 _OPEN_ENDED = datetime(9999, 1, 1, tzinfo=UTC)
 # Goals whose due date passed longer ago than this are final; the timer leaves them be.
 FINAL_AFTER = timedelta(days=7)
+DAY = timedelta(days=1)
+# Daily histories and seasonal profiles kept (one per database, expression and day).
+_HISTORY_CACHE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +131,9 @@ class GoalEvaluationService:
         self.repository = repository or GoalStateRepository()
         self._history_interval = history_interval
         self._expressions: dict[str, Expr] = {}
+        # Keyed by database too: one process may serve several (tests, benchmarks).
+        self._histories: dict[tuple[str, str, datetime], list[tuple[datetime, float]]] = {}
+        self._profiles: dict[tuple[str, str, datetime, datetime, datetime], tuple[float, ...]] = {}
 
     async def affected_goals(
         self, conn: AsyncConnection, touched: Iterable[tuple[str, datetime, datetime]]
@@ -133,9 +146,18 @@ class GoalEvaluationService:
         return await self.repository.due_since(conn, now - FINAL_AFTER)
 
     async def evaluate(
-        self, conn: AsyncConnection, goal_ids: Sequence[uuid.UUID], now: datetime
+        self,
+        conn: AsyncConnection,
+        goal_ids: Sequence[uuid.UUID],
+        now: datetime,
+        *,
+        forecasts: bool = True,
     ) -> list[GoalOutcome]:
-        """Evaluate the goals and their ancestors at `now`, inside the caller's transaction."""
+        """Evaluate the goals and their ancestors at `now`, inside the caller's transaction.
+
+        With `forecasts=False` (the evaluator after a batch) each goal keeps the forecast
+        it had: fitting models is the timed sweep's work, bounded per run, never the
+        batch path's."""
         if not goal_ids:
             return []
         previous = await self.repository.lock_with_ancestors(conn, goal_ids)
@@ -150,7 +172,13 @@ class GoalEvaluationService:
         for goal_id in sorted(g for g, goal in goals.items() if goal.kpi_key is not None):
             goal = goals[goal_id]
             outcome = await self._evaluate_leaf(
-                reader=reader, trends=trends, conn=conn, goal=goal, previous=previous, now=now
+                reader=reader,
+                trends=trends,
+                conn=conn,
+                goal=goal,
+                previous=previous,
+                now=now,
+                forecasts=forecasts,
             )
             if goal.max_staleness is not None and goal.kpi_key is not None:
                 if goal.kpi_key not in staleness:
@@ -204,6 +232,7 @@ class GoalEvaluationService:
         goal: GoalDefinition,
         previous: Mapping[uuid.UUID, StoredState],
         now: datetime,
+        forecasts: bool,
     ) -> GoalOutcome:
         assert goal.expression is not None  # a leaf has a KPI
         start = goal.start or goal.created_at
@@ -231,15 +260,35 @@ class GoalEvaluationService:
             due=due or _OPEN_ENDED,
             pacing=Pacing(goal.pacing) if due is not None else Pacing.NONE,
             thresholds=_thresholds(goal),
+            profile=(
+                await self._profile(conn, goal.expression, expr, start, due, now)
+                if due is not None and goal.pacing == Pacing.SEASONAL.value
+                else ()
+            ),
         )
         judged = evaluate_goal(spec, actual, now)
         projected = None
-        if actual is not None and spec.pacing is Pacing.LINEAR and now < spec.due:
-            key = (goal.expression, start, end)
-            points = trends.get(key)
-            if points is None:
-                points = trends[key] = await daily_period_to_date(conn, expr, start, end)
-            projected = forecast(spec, [*points, (end, actual)], now)
+        if actual is not None and spec.pacing is not Pacing.NONE and now < spec.due:
+            if not forecasts:
+                projected = stored_forecast(previous[goal.id])
+            else:
+                key = (goal.expression, start, end)
+                points = trends.get(key)
+                if points is None:
+                    points = trends[key] = await daily_period_to_date(conn, expr, start, end)
+                # Period-to-date of an additive KPI is today's actual plus the days to
+                # come, which the seasonal model simulates; a rolling window is not.
+                additive = window is None and is_additive(expr)
+                daily = await self._daily(conn, goal.expression, expr, now) if additive else []
+                projected = forecast_band(
+                    spec,
+                    actual=actual,
+                    now=now,
+                    daily=daily,
+                    points=points,
+                    additive=additive,
+                    seed=goal.id.int % 2**32,
+                )
         return _outcome(
             goal,
             previous,
@@ -251,6 +300,55 @@ class GoalEvaluationService:
             progress=judged.progress,
             forecast=projected,
         )
+
+    async def _daily(
+        self, conn: AsyncConnection, text: str, expr: Expr, now: datetime
+    ) -> list[tuple[datetime, float]]:
+        """The KPI per UTC day over the days before today that a seasonal model learns
+        from, cached per database, expression and day (complete days change only by late
+        events)."""
+        today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        key = (str(conn.engine.url), text, today)
+        cached = self._histories.get(key)
+        if cached is None:
+            series = await step_series(conn, expr, today - HISTORY_DAYS * DAY, today, DAY)
+            cached = [(t, v) for t, v in series if v is not None]
+            if len(self._histories) >= _HISTORY_CACHE:
+                self._histories.clear()
+            self._histories[key] = cached
+        return cached
+
+    async def _profile(
+        self,
+        conn: AsyncConnection,
+        text: str,
+        expr: Expr,
+        start: datetime,
+        due: datetime,
+        now: datetime,
+    ) -> tuple[float, ...]:
+        """The seasonal pace's day weights (the same period 52 weeks before, else the
+        weekly pattern of the last weeks), cached per database, expression, period and
+        day."""
+        today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        key = (str(conn.engine.url), text, start, due, today)
+        cached = self._profiles.get(key)
+        if cached is None:
+            first = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+            # A week more than the period, so "there was data before" can be seen.
+            year_before = await step_series(
+                conn, expr, first - YEAR_BEFORE - 7 * DAY, due - YEAR_BEFORE + DAY, DAY
+            )
+            cached = seasonal_profile(
+                start,
+                due,
+                year_before=[(t, v) for t, v in year_before if v is not None],
+                recent=await self._daily(conn, text, expr, now),
+            )
+            if len(self._profiles) >= _HISTORY_CACHE:
+                self._profiles.clear()
+            self._profiles[key] = cached
+        return cached
 
     def _evaluate_rollup(
         self,
@@ -288,6 +386,10 @@ class GoalEvaluationService:
                     progress=o.progress,
                     forecast_value=o.forecast.value if o.forecast else None,
                     forecast_status=o.forecast.status.value if o.forecast else None,
+                    forecast_low=o.forecast.low if o.forecast else None,
+                    forecast_high=o.forecast.high if o.forecast else None,
+                    forecast_probability=o.forecast.probability if o.forecast else None,
+                    forecast_method=o.forecast.method if o.forecast else None,
                     history=self._history_due(o, previous[o.goal_id], now),
                 )
                 for o in outcomes
@@ -301,6 +403,20 @@ class GoalEvaluationService:
             or before.history_at is None
             or now - before.history_at >= self._history_interval
         )
+
+
+def stored_forecast(state: StoredState) -> Forecast | None:
+    """The forecast a `goal_state` row holds, if any."""
+    if state.forecast_value is None or state.forecast_status is None:
+        return None
+    return Forecast(
+        value=state.forecast_value,
+        status=ForecastStatus(state.forecast_status),
+        low=state.forecast_low,
+        high=state.forecast_high,
+        probability=state.forecast_probability,
+        method=state.forecast_method,
+    )
 
 
 def _thresholds(goal: GoalDefinition) -> Thresholds:

@@ -46,8 +46,15 @@ class GoalJudge:
         self.alerts = alerts or AlertRecorder()
 
     async def judge(
-        self, conn: AsyncConnection, goal_ids: Sequence[uuid.UUID], now: datetime
+        self,
+        conn: AsyncConnection,
+        goal_ids: Sequence[uuid.UUID],
+        now: datetime,
+        *,
+        forecasts: bool = True,
     ) -> Judgement:
-        outcomes = await self.goals.evaluate(conn, goal_ids, now)
+        """Evaluate and apply the alert rules. `forecasts=False` keeps each goal's stored
+        forecast instead of fitting models (the evaluator's per-batch path)."""
+        outcomes = await self.goals.evaluate(conn, goal_ids, now, forecasts=forecasts)
         changes = await self.alerts.apply(conn, outcomes, now)
         return Judgement(outcomes, changes)

@@ -62,6 +62,13 @@ class StoredState:
     status: str | None
     status_since: datetime | None
     history_at: datetime | None
+    # The stored forecast, which a batch keeps (only the sweep fits models).
+    forecast_value: float | None = None
+    forecast_status: str | None = None
+    forecast_low: float | None = None
+    forecast_high: float | None = None
+    forecast_probability: float | None = None
+    forecast_method: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +91,10 @@ class StateWrite:
     forecast_value: float | None
     forecast_status: str | None
     history: bool  # also append a `goal_status_history` row
+    forecast_low: float | None = None
+    forecast_high: float | None = None
+    forecast_probability: float | None = None
+    forecast_method: str | None = None
 
 
 _CLOSURE = """
@@ -99,7 +110,8 @@ INSERT INTO goal_state (goal_id) SELECT id FROM unnest($1::uuid[]) AS id ORDER B
 ON CONFLICT DO NOTHING
 """
 _LOCK = """
-SELECT goal_id, status, status_since, history_at FROM goal_state
+SELECT goal_id, status, status_since, history_at, forecast_value, forecast_status,
+       forecast_low, forecast_high, forecast_probability, forecast_method FROM goal_state
 WHERE goal_id = ANY($1::uuid[]) ORDER BY goal_id FOR UPDATE
 """
 _LOAD = """
@@ -129,13 +141,17 @@ _WRITE_STATES = """
 UPDATE goal_state AS s SET status = u.status, actual = u.actual, expected = u.expected,
     target = u.target, score = u.score, progress = u.progress,
     forecast_value = u.forecast_value, forecast_status = u.forecast_status,
+    forecast_low = u.forecast_low, forecast_high = u.forecast_high,
+    forecast_probability = u.forecast_probability, forecast_method = u.forecast_method,
     evaluated_at = $10,
     status_since = CASE WHEN s.status IS DISTINCT FROM u.status THEN $10 ELSE s.status_since END,
     history_at = CASE WHEN u.history THEN $10 ELSE s.history_at END
 FROM unnest($1::uuid[], $2::varchar[], $3::float8[], $4::float8[], $5::float8[],
-            $6::float8[], $7::float8[], $8::float8[], $9::varchar[], $11::bool[])
+            $6::float8[], $7::float8[], $8::float8[], $9::varchar[], $11::bool[],
+            $12::float8[], $13::float8[], $14::float8[], $15::varchar[])
      AS u(goal_id, status, actual, expected, target, score, progress, forecast_value,
-          forecast_status, history)
+          forecast_status, history, forecast_low, forecast_high, forecast_probability,
+          forecast_method)
 WHERE s.goal_id = u.goal_id
 """
 _WRITE_HISTORY = """
@@ -233,6 +249,10 @@ class GoalStateRepository:
             [s.forecast_status for s in states],
             now,
             [s.history for s in states],
+            [s.forecast_low for s in states],
+            [s.forecast_high for s in states],
+            [s.forecast_probability for s in states],
+            [s.forecast_method for s in states],
         )
         written = [s for s in states if s.history]
         if written:
@@ -351,6 +371,11 @@ class AlertStateRepository:
         if goal_id is not None:
             await raw.fetchval(_LOCK_GOAL, goal_id)
         return goal_id
+
+    async def lock_goal(self, conn: AsyncConnection, goal_id: uuid.UUID) -> bool:
+        """Take the goal's evaluation lock; False when it was never evaluated (no row)."""
+        raw = await driver(conn)
+        return await raw.fetchval(_LOCK_GOAL, goal_id) is not None
 
     async def goal_titles(
         self, conn: AsyncConnection, goal_ids: Sequence[uuid.UUID]

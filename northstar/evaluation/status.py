@@ -37,6 +37,14 @@ class StoredStatus(Protocol):
     @property
     def forecast_status(self) -> str | None: ...
     @property
+    def forecast_low(self) -> float | None: ...
+    @property
+    def forecast_high(self) -> float | None: ...
+    @property
+    def forecast_probability(self) -> float | None: ...
+    @property
+    def forecast_method(self) -> str | None: ...
+    @property
     def evaluated_at(self) -> datetime | None: ...
 
 
@@ -64,7 +72,14 @@ class StatusReport:
             return cls(goal_id=goal_id, status=GoalStatus.NO_DATA, target=target)
         forecast = None
         if state.forecast_value is not None and state.forecast_status is not None:
-            forecast = Forecast(state.forecast_value, ForecastStatus(state.forecast_status))
+            forecast = Forecast(
+                state.forecast_value,
+                ForecastStatus(state.forecast_status),
+                low=state.forecast_low,
+                high=state.forecast_high,
+                probability=state.forecast_probability,
+                method=state.forecast_method,
+            )
         return cls(
             goal_id=goal_id,
             status=GoalStatus(state.status),
@@ -89,10 +104,6 @@ class StatusReport:
             "target": self.target,
             "score": self.score,
             "progress": self.progress,
-            "forecast": (
-                {"value": self.forecast.value, "status": self.forecast.status.value}
-                if self.forecast is not None
-                else None
-            ),
+            "forecast": self.forecast.to_dict() if self.forecast is not None else None,
             "evaluated_at": self.evaluated_at,
         }

@@ -46,7 +46,12 @@ SUBSCRIBABLE_EVENTS: Final = {
     "alert.resolved": "an alert resolved",
     "goal.status_changed": "the goal's status changed",
     "check_in.due": "the goal's check-in is due or overdue (reminders)",
+    "review.created": "a review was created whose scope covers the goal (or, with no scope"
+    " goal, the whole organisation: only unit subscriptions of a root unit hear of it)",
 }
+# Events without a severity of their own: a subscription that names them gets them
+# whatever its `min_severity` (which is about alerts and statuses).
+UNRANKED_EVENTS: Final = frozenset({"review.created"})
 # What a subscription gets when it names no events: the alerts that need a person.
 DEFAULT_EVENTS: Final = ("alert.opened", "alert.updated", "alert.resolved")
 

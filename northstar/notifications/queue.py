@@ -26,8 +26,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from northstar.crypto import SecretBox
-from northstar.notifications.model import Severity, goal_of, severity_of
+from northstar.notifications.model import UNRANKED_EVENTS, Severity, goal_of, severity_of
 from northstar.notifications.timing import QuietHours, send_at
+from northstar.outbox import REVIEW_EVENT_TYPE
 
 _MATCH = text(
     """
@@ -50,6 +51,9 @@ _MATCH = text(
        OR (s.scope = 'unit'
            AND EXISTS (SELECT 1 FROM chain WHERE chain.idx = ev.idx AND chain.unit_id = s.unit_id))
        OR (s.scope = 'mine' AND c.owner_kind = 'user' AND g.owner_id = c.owner_id)
+       OR (ev.goal_id IS NULL AND s.scope = 'unit'
+           AND EXISTS (SELECT 1 FROM org_units AS root
+                       WHERE root.id = s.unit_id AND root.parent_id IS NULL))
     """
 )
 
@@ -182,16 +186,22 @@ async def queue_event_messages(
     `seal` (email configured and a secrets key), goal owners get their critical alerts
     by email by default (see `_DEFAULT_RECIPIENTS`)."""
     about = [(i, e, goal) for i, e in enumerate(events) if (goal := goal_of(e.data)) is not None]
-    if not about:
+    # A review concerns the goals under its scope goal, or (none) the whole organisation.
+    reviews = [
+        (i, e, str(e.data["scope_goal_id"]) if e.data.get("scope_goal_id") else None)
+        for i, e in enumerate(events)
+        if e.type == REVIEW_EVENT_TYPE
+    ]
+    if not about and not reviews:
         return 0
     matches = [
         _Match(r.idx, r.channel_id, r.min_severity, r.owner_kind, r.owner_id)
         for r in await conn.execute(
             _MATCH,
             {
-                "idx": [i for i, _, _ in about],
-                "goal_ids": [g for _, _, g in about],
-                "types": [e.type for _, e, _ in about],
+                "idx": [i for i, _, _ in [*about, *reviews]],
+                "goal_ids": [g for _, _, g in [*about, *reviews]],
+                "types": [e.type for _, e, _ in [*about, *reviews]],
             },
         )
     ]
@@ -204,12 +214,13 @@ async def queue_event_messages(
     for match in matches:
         event = events[match.idx]
         severity = severity_of(event.type, event.data)
-        if severity.rank < Severity(match.min_severity).rank:
+        ranked = event.type not in UNRANKED_EVENTS
+        if ranked and severity.rank < Severity(match.min_severity).rank:
             continue
         if (match.idx, match.channel_id) in seen:
             continue  # two subscriptions of one channel matched: one copy is enough
         seen.add((match.idx, match.channel_id))
-        key = (match.channel_id, f"goal:{goal_of(event.data)}")
+        key = (match.channel_id, _group_key(event))
         group = groups.get(key)
         if group is None:
             owner = match.owner_id if match.owner_kind == "user" else None
@@ -242,6 +253,13 @@ async def queue_event_messages(
         },
     )
     return len(groups)
+
+
+def _group_key(event: RelayedEvent) -> str:
+    """What a message is about: a goal (its events are grouped), or one review."""
+    if event.type == REVIEW_EVENT_TYPE:
+        return f"review:{event.data['review_id']}"
+    return f"goal:{goal_of(event.data)}"
 
 
 def sealer(box: SecretBox) -> Callable[[str], bytes]:

@@ -270,6 +270,42 @@ def reminder_message(
     return Rendered(subject, text, _page(subject, body), markdown)
 
 
+def review_message(data: Mapping[str, Any], base_url: str, scope_title: str | None) -> Rendered:
+    """A new review (`review.created`): its title, when it was held, what it covers and
+    how its goals stood (counts by status, worst first), with a link to the review."""
+    title = str(data.get("title") or "A review")
+    link = review_link(base_url, str(data.get("review_id")))
+    held = data.get("held_at")
+    when = _clock(datetime.fromisoformat(held)) if isinstance(held, str) else "n/a"
+    scope = scope_title if data.get("scope_goal_id") else "the whole organisation"
+    summary = data.get("summary") or {}
+    counts = dict(summary.get("by_status") or {})
+    order = ["off_track", "missed", "at_risk", "on_track", "achieved", "not_started"]
+    ranked = sorted(counts, key=lambda k: (order.index(k) if k in order else len(order), k))
+    goals = int(summary.get("goals") or 0)
+    facts = [
+        ("Held", when),
+        ("Scope", scope or "a goal"),
+        ("Goals", f"{goals} goal{'s' if goals != 1 else ''}"),
+        *[(status_words(k).capitalize(), str(counts[k])) for k in ranked],
+    ]
+    subject = f"Review created: {title}"
+    text = "\n".join([title, *[f"{k}: {v}" for k, v in facts], "", f"Open the review: {link}"])
+    markdown = "\n".join(
+        [f"**[{_md(title)}]({link})**", " · ".join(f"{k}: **{_md(v)}**" for k, v in facts)]
+    )
+    body = (
+        f"<h2><a href='{html.escape(link)}'>{html.escape(title)}</a></h2>"
+        f"{_html_facts(facts)}{_html_link('Open the review', link)}"
+    )
+    return Rendered(subject, text, _page(subject, body), markdown)
+
+
+def review_link(base_url: str, review_id: str) -> str:
+    """Where the web app shows a review."""
+    return f"{base_url.rstrip('/')}/reviews/{review_id}"
+
+
 def goal_link(base_url: str, goal_id: str) -> str:
     """Where the web app shows a goal."""
     return f"{base_url.rstrip('/')}/goals/{goal_id}"

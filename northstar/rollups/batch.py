@@ -5,13 +5,9 @@ hour and day summaries itself while it decodes, and the database only merges a f
 thousand summary rows into the rollup tables instead of sorting and aggregating the raw
 events (that SQL was a large share of a batch's time: docs/performance.md, "evaluator").
 
-A summary row is exactly what `northstar.domain.aggregation.Summary` would hold for the
-same events (count, sum, min, max, the value with the latest timestamp, and the
-`QuantileSketch` as bucket counts keyed by `sketch_key`); `tests/unit/test_batch.py`
-checks that equality. The hot loop updates a slotted `_Group` inline rather than calling
-`Summary.add`, because it runs once per event: this module is the evaluator's inner loop,
-and a method call and a validation per event cost measurably more (docs/performance.md,
-"Figures the code's comments used to carry"). The events were
+A summary row is a `northstar.domain.aggregation.Summary`: the batch groups its events by
+(metric, dimension set, minute) and hands each group's points to `Summary.add_many`, the
+one loop that summarises events, so there is no second copy of it here. The events were
 validated on decode, so every value is finite and every timestamp aware.
 
 Buckets are UTC minutes, hours and days counted from the Unix epoch, the same buckets as
@@ -21,55 +17,19 @@ sorted), so one dimension set is one group, whatever order its keys arrived in.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
 
-from northstar.domain.aggregation import LOG_GAMMA
+from northstar.domain.aggregation import Summary
 from northstar.events.model import MetricEvent
 from northstar.rollups.levels import LEVELS, Level
 
 # Width in seconds of the finest level, the one the hot loop groups events by; the
 # coarser levels are merged from it in `finish`.
 _FINEST = int(LEVELS[0].width.total_seconds())
-
-
-class _Group:
-    """The running summary of one (metric, dimension set, bucket)."""
-
-    __slots__ = (
-        "count",
-        "first",
-        "first_s",
-        "last",
-        "last_s",
-        "last_value",
-        "max",
-        "min",
-        "sketch",
-        "sum",
-    )
-
-    count: int
-    sum: float
-    min: float
-    max: float
-    first_s: float  # epoch seconds of `first`, compared instead of the datetimes (cheaper)
-    first: datetime
-    last_s: float
-    last: datetime
-    last_value: float
-    sketch: dict[int | str, int]  # positive buckets by index, the others by their key
-
-    def copy(self) -> _Group:
-        other = _Group()
-        for name in _Group.__slots__:
-            setattr(other, name, getattr(self, name))
-        other.sketch = dict(self.sketch)
-        return other
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +41,10 @@ class RollupRows:
     dimensions: list[str]
     count: list[int]
     sum: list[float]
-    min: list[float]
-    max: list[float]
-    last_time: list[datetime]
-    last_value: list[float]
+    min: list[float | None]
+    max: list[float | None]
+    last_time: list[datetime | None]
+    last_value: list[float | None]
     sketch: list[str]
 
     def columns(self) -> tuple[list[object], ...]:
@@ -134,54 +94,39 @@ canonical dimensions, source, event id."""
 MEASUREMENT_COLUMNS = ("time", "metric", "value", "dimensions", "source", "event_id")
 
 
+Groups = dict[tuple[str, str, int], Summary]
+"""Summaries by (metric, canonical dimensions, bucket since the epoch)."""
+
+
 class BatchSummariser:
     """Accumulates events (`add`) and produces the batch's rows for every level (`finish`)."""
 
     def __init__(self) -> None:
-        # (metric, canonical dimensions, finest bucket since the epoch) -> group
-        self._groups: dict[tuple[str, str, int], _Group] = {}
+        self._groups: Groups = {}  # at the finest level
+        self._first: dict[str, datetime] = {}  # each metric's earliest event
 
     def add(self, records: Iterable[Record]) -> None:
-        """Count validated events, given as `measurements` rows.
-
-        The evaluator's inner loop: everything it calls per event is bound to a local,
-        and a positive value's sketch bucket is kept as its integer index (the `"p<k>"`
-        text is made once per bucket in `finish`)."""
-        groups = self._groups
-        get = groups.get
-        log, ceil, log_gamma = math.log, math.ceil, LOG_GAMMA
+        """Count validated events, given as `measurements` rows: grouped here, summarised
+        by `Summary.add_many` group by group."""
+        points: dict[tuple[str, str, int], list[tuple[datetime, float]]] = {}
+        get = points.get
         for at, metric, value, dims, _, _ in records:
-            epoch = at.timestamp()
-            key: int | str
-            if value > 0:
-                key = ceil(log(value) / log_gamma)
-            elif value < 0:
-                key = f"n{ceil(log(-value) / log_gamma)}"
-            else:
-                key = "z"
-            group_key = (metric, dims, int(epoch // _FINEST))
+            group_key = (metric, dims, int(at.timestamp() // _FINEST))
             group = get(group_key)
             if group is None:
-                group = groups[group_key] = _Group()
-                group.count = 1
-                group.sum = group.min = group.max = group.last_value = value
-                group.first_s = group.last_s = epoch
-                group.first = group.last = at
-                group.sketch = {key: 1}
-                continue
-            group.count += 1
-            group.sum += value
-            if value < group.min:
-                group.min = value
-            if value > group.max:
-                group.max = value
-            if epoch < group.first_s:
-                group.first_s, group.first = epoch, at
-            # On equal timestamps the event added later wins, as in `Summary.add`.
-            if epoch >= group.last_s:
-                group.last_s, group.last, group.last_value = epoch, at, value
-            sketch = group.sketch
-            sketch[key] = sketch.get(key, 0) + 1
+                points[group_key] = [(at, value)]
+            else:
+                group.append((at, value))
+        groups, first = self._groups, self._first
+        for group_key, group in points.items():
+            summary = groups.get(group_key)
+            if summary is None:
+                summary = groups[group_key] = Summary()
+            summary.add_many(group)
+            earliest = min(group, key=_time)[0]
+            metric = group_key[0]
+            if metric not in first or earliest < first[metric]:
+                first[metric] = earliest
 
     def finish(self) -> BatchSummary:
         groups, finer = self._groups, LEVELS[0]
@@ -190,7 +135,7 @@ class BatchSummariser:
             groups = _coarsen(groups, level.width // finer.width)
             rollups[level] = _rows(groups, level)
             finer = level
-        return BatchSummary(rollups=rollups, metrics=_metric_totals(groups))
+        return BatchSummary(rollups=rollups, metrics=_metric_totals(groups, self._first))
 
 
 def summarise(records: Iterable[Record]) -> BatchSummary:
@@ -200,71 +145,61 @@ def summarise(records: Iterable[Record]) -> BatchSummary:
     return summariser.finish()
 
 
-def _coarsen(
-    groups: dict[tuple[str, str, int], _Group], factor: int
-) -> dict[tuple[str, str, int], _Group]:
+def _time(point: tuple[datetime, float]) -> datetime:
+    return point[0]
+
+
+def _coarsen(groups: Groups, factor: int) -> Groups:
     """Merge groups of one level into the next coarser one (`factor` buckets per bucket),
     in bucket order, so a later bucket's last value wins as `Summary.merge` would."""
-    coarse: dict[tuple[str, str, int], _Group] = {}
-    for (metric, dims, bucket), group in sorted(groups.items(), key=lambda item: item[0][2]):
+    coarse: Groups = {}
+    for (metric, dims, bucket), summary in sorted(groups.items(), key=lambda item: item[0][2]):
         key = (metric, dims, bucket // factor)
         into = coarse.get(key)
         if into is None:
-            coarse[key] = group.copy()
-            continue
-        into.count += group.count
-        into.sum += group.sum
-        into.min = min(into.min, group.min)
-        into.max = max(into.max, group.max)
-        if group.first_s < into.first_s:
-            into.first_s, into.first = group.first_s, group.first
-        if group.last_s >= into.last_s:
-            into.last_s, into.last, into.last_value = group.last_s, group.last, group.last_value
-        sketch = into.sketch
-        for bucket_key, count in group.sketch.items():
-            sketch[bucket_key] = sketch.get(bucket_key, 0) + count
+            coarse[key] = summary.copy()
+        else:
+            into.absorb(summary)
     return coarse
 
 
-def _sketch_json(sketch: dict[int | str, int]) -> str:
-    return orjson.dumps(
-        {(f"p{key}" if key.__class__ is int else key): count for key, count in sketch.items()}
-    ).decode()
-
-
-def _rows(groups: dict[tuple[str, str, int], _Group], level: Level) -> RollupRows:
+def _rows(groups: Groups, level: Level) -> RollupRows:
     rows = RollupRows([], [], [], [], [], [], [], [], [], [])
     width = int(level.width.total_seconds())
-    for (metric, dims, bucket), group in groups.items():
+    for (metric, dims, bucket), summary in groups.items():
         rows.metric.append(metric)
         rows.bucket.append(datetime.fromtimestamp(bucket * width, UTC))
         rows.dimensions.append(dims)
-        rows.count.append(group.count)
-        rows.sum.append(group.sum)
-        rows.min.append(group.min)
-        rows.max.append(group.max)
-        rows.last_time.append(group.last)
-        rows.last_value.append(group.last_value)
-        rows.sketch.append(_sketch_json(group.sketch))
+        rows.count.append(summary.count)
+        rows.sum.append(summary.sum)
+        rows.min.append(summary.min)
+        rows.max.append(summary.max)
+        rows.last_time.append(summary.last_ts)
+        rows.last_value.append(summary.last_value)
+        rows.sketch.append(orjson.dumps(summary.sketch.to_dict()).decode())
     return rows
 
 
-def _metric_totals(days: dict[tuple[str, str, int], _Group]) -> list[MetricTotals]:
-    by_metric: dict[str, list[_Group]] = {}
+def _metric_totals(days: Groups, first: dict[str, datetime]) -> list[MetricTotals]:
+    by_metric: dict[str, list[Summary]] = {}
     dimension_keys: dict[str, set[str]] = {}
-    for (metric, dims, _), group in days.items():
-        by_metric.setdefault(metric, []).append(group)
+    for (metric, dims, _), summary in days.items():
+        by_metric.setdefault(metric, []).append(summary)
         dimension_keys.setdefault(metric, set()).update(orjson.loads(dims))
-    return [
-        MetricTotals(
-            metric=metric,
-            first=min(groups, key=lambda g: g.first_s).first,
-            last=max(groups, key=lambda g: g.last_s).last,
-            count=sum(g.count for g in groups),
-            dimension_keys=sorted(dimension_keys[metric]),
+    totals = []
+    for metric, summaries in sorted(by_metric.items()):
+        last = max(summaries, key=lambda s: s.last_ts or first[metric]).last_ts
+        assert last is not None  # every group holds an event
+        totals.append(
+            MetricTotals(
+                metric=metric,
+                first=first[metric],
+                last=last,
+                count=sum(s.count for s in summaries),
+                dimension_keys=sorted(dimension_keys[metric]),
+            )
         )
-        for metric, groups in sorted(by_metric.items())
-    ]
+    return totals
 
 
 class PreparedBatch:

@@ -23,6 +23,7 @@ from northstar.http.ratelimit import RateLimiter, parse_limits
 from northstar.logs import configure_logging
 from services.api.access import SESSION_COOKIE
 from services.api.alerts.routes import router as alerts_router
+from services.api.analysis.routes import router as analysis_router
 from services.api.api_keys.repository import ApiKeyRepository
 from services.api.api_keys.routes import router as api_keys_router
 from services.api.audit.routes import router as audit_router
@@ -109,7 +110,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         ):
             # Everything alive now (modules, app, pools) lives as long as the process: move
             # it out of the collector's sight, so the full collections that large responses
-            # (a 1,000-goal tree) trigger do not walk it each time. Halved the tree's p95.
+            # (a large goal tree) trigger do not walk it each time (docs/performance.md).
             gc.freeze()
             yield
         await engine.dispose()
@@ -164,6 +165,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(catalogue_router)
     app.include_router(units_router)
     app.include_router(members_router)
+    app.include_router(analysis_router)
     app.include_router(kpis_router)
     app.include_router(goals_router)
     app.include_router(alerts_router)

@@ -75,7 +75,7 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # A batch creates about a million short-lived objects (10 per event), most of them
+        # A batch creates many short-lived objects (several per event), most of them
         # alive until the batch is stored, so with the default thresholds (700, 10, 10) the
         # collector ran over and over through live batches: a large share of the time of preparing
         # one (docs/performance.md). Collect the young generation every 50,000 allocations

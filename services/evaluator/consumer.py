@@ -301,8 +301,9 @@ class EvaluatorLoop:
 
     async def _top_up(self, batch: Batch) -> None:
         """Add what arrived while `batch` waited for the writer, up to a full batch, so a
-        prefetched batch is as fresh as a poll made now (docs/performance.md, "top-up");
-        under a backlog the batch is full and this is a no-op."""
+        prefetched batch is as fresh as a poll made now (the end-to-end latency it saves is
+        in docs/performance.md, "Figures the code's comments used to carry"); under a
+        backlog the batch is full and this is a no-op."""
         assert self._consumer is not None
         room = self._settings.max_poll_records - batch.messages
         if room <= 0:

@@ -5,7 +5,9 @@ whose period overlaps them) are evaluated, in the batch's transaction, so a comm
 offset always means "stored and judged".
 
 On the timer (`NORTHSTAR_EVALUATION_INTERVAL`): every active goal is re-evaluated,
-because pace moves with time even when no event arrives. One replica does it at a
+because pace moves with time even when no event arrives, with its forecast refitted (a
+batch keeps the stored one); then the KPIs' anomaly checks run within a share of the
+interval (`northstar.evaluation.anomalies`). One replica does it at a
 time (a PostgreSQL advisory lock), in chunks of `CHUNK` goals per transaction so the
 sweep never holds many goal locks at once.
 """
@@ -23,6 +25,7 @@ from datetime import UTC, datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from northstar.evaluation.anomalies import AnomalyChecks
 from northstar.evaluation.judge import GoalJudge, Judgement
 from northstar.rollups.writer import TouchedMetric
 from northstar.telemetry import EVALUATOR_ERRORS
@@ -31,6 +34,8 @@ from services.evaluator.consumer import AfterCommit
 log = logging.getLogger(__name__)
 
 CHUNK = 100
+ANOMALY_BUDGET_SHARE = 0.25
+"""Anomaly checks stop after this share of the evaluation interval; the rest carry over."""
 # Arbitrary but fixed: the advisory lock key of the periodic sweep.
 _SWEEP_LOCK = 0x6E6F7274_68737461  # "northsta"
 
@@ -51,11 +56,17 @@ class GoalEvaluationStep:
         self._on_outbox = on_outbox
         self._after_sweep = after_sweep
         self.judge = GoalJudge()
+        self.anomalies = AnomalyChecks()
 
     async def _evaluate(
-        self, conn: AsyncConnection, goal_ids: Sequence[uuid.UUID], now: datetime
+        self,
+        conn: AsyncConnection,
+        goal_ids: Sequence[uuid.UUID],
+        now: datetime,
+        *,
+        forecasts: bool,
     ) -> AfterCommit | None:
-        judgement = await self.judge.judge(conn, goal_ids, now)
+        judgement = await self.judge.judge(conn, goal_ids, now, forecasts=forecasts)
         return self._after_commit(judgement)
 
     async def after_store(
@@ -64,7 +75,8 @@ class GoalEvaluationStep:
         goal_ids = await self.judge.goals.affected_goals(
             conn, [(t.metric, t.first, t.last) for t in touched]
         )
-        return await self._evaluate(conn, goal_ids, now)
+        # Forecasts are fitted by the sweep; a batch keeps the goals' stored ones.
+        return await self._evaluate(conn, goal_ids, now, forecasts=False)
 
     def _after_commit(self, judgement: Judgement) -> AfterCommit | None:
         changed = [o for o in judgement.outcomes if o.changed]
@@ -116,7 +128,7 @@ class GoalEvaluationStep:
         sweep."""
         try:
             async with self._engine.begin() as conn:
-                after = await self._evaluate(conn, chunk, now)
+                after = await self._evaluate(conn, chunk, now, forecasts=True)
         except Exception:
             if len(chunk) == 1:
                 EVALUATOR_ERRORS.labels(stage="sweep_chunk").inc()
@@ -130,6 +142,20 @@ class GoalEvaluationStep:
         if after is not None:
             await after()
         return len(chunk)
+
+    async def _check_anomalies(self, now: datetime) -> None:
+        """The KPIs' anomaly checks, within a share of the interval; a failure is logged
+        and counted, and the checks run again next sweep."""
+        try:
+            changes = await self.anomalies.run(
+                self._engine, now, self._interval * ANOMALY_BUDGET_SHARE
+            )
+        except Exception:
+            EVALUATOR_ERRORS.labels(stage="anomaly_checks").inc()
+            log.exception("anomaly checks failed; they run again next interval")
+            return
+        if changes and self._on_outbox is not None:
+            self._on_outbox()
 
     async def sweep(self) -> int:
         """Re-evaluate every active goal, if no other replica is doing it right now."""
@@ -149,6 +175,7 @@ class GoalEvaluationStep:
                 for start in range(0, len(goal_ids), CHUNK):
                     chunk = goal_ids[start : start + CHUNK]
                     evaluated += await self._sweep_chunk(chunk, now)
+                await self._check_anomalies(now)
                 if self._after_sweep is not None:
                     await self._after_sweep(now)
             finally:

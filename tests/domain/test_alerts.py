@@ -18,6 +18,7 @@ from northstar.domain.alerts import (
     AlertTransitionError,
     acknowledge,
     alert_conditions,
+    anomaly_condition,
     decide,
     forecast_condition,
     plan_condition,
@@ -139,13 +140,19 @@ def test_alert_conditions_cover_every_kind() -> None:
         stale=True,
         late_plan=True,
     )
-    assert [c.kind for c in conditions] == list(AlertKind)
+    # Anomalies are judged per KPI bucket by the sweep, not per goal evaluation.
+    assert [c.kind for c in conditions] == [k for k in AlertKind if k is not AlertKind.ANOMALY]
     assert [c.severity for c in conditions] == [None, WARNING, WARNING, WARNING]
 
 
 def test_plan_condition() -> None:
     assert plan_condition(True) == AlertCondition(AlertKind.PLAN, WARNING, False)
     assert plan_condition(False) == AlertCondition(AlertKind.PLAN, None, True)
+
+
+def test_anomaly_condition() -> None:
+    assert anomaly_condition(True) == AlertCondition(AlertKind.ANOMALY, WARNING, False)
+    assert anomaly_condition(False) == AlertCondition(AlertKind.ANOMALY, None, True)
 
 
 def test_a_condition_cannot_hold_and_clear() -> None:

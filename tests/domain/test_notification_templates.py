@@ -13,6 +13,7 @@ from northstar.notifications.templates import (
     digest_message,
     goal_message,
     reminder_message,
+    review_message,
 )
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -81,3 +82,44 @@ def test_a_reminder_to_the_lead_says_it_is_escalated() -> None:
     assert owner.subject == "Check-in due: Revenue <EU> 2000"
     assert lead.subject == "[Escalated] Revenue <EU> 2000: 3 check-ins missed"
     assert "has not checked in since 2026-03-02 09:00 UTC" in lead.text
+
+
+def test_a_new_review_shows_its_scope_counts_worst_first_and_links_to_the_review() -> None:
+    data = {
+        "review_id": "r1",
+        "title": "Q1 <sales> review",
+        "held_at": AT.isoformat(),
+        "scope_goal_id": "g1",
+        "summary": {"goals": 4, "by_status": {"on_track": 2, "off_track": 1, "no_data": 1}},
+    }
+    message = review_message(data, "https://northstar.example.com/", "Revenue EU 2000")
+    link = "https://northstar.example.com/reviews/r1"
+    assert message.subject == "Review created: Q1 <sales> review"
+    assert message.text.splitlines() == [
+        "Q1 <sales> review",
+        "Held: 2026-03-02 09:00 UTC",
+        "Scope: Revenue EU 2000",
+        "Goals: 4 goals",
+        "Off track: 1",
+        "On track: 2",
+        "Without data: 1",
+        "",
+        f"Open the review: {link}",
+    ]
+    assert f"<a href='{link}'>Q1 &lt;sales&gt; review</a>" in message.html
+    assert "<sales>" not in message.html
+    assert message.markdown.startswith(f"**[Q1 \\<sales\\> review]({link})**")
+    assert "Off track: **1**" in message.markdown
+
+
+def test_a_review_without_a_scope_goal_covers_the_whole_organisation() -> None:
+    data = {
+        "review_id": "r2",
+        "title": "Annual",
+        "held_at": AT.isoformat(),
+        "scope_goal_id": None,
+        "summary": {"goals": 1, "by_status": {"at_risk": 1}},
+    }
+    message = review_message(data, "https://n.example.com", None)
+    assert "Scope: the whole organisation" in message.text
+    assert "Goals: 1 goal\nAt risk: 1" in message.text

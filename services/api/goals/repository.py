@@ -41,6 +41,10 @@ STATE_COLUMNS = (
     GoalState.progress,
     GoalState.forecast_value,
     GoalState.forecast_status,
+    GoalState.forecast_low,
+    GoalState.forecast_high,
+    GoalState.forecast_probability,
+    GoalState.forecast_method,
     GoalState.evaluated_at,
 )
 
@@ -51,7 +55,8 @@ STATE_COLUMNS = (
 # version is its `xmin`, the transaction that wrote the row version the query sees: every
 # INSERT or UPDATE of a row, by whatever path, gives it a new one. The write time guards
 # against a transaction id used again after a wraparound or a restore; it is read as
-# microseconds since 1970, because decoding 2,000 timestamps doubled the query's time.
+# microseconds since 1970, because decoding a timestamp per row was a large share of the
+# query's time (docs/performance.md, "Figures the code's comments used to carry").
 # See services/api/goals/nodes.py.
 _VERSIONS = """
 g.id, g.parent_id,
@@ -83,7 +88,8 @@ FROM goals WHERE id = ANY($1::uuid[])
 _TREE_STATES = """
 SELECT g.id, g.target AS goal_target, g.start, g.created_at, g.check_in_cadence,
        g.last_check_in_at, g.plan_summary, s.status, s.actual, s.expected, s.target, s.score,
-       s.progress, s.forecast_value, s.forecast_status, s.evaluated_at
+       s.progress, s.forecast_value, s.forecast_status, s.forecast_low, s.forecast_high,
+       s.forecast_probability, s.forecast_method, s.evaluated_at
 FROM goals g LEFT JOIN goal_state s ON s.goal_id = g.id WHERE g.id = ANY($1::uuid[])
 """
 
@@ -145,6 +151,10 @@ class TreeState:
     progress: float | None
     forecast_value: float | None
     forecast_status: str | None
+    forecast_low: float | None
+    forecast_high: float | None
+    forecast_probability: float | None
+    forecast_method: str | None
     evaluated_at: datetime | None
 
 

@@ -137,7 +137,9 @@ async def update_goal(
 ) -> GoalOut:
     service = _service(session)
     before = goal_out(await service.row(goal_id))
-    out = goal_out(await service.update(goal_id, body, principal.name, utcnow()))
+    out = goal_out(
+        await service.update(goal_id, body=body, changed_by=principal.name, now=utcnow())
+    )
     audit.record("update", "goal", goal_id, before=before, after=out)
     await session.commit()
     return out

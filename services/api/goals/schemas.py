@@ -33,7 +33,9 @@ _DUE = (
 )
 _PACING = (
     "linear: the expected value moves from baseline to target over the period; none: the "
-    "target applies from the start."
+    "target applies from the start; seasonal: it moves from baseline to target along the "
+    "KPI's own curve (the same period 52 weeks before when there is data for it, else the "
+    "KPI's weekly pattern over the last 8 weeks; linear without either)."
 )
 _WEIGHT = "Weight in the parent's weighted roll-up (≥ 0; 0 leaves the goal out)."
 _WINDOW = "ISO-8601 duration: judge the KPI over this rolling window instead of period-to-date."
@@ -177,8 +179,24 @@ class SmartOut(BaseModel):
 
 
 class ForecastOut(BaseModel):
-    value: float = Field(description="The KPI value projected at `due` from the period's trend.")
-    status: ForecastStatus = Field(description="likely_achieved or likely_missed.")
+    value: float = Field(description="The KPI value projected at `due` (the median path).")
+    low: float | None = Field(
+        default=None, description="Lower end of the 90 % band of the value at `due`."
+    )
+    high: float | None = Field(
+        default=None, description="Upper end of the 90 % band of the value at `due`."
+    )
+    probability: float | None = Field(
+        default=None, description="The chance (0–1) that the goal's final condition holds."
+    )
+    method: str | None = Field(
+        default=None,
+        description="`seasonal` (ETS with a weekly season, at least two weeks of daily "
+        "history, additive KPIs) or `linear` (the period-to-date trend).",
+    )
+    status: ForecastStatus = Field(
+        description="likely_achieved (probability ≥ 0.5) or likely_missed."
+    )
 
 
 class CheckInDue(BaseModel):
@@ -216,7 +234,9 @@ class GoalStatusOut(BaseModel):
     score: float | None = Field(description="Actual against expected; roll-ups: children's score.")
     progress: float | None = Field(description="Share of the way from baseline to target covered.")
     forecast: ForecastOut | None = Field(
-        description="Projection at due (linear pacing, ≥ 3 days of data)."
+        description="Projection at due with a 90 % band and the probability of meeting the "
+        "goal (linear or seasonal pacing; ≥ 3 days of data, or 2 weeks of daily history for "
+        "the seasonal model)."
     )
     evaluated_at: datetime | None = Field(description="When this was computed; null if never.")
     check_in: CheckInDue | None = Field(

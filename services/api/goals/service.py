@@ -47,6 +47,27 @@ _NOT_NULL = (
     "alert_clear_margin",
 )
 
+_COLUMNS = {
+    "kpi": "kpi_key",
+    "title": "title",
+    "description": "description",
+    "owner": "owner",
+    "owner_id": "owner_id",
+    "unit_id": "unit_id",
+    "parent_id": "parent_id",
+    "baseline": "baseline",
+    "target": "target",
+    "start": "start",
+    "due": "due",
+    "weight": "weight",
+    "window": "window",
+    "alert_clear_margin": "alert_clear_margin",
+    "perspective": "perspective",
+    "check_in_cadence": "check_in_cadence",
+    "cycle_id": "cycle_id",
+}
+"""Update fields copied as they are, and the goal column each goes to."""
+
 
 def _invalid(field: str, message: str) -> Problem:
     return Problem(
@@ -174,14 +195,35 @@ class GoalService:
         return await self.row(goal.id)
 
     async def update(
-        self, goal_id: uuid.UUID, body: GoalUpdate, changed_by: str, now: datetime
+        self, goal_id: uuid.UUID, *, body: GoalUpdate, changed_by: str, now: datetime
     ) -> GoalRow:
+        """Validate the change, record a revision where the rules ask for one, apply it,
+        and judge the goal (and a former parent) at once."""
         goal = (await self.row(goal_id)).goal
         changes = body.model_dump(exclude_unset=True, exclude={"reason", "review_id"})
+        at_risk, off_track = await self._validate_change(goal=goal, changes=changes, body=body)
+        await self._record_revision(
+            goal=goal,
+            revised=self._revised(goal, changes, at_risk, off_track),
+            body=body,
+            changed_by=changed_by,
+            now=now,
+        )
+        old_parent = goal.parent_id
+        await self._apply(goal=goal, changes=changes, at_risk=at_risk, off_track=off_track, now=now)
+        # The former parent loses a child: re-judge it too.
+        moved_from = [old_parent] if old_parent is not None and old_parent != goal.parent_id else []
+        await evaluate_goals(self.session, [goal.id, *moved_from], now)
+        return await self.row(goal.id)
+
+    async def _validate_change(
+        self, *, goal: Goal, changes: dict[str, Any], body: GoalUpdate
+    ) -> tuple[float, float]:
+        """Check the change against the rules; fills in a cycle's dates in `changes` and
+        returns the thresholds the goal will have."""
         for field in _NOT_NULL:
             if field in changes and changes[field] is None:
                 raise _invalid(field, "cannot be null")
-
         await self._check_references(
             changes.get("kpi"), changes.get("unit_id"), changes.get("parent_id")
         )
@@ -191,72 +233,69 @@ class GoalService:
                 changes["cycle_id"], changes.get("start", goal.start), changes.get("due", goal.due)
             )
             changes["start"], changes["due"] = start, due
-        new_parent = changes.get("parent_id", goal.parent_id)
-        if "parent_id" in changes and new_parent is not None:
-            # Serialise re-parentings, then check: see northstar/db/locks.py.
-            await lock_hierarchy(self.session, Hierarchy.GOALS)
-        if (
-            "parent_id" in changes
-            and new_parent is not None
-            and goal_id in await self.repository.ancestors(new_parent)
-        ):
+        if "parent_id" in changes and changes["parent_id"] is not None:
+            await self._check_new_parent(goal_id=goal.id, new_parent=changes["parent_id"])
+        self._check_period(
+            changes.get("start", goal.start) or goal.created_at, changes.get("due", goal.due)
+        )
+        return self._thresholds(
+            body.thresholds if "thresholds" in changes else None, goal.at_risk, goal.off_track
+        )
+
+    async def _check_new_parent(self, *, goal_id: uuid.UUID, new_parent: uuid.UUID) -> None:
+        """A goal cannot move below itself. Re-parentings are serialised first, then
+        checked: see northstar/db/locks.py."""
+        await lock_hierarchy(self.session, Hierarchy.GOALS)
+        if goal_id in await self.repository.ancestors(new_parent):
             raise _invalid(
                 "parent_id",
                 f"goal {new_parent} is this goal or lies below it; "
                 "a goal cannot contribute to itself",
             )
-        self._check_period(
-            changes.get("start", goal.start) or goal.created_at, changes.get("due", goal.due)
-        )
-        at_risk, off_track = self._thresholds(
-            body.thresholds if "thresholds" in changes else None, goal.at_risk, goal.off_track
-        )
 
-        revised = self._revised(goal, changes, at_risk, off_track)
+    async def _record_revision(
+        self,
+        *,
+        goal: Goal,
+        revised: dict[str, dict[str, Any]],
+        body: GoalUpdate,
+        changed_by: str,
+        now: datetime,
+    ) -> None:
+        """A started goal's revised fields change only with a reason, kept as a revision."""
         started = (goal.start or goal.created_at) <= now
-        if revised and started:
-            if body.reason is None:
-                raise _invalid(
-                    "reason",
-                    f"reason is required to change {', '.join(revised)} of a goal that has "
-                    "started; say why, it is kept in the goal's history",
-                )
-            if body.review_id is not None and not await self.repository.review_exists(
-                body.review_id
-            ):
-                raise _invalid("review_id", f"there is no review with id {body.review_id}")
-            self.repository.add_revision(
-                GoalRevision(
-                    goal_id=goal.id,
-                    changed_at=now,
-                    changed_by=changed_by,
-                    changes=revised,
-                    reason=body.reason,
-                    review_id=body.review_id,
-                )
+        if not (revised and started):
+            return
+        if body.reason is None:
+            raise _invalid(
+                "reason",
+                f"reason is required to change {', '.join(revised)} of a goal that has "
+                "started; say why, it is kept in the goal's history",
             )
+        if body.review_id is not None and not await self.repository.review_exists(body.review_id):
+            raise _invalid("review_id", f"there is no review with id {body.review_id}")
+        self.repository.add_revision(
+            GoalRevision(
+                goal_id=goal.id,
+                changed_at=now,
+                changed_by=changed_by,
+                changes=revised,
+                reason=body.reason,
+                review_id=body.review_id,
+            )
+        )
 
-        old_parent = goal.parent_id
-        simple = {
-            "kpi": "kpi_key",
-            "title": "title",
-            "description": "description",
-            "owner": "owner",
-            "owner_id": "owner_id",
-            "unit_id": "unit_id",
-            "parent_id": "parent_id",
-            "baseline": "baseline",
-            "target": "target",
-            "start": "start",
-            "due": "due",
-            "weight": "weight",
-            "window": "window",
-            "alert_clear_margin": "alert_clear_margin",
-            "perspective": "perspective",
-            "check_in_cadence": "check_in_cadence",
-            "cycle_id": "cycle_id",
-        }
-        for field, column in simple.items():
+    async def _apply(
+        self,
+        *,
+        goal: Goal,
+        changes: dict[str, Any],
+        at_risk: float,
+        off_track: float,
+        now: datetime,
+    ) -> None:
+        """Write the validated change to the goal and flush it."""
+        for field, column in _COLUMNS.items():
             if field in changes:
                 setattr(goal, column, changes[field])
         for field in ("type", "pacing", "rollup"):
@@ -268,12 +307,8 @@ class GoalService:
             await self.session.flush()
         except IntegrityError:
             raise Problem(
-                409, f"Goal {goal_id} or something it refers to changed meanwhile; try again."
+                409, f"Goal {goal.id} or something it refers to changed meanwhile; try again."
             ) from None
-        # The former parent loses a child: re-judge it too.
-        moved_from = [old_parent] if old_parent is not None and old_parent != goal.parent_id else []
-        await evaluate_goals(self.session, [goal.id, *moved_from], now)
-        return await self.row(goal.id)
 
     @staticmethod
     def _revised(

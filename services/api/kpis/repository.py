@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from northstar.db.models import Goal, Kpi
+from northstar.db.models import AnomalyCheck, Goal, Kpi
 
 
 class KpiRepository:
@@ -40,3 +40,7 @@ class KpiRepository:
     async def delete(self, kpi: Kpi) -> None:
         await self.session.delete(kpi)
         await self.session.flush()
+
+    async def forget_anomaly_checks(self, key: str) -> None:
+        """Drop how far the KPI's anomaly checks got, so changed settings start afresh."""
+        await self.session.execute(delete(AnomalyCheck).where(AnomalyCheck.kpi_key == key))

@@ -16,6 +16,7 @@ from services.api.dependencies import Reader, Session, Writer
 from services.api.kpis.repository import KpiRepository
 from services.api.kpis.schemas import (
     KPI_KEY_PATTERN,
+    AnomalySettings,
     ExpressionCheck,
     ExpressionChecked,
     KpiCreate,
@@ -46,6 +47,7 @@ def _out(kpi: Kpi) -> KpiOut:
         source=KpiSource(kpi.source),
         category=kpi.category,
         owner_id=kpi.owner_id,
+        anomaly=AnomalySettings.model_validate(kpi.anomaly) if kpi.anomaly else None,
         created_at=kpi.created_at,
         updated_at=kpi.updated_at,
     )

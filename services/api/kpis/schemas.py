@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
@@ -59,6 +59,29 @@ _CATEGORY = "Free grouping label (e.g. sales, people, quality); null: none."
 _OWNER = "The person who answers for the KPI (a user id; null: nobody)."
 
 
+class AnomalySettings(BaseModel):
+    """Anomaly detection on a KPI (SPEC §13)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    granularity: Literal["hour", "day"] = Field(
+        description="The bucket checked: each closed hour (a daily season) or UTC day (a "
+        "weekly season)."
+    )
+    sensitivity: Literal["low", "medium", "high"] = Field(
+        default="medium",
+        description="How far outside the learned band a bucket must be: low = 5, medium = 4, "
+        "high = 3 standard errors of the one-step prediction.",
+    )
+
+
+_ANOMALY = (
+    "Anomaly detection, or null (off). Each closed bucket is compared with a band learned "
+    "from the KPI's own history; a bucket outside it opens an `anomaly` alert on the goals "
+    "measured by the KPI."
+)
+
+
 class KpiCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -75,6 +98,7 @@ class KpiCreate(BaseModel):
     source: KpiSource = Field(default=KpiSource.EVENTS, description=_SOURCE)
     category: str | None = Field(default=None, min_length=1, max_length=50, description=_CATEGORY)
     owner_id: uuid.UUID | None = Field(default=None, description=_OWNER)
+    anomaly: AnomalySettings | None = Field(default=None, description=_ANOMALY)
 
 
 class KpiUpdate(BaseModel):
@@ -96,6 +120,7 @@ class KpiUpdate(BaseModel):
     source: KpiSource | None = Field(default=None, description=_SOURCE)
     category: str | None = Field(default=None, min_length=1, max_length=50, description=_CATEGORY)
     owner_id: uuid.UUID | None = Field(default=None, description=_OWNER)
+    anomaly: AnomalySettings | None = Field(default=None, description=_ANOMALY)
 
 
 class KpiOut(BaseModel):
@@ -110,6 +135,7 @@ class KpiOut(BaseModel):
     source: KpiSource = Field(description=_SOURCE)
     category: str | None = Field(description=_CATEGORY)
     owner_id: uuid.UUID | None = Field(description=_OWNER)
+    anomaly: AnomalySettings | None = Field(default=None, description=_ANOMALY)
     created_at: datetime = Field(description="When the KPI was created.")
     updated_at: datetime = Field(description="When the KPI was last changed.")
 

@@ -116,6 +116,7 @@ class KpiService:
             source=body.source.value,
             category=body.category,
             owner_id=body.owner_id,
+            anomaly=body.anomaly.model_dump() if body.anomaly else None,
         )
         await check_owner(self.repository.session, body.owner_id)
         _check_manual(kpi)
@@ -146,6 +147,9 @@ class KpiService:
                 changes[field] = changes[field].value
         if "owner_id" in changes:
             await check_owner(self.repository.session, changes["owner_id"])
+        if "anomaly" in changes:
+            # A new setting starts a new series of checks.
+            await self.repository.forget_anomaly_checks(key)
         for field, value in changes.items():
             setattr(kpi, field, value)
         _check_manual(kpi)

@@ -72,11 +72,14 @@ def _channel_out(channel: NotificationChannel) -> ChannelOut:
 
 
 def _delivery_out(message: NotificationMessage) -> DeliveryOut:
-    goal = message.group_key.removeprefix("goal:") if message.kind == "event" else None
+    about, _, subject_id = message.group_key.partition(":")
+    goal = subject_id if message.kind == "event" and about == "goal" else None
+    review = subject_id if message.kind == "event" and about == "review" else None
     return DeliveryOut(
         id=message.id,
         kind=message.kind,
         goal_id=uuid.UUID(goal) if goal else None,
+        review_id=uuid.UUID(review) if review else None,
         severity=Severity(message.severity),
         subject=message.subject,
         events=len(message.events),

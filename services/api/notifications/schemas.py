@@ -79,10 +79,14 @@ class MessageStatus(StrEnum):
 class DeliveryOut(BaseModel):
     id: uuid.UUID
     kind: Literal["event", "digest", "reminder"] = Field(
-        description="`event` (a goal's events of one grouping window), `digest` or `reminder`."
+        description="`event` (a goal's events of one grouping window, or one new review), "
+        "`digest` or `reminder`."
     )
     goal_id: uuid.UUID | None = Field(
         default=None, description="The goal an event message is about."
+    )
+    review_id: uuid.UUID | None = Field(
+        default=None, description="The review a `review.created` message announces."
     )
     severity: Severity
     subject: str | None = Field(

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from northstar.db.models import CheckIn, Review, ReviewDecision
 from northstar.http.problems import Problem
+from northstar.outbox import REVIEW_EVENT_TYPE, add_event
 from services.api.check_ins.service import check_in_out
 from services.api.goals.shapes import status_out
 from services.api.reviews.repository import ReviewRepository
@@ -127,6 +128,20 @@ class ReviewService:
         except IntegrityError:
             # A goal in scope was deleted between the read and the write.
             raise _changed_meanwhile("A goal in the review's scope") from None
+        # In the review's transaction: announced exactly when the review commits.
+        await add_event(
+            await self.repository.session.connection(),
+            type=REVIEW_EVENT_TYPE,
+            key=f"review/{review.id}",
+            occurred_at=now,
+            data={
+                "review_id": review.id,
+                "title": review.title,
+                "held_at": review.held_at,
+                "scope_goal_id": review.scope_goal_id,
+                "summary": review_summary(snapshot),
+            },
+        )
         return review_out(review, [])
 
     async def add_decision(self, review_id: uuid.UUID, body: DecisionCreate) -> DecisionOut:
@@ -166,6 +181,16 @@ class ReviewService:
         decision.updated_at = now
         await self.repository.session.flush()
         return decision_out(decision)
+
+
+def review_summary(snapshot: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """What a notification says of a review's snapshot: how many goals, and how many in
+    each status (goals never judged count as `no_data`)."""
+    by_status: dict[str, int] = {}
+    for goal in snapshot:
+        status = str(goal.get("status") or "no_data")
+        by_status[status] = by_status.get(status, 0) + 1
+    return {"goals": len(snapshot), "by_status": dict(sorted(by_status.items()))}
 
 
 def _frozen(row: Any, latest_check_in: CheckIn | None) -> dict[str, Any]:

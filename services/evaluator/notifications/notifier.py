@@ -47,6 +47,7 @@ from northstar.notifications.templates import (
     Rendered,
     goal_link,
     goal_message,
+    review_message,
 )
 from northstar.telemetry import EVALUATOR_ERRORS, NOTIFICATIONS_SENT
 from services.evaluator.notifications.dispatcher import retry_delay
@@ -141,6 +142,10 @@ def render(row: Any, goals: Mapping[str, GoalSnapshot], base_url: str) -> Render
     if row.content:
         content = row.content
         return Rendered(content["subject"], content["text"], content["html"], content["markdown"])
+    if str(row.group_key).startswith("review:"):
+        data = row.events[-1].get("data") or {}
+        scope = goals.get(str(data.get("scope_goal_id")))
+        return review_message(data, base_url, scope.title if scope else None)
     goal_id = str(row.group_key).removeprefix("goal:")
     events = [
         Event(e["type"], datetime.fromisoformat(e["occurred_at"]), e.get("data") or {})
@@ -204,6 +209,15 @@ async def deliver(
         return None
     problems = [entry.message for entry in result.logs() if entry.level in ("WARNING", "ERROR")]
     return "; ".join(problems)[-500:] or f"not delivered ({result.status.name.lower()})"
+
+
+def _goal_of_message(row: Any) -> str | None:
+    """The goal a queued event message shows: its group's goal, or a review's scope goal."""
+    key = str(row.group_key)
+    if key.startswith("goal:"):
+        return key.removeprefix("goal:")
+    scope = (row.events[-1].get("data") or {}).get("scope_goal_id") if row.events else None
+    return str(scope) if scope else None
 
 
 def _fields(goal: GoalSnapshot) -> dict[str, Any]:
@@ -307,7 +321,7 @@ class Notifier:
                 await conn.execute(_CLAIM, {"ids": chosen, "lease": 2 * self._timeout + 5})
             ).all()
             goal_ids = sorted(
-                {str(r.group_key).removeprefix("goal:") for r in rows if r.kind == "event"}
+                {g for r in rows if r.kind == "event" and (g := _goal_of_message(r)) is not None}
             )
             goals = await goal_snapshots(conn, goal_ids)
         return [

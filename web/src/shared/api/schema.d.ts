@@ -467,6 +467,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/goals/{goal_id}/drivers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What drives a goal's gap
+         * @description The goal's gap — its actual against the expected pace now (`compare=expected`), or this period against the previous one of the same length (`compare=previous`) — split into contributions per value of one dimension, largest first. For additive KPIs the contributions sum to the gap; ratios and averages use a rate/mix decomposition that also sums to it; other shapes are ranked by weighted difference (`method` says which). Without `by`, every dimension seen on the KPI's metrics is tried and the one that concentrates the gap most is answered, the others listed in `alternatives`. Unknown goal: 404; a roll-up goal, a goal not started, no data, or `compare=expected` without a target: 422. See docs/analysis.md.
+         */
+        get: operations["goal_drivers_v1_goals__goal_id__drivers_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/goals/{goal_id}/history": {
         parameters: {
             query?: never;
@@ -623,6 +643,26 @@ export interface paths {
          * @description Only the fields sent change; the key cannot. A new expression re-evaluates every goal measured by the KPI in the same transaction.
          */
         patch: operations["update_kpi_v1_kpis__key__patch"];
+        trace?: never;
+    };
+    "/v1/kpis/{key}/breakdown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A KPI by dimension
+         * @description The KPI's value per value (or combination of values) of up to three dimensions over `[from, to]`: the top `limit` groups, everything else as `other`, and the total. Each group's value is the expression evaluated on that group's events, so ratios and percentiles are right; `additive` says whether the groups add up to the total. Read from the rollups (day, hour and minute buckets; raw events only for the seconds at the range's edges). Unknown KPI: 404; bad `by`, `limit` or range: 422.
+         */
+        get: operations["kpi_breakdown_v1_kpis__key__breakdown_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/kpis/{key}/values": {
@@ -1312,7 +1352,7 @@ export interface components {
          * @description What an alert is about; a goal has at most one unresolved alert of each kind.
          * @enum {string}
          */
-        AlertKind: "status" | "forecast" | "stale_data" | "plan";
+        AlertKind: "status" | "forecast" | "stale_data" | "plan" | "anomaly";
         /**
          * AlertOut
          * @description The alert object, as `alert.*` events carry it.
@@ -1404,6 +1444,25 @@ export interface components {
          * @enum {string}
          */
         AlertStateFilter: "open" | "acknowledged" | "resolved" | "unresolved";
+        /**
+         * AnomalySettings
+         * @description Anomaly detection on a KPI (SPEC §13).
+         */
+        AnomalySettings: {
+            /**
+             * Granularity
+             * @description The bucket checked: each closed hour (a daily season) or UTC day (a weekly season).
+             * @enum {string}
+             */
+            granularity: "hour" | "day";
+            /**
+             * Sensitivity
+             * @description How far outside the learned band a bucket must be: low = 5, medium = 4, high = 3 standard errors of the one-step prediction.
+             * @default medium
+             * @enum {string}
+             */
+            sensitivity: "low" | "medium" | "high";
+        };
         /** ApiKeyCreate */
         ApiKeyCreate: {
             /**
@@ -1586,6 +1645,73 @@ export interface components {
              * @description unit, kpi, goal, alert, review, review_decision, webhook, api_key, user, unit_member, session, …
              */
             type: string;
+        };
+        /** BreakdownOut */
+        BreakdownOut: {
+            /**
+             * Additive
+             * @description Whether the groups' values add up to the total (a linear combination of `sum` and `count`); false for ratios, averages and percentiles.
+             */
+            additive: boolean;
+            /**
+             * By
+             * @description The dimensions grouped by, in the order asked.
+             */
+            by: string[];
+            /**
+             * From
+             * Format: date-time
+             * @description Start of the range (inclusive).
+             */
+            from: string;
+            /**
+             * Items
+             * @description The top `limit` groups: by absolute value for additive KPIs, by events otherwise.
+             */
+            items: components["schemas"]["BreakdownRowOut"][];
+            /**
+             * Kpi
+             * @description The KPI's key.
+             */
+            kpi: string;
+            /** @description Every group beyond the limit, as one (the expression evaluated over their union); null when there are none. */
+            other: components["schemas"]["BreakdownRowOut"] | null;
+            /**
+             * To
+             * Format: date-time
+             * @description End of the range (inclusive).
+             */
+            to: string;
+            /**
+             * Total
+             * @description The KPI over the whole range.
+             */
+            total: number | null;
+        };
+        /** BreakdownRowOut */
+        BreakdownRowOut: {
+            /**
+             * Dimensions
+             * @description The group's value of each dimension asked for (`""` for events without the dimension); empty for `other`.
+             */
+            dimensions: {
+                [key: string]: string;
+            };
+            /**
+             * Events
+             * @description Events the expression reads in the group.
+             */
+            events: number;
+            /**
+             * Share
+             * @description For additive KPIs the group's value over the total; otherwise the group's share of the events the expression reads.
+             */
+            share: number | null;
+            /**
+             * Value
+             * @description The KPI's expression evaluated on the group's events alone (null: no value, e.g. a division by zero).
+             */
+            value: number | null;
         };
         /** Budget */
         "Budget-Input": {
@@ -1867,6 +1993,13 @@ export interface components {
              */
             value: number | null;
         };
+        /**
+         * Compare
+         * @description What a goal's actual is compared with: its expected pace now, or the previous
+         *     period of the same length.
+         * @enum {string}
+         */
+        Compare: "expected" | "previous";
         /** CycleCreate */
         CycleCreate: {
             /**
@@ -2121,6 +2254,117 @@ export interface components {
             /** Weekday */
             weekday: number;
         };
+        /** DriverAlternativeOut */
+        DriverAlternativeOut: {
+            /**
+             * Concentration
+             * @description How much the gap sits in particular values of it (0–1; see docs/analysis.md).
+             */
+            concentration: number;
+            /**
+             * Dimension
+             * @description Another dimension that was tried.
+             */
+            dimension: string;
+        };
+        /** DriverItemOut */
+        DriverItemOut: {
+            /**
+             * Actual
+             * @description The KPI within this value, this period.
+             */
+            actual: number | null;
+            /**
+             * Contribution
+             * @description This value's part of the gap.
+             */
+            contribution: number;
+            /**
+             * Reference
+             * @description The KPI within this value in the reference: the previous period, or its part of the expected value.
+             */
+            reference: number | null;
+            /**
+             * Share Of Gap
+             * @description contribution / gap (null when the gap is 0).
+             */
+            share_of_gap: number | null;
+            /**
+             * Value
+             * @description The dimension value (`""`: events without it).
+             */
+            value: string;
+        };
+        /**
+         * DriverMethod
+         * @description How a gap was split into contributions (see the module docstring).
+         * @enum {string}
+         */
+        DriverMethod: "additive" | "rate_mix" | "group_difference";
+        /** DriversOut */
+        DriversOut: {
+            /**
+             * Actual
+             * @description The KPI over the period.
+             */
+            actual: number;
+            /**
+             * Alternatives
+             * @description The other dimensions tried, best first (empty when `by` was given).
+             */
+            alternatives: components["schemas"]["DriverAlternativeOut"][];
+            /** @description `expected`: actual against the expected pace now; `previous`: this period against the previous one of the same length. */
+            compare: components["schemas"]["Compare"];
+            /**
+             * Concentration
+             * @description How much the gap sits in particular values.
+             */
+            concentration: number;
+            /**
+             * Dimension
+             * @description The dimension the gap is split over.
+             */
+            dimension: string;
+            /**
+             * From
+             * Format: date-time
+             * @description Start of the period analysed.
+             */
+            from: string;
+            /**
+             * Gap
+             * @description actual - reference.
+             */
+            gap: number;
+            /**
+             * Goal Id
+             * @description The goal.
+             */
+            goal_id: string;
+            /**
+             * Items
+             * @description Dimension values by absolute contribution, largest first, at most `limit`.
+             */
+            items: components["schemas"]["DriverItemOut"][];
+            /** @description `additive` (contributions sum to the gap), `rate_mix` (ratios and averages: rate and mix effects, sum to the gap) or `group_difference` (percentiles and other shapes: they rank, but do not sum to the gap). */
+            method: components["schemas"]["DriverMethod"];
+            /**
+             * Other Contribution
+             * @description The summed contribution of the values beyond `limit` (0 when none).
+             */
+            other_contribution: number;
+            /**
+             * Reference
+             * @description What it is compared with.
+             */
+            reference: number;
+            /**
+             * To
+             * Format: date-time
+             * @description End of the period analysed.
+             */
+            to: string;
+        };
         /**
          * ExpressionCheck
          * @description An expression to check without saving it (the web app's definition form).
@@ -2147,11 +2391,31 @@ export interface components {
         };
         /** ForecastOut */
         ForecastOut: {
-            /** @description likely_achieved or likely_missed. */
+            /**
+             * High
+             * @description Upper end of the 90 % band of the value at `due`.
+             */
+            high?: number | null;
+            /**
+             * Low
+             * @description Lower end of the 90 % band of the value at `due`.
+             */
+            low?: number | null;
+            /**
+             * Method
+             * @description `seasonal` (ETS with a weekly season, at least two weeks of daily history, additive KPIs) or `linear` (the period-to-date trend).
+             */
+            method?: string | null;
+            /**
+             * Probability
+             * @description The chance (0–1) that the goal's final condition holds.
+             */
+            probability?: number | null;
+            /** @description likely_achieved (probability ≥ 0.5) or likely_missed. */
             status: components["schemas"]["ForecastStatus"];
             /**
              * Value
-             * @description The KPI value projected at `due` from the period's trend.
+             * @description The KPI value projected at `due` (the median path).
              */
             value: number;
         };
@@ -2212,7 +2476,7 @@ export interface components {
              */
             owner_id?: string | null;
             /**
-             * @description linear: the expected value moves from baseline to target over the period; none: the target applies from the start.
+             * @description linear: the expected value moves from baseline to target over the period; none: the target applies from the start; seasonal: it moves from baseline to target along the KPI's own curve (the same period 52 weeks before when there is data for it, else the KPI's weekly pattern over the last 8 weeks; linear without either).
              * @default linear
              */
             pacing: components["schemas"]["Pacing"];
@@ -2353,7 +2617,7 @@ export interface components {
              * @description The person who answers for the goal (a user id; 422 if none has it). The owner may check in and update its initiatives even outside their units.
              */
             owner_id: string | null;
-            /** @description linear: the expected value moves from baseline to target over the period; none: the target applies from the start. */
+            /** @description linear: the expected value moves from baseline to target over the period; none: the target applies from the start; seasonal: it moves from baseline to target along the KPI's own curve (the same period 52 weeks before when there is data for it, else the KPI's weekly pattern over the last 8 weeks; linear without either). */
             pacing: components["schemas"]["Pacing"];
             /**
              * Parent Id
@@ -2476,7 +2740,7 @@ export interface components {
              * @description The person who answers for the goal (a user id; 422 if none has it). The owner may check in and update its initiatives even outside their units.
              */
             owner_id: string | null;
-            /** @description linear: the expected value moves from baseline to target over the period; none: the target applies from the start. */
+            /** @description linear: the expected value moves from baseline to target over the period; none: the target applies from the start; seasonal: it moves from baseline to target along the KPI's own curve (the same period 52 weeks before when there is data for it, else the KPI's weekly pattern over the last 8 weeks; linear without either). */
             pacing: components["schemas"]["Pacing"];
             /**
              * Parent Id
@@ -2563,7 +2827,7 @@ export interface components {
              * @description Where the KPI should be now, by the pacing.
              */
             expected: number | null;
-            /** @description Projection at due (linear pacing, ≥ 3 days of data). */
+            /** @description Projection at due with a 90 % band and the probability of meeting the goal (linear or seasonal pacing; ≥ 3 days of data, or 2 weeks of daily history for the seasonal model). */
             forecast: components["schemas"]["ForecastOut"] | null;
             /**
              * Goal Id
@@ -2656,7 +2920,7 @@ export interface components {
              * @description The person who answers for the goal (a user id; 422 if none has it). The owner may check in and update its initiatives even outside their units.
              */
             owner_id?: string | null;
-            /** @description linear: the expected value moves from baseline to target over the period; none: the target applies from the start. */
+            /** @description linear: the expected value moves from baseline to target over the period; none: the target applies from the start; seasonal: it moves from baseline to target along the KPI's own curve (the same period 52 weeks before when there is data for it, else the KPI's weekly pattern over the last 8 weeks; linear without either). */
             pacing?: components["schemas"]["Pacing"] | null;
             /**
              * Parent Id
@@ -2965,6 +3229,8 @@ export interface components {
         };
         /** KpiCreate */
         KpiCreate: {
+            /** @description Anomaly detection, or null (off). Each closed bucket is compared with a band learned from the KPI's own history; a bucket outside it opens an `anomaly` alert on the goals measured by the KPI. */
+            anomaly?: components["schemas"]["AnomalySettings"] | null;
             /**
              * Category
              * @description Free grouping label (e.g. sales, people, quality); null: none.
@@ -3022,6 +3288,8 @@ export interface components {
         KpiKind: "leading" | "lagging";
         /** KpiOut */
         KpiOut: {
+            /** @description Anomaly detection, or null (off). Each closed bucket is compared with a band learned from the KPI's own history; a bucket outside it opens an `anomaly` alert on the goals measured by the KPI. */
+            anomaly?: components["schemas"]["AnomalySettings"] | null;
             /**
              * Category
              * @description Free grouping label (e.g. sales, people, quality); null: none.
@@ -3108,6 +3376,8 @@ export interface components {
          * @description Only the fields present change. The key cannot change: it is the KPI's address.
          */
         KpiUpdate: {
+            /** @description Anomaly detection, or null (off). Each closed bucket is compared with a band learned from the KPI's own history; a bucket outside it opens an `anomaly` alert on the goals measured by the KPI. */
+            anomaly?: components["schemas"]["AnomalySettings"] | null;
             /**
              * Category
              * @description Free grouping label (e.g. sales, people, quality); null: none.
@@ -3365,7 +3635,7 @@ export interface components {
          * @description How the expected value moves over the period.
          * @enum {string}
          */
-        Pacing: "linear" | "none";
+        Pacing: "linear" | "none" | "seasonal";
         /** Page[AlertOut] */
         Page_AlertOut_: {
             /** Items */
@@ -3824,7 +4094,7 @@ export interface components {
              * @description Where the KPI should be now, by the pacing.
              */
             expected: number | null;
-            /** @description Projection at due (linear pacing, ≥ 3 days of data). */
+            /** @description Projection at due with a 90 % band and the probability of meeting the goal (linear or seasonal pacing; ≥ 3 days of data, or 2 weeks of daily history for the seasonal model). */
             forecast: components["schemas"]["ForecastOut"] | null;
             /**
              * Goal Id
@@ -3904,7 +4174,7 @@ export interface components {
             channel_id: string;
             /**
              * Events
-             * @description Any of: `alert.opened` (an alert opened on the goal (a milestone late is a `plan` alert)); `alert.updated` (an alert escalated (its severity changed)); `alert.acknowledged` (someone acknowledged an alert); `alert.resolved` (an alert resolved); `goal.status_changed` (the goal's status changed); `check_in.due` (the goal's check-in is due or overdue (reminders)). Default: alert.opened, alert.updated, alert.resolved.
+             * @description Any of: `alert.opened` (an alert opened on the goal (a milestone late is a `plan` alert)); `alert.updated` (an alert escalated (its severity changed)); `alert.acknowledged` (someone acknowledged an alert); `alert.resolved` (an alert resolved); `goal.status_changed` (the goal's status changed); `check_in.due` (the goal's check-in is due or overdue (reminders)); `review.created` (a review was created whose scope covers the goal (or, with no scope goal, the whole organisation: only unit subscriptions of a root unit hear of it)). Default: alert.opened, alert.updated, alert.resolved.
              */
             events?: string[];
             /**
@@ -4181,7 +4451,7 @@ export interface components {
         WebhookCreate: {
             /**
              * Events
-             * @description Event types to receive; any of: alert.opened, alert.updated, alert.acknowledged, alert.resolved, goal.status_changed.
+             * @description Event types to receive; any of: alert.opened, alert.updated, alert.acknowledged, alert.resolved, goal.status_changed, review.created.
              * @example [
              *       "alert.opened",
              *       "alert.resolved"
@@ -4289,7 +4559,7 @@ export interface components {
             id: string;
             /**
              * Kind
-             * @description `event` (a goal's events of one grouping window), `digest` or `reminder`.
+             * @description `event` (a goal's events of one grouping window, or one new review), `digest` or `reminder`.
              * @enum {string}
              */
             kind: "event" | "digest" | "reminder";
@@ -4302,6 +4572,11 @@ export interface components {
              * @description When it is due; null once delivered or failed.
              */
             next_attempt_at?: string | null;
+            /**
+             * Review Id
+             * @description The review a `review.created` message announces.
+             */
+            review_id?: string | null;
             severity: components["schemas"]["Severity"];
             /** @description `pending` (waiting for its window, quiet hours or a retry), `delivered` or `failed` (gave up after the last attempt, or the channel was deleted). */
             status: components["schemas"]["MessageStatus"];
@@ -7649,6 +7924,101 @@ export interface operations {
             };
         };
     };
+    goal_drivers_v1_goals__goal_id__drivers_get: {
+        parameters: {
+            query?: {
+                /** @description One dimension name; default: the most concentrated. */
+                by?: string | null;
+                /** @description `expected` (default) or `previous`. */
+                compare?: components["schemas"]["Compare"];
+                /** @description How many dimension values to list. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The goal's id. */
+                goal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DriversOut"];
+                };
+            };
+            /** @description Malformed request (body, cursor or a control character in the URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credentials, or a key that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the error is logged under the X-Request-ID. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     goal_history_v1_goals__goal_id__history_get: {
         parameters: {
             query?: {
@@ -8882,6 +9252,103 @@ export interface operations {
             };
             /** @description The request body is over the size limit. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the error is logged under the X-Request-ID. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    kpi_breakdown_v1_kpis__key__breakdown_get: {
+        parameters: {
+            query: {
+                /** @description Dimension names, comma-separated (at most 3), e.g. `region` or `region,channel`. */
+                by: string;
+                /** @description RFC 3339 with offset; default `to` minus 30 days. */
+                from?: string | null;
+                /** @description RFC 3339 with offset; default now. */
+                to?: string | null;
+                /** @description How many groups to list before `other`. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The KPI's key. */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BreakdownOut"];
+                };
+            };
+            /** @description Malformed request (body, cursor or a control character in the URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credentials, or a key that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

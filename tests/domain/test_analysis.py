@@ -1,0 +1,332 @@
+"""Breakdown and drivers (SPEC §13): shapes of expressions, exact additive splits, the
+rate/mix identity, and the accuracy of finding a planted cause."""
+
+import math
+import random
+from collections import defaultdict
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from northstar.domain.aggregation import Summary
+from northstar.domain.analysis import (
+    DriverMethod,
+    GroupStates,
+    NoGapError,
+    breakdown,
+    choose_dimension,
+    driver_method,
+    is_additive,
+    split_gap,
+    value_of,
+)
+from northstar.domain.expressions import Aggregation, parse_expression
+
+T = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def summary(*values: float) -> Summary:
+    return Summary.of((T, v) for v in values)
+
+
+def states_for(expr_text: str, per_metric: dict[str, list[float]]) -> dict[Aggregation, Summary]:
+    expr = parse_expression(expr_text)
+    from northstar.domain.expressions import aggregations
+
+    return {agg: summary(*per_metric.get(agg.metric, [])) for agg in aggregations(expr)}
+
+
+@pytest.mark.parametrize(
+    ("text", "method"),
+    [
+        ("sum(revenue)", DriverMethod.ADDITIVE),
+        ("count(order)", DriverMethod.ADDITIVE),
+        ("sum(revenue) - sum(cost)", DriverMethod.ADDITIVE),
+        ("sum(revenue) / 100", DriverMethod.ADDITIVE),
+        ("-2 * sum(revenue)", DriverMethod.ADDITIVE),
+        ("sum(revenue) + 5", DriverMethod.GROUP_DIFFERENCE),
+        ("100 * count(signup) / count(visit)", DriverMethod.RATE_MIX),
+        ("avg(csat)", DriverMethod.RATE_MIX),
+        ("avg(csat) * 20", DriverMethod.RATE_MIX),
+        ("sum(revenue) / count(order)", DriverMethod.RATE_MIX),
+        ("p95(delivery_hours)", DriverMethod.GROUP_DIFFERENCE),
+        ("max(latency)", DriverMethod.GROUP_DIFFERENCE),
+        ("sum(a) * sum(b)", DriverMethod.GROUP_DIFFERENCE),
+    ],
+)
+def test_the_method_follows_the_expression_shape(text: str, method: DriverMethod) -> None:
+    assert driver_method(parse_expression(text)) is method
+    assert is_additive(parse_expression(text)) == (method is DriverMethod.ADDITIVE)
+
+
+def test_breakdown_of_a_sum_has_top_rows_other_and_total() -> None:
+    expr = parse_expression("sum(revenue)")
+    agg = Aggregation("sum", "revenue")
+    groups: dict[tuple[str, ...], GroupStates] = {
+        ("eu",): {agg: summary(50, 50)},
+        ("us",): {agg: summary(300)},
+        ("apac",): {agg: summary(20)},
+        ("latam",): {agg: summary(30)},
+    }
+    result = breakdown(expr, ["region"], groups, limit=2)
+    assert [(r.dimensions, r.value) for r in result.items] == [
+        ({"region": "us"}, 300),
+        ({"region": "eu"}, 100),
+    ]
+    assert result.other is not None and result.other.value == 50
+    assert result.total == 450
+    assert result.additive
+    assert math.isclose(sum(r.share or 0 for r in result.items) + (result.other.share or 0), 1)
+
+
+def test_breakdown_of_a_ratio_evaluates_within_each_group() -> None:
+    expr = parse_expression("100 * count(signup) / count(visit)")
+    signup, visit = Aggregation("count", "signup"), Aggregation("count", "visit")
+    groups: dict[tuple[str, ...], GroupStates] = {
+        ("eu",): {signup: summary(1, 1), visit: summary(*[1] * 10)},  # 20 %
+        ("us",): {signup: summary(1), visit: summary(*[1] * 40)},  # 2.5 %
+        ("apac",): {signup: summary(1, 1, 1), visit: summary(1, 1, 1, 1)},  # 75 %
+    }
+    result = breakdown(expr, ["region"], groups, limit=2)
+    assert not result.additive
+    # Ranked by events read, not by the rate.
+    assert [r.dimensions["region"] for r in result.items] == ["us", "eu"]
+    assert result.items[1].value == pytest.approx(20)
+    assert result.other is not None and result.other.value == pytest.approx(75)
+    assert result.total == pytest.approx(100 * 6 / 54)
+
+
+def test_breakdown_of_a_percentile_is_the_group_percentile_not_a_sum() -> None:
+    expr = parse_expression("max(latency)")
+    agg = Aggregation("max", "latency")
+    groups: dict[tuple[str, ...], GroupStates] = {
+        ("a",): {agg: summary(1, 9)},
+        ("b",): {agg: summary(4)},
+    }
+    result = breakdown(expr, ["host"], groups, limit=5)
+    assert [r.value for r in result.items] == [9, 4]
+    assert result.total == 9
+    assert result.other is None
+
+
+def test_breakdown_leaves_out_groups_without_events_and_rejects_a_zero_limit() -> None:
+    expr = parse_expression('sum(revenue{region="eu"})')
+    agg = Aggregation("sum", "revenue", ())
+    eu_only = parse_expression('sum(revenue{region="eu"})')
+    from northstar.domain.expressions import aggregations
+
+    (agg,) = aggregations(eu_only)
+    groups: dict[tuple[str, ...], GroupStates] = {
+        ("eu",): {agg: summary(5)},
+        ("us",): {agg: Summary()},
+    }
+    result = breakdown(expr, ["region"], groups, limit=5)
+    assert [r.dimensions for r in result.items] == [{"region": "eu"}]
+    with pytest.raises(ValueError, match="limit"):
+        breakdown(expr, ["region"], groups, limit=0)
+
+
+def _random_groups(
+    rng: random.Random, keys: list[str], aggs: list[Aggregation], empty_chance: float = 0.1
+) -> dict[str, GroupStates]:
+    out: dict[str, GroupStates] = {}
+    for key in keys:
+        if rng.random() < empty_chance:
+            continue
+        out[key] = {
+            agg: summary(*[round(rng.uniform(0, 100), 2) for _ in range(rng.randint(1, 5))])
+            for agg in aggs
+        }
+    return out
+
+
+@given(st.integers(0, 10**9), st.sampled_from(["sum(revenue)", "sum(revenue) - 2 * sum(cost)"]))
+def test_additive_contributions_sum_to_the_gap(seed: int, text: str) -> None:
+    rng = random.Random(seed)
+    expr = parse_expression(text)
+    from northstar.domain.expressions import aggregations
+
+    aggs = sorted(aggregations(expr), key=str)
+    keys = [f"v{i}" for i in range(rng.randint(1, 12))]
+    current = _random_groups(rng, keys, aggs)
+    previous = _random_groups(rng, keys, aggs)
+    if not current or not previous:
+        return
+    for expected in (None, rng.uniform(-500, 500)):
+        split = split_gap(expr, "region", current, previous, expected=expected)
+        assert split.method is DriverMethod.ADDITIVE
+        total = math.fsum(i.contribution for i in split.items)
+        scale = max(1.0, math.fsum(abs(i.contribution) for i in split.items))
+        assert abs(total - split.gap) <= 1e-9 * scale
+        assert [abs(i.contribution) for i in split.items] == sorted(
+            (abs(i.contribution) for i in split.items), reverse=True
+        )
+
+
+@given(
+    st.integers(0, 10**9),
+    st.sampled_from(
+        ["100 * count(signup) / count(visit)", "avg(csat)", "sum(revenue) / count(order)"]
+    ),
+)
+def test_rate_mix_contributions_sum_to_the_gap(seed: int, text: str) -> None:
+    rng = random.Random(seed)
+    expr = parse_expression(text)
+    from northstar.domain.expressions import aggregations
+
+    aggs = sorted(aggregations(expr), key=str)
+    keys = [f"v{i}" for i in range(rng.randint(1, 12))]
+    current = _random_groups(rng, keys, aggs)
+    previous = _random_groups(rng, keys, aggs)
+    if not current or not previous:
+        return
+    for expected in (None, rng.uniform(1, 90)):
+        try:
+            split = split_gap(expr, "region", current, previous, expected=expected)
+        except NoGapError:
+            continue
+        assert split.method is DriverMethod.RATE_MIX
+        total = math.fsum(i.contribution for i in split.items)
+        scale = max(1.0, abs(split.actual), abs(split.reference))
+        assert abs(total - split.gap) <= 1e-9 * scale
+
+
+def test_rate_mix_separates_a_rate_drop_from_a_mix_shift() -> None:
+    """EU converts as before but its traffic doubled at a low rate (mix); US's rate halved
+    (rate). Both lower the total; the US rate drop is named the larger driver."""
+    expr = parse_expression("count(signup) / count(visit)")
+    signup, visit = Aggregation("count", "signup"), Aggregation("count", "visit")
+
+    def group(signups: int, visits: int) -> GroupStates:
+        return {signup: summary(*[1] * signups), visit: summary(*[1] * visits)}
+
+    previous = {"eu": group(5, 100), "us": group(20, 100)}
+    current = {"eu": group(10, 200), "us": group(10, 100)}
+    split = split_gap(expr, "region", current, previous)
+    assert split.gap == pytest.approx(20 / 300 - 25 / 200)
+    assert [i.value for i in split.items] == ["us", "eu"]
+    assert math.fsum(i.contribution for i in split.items) == pytest.approx(split.gap, rel=1e-12)
+    assert split.items[0].actual == pytest.approx(0.1)
+    assert split.items[0].reference == pytest.approx(0.2)
+
+
+def test_compare_expected_distributes_the_expected_value_by_the_previous_mix() -> None:
+    expr = parse_expression("sum(revenue)")
+    agg = Aggregation("sum", "revenue")
+    previous = {"eu": {agg: summary(60)}, "us": {agg: summary(40)}}
+    current = {"eu": {agg: summary(30)}, "us": {agg: summary(60)}}
+    split = split_gap(expr, "region", current, previous, expected=150)
+    assert split.gap == -60
+    eu = next(i for i in split.items if i.value == "eu")
+    assert eu.reference == pytest.approx(90)
+    assert eu.contribution == pytest.approx(-60)
+    assert eu.share_of_gap == pytest.approx(1)
+
+
+def test_no_value_now_is_a_no_gap_error() -> None:
+    expr = parse_expression("avg(csat)")
+    with pytest.raises(NoGapError):
+        split_gap(expr, "region", {}, {}, expected=3)
+
+
+def test_group_difference_ranks_percentile_groups() -> None:
+    expr = parse_expression("p95(delivery_hours)")
+    (agg,) = list(__import__("northstar.domain.expressions", fromlist=["x"]).aggregations(expr))
+    previous = {"a": {agg: summary(*[10] * 20)}, "b": {agg: summary(*[10] * 20)}}
+    current = {"a": {agg: summary(*[10] * 20)}, "b": {agg: summary(*[30] * 20)}}
+    split = split_gap(expr, "warehouse", current, previous)
+    assert split.method is DriverMethod.GROUP_DIFFERENCE
+    assert split.items[0].value == "b"
+
+
+# --------------------------------------------------------------------------- accuracy
+
+
+def _planted_case(rng: random.Random) -> tuple[dict[str, list[str]], tuple[str, str], list, list]:
+    """Events of three dimensions with 3-20 values each; one value drops by 30-70 % in the
+    current period, everything else moves by noise."""
+    dims = {
+        name: [f"{name}{i}" for i in range(rng.randint(3, 20))]
+        for name in ("region", "channel", "product")
+    }
+    weight = {name: {v: rng.uniform(0.5, 2.0) for v in values} for name, values in dims.items()}
+    cause_dim = rng.choice(list(dims))
+    cause_value = rng.choice(dims[cause_dim])
+    drop = rng.uniform(0.3, 0.7)
+    before, after = [], []
+    for r in dims["region"]:
+        for c in dims["channel"]:
+            for p in dims["product"]:
+                cell = {"region": r, "channel": c, "product": p}
+                base = 100 * weight["region"][r] * weight["channel"][c] * weight["product"][p]
+                before.append((cell, base * rng.uniform(0.9, 1.1)))
+                factor = 1 - drop if cell[cause_dim] == cause_value else 1.0
+                after.append((cell, base * factor * rng.uniform(0.9, 1.1)))
+    return dims, (cause_dim, cause_value), before, after
+
+
+def _by(dim: str, cells: list, agg: Aggregation) -> dict[str, GroupStates]:
+    sums: dict[str, Summary] = defaultdict(Summary)
+    for cell, value in cells:
+        sums[cell[dim]].add(T, value)
+    return {key: {agg: s} for key, s in sums.items()}
+
+
+@pytest.mark.parametrize("compare", ["previous", "expected"])
+def test_drivers_find_the_planted_cause_in_at_least_95_of_100_cases(compare: str) -> None:
+    rng = random.Random(20261129)
+    expr = parse_expression("sum(revenue)")
+    agg = Aggregation("sum", "revenue")
+    found = 0
+    for _ in range(100):
+        dims, (cause_dim, cause_value), before, after = _planted_case(rng)
+        previous_total = math.fsum(v for _, v in before)
+        expected = previous_total * rng.uniform(0.98, 1.05) if compare == "expected" else None
+        splits = [
+            split_gap(expr, dim, _by(dim, after, agg), _by(dim, before, agg), expected=expected)
+            for dim in dims
+        ]
+        for split in splits:
+            total = math.fsum(i.contribution for i in split.items)
+            assert abs(total - split.gap) <= 1e-9 * abs(split.gap)
+        best = choose_dimension(splits)[0]
+        if best.dimension == cause_dim and best.items[0].value == cause_value:
+            found += 1
+    assert found >= 95
+
+
+def test_a_single_valued_dimension_is_never_chosen_over_a_real_one() -> None:
+    expr = parse_expression("sum(revenue)")
+    agg = Aggregation("sum", "revenue")
+    flat = split_gap(expr, "tenant", {"x": {agg: summary(5)}}, {"x": {agg: summary(10)}})
+    spread = split_gap(
+        expr,
+        "region",
+        {"a": {agg: summary(2)}, "b": {agg: summary(3)}},
+        {"a": {agg: summary(5)}, "b": {agg: summary(5)}},
+    )
+    assert choose_dimension([flat, spread])[0].dimension == "region"
+    assert value_of(expr, {agg: summary(1, 2)}) == 3
+
+
+def test_a_region_drop_is_not_blamed_on_the_customers_inside_it() -> None:
+    """Customers belong to regions: the finer dimension has as much divergence as the
+    region, but the region explains the gap with one value."""
+    expr = parse_expression("sum(revenue)")
+    agg = Aggregation("sum", "revenue")
+    rng = random.Random(1)
+    regions = ("eu", "na", "apac", "latam")
+    before, after = [], []
+    for c in range(400):
+        cell = {"customer": f"c{c}", "region": regions[c % 4], "channel": f"ch{(c // 4) % 4}"}
+        base = rng.uniform(50, 150)
+        before.append((cell, base))
+        after.append((cell, base * (0.6 if c % 4 == 0 else 1.0) * rng.uniform(0.97, 1.03)))
+    splits = [
+        split_gap(expr, dim, _by(dim, after, agg), _by(dim, before, agg))
+        for dim in ("customer", "region", "channel")
+    ]
+    best = choose_dimension(splits)[0]
+    assert (best.dimension, best.items[0].value) == ("region", "eu")
