@@ -35,10 +35,12 @@ def test_a_team_lead_reads_the_scorecard_checks_in_on_an_at_risk_goal_and_acknow
     demo: DemoStack,
 ) -> None:
     """Sam Seller leads the Sales unit (a `member` with a lead membership); EU revenue is in
-    Sales EU, below Sales, and is at risk by the demo's design."""
+    Sales EU, below Sales, and behind its pace by the demo's design (the EU drop that drives
+    the company's revenue gap, docs/analysis.md): at risk or, once the drop has run for a
+    few days, off track."""
     before = {g["id"]: g["status"]["status"] for g in _goals(demo)}
     at_risk = _goal(_goals(demo), "EU revenue")
-    assert at_risk["status"]["status"] == "at_risk"
+    assert at_risk["status"]["status"] in ("at_risk", "off_track")
     comment = "EU pipeline is thin this week; two deals slipped to next week"
 
     shown = run_story(
