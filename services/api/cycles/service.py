@@ -130,10 +130,13 @@ class CycleService:
             setattr(cycle, field, value)
         self._check(cycle.start, cycle.due)
         cycle.updated_at = now
+        # Read before the flush: a failed flush expires the object, and reading an expired
+        # attribute would load it again on a connection that is gone (a 500, not a 409).
+        name = cycle.name
         try:
             await self.repository.session.flush()
         except IntegrityError:
-            raise _taken(cycle.name) from None
+            raise _taken(name) from None
         return cycle
 
     async def delete(self, cycle_id: uuid.UUID) -> None:

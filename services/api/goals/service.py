@@ -303,11 +303,12 @@ class GoalService:
                 setattr(goal, field, changes[field].value)
         goal.at_risk, goal.off_track = at_risk, off_track
         goal.updated_at = now
+        goal_id = goal.id  # a failed flush expires `goal`: reading it then would be a 500
         try:
             await self.session.flush()
         except IntegrityError:
             raise Problem(
-                409, f"Goal {goal.id} or something it refers to changed meanwhile; try again."
+                409, f"Goal {goal_id} or something it refers to changed meanwhile; try again."
             ) from None
 
     @staticmethod
