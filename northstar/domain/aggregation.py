@@ -250,10 +250,31 @@ class Summary:
 
     @classmethod
     def combine(cls, summaries: Iterable[Summary]) -> Summary:
-        """One summary of all the given ones (merged in order)."""
+        """One summary of all the given ones (merged in order): the same as absorbing
+        each in turn, with the running state in locals (a breakdown merges a thousand
+        groups per request)."""
         total = cls()
+        count, value_sum, low, high = 0, 0.0, None, None
+        last_ts: datetime | None = None
+        last_value: float | None = None
+        sketch = total.sketch
         for summary in summaries:
-            total.absorb(summary)
+            count += summary.count
+            value_sum += summary.sum
+            other = summary.min
+            if other is not None and (low is None or other < low):
+                low = other
+            other = summary.max
+            if other is not None and (high is None or other > high):
+                high = other
+            timestamp = summary.last_ts
+            if timestamp is not None and (last_ts is None or timestamp >= last_ts):
+                last_ts, last_value = timestamp, summary.last_value
+            part = summary.sketch
+            if part.positive or part.negative or part.zero:
+                sketch.absorb(part)
+        total.count, total.sum, total.min, total.max = count, value_sum, low, high
+        total.last_ts, total.last_value = last_ts, last_value
         return total
 
     def add(self, timestamp: datetime, value: float) -> None:

@@ -34,15 +34,18 @@ def summary_of(row: Mapping[str, Any]) -> Summary:
     """The domain's `Summary` of a merged row (`count`, `sum`, `min`, `max`, `last_time`,
     `last_value`, `sketch`). The sketch is read only for percentiles; without it the
     summary answers every other function."""
-    sketch = decode_sketch(row["sketch"])
+    # Called once per group and aggregation (1,000 times for a breakdown by customer):
+    # positional arguments, and no sketch decoding when the query merged none.
+    raw = row["sketch"]
+    sketch = decode_sketch(raw) if raw is not None else None
     return Summary(
-        count=int(row["count"]),
-        sum=float(row["sum"]),
-        min=row["min"],
-        max=row["max"],
-        last_ts=row["last_time"],
-        last_value=row["last_value"],
-        sketch=QuantileSketch.from_dict(sketch) if sketch else QuantileSketch(),
+        int(row["count"]),
+        float(row["sum"]),
+        row["min"],
+        row["max"],
+        row["last_time"],
+        row["last_value"],
+        QuantileSketch.from_dict(sketch) if sketch else QuantileSketch(),
     )
 
 
@@ -291,11 +294,15 @@ async def grouped_states(
         return {}
     sql, params = grouped_sql(aggs, dimensions, periods, separately=False)
     raw = await driver(conn)
-    columns = [f"g{i}" for i in range(len(dimensions))]
+    # Columns a, p, g0…gn, then the summary's: the group key is a slice of the record.
+    last_key = 2 + len(dimensions)
     groups: dict[GroupKey, dict[Aggregation, Summary]] = {}
     for row in await raw.fetch(sql, *params):
-        key = tuple(row[c] for c in columns)
-        groups.setdefault(key, {})[aggs[row["a"]]] = summary_of(row)
+        key = tuple(row[2:last_key])
+        states = groups.get(key)
+        if states is None:
+            groups[key] = states = {}
+        states[aggs[row[0]]] = summary_of(row)
     _complete(groups, aggs)
     return groups
 

@@ -138,6 +138,29 @@ def test_summary_merge_is_associative_and_order_independent(
         assert merged.last_ts == whole.last_ts
 
 
+@settings(max_examples=150)
+@given(st.lists(points, max_size=6))
+def test_combine_is_absorbing_each_in_turn(parts: list[list[tuple[datetime, float]]]) -> None:
+    """`combine` keeps its running state in locals (breakdowns merge a thousand groups):
+    it must give exactly what absorbing the summaries one after another gives, including
+    the float sum's rounding, the later of equal last timestamps, and the sketch."""
+    summaries = [Summary.of(p) for p in parts]
+    expected = Summary()
+    for summary in summaries:
+        expected.absorb(summary)
+    combined = Summary.combine(summaries)
+    assert combined == expected
+    assert math.copysign(1.0, combined.sum) == math.copysign(1.0, expected.sum)
+    assert [s.count for s in summaries] == [len(p) for p in parts], "inputs left alone"
+
+
+def test_combine_takes_the_last_of_equal_timestamps_from_the_later_summary() -> None:
+    first, second = Summary.of([(at(1), 1.0)]), Summary.of([(at(1), 2.0)])
+    assert Summary.combine([first, second]).value("last") == 2.0
+    assert Summary.combine([second, first]).value("last") == 1.0
+    assert Summary.combine([first, Summary(), second]).last_value == 2.0
+
+
 # --------------------------------------------------------------------------- QuantileSketch
 
 

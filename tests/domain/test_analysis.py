@@ -111,6 +111,36 @@ def test_breakdown_of_a_percentile_is_the_group_percentile_not_a_sum() -> None:
     assert result.other is None
 
 
+@pytest.mark.parametrize("func", ["sum", "count", "avg", "min", "max", "last", "p95"])
+def test_a_lone_aggregation_breaks_down_as_the_evaluator_computes_it(func: str) -> None:
+    """A lone aggregation is read straight from each group's state: the same values, in
+    the same order, as through the expression evaluator (`… * 1`), a sum that overflows
+    to infinity included (no value, as the evaluator says)."""
+    lone = parse_expression(f"{func}(revenue)")
+    through_evaluator = parse_expression(f"{func}(revenue) * 1")
+    assert isinstance(lone, Aggregation)
+    agg = lone
+    rng = random.Random(15)
+    groups: dict[tuple[str, ...], GroupStates] = {
+        (f"c{i:02d}",): {agg: summary(*(rng.uniform(-50, 50) for _ in range(rng.randint(0, 5))))}
+        for i in range(40)
+    }
+    groups[("huge",)] = {agg: Summary(count=1, sum=math.inf, min=1.0, max=1.0)}
+    for limit in (1, 10, 100):
+        fast = breakdown(lone, ["customer"], groups, limit)
+        slow = breakdown(through_evaluator, ["customer"], groups, limit)
+        assert [(r.dimensions, r.value, r.events) for r in fast.items] == [
+            (r.dimensions, r.value, r.events) for r in slow.items
+        ]
+        assert fast.total == slow.total
+        assert fast.other == slow.other
+    values = {
+        r.dimensions["customer"]: r.value for r in breakdown(lone, ["customer"], groups, 100).items
+    }
+    if func == "sum":
+        assert values["huge"] is None
+
+
 def test_breakdown_leaves_out_groups_without_events_and_rejects_a_zero_limit() -> None:
     expr = parse_expression('sum(revenue{region="eu"})')
     agg = Aggregation("sum", "revenue", ())
