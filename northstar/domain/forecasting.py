@@ -19,10 +19,11 @@ it costs the evaluator's start only when a forecast is first made.
 
 from __future__ import annotations
 
-import functools
 import math
+import time
 import warnings
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -47,7 +48,7 @@ PATHS = 400
 """Simulated paths per seasonal forecast: enough for a 90 % band and a probability to
 about ±2.5 points, cheap enough for a thousand KPIs per sweep."""
 FIT_CACHE = 2048
-"""Fitted models kept in memory (one per distinct history)."""
+"""Models kept in memory (one per distinct history), and series' last parameters."""
 LEVEL = 0.90
 """The band `[low, high]` holds the value at due with this probability."""
 
@@ -70,17 +71,103 @@ def _quiet() -> warnings.catch_warnings[None]:
     return manager
 
 
-@functools.lru_cache(maxsize=FIT_CACHE)
-def _ets_fit(history: tuple[float, ...], season: int) -> Any:
-    """An ETS model (additive errors and season, no trend) fitted to ``history``.
-    Memoised: goals sharing a KPI share its daily history, and a day's history stays
-    the same until the day is over, so most sweeps fit nothing."""
+class FitDeferred(Exception):
+    """The series has no model yet and this pass may fit no more (`FitBudget`): the
+    caller keeps what it had (the stored forecast, the unchecked bucket) until a later
+    pass fits it."""
+
+
+class FitBudget:
+    """How much time one pass (a sweep) may spend fitting models. Fitting an ETS model is
+    an optimisation (~80 ms); once a day every series' history changes, so a thousand
+    KPIs would want a thousand fits in the first sweep of the day. Past the budget, a
+    series fitted before is brought up to date with its last parameters — a filter pass
+    over the new history (~10 ms), no optimisation — and refitted by a later pass; a
+    series never fitted raises `FitDeferred`. Only the time spent fitting counts, so a
+    pass that is slow for other reasons still fits (at least one model when
+    ``seconds > 0``)."""
+
+    def __init__(self, seconds: float = math.inf) -> None:
+        self._seconds = seconds
+        self.spent = 0.0
+        self.fits = 0
+
+    def take(self) -> bool:
+        """May one more fit start now?"""
+        return self.spent < self._seconds
+
+    def record(self, seconds: float) -> None:
+        self.spent += seconds
+        self.fits += 1
+
+
+UNLIMITED = FitBudget()
+"""Fit whenever a model is missing (tests, the api, benchmarks)."""
+
+
+@dataclass(slots=True)
+class _Model:
+    result: Any
+    fitted: bool  # optimised on this very history (else: last parameters, filtered)
+
+
+class _Models:
+    """Models per exact history (goals sharing a KPI share its daily history, and a
+    day's history stays the same until the day is over, so most sweeps fit nothing),
+    and each series' last fitted parameters, both bounded (least recently used out)."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._by_history: OrderedDict[tuple[tuple[float, ...], int], _Model] = OrderedDict()
+        self._params: OrderedDict[tuple[Hashable, int], Any] = OrderedDict()
+
+    def model(
+        self, history: tuple[float, ...], season: int, series_key: Hashable, budget: FitBudget
+    ) -> Any:
+        """The model of ``history``: fitted, or (past the budget) the series' last
+        parameters filtered over it; `FitDeferred` when neither can be had."""
+        key = (history, season)
+        known = self._by_history.get(key)
+        if known is not None and known.fitted:
+            self._by_history.move_to_end(key)
+            return known.result
+        if budget.take():
+            started = time.perf_counter()
+            result = _ets(history, season).fit(disp=False, maxiter=200)
+            budget.record(time.perf_counter() - started)
+            if series_key is not None:
+                self._remember(self._params, (series_key, season), result.params)
+            self._remember(self._by_history, key, _Model(result, fitted=True))
+            return result
+        if known is not None:  # brought up to date before; refitted when budget allows
+            self._by_history.move_to_end(key)
+            return known.result
+        params = None if series_key is None else self._params.get((series_key, season))
+        if params is None:
+            raise FitDeferred(series_key)
+        result = _ets(history, season).smooth(params)
+        self._remember(self._by_history, key, _Model(result, fitted=False))
+        return result
+
+    def _remember(self, store: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+        store[key] = value
+        store.move_to_end(key)
+        while len(store) > self._capacity:
+            store.popitem(last=False)
+
+    def clear(self) -> None:
+        self._by_history.clear()
+        self._params.clear()
+
+
+def _ets(history: tuple[float, ...], season: int) -> Any:
+    """An ETS model (additive errors and season, no trend) of ``history``."""
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
-    model = ETSModel(
-        list(history), error="add", trend=None, seasonal="add", seasonal_periods=season
-    )
-    return model.fit(disp=False, maxiter=200)
+    return ETSModel(list(history), error="add", trend=None, seasonal="add", seasonal_periods=season)
+
+
+MODELS = _Models(FIT_CACHE)
 
 
 def _day_start(moment: datetime) -> datetime:
@@ -96,6 +183,8 @@ def forecast_band(
     points: Sequence[tuple[datetime, float]],
     additive: bool,
     seed: int = 0,
+    series_key: Hashable = None,
+    budget: FitBudget = UNLIMITED,
 ) -> Forecast | None:
     """Project the goal's KPI at ``due`` with a band and a probability.
 
@@ -103,7 +192,8 @@ def forecast_band(
     (days without events may be missing; they count as 0 for an additive KPI);
     ``points`` are ``(time, period-to-date value)`` within the period, as for the plain
     forecast. Returns ``None`` when ``now`` is not before ``due``, pacing is ``none``,
-    or there is too little data for either method.
+    or there is too little data for either method. ``series_key`` names the KPI's daily
+    series (its expression) for ``budget`` (`FitBudget`; may raise `FitDeferred`).
     """
     if now >= spec.due or spec.pacing is Pacing.NONE:
         return None
@@ -111,7 +201,7 @@ def forecast_band(
     if additive:
         history = _daily_history(daily, today)
         if len(history) >= SEASONAL_MIN_DAYS:
-            band = _seasonal(spec, actual, now, today, history, seed)
+            band = _seasonal(spec, actual, now, today, history, seed, series_key, budget)
             if band is not None:
                 return band
     return _linear(spec, now, [*points, (now, actual)])
@@ -135,6 +225,8 @@ def _seasonal(
     today: datetime,
     history: list[float],
     seed: int,
+    series_key: Hashable,
+    budget: FitBudget,
 ) -> Forecast | None:
     import numpy as np
 
@@ -155,7 +247,7 @@ def _seasonal(
     else:
         manager = _quiet()
         try:
-            fit = _ets_fit(tuple(history), WEEK_DAYS)
+            fit = MODELS.model(tuple(history), WEEK_DAYS, series_key, budget)
             paths = fit.simulate(
                 nsimulations=len(weights),
                 repetitions=PATHS,
@@ -256,11 +348,17 @@ class AnomalyBand:
 
 
 def anomaly_band(
-    history: Sequence[float], season: int, sensitivity: Sensitivity
+    history: Sequence[float],
+    season: int,
+    sensitivity: Sensitivity,
+    *,
+    series_key: Hashable = None,
+    budget: FitBudget = UNLIMITED,
 ) -> AnomalyBand | None:
     """The band the next bucket is expected in, learned from ``history`` (consecutive
     buckets, oldest first, missing ones as 0 for counts and sums). ``None`` with fewer
-    than two seasons of history or when the model cannot be fitted."""
+    than two seasons of history or when the model cannot be fitted. ``series_key``
+    and ``budget`` as for `forecast_band` (may raise `FitDeferred`)."""
     import numpy as np
 
     if len(history) < ANOMALY_MIN_SEASONS * season:
@@ -272,7 +370,7 @@ def anomaly_band(
         return AnomalyBand(value, value, value)
     manager = _quiet()
     try:
-        fit = _ets_fit(tuple(float(v) for v in history), season)
+        fit = MODELS.model(tuple(float(v) for v in history), season, series_key, budget)
         expected = float(np.asarray(fit.forecast(1))[0])
         # With additive errors the one-step prediction's variance is the model's.
         spread = math.sqrt(float(fit.mse))

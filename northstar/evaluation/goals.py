@@ -25,7 +25,10 @@ from northstar.domain.analysis import is_additive
 from northstar.domain.expressions import Expr, parse_expression
 from northstar.domain.forecasting import (
     HISTORY_DAYS,
+    UNLIMITED,
     YEAR_BEFORE,
+    FitBudget,
+    FitDeferred,
     forecast_band,
     seasonal_profile,
 )
@@ -152,12 +155,14 @@ class GoalEvaluationService:
         now: datetime,
         *,
         forecasts: bool = True,
+        fits: FitBudget = UNLIMITED,
     ) -> list[GoalOutcome]:
         """Evaluate the goals and their ancestors at `now`, inside the caller's transaction.
 
         With `forecasts=False` (the evaluator after a batch) each goal keeps the forecast
-        it had: fitting models is the timed sweep's work, bounded per run, never the
-        batch path's."""
+        it had: fitting models is the timed sweep's work, bounded per run by `fits`,
+        never the batch path's. A goal whose KPI has no model yet when `fits` is spent
+        keeps its forecast too, until a later sweep fits one."""
         if not goal_ids:
             return []
         previous = await self.repository.lock_with_ancestors(conn, goal_ids)
@@ -179,6 +184,7 @@ class GoalEvaluationService:
                 previous=previous,
                 now=now,
                 forecasts=forecasts,
+                fits=fits,
             )
             if goal.max_staleness is not None and goal.kpi_key is not None:
                 if goal.kpi_key not in staleness:
@@ -233,6 +239,7 @@ class GoalEvaluationService:
         previous: Mapping[uuid.UUID, StoredState],
         now: datetime,
         forecasts: bool,
+        fits: FitBudget,
     ) -> GoalOutcome:
         assert goal.expression is not None  # a leaf has a KPI
         start = goal.start or goal.created_at
@@ -280,15 +287,20 @@ class GoalEvaluationService:
                 # come, which the seasonal model simulates; a rolling window is not.
                 additive = window is None and is_additive(expr)
                 daily = await self._daily(conn, goal.expression, expr, now) if additive else []
-                projected = forecast_band(
-                    spec,
-                    actual=actual,
-                    now=now,
-                    daily=daily,
-                    points=points,
-                    additive=additive,
-                    seed=goal.id.int % 2**32,
-                )
+                try:
+                    projected = forecast_band(
+                        spec,
+                        actual=actual,
+                        now=now,
+                        daily=daily,
+                        points=points,
+                        additive=additive,
+                        seed=goal.id.int % 2**32,
+                        series_key=goal.expression,
+                        budget=fits,
+                    )
+                except FitDeferred:
+                    projected = stored_forecast(previous[goal.id])
         return _outcome(
             goal,
             previous,

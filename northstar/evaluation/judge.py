@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from northstar.domain.forecasting import UNLIMITED, FitBudget
 from northstar.evaluation.alerts import AlertChange, AlertRecorder
 from northstar.evaluation.goals import GoalEvaluationService, GoalOutcome
 
@@ -52,9 +53,11 @@ class GoalJudge:
         now: datetime,
         *,
         forecasts: bool = True,
+        fits: FitBudget = UNLIMITED,
     ) -> Judgement:
         """Evaluate and apply the alert rules. `forecasts=False` keeps each goal's stored
-        forecast instead of fitting models (the evaluator's per-batch path)."""
-        outcomes = await self.goals.evaluate(conn, goal_ids, now, forecasts=forecasts)
+        forecast instead of fitting models (the evaluator's per-batch path); `fits`
+        bounds the model fitting of one sweep."""
+        outcomes = await self.goals.evaluate(conn, goal_ids, now, forecasts=forecasts, fits=fits)
         changes = await self.alerts.apply(conn, outcomes, now)
         return Judgement(outcomes, changes)

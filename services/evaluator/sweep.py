@@ -6,10 +6,11 @@ offset always means "stored and judged".
 
 On the timer (`NORTHSTAR_EVALUATION_INTERVAL`): every active goal is re-evaluated,
 because pace moves with time even when no event arrives, with its forecast refitted (a
-batch keeps the stored one); then the KPIs' anomaly checks run within a share of the
-interval (`northstar.evaluation.anomalies`). One replica does it at a
-time (a PostgreSQL advisory lock), in chunks of `CHUNK` goals per transaction so the
-sweep never holds many goal locks at once.
+batch keeps the stored one; model fitting takes at most `FIT_BUDGET_SHARE` of the
+interval per sweep, see `northstar.domain.forecasting.FitBudget`); then the KPIs'
+anomaly checks run within a share of the interval (`northstar.evaluation.anomalies`).
+One replica does it at a time (a PostgreSQL advisory lock), in chunks of `CHUNK` goals
+per transaction so the sweep never holds many goal locks at once.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from datetime import UTC, datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from northstar.domain.forecasting import UNLIMITED, FitBudget
 from northstar.evaluation.anomalies import AnomalyChecks
 from northstar.evaluation.judge import GoalJudge, Judgement
 from northstar.rollups.writer import TouchedMetric
@@ -36,6 +38,10 @@ log = logging.getLogger(__name__)
 CHUNK = 100
 ANOMALY_BUDGET_SHARE = 0.25
 """Anomaly checks stop after this share of the evaluation interval; the rest carry over."""
+FIT_BUDGET_SHARE = 0.25
+"""Forecast models are fitted for this share of the evaluation interval per sweep; past
+it, KPIs are forecast from their last fitted parameters (`FitBudget`) and refitted by
+the next sweeps."""
 # Arbitrary but fixed: the advisory lock key of the periodic sweep.
 _SWEEP_LOCK = 0x6E6F7274_68737461  # "northsta"
 
@@ -65,8 +71,9 @@ class GoalEvaluationStep:
         now: datetime,
         *,
         forecasts: bool,
+        fits: FitBudget = UNLIMITED,
     ) -> AfterCommit | None:
-        judgement = await self.judge.judge(conn, goal_ids, now, forecasts=forecasts)
+        judgement = await self.judge.judge(conn, goal_ids, now, forecasts=forecasts, fits=fits)
         return self._after_commit(judgement)
 
     async def after_store(
@@ -120,7 +127,7 @@ class GoalEvaluationStep:
             except Exception:
                 log.exception("periodic evaluation failed; it runs again next interval")
 
-    async def _sweep_chunk(self, chunk: Sequence[uuid.UUID], now: datetime) -> int:
+    async def _sweep_chunk(self, chunk: Sequence[uuid.UUID], now: datetime, fits: FitBudget) -> int:
         """Evaluate one chunk in one transaction. If it fails, each of its goals is tried
         alone, so a goal whose data breaks its evaluation keeps neither the others of
         its chunk nor the rest of the sweep (and housekeeping) from running; each
@@ -128,7 +135,7 @@ class GoalEvaluationStep:
         sweep."""
         try:
             async with self._engine.begin() as conn:
-                after = await self._evaluate(conn, chunk, now, forecasts=True)
+                after = await self._evaluate(conn, chunk, now, forecasts=True, fits=fits)
         except Exception:
             if len(chunk) == 1:
                 EVALUATOR_ERRORS.labels(stage="sweep_chunk").inc()
@@ -137,7 +144,7 @@ class GoalEvaluationStep:
             log.warning("sweep chunk failed; evaluating its goals one by one", exc_info=True)
             evaluated = 0
             for goal_id in chunk:
-                evaluated += await self._sweep_chunk([goal_id], now)
+                evaluated += await self._sweep_chunk([goal_id], now, fits)
             return evaluated
         if after is not None:
             await after()
@@ -172,9 +179,10 @@ class GoalEvaluationStep:
                 async with self._engine.connect() as conn:
                     goal_ids = await self.judge.goals.active_goals(conn, now)
                 evaluated = 0
+                fits = FitBudget(self._interval * FIT_BUDGET_SHARE)
                 for start in range(0, len(goal_ids), CHUNK):
                     chunk = goal_ids[start : start + CHUNK]
-                    evaluated += await self._sweep_chunk(chunk, now)
+                    evaluated += await self._sweep_chunk(chunk, now, fits)
                 await self._check_anomalies(now)
                 if self._after_sweep is not None:
                     await self._after_sweep(now)
@@ -183,6 +191,10 @@ class GoalEvaluationStep:
                 await lock_conn.commit()
         log.info(
             "periodic evaluation done",
-            extra={"goals": evaluated, "ms": round((time.perf_counter() - started) * 1000, 1)},
+            extra={
+                "goals": evaluated,
+                "model_fits": fits.fits,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            },
         )
         return evaluated

@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from northstar.domain.forecasting import Sensitivity, anomaly_band, forecast_band
+from northstar.domain.forecasting import (
+    MODELS,
+    FitBudget,
+    FitDeferred,
+    Sensitivity,
+    anomaly_band,
+    forecast_band,
+)
 from northstar.domain.goals import ForecastStatus, GoalSpec, GoalType, Pacing
 
 DAY = timedelta(days=1)
@@ -165,3 +172,58 @@ def test_seasonal_pacing_falls_back_to_the_weekly_pattern_then_to_linear() -> No
     none = _spec(100.0, due=due, pacing=Pacing.SEASONAL)
     assert expected_value(none, START + 7 * DAY) == pytest.approx(50)
     assert seasonal_profile(START, due, year_before=[], recent=recent[:3]) == ()
+
+
+def test_past_the_fit_budget_a_kpi_is_forecast_from_its_last_parameters() -> None:
+    """The sweep's bound on model fitting: a series never fitted is deferred (the goal
+    keeps its stored forecast), one fitted the day before is brought up to date from
+    its parameters without a fit, close to what a fresh fit says; a later sweep with
+    budget refits it."""
+    MODELS.clear()
+    today = START + 14 * DAY
+    actual, history, points = _inputs(today + DAY)  # history holds today's value too
+    spec = _spec(actual + 1000)
+
+    def forecast(now: datetime, budget: FitBudget, key: object = "revenue") -> float:
+        band = forecast_band(
+            spec,
+            actual=actual,
+            now=now,
+            daily=history,
+            points=points,
+            additive=True,
+            series_key=key,
+            budget=budget,
+        )
+        assert band is not None and band.method == "seasonal"
+        return band.value
+
+    with pytest.raises(FitDeferred):
+        forecast(today, FitBudget(0))
+    yesterday_fit = FitBudget()
+    forecast(today, yesterday_fit)
+    assert yesterday_fit.fits == 1
+
+    tomorrow = today + DAY  # a new day: the history gained a day
+    spent = FitBudget(0)
+    carried = forecast(tomorrow, spent)
+    assert spent.fits == 0
+    with pytest.raises(FitDeferred):  # another series has no parameters to carry
+        forecast_band(
+            spec,
+            actual=actual,
+            now=tomorrow,
+            daily=[(t, 2 * v) for t, v in history],
+            points=points,
+            additive=True,
+            series_key="orders",
+            budget=FitBudget(0),
+        )
+    refit = FitBudget()
+    fresh = forecast(tomorrow, refit)
+    assert refit.fits == 1
+    assert carried == pytest.approx(fresh, rel=0.02)
+    again = FitBudget()
+    assert forecast(tomorrow, again) == fresh  # memoised: no second fit
+    assert again.fits == 0
+    MODELS.clear()
