@@ -9,12 +9,13 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.evaluator.notifications.dispatcher import retry_delay
+from services.evaluator.notifications.worker import RetryPolicy, retry_delay
 from services.evaluator.settings import EvaluatorSettings
 from tests.notifications.conftest import add_events, alert_data, create_webhook, deliveries, running
 from tests.support import Received, Receiver, eventually, fetch
@@ -198,3 +199,18 @@ def test_backoff_grows_exponentially_up_to_the_cap_with_jitter() -> None:
     assert retry_delay(100, base=1, cap=60, jitter=0.5) == 60  # no overflow
     # The defaults (15 attempts) keep retrying for hours.
     assert 2 * 3600 < sum(delays[:14]) < 5 * 3600
+
+
+def test_an_attempt_settles_as_delivered_retried_or_failed() -> None:
+    policy = RetryPolicy(max_attempts=3, base_seconds=10, cap_seconds=3600)
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    assert policy.settle(1, True, now, 0.5) == (
+        "delivered",
+        {"status": "delivered", "delivered_at": now},
+    )
+    outcome, row = policy.settle(2, False, now, 0.5)
+    assert outcome == "retried"
+    assert row == {"status": "pending", "next_attempt_at": now + timedelta(seconds=20)}
+    # The last allowed attempt failing ends the row; success on it still counts.
+    assert policy.settle(3, False, now, 0.5) == ("failed", {"status": "failed"})
+    assert policy.settle(3, True, now, 0.5)[0] == "delivered"

@@ -1,12 +1,9 @@
 """The webhook dispatcher: POSTs queued deliveries, retrying with backoff until they land.
 
 `webhook_deliveries` is both the retry queue and the delivery log, so pending deliveries
-survive restarts. This background task of the evaluator loops:
-
-    record the results of finished POSTs (one short transaction)
-      → claim due deliveries (FOR UPDATE SKIP LOCKED; the claim moves `next_attempt_at`
-        past the request timeout — a lease — and commits at once)
-      → POST each in its own task, up to `webhook_max_in_flight` at a time
+survive restarts. This background task of the evaluator is a `QueueWorker` (worker.py):
+it records finished POSTs, claims due deliveries with a lease, and POSTs each in its own
+task, up to `webhook_max_in_flight` at a time.
 
 No transaction is open during an HTTP call. If the process dies mid-POST the lease
 expires and the delivery is tried again, so a receiver may see a delivery twice
@@ -30,13 +27,11 @@ import contextlib
 import hashlib
 import hmac
 import logging
-import random
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Literal
+from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy import text
@@ -45,7 +40,13 @@ from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from northstar.crypto import SecretBox, SecretUnreadable
 from northstar.http.ssrf import DestinationRefused, resolve_destination
-from northstar.telemetry import EVALUATOR_ERRORS, WEBHOOK_DELIVERIES, WEBHOOK_DELIVERY_DURATION
+from northstar.telemetry import WEBHOOK_DELIVERIES, WEBHOOK_DELIVERY_DURATION
+from services.evaluator.notifications.worker import (
+    Attempted,
+    QueueWorker,
+    RetryPolicy,
+    WorkerConfig,
+)
 from services.evaluator.settings import EvaluatorSettings
 
 log = logging.getLogger(__name__)
@@ -106,12 +107,6 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def retry_delay(failed_attempts: int, *, base: float, cap: float, jitter: float) -> float:
-    """Seconds to wait after the `failed_attempts`-th failure; `jitter` is in [0, 1)."""
-    exponent = min(failed_attempts - 1, 64)  # 2**64·base is past any sensible cap
-    return min(cap, base * 2.0**exponent) * (0.5 + jitter)
-
-
 @dataclass(frozen=True, slots=True)
 class ClaimedDelivery:
     id: uuid.UUID
@@ -134,10 +129,7 @@ class AttemptResult:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-Outcome = Literal["delivered", "retried", "failed"]
-
-
-class WebhookDispatcher:
+class WebhookDispatcher(QueueWorker[ClaimedDelivery, AttemptResult]):
     """Background task: deliver due webhook deliveries. `nudge()` wakes it at once."""
 
     def __init__(
@@ -147,27 +139,32 @@ class WebhookDispatcher:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        super().__init__(
+            engine,
+            WorkerConfig(
+                stage="webhook_dispatch",
+                noun="webhook delivery",
+                max_in_flight=settings.webhook_max_in_flight,
+                poll_interval_seconds=settings.webhook_poll_interval_seconds,
+                backoff_max_seconds=settings.retry_backoff_max_seconds,
+                attempt_timeout_seconds=settings.webhook_timeout_seconds,
+                retry=RetryPolicy(
+                    settings.webhook_max_attempts,
+                    settings.webhook_retry_base_seconds,
+                    settings.webhook_retry_cap_seconds,
+                ),
+                record=_RECORD,
+                outcomes=WEBHOOK_DELIVERIES,
+            ),
+        )
         self._settings = settings
-        self._engine = engine
         self._transport = transport
         self._timeout = settings.webhook_timeout_seconds
         self._box = SecretBox.from_settings(settings.encryption_keys, settings.database_url)
-        self._in_flight: set[asyncio.Task[None]] = set()
-        self._finished: list[AttemptResult] = []
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
+        self._client: httpx.AsyncClient | None = None
 
-    def nudge(self) -> None:
-        """Look for due deliveries now instead of at the next poll."""
-        self._wake.set()
-
-    def request_stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-
-    async def run(self) -> None:
-        """Dispatch until `request_stop()`, then let in-flight POSTs finish (up to the
-        timeout) and record them; anything cut off is retried once its lease expires."""
+    @contextlib.asynccontextmanager
+    async def _session(self) -> AsyncIterator[None]:
         async with httpx.AsyncClient(
             transport=self._transport,
             timeout=self._timeout,
@@ -175,34 +172,11 @@ class WebhookDispatcher:
             headers={"User-Agent": USER_AGENT},
             limits=httpx.Limits(max_connections=self._settings.webhook_max_in_flight),
         ) as client:
+            self._client = client
             try:
-                await self._loop(client)
+                yield
             finally:
-                await self._drain()
-        log.info("webhook dispatcher stopped")
-
-    async def _loop(self, client: httpx.AsyncClient) -> None:
-        delay = self._settings.webhook_poll_interval_seconds
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                await self._record_finished()
-                free = self._settings.webhook_max_in_flight - len(self._in_flight)
-                claimed = await self._claim(free) if free > 0 else []
-            except Exception:
-                EVALUATOR_ERRORS.labels(stage="webhook_dispatch").inc()
-                log.exception("webhook dispatch failed; retrying", extra={"retry_in_s": delay})
-                await self._sleep(delay)
-                delay = min(delay * 2, self._settings.retry_backoff_max_seconds)
-                continue
-            delay = self._settings.webhook_poll_interval_seconds
-            for delivery in claimed:
-                task = asyncio.create_task(self._attempt(client, delivery))
-                self._in_flight.add(task)
-                task.add_done_callback(self._in_flight.discard)
-            if claimed and len(claimed) == free:
-                continue  # there may be more due; claim again once a slot frees up
-            await self._sleep(self._settings.webhook_poll_interval_seconds)
+                self._client = None
 
     async def _claim(self, limit: int) -> list[ClaimedDelivery]:
         async with self._engine.begin() as conn:
@@ -221,8 +195,10 @@ class WebhookDispatcher:
             for row in rows
         ]
 
-    async def _attempt(self, client: httpx.AsyncClient, delivery: ClaimedDelivery) -> None:
+    async def _attempt(self, delivery: ClaimedDelivery) -> AttemptResult:
         """POST once; the result is recorded by the loop. Never raises."""
+        assert self._client is not None, "attempts run inside the session"
+        client = self._client
         attempted_at = datetime.now(UTC)
         started = time.perf_counter()
         status_code: int | None = None
@@ -240,8 +216,7 @@ class WebhookDispatcher:
             log.exception("webhook attempt failed unexpectedly", extra={"delivery": delivery.id})
             error = f"{type(exc).__name__}: {exc}"
         WEBHOOK_DELIVERY_DURATION.observe(time.perf_counter() - started)
-        self._finished.append(AttemptResult(delivery, attempted_at, status_code, error))
-        self._wake.set()
+        return AttemptResult(delivery, attempted_at, status_code, error)
 
     async def _post(
         self, client: httpx.AsyncClient, delivery: ClaimedDelivery
@@ -283,80 +258,21 @@ class WebhookDispatcher:
                 return response.status_code, None
             return response.status_code, f"HTTP {response.status_code}"
 
-    async def _record_finished(self) -> None:
-        if not self._finished:
-            return
-        results = list(self._finished)
-        rows = []
-        outcomes: list[Outcome] = []
-        for result in results:
-            row, outcome = self._result_row(result)
-            rows.append(row)
-            outcomes.append(outcome)
-        async with self._engine.begin() as conn:
-            await conn.execute(_RECORD, rows)
-        # Only now: if the write failed, the results stay queued and are written next time.
-        del self._finished[: len(results)]
-        for result, outcome in zip(results, outcomes, strict=True):
-            WEBHOOK_DELIVERIES.labels(outcome=outcome).inc()
-            level = logging.DEBUG if outcome == "delivered" else logging.INFO
-            log.log(
-                level,
-                f"webhook delivery {outcome}",
-                extra={
-                    "delivery": str(result.delivery.id),
-                    "url": result.delivery.url,
-                    "attempt": result.delivery.attempts + 1,
-                    "status_code": result.status_code,
-                    "error": result.error,
-                },
-            )
-
-    def _result_row(self, result: AttemptResult) -> tuple[dict[str, object], Outcome]:
-        attempts = result.delivery.attempts + 1
-        at = result.attempted_at
-        row: dict[str, object] = {
+    def _attempted(self, result: AttemptResult) -> Attempted:
+        columns: dict[str, object] = {
             "id": result.delivery.id,
-            "attempts": attempts,
-            "attempted_at": at,
             "status_code": result.status_code,
             "error": None if result.succeeded else (result.error or "")[:1000],
-            "delivered_at": None,
-            "next_attempt_at": at,
         }
-        outcome: Outcome
-        if result.succeeded:
-            outcome = "delivered"
-            row.update(status="delivered", delivered_at=datetime.now(UTC))
-        elif attempts >= self._settings.webhook_max_attempts:
-            outcome = "failed"
-            row.update(status="failed")
-        else:
-            outcome = "retried"
-            wait = retry_delay(
-                attempts,
-                base=self._settings.webhook_retry_base_seconds,
-                cap=self._settings.webhook_retry_cap_seconds,
-                jitter=random.random(),
-            )
-            # From now, not from the attempt's start: a slow failure still waits its turn.
-            row.update(
-                status="pending", next_attempt_at=datetime.now(UTC) + timedelta(seconds=wait)
-            )
-        return row, outcome
+        return Attempted(
+            columns, result.delivery.attempts + 1, result.attempted_at, result.succeeded
+        )
 
-    async def _drain(self) -> None:
-        if self._in_flight:
-            _, pending = await asyncio.wait(self._in_flight, timeout=self._timeout + 1)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-        try:
-            await self._record_finished()
-        except Exception:
-            EVALUATOR_ERRORS.labels(stage="webhook_dispatch").inc()
-            log.exception("recording webhook results at shutdown failed; they will be retried")
-
-    async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+    def _log_fields(self, result: AttemptResult) -> dict[str, object]:
+        return {
+            "delivery": str(result.delivery.id),
+            "url": result.delivery.url,
+            "attempt": result.delivery.attempts + 1,
+            "status_code": result.status_code,
+            "error": result.error,
+        }

@@ -1,7 +1,8 @@
 """The notifier: sends due notification messages through Apprise, retrying with backoff.
 
 `notification_messages` is the grouping bucket, the retry queue and the delivery log, so
-nothing queued is lost across restarts. This background task of the evaluator loops:
+nothing queued is lost across restarts. This background task of the evaluator is a
+`QueueWorker` (worker.py), which loops:
 
     record the results of finished sends (one short transaction)
       → claim due messages (FOR UPDATE SKIP LOCKED), at most `_PER_CHANNEL` per channel;
@@ -24,14 +25,12 @@ delivery log with the target cut out.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import random
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote
 
 import apprise
@@ -49,8 +48,13 @@ from northstar.notifications.templates import (
     goal_message,
     review_message,
 )
-from northstar.telemetry import EVALUATOR_ERRORS, NOTIFICATIONS_SENT
-from services.evaluator.notifications.dispatcher import retry_delay
+from northstar.telemetry import NOTIFICATIONS_SENT
+from services.evaluator.notifications.worker import (
+    Attempted,
+    QueueWorker,
+    RetryPolicy,
+    WorkerConfig,
+)
 from services.evaluator.settings import EvaluatorSettings
 
 log = logging.getLogger(__name__)
@@ -114,8 +118,6 @@ _NOTIFY_TYPES = {
     Severity.WARNING: apprise.NotifyType.WARNING,
     Severity.INFO: apprise.NotifyType.INFO,
 }
-
-Outcome = Literal["delivered", "retried", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,61 +245,38 @@ async def goal_snapshots(conn: AsyncConnection, ids: Sequence[str]) -> dict[str,
     }
 
 
-class Notifier:
+class Notifier(QueueWorker[ClaimedMessage, SendResult]):
     """Background task: send due notification messages. `nudge()` wakes it at once."""
 
     def __init__(self, settings: EvaluatorSettings, engine: AsyncEngine) -> None:
+        super().__init__(
+            engine,
+            WorkerConfig(
+                stage="notify",
+                noun="notification",
+                max_in_flight=settings.notification_max_in_flight,
+                poll_interval_seconds=settings.notification_poll_interval_seconds,
+                backoff_max_seconds=10.0,
+                attempt_timeout_seconds=settings.notification_timeout_seconds,
+                retry=RetryPolicy(
+                    settings.notification_max_attempts,
+                    settings.notification_retry_base_seconds,
+                    settings.notification_retry_cap_seconds,
+                ),
+                record=_RECORD,
+                outcomes=NOTIFICATIONS_SENT,
+            ),
+        )
         self._settings = settings
-        self._engine = engine
         self._box = SecretBox.from_settings(settings.encryption_keys, settings.database_url)
         self._timeout = settings.notification_timeout_seconds
-        self._in_flight: dict[asyncio.Task[None], uuid.UUID] = {}
-        self._finished: list[SendResult] = []
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
 
-    def nudge(self) -> None:
-        self._wake.set()
-
-    def request_stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-
-    async def run(self) -> None:
-        """Send until `request_stop()`, then let sends in flight finish (up to the timeout)
-        and record them; anything cut off is retried once its lease expires."""
-        delay = self._settings.notification_poll_interval_seconds
-        try:
-            while not self._stopping.is_set():
-                self._wake.clear()
-                try:
-                    await self._record_finished()
-                    free = self._settings.notification_max_in_flight - len(self._in_flight)
-                    claimed = await self._claim(free) if free > 0 else []
-                except Exception:
-                    EVALUATOR_ERRORS.labels(stage="notify").inc()
-                    log.exception("notification dispatch failed; retrying")
-                    await self._sleep(delay)
-                    delay = min(delay * 2, 10.0)
-                    continue
-                delay = self._settings.notification_poll_interval_seconds
-                for message in claimed:
-                    task = asyncio.create_task(self._attempt(message))
-                    self._in_flight[task] = message.channel_id
-                    task.add_done_callback(self._forget)
-                if claimed and len(claimed) == free:
-                    continue
-                await self._sleep(self._settings.notification_poll_interval_seconds)
-        finally:
-            await self._drain()
-            log.info("notifier stopped")
-
-    def _forget(self, task: asyncio.Task[None]) -> None:
-        self._in_flight.pop(task, None)
+    def _group(self, claimed: ClaimedMessage) -> uuid.UUID:
+        return claimed.channel_id
 
     async def _claim(self, free: int) -> list[ClaimedMessage]:
-        busy: dict[uuid.UUID, int] = {}
-        for channel in self._in_flight.values():
+        busy: dict[Hashable, int] = {}
+        for channel in self._busy():
             busy[channel] = busy.get(channel, 0) + 1
         async with self._engine.begin() as conn:
             candidates = (
@@ -337,7 +316,7 @@ class Notifier:
             for r in rows
         ]
 
-    async def _attempt(self, message: ClaimedMessage) -> None:
+    async def _attempt(self, message: ClaimedMessage) -> SendResult:
         """Send once; the result is recorded by the loop. Never raises."""
         attempted_at = datetime.now(UTC)
         error: str | None
@@ -356,8 +335,7 @@ class Notifier:
                 extra={"message": str(message.id), "error_type": type(exc).__name__},
             )
             error = type(exc).__name__
-        self._finished.append(SendResult(message, attempted_at, _redact(error, target)))
-        self._wake.set()
+        return SendResult(message, attempted_at, _redact(error, target))
 
     async def _send(self, message: ClaimedMessage, target: str) -> str | None:
         return await deliver(
@@ -369,78 +347,23 @@ class Notifier:
             allow_private=self._settings.webhook_allow_private_networks,
         )
 
-    async def _record_finished(self) -> None:
-        if not self._finished:
-            return
-        results = list(self._finished)
-        rows = []
-        outcomes: list[Outcome] = []
-        for result in results:
-            row, outcome = self._result_row(result)
-            rows.append(row)
-            outcomes.append(outcome)
-        async with self._engine.begin() as conn:
-            await conn.execute(_RECORD, rows)
-        del self._finished[: len(results)]
-        for result, outcome in zip(results, outcomes, strict=True):
-            NOTIFICATIONS_SENT.labels(outcome=outcome).inc()
-            log.log(
-                logging.DEBUG if outcome == "delivered" else logging.INFO,
-                f"notification {outcome}",
-                extra={
-                    "notification": str(result.message.id),
-                    "channel": str(result.message.channel_id),
-                    "attempt": result.message.attempts + 1,
-                    "error": result.error,
-                },
-            )
-
-    def _result_row(self, result: SendResult) -> tuple[dict[str, object], Outcome]:
-        attempts = result.message.attempts + 1
-        row: dict[str, object] = {
+    def _attempted(self, result: SendResult) -> Attempted:
+        columns: dict[str, object] = {
             "id": result.message.id,
-            "attempts": attempts,
-            "attempted_at": result.attempted_at,
             "error": result.error[:1000] if result.error else None,
-            "delivered_at": None,
-            "next_attempt_at": result.attempted_at,
             "subject": result.message.rendered.subject,
         }
-        outcome: Outcome
-        if result.error is None:
-            outcome = "delivered"
-            row.update(status="delivered", delivered_at=datetime.now(UTC))
-        elif attempts >= self._settings.notification_max_attempts:
-            outcome = "failed"
-            row.update(status="failed")
-        else:
-            outcome = "retried"
-            wait = retry_delay(
-                attempts,
-                base=self._settings.notification_retry_base_seconds,
-                cap=self._settings.notification_retry_cap_seconds,
-                jitter=random.random(),
-            )
-            row.update(
-                status="pending", next_attempt_at=datetime.now(UTC) + timedelta(seconds=wait)
-            )
-        return row, outcome
+        return Attempted(
+            columns, result.message.attempts + 1, result.attempted_at, result.error is None
+        )
 
-    async def _drain(self) -> None:
-        if self._in_flight:
-            _, pending = await asyncio.wait(list(self._in_flight), timeout=self._timeout + 1)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-        try:
-            await self._record_finished()
-        except Exception:
-            EVALUATOR_ERRORS.labels(stage="notify").inc()
-            log.exception("recording notification results at shutdown failed; they will be retried")
-
-    async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+    def _log_fields(self, result: SendResult) -> dict[str, object]:
+        return {
+            "notification": str(result.message.id),
+            "channel": str(result.message.channel_id),
+            "attempt": result.message.attempts + 1,
+            "error": result.error,
+        }
 
 
 def _redact(error: str | None, target: str) -> str | None:
