@@ -60,6 +60,8 @@ class CardinalityGate:
 
     async def refusals(self, events: Sequence[MetricEvent]) -> dict[int, Refusal]:
         """The events (by position in `events`) that would push their metric past a cap."""
+        if not events:
+            return {}
         catalogue = await self._current()
         if catalogue is None:
             return {}
