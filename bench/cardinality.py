@@ -1,6 +1,7 @@
 """What the per-metric cardinality caps cost on valid traffic (`python -m bench.cardinality`).
 
-- ingest: the cap check of one 10,000-event request of the benchmark workload, with the
+- ingest: the cap check of one 10,000-event (and one 1,000-event) request of the
+  benchmark workload, with the
   catalogue cached (the common path: every metric known, far from its caps), against
   validating the same request, in the same run;
 - evaluator: the admission step of a batch (catalogue rows locked, decision, sets added)
@@ -35,11 +36,11 @@ def _best(samples: list[float]) -> float:
     return statistics.median(samples)
 
 
-async def ingest_side(requests: int) -> None:
+async def ingest_side(requests: int, size: int = 10_000) -> None:
     now = datetime.now(UTC)
     objects = event_dicts(
         random.Random(5),
-        10_000,
+        size,
         start=now - timedelta(hours=1),
         spread=timedelta(hours=1),
         id_prefix="c",
@@ -70,7 +71,7 @@ async def ingest_side(requests: int) -> None:
         assert not refused
     v, c = _best(validate) * 1000, _best(check) * 1000
     print(
-        f"ingest: validate 10,000 events {v:.2f} ms, cap check {c:.3f} ms "
+        f"ingest: validate {size:,} events {v:.2f} ms, cap check {c:.3f} ms "
         f"(check/validate {c / v:.1%}), median of {requests} requests"
     )
 
@@ -117,7 +118,8 @@ async def evaluator_side(infra: Infrastructure, batches: int, size: int) -> None
 
 
 async def _main(args: argparse.Namespace) -> None:
-    await ingest_side(args.requests)
+    await ingest_side(args.requests)  # the largest request
+    await ingest_side(args.requests * 10, 1000)  # the size the ingest benchmark sends
     infra = Infrastructure(Path(tempfile.mkdtemp(prefix="northstar-bench-cardinality-")))
     infra.start()
     try:

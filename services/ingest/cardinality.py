@@ -102,18 +102,18 @@ class CardinalityGate:
         does not clear the set cap, and their keys gathered one by one only where the
         keys' bound does not clear the key cap."""
         limits = self._limits
-        metrics = list(map(_metric, events))
         every_key = set().union(*map(_dimensions, events))
         suspects = set()
         unsure = set()
         tight = []
-        for metric in set(metrics):
+        for metric in set(map(_metric, events)):
             had = catalogue.get(metric, NEW_METRIC)
-            if had.sets + len(metrics) > limits.max_sets:
+            if had.sets + len(events) > limits.max_sets:
                 tight.append(metric)  # perhaps: counted below
             if not every_key <= had.keys and len(every_key | had.keys) > limits.max_keys:
                 unsure.add(metric)
         if tight:
+            metrics = list(map(_metric, events))
             counts = (
                 Counter(metrics)
                 if len(tight) > 16
