@@ -103,9 +103,13 @@ $(VENV)/.installed: pyproject.toml
 run: setup
 	$(BIN)/python -m devstack.run
 
+# Test processes (pytest-xdist), each with its own PostgreSQL and broker; tests sharing a
+# module-scoped stack are kept on one worker (xdist_group). TEST_WORKERS=0 runs in-process.
+TEST_WORKERS ?= 2
+
 test: setup
 	cd web && $(NODE_ENV_PATH) npx vitest run
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses=$(TEST_WORKERS) --dist=loadgroup
 
 lint: setup
 	$(BIN)/ruff check .

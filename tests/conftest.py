@@ -28,7 +28,8 @@ from devstack.postgres import (
 )
 from devstack.processes import ServiceProcess, free_port
 
-TEMPLATE_DATABASE = "northstar_template"
+# One template per pytest-xdist worker: workers may share an external server.
+TEMPLATE_DATABASE = f"northstar_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 SERVICES = {"api": "services.api", "ingest": "services.ingest", "evaluator": "services.evaluator"}
 
 

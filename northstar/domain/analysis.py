@@ -137,9 +137,11 @@ def driver_method(expr: Expr) -> DriverMethod:
 # --------------------------------------------------------------------------- group states
 
 
-def _states_value(expr: Expr, states: GroupStates) -> float | None:
+def _states_value(
+    expr: Expr, states: GroupStates, aggs: Iterable[Aggregation] | None = None
+) -> float | None:
     values: dict[Aggregation, float | None] = {}
-    for agg in aggregations(expr):
+    for agg in aggregations(expr) if aggs is None else aggs:
         summary = states.get(agg)
         if summary is None:
             # An additive part of a ratio (`sum(x)` of `avg(x)`) reads the state of the
@@ -227,16 +229,21 @@ def breakdown(
     if limit < 1:
         raise ValueError(f"limit must be at least 1, got {limit}")
     additive = is_additive(expr)
-    rows: list[tuple[GroupKey, float | None, int]] = [
-        (key, value_of(expr, states), events_in(states))
-        for key, states in groups.items()
-        if events_in(states) > 0
-    ]
+    aggs = aggregations(expr)
+    rows: list[tuple[GroupKey, float | None, int]] = []
+    for key, states in groups.items():
+        events = events_in(states)
+        if events > 0:
+            rows.append((key, _states_value(expr, states, aggs), events))
     if additive:
         rows.sort(key=lambda r: (-abs(r[1] or 0.0), r[0]))
     else:
         rows.sort(key=lambda r: (-r[2], r[0]))
-    total = value_of(expr, merge_groups(groups.values()))
+    # The groups beyond the limit are merged once, for `other`, and the total is that
+    # merge plus the listed groups (groups without events add nothing to it).
+    rest = rows[limit:]
+    merged_rest = merge_groups(groups[key] for key, _, _ in rest)
+    total = value_of(expr, merge_groups([merged_rest, *(groups[k] for k, _, _ in rows[:limit])]))
     all_events = sum(r[2] for r in rows)
 
     def row(key: GroupKey | None, value: float | None, events: int) -> BreakdownRow:
@@ -245,11 +252,9 @@ def breakdown(
         return BreakdownRow(names, value, share, events)
 
     items = [row(key, value, events) for key, value, events in rows[:limit]]
-    rest = rows[limit:]
     other = None
     if rest:
-        merged = merge_groups(groups[key] for key, _, _ in rest)
-        other = row(None, value_of(expr, merged), sum(r[2] for r in rest))
+        other = row(None, value_of(expr, merged_rest), sum(r[2] for r in rest))
     return Breakdown(items, other, total, additive)
 
 
@@ -376,7 +381,10 @@ def split_gap(
 def _group_values(
     expr: Expr, keys: Sequence[str], groups: Mapping[str, GroupStates]
 ) -> dict[str, float]:
-    return {key: value_of(expr, groups[key]) or 0.0 if key in groups else 0.0 for key in keys}
+    aggs = aggregations(expr)
+    return {
+        key: _states_value(expr, groups[key], aggs) or 0.0 if key in groups else 0.0 for key in keys
+    }
 
 
 def _split_additive(
@@ -527,12 +535,3 @@ def choose_dimension(splits: Sequence[DriverSplit]) -> list[DriverSplit]:
     return sorted(
         splits, key=lambda s: (len(s.items) < 2, -s.concentration, -s.top_share, s.dimension)
     )
-
-
-def project(groups: Mapping[GroupKey, GroupStates], index: int) -> dict[str, GroupStates]:
-    """Groups keyed by several dimensions folded onto the one at ``index``: the states of
-    every combination sharing that value, merged."""
-    buckets: dict[str, list[GroupStates]] = {}
-    for key, states in groups.items():
-        buckets.setdefault(key[index], []).append(states)
-    return {value: merge_groups(members) for value, members in buckets.items()}

@@ -144,6 +144,9 @@ class Aggregation:
     func: str
     metric: str
     matchers: tuple[Matcher, ...] = field(default=())
+    # Aggregations key the states of every group in a breakdown or driver split, so
+    # their hash is taken once (the fields are frozen) rather than on every lookup.
+    _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.func not in FUNCTIONS:
@@ -155,6 +158,10 @@ class Aggregation:
                 f"invalid metric name {self.metric!r}: must match ^{METRIC_NAME.pattern}$"
             )
         object.__setattr__(self, "matchers", tuple(sorted(set(self.matchers))))
+        object.__setattr__(self, "_hash", hash((self.func, self.metric, self.matchers)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def matches(self, metric: str, dimensions: Mapping[str, str]) -> bool:
         """Whether an event of ``metric`` with ``dimensions`` falls into this aggregation."""

@@ -25,11 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from northstar.db.engine import driver
 from northstar.domain.alerts import anomaly_condition
-from northstar.domain.analysis import NoGapError, choose_dimension, is_additive, project, split_gap
+from northstar.domain.analysis import NoGapError, choose_dimension, is_additive, split_gap
 from northstar.domain.expressions import Expr, metrics, parse_expression
 from northstar.domain.forecasting import AnomalyBand, Sensitivity, anomaly_band
 from northstar.evaluation.alerts import AlertChange, AlertRecorder
-from northstar.rollups.reader import grouped_states
+from northstar.rollups.reader import split_states
 from northstar.rollups.series import step_series
 
 log = logging.getLogger(__name__)
@@ -209,12 +209,13 @@ class AnomalyChecks:
             return None
         step = granularity.step
         micro = timedelta(microseconds=1)
-        current = await grouped_states(conn, expr, names, bucket, bucket + step - micro)
         before = bucket - granularity.season * step
-        previous = await grouped_states(conn, expr, names, before, before + step - micro)
+        current, previous = await split_states(
+            conn, expr, names, [(bucket, bucket + step - micro), (before, before + step - micro)]
+        )
         try:
             splits = [
-                split_gap(expr, n, project(current, i), project(previous, i), expected=expected)
+                split_gap(expr, n, current[i], previous[i], expected=expected)
                 for i, n in enumerate(names)
             ]
         except NoGapError:

@@ -137,74 +137,140 @@ class KpiValueReader:
 
 
 # --------------------------------------------------------------------------- per dimension
-# The state of each aggregation per combination of dimension values (SPEC §13 breakdown
-# and drivers). The range is tiled as for a single value, and each piece is grouped by the
-# requested dimensions, read as `coalesce(dimensions->>'dim', '')` so an event without the
+# The state of each aggregation per dimension value (SPEC §13 breakdown and drivers).
+# Each period is tiled as for a single value, and each piece is grouped by the requested
+# dimensions, read as `coalesce(dimensions->>'dim', '')` so an event without the
 # dimension falls in the group `""` (as a label matcher reads it). Rollup rows are keyed
 # by metric, full dimension set and bucket, so grouping by fewer dimensions is a GROUP BY
 # on the bucket rows, never a scan of raw events for whole buckets.
+#
+# One round trip answers everything a request needs: every aggregation of the
+# expression (column `a`), every period (column `p`), and either the combinations of
+# the dimensions' values (a breakdown by `region,channel`) or each dimension on its own
+# (`GROUPING SETS`, drivers trying every dimension). Grouping each dimension on its own
+# in SQL returns one row per dimension value; grouping by all of them at once would
+# return one row per combination seen, which for independent dimensions is their
+# product (docs/analysis.md, "Reading the groups").
 
 
-def _grouped_piece_sql(piece: Piece, groups: str, filters: str, with_sketch: bool) -> str:
+def _grouped_piece_sql(
+    head: str, piece: Piece, groups: str, metric: str, filters: str, with_sketch: bool
+) -> str:
     if piece.source == RAW:
         sketch = "jsonb_build_object(northstar_sketch_key(value), 1)" if with_sketch else "NULL"
         return (
-            f"SELECT {groups}, 1::bigint AS count, value AS sum, value AS min, value AS max, "
-            f"time AS last_time, value AS last_value, {sketch}::jsonb AS sketch "
-            f"FROM measurements WHERE metric = $1 AND time >= '{piece.start.isoformat()}' "
+            f"SELECT {head}, {groups}, 1::bigint AS count, value AS sum, value AS min, "
+            f"value AS max, time AS last_time, value AS last_value, {sketch}::jsonb AS sketch "
+            f"FROM measurements WHERE metric = {metric} AND time >= '{piece.start.isoformat()}' "
             f"AND time < '{piece.end.isoformat()}'{filters}"
         )
     sketch = "sketch" if with_sketch else "NULL::jsonb"
     return (
-        f"SELECT {groups}, count, sum, min, max, last_time, last_value, {sketch} AS sketch "
-        f"FROM {piece.source} WHERE metric = $1 AND bucket >= '{piece.start.isoformat()}' "
-        f"AND bucket < '{piece.end.isoformat()}'{filters}"
+        f"SELECT {head}, {groups}, count, sum, min, max, last_time, last_value, "
+        f"{sketch} AS sketch FROM {piece.source} WHERE metric = {metric} "
+        f"AND bucket >= '{piece.start.isoformat()}' AND bucket < '{piece.end.isoformat()}'"
+        f"{filters}"
     )
 
 
 def grouped_sql(
-    agg: Aggregation, dimensions: Sequence[str], pieces: Sequence[Piece]
+    aggs: Sequence[Aggregation],
+    dimensions: Sequence[str],
+    periods: Sequence[Sequence[Piece]],
+    *,
+    separately: bool,
 ) -> tuple[str, list[Any]]:
-    """One query answering the aggregation's state per group over every piece.
-    Dimension names, labels and values are bound parameters; timestamps come from
-    `decompose`."""
-    params: list[Any] = [agg.metric]
-    filters = matcher_sql(agg, params)
+    """One query answering the state of every aggregation (`a`, its index in `aggs`) in
+    every period (`p`, its index in `periods`, each a tiling from `decompose`) per group.
+
+    Groups are the combinations of the dimensions' values (columns `g0…gn`), or with
+    `separately` the values of each dimension on its own: column `d` is the dimension's
+    index and `v` its value. Dimension names, metrics, labels and values are bound
+    parameters; timestamps come from `decompose`."""
+    params: list[Any] = []
     names = []
     for dimension in dimensions:
         params.append(dimension)
         names.append(f"coalesce(dimensions->>${len(params)}, '')")
-    groups = ", ".join(f"{name} AS g{i}" for i, name in enumerate(names))
-    keys = ", ".join(f"g{i}" for i in range(len(dimensions)))
-    with_sketch = agg.func in QUANTILES
-    union = " UNION ALL ".join(_grouped_piece_sql(p, groups, filters, with_sketch) for p in pieces)
-    # The last value needs a sort per group; only `last` reads it.
-    last_value = (
-        "(array_agg(last_value ORDER BY last_time DESC))[1]"
-        if agg.func == "last"
-        else "NULL::double precision"
-    )
+    count = len(dimensions)
+    columns = [f"g{i}" for i in range(count)]
+    groups = ", ".join(f"{name} AS {column}" for name, column in zip(names, columns, strict=True))
+    sketched = [agg.func in QUANTILES for agg in aggs]
+    union: list[str] = []
+    for a, agg in enumerate(aggs):
+        params.append(agg.metric)
+        metric = f"${len(params)}"
+        filters = matcher_sql(agg, params)
+        for p, pieces in enumerate(periods):
+            union.extend(
+                _grouped_piece_sql(
+                    f"{a} AS a, {p} AS p", piece, groups, metric, filters, sketched[a]
+                )
+                for piece in pieces
+            )
+    if separately:
+        # Each grouping set leaves the other dimensions' columns NULL; the values
+        # themselves never are (coalesce above), so the set's one value is the coalesce.
+        keys = ["d", "v"]
+        by = f"GROUPING SETS ({', '.join(f'(a, p, {c})' for c in columns)})"
+        pairs = f"GROUPING SETS ({', '.join(f'(a, p, {c}, e.key)' for c in columns)})"
+        # GROUPING(g0, …) has bit (n - 1 - i) clear for the dimension i grouped on.
+        full = (1 << count) - 1
+        grouping = f"GROUPING({', '.join(columns)})"
+        key_columns = (
+            "CASE "
+            + " ".join(
+                f"WHEN {grouping} = {full - (1 << (count - 1 - i))} THEN {i}" for i in range(count)
+            )
+            + f" END AS d, coalesce({', '.join(columns)}) AS v"
+        )
+    else:
+        keys = columns
+        by = f"a, p, {', '.join(columns)}"
+        pairs = f"a, p, {', '.join(columns)}, e.key"
+        key_columns = ", ".join(columns)
+    # Every column costs an aggregate per row read: only what the functions answer
+    # from is merged. Count and sum always (the events a group holds, and sum, count,
+    # avg); the extremes for min, max and percentiles (which they bound); the last
+    # value, which needs a sort per group, only for `last`.
+    funcs = {agg.func for agg in aggs}
+    extremes = bool(funcs & {"min", "max", *QUANTILES})
+    last = "last" in funcs
     totals = (
-        f"SELECT {keys}, sum(count)::bigint AS count, sum(sum) AS sum, "
-        f"min(min) AS min, max(max) AS max, {last_value} AS last_value, "
-        f"max(last_time) AS last_time"
+        f"SELECT a, p, {key_columns}, sum(count)::bigint AS count, sum(sum) AS sum, "
+        + (
+            "min(min) AS min, max(max) AS max, "
+            if extremes
+            else "NULL::float8 AS min, NULL::float8 AS max, "
+        )
+        + (
+            "(array_agg(last_value ORDER BY last_time DESC))[1] AS last_value, "
+            "max(last_time) AS last_time"
+            if last
+            else "NULL::float8 AS last_value, NULL::timestamptz AS last_time"
+        )
     )
-    if not with_sketch:
+    parts = " UNION ALL ".join(union)
+    if not any(sketched):
         # One pass: no sketches to merge, so no second read of the parts to join.
-        sql = f"{totals}, NULL::jsonb AS sketch FROM ({union}) AS parts GROUP BY {keys}"
-        return sql, params
+        return f"{totals}, NULL::jsonb AS sketch FROM ({parts}) AS parts GROUP BY {by}", params
+    outer = ", ".join(["a", "p", *keys])
     sketches = (
-        f"SELECT {keys}, jsonb_object_agg(key, n) AS sketch FROM ("
-        f"SELECT {', '.join(f'p.g{i}' for i in range(len(dimensions)))}, e.key, "
-        "sum(e.value::bigint) AS n FROM parts p, jsonb_each_text(p.sketch) AS e "
-        f"GROUP BY {keys}, e.key) AS merged GROUP BY {keys}"
+        f"SELECT {outer}, jsonb_object_agg(key, n) AS sketch FROM ("
+        f"SELECT a, p, {key_columns}, e.key, sum(e.value::bigint) AS n "
+        f"FROM parts, jsonb_each_text(parts.sketch) AS e GROUP BY {pairs}) AS merged "
+        f"GROUP BY {outer}"
     )
     sql = (
-        f"WITH parts AS ({union}), totals AS ({totals} FROM parts GROUP BY {keys}), "
+        f"WITH parts AS ({parts}), totals AS ({totals} FROM parts GROUP BY {by}), "
         f"sketches AS ({sketches}) "
-        f"SELECT t.*, s.sketch FROM totals t LEFT JOIN sketches s USING ({keys})"
+        f"SELECT t.*, s.sketch FROM totals t LEFT JOIN sketches s USING ({outer})"
     )
     return sql, params
+
+
+def _periods(ranges: Sequence[tuple[datetime, datetime]]) -> list[list[Piece]]:
+    return [decompose(start, end + _ONE_MICROSECOND) for start, end in ranges]
 
 
 async def grouped_states(
@@ -219,17 +285,57 @@ async def grouped_states(
     every aggregation, empty where the aggregation saw no event of it."""
     if not dimensions:
         raise ValueError("at least one dimension is needed")
-    pieces = decompose(start, end + _ONE_MICROSECOND)
     aggs = sorted(aggregations(expr), key=repr)
-    per_agg: dict[Aggregation, dict[GroupKey, Summary]] = {}
+    periods = _periods([(start, end)])
+    if not periods[0]:
+        return {}
+    sql, params = grouped_sql(aggs, dimensions, periods, separately=False)
     raw = await driver(conn)
-    for agg in aggs:
-        per_agg[agg] = {}
-        if not pieces:
-            continue
-        sql, params = grouped_sql(agg, dimensions, pieces)
-        for row in await raw.fetch(sql, *params):
-            key = tuple(row[f"g{i}"] for i in range(len(dimensions)))
-            per_agg[agg][key] = summary_of(row)
-    keys = {key for states in per_agg.values() for key in states}
-    return {key: {agg: per_agg[agg].get(key) or Summary() for agg in aggs} for key in keys}
+    columns = [f"g{i}" for i in range(len(dimensions))]
+    groups: dict[GroupKey, dict[Aggregation, Summary]] = {}
+    for row in await raw.fetch(sql, *params):
+        key = tuple(row[c] for c in columns)
+        groups.setdefault(key, {})[aggs[row["a"]]] = summary_of(row)
+    _complete(groups, aggs)
+    return groups
+
+
+def _complete(
+    groups: Mapping[Any, dict[Aggregation, Summary]], aggs: Sequence[Aggregation]
+) -> None:
+    """Give every group an empty state for each aggregation its events never had."""
+    if len(aggs) > 1:
+        for states in groups.values():
+            for agg in aggs:
+                if agg not in states:
+                    states[agg] = Summary()
+
+
+async def split_states(
+    conn: AsyncConnection,
+    expr: Expr,
+    dimensions: Sequence[str],
+    ranges: Sequence[tuple[datetime, datetime]],
+) -> list[list[dict[str, dict[Aggregation, Summary]]]]:
+    """The state of every aggregation of `expr` per value of each dimension on its own,
+    in each range `[start, end]` (both inclusive), in one query: `result[p][d][value]`
+    for range `p` and dimension `d` (indexes into the arguments). A value holds an entry
+    for every aggregation, empty where the aggregation saw no event of it."""
+    if not dimensions:
+        raise ValueError("at least one dimension is needed")
+    aggs = sorted(aggregations(expr), key=repr)
+    result: list[list[dict[str, dict[Aggregation, Summary]]]] = [
+        [{} for _ in dimensions] for _ in ranges
+    ]
+    periods = _periods(ranges)
+    if not any(periods):
+        return result
+    # A period without pieces (an empty range) contributes no row.
+    sql, params = grouped_sql(aggs, dimensions, periods, separately=True)
+    raw = await driver(conn)
+    for row in await raw.fetch(sql, *params):
+        result[row["p"]][row["d"]].setdefault(row["v"], {})[aggs[row["a"]]] = summary_of(row)
+    for per_dimension in result:
+        for values in per_dimension:
+            _complete(values, aggs)
+    return result

@@ -337,6 +337,15 @@ async def test_strategy_perspective_and_category(client: httpx.AsyncClient) -> N
     assert (
         await client.post("/v1/goals", json={"title": "X", "perspective": "Not OK"})
     ).status_code == 422
+    untagged = await _goal(client, now)
+
+    def ids(listed: dict[str, Any]) -> set[str]:
+        return {g["id"] for g in listed["items"]}
+
+    assert untagged["id"] in ids(ok(await client.get("/v1/goals")))
+    customer = ok(await client.get("/v1/goals", params={"perspective": "customer"}))
+    assert ids(customer) == {goal["id"]}
+    assert ids(ok(await client.get("/v1/goals", params={"perspective": "nobody"}))) == set()
     kpi = await _kpi(client, "nps", category="customer")
     assert kpi["category"] == "customer"
     assert ok(await client.patch("/v1/kpis/nps", json={"category": None}))["category"] is None
@@ -363,6 +372,10 @@ async def test_cycles_and_goal_dates(client: httpx.AsyncClient) -> None:
     goal = ok(await client.post("/v1/goals", json={"title": "G", "cycle_id": fy["id"]}), 201)
     assert (goal["start"], goal["due"]) == ("2027-01-01T00:00:00Z", "2028-01-01T00:00:00Z")
     assert goal["cycle_id"] == fy["id"]
+    outside = ok(await client.post("/v1/goals", json={"title": "Outside any cycle"}), 201)
+    in_fy = ok(await client.get("/v1/goals", params={"cycle_id": fy["id"]}))["items"]
+    assert [g["id"] for g in in_fy] == [goal["id"]]
+    assert outside["id"] in {g["id"] for g in ok(await client.get("/v1/goals"))["items"]}
     assert (await client.delete(f"/v1/cycles/{fy['id']}")).status_code == 409
     listed = ok(await client.get("/v1/cycles"))["items"]
     assert [c["name"] for c in listed] == ["FY2027"]

@@ -141,7 +141,24 @@ async function admin(browser) {
   await add.getByRole("button", { name: "Add member" }).click();
   await page.getByTestId("members").getByRole("rowheader", { name: env("NEW_NAME") }).waitFor();
   violations.push(...(await axe(page, "administration (members)")));
-  return { invitation, violations };
+
+  // The invited person opens the link in their own browser and chooses a password.
+  const invited = await newPage(browser);
+  await invited.goto(invitation);
+  const choose = invited.getByRole("form", { name: "Choose your password" });
+  await choose.waitFor();
+  await choose.getByLabel("Password", { exact: true }).fill(env("WEAK_PASSWORD"));
+  await choose.getByLabel("Password again").fill(env("WEAK_PASSWORD"));
+  await choose.getByRole("button", { name: "Set password and sign in" }).click();
+  const refused = await invited.getByTestId("invitation-errors").innerText();
+  violations.push(...(await axe(invited, "invitation (password refused)")));
+  await choose.getByLabel("Password", { exact: true }).fill(env("NEW_PASSWORD"));
+  await choose.getByLabel("Password again").fill(env("NEW_PASSWORD"));
+  await choose.getByRole("button", { name: "Set password and sign in" }).click();
+  await invited.getByRole("navigation", { name: "Main" }).waitFor();
+  const signedInAs = await invited.getByTestId("signed-in-as").innerText();
+  const fragment = new URL(invited.url()).hash;
+  return { invitation, refused, signedInAs, fragment, violations };
 }
 
 async function viewer(browser) {

@@ -13,17 +13,15 @@ from northstar.db.models import Goal, Kpi
 from northstar.domain.analysis import (
     BreakdownRow,
     Compare,
-    DriverSplit,
     NoGapError,
     breakdown,
     choose_dimension,
-    project,
     split_gap,
 )
 from northstar.domain.expressions import LABEL_NAME, metrics, parse_expression
 from northstar.domain.goals import GoalSpec, GoalType, Pacing, Thresholds, expected_value
 from northstar.http.problems import Problem
-from northstar.rollups.reader import grouped_states
+from northstar.rollups.reader import grouped_states, split_states
 from services.api.analysis.repository import AnalysisRepository
 from services.api.analysis.schemas import (
     BreakdownOut,
@@ -160,21 +158,15 @@ class AnalysisService:
                     422, "The KPI's metrics carry no dimensions, so there is nothing to split by."
                 )
         conn = await self._repository.connection()
-        current = await grouped_states(conn, expr, dimensions, begin, end)
-        previous = await grouped_states(conn, expr, dimensions, begin - length, begin)
+        current, previous = await split_states(
+            conn, expr, dimensions, [(begin, end), (begin - length, begin)]
+        )
         expected = expected_value(spec, now) if compare is Compare.EXPECTED and spec else None
-        splits: list[DriverSplit] = []
         try:
-            for index, dimension in enumerate(dimensions):
-                splits.append(
-                    split_gap(
-                        expr,
-                        dimension,
-                        project(current, index),
-                        project(previous, index),
-                        expected=expected,
-                    )
-                )
+            splits = [
+                split_gap(expr, dimension, current[index], previous[index], expected=expected)
+                for index, dimension in enumerate(dimensions)
+            ]
         except NoGapError as e:
             raise Problem(422, f"There is no gap to explain: {e}.") from e
         ranked = choose_dimension(splits)

@@ -173,6 +173,8 @@ class GoalFilters:
     parent_id: uuid.UUID | None = None
     kpi: str | None = None
     status: str | None = None
+    cycle_id: uuid.UUID | None = None
+    perspective: str | None = None
 
 
 def _has_children() -> ColumnElement[bool]:
@@ -221,6 +223,10 @@ class GoalRepository:
         if filters.status is not None:
             # A goal never evaluated reads as no_data.
             query = query.where(func.coalesce(GoalState.status, "no_data") == filters.status)
+        if filters.cycle_id is not None:
+            query = query.where(Goal.cycle_id == filters.cycle_id)
+        if filters.perspective is not None:
+            query = query.where(Goal.perspective == filters.perspective)
         if after is not None:
             query = query.where(tuple_(Goal.created_at, Goal.id) > after)
         return [_row(r) for r in (await self.session.execute(query)).all()]

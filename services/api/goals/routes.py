@@ -84,11 +84,22 @@ async def list_goals(
     status: Annotated[
         GoalStatus | None, Query(description="Only goals currently in this status.")
     ] = None,
+    cycle_id: Annotated[uuid.UUID | None, Query(description="Only goals of this cycle.")] = None,
+    perspective: Annotated[
+        str | None,
+        Query(
+            max_length=50,
+            description="Only goals of this perspective (`financial`, `customer`, "
+            "`internal_process`, `learning_growth` or any other name).",
+        ),
+    ] = None,
 ) -> Page[GoalOut]:
     rows = await GoalRepository(session).page(
         limit + 1,
         decode_time_key(cursor),
-        GoalFilters(unit_id, parent_id, kpi, status.value if status else None),
+        GoalFilters(
+            unit_id, parent_id, kpi, status.value if status else None, cycle_id, perspective
+        ),
     )
     next_cursor = None
     if len(rows) > limit:

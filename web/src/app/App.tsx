@@ -3,9 +3,11 @@
  * table. Features never import each other; this file composes them.
  */
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { lazy, Suspense } from "react";
+import { lazy, Suspense, useState } from "react";
 import { BrowserRouter, Link, NavLink, Navigate, Outlet, Route, Routes } from "react-router";
 
+import { AcceptInvitationPage } from "@/features/auth/AcceptInvitationPage";
+import { invitationToken } from "@/features/auth/invitation";
 import { SessionEndedPage, SignInPage } from "@/features/auth/SignInPage";
 import { GoalPage } from "@/features/goals/GoalPage";
 import { ScorecardPage } from "@/features/scorecard/ScorecardPage";
@@ -41,7 +43,16 @@ const NAV = [
 
 function Layout() {
   const { state, actor, signOut, can } = useSession();
+  // An invitation link opens the password page, whoever is signed in on this browser.
+  const [invitation, setInvitation] = useState(() => invitationToken(window.location.hash));
   if (state.phase === "loading") return <Loading what="Opening Northstar" />;
+  if (invitation) {
+    const done = () => {
+      window.history.replaceState(null, "", window.location.pathname + window.location.search);
+      setInvitation(null);
+    };
+    return <AcceptInvitationPage token={invitation} onDone={done} />;
+  }
   if (state.phase === "ended") return <SessionEndedPage reason={state.reason} />;
   if (state.phase === "signed_out") return <SignInPage />;
   const admin = can("people:manage") || can("keys:manage") || can("org:write") || can("members:manage");

@@ -529,7 +529,7 @@ function Webhooks() {
         </label>
         <fieldset className="row">
           <legend>Events</legend>
-          {["alert.opened", "alert.updated", "alert.acknowledged", "alert.resolved", "goal.status_changed"].map((e) => (
+          {["alert.opened", "alert.updated", "alert.acknowledged", "alert.resolved", "goal.status_changed", "review.created"].map((e) => (
             <label key={e} className="checkbox">
               <input type="checkbox" name="event" value={e} defaultChecked /> {e}
             </label>

@@ -7154,6 +7154,10 @@ export interface operations {
                 kpi?: string | null;
                 /** @description Only goals currently in this status. */
                 status?: components["schemas"]["GoalStatus"] | null;
+                /** @description Only goals of this cycle. */
+                cycle_id?: string | null;
+                /** @description Only goals of this perspective (`financial`, `customer`, `internal_process`, `learning_growth` or any other name). */
+                perspective?: string | null;
             };
             header?: never;
             path?: never;
