@@ -1,4 +1,5 @@
-"""What the per-metric cardinality caps cost on valid traffic (`python -m bench.cardinality`).
+"""What the per-metric cardinality caps cost on valid traffic (`make bench`, or
+`python -m bench.cardinality` alone).
 
 - ingest: the cap check of one 10,000-event (and one 1,000-event) request of the
   benchmark workload, with the
@@ -22,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.infra import Infrastructure
+from bench.results import Row
 from bench.workload import event_dicts, metric_events
 from northstar.db.engine import create_engine, driver
 from northstar.domain.cardinality import CardinalityLimits, MetricCardinality
@@ -36,7 +38,8 @@ def _best(samples: list[float]) -> float:
     return statistics.median(samples)
 
 
-async def ingest_side(requests: int, size: int = 10_000) -> None:
+async def ingest_side(requests: int, size: int = 10_000) -> tuple[float, float]:
+    """Median ms to validate a request of `size` events, and to check its caps."""
     now = datetime.now(UTC)
     objects = event_dicts(
         random.Random(5),
@@ -74,9 +77,11 @@ async def ingest_side(requests: int, size: int = 10_000) -> None:
         f"ingest: validate {size:,} events {v:.2f} ms, cap check {c:.3f} ms "
         f"(check/validate {c / v:.1%}), median of {requests} requests"
     )
+    return v, c
 
 
-async def evaluator_side(infra: Infrastructure, batches: int, size: int) -> None:
+async def evaluator_side(infra: Infrastructure, batches: int, size: int) -> tuple[float, float]:
+    """Median ms to store and fold a batch of `size` events, and of its admission step."""
     database_url = await infra.database("bench_cardinality")
     engine = create_engine(database_url, pool_size=2)
     writer = MeasurementWriter(CardinalityLimits())
@@ -115,6 +120,40 @@ async def evaluator_side(infra: Infrastructure, batches: int, size: int) -> None
         f"evaluator: store + fold of {size:,} events {w:.1f} ms, admission step {a:.2f} ms "
         f"(admission/whole {a / w:.1%}), median of {batches - 1} batches"
     )
+    return w, a
+
+
+async def run(infra: Infrastructure, *, requests: int = 30, batches: int = 11) -> list[Row]:
+    """The caps' cost as `make bench` rows (the template is migrated by the caller)."""
+    rows = []
+    for size, times in ((10_000, requests), (1_000, requests * 10)):
+        validate, check = await ingest_side(times, size)
+        rows.append(
+            Row(
+                "cardinality",
+                f"ingest cap check, {size:,}-event request (catalogue cached)",
+                check,
+                "ms",
+                "reported",
+                True,
+                note=f"validating the same request {validate:.2f} ms (ratio "
+                f"{check / validate:.1%}), median of {times}",
+            )
+        )
+    whole, admission = await evaluator_side(infra, batches, 50_000)
+    rows.append(
+        Row(
+            "cardinality",
+            "evaluator admission step, 50,000-event batch",
+            admission,
+            "ms",
+            "reported",
+            True,
+            note=f"storing and folding the batch {whole:.0f} ms (ratio {admission / whole:.1%}), "
+            f"median of {batches - 1}",
+        )
+    )
+    return rows
 
 
 async def _main(args: argparse.Namespace) -> None:
