@@ -13,6 +13,7 @@ from typing import Literal, TypeVar
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from northstar.domain.cardinality import CardinalityLimits
 from northstar.events.validation import EventBounds
 
 ENV_PREFIX = "NORTHSTAR_"
@@ -116,6 +117,11 @@ class EventLimitSettings(BaseSettings):
     event_max_future_hours: float = Field(default=24, gt=0)
     # Largest accepted |value|; bounds every sum over a goal period (docs/events.md).
     event_max_abs_value: float = Field(default=1e15, gt=0, le=1.7e308)
+    # Per metric: at most this many dimension keys, and this many distinct dimension sets
+    # (like Prometheus's label_limit / sample_limit); events past a cap are refused
+    # (docs/ingest.md, "Cardinality limits").
+    event_max_dimension_keys: int = Field(default=32, ge=1, le=10_000)
+    event_max_dimension_sets: int = Field(default=10_000, ge=1)
 
     @field_validator("event_earliest_timestamp")
     @classmethod
@@ -129,4 +135,9 @@ class EventLimitSettings(BaseSettings):
             earliest=self.event_earliest_timestamp,
             max_future=timedelta(hours=self.event_max_future_hours),
             max_abs_value=self.event_max_abs_value,
+        )
+
+    def cardinality_limits(self) -> CardinalityLimits:
+        return CardinalityLimits(
+            max_keys=self.event_max_dimension_keys, max_sets=self.event_max_dimension_sets
         )

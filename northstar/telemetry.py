@@ -59,6 +59,13 @@ EVALUATOR_EVENTS = Counter(
     ["outcome"],
     registry=EVALUATOR,
 )
+EVALUATOR_REFUSED = Counter(
+    "northstar_evaluator_events_refused",
+    "Events the cardinality limits refused (dead-lettered), by the cap they would pass "
+    "(dimension_keys, dimension_sets).",
+    ["reason"],
+    registry=EVALUATOR,
+)
 EVALUATOR_BATCH_DURATION = Histogram(
     "northstar_evaluator_batch_duration_seconds",
     "Time to process one consumed batch: decode, store, evaluate, commit.",
@@ -164,5 +171,7 @@ for outcome in ("accepted", "rejected"):
     INGEST_EVENTS.labels(outcome=outcome)
 for outcome in ("stored", "duplicate", "dead_lettered"):
     EVALUATOR_EVENTS.labels(outcome=outcome)
+for reason in ("dimension_keys", "dimension_sets"):
+    EVALUATOR_REFUSED.labels(reason=reason)
 for outcome in ("delivered", "retried", "failed"):
     WEBHOOK_DELIVERIES.labels(outcome=outcome)

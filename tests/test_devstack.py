@@ -103,6 +103,41 @@ async def test_databases_are_isolated(pg_server: PostgresServer | ExternalPostgr
     assert left == 0
 
 
+async def test_a_template_held_open_by_a_background_worker_is_still_copied(
+    pg_server: PostgresServer | ExternalPostgres,
+) -> None:
+    """TimescaleDB's background workers connect to every database with the extension,
+    the template included, and PostgreSQL refuses to copy a template anyone is connected
+    to (issue 10). A session held open on the template, as such a worker's would be, is
+    closed and the copy made; the template takes no new connections meanwhile."""
+    template, copy = f"t_{uuid.uuid4().hex}", f"t_{uuid.uuid4().hex}"
+    template_url = await create_database(pg_server.url, template, template="template0")
+    worker = await asyncpg.connect(template_url)
+    try:
+        copy_url = await create_database(pg_server.url, copy, template=template)
+        conn = await asyncpg.connect(copy_url)
+        await conn.close()
+        assert not await _alive(worker)  # terminated before the copy
+        with pytest.raises(asyncpg.exceptions.ObjectNotInPrerequisiteStateError):
+            await asyncpg.connect(template_url)  # "not currently accepting connections"
+    finally:
+        await worker.close()
+        for name in (copy, template):
+            await drop_database(pg_server.url, name)
+
+
+async def _alive(conn: asyncpg.Connection) -> bool:
+    try:
+        await conn.fetchval("select 1")
+    except (
+        asyncpg.exceptions.AdminShutdownError,
+        asyncpg.exceptions.ConnectionDoesNotExistError,
+        asyncpg.exceptions.InterfaceError,  # it saw the termination and closed itself
+    ):
+        return False
+    return True
+
+
 async def test_database_url_is_a_fresh_migrated_database(database_url: str) -> None:
     conn = await asyncpg.connect(database_url)
     try:

@@ -117,6 +117,24 @@ class Metric(Base):
     dimensions: Mapped[list[str]] = mapped_column(
         ARRAY(Text), nullable=False, server_default=text("'{}'")
     )
+    # How many rows `metric_dimension_sets` holds for it (the cardinality cap's count).
+    dimension_sets: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+
+
+class MetricDimensionSet(Base):
+    """One distinct dimension set of a metric (docs/ingest.md, "Cardinality limits")."""
+
+    __tablename__ = "metric_dimension_sets"
+    __table_args__ = (
+        {
+            "comment": "Each metric's distinct dimension sets, counted against "
+            "NORTHSTAR_EVENT_MAX_DIMENSION_SETS."
+        },
+    )
+
+    metric: Mapped[str] = mapped_column(String(100), primary_key=True)
+    dimensions: Mapped[dict[str, str]] = mapped_column(JSONB, primary_key=True)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
 measurements = Table(

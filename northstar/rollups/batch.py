@@ -17,7 +17,7 @@ sorted), so one dimension set is one group, whatever order its keys arrived in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -127,6 +127,11 @@ class BatchSummariser:
             metric = group_key[0]
             if metric not in first or earliest < first[metric]:
                 first[metric] = earliest
+
+    def dimension_sets(self) -> list[tuple[str, str]]:
+        """The distinct (metric, canonical dimensions) added, in the order first added
+        (the groups are keyed by them and kept in insertion order)."""
+        return list(dict.fromkeys((metric, dims) for metric, dims, _ in self._groups))
 
     def finish(self) -> BatchSummary:
         groups, finer = self._groups, LEVELS[0]
@@ -259,11 +264,23 @@ class PreparedBatch:
             self._summary = self._summariser.finish()
         return self._summary
 
+    def dimension_sets(self) -> list[tuple[str, str]]:
+        """The distinct (metric, canonical dimensions) of the events, in batch order."""
+        return self._summariser.dimension_sets()
+
     def only(self, keys: set[tuple[str, str]]) -> PreparedBatch:
         """The events whose key is in `keys`, summarised on their own."""
+        return self._subset(lambda record, key: key in keys)
+
+    def without(self, dimension_sets: Container[tuple[str, str]]) -> PreparedBatch:
+        """The events whose (metric, dimensions) is not in `dimension_sets`, summarised
+        on their own."""
+        return self._subset(lambda record, key: (record[1], record[3]) not in dimension_sets)
+
+    def _subset(self, keep: Callable[[Record, tuple[str, str]], bool]) -> PreparedBatch:
         subset = PreparedBatch()
         for record, key in zip(self.records, self.keys, strict=True):
-            if key in keys:
+            if keep(record, key):
                 subset.records.append(record)
                 subset.keys.append(key)
         subset._summariser.add(subset.records)

@@ -12,8 +12,17 @@ in the batch's transaction:
    their own summary. Redelivered or re-sent events therefore change nothing, whichever
    evaluator replica sees them. (COPY into the ledger is much cheaper than the
    `INSERT … ON CONFLICT` it replaces on the common path: docs/performance.md.)
-2. The new events are COPYed into `measurements`.
-3. The metric catalogue and the minute/hour/day rollups are folded forward from the
+2. Cardinality limits (`northstar.domain.cardinality`). The catalogue rows of the batch's
+   metrics are locked in name order (inserted as placeholders for new metrics), which
+   gives each metric's keys and set count before the batch; for a metric near its set
+   cap the batch's sets are looked up in `metric_dimension_sets`. `admit` decides; the
+   events it refuses leave the batch (and the ledger, so that a replay after the cap is
+   raised is not taken for a duplicate) and are returned to the caller, which
+   dead-letters them after the commit. The admitted sets are inserted and counted on the
+   catalogue row. With the rows locked, replicas writing one metric take turns, so a cap
+   is never overshot.
+3. The admitted new events are COPYed into `measurements`.
+4. The metric catalogue and the minute/hour/day rollups are folded forward from the
    summary rows with commutative upserts (sums, counts, least/greatest, sketch merges),
    so the order in which replicas commit does not matter. Every upsert touches rows in
    key order, so concurrent replicas take row locks in one order and cannot deadlock.
@@ -29,6 +38,15 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from northstar.db.engine import driver
+from northstar.domain.cardinality import (
+    Admission,
+    CardinalityLimits,
+    DimensionSet,
+    MetricCardinality,
+    Refusal,
+    admit,
+    needs_lookup,
+)
 from northstar.rollups.batch import MEASUREMENT_COLUMNS, BatchSummary, PreparedBatch
 from northstar.rollups.levels import LEVELS
 from northstar.rollups.sketches import MERGE_INTO_LARGE, MERGE_INTO_SMALL
@@ -39,6 +57,52 @@ INSERT INTO event_keys (source, event_id)
 SELECT * FROM unnest($1::text[], $2::text[])
 ON CONFLICT DO NOTHING
 RETURNING source, event_id
+"""
+
+_DELETE_KEYS = """
+DELETE FROM event_keys k USING unnest($1::text[], $2::text[]) AS u(source, event_id)
+WHERE k.source = u.source AND k.event_id = u.event_id
+"""
+
+# Locks the batch's catalogue rows in name order (the order every writer takes them in),
+# inserting a placeholder for a new metric (its first/last are filled by the catalogue
+# upsert below through least/greatest); answers what each metric had before the batch.
+_LOCK_CATALOGUE = """
+INSERT INTO metrics AS m (name, first_seen, last_seen, last_received, event_count)
+SELECT u.name, 'infinity', '-infinity', '-infinity', 0
+FROM unnest($1::text[]) AS u(name)
+ORDER BY u.name
+ON CONFLICT (name) DO UPDATE SET event_count = m.event_count
+RETURNING m.name, m.dimensions, m.dimension_sets
+"""
+
+# A placeholder whose metric had every event refused.
+_DROP_PLACEHOLDERS = """
+DELETE FROM metrics WHERE name = ANY($1::text[]) AND event_count = 0
+"""
+
+# Which of the given (metric, canonical dimensions) the metric has (ingest asks it too).
+KNOWN_DIMENSION_SETS = """
+SELECT u.metric, u.dimensions
+FROM unnest($1::text[], $2::text[]) AS u(metric, dimensions)
+WHERE EXISTS (
+    SELECT 1 FROM metric_dimension_sets s
+    WHERE s.metric = u.metric AND s.dimensions = u.dimensions::jsonb
+)
+"""
+
+_ADD_SETS = """
+WITH added AS (
+    INSERT INTO metric_dimension_sets (metric, dimensions, first_seen)
+    SELECT u.metric, u.dimensions::jsonb, $3::timestamptz
+    FROM unnest($1::text[], $2::text[]) AS u(metric, dimensions)
+    ORDER BY 1, 2
+    ON CONFLICT DO NOTHING
+    RETURNING metric
+)
+UPDATE metrics AS m SET dimension_sets = m.dimension_sets + a.n
+FROM (SELECT metric, count(*) AS n FROM added GROUP BY metric) AS a
+WHERE m.name = a.metric
 """
 
 _UPSERT_CATALOGUE = """
@@ -96,12 +160,34 @@ class TouchedMetric:
     last: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class RefusedEvent:
+    """An event the cardinality limits refused, and why."""
+
+    source: str
+    event_id: str
+    refusal: Refusal
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What `store` did: the events stored (new, admitted), and those refused."""
+
+    fresh: PreparedBatch
+    refused: list[RefusedEvent]
+
+
 class MeasurementWriter:
-    async def store(self, conn: AsyncConnection, pending: PreparedBatch) -> PreparedBatch:
-        """Store the events not seen before into `measurements`; return them (`pending`
-        itself when all were new)."""
+    def __init__(self, limits: CardinalityLimits | None = None) -> None:
+        self._limits = limits or CardinalityLimits()
+
+    async def store(
+        self, conn: AsyncConnection, pending: PreparedBatch, *, received_at: datetime
+    ) -> Stored:
+        """Store the events not seen before and within the cardinality limits into
+        `measurements`; return them (`pending` itself when all were) and the refused."""
         if not pending:
-            return pending
+            return Stored(pending, [])
         raw = await driver(conn)
         keys = pending.keys
         try:
@@ -112,11 +198,61 @@ class MeasurementWriter:
             sources, ids = zip(*keys, strict=True)
             rows = await raw.fetch(_INSERT_NEW_KEYS, list(sources), list(ids))
             fresh = pending.only({(row["source"], row["event_id"]) for row in rows})
+        if not fresh:
+            return Stored(fresh, [])
+        fresh, refused = await self._admit(raw, fresh, received_at)
         if fresh:
             await raw.copy_records_to_table(
                 "measurements", records=fresh.records, columns=MEASUREMENT_COLUMNS
             )
-        return fresh
+        return Stored(fresh, refused)
+
+    async def _admit(
+        self, raw: asyncpg.Connection, fresh: PreparedBatch, received_at: datetime
+    ) -> tuple[PreparedBatch, list[RefusedEvent]]:
+        """Step 2 of the module docstring: the events within the cardinality limits, and
+        the refused ones (left out of the ledger too)."""
+        pairs = fresh.dimension_sets()
+        metrics = sorted({metric for metric, _ in pairs})
+        had = {
+            row["name"]: MetricCardinality(frozenset(row["dimensions"]), row["dimension_sets"])
+            for row in await raw.fetch(_LOCK_CATALOGUE, metrics)
+        }
+        sets = [DimensionSet(m, d, frozenset(orjson.loads(d))) for m, d in pairs]
+        known: dict[str, set[str]] = {}
+        look_up = needs_lookup(self._limits, had, sets)
+        if look_up:
+            asked = [(m, d) for m, d in pairs if m in look_up]
+            rows = await raw.fetch(
+                KNOWN_DIMENSION_SETS, [m for m, _ in asked], [d for _, d in asked]
+            )
+            for row in rows:
+                known.setdefault(row["metric"], set()).add(row["dimensions"])
+        admission = admit(self._limits, had, sets, known)
+        refused: list[RefusedEvent] = []
+        if admission.refused:
+            fresh, refused = await self._refuse(raw, fresh, admission, metrics)
+            pairs = [pair for pair in pairs if admission.admits(*pair)]
+        await raw.execute(_ADD_SETS, [m for m, _ in pairs], [d for _, d in pairs], received_at)
+        return fresh, refused
+
+    async def _refuse(
+        self,
+        raw: asyncpg.Connection,
+        fresh: PreparedBatch,
+        admission: Admission,
+        metrics: list[str],
+    ) -> tuple[PreparedBatch, list[RefusedEvent]]:
+        refused = [
+            RefusedEvent(source, event_id, admission.refused[(metric, dims)])
+            for (_, metric, _, dims, source, event_id) in fresh.records
+            if (metric, dims) in admission.refused
+        ]
+        await raw.execute(_DELETE_KEYS, [r.source for r in refused], [r.event_id for r in refused])
+        fresh = fresh.without(admission.refused)
+        still = {record[1] for record in fresh.records}
+        await raw.execute(_DROP_PLACEHOLDERS, [m for m in metrics if m not in still])
+        return fresh, refused
 
     async def fold(
         self, conn: AsyncConnection, summary: BatchSummary, received_at: datetime

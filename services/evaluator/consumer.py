@@ -58,15 +58,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from northstar.events.codec import Rejected
 from northstar.kafka import Topics, ensure_topics, producer
 from northstar.logs import log_context
-from northstar.rollups.writer import MeasurementWriter, TouchedMetric
+from northstar.rollups.writer import MeasurementWriter, RefusedEvent, TouchedMetric
 from northstar.telemetry import (
     EVALUATOR_BATCH_DURATION,
     EVALUATOR_BATCH_FAILURES,
     EVALUATOR_ERRORS,
     EVALUATOR_EVENTS,
     EVALUATOR_LAST_EVENT_TIMESTAMP,
+    EVALUATOR_REFUSED,
 )
-from services.evaluator.decode import Batch, DeadLetter, Record
+from services.evaluator.decode import Batch, DeadLetter, Record, refused_letters
 from services.evaluator.settings import EvaluatorSettings
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,7 @@ class _Stored:
 
     stored: int = 0
     isolated: int = 0
+    refused: int = 0
     after_commit: list[AfterCommit] = field(default_factory=list)
 
 
@@ -167,7 +169,7 @@ class EvaluatorLoop:
         self._after_store = after_store
         self._bounds = settings.event_bounds()
         self._topics = Topics.with_prefix(settings.topic_prefix)
-        self._writer = MeasurementWriter()
+        self._writer = MeasurementWriter(settings.cardinality_limits())
         self._stopping = asyncio.Event()
         self._in_flight = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
@@ -342,7 +344,7 @@ class EvaluatorLoop:
         await self._commit_offsets(batch)
         EVALUATOR_EVENTS.labels(outcome="stored").inc(result.stored)
         EVALUATOR_EVENTS.labels(outcome="duplicate").inc(
-            max(0, batch.events - result.stored - result.isolated)
+            max(0, batch.events - result.stored - result.isolated - result.refused)
         )
         EVALUATOR_BATCH_DURATION.observe(time.perf_counter() - started)
         EVALUATOR_LAST_EVENT_TIMESTAMP.set(batch.newest_timestamp_ms / 1000)
@@ -387,7 +389,7 @@ class EvaluatorLoop:
             whole = len(part_records) == len(batch.records)
             part = batch if whole else Batch.of(part_records, self._bounds)
             try:
-                after_commit, stored = await self._transaction(part)
+                after_commit, stored, refused = await self._transaction(part)
             except BadData as bad:
                 if len(part_records) > 1:
                     middle = len(part_records) // 2
@@ -397,13 +399,36 @@ class EvaluatorLoop:
                 result.isolated += part.events
                 continue
             result.stored += stored
+            result.refused += len(refused)
+            if refused:
+                await self._send_refused(batch, part_records, refused)
             if after_commit is not None:
                 result.after_commit.append(after_commit)
         return result
 
-    async def _transaction(self, part: Batch) -> tuple[AfterCommit | None, int]:
+    async def _send_refused(
+        self, batch: Batch, records: Sequence[Record], refused: Sequence[RefusedEvent]
+    ) -> None:
+        """Dead-letter the events the cardinality limits refused (their part has
+        committed without them), once: a retry of the batch refuses them again, but only
+        the ones not sent yet go out."""
+        unsent = [r for r in refused if (r.source, r.event_id) not in batch.refused_sent]
+        if not unsent:
+            return
+        reasons = {
+            (r.source, r.event_id): f"cardinality ({r.refusal.limit}): {r.refusal.message}"
+            for r in unsent
+        }
+        await self._send_dead_letters(refused_letters(records, reasons, self._bounds))
+        batch.refused_sent.update(reasons)
+        EVALUATOR_EVENTS.labels(outcome="dead_lettered").inc(len(unsent))
+        for r in unsent:
+            EVALUATOR_REFUSED.labels(reason=r.refusal.limit).inc()
+
+    async def _transaction(self, part: Batch) -> tuple[AfterCommit | None, int, list[RefusedEvent]]:
         """Store and evaluate `part` in one transaction; `BadData` when PostgreSQL or the
-        preparation refuses its data, `StageError` for anything else."""
+        preparation refuses its data, `StageError` for anything else. Also answers the
+        events the cardinality limits refused (to be dead-lettered after the commit)."""
         summary = part.prepare()
         if summary is None:
             raise BadData(Stage.PREPARE, part.unprepared or "cannot prepare")
@@ -411,7 +436,8 @@ class EvaluatorLoop:
         after_commit = None
         try:
             async with self._engine.begin() as conn:
-                fresh = await self._writer.store(conn, part.pending)
+                stored = await self._writer.store(conn, part.pending, received_at=received_at)
+                fresh = stored.fresh
                 if fresh:
                     folded = summary if fresh is part.pending else fresh.summary()
                     touched = await self._writer.fold(conn, folded, received_at)
@@ -422,7 +448,7 @@ class EvaluatorLoop:
             if reason is not None:
                 raise BadData(Stage.STORE, reason) from error
             raise StageError(Stage.STORE, error) from error
-        return after_commit, len(fresh)
+        return after_commit, len(fresh), stored.refused
 
     async def _isolate(self, batch: Batch, record: Record, bad: BadData, *, events: int) -> None:
         """Dead-letter one message the store refused; it is skipped from now on, so a

@@ -11,13 +11,13 @@ the batch until that message is isolated (`Batch.of` rebuilds a part from its re
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from aiokafka import ConsumerRecord, TopicPartition
 
-from northstar.events.codec import Decoded, Rejected, decode_message
+from northstar.events.codec import Decoded, Rejected, decode_message, encode_events
 from northstar.events.validation import DEFAULT_BOUNDS, EventBounds
 from northstar.rollups.batch import BatchSummary, PreparedBatch
 
@@ -49,10 +49,12 @@ class Batch:
     pending: PreparedBatch = field(default_factory=PreparedBatch)
     # Why the events could not be prepared for the store (None when they could).
     unprepared: str | None = None
-    # The consumer's bookkeeping across retries: the decode dead letters went out, and
-    # the messages it dead-lettered after splitting (topic, partition, offset).
+    # The consumer's bookkeeping across retries: the decode dead letters went out, the
+    # messages it dead-lettered after splitting (topic, partition, offset), and the events
+    # the cardinality limits refused that went out (source, event id).
     dead_letters_sent: bool = False
     isolated: set[tuple[str, int, int]] = field(default_factory=set)
+    refused_sent: set[tuple[str, str]] = field(default_factory=set)
 
     @classmethod
     def of(cls, records: Iterable[Record], bounds: EventBounds) -> Batch:
@@ -120,3 +122,30 @@ def _decode(value: bytes | None, bounds: EventBounds) -> Decoded:
         return decode_message(value, bounds)
     except Exception as error:
         return Decoded([], [Rejected(value or b"", f"undecodable: {error!r}")])
+
+
+def refused_letters(
+    records: Iterable[Record], reasons: Mapping[tuple[str, str], str], bounds: EventBounds
+) -> list[DeadLetter]:
+    """The dead letters of events refused by the store (by `(source, event_id)`, with the
+    reason): each event alone in a message of the events format, with the origin and key
+    of the message that carried it. Only the store's rare refusals pay for decoding the
+    messages again."""
+    letters: list[DeadLetter] = []
+    left = dict(reasons)
+    for record in records:
+        for event in _decode(record.value, bounds).events:
+            reason = left.pop((event.source, event.event_id), None)
+            if reason is not None:
+                letters.append(
+                    DeadLetter(
+                        Rejected(encode_events([event]), reason),
+                        record.topic,
+                        record.partition,
+                        record.offset,
+                        record.key,
+                    )
+                )
+        if not left:
+            break
+    return letters

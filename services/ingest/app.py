@@ -30,6 +30,7 @@ from services.ingest.bodies import (
     media_type,
     parse_body,
 )
+from services.ingest.cardinality import CardinalityGate
 from services.ingest.publisher import BrokerUnavailable, EventPublisher
 from services.ingest.ratelimit import RateLimiter
 from services.ingest.settings import IngestSettings
@@ -162,6 +163,9 @@ def create_app(settings: IngestSettings) -> FastAPI:
     publisher = EventPublisher(settings, timeout=settings.produce_timeout_seconds)
     limiter = RateLimiter(settings.rate_limit_events_per_second)
     bounds = settings.event_bounds()
+    gate = CardinalityGate(
+        engine, settings.cardinality_limits(), ttl=settings.cardinality_cache_seconds
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -252,6 +256,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
 
         received_at = utc_now()
         events: list[MetricEvent] = []
+        indices: list[int] = []
         envelope_failed = {e.index for e in errors}
         for index, obj in enumerate(objects):
             if index in envelope_failed:
@@ -266,7 +271,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
             )
             if event is not None:
                 events.append(event)
-        errors.sort(key=lambda e: e.index)
+                indices.append(index)
         foreign = sorted({e.source for e in events if not principal.may_write(e.source)})
         if foreign:
             INGEST_EVENTS.labels(outcome="rejected").inc(len(objects))
@@ -277,6 +282,16 @@ def create_app(settings: IngestSettings) -> FastAPI:
                 + (f" and {', '.join(sorted(principal.sources))}" if principal.sources else "")
                 + ". Create the key with `sources` to allow more.",
             )
+
+        # Per metric caps on dimension keys and sets (SPEC §3), as far as ingest can know.
+        refused = await gate.refusals(events)
+        if refused:
+            errors.extend(
+                FieldError(indices[position], "dimensions", refusal.message)
+                for position, refusal in refused.items()
+            )
+            events = [e for position, e in enumerate(events) if position not in refused]
+        errors.sort(key=lambda e: e.index)
 
         if errors and not partial:
             INGEST_EVENTS.labels(outcome="rejected").inc(len(objects))

@@ -18,5 +18,7 @@ class IngestSettings(ServiceSettings, KafkaSettings, EventLimitSettings):
     rate_limit_events_per_second: float = Field(default=200_000, ge=0)
     # A request whose events Kafka has not acknowledged within this many seconds gets 503.
     produce_timeout_seconds: float = Field(default=4.0, gt=0, le=30)
+    # How long ingest trusts its copy of the metric catalogue for the cardinality caps.
+    cardinality_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     api_key_cache_seconds: float = Field(default=2.0, ge=0, le=60)
     workers: int = Field(default=1, ge=1, le=64)

@@ -71,7 +71,7 @@ async def ingest(database_url: str) -> AsyncIterator[Ingest]:
             ]
         )
         async with engine.begin() as conn:
-            fresh = await repository.store(conn, pending)
+            fresh = (await repository.store(conn, pending, received_at=datetime.now(UTC))).fresh
             await repository.fold(conn, fresh.summary(), datetime.now(UTC))
 
     yield store

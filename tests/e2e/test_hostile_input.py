@@ -150,6 +150,32 @@ async def test_hostile_input_through_ingest_and_kafka_leaves_the_pipeline_alive(
             acknowledged |= {(KEY_NAME, i) for i in batch.json()["event_ids"]}
         assert statuses.get(202, 0) > 0 and statuses.get(422, 0) > 0, statuses
 
+        # The issue's cardinality payload: one request with 20 new dimension keys per
+        # event. Past the first event the metric would pass the cap of 32 keys: a 422 per
+        # event naming `dimensions`; with ?partial=true only the first is accepted.
+        wide = [
+            {"metric": "wide", "value": 1, "dimensions": {f"k{e}_{i}": "v" for i in range(20)}}
+            for e in range(10)
+        ]
+        response = await ns.http.post(
+            f"{ns.ingest_url}/v1/events",
+            content=_json({"events": wide}),
+            headers={**ns.writer, "Content-Type": "application/json"},
+        )
+        assert response.status_code == 422, response.text
+        errors = response.json()["errors"]
+        assert [(e["index"], e["field"]) for e in errors] == [
+            (i, "dimensions") for i in range(1, 10)
+        ]
+        response = await ns.http.post(
+            f"{ns.ingest_url}/v1/events",
+            params={"partial": "true"},
+            content=_json({"events": wide}),
+            headers={**ns.writer, "Content-Type": "application/json"},
+        )
+        assert response.status_code == 202 and response.json()["accepted"] == 1, response.text
+        acknowledged |= {(KEY_NAME, i) for i in response.json()["event_ids"]}
+
         # Every event ingest acknowledged is stored exactly once, and nothing it refused.
         async def ingested() -> dict[tuple[str, str], int]:
             rows = await fetch(
@@ -176,6 +202,26 @@ async def test_hostile_input_through_ingest_and_kafka_leaves_the_pipeline_alive(
                 await producer.send_and_wait(
                     topic, _json({"v": 1, "events": direct[start : start + 25]})
                 )
+            # The cardinality payload again, 500 events of 20 new keys in one message.
+            await producer.send_and_wait(
+                topic,
+                _json(
+                    {
+                        "v": 1,
+                        "events": [
+                            _wire(
+                                {
+                                    "metric": "wide",
+                                    "value": 1,
+                                    "dimensions": {f"d{e}_{i}": "v" for i in range(20)},
+                                },
+                                100_000 + e,
+                            )
+                            for e in range(500)
+                        ],
+                    }
+                ),
+            )
             for raw in (
                 b"",
                 b"\x00\xff",
@@ -210,6 +256,20 @@ async def test_hostile_input_through_ingest_and_kafka_leaves_the_pipeline_alive(
         stored_now = {(r["source"], r["event_id"]) for r in rows}
         assert acknowledged <= stored_now
         assert not stored_now & {("kafka-direct", "direct--1"), ("kafka-direct", "direct--2")}
+
+        # The catalogue stayed bounded: the one accepted wide event's 20 keys and one set
+        # (the issue saw 200,000 keys in one row and a rollup row per event).
+        (wide_row,) = await fetch(
+            database_url,
+            "SELECT cardinality(dimensions) AS keys, dimension_sets FROM metrics "
+            "WHERE name = 'wide'",
+        )
+        assert (wide_row["keys"], wide_row["dimension_sets"]) == (20, 1)
+        (rollups,) = await fetch(
+            database_url,
+            "SELECT count(DISTINCT dimensions) AS n FROM rollup_1d WHERE metric = 'wide'",
+        )
+        assert rollups["n"] == 1
     finally:
         await ns.http.aclose()
 

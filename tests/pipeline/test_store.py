@@ -71,7 +71,7 @@ async def _store(database_url: str, events: list[MetricEvent]) -> int:
     pending.add(events)
     try:
         async with engine.begin() as conn:
-            fresh = await repository.store(conn, pending)
+            fresh = (await repository.store(conn, pending, received_at=datetime.now(UTC))).fresh
             await repository.fold(conn, fresh.summary(), datetime.now(UTC))
     finally:
         await engine.dispose()
@@ -115,7 +115,7 @@ async def test_a_failed_batch_leaves_nothing_behind(database_url: str) -> None:
     try:
         with pytest.raises(RuntimeError):
             async with engine.begin() as conn:
-                await MeasurementWriter().store(conn, pending)
+                await MeasurementWriter().store(conn, pending, received_at=datetime.now(UTC))
                 raise RuntimeError("the batch fails after storing")
     finally:
         await engine.dispose()

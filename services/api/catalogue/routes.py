@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from northstar.db.models import Metric
@@ -21,7 +21,11 @@ class MetricOut(BaseModel):
     last_seen: datetime
     last_received: datetime
     event_count: int
-    dimensions: list[str]
+    dimensions: list[str] = Field(description="Every dimension key seen on the metric.")
+    dimension_sets: int = Field(
+        description="Distinct dimension sets stored for the metric, counted against the cap "
+        "NORTHSTAR_EVENT_MAX_DIMENSION_SETS (events adding a set past it are refused)."
+    )
 
 
 @router.get("", response_model=Page[MetricOut], summary="Every metric seen, by name")
@@ -43,6 +47,7 @@ async def list_metrics(
                 last_received=m.last_received,
                 event_count=m.event_count,
                 dimensions=m.dimensions,
+                dimension_sets=m.dimension_sets,
             )
             for m in rows[:limit]
         ],

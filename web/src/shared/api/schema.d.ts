@@ -3540,7 +3540,15 @@ export interface components {
         MessageStatus: "pending" | "delivered" | "failed";
         /** MetricOut */
         MetricOut: {
-            /** Dimensions */
+            /**
+             * Dimension Sets
+             * @description Distinct dimension sets stored for the metric, counted against the cap NORTHSTAR_EVENT_MAX_DIMENSION_SETS (events adding a set past it are refused).
+             */
+            dimension_sets: number;
+            /**
+             * Dimensions
+             * @description Every dimension key seen on the metric.
+             */
             dimensions: string[];
             /** Event Count */
             event_count: number;

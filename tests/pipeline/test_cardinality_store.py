@@ -1,0 +1,143 @@
+"""The cardinality caps in the writer, against the real PostgreSQL: replicas writing one
+metric at once take turns under the catalogue row lock, so a cap is never overshot; and
+migration 0011 counts the sets already stored."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import asyncpg
+
+from northstar.db.engine import create_engine
+from northstar.domain.cardinality import CardinalityLimits, Limit
+from northstar.events.model import MetricEvent
+from northstar.rollups.batch import PreparedBatch
+from northstar.rollups.writer import MeasurementWriter, Stored
+
+NOW = datetime.now(UTC)
+WRITER = MeasurementWriter(CardinalityLimits(max_keys=4, max_sets=3))
+
+
+def _batch(*regions: str, prefix: str) -> PreparedBatch:
+    pending = PreparedBatch()
+    pending.add(
+        [
+            MetricEvent(f"{prefix}-{i}", "test", "orders", 1.0, NOW, {"region": region})
+            for i, region in enumerate(regions)
+        ]
+    )
+    return pending
+
+
+async def test_two_writers_at_once_never_overshoot_the_set_cap(database_url: str) -> None:
+    first_engine = create_engine(database_url, pool_size=1)
+    second_engine = create_engine(database_url, pool_size=1)
+    try:
+        async with first_engine.begin() as conn:
+            fresh = (
+                await WRITER.store(conn, _batch("eu", "na", prefix="a"), received_at=NOW)
+            ).fresh
+            await WRITER.fold(conn, fresh.summary(), NOW)
+
+        release = asyncio.Event()
+
+        async def first() -> Stored:
+            async with first_engine.begin() as conn:
+                stored = await WRITER.store(conn, _batch("apac", prefix="b"), received_at=NOW)
+                await WRITER.fold(conn, stored.fresh.summary(), NOW)
+                await release.wait()  # holds the catalogue row while the second starts
+            return stored
+
+        async def second() -> Stored:
+            async with second_engine.begin() as conn:
+                stored = await WRITER.store(
+                    conn, _batch("latam", "eu", prefix="c"), received_at=NOW
+                )
+                await WRITER.fold(conn, stored.fresh.summary(), NOW)
+            return stored
+
+        first_task = asyncio.create_task(first())
+        await asyncio.sleep(0.3)
+        second_task = asyncio.create_task(second())
+        await asyncio.sleep(0.7)
+        assert not second_task.done()  # waiting for the first's row lock
+        release.set()
+        taken, refused = await first_task, await second_task
+    finally:
+        await first_engine.dispose()
+        await second_engine.dispose()
+
+    assert len(taken.fresh) == 1 and not taken.refused
+    # The second saw the first's set: `latam` would be a fourth, `eu` is known.
+    assert [(r.event_id, r.refusal.limit) for r in refused.refused] == [
+        ("c-0", Limit.DIMENSION_SETS)
+    ]
+    assert len(refused.fresh) == 1
+    conn = await asyncpg.connect(database_url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT dimension_sets, event_count FROM metrics WHERE name = 'orders'"
+        )
+        assert (row["dimension_sets"], row["event_count"]) == (3, 4)
+        assert await conn.fetchval("SELECT count(*) FROM metric_dimension_sets") == 3
+        assert await conn.fetchval("SELECT count(*) FROM event_keys WHERE event_id = 'c-0'") == 0
+    finally:
+        await conn.close()
+
+
+async def test_a_metric_whose_every_event_is_refused_leaves_no_catalogue_row(
+    database_url: str,
+) -> None:
+    pending = PreparedBatch()
+    pending.add(
+        [MetricEvent("w", "test", "wide", 1.0, NOW, {k: "v" for k in "abcde"})]  # 5 keys > 4
+    )
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            stored = await WRITER.store(conn, pending, received_at=NOW)
+    finally:
+        await engine.dispose()
+    assert not stored.fresh and stored.refused[0].refusal.limit is Limit.DIMENSION_KEYS
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM metrics") == 0
+        assert await conn.fetchval("SELECT count(*) FROM measurements") == 0
+    finally:
+        await conn.close()
+
+
+def _alembic(database_url: str, *args: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "alembic", *args],
+        check=True,
+        env={**os.environ, "NORTHSTAR_DATABASE_URL": database_url},
+        capture_output=True,
+    )
+
+
+async def test_migration_0011_counts_the_sets_already_in_the_rollups(database_url: str) -> None:
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            stored = await MeasurementWriter().store(
+                conn, _batch("eu", "na", "eu", "apac", prefix="m"), received_at=NOW
+            )
+            await WRITER.fold(conn, stored.fresh.summary(), NOW)
+    finally:
+        await engine.dispose()
+    await asyncio.to_thread(_alembic, database_url, "downgrade", "0009")
+    await asyncio.to_thread(_alembic, database_url, "upgrade", "head")
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await conn.fetchval("SELECT dimension_sets FROM metrics WHERE name = 'orders'") == 3
+        rows = await conn.fetch("SELECT dimensions FROM metric_dimension_sets ORDER BY 1")
+        assert sorted(r["dimensions"] for r in rows) == sorted(
+            ['{"region": "eu"}', '{"region": "na"}', '{"region": "apac"}']
+        )
+    finally:
+        await conn.close()
