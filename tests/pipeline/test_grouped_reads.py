@@ -93,7 +93,9 @@ async def test_grouped_reads_equal_the_summaries_of_each_groups_events(database_
     try:
         async with engine.begin() as conn:
             writer = MeasurementWriter()
-            await writer.fold(conn, (await writer.store(conn, pending)).summary(), START)
+            stored = await writer.store(conn, pending, received_at=datetime.now(UTC))
+            assert not stored.refused
+            await writer.fold(conn, stored.fresh.summary(), START)
         async with engine.connect() as conn:
             split = await split_states(conn, expr, DIMENSIONS, ranges)
             combined = await grouped_states(conn, expr, ("region", "channel"), *ranges[0])
