@@ -23,6 +23,7 @@ export function AcceptInvitationPage({ token, onDone }: { token: string; onDone:
   const { signIn } = useSession();
   const [errors, setErrors] = useState<string[]>([]);
   const [busy, setBusy] = useState(false);
+  const [setFor, setSetFor] = useState<string | null>(null);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -35,18 +36,42 @@ export function AcceptInvitationPage({ token, onDone }: { token: string; onDone:
     }
     setBusy(true);
     setErrors([]);
+    let email: string;
     try {
-      const user = await request(
-        api.POST("/v1/auth/accept-invitation", { body: { token, password } }),
-      );
-      await signIn(user.email, password);
-      onDone();
+      email = (
+        await request(api.POST("/v1/auth/accept-invitation", { body: { token, password } }))
+      ).email;
     } catch (e) {
       setErrors(problems(e));
-    } finally {
       setBusy(false);
+      return;
     }
+    try {
+      await signIn(email, password);
+    } catch {
+      // The password is set and the token used up: the sign-in page is the way on.
+      setSetFor(email);
+      setBusy(false);
+      return;
+    }
+    setBusy(false);
+    onDone();
   }
+
+  if (setFor)
+    return (
+      <main id="main" className="sign-in">
+        <h1>Your password is set</h1>
+        <p role="status">
+          Signing in did not work just now. Sign in as {setFor} with your new password.
+        </p>
+        <p>
+          <a href="/" className="button primary" onClick={onDone}>
+            Sign in
+          </a>
+        </p>
+      </main>
+    );
 
   return (
     <main id="main" className="sign-in">
