@@ -207,7 +207,8 @@ class Kpi(Base):
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
     # `{granularity: hour|day, sensitivity: low|medium|high}` or NULL (SPEC §13).
-    anomaly: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # SQL NULL when off, not JSON null (which `IS NOT NULL` would take for settings).
+    anomaly: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
 
     __table_args__ = (
         CheckConstraint("kind IN ('leading', 'lagging')", name="kind"),

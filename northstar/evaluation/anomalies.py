@@ -31,6 +31,7 @@ from northstar.domain.forecasting import AnomalyBand, Sensitivity, anomaly_band
 from northstar.evaluation.alerts import AlertChange, AlertRecorder
 from northstar.rollups.reader import split_states
 from northstar.rollups.series import step_series
+from northstar.telemetry import EVALUATOR_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ GRANULARITIES = {
 _KPIS = """
 SELECT k.key, k.expression, k.anomaly, c.checked_until FROM kpis k
 LEFT JOIN anomaly_checks c ON c.kpi_key = k.key
-WHERE k.anomaly IS NOT NULL ORDER BY k.key
+WHERE jsonb_typeof(k.anomaly) = 'object' ORDER BY k.key
 """
 _GOALS = "SELECT id FROM goals WHERE kpi_key = $1 ORDER BY id"
 _DIMENSIONS = (
@@ -119,8 +120,14 @@ class AnomalyChecks:
                     extra={"kpi": kpi["key"], "budget_s": budget},
                 )
                 break
-            async with engine.begin() as conn:
-                changes += await self.check_kpi(conn, kpi, now)
+            try:
+                async with engine.begin() as conn:
+                    changes += await self.check_kpi(conn, kpi, now)
+            except Exception:
+                # One KPI's failure (its data, its settings) costs the others nothing; its
+                # checks run again next time from where `checked_until` says.
+                EVALUATOR_ERRORS.labels(stage="anomaly_checks").inc()
+                log.exception("an anomaly check failed; skipped", extra={"kpi": kpi["key"]})
         return changes
 
     async def check_kpi(self, conn: AsyncConnection, kpi: Any, now: datetime) -> list[AlertChange]:

@@ -11,10 +11,18 @@ import httpx
 
 from northstar.db.engine import create_engine
 from northstar.evaluation.anomalies import AnomalyChecks
+from northstar.telemetry import EVALUATOR
 from tests.api.conftest import Event, Ingest, Judge, ok
 
 DAY = timedelta(days=1)
 WEEKLY = (0.6, 1.0, 1.1, 1.2, 1.3, 1.6, 0.2)
+
+
+def _check_failures() -> float:
+    sample = EVALUATOR.get_sample_value(
+        "northstar_evaluator_errors_total", {"stage": "anomaly_checks"}
+    )
+    return sample or 0.0
 
 
 def _today() -> datetime:
@@ -110,6 +118,12 @@ async def test_a_spike_opens_an_anomaly_alert_naming_its_region(
     await _kpi(client, anomaly={"granularity": "day", "sensitivity": "medium"})
     kpi = ok(await client.get("/v1/kpis/revenue"))
     assert kpi["anomaly"] == {"granularity": "day", "sensitivity": "medium"}
+    # KPIs without checks, sorted before it: one never had them, one had them turned off.
+    for key, anomaly in (("a_orders", None), ("a_refunds", {"granularity": "hour"})):
+        body = {"key": key, "name": key, "expression": f"sum({key})", "kind": "lagging"}
+        ok(await client.post("/v1/kpis", json=body | {"anomaly": anomaly}), 201)
+    ok(await client.patch("/v1/kpis/a_refunds", json={"anomaly": None}))
+    failures = _check_failures()
     goal = ok(
         await client.post(
             "/v1/goals",
@@ -123,6 +137,7 @@ async def test_a_spike_opens_an_anomaly_alert_naming_its_region(
     finally:
         await engine.dispose()
     assert len(changes) == 1
+    assert _check_failures() == failures  # the KPIs without checks are not checked
     alerts = ok(await client.get("/v1/alerts", params={"kind": "anomaly"}))["items"]
     assert [a["goal_id"] for a in alerts] == [goal["id"]]
     details = alerts[0]["details"]
