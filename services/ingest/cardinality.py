@@ -25,7 +25,6 @@ from collections import Counter
 from collections.abc import Sequence
 from operator import attrgetter, countOf
 
-import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -40,6 +39,7 @@ from northstar.domain.cardinality import (
     needs_lookup,
 )
 from northstar.events.model import MetricEvent
+from northstar.rollups.batch import canonical_dimensions
 from northstar.rollups.writer import KNOWN_DIMENSION_SETS
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class CardinalityGate:
         sets: list[DimensionSet] = []
         for position, event in enumerate(events):
             if event.metric in suspects:
-                dims = orjson.dumps(event.dimensions, option=orjson.OPT_SORT_KEYS).decode()
+                dims = canonical_dimensions(event.dimensions)
                 positions.append(position)
                 sets.append(DimensionSet(event.metric, dims, frozenset(event.dimensions)))
         look_up = needs_lookup(self._limits, catalogue, sets)
