@@ -19,9 +19,10 @@ holds them (earlier events win the last places):
 
 Which sets a metric has is only looked up where it can matter (`needs_lookup`): a metric
 whose set count plus the batch's distinct sets stays within the cap cannot reach it in
-this batch, whichever of its sets are new. The evaluator, which holds each metric's
-catalogue row locked, applies this exactly; ingest applies it to a cached catalogue to
-refuse early what it can already know.
+this batch, whichever of its sets are new. The evaluator applies this exactly, holding
+the catalogue rows of a batch that brings new sets locked (a batch of known sets needs
+no decision: rule 1); ingest applies it to a cached catalogue to refuse early what it
+can already know.
 """
 
 from __future__ import annotations

@@ -12,15 +12,20 @@ in the batch's transaction:
    their own summary. Redelivered or re-sent events therefore change nothing, whichever
    evaluator replica sees them. (COPY into the ledger is much cheaper than the
    `INSERT … ON CONFLICT` it replaces on the common path: docs/performance.md.)
-2. Cardinality limits (`northstar.domain.cardinality`). The catalogue rows of the batch's
-   metrics are locked in name order (inserted as placeholders for new metrics), which
-   gives each metric's keys and set count before the batch; for a metric near its set
-   cap the batch's sets are looked up in `metric_dimension_sets`. `admit` decides; the
-   events it refuses leave the batch (and the ledger, so that a replay after the cap is
-   raised is not taken for a duplicate) and are returned to the caller, which
-   dead-letters them after the commit. The admitted sets are inserted and counted on the
-   catalogue row. With the rows locked, replicas writing one metric take turns, so a cap
-   is never overshot.
+2. Cardinality limits (`northstar.domain.cardinality`). First, without a lock, which of
+   the batch's (metric, dimension set) pairs the store already has: a known set is
+   always admitted and changes no count, so a batch of known sets (almost every batch
+   once a metric's sets have been seen) is admitted as it is, taking no lock here. Only a
+   batch that brings a new set locks the catalogue rows of its metrics in name order
+   (inserted as placeholders for new metrics), which gives each metric's keys and set
+   count before the batch; for a metric near its set cap the batch's other sets are
+   looked up again under the lock. `admit` decides; the events it refuses leave the batch
+   (and the ledger, so that a replay after the cap is raised is not taken for a
+   duplicate) and are returned to the caller, which dead-letters them after the commit.
+   The admitted new sets are inserted and counted on the catalogue row. With the rows
+   locked, replicas adding sets to one metric take turns, so a cap is never overshot;
+   replicas writing known sets do not wait for each other until the fold (step 4), as
+   before the limits existed (docs/performance.md, "Cardinality limits").
 3. The admitted new events are COPYed into `measurements`.
 4. The metric catalogue and the minute/hour/day rollups are folded forward from the
    summary rows with commutative upserts (sums, counts, least/greatest, sketch merges),
@@ -213,28 +218,43 @@ class MeasurementWriter:
         """Step 2 of the module docstring: the events within the cardinality limits, and
         the refused ones (left out of the ledger too)."""
         pairs = fresh.dimension_sets()
+        known = await self._known(raw, pairs)
+        new = [(m, d) for m, d in pairs if d not in known.get(m, ())]
+        if not new:
+            return fresh, []
         metrics = sorted({metric for metric, _ in pairs})
         had = {
             row["name"]: MetricCardinality(frozenset(row["dimensions"]), row["dimension_sets"])
             for row in await raw.fetch(_LOCK_CATALOGUE, metrics)
         }
-        sets = [DimensionSet(m, d, frozenset(orjson.loads(d))) for m, d in pairs]
-        known: dict[str, set[str]] = {}
+        # Sets are only ever added, so what was known above still is; a set another
+        # replica committed since is found by the second look, under the lock.
+        sets = [DimensionSet(m, d, frozenset(orjson.loads(d))) for m, d in new]
         look_up = needs_lookup(self._limits, had, sets)
         if look_up:
-            asked = [(m, d) for m, d in pairs if m in look_up]
-            rows = await raw.fetch(
-                KNOWN_DIMENSION_SETS, [m for m, _ in asked], [d for _, d in asked]
-            )
-            for row in rows:
-                known.setdefault(row["metric"], set()).add(row["dimensions"])
+            for metric, found in (
+                await self._known(raw, [(m, d) for m, d in new if m in look_up])
+            ).items():
+                known.setdefault(metric, set()).update(found)
         admission = admit(self._limits, had, sets, known)
         refused: list[RefusedEvent] = []
         if admission.refused:
             fresh, refused = await self._refuse(raw, fresh, admission, metrics)
-            pairs = [pair for pair in pairs if admission.admits(*pair)]
-        await raw.execute(_ADD_SETS, [m for m, _ in pairs], [d for _, d in pairs], received_at)
+            new = [pair for pair in new if admission.admits(*pair)]
+        await raw.execute(_ADD_SETS, [m for m, _ in new], [d for _, d in new], received_at)
         return fresh, refused
+
+    @staticmethod
+    async def _known(raw: asyncpg.Connection, pairs: list[tuple[str, str]]) -> dict[str, set[str]]:
+        """Which of the (metric, canonical dimensions) pairs the store has, per metric."""
+        known: dict[str, set[str]] = {}
+        if pairs:
+            rows = await raw.fetch(
+                KNOWN_DIMENSION_SETS, [m for m, _ in pairs], [d for _, d in pairs]
+            )
+            for row in rows:
+                known.setdefault(row["metric"], set()).add(row["dimensions"])
+        return known
 
     async def _refuse(
         self,

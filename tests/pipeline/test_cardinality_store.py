@@ -89,6 +89,49 @@ async def test_two_writers_at_once_never_overshoot_the_set_cap(database_url: str
         await conn.close()
 
 
+async def test_a_batch_of_known_sets_takes_no_catalogue_lock_and_a_new_set_does(
+    database_url: str,
+) -> None:
+    """Replicas writing sets the store has must not queue on the catalogue row before
+    their COPY (issue 10's two-replica cost): only a batch that brings a new set waits."""
+    engine = create_engine(database_url, pool_size=2)
+    try:
+        async with engine.begin() as conn:
+            fresh = (
+                await WRITER.store(conn, _batch("eu", "na", prefix="a"), received_at=NOW)
+            ).fresh
+            await WRITER.fold(conn, fresh.summary(), NOW)
+
+        holder = await asyncpg.connect(database_url)
+        try:
+            locked = holder.transaction()
+            await locked.start()
+            await holder.execute("SELECT 1 FROM metrics WHERE name = 'orders' FOR UPDATE")
+
+            async def store(pending: PreparedBatch) -> Stored:
+                async with engine.begin() as conn:
+                    return await WRITER.store(conn, pending, received_at=NOW)
+
+            known = await asyncio.wait_for(store(_batch("na", "eu", prefix="b")), 10)
+            assert len(known.fresh) == 2 and not known.refused
+            new = asyncio.create_task(store(_batch("eu", "apac", prefix="c")))
+            await asyncio.sleep(0.5)
+            assert not new.done()  # waiting for the catalogue row: `apac` is new
+            await locked.rollback()
+            added = await asyncio.wait_for(new, 10)
+            assert len(added.fresh) == 2 and not added.refused
+        finally:
+            await holder.close()
+    finally:
+        await engine.dispose()
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await conn.fetchval("SELECT dimension_sets FROM metrics WHERE name = 'orders'") == 3
+        assert await conn.fetchval("SELECT count(*) FROM metric_dimension_sets") == 3
+    finally:
+        await conn.close()
+
+
 async def test_a_metric_whose_every_event_is_refused_leaves_no_catalogue_row(
     database_url: str,
 ) -> None:
