@@ -6,8 +6,9 @@ The events are generated in PostgreSQL (`INSERT … SELECT generate_series`, two
 connections) over the last 30 days: 1,000 customers, each in one of 4 regions and 4
 channels, values 1..50; the EU's values drop by 40 % in the last 15 days. The day
 rollups are then built from them with one SQL aggregation per day (the same columns and
-sketch keys the evaluator's fold writes). Breakdown and drivers ranges are whole UTC
-days, as a goal's whole days are, so they read day buckets.
+sketch keys the evaluator's fold writes), and the week rollups from the day rollups (as
+migration 0012 backfills them). Breakdown and drivers ranges are whole UTC days, as a
+goal's whole days are, so they read week and day buckets.
 """
 
 from __future__ import annotations
@@ -83,6 +84,15 @@ FROM (
 ) AS per_key
 GROUP BY metric, bucket, dimensions
 """
+# The week level, merged from the day rows as migration 0012 backfills it.
+_ROLLUP_WEEK = """
+INSERT INTO rollup_1w (metric, bucket, dimensions, count, sum, min, max, last_time,
+                       last_value, sketch)
+SELECT metric, date_bin('7 days', bucket, TIMESTAMPTZ 'epoch'), dimensions, sum(count),
+       sum(sum), min(min), max(max), max(last_time),
+       (array_agg(last_value ORDER BY last_time DESC))[1], northstar_sketch_sum(sketch)
+FROM rollup_1d GROUP BY 1, 2, 3
+"""
 _CATALOGUE = """
 INSERT INTO metrics (name, first_seen, last_seen, last_received, event_count, dimensions)
 SELECT metric, min(time), max(time), now(), count(*), ARRAY['channel', 'customer', 'region']
@@ -120,6 +130,7 @@ async def _load(database_url: str, events: int, start: datetime) -> tuple[float,
     await asyncio.gather(fold(list(range(0, DAYS + 1, 2))), fold(list(range(1, DAYS + 1, 2))))
     conn = await asyncpg.connect(database_url)
     try:
+        await conn.execute(_ROLLUP_WEEK, timeout=None)
         await conn.execute(_CATALOGUE)
         await conn.execute("ANALYZE")
     finally:
@@ -421,7 +432,10 @@ async def run(infra: Infrastructure, *, events: int, kpis: int = 1000) -> list[R
             found = (
                 await client.get(f"/v1/goals/{goal_id}/drivers", params={"compare": "previous"})
             ).json()
-    load = f"{events:,} events generated in {generated:.0f} s, day rollups built in {folded:.0f} s"
+    load = (
+        f"{events:,} events generated in {generated:.0f} s, day and week rollups built in "
+        f"{folded:.0f} s"
+    )
     rows.append(
         Row(
             "analysis",

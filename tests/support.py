@@ -1,9 +1,12 @@
 """Helpers the integration tests share: waiting for a condition, reading the store and a
-topic, and a webhook receiver."""
+topic, running alembic on a test database, and a webhook receiver."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -53,6 +56,17 @@ async def fetch(database_url: str, sql: str, *args: object) -> list[asyncpg.Reco
         return list(await conn.fetch(sql, *args))
     finally:
         await conn.close()
+
+
+async def alembic(database_url: str, *args: str) -> None:
+    """`alembic *args` on the database (e.g. `downgrade 0011`), in a thread."""
+    await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "alembic", *args],
+        check=True,
+        env={**os.environ, "NORTHSTAR_DATABASE_URL": database_url},
+        capture_output=True,
+    )
 
 
 # --- a webhook receiver -------------------------------------------------------------------

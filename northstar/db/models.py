@@ -371,6 +371,9 @@ def _rollup_table(name: str, comment: str) -> Table:
 rollup_1m = _rollup_table("rollup_1m", "Per-minute summaries of measurements.")
 rollup_1h = _rollup_table("rollup_1h", "Per-hour summaries of measurements.")
 rollup_1d = _rollup_table("rollup_1d", "Per-day (UTC) summaries of measurements.")
+rollup_1w = _rollup_table(
+    "rollup_1w", "Per-week summaries of measurements (7-day buckets from the Unix epoch)."
+)
 
 
 # -- Alerts, outbox, webhooks and reviews (migration 0003) -------------------------------

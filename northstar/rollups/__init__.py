@@ -1,4 +1,4 @@
-"""The rollup model: raw events and their minute, hour and day rollups, in one place.
+"""The rollup model: raw events and their minute, hour, day and week rollups, in one place.
 
 - `levels`: the rollup levels, and how a time range is tiled by them.
 - `batch`: a batch of events being prepared for the store (rows, ledger keys, summary).

@@ -1,7 +1,7 @@
 """A batch's events, summarised in Python into the rows the store folds into the rollups.
 
 The evaluator holds every event of a batch decoded already, so it builds the minute,
-hour and day summaries itself while it decodes, and the database only merges a few
+hour, day and week summaries itself while it decodes, and the database only merges a few
 thousand summary rows into the rollup tables instead of sorting and aggregating the raw
 events (that SQL was a large share of a batch's time: docs/performance.md, "evaluator").
 
@@ -10,8 +10,9 @@ A summary row is a `northstar.domain.aggregation.Summary`: the batch groups its 
 one loop that summarises events, so there is no second copy of it here. The events were
 validated on decode, so every value is finite and every timestamp aware.
 
-Buckets are UTC minutes, hours and days counted from the Unix epoch, the same buckets as
-`date_trunc(unit, time, 'UTC')`. Dimensions are grouped by their canonical JSON (keys
+Buckets are UTC minutes, hours, days and weeks counted from the Unix epoch, the same
+buckets as `date_bin(width, time, 'epoch')` (and `date_trunc(unit, time, 'UTC')` but for
+weeks, which begin on Thursdays). Dimensions are grouped by their canonical JSON (keys
 sorted), so one dimension set is one group, whatever order its keys arrived in.
 """
 

@@ -1,11 +1,17 @@
 """The rollup levels, and how a time range splits into pieces each answered by the coarsest
 level that fits it.
 
-A KPI over `[start, end)` is answered from day buckets for the whole days inside it, hour
-buckets for the whole hours left at either edge, minute buckets for the whole minutes
-left, and raw events only for the seconds at the very edges. Whatever the range's length,
-that is at most ~2·(24 + 60) bucket rows plus two minutes of raw events per dimension set,
-which is what keeps a goal over ten million events a millisecond-scale query.
+A KPI over `[start, end)` is answered from week buckets for the whole weeks inside it,
+day buckets for the whole days left at either edge, hour buckets for the whole hours
+left, minute buckets for the whole minutes left, and raw events only for the seconds at
+the very edges. Whatever the range's length, that is at most ~2·(6 + 24 + 60) bucket rows
+plus two minutes of raw events per dimension set, besides one row per whole week: a
+30-day breakdown by 1,000 customers reads 4,000–13,000 rows instead of 30,000 day rows
+(docs/performance.md, "Week rollups").
+
+Buckets are counted from the Unix epoch in UTC, at every level: a week bucket starts on a
+Thursday (1 January 1970 was one), as the api's 7-day chart steps do. Weeks are a storage
+level, not a calendar: `decompose` tiles any range with them, whatever day it starts on.
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ class Level:
 MINUTE = Level("rollup_1m", timedelta(minutes=1))
 HOUR = Level("rollup_1h", timedelta(hours=1))
 DAY = Level("rollup_1d", timedelta(days=1))
-LEVELS: tuple[Level, ...] = (MINUTE, HOUR, DAY)
+WEEK = Level("rollup_1w", timedelta(days=7))
+LEVELS: tuple[Level, ...] = (MINUTE, HOUR, DAY, WEEK)
 RAW = "measurements"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -76,10 +83,15 @@ def _split(start: datetime, end: datetime, levels: tuple[Level, ...], out: list[
     _split(inner_end, end, finer, out)
 
 
-def level_for_step(step: timedelta) -> Level:
-    """The coarsest level whose bucket divides `step`, so every step is a whole number of
-    buckets. Raises `ValueError` for a step that is not a whole number of the finest."""
+def level_for_step(step: timedelta, start: datetime) -> Level:
+    """The coarsest level whose buckets tile steps of `step` from `start`: the bucket
+    width divides `step` and `start` is on a bucket boundary, so every step is a whole
+    number of buckets. A start off every boundary gets the finest level (its steps then
+    hold the buckets that start within them). Raises `ValueError` for a step that is not
+    a whole number of the finest level's buckets."""
     for level in _COARSEST_FIRST:
-        if step % level.width == timedelta(0):
+        if step % level.width == timedelta(0) and (
+            level is LEVELS[0] or _floor(start, level.width) == start
+        ):
             return level
     raise ValueError("step must be a whole number of minutes")

@@ -22,7 +22,7 @@ _EMPTY = Summary()  # read, never changed
 async def _binned(
     conn: AsyncConnection, agg: Aggregation, start: datetime, end: datetime, step: timedelta
 ) -> dict[datetime, Summary]:
-    table = level_for_step(step).table
+    table = level_for_step(step, start).table
     params: list[Any] = [agg.metric]
     filters = matcher_sql(agg, params)
     params += [start, end, step]

@@ -1,7 +1,7 @@
 """MeasurementWriter: the idempotent sink. All SQL that writes raw events lives here.
 
 A batch arrives as `PreparedBatch`: unique within the batch, and already summarised per
-minute, hour and day by the decoder (`northstar/rollups/batch.py`). Storing it is,
+minute, hour, day and week by the decoder (`northstar/rollups/batch.py`). Storing it is,
 in the batch's transaction:
 
 1. The dedupe ledger. The batch's `(source, event_id)` keys are COPYed into `event_keys`
@@ -27,7 +27,7 @@ in the batch's transaction:
    replicas writing known sets do not wait for each other until the fold (step 4), as
    before the limits existed (docs/performance.md, "Cardinality limits").
 3. The admitted new events are COPYed into `measurements`.
-4. The metric catalogue and the minute/hour/day rollups are folded forward from the
+4. The metric catalogue and the minute/hour/day/week rollups are folded forward from the
    summary rows with commutative upserts (sums, counts, least/greatest, sketch merges),
    so the order in which replicas commit does not matter. Every upsert touches rows in
    key order, so concurrent replicas take row locks in one order and cannot deadlock.
@@ -222,6 +222,10 @@ class MeasurementWriter:
         new = [(m, d) for m, d in pairs if d not in known.get(m, ())]
         if not new:
             return fresh, []
+        # Every metric of the batch, not only those with new sets: the fold locks them all
+        # in name order, so taking a subset now could lock out of that order (a replica
+        # holding `b` here would then wait for `a` at its fold while another holds `a` and
+        # waits for `b`).
         metrics = sorted({metric for metric, _ in pairs})
         had = {
             row["name"]: MetricCardinality(frozenset(row["dimensions"]), row["dimension_sets"])

@@ -5,9 +5,6 @@ migration 0011 counts the sets already stored."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 
 import asyncpg
@@ -17,6 +14,7 @@ from northstar.domain.cardinality import CardinalityLimits, Limit
 from northstar.events.model import MetricEvent
 from northstar.rollups.batch import PreparedBatch
 from northstar.rollups.writer import MeasurementWriter, Stored
+from tests.support import alembic
 
 NOW = datetime.now(UTC)
 WRITER = MeasurementWriter(CardinalityLimits(max_keys=4, max_sets=3))
@@ -154,15 +152,6 @@ async def test_a_metric_whose_every_event_is_refused_leaves_no_catalogue_row(
         await conn.close()
 
 
-def _alembic(database_url: str, *args: str) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "alembic", *args],
-        check=True,
-        env={**os.environ, "NORTHSTAR_DATABASE_URL": database_url},
-        capture_output=True,
-    )
-
-
 async def test_migration_0011_counts_the_sets_already_in_the_rollups(database_url: str) -> None:
     engine = create_engine(database_url, pool_size=1)
     try:
@@ -173,8 +162,8 @@ async def test_migration_0011_counts_the_sets_already_in_the_rollups(database_ur
             await WRITER.fold(conn, stored.fresh.summary(), NOW)
     finally:
         await engine.dispose()
-    await asyncio.to_thread(_alembic, database_url, "downgrade", "0009")
-    await asyncio.to_thread(_alembic, database_url, "upgrade", "head")
+    await alembic(database_url, "downgrade", "0009")
+    await alembic(database_url, "upgrade", "head")
     conn = await asyncpg.connect(database_url)
     try:
         assert await conn.fetchval("SELECT dimension_sets FROM metrics WHERE name = 'orders'") == 3

@@ -4,7 +4,8 @@ dimension on its own (one query with grouping sets) and per combination of value
 equal to the summary of the very events each group holds, computed in Python.
 
 The periods start and end off the day, hour and minute, so each is read from day, hour
-and minute buckets and raw edge events together; the expression has a label matcher, a
+and minute buckets and raw edge events together, and the longer one from a week bucket
+too; the expression has a label matcher, a
 percentile (sketches merged per group) and `last` (the latest value per group)."""
 
 from __future__ import annotations
@@ -20,22 +21,24 @@ from northstar.domain.aggregation import QUANTILES, Summary
 from northstar.domain.expressions import Aggregation, aggregations, parse_expression
 from northstar.events.model import MetricEvent
 from northstar.rollups.batch import PreparedBatch
+from northstar.rollups.levels import WEEK, decompose
 from northstar.rollups.reader import grouped_states, split_states
 from northstar.rollups.writer import MeasurementWriter
 
-START = datetime(2026, 5, 30, 0, 0, tzinfo=UTC)
+START = datetime(2026, 5, 30, 0, 0, tzinfo=UTC)  # a Saturday; epoch weeks begin on Thursdays
+DAYS = 17
 EXPRESSION = 'sum(revenue) / count(orders{channel!="app"}) + p90(revenue) + last(orders)'
 DIMENSIONS = ("region", "channel", "team")
 
 
 def _events(rng: random.Random, count: int, edges: Sequence[datetime]) -> list[MetricEvent]:
-    """`count` events over four days, a tenth of them within 90 s of an edge."""
+    """`count` events over `DAYS` days, a tenth of them within 90 s of an edge."""
     events = []
     for i in range(count):
         if i % 10 == 0:
             at = rng.choice(edges) + timedelta(seconds=rng.uniform(-90, 90))
         else:
-            at = START + timedelta(seconds=rng.randrange(0, 4 * 86_400))
+            at = START + timedelta(seconds=rng.randrange(0, DAYS * 86_400))
         dimensions = {"region": rng.choice(["eu", "na", "apac"])}
         if rng.random() < 0.8:  # the rest have no channel: the group ""
             dimensions["channel"] = rng.choice(["web", "app", "store"])
@@ -81,9 +84,11 @@ def _assert_same(got: Summary, agg: Aggregation, events: Sequence[MetricEvent], 
 async def test_grouped_reads_equal_the_summaries_of_each_groups_events(database_url: str) -> None:
     cut = START + timedelta(days=1, hours=3, minutes=17, seconds=5, microseconds=300)
     ranges = [
-        (cut, START + timedelta(days=3, hours=2, minutes=1, seconds=30)),
+        (cut, START + timedelta(days=16, hours=2, minutes=1, seconds=30)),
         (START + timedelta(minutes=7, seconds=41), cut),
     ]
+    # The first period holds the whole week from Thursday 4 June: read from `rollup_1w`.
+    assert WEEK.table in {piece.source for piece in decompose(*ranges[0])}
     events = _events(random.Random(15), 3000, [moment for r in ranges for moment in r])
     pending = PreparedBatch()
     pending.add(events)

@@ -17,27 +17,32 @@ from northstar.db.engine import create_engine
 from northstar.domain.aggregation import sketch_key
 from northstar.events.model import MetricEvent
 from northstar.rollups.batch import PreparedBatch
+from northstar.rollups.levels import LEVELS
 from northstar.rollups.writer import MeasurementWriter
 
-START = datetime(2026, 5, 31, 23, 40, tzinfo=UTC)
+# A Wednesday 20 minutes before midnight: the events' two hours cross a day and an
+# epoch week (which begins on a Thursday).
+START = datetime(2026, 6, 3, 23, 40, tzinfo=UTC)
 
-# The rollups as SQL computes them from `measurements`, at each level.
+# The rollups as SQL computes them from `measurements`, at each level ($1: its width;
+# buckets are counted from the epoch).
 _FROM_RAW = """
 WITH keyed AS (
-    SELECT metric, date_trunc($1, time, 'UTC') AS bucket, dimensions,
+    SELECT metric, date_bin($1, time, TIMESTAMPTZ 'epoch') AS bucket, dimensions,
            northstar_sketch_key(value) AS key, count(*) AS n
     FROM measurements GROUP BY 1, 2, 3, 4
 ), sketches AS (
     SELECT metric, bucket, dimensions, jsonb_object_agg(key, n) AS sketch
     FROM keyed GROUP BY 1, 2, 3
 )
-SELECT m.metric, date_trunc($1, m.time, 'UTC') AS bucket, m.dimensions::text AS dimensions,
-       count(*) AS count, round(sum(m.value)::numeric, 6) AS sum, min(m.value) AS min,
+SELECT m.metric, date_bin($1, m.time, TIMESTAMPTZ 'epoch') AS bucket,
+       m.dimensions::text AS dimensions, count(*) AS count,
+       round(sum(m.value)::numeric, 6) AS sum, min(m.value) AS min,
        max(m.value) AS max, max(m.time) AS last_time,
        (array_agg(m.value ORDER BY m.time DESC, m.value DESC))[1] AS last_value,
        s.sketch::text AS sketch
 FROM measurements m
-JOIN sketches s ON s.metric = m.metric AND s.bucket = date_trunc($1, m.time, 'UTC')
+JOIN sketches s ON s.metric = m.metric AND s.bucket = date_bin($1, m.time, TIMESTAMPTZ 'epoch')
      AND s.dimensions = m.dimensions
 GROUP BY 1, 2, 3, s.sketch ORDER BY 1, 2, 3
 """
@@ -94,10 +99,12 @@ async def test_redelivered_and_overlapping_batches_store_each_event_once(
         assert await conn.fetchval("SELECT count(*) FROM measurements") == 700
         assert await conn.fetchval("SELECT count(*) FROM event_keys") == 700
         assert await conn.fetchval("SELECT sum(event_count) FROM metrics") == 700
-        for table, unit in (("rollup_1m", "minute"), ("rollup_1h", "hour"), ("rollup_1d", "day")):
+        for level in LEVELS:
+            table = level.table
             rollups = [dict(r) for r in await conn.fetch(_ROLLUP.format(table=table))]
-            from_raw = [dict(r) for r in await conn.fetch(_FROM_RAW, unit)]
+            from_raw = [dict(r) for r in await conn.fetch(_FROM_RAW, level.width)]
             assert len(rollups) == len(from_raw) > 0
+            assert len({r["bucket"] for r in rollups}) >= 2, table  # a boundary crossed
             for got, want in zip(rollups, from_raw, strict=True):
                 assert orjson.loads(got.pop("sketch")) == orjson.loads(want.pop("sketch"))
                 assert got == want, table

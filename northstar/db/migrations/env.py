@@ -34,6 +34,7 @@ HYPERTABLES = {
     "rollup_1m": "bucket",
     "rollup_1h": "bucket",
     "rollup_1d": "bucket",
+    "rollup_1w": "bucket",
 }
 TIMESCALE_DEFAULT_INDEXES = {f"{table}_{column}_idx" for table, column in HYPERTABLES.items()}
 

@@ -31,7 +31,7 @@ def _service(session: Session) -> AnalysisService:
     "dimensions over `[from, to]`: the top `limit` groups, everything else as `other`, "
     "and the total. Each group's value is the expression evaluated on that group's "
     "events, so ratios and percentiles are right; `additive` says whether the groups add "
-    "up to the total. Read from the rollups (day, hour and minute buckets; raw events "
+    "up to the total. Read from the rollups (week, day, hour and minute buckets; raw events "
     "only for the seconds at the range's edges). Unknown KPI: 404; bad `by`, `limit` or "
     "range: 422.",
 )
