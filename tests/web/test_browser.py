@@ -35,7 +35,7 @@ def _goal(goals: list[dict[str, Any]], title: str) -> dict[str, Any]:
 
 
 def test_a_team_lead_reads_the_scorecard_checks_in_on_an_at_risk_goal_and_acknowledges_its_alert(
-    demo: DemoStack,
+    demo: DemoStack, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """Sam Seller leads the Sales unit (a `member` with a lead membership); EU revenue is in
     Sales EU, below Sales, and behind its pace by the demo's design (the EU drop that drives
@@ -45,6 +45,7 @@ def test_a_team_lead_reads_the_scorecard_checks_in_on_an_at_risk_goal_and_acknow
     at_risk = _goal(_goals(demo), "EU revenue")
     assert at_risk["status"]["status"] in ("at_risk", "off_track")
     comment = "EU pipeline is thin this week; two deals slipped to next week"
+    shots = tmp_path_factory.mktemp("initiatives-panel")  # PNGs of the panel, for a person
 
     shown = run_story(
         "lead",
@@ -56,6 +57,10 @@ def test_a_team_lead_reads_the_scorecard_checks_in_on_an_at_risk_goal_and_acknow
         INITIATIVE="Hire two EU account managers",
         OWNER_NAME=LEAD.name,
         MILESTONE="Job ads published",
+        MILESTONE_2="Shortlist agreed",
+        MILESTONE_3="Offers signed",
+        RENAMED="Job ads live on three boards",
+        SHOT_DIR=str(shots),
     )
 
     after = {g["id"]: g["status"]["status"] for g in _goals(demo)}
@@ -79,10 +84,23 @@ def test_a_team_lead_reads_the_scorecard_checks_in_on_an_at_risk_goal_and_acknow
     assert plan["due"].startswith("2026-12-20")
     assert float(plan["budget"]["amount"]) == 25000
     assert plan["budget"]["currency"] == "EUR"
-    assert [(m["title"], m["done_at"] is not None) for m in plan["milestones"]] == [
-        ("Job ads published", True)
-    ]
     assert shown["milestoneChecked"] is True
+    # Renamed and moved (still done, same id, same done_at), one deleted, the other kept.
+    before = {m["title"]: m for m in shown["milestonesBefore"]}
+    assert list(before) == ["Job ads published", "Shortlist agreed", "Offers signed"]
+    published, offers = before["Job ads published"], before["Offers signed"]
+    assert published["done_at"] is not None
+    assert [(m["id"], m["title"], m["done_at"]) for m in plan["milestones"]] == [
+        (published["id"], "Job ads live on three boards", published["done_at"]),
+        (offers["id"], "Offers signed", None),
+    ]
+    assert plan["milestones"][0]["due"].startswith("2026-12-10")
+    assert [(m["label"], m["checked"]) for m in shown["milestonesShown"]] == [
+        ("Job ads live on three boards (due 10 Dec 2026)", True),
+        ("Offers signed (due –)", False),
+    ]
+    for name in ("milestone-edit", "milestone-delete-confirm", "milestones-after-reload"):
+        assert (shots / f"{name}.png").stat().st_size > 0
     assert shown["violations"] == []
 
 
@@ -200,7 +218,9 @@ def test_a_viewer_on_a_phone_sees_no_edit_controls_and_forcing_a_change_is_refus
         "checkIn": 0,
         "administration": 0,
         "newReview": 0,
+        "milestoneEdits": 0,
     }
+    assert shown["milestonesListed"] > 0, "the goal's milestones are shown, read only"
     assert shown["forced"] == 403
     assert _goal(_goals(demo), "EU revenue")["title"] == "EU revenue"
     assert shown["violations"] == []

@@ -62,7 +62,61 @@ async function lead(browser) {
   await milestones.getByRole("checkbox", { name: env("MILESTONE"), checked: true }).waitFor();
   const milestoneChecked = await milestones.getByRole("checkbox", { name: env("MILESTONE") }).isChecked();
   violations.push(...(await axe(page, "goal with initiative")));
-  return { statuses, explanation, drivers, editable, milestoneChecked, violations };
+
+  // Two more milestones; the first (done) is renamed and moved, the second deleted after
+  // the confirmation. The api's ids before and after show which milestones were kept.
+  for (const title of [env("MILESTONE_2"), env("MILESTONE_3")]) {
+    await step.getByLabel("Milestone").fill(title);
+    await step.getByRole("button", { name: "Add milestone" }).click();
+    await milestones.getByRole("checkbox", { name: title }).waitFor();
+  }
+  const readMilestones = async () =>
+    page.evaluate(
+      async ([id, title]) => {
+        const answer = await fetch(`/v1/initiatives?goal_id=${id}`, { credentials: "same-origin" });
+        return (await answer.json()).items.find((i) => i.title === title).milestones;
+      },
+      [goalId, env("INITIATIVE")],
+    );
+  const milestonesBefore = await readMilestones();
+  const panel = page.getByRole("region", { name: "Initiatives" });
+  const shot = (name) => panel.screenshot({ path: `${env("SHOT_DIR")}/${name}.png` });
+
+  await milestones.getByRole("button", { name: `Edit milestone ${env("MILESTONE")}` }).click();
+  const rename = milestones.getByRole("form", { name: `Edit milestone ${env("MILESTONE")}` });
+  await rename.getByLabel("Title").fill(env("RENAMED"));
+  await rename.getByLabel("Due").fill("2026-12-10");
+  await shot("milestone-edit");
+  violations.push(...(await axe(page, "milestone edit form")));
+  await rename.getByRole("button", { name: "Save milestone" }).click();
+  await milestones.getByRole("checkbox", { name: env("RENAMED"), checked: true }).waitFor();
+
+  await milestones.getByRole("button", { name: `Delete milestone ${env("MILESTONE_2")}` }).click();
+  const confirm = milestones.getByRole("group", { name: `Delete milestone ${env("MILESTONE_2")}?` });
+  await shot("milestone-delete-confirm");
+  violations.push(...(await axe(page, "milestone delete confirmation")));
+  await confirm.getByRole("button", { name: "Delete milestone", exact: true }).click();
+  await milestones.getByRole("checkbox", { name: env("MILESTONE_2") }).waitFor({ state: "detached" });
+
+  await page.reload();
+  await milestones.getByRole("checkbox").first().waitFor();
+  const milestonesShown = await milestones.evaluate((list) =>
+    [...list.querySelectorAll("input[type=checkbox]")].map((box) => ({
+      label: box.closest("label").textContent.trim(),
+      checked: box.checked,
+    })),
+  );
+  await shot("milestones-after-reload");
+  return {
+    statuses,
+    explanation,
+    drivers,
+    editable,
+    milestoneChecked,
+    milestonesBefore,
+    milestonesShown,
+    violations,
+  };
 }
 
 async function ceo(browser) {
@@ -178,6 +232,13 @@ async function viewer(browser) {
     checkIn: await page.getByRole("form", { name: "New check-in" }).count(),
     administration: await page.getByRole("link", { name: "Administration" }).count(),
   };
+  // The demo's goal has an initiative with milestones: a viewer sees them, nothing to change them.
+  const milestoneLists = page.getByRole("list", { name: /^Milestones of / });
+  await milestoneLists.first().waitFor();
+  const milestonesListed = await milestoneLists.getByRole("listitem").count();
+  controls.milestoneEdits =
+    (await page.getByRole("button", { name: /^(Edit|Delete) milestone / }).count()) +
+    (await milestoneLists.getByRole("checkbox").count());
   await page.goto(`${base}/reviews`);
   await page.getByRole("heading", { name: "Reviews", level: 1 }).waitFor();
   controls.newReview = await page.getByRole("form", { name: "New review" }).count();
@@ -204,7 +265,7 @@ async function viewer(browser) {
   await signedOut.goto(`${base}/`);
   await signedOut.getByRole("button", { name: "Sign in" }).waitFor();
   violations.push(...(await axe(signedOut, "sign-in")));
-  return { controls, forced, violations };
+  return { controls, milestonesListed, forced, violations };
 }
 
 const STORIES = { lead, ceo, admin, viewer };

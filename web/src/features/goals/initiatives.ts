@@ -29,3 +29,31 @@ export function withMilestoneAdded(
 ): MilestoneIn[] {
   return [...milestones.map(keep), { title: added.title, due: added.due }];
 }
+
+/** The `YYYY-MM-DD` (UTC) a date picker shows for a due time; empty for none. */
+export function dayOf(due: string | null): string {
+  return due ? new Date(due).toISOString().slice(0, 10) : "";
+}
+
+/**
+ * The list with milestone `id` renamed and given the due day `day` (`YYYY-MM-DD`, empty
+ * for none). A day the same as before keeps the milestone's due time as it was, so an
+ * edit of the title alone does not move it to the end of the day. It keeps its id, so
+ * the api keeps its `done_at`.
+ */
+export function withMilestoneEdited(
+  milestones: readonly MilestoneOut[],
+  id: string,
+  edited: { title: string; day: string },
+): MilestoneIn[] {
+  return milestones.map((m) =>
+    m.id === id
+      ? { id: m.id, title: edited.title, due: edited.day === dayOf(m.due) ? m.due : endOfDayUtc(edited.day) }
+      : keep(m),
+  );
+}
+
+/** The list without milestone `id`: the api drops a milestone whose id is not sent. */
+export function withMilestoneRemoved(milestones: readonly MilestoneOut[], id: string): MilestoneIn[] {
+  return milestones.filter((m) => m.id !== id).map(keep);
+}
