@@ -90,7 +90,7 @@ INSERT INTO rollup_1w (metric, bucket, dimensions, count, sum, min, max, last_ti
                        last_value, sketch)
 SELECT metric, date_bin('7 days', bucket, TIMESTAMPTZ 'epoch'), dimensions, sum(count),
        sum(sum), min(min), max(max), max(last_time),
-       (array_agg(last_value ORDER BY last_time DESC))[1], northstar_sketch_sum(sketch)
+       (array_agg(last_value ORDER BY last_time DESC))[1], '{}'::jsonb
 FROM rollup_1d GROUP BY 1, 2, 3
 """
 _CATALOGUE = """

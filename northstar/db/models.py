@@ -372,7 +372,9 @@ rollup_1m = _rollup_table("rollup_1m", "Per-minute summaries of measurements.")
 rollup_1h = _rollup_table("rollup_1h", "Per-hour summaries of measurements.")
 rollup_1d = _rollup_table("rollup_1d", "Per-day (UTC) summaries of measurements.")
 rollup_1w = _rollup_table(
-    "rollup_1w", "Per-week summaries of measurements (7-day buckets from the Unix epoch)."
+    "rollup_1w",
+    "Per-week summaries of measurements (7-day buckets from the Unix epoch), without "
+    "quantile sketches.",
 )
 
 

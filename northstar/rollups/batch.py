@@ -172,6 +172,7 @@ def _coarsen(groups: Groups, factor: int) -> Groups:
 def _rows(groups: Groups, level: Level) -> RollupRows:
     rows = RollupRows([], [], [], [], [], [], [], [], [], [])
     width = int(level.width.total_seconds())
+    sketches = level.sketches
     for (metric, dims, bucket), summary in groups.items():
         rows.metric.append(metric)
         rows.bucket.append(datetime.fromtimestamp(bucket * width, UTC))
@@ -182,7 +183,7 @@ def _rows(groups: Groups, level: Level) -> RollupRows:
         rows.max.append(summary.max)
         rows.last_time.append(summary.last_ts)
         rows.last_value.append(summary.last_value)
-        rows.sketch.append(orjson.dumps(summary.sketch.to_dict()).decode())
+        rows.sketch.append(orjson.dumps(summary.sketch.to_dict()).decode() if sketches else "{}")
     return rows
 
 

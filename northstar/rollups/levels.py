@@ -6,12 +6,18 @@ day buckets for the whole days left at either edge, hour buckets for the whole h
 left, minute buckets for the whole minutes left, and raw events only for the seconds at
 the very edges. Whatever the range's length, that is at most ~2·(6 + 24 + 60) bucket rows
 plus two minutes of raw events per dimension set, besides one row per whole week: a
-30-day breakdown by 1,000 customers reads 4,000–13,000 rows instead of 30,000 day rows
+30-day breakdown by 1,000 customers reads 6,000–12,000 rows instead of 30,000 day rows
 (docs/performance.md, "Week rollups").
 
 Buckets are counted from the Unix epoch in UTC, at every level: a week bucket starts on a
 Thursday (1 January 1970 was one), as the api's 7-day chart steps do. Weeks are a storage
 level, not a calendar: `decompose` tiles any range with them, whatever day it starts on.
+
+The week level keeps no quantile sketch. Merging a batch's sketches into the stored ones
+is most of what folding a coarse level costs (a week's sketch is as large as a day's and
+is rewritten by every batch), so a percentile is read from the levels that keep sketches
+(`decompose(..., sketches=True)`): day buckets for its whole days, as before the week
+level existed. Every other function reads weeks.
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ from datetime import UTC, datetime, timedelta
 
 @dataclass(frozen=True, slots=True)
 class Level:
-    """One rollup level: its table, and the width of its buckets (UTC, from the epoch)."""
+    """One rollup level: its table, the width of its buckets (UTC, from the epoch), and
+    whether its rows keep quantile sketches (without, their `sketch` is `{}`)."""
 
     table: str
     width: timedelta
+    sketches: bool = True
 
 
 # The rollup levels, finest first; each level's width is a whole multiple of the one
@@ -35,7 +43,7 @@ class Level:
 MINUTE = Level("rollup_1m", timedelta(minutes=1))
 HOUR = Level("rollup_1h", timedelta(hours=1))
 DAY = Level("rollup_1d", timedelta(days=1))
-WEEK = Level("rollup_1w", timedelta(days=7))
+WEEK = Level("rollup_1w", timedelta(days=7), sketches=False)
 LEVELS: tuple[Level, ...] = (MINUTE, HOUR, DAY, WEEK)
 RAW = "measurements"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -57,14 +65,16 @@ def _ceil(moment: datetime, step: timedelta) -> datetime:
     return floored if floored == moment else floored + step
 
 
-def decompose(start: datetime, end: datetime) -> list[Piece]:
-    """Pieces that exactly tile `[start, end)`, coarsest first. Empty if end <= start."""
+def decompose(start: datetime, end: datetime, *, sketches: bool = False) -> list[Piece]:
+    """Pieces that exactly tile `[start, end)`, coarsest first. Empty if end <= start.
+    With `sketches`, only levels that keep quantile sketches are used."""
     pieces: list[Piece] = []
-    _split(start, end, _COARSEST_FIRST, pieces)
+    _split(start, end, _SKETCHED_COARSEST_FIRST if sketches else _COARSEST_FIRST, pieces)
     return pieces
 
 
 _COARSEST_FIRST = tuple(reversed(LEVELS))
+_SKETCHED_COARSEST_FIRST = tuple(level for level in _COARSEST_FIRST if level.sketches)
 
 
 def _split(start: datetime, end: datetime, levels: tuple[Level, ...], out: list[Piece]) -> None:
@@ -83,13 +93,14 @@ def _split(start: datetime, end: datetime, levels: tuple[Level, ...], out: list[
     _split(inner_end, end, finer, out)
 
 
-def level_for_step(step: timedelta, start: datetime) -> Level:
+def level_for_step(step: timedelta, start: datetime, *, sketches: bool = False) -> Level:
     """The coarsest level whose buckets tile steps of `step` from `start`: the bucket
     width divides `step` and `start` is on a bucket boundary, so every step is a whole
     number of buckets. A start off every boundary gets the finest level (its steps then
-    hold the buckets that start within them). Raises `ValueError` for a step that is not
-    a whole number of the finest level's buckets."""
-    for level in _COARSEST_FIRST:
+    hold the buckets that start within them). With `sketches`, only levels that keep
+    quantile sketches. Raises `ValueError` for a step that is not a whole number of the
+    finest level's buckets."""
+    for level in _SKETCHED_COARSEST_FIRST if sketches else _COARSEST_FIRST:
         if step % level.width == timedelta(0) and (
             level is LEVELS[0] or _floor(start, level.width) == start
         ):

@@ -22,12 +22,12 @@ _EMPTY = Summary()  # read, never changed
 async def _binned(
     conn: AsyncConnection, agg: Aggregation, start: datetime, end: datetime, step: timedelta
 ) -> dict[datetime, Summary]:
-    table = level_for_step(step, start).table
+    with_sketch = agg.func in QUANTILES
+    table = level_for_step(step, start, sketches=with_sketch).table
     params: list[Any] = [agg.metric]
     filters = matcher_sql(agg, params)
     params += [start, end, step]
     n = len(params)
-    with_sketch = agg.func in QUANTILES
     rows_sql = (
         f"SELECT date_bin(${n}::interval, bucket, ${n - 2}::timestamptz) AS bin, count, sum, "
         f"min, max, last_time, last_value, sketch FROM {table} "

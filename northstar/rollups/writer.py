@@ -53,7 +53,7 @@ from northstar.domain.cardinality import (
     needs_lookup,
 )
 from northstar.rollups.batch import MEASUREMENT_COLUMNS, BatchSummary, PreparedBatch
-from northstar.rollups.levels import LEVELS
+from northstar.rollups.levels import LEVELS, Level
 from northstar.rollups.sketches import MERGE_INTO_LARGE, MERGE_INTO_SMALL
 
 _KEY_COLUMNS = ("source", "event_id")
@@ -147,12 +147,18 @@ ON CONFLICT (metric, bucket, dimensions) DO UPDATE SET
     last_time = greatest(r.last_time, excluded.last_time),
     sketch = {sketch}
 """
-# The finest level's sketches are small, the coarser ones' large (see `sketches`).
+
+
+def _sketch_merge(level: Level) -> str:
+    """The finest level's sketches are small, the coarser ones' large (see `sketches`); a
+    level without sketches keeps its `{}`."""
+    if not level.sketches:
+        return "r.sketch"
+    return MERGE_INTO_SMALL if level is LEVELS[0] else MERGE_INTO_LARGE
+
+
 _FOLDS = {
-    level: _FOLD_ROLLUP.format(
-        table=level.table, sketch=MERGE_INTO_SMALL if level is LEVELS[0] else MERGE_INTO_LARGE
-    )
-    for level in LEVELS
+    level: _FOLD_ROLLUP.format(table=level.table, sketch=_sketch_merge(level)) for level in LEVELS
 }
 
 

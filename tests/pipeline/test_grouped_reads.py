@@ -102,8 +102,12 @@ async def test_grouped_reads_equal_the_summaries_of_each_groups_events(database_
             assert not stored.refused
             await writer.fold(conn, stored.fresh.summary(), START)
         async with engine.connect() as conn:
+            setting = "SHOW max_parallel_workers_per_gather"
+            before = (await conn.exec_driver_sql(setting)).scalar()
             split = await split_states(conn, expr, DIMENSIONS, ranges)
             combined = await grouped_states(conn, expr, ("region", "channel"), *ranges[0])
+            # The reads run serial (reader._fetch_serial) and leave the setting as it was.
+            assert (await conn.exec_driver_sql(setting)).scalar() == before
     finally:
         await engine.dispose()
 

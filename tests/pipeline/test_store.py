@@ -106,7 +106,11 @@ async def test_redelivered_and_overlapping_batches_store_each_event_once(
             assert len(rollups) == len(from_raw) > 0
             assert len({r["bucket"] for r in rollups}) >= 2, table  # a boundary crossed
             for got, want in zip(rollups, from_raw, strict=True):
-                assert orjson.loads(got.pop("sketch")) == orjson.loads(want.pop("sketch"))
+                # A level without sketches (weeks) keeps `{}`; percentiles read finer ones.
+                sketch = orjson.loads(want.pop("sketch"))
+                if not level.sketches:
+                    sketch = {}
+                assert orjson.loads(got.pop("sketch")) == sketch, table
                 assert got == want, table
     finally:
         await conn.close()

@@ -9,7 +9,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from northstar.rollups.levels import DAY, HOUR, LEVELS, MINUTE, RAW, WEEK, decompose, level_for_step
+from northstar.rollups.levels import (
+    DAY,
+    HOUR,
+    LEVELS,
+    MINUTE,
+    RAW,
+    WEEK,
+    Piece,
+    decompose,
+    level_for_step,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)  # a Thursday: the epoch's weeks begin on one
 
@@ -25,6 +35,14 @@ def test_a_long_range_uses_weeks_then_days_and_small_edges() -> None:
     raw_span = sum((p.end - p.start for p in pieces if p.source == RAW), timedelta())
     assert raw_span < timedelta(minutes=2)
     assert len(pieces) <= 9
+
+
+def test_percentiles_read_only_levels_that_keep_sketches() -> None:
+    start = T0 + timedelta(hours=5)
+    pieces = decompose(start, start + timedelta(days=30), sketches=True)
+    assert "rollup_1w" not in {p.source for p in pieces}
+    assert pieces[0] == Piece("rollup_1d", T0 + timedelta(days=1), T0 + timedelta(days=30))
+    assert level_for_step(timedelta(days=14), T0, sketches=True) is DAY
 
 
 def test_aligned_range_is_one_piece() -> None:

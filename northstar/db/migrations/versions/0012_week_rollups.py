@@ -2,11 +2,12 @@
 `rollup_1d` (docs/performance.md, "Week rollups").
 
 A range of whole weeks then reads one row per dimension set and week instead of seven
-day rows. The evaluator folds every level in the batch's transaction, so once this
-migration has run and the evaluators run the code that knows the level, the week rows
-hold every event; stop the evaluators before migrating (as `docker compose up` does:
-the services start after `migrate`), or an old evaluator's batches committed after the
-backfill would be missing from the week rows.
+day rows, for every function but percentiles (the week level keeps no quantile sketch;
+percentiles read the day rows as before). The evaluator folds every level in the batch's
+transaction, so once this migration has run and the evaluators run the code that knows
+the level, the week rows hold every event. Stop the evaluators before migrating (as
+`docker compose up` does: the services start after `migrate`), or an old evaluator's
+batches committed after the backfill would be missing from the week rows.
 
 Revision ID: 0012
 Revises: 0011
@@ -41,43 +42,24 @@ def upgrade() -> None:
         sa.Column("last_value", sa.Double(), nullable=False),
         sa.Column("sketch", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.PrimaryKeyConstraint("metric", "bucket", "dimensions", name=op.f("pk_rollup_1w")),
-        comment="Per-week summaries of measurements (7-day buckets from the Unix epoch).",
+        comment="Per-week summaries of measurements (7-day buckets from the Unix epoch), "
+        "without quantile sketches.",
     )
     # Kept for good, like the day level it is merged from; a chunk holds ten years of
     # weeks (a seventh of the day level's rows per year).
     make_hypertable("rollup_1w", "bucket", chunk_interval="3650 days")
     # Day buckets tile week buckets (both counted from the epoch), so merging the day
-    # rows of each week gives exactly the rows the evaluator would have folded. Sketches
-    # are merged set-based, key by key, as `northstar.rollups.sketches` does (the
-    # `northstar_sketch_sum` aggregate would be several times slower on large history).
+    # rows of each week gives exactly the rows the evaluator would have folded. The week
+    # level keeps no quantile sketch (`northstar/rollups/levels.py`): `{}`.
     op.execute(
         """
-        WITH days AS (
-            SELECT metric, date_bin('7 days', bucket, TIMESTAMPTZ '1970-01-01 00:00:00+00')
-                       AS week,
-                   dimensions, count, sum, min, max, last_time, last_value, sketch
-            FROM rollup_1d
-        ),
-        totals AS (
-            SELECT metric, week, dimensions, sum(count) AS count, sum(sum) AS sum,
-                   min(min) AS min, max(max) AS max, max(last_time) AS last_time,
-                   (array_agg(last_value ORDER BY last_time DESC))[1] AS last_value
-            FROM days GROUP BY metric, week, dimensions
-        ),
-        sketches AS (
-            SELECT metric, week, dimensions, jsonb_object_agg(key, n) AS sketch
-            FROM (
-                SELECT metric, week, dimensions, e.key, sum(e.value::bigint) AS n
-                FROM days, jsonb_each_text(days.sketch) AS e
-                GROUP BY metric, week, dimensions, e.key
-            ) AS merged
-            GROUP BY metric, week, dimensions
-        )
         INSERT INTO rollup_1w (metric, bucket, dimensions, count, sum, min, max, last_time,
                                last_value, sketch)
-        SELECT t.metric, t.week, t.dimensions, t.count, t.sum, t.min, t.max, t.last_time,
-               t.last_value, coalesce(s.sketch, '{}'::jsonb)
-        FROM totals t LEFT JOIN sketches s USING (metric, week, dimensions)
+        SELECT metric, date_bin('7 days', bucket, TIMESTAMPTZ '1970-01-01 00:00:00+00'),
+               dimensions, sum(count), sum(sum), min(min), max(max), max(last_time),
+               (array_agg(last_value ORDER BY last_time DESC))[1], '{}'::jsonb
+        FROM rollup_1d
+        GROUP BY 1, 2, 3
         """
     )
 
