@@ -654,7 +654,7 @@ export interface paths {
         };
         /**
          * A KPI by dimension
-         * @description The KPI's value per value (or combination of values) of up to three dimensions over `[from, to]`: the top `limit` groups, everything else as `other`, and the total. Each group's value is the expression evaluated on that group's events, so ratios and percentiles are right; `additive` says whether the groups add up to the total. Read from the rollups (day, hour and minute buckets; raw events only for the seconds at the range's edges). Unknown KPI: 404; bad `by`, `limit` or range: 422.
+         * @description The KPI's value per value (or combination of values) of up to three dimensions over `[from, to]`: the top `limit` groups, everything else as `other`, and the total. Each group's value is the expression evaluated on that group's events, so ratios and percentiles are right; `additive` says whether the groups add up to the total. Read from the rollups (week, day, hour and minute buckets; raw events only for the seconds at the range's edges). Unknown KPI: 404; bad `by`, `limit` or range: 422.
          */
         get: operations["kpi_breakdown_v1_kpis__key__breakdown_get"];
         put?: never;
