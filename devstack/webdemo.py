@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,9 +91,11 @@ def demo_services(
     log_dir: Path,
     topic_prefix: str = "northstar.",
     rate: float = 20.0,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[DemoStack]:
     """Start api, ingest and evaluator on free loopback ports, seed the demo and its people,
-    and wait until the goals are evaluated; stop the services on exit."""
+    and wait until the goals are evaluated; stop the services on exit. `extra_env` adds
+    settings to all three (the browser tests' SMTP server on loopback, for email channels)."""
     env = {
         "NORTHSTAR_DATABASE_URL": database_url,
         "NORTHSTAR_KAFKA_BOOTSTRAP": kafka_bootstrap,
@@ -104,6 +106,7 @@ def demo_services(
         "NORTHSTAR_KAFKA_ENABLE_IDEMPOTENCE": "false",
         "NORTHSTAR_LOG_FORMAT": "console",
         "NORTHSTAR_EVALUATION_INTERVAL": "2",
+        **(extra_env or {}),
     }
     with ExitStack() as stack:
         services = []

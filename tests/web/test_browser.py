@@ -4,6 +4,7 @@ what a team lead, the CEO and a viewer see and can do (SPEC §15, issue 17)."""
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -12,6 +13,7 @@ import httpx
 import pytest
 
 from devstack.webdemo import ADMIN, CEO, DEMO_PASSWORD, LEAD, VIEWER, DemoStack
+from tests.notifications.conftest import Mailbox
 from tests.web.conftest import run_story
 
 # One worker runs the whole module, so its module-scoped stack starts once (pytest-xdist).
@@ -197,6 +199,111 @@ def test_the_ceo_runs_a_review_changes_a_target_citing_it_and_prints_the_pack(
     assert "Weekly company review" in text
     assert "Invalid" not in shown["expressionError"]
     assert "position 12" in shown["expressionError"]
+    assert shown["violations"] == []
+
+
+def test_a_member_sets_up_notifications_and_a_lead_a_unit_channel_which_a_viewer_cannot_see(
+    demo: DemoStack, web_mailbox: Mailbox, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Sam Seller (a `member`, lead of Sales) on the Notifications page: an email channel,
+    a subscription to their own goals, a daily digest that goes out at once (to the test's
+    SMTP server) and quiet hours, all in the api and still shown after a reload; the
+    subscription deleted. On the Administration page they may give a channel only to Sales
+    and the units below it. The viewer sees none of it and may not delete it."""
+    channel, target = "Sam's inbox", "sam.inbox@northstar.example"
+    shots = tmp_path_factory.mktemp("notifications-page")
+    shown = run_story(
+        "notifications",
+        demo.url,
+        MEMBER_EMAIL=LEAD.email,
+        MEMBER_PASSWORD=DEMO_PASSWORD,
+        VIEWER_EMAIL=VIEWER.email,
+        VIEWER_PASSWORD=DEMO_PASSWORD,
+        CHANNEL=channel,
+        TARGET=target,
+        UNIT_NAME="Sales EU",
+        UNIT_CHANNEL="Sales EU team",
+        UNIT_TARGET="sales.eu@northstar.example",
+        SHOT_DIR=str(shots),
+    )
+
+    # The refused target is explained next to its field; the accepted one is never shown.
+    assert "an email channel's target is one email address" in shown["refused"]
+    assert shown["targetLeft"] == ""
+    assert shown["targetShown"] is False
+    with _api(demo) as api:
+        users = api.get("/v1/users", params={"limit": 1000}).json()["items"]
+        sam = next(u for u in users if u["email"] == LEAD.email)
+        channels = api.get("/v1/channels", params={"limit": 1000}).json()["items"]
+        subscriptions = api.get("/v1/subscriptions", params={"limit": 1000}).json()["items"]
+        digests = api.get("/v1/digests").json()
+        quiet = api.get(f"/v1/users/{sam['id']}/notification-preferences").json()
+        units = api.get("/v1/units", params={"limit": 1000}).json()["items"]
+    mine = next(c for c in channels if c["name"] == channel)
+    assert (mine["kind"], mine["owner"]) == ("email", {"kind": "user", "id": sam["id"]})
+    assert "target" not in mine
+    [made] = [s for s in shown["subscriptionsBefore"] if s["channel_id"] == mine["id"]]
+    assert made["scope"] == {"goal_id": None, "unit_id": None, "mine": True}
+    assert set(made["events"]) == {
+        "alert.opened",
+        "alert.updated",
+        "alert.resolved",
+        "goal.status_changed",
+        "check_in.due",
+    }
+    assert made["min_severity"] == "info"
+    assert [s for s in subscriptions if s["channel_id"] == mine["id"]] == [], "deleted"
+    [digest] = [d for d in digests if d["channel_id"] == mine["id"]]
+    assert (digest["cadence"], digest["at"], digest["timezone"]) == (
+        "daily",
+        "07:45",
+        "Europe/Berlin",
+    )
+    assert quiet == {
+        "user_id": sam["id"],
+        "timezone": "Europe/Berlin",
+        "quiet_hours": {"start": "22:00", "end": "06:30"},
+    }
+    # What the page showed after the reload is what the api has.
+    assert channel in shown["reloaded"]["channels"]
+    [row] = shown["reloaded"]["subscriptions"]
+    assert row.startswith("My goals") and channel in row and "Info and up" in row
+    assert shown["reloaded"]["digests"] == ["Daily at 07:45 (Europe/Berlin)"]
+    assert shown["reloaded"]["quietHours"].startswith("22:00–06:30 (Europe/Berlin), over midnight")
+    # The digest went out at once: delivered in the log, and in the mailbox at the target.
+    assert "Delivered" in shown["delivery"]
+    deadline = time.monotonic() + 10
+    while [target] not in web_mailbox.recipients and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [target] in web_mailbox.recipients, web_mailbox.recipients
+
+    # A lead of Sales gives channels to Sales and the units below it, and no other.
+    parents = {u["id"]: u["parent_id"] for u in units}
+    sales = next(u["id"] for u in units if u["name"] == "Sales")
+
+    def below_sales(unit_id: str | None) -> bool:
+        while unit_id is not None:
+            if unit_id == sales:
+                return True
+            unit_id = parents[unit_id]
+        return False
+
+    assert sorted(shown["unitsOffered"]) == sorted(u["name"] for u in units if below_sales(u["id"]))
+    sales_eu = next(u["id"] for u in units if u["name"] == "Sales EU")
+    [created] = [c for c in shown["unitChannelsCreated"] if c["name"] == "Sales EU team"]
+    assert (created["kind"], created["owner"]) == ("email", {"kind": "unit", "id": sales_eu})
+    assert not any(c["name"] == "Sales EU team" for c in channels), "deleted after confirming"
+
+    # The viewer: their own page (everyone may keep channels of their own), none of Sam's.
+    assert shown["viewerSees"] == {"memberChannel": False, "newChannelForm": 1, "administration": 0}
+    assert shown["viewerForcedDelete"] == 403
+    for name in (
+        "notifications",
+        "notifications-target-refused",
+        "unit-channel-delete-confirm",
+        "notifications-viewer-phone",
+    ):
+        assert (shots / f"{name}.png").stat().st_size > 0
     assert shown["violations"] == []
 
 

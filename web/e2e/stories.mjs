@@ -268,7 +268,170 @@ async function viewer(browser) {
   return { controls, milestonesListed, forced, violations };
 }
 
-const STORIES = { lead, ceo, admin, viewer };
+// A member sets up their notifications on their own page: an email channel (a target the
+// api refuses is shown next to the field; the accepted one is never shown back), a
+// subscription to their own goals, a daily digest (which the evaluator sends at once, to
+// the test's SMTP server) and quiet hours; all still there after a reload; then the
+// subscription is deleted. As a unit lead they add and delete a channel of their unit on
+// the Administration page. A viewer sees only their own (empty) settings.
+async function notifications(browser) {
+  const page = await newPage(browser);
+  const violations = [];
+  const shots = env("SHOT_DIR");
+  const channel = env("CHANNEL");
+  const target = env("TARGET");
+  await signIn(page, base, env("MEMBER_EMAIL"), env("MEMBER_PASSWORD"));
+  await page.getByRole("link", { name: "Notifications", exact: true }).click();
+  await page.getByRole("heading", { name: "Notifications", level: 1 }).waitFor();
+  await page.waitForLoadState("networkidle");
+  violations.push(...(await axe(page, "notifications")));
+
+  const newChannel = page.getByRole("form", { name: "New channel" });
+  await newChannel.getByLabel("Name").fill(channel);
+  await newChannel.getByLabel("Kind").selectOption("email");
+  const targetField = newChannel.getByLabel("Email address");
+  await targetField.fill("not an address");
+  await newChannel.getByRole("button", { name: "Add channel" }).click();
+  // The api's 422 is shown next to the target: the field is marked invalid and described by it.
+  await newChannel.locator("input[name=target][aria-invalid=true]").waitFor();
+  const errorId = await targetField.getAttribute("aria-describedby");
+  const targetError = newChannel.locator(`[id="${errorId}"]`);
+  const refused = await targetError.innerText();
+  await shot(page, shots, "notifications-target-refused", newChannel);
+  violations.push(...(await axe(page, "notifications (target refused)")));
+  await targetField.fill(target);
+  await newChannel.getByRole("button", { name: "Add channel" }).click();
+  await newChannel.getByRole("status").waitFor();
+  const channels = page.getByTestId("my-channels");
+  await channels.getByRole("rowheader", { name: channel }).waitFor();
+  const targetLeft = await targetField.inputValue();
+
+  const subscription = page.getByRole("form", { name: "New subscription" });
+  await subscription.getByLabel("Channel").selectOption({ label: channel });
+  await subscription.getByLabel("My goals").check();
+  await subscription.getByLabel("The goal's status changes").check();
+  await subscription.getByLabel("A check-in is due").check();
+  await subscription.getByLabel("At least").selectOption("info");
+  await subscription.getByRole("button", { name: "Subscribe" }).click();
+  const subscriptions = page.getByTestId("my-subscriptions");
+  await subscriptions.getByRole("rowheader", { name: "My goals" }).waitFor();
+
+  const digest = page.getByRole("form", { name: "New digest" });
+  await digest.getByLabel("Channel").selectOption({ label: channel });
+  await digest.getByLabel("Cadence").selectOption("daily");
+  await digest.getByLabel("At (local time)").fill("07:45");
+  await digest.getByLabel("Time zone").selectOption("Europe/Berlin");
+  await digest.getByRole("button", { name: "Add digest" }).click();
+  const digestLabel = "Daily at 07:45 (Europe/Berlin)";
+  await page.getByTestId("my-digests").getByRole("rowheader", { name: digestLabel }).waitFor();
+
+  // A new digest goes out at once: the channel's delivery log shows it delivered.
+  await channels.getByRole("button", { name: `Deliveries of ${channel}` }).click();
+  const deliveries = page.getByRole("region", { name: "Deliveries", exact: true });
+  await deliveries.getByLabel("Channel").selectOption({ label: channel });
+  const delivered = deliveries.locator("tr[data-kind=digest][data-status=delivered]");
+  for (let i = 0; i < 90 && (await delivered.count()) === 0; i++) {
+    await page.waitForTimeout(1000);
+    await deliveries.getByRole("button", { name: "Refresh" }).click();
+  }
+  const delivery = await delivered.first().innerText();
+
+  const quiet = page.getByRole("form", { name: "Quiet hours" });
+  await quiet.getByLabel("Hold messages that are not critical during quiet hours").check();
+  await quiet.getByLabel("From").fill("22:00");
+  await quiet.getByLabel("Until").fill("06:30");
+  await quiet.getByLabel("Time zone").selectOption("Europe/Berlin");
+  await quiet.getByRole("button", { name: "Save quiet hours" }).click();
+  await page.getByTestId("quiet-hours").getByText("22:00–06:30 (Europe/Berlin)").waitFor();
+  await page.screenshot({ path: `${shots}/notifications.png`, fullPage: true });
+  violations.push(...(await axe(page, "notifications (filled in)")));
+  const api = (path) =>
+    page.evaluate(async (p) => (await fetch(p, { credentials: "same-origin" })).json(), path);
+  const subscriptionsBefore = (await api("/v1/subscriptions?limit=1000")).items;
+
+  await page.reload();
+  await channels.getByRole("rowheader", { name: channel }).waitFor();
+  await subscriptions.getByRole("rowheader", { name: "My goals" }).waitFor();
+  await page.getByTestId("quiet-hours").getByText("22:00–06:30").waitFor();
+  const reloaded = {
+    channels: await channels.getByRole("rowheader").allInnerTexts(),
+    subscriptions: await subscriptions.locator("tbody tr").allInnerTexts(),
+    digests: await page.getByTestId("my-digests").getByRole("rowheader").allInnerTexts(),
+    quietHours: await page.getByTestId("quiet-hours").innerText(),
+  };
+  const targetShown = (await page.content()).includes(target);
+
+  await subscriptions.getByRole("button", { name: `Delete subscription to My goals on ${channel}` }).click();
+  await page.getByText("No subscriptions: your channels get nothing but digests.").waitFor();
+
+  // As lead of a unit: a channel for the unit, on the Administration page.
+  await page.getByRole("link", { name: "Administration", exact: true }).click();
+  const unitPanel = page.getByRole("region", { name: "Notification channels" });
+  const unitForm = unitPanel.getByRole("form", { name: "New unit channel" });
+  await unitForm.waitFor();
+  const unitsOffered = await unitForm.getByLabel("Unit").locator("option").allInnerTexts();
+  await unitForm.getByLabel("Unit").selectOption({ label: env("UNIT_NAME") });
+  await unitForm.getByLabel("Name").fill(env("UNIT_CHANNEL"));
+  await unitForm.getByLabel("Email address").fill(env("UNIT_TARGET"));
+  await unitForm.getByRole("button", { name: "Add channel" }).click();
+  const unitRows = unitPanel.getByTestId("unit-channels");
+  await unitRows.getByRole("rowheader", { name: env("UNIT_CHANNEL") }).waitFor();
+  const unitChannelsCreated = (await api("/v1/channels?limit=1000")).items.filter(
+    (c) => c.owner.kind === "unit",
+  );
+  await unitRows.getByRole("button", { name: `Delete channel ${env("UNIT_CHANNEL")}` }).click();
+  const confirm = unitRows.getByRole("group", { name: `Delete channel ${env("UNIT_CHANNEL")}?` });
+  await confirm.waitFor();
+  await shot(page, shots, "unit-channel-delete-confirm", unitPanel);
+  violations.push(...(await axe(page, "administration (unit channel confirmation)")));
+  await confirm.getByRole("button", { name: "Delete channel", exact: true }).click();
+  await unitRows.getByRole("rowheader", { name: env("UNIT_CHANNEL") }).waitFor({ state: "detached" });
+
+  // A viewer, on a phone: their own page, none of the member's settings, no administration.
+  const viewer = await newPage(browser, { width: 390, height: 844 });
+  await signIn(viewer, base, env("VIEWER_EMAIL"), env("VIEWER_PASSWORD"));
+  await viewer.getByRole("link", { name: "Notifications", exact: true }).click();
+  await viewer.getByRole("heading", { name: "Notifications", level: 1 }).waitFor();
+  await viewer.getByText("You have no channels yet.").waitFor();
+  await viewer.waitForLoadState("networkidle");
+  await viewer.screenshot({ path: `${shots}/notifications-viewer-phone.png`, fullPage: true });
+  violations.push(...(await axe(viewer, "notifications (viewer, phone)")));
+  const viewerText = await viewer.locator("main").innerText();
+  const viewerSees = {
+    memberChannel: viewerText.includes(channel),
+    newChannelForm: await viewer.getByRole("form", { name: "New channel" }).count(),
+    administration: await viewer.getByRole("link", { name: "Administration" }).count(),
+  };
+  const memberChannelId = (await api("/v1/channels?limit=1000")).items.find((c) => c.name === channel).id;
+  const viewerForcedDelete = await viewer.evaluate(async (id) => {
+    const csrf = document.cookie.match(/northstar_csrf=([^;]+)/)?.[1] ?? "";
+    const response = await fetch(`/v1/channels/${id}`, {
+      method: "DELETE",
+      headers: { "X-CSRF-Token": decodeURIComponent(csrf) },
+    });
+    return response.status;
+  }, memberChannelId);
+  return {
+    refused,
+    targetLeft,
+    delivery,
+    subscriptionsBefore,
+    reloaded,
+    targetShown,
+    unitsOffered,
+    unitChannelsCreated,
+    viewerSees,
+    viewerForcedDelete,
+    violations,
+  };
+}
+
+/** A PNG of one part of the page (or the whole page), for a person to look at. */
+async function shot(page, dir, name, locator) {
+  await (locator ?? page).screenshot({ path: `${dir}/${name}.png` });
+}
+
+const STORIES = { lead, ceo, admin, viewer, notifications };
 const story = STORIES[process.argv[2]];
 if (!story) {
   console.error(`usage: node e2e/stories.mjs ${Object.keys(STORIES).join("|")}`);

@@ -23,6 +23,7 @@ const KpisPage = lazy(() => import("@/features/kpis/KpisPage"));
 const KpiPage = lazy(() => import("@/features/kpis/KpiPage"));
 const StrategyPage = lazy(() => import("@/features/strategy/StrategyPage"));
 const AdminPage = lazy(() => import("@/features/admin/AdminPage"));
+const NotificationsPage = lazy(() => import("@/features/notifications/NotificationsPage"));
 
 const queries = new QueryClient({
   defaultOptions: {
@@ -86,6 +87,7 @@ function Layout() {
             {actor?.name}
             {actor?.role ? ` · ${actor.role}` : ""}
           </span>
+          {actor?.kind === "user" && <NavLink to="/notifications">Notifications</NavLink>}
           <button type="button" className="link-button" onClick={() => void signOut()}>
             Sign out
           </button>
@@ -117,6 +119,7 @@ export function App() {
               <Route path="kpis/:key" element={<KpiPage />} />
               <Route path="strategy" element={<StrategyPage />} />
               <Route path="admin" element={<AdminPage />} />
+              <Route path="notifications" element={<NotificationsPage />} />
               <Route path="sign-in" element={<Navigate to="/" replace />} />
               <Route path="*" element={<NotFound />} />
             </Route>

@@ -1,7 +1,8 @@
 /**
  * Administration: people (create, invite with a one-time link, role, deactivate), unit
  * memberships (admins, editors and unit leads), units, API keys (the secret shown once),
- * webhooks and notification channels. Each section appears only to those who may use it; sections
+ * webhooks and notification channels (unit channels created and deleted by editors, admins
+ * and the unit's leads). Each section appears only to those who may use it; sections
  * whose api has not landed say so.
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -11,9 +12,12 @@ import { api, request, type Schemas } from "@/shared/api/client";
 import { useDirectory, useUnits } from "@/shared/api/queries";
 import { unitAndAncestors } from "@/shared/auth/permissions";
 import { useSession } from "@/shared/auth/session";
+import { ChannelForm } from "@/shared/components/ChannelForm";
 import { ErrorMessage, Panel, QueryState } from "@/shared/components/Feedback";
+import { channelKind } from "@/shared/lib/channels";
 import { formatDateTime } from "@/shared/lib/format";
 
+import { channelUnits, unitChannelRows } from "./channels";
 import { addableMembers, invitationLink } from "./people";
 
 export default function AdminPage() {
@@ -26,7 +30,7 @@ export default function AdminPage() {
       {can("org:write") && <Units />}
       {can("keys:manage") && <ApiKeys />}
       {can("webhooks:manage") && <Webhooks />}
-      {can("webhooks:manage") && <Channels />}
+      {(can("org:write") || can("members:manage")) && <Channels />}
     </>
   );
 }
@@ -542,29 +546,109 @@ function Webhooks() {
   );
 }
 
+/**
+ * Notification channels: unit (team) channels are created and deleted here by those the
+ * api lets manage them (editors and admins for any unit, a lead for the units of their
+ * subtree); a person's own channels are theirs to manage on their Notifications page.
+ */
 function Channels() {
+  const { can } = useSession();
+  const units = useUnits();
   const channels = useQuery({
     queryKey: ["channels"],
     retry: false,
-    queryFn: async () => (await request(api.GET("/v1/channels"))).items,
+    queryFn: async () => (await request(api.GET("/v1/channels", { params: { query: { limit: 1000 } } }))).items,
   });
+  const all = units.data ?? [];
+  const mayManage = (unitId: string) => can("members:manage", { units: unitAndAncestors(unitId, all) });
+  const offered = channelUnits(all, mayManage);
   return (
     <Panel title="Notification channels">
       <QueryState query={channels} feature="Notification channels">
-        {(items) =>
-          items.length === 0 ? (
-            <p className="muted">No channels.</p>
-          ) : (
-            <ul className="plain">
-              {items.map((c) => (
-                <li key={c.id}>
-                  {c.name} <span className="muted small">· {c.kind}</span>
-                </li>
-              ))}
-            </ul>
-          )
-        }
+        {(items) => {
+          const rows = unitChannelRows(items, all);
+          const personal = items.length - rows.length;
+          return (
+            <>
+              {rows.length === 0 ? (
+                <p className="muted">No unit channels.</p>
+              ) : (
+                <table className="compact" data-testid="unit-channels">
+                  <thead>
+                    <tr>
+                      <th scope="col">Name</th>
+                      <th scope="col">Kind</th>
+                      <th scope="col">Unit</th>
+                      <th scope="col">
+                        <span className="visually-hidden">Actions</span>
+                      </th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {rows.map((c) => (
+                      <UnitChannelRow key={c.id} channel={c} unitName={c.unitName} mayDelete={mayManage(c.owner.id)} />
+                    ))}
+                  </tbody>
+                </table>
+              )}
+              <p className="muted small">
+                {personal === 1 ? "1 personal channel" : `${personal} personal channels`}: each person manages theirs on
+                their Notifications page.
+              </p>
+            </>
+          );
+        }}
       </QueryState>
+      {offered.length > 0 && can("notifications:own") && (
+        <>
+          <h3>New unit channel</h3>
+          <ChannelForm label="New unit channel" units={offered} />
+        </>
+      )}
     </Panel>
+  );
+}
+
+function UnitChannelRow({
+  channel,
+  unitName,
+  mayDelete,
+}: {
+  channel: Schemas["ChannelOut"];
+  unitName: string;
+  mayDelete: boolean;
+}) {
+  const client = useQueryClient();
+  const [confirming, setConfirming] = useState(false);
+  const remove = useMutation({
+    mutationFn: () =>
+      request(api.DELETE("/v1/channels/{channel_id}", { params: { path: { channel_id: channel.id } } })),
+    onSuccess: () => void client.invalidateQueries({ queryKey: ["channels"] }),
+  });
+  return (
+    <tr data-channel-id={channel.id}>
+      <th scope="row">{channel.name}</th>
+      <td>{channelKind(channel.kind).label}</td>
+      <td>{unitName}</td>
+      <td>
+        {mayDelete && !confirming && (
+          <button type="button" className="small" onClick={() => setConfirming(true)} aria-label={`Delete channel ${channel.name}`}>
+            Delete
+          </button>
+        )}
+        {confirming && (
+          <div className="confirm" role="group" aria-label={`Delete channel ${channel.name}?`}>
+            <span>Delete “{channel.name}” of {unitName}? Its subscriptions and digests stop.</span>{" "}
+            <button type="button" onClick={() => remove.mutate()} disabled={remove.isPending}>
+              Delete channel
+            </button>{" "}
+            <button type="button" onClick={() => setConfirming(false)} autoFocus>
+              Keep it
+            </button>
+          </div>
+        )}
+        {remove.error && <ErrorMessage error={remove.error} />}
+      </td>
+    </tr>
   );
 }

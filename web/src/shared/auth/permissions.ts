@@ -15,6 +15,7 @@ export type Action =
   | "org:write"
   | "members:manage"
   | "keys:own"
+  | "notifications:own"
   | "people:manage"
   | "keys:manage"
   | "webhooks:manage"

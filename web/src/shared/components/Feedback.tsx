@@ -74,3 +74,21 @@ export function Panel({
     </section>
   );
 }
+
+/**
+ * The api's message about one form field, shown next to it: give the field
+ * `aria-invalid` and `aria-describedby={id}` (see `fieldProps`).
+ */
+export function FieldMessage({ id, message }: { id: string; message: string | undefined }) {
+  if (!message) return null;
+  return (
+    <span className="error field-error" id={id} role="alert">
+      {message}
+    </span>
+  );
+}
+
+/** `aria-invalid` and `aria-describedby` for a field whose `FieldMessage` has `id`. */
+export function fieldProps(id: string, message: string | undefined) {
+  return message ? { "aria-invalid": true, "aria-describedby": id } : {};
+}

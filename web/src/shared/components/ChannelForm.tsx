@@ -1,0 +1,136 @@
+/**
+ * The form that registers a notification channel (`POST /v1/channels`): a person's own
+ * (no `units`) or a unit's (a unit picked from `units`, those the caller may manage).
+ * The target is typed once and sent; the api never returns it, so after saving the form
+ * is cleared and the page says so. The api's 422s are shown next to their fields.
+ */
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { type FormEvent, useId, useState } from "react";
+
+import { api, request } from "@/shared/api/client";
+import { fieldErrors } from "@/shared/api/problems";
+import { CHANNEL_KINDS, type Channel, type ChannelCreate, type ChannelKind, channelBody, channelKind, targetProblem } from "@/shared/lib/channels";
+
+import { FieldMessage, fieldProps } from "./Feedback";
+
+const FIELDS = ["name", "kind", "target", "owner"] as const;
+
+export function ChannelForm({
+  label,
+  units,
+  onCreated,
+}: {
+  /** The form's accessible name ("New channel"). */
+  label: string;
+  /** Offer these units as owner (a unit channel); without them the channel is the caller's. */
+  units?: { id: string; name: string }[];
+  onCreated?: (channel: Channel) => void;
+}) {
+  const client = useQueryClient();
+  const id = useId();
+  const [kind, setKind] = useState<ChannelKind>("email");
+  const [saved, setSaved] = useState<string | null>(null);
+  const create = useMutation({
+    mutationFn: (body: ChannelCreate) => request(api.POST("/v1/channels", { body })),
+    onSuccess: (channel) => {
+      setSaved(channel.name);
+      void client.invalidateQueries({ queryKey: ["channels"] });
+      onCreated?.(channel);
+    },
+  });
+  const errors = fieldErrors(create.error, FIELDS, targetProblem);
+  const info = channelKind(kind);
+
+  function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const data = new FormData(form);
+    setSaved(null);
+    create.mutate(
+      channelBody({
+        name: String(data.get("name") ?? ""),
+        kind,
+        target: String(data.get("target") ?? ""),
+        unitId: units ? String(data.get("unit") ?? "") : null,
+      }),
+      {
+        onSuccess: () => {
+          form.reset();
+          setKind("email");
+        },
+      },
+    );
+  }
+
+  return (
+    <form className="stacked" onSubmit={submit} aria-label={label} noValidate>
+      <div className="row">
+        {units && (
+          <label>
+            Unit
+            <select name="unit" required {...fieldProps(`${id}-owner`, errors.byField["owner"])}>
+              {units.map((u) => (
+                <option key={u.id} value={u.id}>
+                  {u.name}
+                </option>
+              ))}
+            </select>
+            <FieldMessage id={`${id}-owner`} message={errors.byField["owner"]} />
+          </label>
+        )}
+        <label>
+          Name
+          <input name="name" required maxLength={100} {...fieldProps(`${id}-name`, errors.byField["name"])} />
+          <FieldMessage id={`${id}-name`} message={errors.byField["name"]} />
+        </label>
+        <label>
+          Kind
+          <select
+            name="kind"
+            value={kind}
+            onChange={(e) => setKind(e.target.value as ChannelKind)}
+            {...fieldProps(`${id}-kind`, errors.byField["kind"])}
+          >
+            {CHANNEL_KINDS.map((k) => (
+              <option key={k.kind} value={k.kind}>
+                {k.label}
+              </option>
+            ))}
+          </select>
+          <FieldMessage id={`${id}-kind`} message={errors.byField["kind"]} />
+        </label>
+      </div>
+      <label>
+        {info.target}
+        <input
+          name="target"
+          type={info.inputType}
+          required
+          maxLength={2000}
+          autoComplete="off"
+          spellCheck={false}
+          placeholder={info.placeholder}
+          aria-describedby={errors.byField["target"] ? `${id}-target` : `${id}-target-hint`}
+          aria-invalid={errors.byField["target"] ? true : undefined}
+        />
+        <span className="muted small" id={`${id}-target-hint`}>
+          {info.hint} Stored encrypted and never shown again.
+        </span>
+        <FieldMessage id={`${id}-target`} message={errors.byField["target"]} />
+      </label>
+      <button type="submit" className="primary" disabled={create.isPending}>
+        Add channel
+      </button>
+      {errors.general && (
+        <p className="error" role="alert">
+          {errors.general}
+        </p>
+      )}
+      {saved && (
+        <p className="ok-text" role="status">
+          Channel “{saved}” added. Its target is stored encrypted and is not shown again.
+        </p>
+      )}
+    </form>
+  );
+}
