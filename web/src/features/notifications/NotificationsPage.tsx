@@ -82,7 +82,12 @@ export default function NotificationsPage() {
         <QueryState query={channels} feature="Notification channels">
           {() => <ChannelList channels={mine} mayChange={mayChange} onDeliveries={showDeliveries} />}
         </QueryState>
-        {mayChange && <ChannelForm label="New channel" />}
+        {mayChange && (
+          <>
+            <h3>Add a channel</h3>
+            <ChannelForm label="New channel" />
+          </>
+        )}
       </Panel>
       <Subscriptions channels={mine} mayChange={mayChange} />
       <Digests channels={mine} mayChange={mayChange} />
@@ -190,6 +195,7 @@ function ChannelSelect({
       Channel
       <select
         name="channel"
+        defaultValue={value === undefined ? channels[channels.length - 1]?.id : undefined}
         value={value}
         onChange={onChange ? (e) => onChange(e.target.value) : undefined}
         {...fieldProps(id, message)}
@@ -253,6 +259,7 @@ function Subscriptions({ channels, mayChange }: { channels: Channel[]; mayChange
       <QueryState query={subscriptions} feature="Subscriptions">
         {(items) => {
           const own = items.filter((s) => channelNames.has(s.channel_id));
+          if (channels.length === 0) return null;
           return own.length === 0 ? (
             <p className="muted">No subscriptions: your channels get nothing but digests.</p>
           ) : (
@@ -302,9 +309,16 @@ function Subscriptions({ channels, mayChange }: { channels: Channel[]; mayChange
       {remove.error && <ErrorMessage error={remove.error} />}
       {mayChange &&
         (channels.length === 0 ? (
-          <p className="muted small">Add a channel first; then choose what it hears about.</p>
+          <p className="muted">Add a channel first; then choose what it hears about.</p>
         ) : (
-          <form className="stacked" onSubmit={submit} aria-label="New subscription" noValidate>
+          <form
+            className="stacked"
+            onSubmit={submit}
+            aria-label="New subscription"
+            noValidate
+            key={channels.length}
+          >
+            <h3>Subscribe a channel</h3>
             <div className="row">
               <ChannelSelect channels={channels} id={`${id}-channel`} message={message("channel_id")} />
               <label>
@@ -418,6 +432,7 @@ function Digests({ channels, mayChange }: { channels: Channel[]; mayChange: bool
       <QueryState query={digests} feature="Digests">
         {(items) => {
           const own = items.filter((d) => channelNames.has(d.channel_id));
+          if (channels.length === 0) return <p className="muted">Add a channel first; then a digest can go to it.</p>;
           return own.length === 0 ? (
             <p className="muted">No digests.</p>
           ) : (
@@ -459,7 +474,8 @@ function Digests({ channels, mayChange }: { channels: Channel[]; mayChange: bool
       </QueryState>
       {remove.error && <ErrorMessage error={remove.error} />}
       {mayChange && channels.length > 0 && (
-        <form className="stacked" onSubmit={submit} aria-label="New digest" noValidate>
+        <form className="stacked" onSubmit={submit} aria-label="New digest" noValidate key={channels.length}>
+          <h3>Add a digest</h3>
           <p className="muted small">
             A summary of your goals (or of what the channel is subscribed to). One daily and one weekly per channel:
             adding another moves it.
