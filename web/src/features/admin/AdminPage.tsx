@@ -12,7 +12,7 @@ import { api, request, type Schemas } from "@/shared/api/client";
 import { useDirectory, useUnits } from "@/shared/api/queries";
 import { unitAndAncestors } from "@/shared/auth/permissions";
 import { useSession } from "@/shared/auth/session";
-import { ChannelForm } from "@/shared/components/ChannelForm";
+import { ChannelDelete, ChannelForm } from "@/shared/components/Channels";
 import { ErrorMessage, Panel, QueryState } from "@/shared/components/Feedback";
 import { channelKind } from "@/shared/lib/channels";
 import { formatDateTime } from "@/shared/lib/format";
@@ -618,36 +618,15 @@ function UnitChannelRow({
   unitName: string;
   mayDelete: boolean;
 }) {
-  const client = useQueryClient();
-  const [confirming, setConfirming] = useState(false);
-  const remove = useMutation({
-    mutationFn: () =>
-      request(api.DELETE("/v1/channels/{channel_id}", { params: { path: { channel_id: channel.id } } })),
-    onSuccess: () => void client.invalidateQueries({ queryKey: ["channels"] }),
-  });
   return (
     <tr data-channel-id={channel.id}>
       <th scope="row">{channel.name}</th>
       <td>{channelKind(channel.kind).label}</td>
       <td>{unitName}</td>
       <td>
-        {mayDelete && !confirming && (
-          <button type="button" className="small" onClick={() => setConfirming(true)} aria-label={`Delete channel ${channel.name}`}>
-            Delete
-          </button>
+        {mayDelete && (
+          <ChannelDelete channel={channel} consequence={`${unitName} stops hearing through it: its subscriptions and digests go with it.`} />
         )}
-        {confirming && (
-          <div className="confirm" role="group" aria-label={`Delete channel ${channel.name}?`}>
-            <span>Delete “{channel.name}” of {unitName}? Its subscriptions and digests stop.</span>{" "}
-            <button type="button" onClick={() => remove.mutate()} disabled={remove.isPending}>
-              Delete channel
-            </button>{" "}
-            <button type="button" onClick={() => setConfirming(false)} autoFocus>
-              Keep it
-            </button>
-          </div>
-        )}
-        {remove.error && <ErrorMessage error={remove.error} />}
       </td>
     </tr>
   );

@@ -10,8 +10,8 @@ import { type FormEvent, useId, useState } from "react";
 import { useGoalTree, useUnits } from "@/shared/api/queries";
 import { fieldErrors } from "@/shared/api/problems";
 import { useSession } from "@/shared/auth/session";
-import { ChannelForm } from "@/shared/components/ChannelForm";
-import { ErrorMessage, FieldMessage, fieldProps, Panel, QueryState } from "@/shared/components/Feedback";
+import { ChannelDelete, ChannelForm } from "@/shared/components/Channels";
+import { ErrorMessage, FieldMessage, fieldProps, FormProblem, Panel, QueryState } from "@/shared/components/Feedback";
 import { type Channel, channelKind } from "@/shared/lib/channels";
 import { formatDateTime } from "@/shared/lib/format";
 
@@ -19,7 +19,6 @@ import {
   useChannels,
   useCreateDigest,
   useCreateSubscription,
-  useDeleteChannel,
   useDeleteDigest,
   useDeleteSubscription,
   useDeliveries,
@@ -137,8 +136,6 @@ function ChannelRow({
   mayChange: boolean;
   onDeliveries: (id: string) => void;
 }) {
-  const remove = useDeleteChannel();
-  const [confirming, setConfirming] = useState(false);
   return (
     <tr data-channel-id={channel.id}>
       <th scope="row">
@@ -152,28 +149,32 @@ function ChannelRow({
           <button type="button" className="small" onClick={() => onDeliveries(channel.id)} aria-label={`Deliveries of ${channel.name}`}>
             Deliveries
           </button>
-          {mayChange && !confirming && (
-            <button type="button" className="small" onClick={() => setConfirming(true)} aria-label={`Delete channel ${channel.name}`}>
-              Delete
-            </button>
+          {mayChange && (
+            <ChannelDelete
+              channel={channel}
+              consequence="Its subscriptions and digests stop and messages not yet sent are dropped."
+            />
           )}
         </div>
-        {confirming && (
-          <div className="confirm" role="group" aria-label={`Delete channel ${channel.name}?`}>
-            <span>
-              Delete “{channel.name}”? Its subscriptions and digests stop and messages not yet sent are dropped.
-            </span>{" "}
-            <button type="button" onClick={() => remove.mutate(channel.id)} disabled={remove.isPending}>
-              Delete channel
-            </button>{" "}
-            <button type="button" onClick={() => setConfirming(false)} autoFocus>
-              Keep it
-            </button>
-          </div>
-        )}
-        {remove.error && <ErrorMessage error={remove.error} />}
       </td>
     </tr>
+  );
+}
+
+/** The zones a picker offers, `current` first; the api checks the name (a 422 shows here). */
+function TimeZoneSelect({ id, current, message }: { id: string; current: string; message: string | undefined }) {
+  return (
+    <label>
+      Time zone
+      <select name="timezone" defaultValue={current} {...fieldProps(id, message)}>
+        {timeZones(SUPPORTED_ZONES, current).map((z) => (
+          <option key={z} value={z}>
+            {z}
+          </option>
+        ))}
+      </select>
+      <FieldMessage id={id} message={message} />
+    </label>
   );
 }
 
@@ -390,11 +391,7 @@ function Subscriptions({ channels, mayChange }: { channels: Channel[]; mayChange
             <button type="submit" className="primary" disabled={create.isPending}>
               Subscribe
             </button>
-            {errors.general && (
-              <p className="error" role="alert">
-                {errors.general}
-              </p>
-            )}
+            <FormProblem message={errors.general} />
           </form>
         ))}
     </Panel>
@@ -411,7 +408,6 @@ function Digests({ channels, mayChange }: { channels: Channel[]; mayChange: bool
   const [cadence, setCadence] = useState<"daily" | "weekly">("daily");
   const channelNames = new Map(channels.map((c) => [c.id, c.name]));
   const errors = fieldErrors(create.error, DIGEST_FIELDS);
-  const zones = timeZones(SUPPORTED_ZONES, BROWSER_ZONE);
 
   function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -507,26 +503,12 @@ function Digests({ channels, mayChange }: { channels: Channel[]; mayChange: bool
               <input name="at" type="time" defaultValue="08:30" required {...fieldProps(`${id}-at`, errors.byField["at"])} />
               <FieldMessage id={`${id}-at`} message={errors.byField["at"]} />
             </label>
-            <label>
-              Time zone
-              <select name="timezone" defaultValue={BROWSER_ZONE} {...fieldProps(`${id}-zone`, errors.byField["timezone"])}>
-                {zones.map((z) => (
-                  <option key={z} value={z}>
-                    {z}
-                  </option>
-                ))}
-              </select>
-              <FieldMessage id={`${id}-zone`} message={errors.byField["timezone"]} />
-            </label>
+            <TimeZoneSelect id={`${id}-zone`} current={BROWSER_ZONE} message={errors.byField["timezone"]} />
           </div>
           <button type="submit" className="primary" disabled={create.isPending}>
             Add digest
           </button>
-          {errors.general && (
-            <p className="error" role="alert">
-              {errors.general}
-            </p>
-          )}
+          <FormProblem message={errors.general} />
         </form>
       )}
     </Panel>
@@ -563,7 +545,6 @@ function QuietHoursForm({ timezone, quiet }: { timezone: string; quiet: { start:
   const [on, setOn] = useState(Boolean(quiet));
   const [saved, setSaved] = useState(false);
   const errors = fieldErrors(save.error, QUIET_FIELDS);
-  const zones = timeZones(SUPPORTED_ZONES, timezone);
   const span = errors.byField["quiet_hours"];
 
   function submit(event: FormEvent<HTMLFormElement>) {
@@ -610,26 +591,12 @@ function QuietHoursForm({ timezone, quiet }: { timezone: string; quiet: { start:
           />
           <FieldMessage id={`${id}-end`} message={errors.byField["quiet_hours.end"]} />
         </label>
-        <label>
-          Time zone
-          <select name="timezone" defaultValue={timezone} {...fieldProps(`${id}-zone`, errors.byField["timezone"])}>
-            {zones.map((z) => (
-              <option key={z} value={z}>
-                {z}
-              </option>
-            ))}
-          </select>
-          <FieldMessage id={`${id}-zone`} message={errors.byField["timezone"]} />
-        </label>
+        <TimeZoneSelect id={`${id}-zone`} current={timezone} message={errors.byField["timezone"]} />
       </div>
       <button type="submit" className="primary" disabled={save.isPending}>
         Save quiet hours
       </button>
-      {errors.general && (
-        <p className="error" role="alert">
-          {errors.general}
-        </p>
-      )}
+      <FormProblem message={errors.general} />
       {saved && !save.isPending && (
         <p className="ok-text" role="status">
           Saved.

@@ -70,18 +70,6 @@ export function useDeliveries(channelId: string | null) {
   });
 }
 
-export function useDeleteChannel() {
-  const client = useQueryClient();
-  return useMutation({
-    mutationFn: (id: string) =>
-      request(api.DELETE("/v1/channels/{channel_id}", { params: { path: { channel_id: id } } })),
-    onSuccess: () => {
-      // A channel's subscriptions and digests go with it.
-      for (const key of ["channels", "subscriptions", "digests"]) void client.invalidateQueries({ queryKey: [key] });
-    },
-  });
-}
-
 export function useCreateSubscription() {
   const client = useQueryClient();
   return useMutation({

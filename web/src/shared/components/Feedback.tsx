@@ -92,3 +92,13 @@ export function FieldMessage({ id, message }: { id: string; message: string | un
 export function fieldProps(id: string, message: string | undefined) {
   return message ? { "aria-invalid": true, "aria-describedby": id } : {};
 }
+
+/** What a refused form submission says that belongs to no one field (null: nothing). */
+export function FormProblem({ message }: { message: string | null }) {
+  if (!message) return null;
+  return (
+    <p className="error" role="alert">
+      {message}
+    </p>
+  );
+}

@@ -1,8 +1,10 @@
 /**
- * The form that registers a notification channel (`POST /v1/channels`): a person's own
- * (no `units`) or a unit's (a unit picked from `units`, those the caller may manage).
- * The target is typed once and sent; the api never returns it, so after saving the form
- * is cleared and the page says so. The api's 422s are shown next to their fields.
+ * Notification channels as the Notifications and Administration pages change them.
+ * `ChannelForm` registers one (`POST /v1/channels`): a person's own (no `units`) or a
+ * unit's (a unit picked from `units`, those the caller may manage). The target is typed
+ * once and sent; the api never returns it, so after saving the form is cleared and the
+ * page says so. The api's 422s are shown next to their fields. `ChannelDelete` deletes one
+ * after an inline confirmation.
  */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useId, useState } from "react";
@@ -11,7 +13,7 @@ import { api, request } from "@/shared/api/client";
 import { fieldErrors } from "@/shared/api/problems";
 import { CHANNEL_KINDS, type Channel, type ChannelCreate, type ChannelKind, channelBody, channelKind, targetProblem } from "@/shared/lib/channels";
 
-import { FieldMessage, fieldProps } from "./Feedback";
+import { ErrorMessage, FieldMessage, fieldProps, FormProblem } from "./Feedback";
 
 const FIELDS = ["name", "kind", "target", "owner"] as const;
 
@@ -121,16 +123,51 @@ export function ChannelForm({
       <button type="submit" className="primary" disabled={create.isPending}>
         Add channel
       </button>
-      {errors.general && (
-        <p className="error" role="alert">
-          {errors.general}
-        </p>
-      )}
+      <FormProblem message={errors.general} />
       {saved && (
         <p className="ok-text" role="status">
           Channel “{saved}” added. Its target is stored encrypted and is not shown again.
         </p>
       )}
     </form>
+  );
+}
+
+/**
+ * "Delete", then an inline confirmation ("Delete channel" or "Keep it", focus on the
+ * latter), as the goal page's milestones ask. A channel's subscriptions and digests go
+ * with it, so those lists are read again too.
+ */
+export function ChannelDelete({ channel, consequence }: { channel: Channel; consequence: string }) {
+  const client = useQueryClient();
+  const [confirming, setConfirming] = useState(false);
+  const remove = useMutation({
+    mutationFn: () =>
+      request(api.DELETE("/v1/channels/{channel_id}", { params: { path: { channel_id: channel.id } } })),
+    onSuccess: () => {
+      for (const key of ["channels", "subscriptions", "digests"]) void client.invalidateQueries({ queryKey: [key] });
+    },
+  });
+  return (
+    <>
+      {confirming ? (
+        <div className="confirm" role="group" aria-label={`Delete channel ${channel.name}?`}>
+          <span>
+            Delete “{channel.name}”? {consequence}
+          </span>{" "}
+          <button type="button" onClick={() => remove.mutate()} disabled={remove.isPending}>
+            Delete channel
+          </button>{" "}
+          <button type="button" onClick={() => setConfirming(false)} autoFocus>
+            Keep it
+          </button>
+        </div>
+      ) : (
+        <button type="button" className="small" onClick={() => setConfirming(true)} aria-label={`Delete channel ${channel.name}`}>
+          Delete
+        </button>
+      )}
+      {remove.error && <ErrorMessage error={remove.error} />}
+    </>
   );
 }
