@@ -5,8 +5,10 @@
   benchmark workload, with the
   catalogue cached (the common path: every metric known, far from its caps), against
   validating the same request, in the same run;
-- evaluator: the admission step of a batch (catalogue rows locked, decision, sets added)
-  against storing and folding the whole batch, in the same run, on a real PostgreSQL.
+- evaluator: the admission step of a batch against storing and folding the whole batch,
+  in the same run, on a real PostgreSQL. After the first batch every set is known, so
+  the step is the common path: one lookup of the batch's sets, no lock (the lock and
+  the decision are for batches that bring a new set).
 
 Prints figures and same-run ratios; `docs/performance.md` keeps the measured ones.
 """

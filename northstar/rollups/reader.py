@@ -312,7 +312,7 @@ async def grouped_states(
     if not dimensions:
         raise ValueError("at least one dimension is needed")
     aggs = sorted(aggregations(expr), key=repr)
-    if end < start:
+    if end < start or not aggs:  # a constant expression reads no events
         return {}
     periods = _periods([(start, end)])
     sql, params = grouped_sql(aggs, dimensions, periods, separately=False)
@@ -356,7 +356,7 @@ async def split_states(
     result: list[list[dict[str, dict[Aggregation, Summary]]]] = [
         [{} for _ in dimensions] for _ in ranges
     ]
-    if all(end < start for start, end in ranges):
+    if not aggs or all(end < start for start, end in ranges):
         return result
     periods = _periods(ranges)
     # A period without pieces (an empty range) contributes no row.

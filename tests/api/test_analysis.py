@@ -173,3 +173,19 @@ async def test_drivers_errors(client: httpx.AsyncClient, sales: datetime) -> Non
     goal = await _goal(client, sales)
     bad = await client.get(f"/v1/goals/{goal['id']}/drivers", params={"by": "a,b"})
     assert bad.status_code == 422
+
+
+async def test_a_constant_kpi_has_no_groups_to_break_down_or_split(
+    client: httpx.AsyncClient, sales: datetime
+) -> None:
+    """An expression without aggregations reads no events (schemathesis found the empty
+    grouped query this once built answering 500)."""
+    await _kpi(client, "six", "2 * 3")
+    body = ok(await client.get("/v1/kpis/six/breakdown", params={"by": "region"}))
+    assert (body["items"], body["other"], body["total"]) == ([], None, 6)
+    goal = await _goal(client, sales, kpi="six", target=10)
+    drivers = ok(await client.get(f"/v1/goals/{goal['id']}/drivers", params={"by": "region"}))
+    assert (drivers["actual"], drivers["items"], drivers["concentration"]) == (6, [], 0)
+    without_by = await client.get(f"/v1/goals/{goal['id']}/drivers")
+    assert without_by.status_code == 422
+    assert "no dimensions" in without_by.json()["detail"]

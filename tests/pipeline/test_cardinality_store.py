@@ -8,6 +8,7 @@ import asyncio
 from datetime import UTC, datetime
 
 import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from northstar.db.engine import create_engine
 from northstar.domain.cardinality import CardinalityLimits, Limit
@@ -31,15 +32,18 @@ def _batch(*regions: str, prefix: str) -> PreparedBatch:
     return pending
 
 
+async def _seed(engine: AsyncEngine) -> None:
+    """Store and fold `orders` in `eu` and `na`: two of the cap's three sets."""
+    async with engine.begin() as conn:
+        fresh = (await WRITER.store(conn, _batch("eu", "na", prefix="a"), received_at=NOW)).fresh
+        await WRITER.fold(conn, fresh.summary(), NOW)
+
+
 async def test_two_writers_at_once_never_overshoot_the_set_cap(database_url: str) -> None:
     first_engine = create_engine(database_url, pool_size=1)
     second_engine = create_engine(database_url, pool_size=1)
     try:
-        async with first_engine.begin() as conn:
-            fresh = (
-                await WRITER.store(conn, _batch("eu", "na", prefix="a"), received_at=NOW)
-            ).fresh
-            await WRITER.fold(conn, fresh.summary(), NOW)
+        await _seed(first_engine)
 
         release = asyncio.Event()
 
@@ -94,11 +98,7 @@ async def test_a_batch_of_known_sets_takes_no_catalogue_lock_and_a_new_set_does(
     their COPY (issue 10's two-replica cost): only a batch that brings a new set waits."""
     engine = create_engine(database_url, pool_size=2)
     try:
-        async with engine.begin() as conn:
-            fresh = (
-                await WRITER.store(conn, _batch("eu", "na", prefix="a"), received_at=NOW)
-            ).fresh
-            await WRITER.fold(conn, fresh.summary(), NOW)
+        await _seed(engine)
 
         holder = await asyncpg.connect(database_url)
         try:

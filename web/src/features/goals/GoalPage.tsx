@@ -6,7 +6,7 @@
 import { type FormEvent, useMemo, useState } from "react";
 import { Link, useParams } from "react-router";
 
-import { isUnavailable, type Schemas } from "@/shared/api/client";
+import { isUnavailable } from "@/shared/api/client";
 import { useDirectory, useUnits } from "@/shared/api/queries";
 import { unitAndAncestors } from "@/shared/auth/permissions";
 import { useSession } from "@/shared/auth/session";
@@ -39,14 +39,8 @@ import {
   useUpdateInitiative,
 } from "./api";
 import { chartOption, goalSeries } from "./chart";
-import {
-  dayOf,
-  endOfDayUtc,
-  withMilestoneAdded,
-  withMilestoneDone,
-  withMilestoneEdited,
-  withMilestoneRemoved,
-} from "./initiatives";
+import { endOfDayUtc, withMilestoneAdded } from "./initiatives";
+import { MilestoneItem } from "./MilestoneItem";
 import type { GoalWithPlans } from "./types";
 
 export function GoalPage() {
@@ -446,103 +440,6 @@ function InitiativesPanel({ goalId, canEdit, canCreate }: { goalId: string; canE
       {update.error && <ErrorMessage error={update.error} />}
       {canCreate && <NewInitiative goalId={goalId} />}
     </Panel>
-  );
-}
-
-/**
- * One milestone: a box to tick it off, and for those who may edit the initiative, an edit
- * form (title, due) and a delete that asks first. Each sends the whole list back by id.
- */
-function MilestoneItem({
-  initiative,
-  milestone: m,
-  canEdit,
-}: {
-  initiative: Schemas["InitiativeOut"];
-  milestone: Schemas["MilestoneOut"];
-  canEdit: boolean;
-}) {
-  const update = useUpdateInitiative();
-  const [mode, setMode] = useState<"view" | "edit" | "delete">("view");
-  const save = (milestones: Schemas["MilestoneIn"][]) =>
-    update.mutate({ id: initiative.id, body: { milestones } }, { onSuccess: () => setMode("view") });
-  if (!canEdit) {
-    return (
-      <li>
-        {m.done_at ? "✓ done: " : ""}
-        {m.title} (due {formatDate(m.due)})
-      </li>
-    );
-  }
-  return (
-    <li className="milestone">
-      <label className="checkbox">
-        <input
-          type="checkbox"
-          checked={m.done_at !== null}
-          onChange={(e) => save(withMilestoneDone(initiative.milestones, m.id, e.target.checked))}
-        />{" "}
-        {m.title} (due {formatDate(m.due)})
-      </label>
-      {mode === "view" && (
-        <>
-          <button type="button" className="small" onClick={() => setMode("edit")} aria-label={`Edit milestone ${m.title}`}>
-            Edit
-          </button>
-          <button
-            type="button"
-            className="small"
-            onClick={() => setMode("delete")}
-            aria-label={`Delete milestone ${m.title}`}
-          >
-            Delete
-          </button>
-        </>
-      )}
-      {mode === "edit" && (
-        <form
-          className="row"
-          aria-label={`Edit milestone ${m.title}`}
-          onSubmit={(event: FormEvent<HTMLFormElement>) => {
-            event.preventDefault();
-            const data = new FormData(event.currentTarget);
-            save(
-              withMilestoneEdited(initiative.milestones, m.id, {
-                title: String(data.get("title")).trim(),
-                day: String(data.get("due") ?? ""),
-              }),
-            );
-          }}
-        >
-          <label>
-            Title
-            <input name="title" required maxLength={200} defaultValue={m.title} autoFocus />
-          </label>
-          <label>
-            Due
-            <input name="due" type="date" defaultValue={dayOf(m.due)} />
-          </label>
-          <button type="submit">Save milestone</button>
-          <button type="button" onClick={() => setMode("view")}>
-            Cancel
-          </button>
-        </form>
-      )}
-      {mode === "delete" && (
-        <div className="confirm" role="group" aria-label={`Delete milestone ${m.title}?`}>
-          <span>
-            Delete “{m.title}”{m.done_at ? " (done)" : ""}? It cannot be undone.
-          </span>{" "}
-          <button type="button" onClick={() => save(withMilestoneRemoved(initiative.milestones, m.id))}>
-            Delete milestone
-          </button>{" "}
-          <button type="button" onClick={() => setMode("view")} autoFocus>
-            Keep it
-          </button>
-        </div>
-      )}
-      {update.error && <ErrorMessage error={update.error} />}
-    </li>
   );
 }
 

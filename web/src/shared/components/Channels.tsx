@@ -7,7 +7,7 @@
  * after an inline confirmation.
  */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { type FormEvent, useId, useState } from "react";
+import { type FormEvent, useEffect, useId, useRef, useState } from "react";
 
 import { api, request } from "@/shared/api/client";
 import { fieldErrors } from "@/shared/api/problems";
@@ -141,6 +141,13 @@ export function ChannelForm({
 export function ChannelDelete({ channel, consequence }: { channel: Channel; consequence: string }) {
   const client = useQueryClient();
   const [confirming, setConfirming] = useState(false);
+  // "Keep it" gives focus back to "Delete", so a keyboard user goes on from where they were.
+  const asked = useRef(false);
+  const deleteButton = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (!confirming && asked.current) deleteButton.current?.focus();
+    asked.current = confirming;
+  }, [confirming]);
   const remove = useMutation({
     mutationFn: () =>
       request(api.DELETE("/v1/channels/{channel_id}", { params: { path: { channel_id: channel.id } } })),
@@ -163,7 +170,13 @@ export function ChannelDelete({ channel, consequence }: { channel: Channel; cons
           </button>
         </div>
       ) : (
-        <button type="button" className="small" onClick={() => setConfirming(true)} aria-label={`Delete channel ${channel.name}`}>
+        <button
+          ref={deleteButton}
+          type="button"
+          className="small"
+          onClick={() => setConfirming(true)}
+          aria-label={`Delete channel ${channel.name}`}
+        >
           Delete
         </button>
       )}
