@@ -25,7 +25,7 @@ in the batch's transaction:
    The admitted new sets are inserted and counted on the catalogue row. With the rows
    locked, replicas adding sets to one metric take turns, so a cap is never overshot;
    replicas writing known sets do not wait for each other until the fold (step 4), as
-   before the limits existed (docs/performance.md, "Cardinality limits").
+   before the limits existed (docs/performance.md, "Cardinality caps").
 3. The admitted new events are COPYed into `measurements`.
 4. The metric catalogue and the minute/hour/day/week rollups are folded forward from the
    summary rows with commutative upserts (sums, counts, least/greatest, sketch merges),
