@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -71,6 +72,19 @@ class Northstar:
         return await eventually(
             lambda: self.status(goal_id), done, within=within, what=f"{goal_id} → {status}"
         )
+
+    async def assert_a_fresh_goal_moves(self) -> None:
+        """The pipeline is alive: a fresh event on a fresh KPI moves a fresh goal."""
+        metric = f"fresh_{uuid.uuid4().hex[:8]}"
+        await self.post(
+            "/v1/kpis",
+            {"key": metric, "name": "Fresh", "expression": f"last({metric})", "kind": "leading"},
+        )
+        goal = await self.post(
+            "/v1/goals", {"title": "Fresh goal", "kpi": metric, "target": 100, **self.period()}
+        )
+        await self.push([{"metric": metric, "value": 90, "timestamp": self.at(0.1)}])
+        await self.wait_status(goal["id"], "on_track", actual=90, within=60)
 
 
 @pytest.fixture

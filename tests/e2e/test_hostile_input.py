@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -236,16 +235,7 @@ async def test_hostile_input_through_ingest_and_kafka_leaves_the_pipeline_alive(
             await producer.stop()
 
         # 3. Alive: a fresh event on a fresh KPI moves a fresh goal within seconds.
-        metric = f"fresh_{uuid.uuid4().hex[:8]}"
-        await ns.post(
-            "/v1/kpis",
-            {"key": metric, "name": "Fresh", "expression": f"last({metric})", "kind": "leading"},
-        )
-        goal = await ns.post(
-            "/v1/goals", {"title": "Fresh goal", "kpi": metric, "target": 100, **ns.period()}
-        )
-        await ns.push([{"metric": metric, "value": 90, "timestamp": ns.at(0.1)}])
-        await ns.wait_status(goal["id"], "on_track", actual=90, within=60)
+        await ns.assert_a_fresh_goal_moves()
 
         # 4. Nothing acknowledged or stored twice, after all of it.
         rows = await fetch(

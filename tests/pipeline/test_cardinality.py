@@ -11,7 +11,6 @@ and the pipeline stays alive.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -217,16 +216,7 @@ async def test_events_straight_into_kafka_past_the_caps_are_dead_lettered_once_t
     )
 
     # The pipeline stays alive: a fresh event on a fresh KPI moves a fresh goal.
-    metric = f"fresh_{uuid.uuid4().hex[:8]}"
-    await capped.post(
-        "/v1/kpis",
-        {"key": metric, "name": "Fresh", "expression": f"last({metric})", "kind": "leading"},
-    )
-    goal = await capped.post(
-        "/v1/goals", {"title": "Fresh goal", "kpi": metric, "target": 100, **capped.period()}
-    )
-    await capped.push([{"metric": metric, "value": 90, "timestamp": capped.at(0.1)}])
-    await capped.wait_status(goal["id"], "on_track", actual=90, within=60)
+    await capped.assert_a_fresh_goal_moves()
     assert "northstar_evaluator_batch_failures 0.0" in await capped.counters()
 
 
