@@ -34,6 +34,7 @@ from services.api.pagination import (
     Page,
     decode_time_key,
     encode_time_key,
+    page_of,
 )
 from services.api.resources import goal_in_body, goal_in_path, goal_in_path_and_body
 
@@ -101,12 +102,7 @@ async def list_goals(
             unit_id, parent_id, kpi, status.value if status else None, cycle_id, perspective
         ),
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1].goal
-        next_cursor = encode_time_key(last.created_at, last.id)
-    return Page[GoalOut](items=[goal_out(r) for r in rows], next_cursor=next_cursor)
+    return page_of(rows, limit, lambda r: encode_time_key(r.goal.created_at, r.goal.id), goal_out)
 
 
 @router.get(

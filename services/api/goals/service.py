@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from northstar.db.locks import Hierarchy, lock_hierarchy
 from northstar.db.models import Goal, GoalRevision
 from northstar.evaluation.judge import GoalJudge
-from northstar.http.problems import Problem
+from northstar.http.problems import Problem, invalid_field
 from services.api.goals.nodes import GoalNodes
 from services.api.goals.repository import GoalRepository, GoalRow
 from services.api.goals.schemas import (
@@ -69,14 +69,6 @@ _COLUMNS = {
 """Update fields copied as they are, and the goal column each goes to."""
 
 
-def _invalid(field: str, message: str) -> Problem:
-    return Problem(
-        422,
-        f"The request is invalid: {field}: {message}",
-        errors=[{"field": field, "message": message}],
-    )
-
-
 def not_found(goal_id: uuid.UUID) -> Problem:
     return Problem(404, f"There is no goal with id {goal_id}.")
 
@@ -119,11 +111,11 @@ class GoalService:
         self, kpi: str | None, unit_id: uuid.UUID | None, parent_id: uuid.UUID | None
     ) -> None:
         if kpi is not None and not await self.repository.kpi_exists(kpi):
-            raise _invalid("kpi", f"there is no KPI with key '{kpi}'")
+            raise invalid_field("kpi", f"there is no KPI with key '{kpi}'")
         if unit_id is not None and not await self.repository.unit_exists(unit_id):
-            raise _invalid("unit_id", f"there is no org unit with id {unit_id}")
+            raise invalid_field("unit_id", f"there is no org unit with id {unit_id}")
         if parent_id is not None and not await self.repository.goal_exists(parent_id):
-            raise _invalid("parent_id", f"there is no goal with id {parent_id}")
+            raise invalid_field("parent_id", f"there is no goal with id {parent_id}")
 
     async def _cycle_dates(
         self, cycle_id: uuid.UUID, start: datetime | None, due: datetime | None
@@ -131,13 +123,15 @@ class GoalService:
         """The goal's dates in a cycle: its own where given, else the cycle's."""
         cycle = await self.repository.cycle(cycle_id)
         if cycle is None:
-            raise _invalid("cycle_id", f"there is no cycle with id {cycle_id}")
+            raise invalid_field("cycle_id", f"there is no cycle with id {cycle_id}")
         return start or cycle.start, due or cycle.due
 
     @staticmethod
     def _check_period(start: datetime | None, due: datetime | None) -> None:
         if start is not None and due is not None and due < start:
-            raise _invalid("due", f"due ({due.isoformat()}) is before start ({start.isoformat()})")
+            raise invalid_field(
+                "due", f"due ({due.isoformat()}) is before start ({start.isoformat()})"
+            )
 
     @staticmethod
     def _thresholds(
@@ -147,7 +141,7 @@ class GoalService:
             at_risk = given.at_risk if given.at_risk is not None else at_risk
             off_track = given.off_track if given.off_track is not None else off_track
         if not 0 < off_track <= at_risk:
-            raise _invalid(
+            raise invalid_field(
                 "thresholds",
                 f"must satisfy 0 < off_track <= at_risk, got off_track={off_track}, "
                 f"at_risk={at_risk}",
@@ -223,7 +217,7 @@ class GoalService:
         returns the thresholds the goal will have."""
         for field in _NOT_NULL:
             if field in changes and changes[field] is None:
-                raise _invalid(field, "cannot be null")
+                raise invalid_field(field, "cannot be null")
         await self._check_references(
             changes.get("kpi"), changes.get("unit_id"), changes.get("parent_id")
         )
@@ -247,7 +241,7 @@ class GoalService:
         checked: see northstar/db/locks.py."""
         await lock_hierarchy(self.session, Hierarchy.GOALS)
         if goal_id in await self.repository.ancestors(new_parent):
-            raise _invalid(
+            raise invalid_field(
                 "parent_id",
                 f"goal {new_parent} is this goal or lies below it; "
                 "a goal cannot contribute to itself",
@@ -267,13 +261,13 @@ class GoalService:
         if not (revised and started):
             return
         if body.reason is None:
-            raise _invalid(
+            raise invalid_field(
                 "reason",
                 f"reason is required to change {', '.join(revised)} of a goal that has "
                 "started; say why, it is kept in the goal's history",
             )
         if body.review_id is not None and not await self.repository.review_exists(body.review_id):
-            raise _invalid("review_id", f"there is no review with id {body.review_id}")
+            raise invalid_field("review_id", f"there is no review with id {body.review_id}")
         self.repository.add_revision(
             GoalRevision(
                 goal_id=goal.id,
@@ -376,7 +370,7 @@ class GoalService:
             start = min(goal.start, goal.created_at) if goal.start else goal.created_at
         end = end or now
         if start > end:
-            raise _invalid("from", "must not be after 'to'")
+            raise invalid_field("from", "must not be after 'to'")
         entries: list[tuple[datetime, int, HistoryEntry]] = []
         for rank, source in enumerate(HISTORY_SOURCES):
             entries += [
