@@ -13,8 +13,8 @@ from services.api.check_ins.repository import CheckInRepository
 from services.api.check_ins.schemas import CheckInCreate, CheckInOut
 from services.api.check_ins.service import CheckInService, check_in_out
 from services.api.dependencies import Reader, Session
-from services.api.goals.service import utcnow
 from services.api.initiatives.permits import CheckInContributor
+from services.api.judging import utcnow
 from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key, page_of
 
 router = APIRouter(prefix="/v1/goals", tags=["check-ins"])

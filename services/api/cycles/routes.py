@@ -17,7 +17,7 @@ from services.api.cycles.schemas import (
 )
 from services.api.cycles.service import CycleService, cycle_out
 from services.api.dependencies import Reader, Session, Writer
-from services.api.goals.service import utcnow
+from services.api.judging import utcnow
 from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key, page_of
 
 router = APIRouter(prefix="/v1/cycles", tags=["cycles"])

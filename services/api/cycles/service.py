@@ -28,8 +28,8 @@ from services.api.cycles.schemas import (
     CycleOut,
     CycleUpdate,
 )
-from services.api.goals.service import evaluate_goals
 from services.api.initiatives.repository import InitiativeRepository
+from services.api.judging import evaluate_goals
 
 # Goal columns copied as they are (dates, target, parent, cycle and link are set apart).
 _COPIED = (

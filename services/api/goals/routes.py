@@ -10,7 +10,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import AwareDatetime
 
 from northstar.auth.policy import Action
 from northstar.domain.goals import GoalStatus
@@ -20,14 +19,14 @@ from services.api.goals.nodes import GoalNodes
 from services.api.goals.repository import GoalFilters, GoalRepository
 from services.api.goals.schemas import (
     GoalCreate,
-    GoalHistory,
     GoalOut,
     GoalStatusOut,
     GoalTree,
     GoalUpdate,
 )
-from services.api.goals.service import GoalService, utcnow
+from services.api.goals.service import GoalService
 from services.api.goals.shapes import goal_out
+from services.api.judging import utcnow
 from services.api.pagination import (
     Cursor,
     Limit,
@@ -178,29 +177,3 @@ async def delete_goal(
 async def goal_status(goal_id: uuid.UUID, session: Session, _: Reader) -> GoalStatusOut:
     row = await _service(session).row(goal_id)
     return goal_out(row).status
-
-
-@router.get(
-    "/{goal_id}/history",
-    response_model=GoalHistory,
-    summary="A goal's timeline",
-    description="Evaluations (`type: status`) and revisions (`type: revision`) in one "
-    "timeline, oldest first, within `[from, to]`.",
-)
-async def goal_history(
-    goal_id: uuid.UUID,
-    session: Session,
-    _: Reader,
-    start: Annotated[
-        AwareDatetime | None,
-        Query(
-            alias="from",
-            description="RFC 3339 with offset; default the goal's start or creation, "
-            "whichever is earlier.",
-        ),
-    ] = None,
-    end: Annotated[
-        AwareDatetime | None, Query(alias="to", description="RFC 3339 with offset; default now.")
-    ] = None,
-) -> GoalHistory:
-    return await _service(session).history(goal_id, start, end, utcnow())

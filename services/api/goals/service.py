@@ -8,8 +8,7 @@ The API shapes are in `shapes.py`, the timeline's sources in `timeline.py`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -17,19 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from northstar.db.locks import Hierarchy, lock_hierarchy
 from northstar.db.models import Goal, GoalRevision
-from northstar.evaluation.judge import GoalJudge
 from northstar.http.problems import Problem, invalid_field
 from services.api.goals.nodes import GoalNodes
 from services.api.goals.repository import GoalRepository, GoalRow
 from services.api.goals.schemas import (
     GoalCreate,
-    GoalHistory,
     GoalUpdate,
-    HistoryEntry,
     ThresholdsIn,
 )
-from services.api.goals.timeline import HISTORY_SOURCES
-from services.api.users.service import check_owner
+from services.api.judging import evaluate_goals
+from services.api.owners import check_owner
 
 DEFAULT_AT_RISK = 0.95
 DEFAULT_OFF_TRACK = 0.85
@@ -71,17 +67,6 @@ _COLUMNS = {
 
 def not_found(goal_id: uuid.UUID) -> Problem:
     return Problem(404, f"There is no goal with id {goal_id}.")
-
-
-async def evaluate_goals(
-    session: AsyncSession, goal_ids: Sequence[uuid.UUID], now: datetime
-) -> None:
-    """Judge the goals (and their ancestors) at `now` inside the request's transaction; the
-    evaluation locks and writes their `goal_state` rows."""
-    if not goal_ids:
-        return
-    await session.flush()
-    await GoalJudge().judge(await session.connection(), list(goal_ids), now)
 
 
 # -- the service -------------------------------------------------------------------------
@@ -359,26 +344,3 @@ class GoalService:
             await self.repository.tree_states(found.missing_statuses),
             root,
         )
-
-    async def history(
-        self, goal_id: uuid.UUID, start: datetime | None, end: datetime | None, now: datetime
-    ) -> GoalHistory:
-        goal = (await self.row(goal_id)).goal
-        # Default: from the earlier of start and creation (a goal created ahead of its
-        # period has not_started evaluations before its start).
-        if start is None:
-            start = min(goal.start, goal.created_at) if goal.start else goal.created_at
-        end = end or now
-        if start > end:
-            raise invalid_field("from", "must not be after 'to'")
-        entries: list[tuple[datetime, int, HistoryEntry]] = []
-        for rank, source in enumerate(HISTORY_SOURCES):
-            entries += [
-                (e.time, rank, e) for e in await source(self.repository, goal_id, start, end)
-            ]
-        entries.sort(key=lambda item: (item[0], item[1]))
-        return GoalHistory(goal_id=goal_id, items=[e for _, _, e in entries])
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -12,11 +12,11 @@ from fastapi import APIRouter, Query, Response
 from northstar.domain.plans import InitiativeStatus
 from services.api.audit import Audit
 from services.api.dependencies import Reader, Session
-from services.api.goals.service import utcnow
 from services.api.initiatives.permits import InitiativeContributor, InitiativeLead, PlanOnGoal
 from services.api.initiatives.repository import InitiativeFilters, InitiativeRepository
 from services.api.initiatives.schemas import InitiativeCreate, InitiativeOut, InitiativeUpdate
 from services.api.initiatives.service import InitiativeService, initiative_out
+from services.api.judging import utcnow
 from services.api.pagination import (
     Cursor,
     Limit,

@@ -14,7 +14,6 @@ from decimal import Decimal
 from northstar.db.models import Initiative, Milestone
 from northstar.domain.plans import InitiativeStatus, is_late, progress
 from northstar.http.problems import Problem, invalid_field
-from services.api.goals.service import evaluate_goals
 from services.api.initiatives.repository import InitiativeRepository, facts
 from services.api.initiatives.schemas import (
     Budget,
@@ -24,6 +23,7 @@ from services.api.initiatives.schemas import (
     MilestoneIn,
     MilestoneOut,
 )
+from services.api.judging import evaluate_goals
 
 
 def not_found(initiative_id: uuid.UUID) -> Problem:

@@ -13,9 +13,9 @@ from northstar.domain.durations import format_duration
 from northstar.domain.expressions import format_expression, metrics
 from services.api.audit import Audit
 from services.api.dependencies import Reader, Session, Writer
+from services.api.fields import KPI_KEY_PATTERN
 from services.api.kpis.repository import KpiRepository
 from services.api.kpis.schemas import (
-    KPI_KEY_PATTERN,
     AnomalySettings,
     ExpressionCheck,
     ExpressionChecked,

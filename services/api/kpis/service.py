@@ -19,10 +19,10 @@ from northstar.domain.expressions import (
 )
 from northstar.http.problems import Problem, invalid_field
 from northstar.rollups.series import MAX_POINTS, step_series
-from services.api.goals.service import evaluate_goals
+from services.api.judging import evaluate_goals
 from services.api.kpis.repository import KpiRepository
 from services.api.kpis.schemas import KpiCreate, KpiPoint, KpiUpdate, KpiValues
-from services.api.users.service import check_owner
+from services.api.owners import check_owner
 
 DEFAULT_SPAN = timedelta(days=7)
 TARGET_POINTS = 500

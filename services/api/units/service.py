@@ -10,9 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from northstar.db.locks import Hierarchy, lock_hierarchy
 from northstar.db.models import OrgUnit
 from northstar.http.problems import Problem, invalid_field
+from services.api.owners import check_owner
 from services.api.units.repository import UnitRepository
 from services.api.units.schemas import UnitCreate, UnitUpdate
-from services.api.users.service import check_owner
 
 
 def not_found(unit_id: uuid.UUID) -> Problem:

@@ -8,9 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from northstar.auth.keys import Role
 from northstar.auth.policy import Action
-from northstar.db.models import User
 from services.api.access import Actor, Permit
 from services.api.audit import Audit
 from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key, page_of
@@ -18,21 +16,11 @@ from services.api.transaction import Session
 from services.api.users.repository import UserRepository
 from services.api.users.schemas import InvitationOut, UserCreate, UserCreated, UserOut, UserUpdate
 from services.api.users.service import UserService
+from services.api.users.shapes import user_out
 
 router = APIRouter(prefix="/v1/users", tags=["people"])
 
 PeopleAdmin = Annotated[Actor, Depends(Permit(Action.PEOPLE_MANAGE))]
-
-
-def user_out(user: User) -> UserOut:
-    return UserOut(
-        id=user.id,
-        email=user.email,
-        name=user.name,
-        role=Role(user.role),
-        status=user.status,
-        created_at=user.created_at,
-    )
 
 
 def _service(request: Request, session: Session) -> UserService:

@@ -8,7 +8,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from northstar.auth.passwords import hash_password_async, password_problems
 from northstar.db.models import User
@@ -105,10 +104,3 @@ class UserService:
         user.updated_at = datetime.now(UTC)
         await self.repository.session.flush()
         return user
-
-
-async def check_owner(session: AsyncSession, owner_id: uuid.UUID | None) -> None:
-    """An `owner_id` must name a user (422 otherwise); deactivated people may still own."""
-    if owner_id is not None and await session.get(User, owner_id) is None:
-        message = f"there is no user with id {owner_id}"
-        raise invalid_field("owner_id", message)
