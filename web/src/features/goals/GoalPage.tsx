@@ -23,7 +23,7 @@ import {
 } from "@/shared/lib/format";
 
 import {
-  useAlertAction,
+  useGoalAlertAction,
   useCheckIns,
   useCreateInitiative,
   useDrivers,
@@ -174,7 +174,7 @@ function GoalChart({
 
 function AlertsPanel({ goalId, canAct }: { goalId: string; canAct: boolean }) {
   const alerts = useGoalAlerts(goalId);
-  const action = useAlertAction(goalId);
+  const action = useGoalAlertAction(goalId);
   const [notes, setNotes] = useState<Record<string, string>>({});
   return (
     <Panel title="Alerts">
