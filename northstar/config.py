@@ -105,6 +105,34 @@ class OutboundSettings(BaseSettings):
         return value
 
 
+#: `NORTHSTAR_RATE_LIMIT_STORAGE` schemes: process memory, or a Redis every process shares.
+RATE_LIMIT_STORAGE_SCHEMES = ("memory", "redis", "rediss")
+
+
+class RateLimitSettings(BaseSettings):
+    """Where rate limit and sign-in throttle counters live (SPEC §19, docs/security.md).
+
+    `memory://` (default): in each process, so N workers or replicas allow N times a
+    limit. `redis://[:password@]host:port[/db]` (or `rediss://` for TLS): one Redis every
+    process counts in, so the limits hold for the deployment as a whole."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    rate_limit_storage: str = "memory://"
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _storage_url(cls, value: str) -> str:
+        scheme, separator, rest = value.partition("://")
+        if not separator or scheme not in RATE_LIMIT_STORAGE_SCHEMES:
+            raise ValueError("must be memory:// or redis://host:port[/db] (rediss:// for TLS)")
+        if scheme != "memory":
+            host = rest.split("/", 1)[0].rpartition("@")[2]
+            if not host:
+                raise ValueError(f"names no host: {scheme}://host:port[/db]")
+        return value
+
+
 class EventLimitSettings(BaseSettings):
     """What an event may hold, shared by ingest (which answers 422) and the evaluator
     (which dead-letters what reached Kafka some other way): docs/events.md."""
