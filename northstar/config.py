@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime, timedelta
-from typing import Literal, TypeVar
+from typing import Literal, Self, TypeVar
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from northstar.domain.cardinality import CardinalityLimits
@@ -131,6 +131,33 @@ class RateLimitSettings(BaseSettings):
             if not host:
                 raise ValueError(f"names no host: {scheme}://host:port[/db]")
         return value
+
+
+class MeasurementRetentionSettings(BaseSettings):
+    """TimescaleDB policies for raw measurements (docs/deploy.md, "TimescaleDB"); read by
+    the migrations and `python -m northstar.db.policies`, ignored without the extension.
+
+    Rollups (minutes to weeks) keep the long history: reads use raw measurements only for
+    the parts of a range that are not whole minutes (northstar/rollups/reader.py), so
+    dropping old raw chunks loses the sub-minute edges of old ranges, not their totals.
+    The default keeps them two years, as migration 0001 did."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    # Chunks of raw measurements older than this are compressed (segmented by metric).
+    measurements_compress_after_days: int = Field(default=7, ge=1, le=36_500)
+    # Chunks older than this are dropped; 0 keeps raw measurements for ever.
+    measurements_retention_days: int = Field(default=730, ge=0, le=36_500)
+
+    @model_validator(mode="after")
+    def _retention_after_compression(self) -> Self:
+        retain, compress = self.measurements_retention_days, self.measurements_compress_after_days
+        if retain and retain <= compress:
+            raise ValueError(
+                "NORTHSTAR_MEASUREMENTS_RETENTION_DAYS must be 0 (keep) or more than "
+                "NORTHSTAR_MEASUREMENTS_COMPRESS_AFTER_DAYS"
+            )
+        return self
 
 
 class EventLimitSettings(BaseSettings):
