@@ -124,6 +124,24 @@ def test_every_long_running_service_is_deployed(rendered: dict[str, list[Doc]]) 
         assert not any(d["kind"] == "Secret" for d in docs), "secrets are never in the manifests"
 
 
+def test_the_migration_step_carries_what_the_job_needs(rendered: dict[str, list[Doc]]) -> None:
+    """`kubectl apply -k … -l northstar/rollout-step=migrate` (docs/deploy.md) applies the
+    Job with its namespace, ServiceAccount and ConfigMap, and nothing of the services."""
+    for docs in rendered.values():
+        step = {
+            (d["kind"], d["metadata"]["name"])
+            for d in docs
+            if d["metadata"].get("labels", {}).get("northstar/rollout-step") == "migrate"
+        }
+        job = _one(docs, "Job", "northstar-migrate")
+        pod = job["spec"]["template"]["spec"]
+        needs = {("Job", "northstar-migrate"), ("ServiceAccount", pod["serviceAccountName"])}
+        for container in pod["containers"]:
+            needs |= {("ConfigMap", e["configMapRef"]["name"]) for e in container["envFrom"]}
+        needs.add(("Namespace", job["metadata"]["namespace"]))
+        assert step == needs
+
+
 def test_keda_scales_the_evaluator_on_its_group_and_topic(rendered: dict[str, list[Doc]]) -> None:
     group = EvaluatorSettings.model_fields["consumer_group"].default
     prefix = KafkaSettings.model_fields["topic_prefix"].default
