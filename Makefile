@@ -9,7 +9,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help setup prometheus-tools chromium redis-server kubectl run test lint format bench migrate clean \
+.PHONY: help setup system-account prometheus-tools chromium redis-server kubectl run test lint \
+	format bench migrate clean \
 	web web-client web-client-check screenshots
 
 help:
@@ -26,7 +27,13 @@ help:
 	@echo "make clean    remove caches, build output and devstack logs"
 
 # Reinstall only when the dependency list changed; the stamp lives inside the venv.
-setup: $(VENV)/.installed prometheus-tools chromium redis-server kubectl web
+setup: $(VENV)/.installed system-account prometheus-tools chromium redis-server kubectl web
+
+# PostgreSQL refuses to run as root, so the harness runs its servers as a system account.
+# Created here, once, before any test process starts (test workers racing to create it
+# is what made the first `make test` on a fresh machine fail).
+system-account: $(VENV)/.installed
+	@$(BIN)/python -m devstack.postgres ensure-user
 
 # The observability tests run the real `prometheus` and `promtool` (Debian package
 # `prometheus`). Installed here when we are root with apt; otherwise say how.

@@ -34,6 +34,7 @@ from services.api.gate import PUBLIC_PATHS, ApiGate
 from services.api.gauges import business_gauges
 from services.api.goals.nodes import GoalNodes
 from services.api.goals.routes import router as goals_router
+from services.api.history.routes import router as history_router
 from services.api.initiatives.routes import router as initiatives_router
 from services.api.kpis.routes import router as kpis_router
 from services.api.members.routes import router as members_router
@@ -174,6 +175,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(analysis_router)
     app.include_router(kpis_router)
     app.include_router(goals_router)
+    app.include_router(history_router)
     app.include_router(alerts_router)
     app.include_router(reviews_router)
     app.include_router(webhooks_router)

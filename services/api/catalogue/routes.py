@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from northstar.db.models import Metric
 from services.api.dependencies import Reader, Session
-from services.api.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from services.api.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor, page_of
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
 
@@ -37,19 +37,16 @@ async def list_metrics(
     if after:
         query = query.where(Metric.name > str(after[0]))
     rows = list((await session.scalars(query)).all())
-    next_cursor = encode_cursor([rows[limit - 1].name]) if len(rows) > limit else None
-    return Page[MetricOut](
-        items=[
-            MetricOut(
-                name=m.name,
-                first_seen=m.first_seen,
-                last_seen=m.last_seen,
-                last_received=m.last_received,
-                event_count=m.event_count,
-                dimensions=m.dimensions,
-                dimension_sets=m.dimension_sets,
-            )
-            for m in rows[:limit]
-        ],
-        next_cursor=next_cursor,
+    return page_of(rows, limit, lambda m: encode_cursor([m.name]), _metric_out)
+
+
+def _metric_out(m: Metric) -> MetricOut:
+    return MetricOut(
+        name=m.name,
+        first_seen=m.first_seen,
+        last_seen=m.last_seen,
+        last_received=m.last_received,
+        event_count=m.event_count,
+        dimensions=m.dimensions,
+        dimension_sets=m.dimension_sets,
     )

@@ -46,7 +46,7 @@ from services.api.notifications.schemas import (
     clock,
 )
 from services.api.notifications.service import ensure_may_manage
-from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key
+from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key, page_of
 from services.api.settings import ApiSettings
 
 channels = APIRouter(prefix="/v1/channels", tags=["notifications"])
@@ -196,11 +196,7 @@ async def list_channels(
     session: Session, _: Reader, limit: Limit = 100, cursor: Cursor = None
 ) -> Page[ChannelOut]:
     rows = await NotificationRepository(session).channels(limit + 1, decode_time_key(cursor))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_time_key(rows[-1].created_at, rows[-1].id)
-    return Page[ChannelOut](items=[_channel_out(c) for c in rows], next_cursor=next_cursor)
+    return page_of(rows, limit, lambda r: encode_time_key(r.created_at, r.id), _channel_out)
 
 
 @channels.get("/{channel_id}", response_model=ChannelOut, summary="Get a channel")
@@ -254,11 +250,7 @@ async def list_deliveries(
         status=status.value if status else None,
         before=decode_time_key(cursor),
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_time_key(rows[-1].created_at, rows[-1].id)
-    return Page[DeliveryOut](items=[_delivery_out(m) for m in rows], next_cursor=next_cursor)
+    return page_of(rows, limit, lambda r: encode_time_key(r.created_at, r.id), _delivery_out)
 
 
 # -- subscriptions -------------------------------------------------------------------------
@@ -311,13 +303,7 @@ async def list_subscriptions(
     rows = await NotificationRepository(session).subscriptions(
         limit + 1, decode_time_key(cursor), channel_id=channel_id
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_time_key(rows[-1].created_at, rows[-1].id)
-    return Page[SubscriptionOut](
-        items=[_subscription_out(s) for s in rows], next_cursor=next_cursor
-    )
+    return page_of(rows, limit, lambda r: encode_time_key(r.created_at, r.id), _subscription_out)
 
 
 @subscriptions.delete("/{subscription_id}", status_code=204, summary="Delete a subscription")
