@@ -128,8 +128,11 @@ def create_app(settings: ApiSettings) -> FastAPI:
     document_errors(app, public_paths=PUBLIC_PATHS, session_cookie=SESSION_COOKIE)
     app.state.sessions = sessions
     app.state.settings = settings
+    # One limiter (one store, one Redis connection pool when shared) for the gate and
+    # the sign-in throttle; their counters are kept apart by namespace.
+    limiter = RateLimiter(settings.rate_limit_storage)
     app.state.login_throttle = LoginThrottle(
-        settings.login_limit_per_account, settings.login_limit_per_address
+        limiter, settings.login_limit_per_account, settings.login_limit_per_address
     )
     app.state.authenticator = Authenticator(engine, ttl=settings.api_key_cache_seconds)
     app.state.goal_nodes = GoalNodes()
@@ -144,7 +147,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.add_middleware(
         ApiGate,
         authenticator=app.state.authenticator,
-        limiter=RateLimiter(),
+        limiter=limiter,
         per_key=parse_limits(settings.rate_limit_per_key),
         per_address=parse_limits(settings.rate_limit_per_address),
         failed_auth=parse_limits(settings.failed_auth_limit),
@@ -152,9 +155,12 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
 
+    checks = {"database": database_check(engine)}
+    if limiter.shared:
+        checks["rate_limit_storage"] = limiter.check
     app.include_router(
         health_router(
-            {"database": database_check(engine)},
+            checks,
             registry=telemetry.API,
             private=(business_registry, metrics_access(app.state.authenticator)),
         )
