@@ -2355,9 +2355,11 @@ export interface components {
             other_contribution: number;
             /**
              * Reference
-             * @description What it is compared with.
+             * @description What it is compared with (see `reference_kind`).
              */
             reference: number;
+            /** @description Which reference was used, and how it was spread over the dimension's values: `previous` (the previous period of the same length, value by value), `expected_by_history` (the expected value, spread as the previous period was) or `expected_by_peers` (the expected value with no history to spread it by: each value held up to the median of its peers, so a value far below the others concentrates the gap; for percentiles and other shapes each value is held to the expected value itself). See docs/analysis.md. */
+            reference_kind: components["schemas"]["ReferenceKind"];
             /**
              * To
              * Format: date-time
@@ -3797,6 +3799,13 @@ export interface components {
              */
             start: string;
         };
+        /**
+         * ReferenceKind
+         * @description What the actual was compared with, and how the reference was spread over the values
+         *     of a dimension.
+         * @enum {string}
+         */
+        ReferenceKind: "previous" | "expected_by_history" | "expected_by_peers";
         /** ReviewCreate */
         ReviewCreate: {
             /**
