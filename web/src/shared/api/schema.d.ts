@@ -212,7 +212,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List channels (targets are never shown) */
+        /**
+         * List the channels you may see (targets are never shown)
+         * @description Your own channels and those of the units you lead (with their subtrees); editors every unit's channel; admins every channel.
+         */
         get: operations["list_channels_v1_channels_get"];
         put?: never;
         /**
@@ -343,7 +346,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List digests */
+        /** List the digests of the channels you may see */
         get: operations["list_digests_v1_digests_get"];
         put?: never;
         /**
@@ -866,7 +869,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List subscriptions */
+        /** List the subscriptions of the channels you may see */
         get: operations["list_subscriptions_v1_subscriptions_get"];
         put?: never;
         /** Subscribe a channel to a goal, a unit's subtree or its owner's goals */
@@ -1050,7 +1053,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A person's quiet hours */
+        /** A person's quiet hours (theirs and admins' to see) */
         get: operations["get_preferences_v1_users__user_id__notification_preferences_get"];
         /**
          * Set a person's quiet hours (admin)
