@@ -212,7 +212,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List channels (targets are never shown) */
+        /**
+         * List the channels you may see (targets are never shown)
+         * @description Your own channels and those of the units you lead (with their subtrees); editors every unit's channel; admins every channel.
+         */
         get: operations["list_channels_v1_channels_get"];
         put?: never;
         /**
@@ -343,7 +346,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List digests */
+        /** List the digests of the channels you may see */
         get: operations["list_digests_v1_digests_get"];
         put?: never;
         /**
@@ -866,7 +869,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List subscriptions */
+        /** List the subscriptions of the channels you may see */
         get: operations["list_subscriptions_v1_subscriptions_get"];
         put?: never;
         /** Subscribe a channel to a goal, a unit's subtree or its owner's goals */
@@ -1050,7 +1053,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A person's quiet hours */
+        /** A person's quiet hours (theirs and admins' to see) */
         get: operations["get_preferences_v1_users__user_id__notification_preferences_get"];
         /**
          * Set a person's quiet hours (admin)
@@ -2355,9 +2358,11 @@ export interface components {
             other_contribution: number;
             /**
              * Reference
-             * @description What it is compared with.
+             * @description What it is compared with (see `reference_kind`).
              */
             reference: number;
+            /** @description Which reference was used, and how it was spread over the dimension's values: `previous` (the previous period of the same length, value by value), `expected_by_history` (the expected value, spread as the previous period was) or `expected_by_peers` (the expected value with no history to spread it by: each value held up to the median of its peers, so a value far below the others concentrates the gap; for percentiles and other shapes each value is held to the expected value itself). See docs/analysis.md. */
+            reference_kind: components["schemas"]["ReferenceKind"];
             /**
              * To
              * Format: date-time
@@ -3797,6 +3802,13 @@ export interface components {
              */
             start: string;
         };
+        /**
+         * ReferenceKind
+         * @description What the actual was compared with, and how the reference was spread over the values
+         *     of a dimension.
+         * @enum {string}
+         */
+        ReferenceKind: "previous" | "expected_by_history" | "expected_by_peers";
         /** ReviewCreate */
         ReviewCreate: {
             /**
