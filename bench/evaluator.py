@@ -1,21 +1,32 @@
-"""Evaluator throughput from a pre-filled topic, and the bare COPY ceiling.
+"""Evaluator throughput from a pre-filled topic, and the bare COPY ceiling; then 2 and 4
+replicas on fresh copies of the same backlog.
 
 The topic is filled before the evaluator starts, so the figure is the evaluator's own
 pace (poll → decode → COPY + dedupe + rollups → evaluate 100 goals → commit → commit
 offsets), not the producer's. Progress is read from the evaluator's own
 `northstar_evaluator_events_total{outcome="stored"}` counter.
+
+Each run also measures what scaling out costs (issue 28): the time evaluator sessions
+spent waiting for a lock held by another (`pg_stat_activity.wait_event_type = 'Lock'`,
+sampled every 10 ms and summed over the sessions: seconds of waiting), and the events
+stored per CPU-second of the evaluator processes (psutil `cpu_times`, user + system,
+from when they are ready until the backlog is stored). The 2- and 4-replica rows give
+each figure against the 1-replica run's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
 import orjson
+import psutil  # type: ignore[import-untyped]
 
 from bench.infra import Infrastructure, RssSampler, insert_kpis_and_goals
 from bench.results import Row
@@ -84,17 +95,119 @@ async def _stored(client: httpx.AsyncClient, url: str) -> float:
     return 0.0
 
 
+REPLICAS = (1, 2, 4)
+LOCK_SAMPLE_S = 0.01
+_LOCK_WAITERS = """
+SELECT count(*) FROM pg_stat_activity
+WHERE datname = $1 AND wait_event_type = 'Lock' AND application_name LIKE 'northstar-evaluator%'
+"""
+
+
+class LockWaitSampler:
+    """Seconds evaluator sessions spent waiting for locks, sampled from `pg_stat_activity`."""
+
+    def __init__(self, database_url: str) -> None:
+        self._url = database_url
+        self.seconds = 0.0
+        self.samples = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        conn = await asyncpg.connect(self._url)
+        try:
+            name = await conn.fetchval("SELECT current_database()")
+            last = time.monotonic()
+            while True:
+                waiting = await conn.fetchval(_LOCK_WAITERS, name)
+                now = time.monotonic()
+                self.seconds += waiting * (now - last)
+                self.samples += 1
+                last = now
+                await asyncio.sleep(LOCK_SAMPLE_S)
+        finally:
+            await conn.close()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of the processes and their children so far."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            root = psutil.Process(pid)
+            for proc in [root, *root.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    times = proc.cpu_times()
+                    total += times.user + times.system
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class Scaling:
+    replicas: int
+    rate: float
+    lock_wait_s: float
+    events_per_cpu_s: float
+    row: Row
+
+
 async def run(infra: Infrastructure, *, events: int, max_poll_records: int | None) -> list[Row]:
-    """One evaluator (the headline figure, against the COPY ceiling), then two replicas
-    in one consumer group on fresh copies of the same data."""
-    rows = [await _run(infra, events=events, max_poll_records=max_poll_records, replicas=1)]
-    rows.append(await _run(infra, events=events, max_poll_records=max_poll_records, replicas=2))
+    """One evaluator (the headline figure, against the COPY ceiling), then 2 and 4
+    replicas in one consumer group on fresh copies of the same data; for each, the lock
+    waits and the events per CPU-second, against the single replica's."""
+    runs = [
+        await _run(infra, events=events, max_poll_records=max_poll_records, replicas=n)
+        for n in REPLICAS
+    ]
+    one = runs[0]
+    rows: list[Row] = []
+    for r in runs:
+        rows.append(r.row)
+        if r.replicas == 1:
+            against = ""
+        else:
+            against = (
+                f"; against 1 replica: events/s ×{r.rate / one.rate:.2f}, "
+                f"events per CPU-second ×{r.events_per_cpu_s / one.events_per_cpu_s:.2f}, "
+                f"lock wait {r.lock_wait_s:.2f} s against {one.lock_wait_s:.2f} s"
+            )
+        rows.append(
+            Row(
+                "evaluator",
+                f"lock wait, {r.replicas} replica{'s' if r.replicas > 1 else ''}",
+                r.lock_wait_s * 1000,
+                "ms",
+                "≈ 0",
+                r.lock_wait_s < 0.05 * events / max(r.rate, 1.0),
+                note="seconds evaluator sessions waited for a lock (pg_stat_activity, "
+                f"sampled every {LOCK_SAMPLE_S * 1000:.0f} ms) while storing the backlog" + against,
+            )
+        )
+        rows.append(
+            Row(
+                "evaluator",
+                f"events per CPU-second, {r.replicas} replica{'s' if r.replicas > 1 else ''}",
+                r.events_per_cpu_s,
+                "events/CPU-s",
+                "flat as replicas are added",
+                r.events_per_cpu_s >= 0.8 * one.events_per_cpu_s,
+                note="events stored / (user + system CPU seconds of the evaluator processes)",
+            )
+        )
     return rows
 
 
 async def _run(
     infra: Infrastructure, *, events: int, max_poll_records: int | None, replicas: int
-) -> Row:
+) -> Scaling:
     suffix = "" if replicas == 1 else f"_{replicas}"
     prefix = PREFIX if replicas == 1 else f"{PREFIX.rstrip('.')}{replicas}."
     database_url = await infra.database(f"bench_evaluator{suffix}")
@@ -120,10 +233,14 @@ async def _run(
         else {}
     )
     samples: list[tuple[float, float]] = []
+    locks = LockWaitSampler(database_url)
     with (
         infra.services(env, "evaluator", extra=extra, replicas={"evaluator": replicas}) as services,
         RssSampler({n: p.pid for n, p in services.items() if p.pid is not None}) as rss,
     ):
+        pids = [p.pid for p in services.values() if p.pid is not None]
+        cpu_before = _cpu_seconds(pids)
+        locks.start()
         async with httpx.AsyncClient(timeout=10) as client:
             progress_at = time.monotonic()
             while True:
@@ -140,6 +257,8 @@ async def _run(
                         f"({stored:,.0f} of {events:,}); see {services['evaluator'].log_path}"
                     )
                 await asyncio.sleep(0.05)
+        cpu = _cpu_seconds(pids) - cpu_before
+        await locks.stop()
     first = next((s for s in samples if s[1] > 0), None)
     last = samples[-1]
     if first is None or last[1] <= first[1]:
@@ -152,8 +271,13 @@ async def _run(
         f"{len(kpis())} KPIs; stored {last[1]:,.0f}; peak RSS while catching up "
         f"{max(rss.peak.values()):.0f} MB per replica"
     )
+    per_cpu = last[1] / cpu if cpu > 0 else 0.0
+    note += (
+        f"; lock wait {locks.seconds:.2f} s ({locks.samples:,} samples); "
+        f"{cpu:.1f} CPU-s of evaluator processes"
+    )
     if replicas == 1:
-        return Row(
+        row = Row(
             "evaluator",
             "events/s stored + evaluated",
             rate,
@@ -163,12 +287,14 @@ async def _run(
             ceiling=await copy_ceiling(database_url, batch, 100_000),
             note=note,
         )
-    return Row(
+        return Scaling(replicas, rate, locks.seconds, per_cpu, row)
+    row = Row(
         "evaluator",
         f"events/s stored + evaluated, {replicas} replicas",
         rate,
         "events/s",
         "≥ 100,000 events/s",
         rate >= TARGET,
-        note=f"{note}; one consumer group, the second replica joins while the first runs",
+        note=f"{note}; one consumer group, the replicas join while the first runs",
     )
+    return Scaling(replicas, rate, locks.seconds, per_cpu, row)
