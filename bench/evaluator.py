@@ -1,8 +1,9 @@
 """Evaluator throughput from a pre-filled topic, and the bare COPY ceiling; then 2 and 4
 replicas on fresh copies of the same backlog.
 
-The topic is filled before the evaluator starts, so the figure is the evaluator's own
-pace (poll → decode → COPY + dedupe + rollups → evaluate 100 goals → commit → commit
+The evaluator replicas join their consumer group on an empty topic, are suspended
+(SIGSTOP) while the topic is filled, and resumed together, so the figure is the
+evaluator's own pace, every replica on the same backlog from the start (poll → decode → COPY + dedupe + rollups → evaluate 100 goals → commit → commit
 offsets), not the producer's. Progress is read from the evaluator's own
 `northstar_evaluator_events_total{outcome="stored"}` counter.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,6 +34,7 @@ from bench.infra import Infrastructure, RssSampler, insert_kpis_and_goals
 from bench.results import Row
 from bench.workload import kpis, metric_events
 from devstack.broker import create_topics
+from devstack.processes import ServiceProcess
 from northstar.config import KafkaSettings
 from northstar.events.codec import MAX_EVENTS_PER_MESSAGE
 from northstar.events.model import MetricEvent
@@ -150,6 +153,37 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+_ASSIGNED = re.compile(r"partitions assigned\s+partitions=\[([\d, ]*)\]")
+
+
+async def _settled(replicas: list[ServiceProcess], partitions: int = 12) -> None:
+    """Wait until the replicas' last assignments (from their logs) share out every
+    partition of the events topic, none twice."""
+    give_up = time.monotonic() + 90
+    while True:
+        owned = []
+        for process in replicas:
+            found = _ASSIGNED.findall(process.log_path.read_text(errors="replace"))
+            owned.append({int(p) for p in found[-1].split(",") if p.strip()} if found else set())
+        if all(owned) and sum(map(len, owned)) == len(set().union(*owned)) == partitions:
+            return
+        if time.monotonic() > give_up:
+            raise RuntimeError(f"the consumer group did not settle: {owned}")
+        await asyncio.sleep(0.2)
+
+
+def _suspend(pids: list[int], suspend: bool) -> None:
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            process = psutil.Process(pid)
+            for proc in [process, *process.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    if suspend:
+                        proc.suspend()
+                    else:
+                        proc.resume()
+
+
 @dataclass(frozen=True, slots=True)
 class Scaling:
     replicas: int
@@ -224,22 +258,35 @@ async def _run(
     batch = metric_events(
         rng, events, start=now - timedelta(hours=1), spread=timedelta(hours=1), id_prefix="ev"
     )
-    await prefill(infra.broker.bootstrap, batch, prefix)
 
     env = infra.service_env(database_url, prefix)
-    extra = (
-        {"evaluator": {"NORTHSTAR_MAX_POLL_RECORDS": str(max_poll_records)}}
-        if max_poll_records
-        else {}
-    )
+    # INFO: the replicas' "partitions assigned" lines tell when the group has settled.
+    # A long session: a suspended replica sends no heartbeats while the backlog is produced.
+    evaluator_env = {
+        "NORTHSTAR_LOG_LEVEL": "INFO",
+        "NORTHSTAR_CONSUMER_SESSION_TIMEOUT_MS": "60000",
+    }
+    if max_poll_records:
+        evaluator_env["NORTHSTAR_MAX_POLL_RECORDS"] = str(max_poll_records)
     samples: list[tuple[float, float]] = []
     locks = LockWaitSampler(database_url)
     with (
-        infra.services(env, "evaluator", extra=extra, replicas={"evaluator": replicas}) as services,
+        infra.services(
+            env, "evaluator", extra={"evaluator": evaluator_env}, replicas={"evaluator": replicas}
+        ) as services,
         RssSampler({n: p.pid for n, p in services.items() if p.pid is not None}) as rss,
     ):
+        # Every replica starts on the same backlog at once: they join the group on an
+        # empty topic, are suspended (SIGSTOP) while the backlog is produced, and resumed
+        # together; otherwise the first would store much of it while the others start.
+        await _settled(list(services.values()))
         pids = [p.pid for p in services.values() if p.pid is not None]
-        cpu_before = _cpu_seconds(pids)
+        _suspend(pids, True)
+        try:
+            await prefill(infra.broker.bootstrap, batch, prefix)
+        finally:
+            cpu_before = _cpu_seconds(pids)
+            _suspend(pids, False)
         locks.start()
         async with httpx.AsyncClient(timeout=10) as client:
             progress_at = time.monotonic()
