@@ -3,8 +3,9 @@ replicas on fresh copies of the same backlog.
 
 The evaluator replicas join their consumer group on an empty topic, are suspended
 (SIGSTOP) while the topic is filled, and resumed together, so the figure is the
-evaluator's own pace, every replica on the same backlog from the start (poll → decode → COPY + dedupe + rollups → evaluate 100 goals → commit → commit
-offsets), not the producer's. Progress is read from the evaluator's own
+evaluator's own pace (poll → decode → COPY + dedupe + rollups → evaluate 100 goals →
+commit → commit offsets), not the producer's, every replica on the same backlog from
+the start. Progress is read from the evaluator's own
 `northstar_evaluator_events_total{outcome="stored"}` counter.
 
 Each run also measures what scaling out costs (issue 28): the time evaluator sessions
