@@ -25,6 +25,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import httpx
@@ -47,16 +48,44 @@ PREFIX = "bench-eval."
 STALL_S = 60.0
 
 
-async def prefill(bootstrap: str, events: list[MetricEvent], prefix: str) -> None:
+PARTITIONS = 12
+
+
+class _Recorder:
+    """Stands in for the producer to `send_events`: records the messages (value, key,
+    partition, headers) ingest's code makes, so they can be sent later in one go."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return set(range(PARTITIONS))
+
+    async def send(self, topic: str, value: bytes, **kwargs: Any) -> asyncio.Future[None]:
+        self.sent.append({"topic": topic, "value": value, **kwargs})
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+async def encode(events: list[MetricEvent], prefix: str) -> list[dict[str, Any]]:
+    """The messages ingest's own code (`send_events`: keys, partitions, format) makes of
+    `events`, ready to send."""
+    recorder = _Recorder()
+    await send_events(recorder, Topics.with_prefix(prefix).events, events)
+    return recorder.sent
+
+
+async def prefill(bootstrap: str, messages: list[dict[str, Any]], prefix: str) -> None:
     topics = Topics.with_prefix(prefix)
-    await create_topics(bootstrap, {topics.events: 12, topics.dlq: 1, topics.alerts: 3})
-    # ingest's own producer and message format; a long timeout, as the whole topic is
-    # sent at once.
+    await create_topics(bootstrap, {topics.events: PARTITIONS, topics.dlq: 1, topics.alerts: 3})
+    # ingest's producer settings; a long timeout, as the whole topic is sent at once.
     settings = KafkaSettings(kafka_bootstrap=bootstrap, kafka_request_timeout_ms=60_000)
     kafka = producer(settings, client_id="bench-prefill")
     await kafka.start()
     try:
-        await send_events(kafka, topics.events, events)
+        deliveries = [await kafka.send(**message) for message in messages]
+        await asyncio.gather(*deliveries)
     finally:
         await kafka.stop()
 
@@ -157,7 +186,7 @@ def _cpu_seconds(pids: list[int]) -> float:
 _ASSIGNED = re.compile(r"partitions assigned\s+partitions=\[([\d, ]*)\]")
 
 
-async def _settled(replicas: list[ServiceProcess], partitions: int = 12) -> None:
+async def _settled(replicas: list[ServiceProcess], partitions: int = PARTITIONS) -> None:
     """Wait until the replicas' last assignments (from their logs) share out every
     partition of the events topic, none twice."""
     give_up = time.monotonic() + 90
@@ -259,14 +288,13 @@ async def _run(
     batch = metric_events(
         rng, events, start=now - timedelta(hours=1), spread=timedelta(hours=1), id_prefix="ev"
     )
+    # Encoded before the replicas are suspended: only sending happens while they are
+    # (within their session timeout).
+    messages = await encode(batch, prefix)
 
     env = infra.service_env(database_url, prefix)
     # INFO: the replicas' "partitions assigned" lines tell when the group has settled.
-    # A long session: a suspended replica sends no heartbeats while the backlog is produced.
-    evaluator_env = {
-        "NORTHSTAR_LOG_LEVEL": "INFO",
-        "NORTHSTAR_CONSUMER_SESSION_TIMEOUT_MS": "60000",
-    }
+    evaluator_env = {"NORTHSTAR_LOG_LEVEL": "INFO"}
     if max_poll_records:
         evaluator_env["NORTHSTAR_MAX_POLL_RECORDS"] = str(max_poll_records)
     samples: list[tuple[float, float]] = []
@@ -284,7 +312,7 @@ async def _run(
         pids = [p.pid for p in services.values() if p.pid is not None]
         _suspend(pids, True)
         try:
-            await prefill(infra.broker.bootstrap, batch, prefix)
+            await prefill(infra.broker.bootstrap, messages, prefix)
         finally:
             cpu_before = _cpu_seconds(pids)
             _suspend(pids, False)
