@@ -1,10 +1,10 @@
 """Which Kafka partition each event goes to: one per series, a few for a hot one.
 
-A series is a metric and a canonical dimension set (`canonical_dimensions`: the set as
-JSON with sorted keys). Every rollup row belongs to one series, so sending all of a
-series' events to one partition gives each rollup row one writer: the evaluator replica
-that owns the partition. Replicas then never fold into the same rows, and never wait for
-each other's row locks (docs/architecture.md, "One writer per series").
+A series is a metric and a canonical dimension set (the set as JSON with sorted keys,
+`northstar.rollups.batch.canonical_dimensions`). Every rollup row belongs to one series,
+so sending all of a series' events to one partition gives each rollup row one writer:
+the evaluator replica that owns the partition. Replicas then never fold into the same
+rows, and never wait for each other's row locks (docs/architecture.md, "One writer per series").
 
     request's events → grouped by series key (one dict append per event)
                      → each series: its partition, crc32(key) mod partitions
@@ -33,8 +33,9 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import orjson
+
 from northstar.events.model import MetricEvent
-from northstar.rollups.batch import canonical_dimensions
 
 
 def series_key(metric: str, dimensions: str, salt: int = 0) -> str:
@@ -140,16 +141,19 @@ def route(
 ) -> list[Message]:
     """The messages that carry `events`: grouped by series, each series on its
     partition (a hot one sliced over its salts), at most `max_events` per message."""
-    by_series: dict[str, list[MetricEvent]] = {}
-    get = by_series.get
+    # The hot loop: one canonical JSON (as `canonical_dimensions`, but left as bytes)
+    # and one dict append per event; the key string and its hash are made per series.
+    grouped: dict[tuple[str, bytes], list[MetricEvent]] = {}
+    get = grouped.get
+    dumps, sort_keys = orjson.dumps, orjson.OPT_SORT_KEYS
     for event in events:
-        dims = event.dimensions
-        key = event.metric + (canonical_dimensions(dims) if dims else "{}")
-        group = get(key)
+        series = (event.metric, dumps(event.dimensions, option=sort_keys))
+        group = get(series)
         if group is None:
-            by_series[key] = [event]
+            grouped[series] = [event]
         else:
             group.append(event)
+    by_series = {metric + dims.decode(): group for (metric, dims), group in grouped.items()}
 
     placed: dict[str, tuple[int, int]] = {}
     per_partition: dict[int, int] = {}
