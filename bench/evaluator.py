@@ -38,7 +38,6 @@ from bench.workload import kpis, metric_events
 from devstack.broker import create_topics
 from devstack.processes import ServiceProcess
 from northstar.config import KafkaSettings
-from northstar.events.codec import MAX_EVENTS_PER_MESSAGE
 from northstar.events.model import MetricEvent
 from northstar.kafka import Topics, producer, send_events
 
@@ -355,7 +354,7 @@ async def _run(
     rate = last[1] / (last[0] - resumed_at) if last[0] > resumed_at else 0.0
 
     note = (
-        f"{events:,} events in {events // MAX_EVENTS_PER_MESSAGE:,} messages, {GOALS} goals on "
+        f"{events:,} events in {len(messages):,} messages, {GOALS} goals on "
         f"{len(kpis())} KPIs; stored {last[1]:,.0f}; peak RSS while catching up "
         f"{max(rss.peak.values()):.0f} MB per replica"
     )
