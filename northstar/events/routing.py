@@ -184,11 +184,11 @@ def route(
         for key, group in groups:
             starts.append((len(flat), key))
             flat.extend(group)
-        series = 0
+        at = 0  # the series the message begins with
         for begin in range(0, len(flat), max_events):
-            while series + 1 < len(starts) and starts[series + 1][0] <= begin:
-                series += 1
+            while at + 1 < len(starts) and starts[at + 1][0] <= begin:
+                at += 1
             messages.append(
-                Message(partition, salt, starts[series][1], flat[begin : begin + max_events])
+                Message(partition, salt, starts[at][1], flat[begin : begin + max_events])
             )
     return messages
