@@ -74,11 +74,11 @@ class HotSeries:
 
     threshold: float
     salts: int = 4
-    _partitions: dict[int, _Window] = field(default_factory=dict)
-    _busy: set[int] = field(default_factory=set)
-    _series: dict[str, _Window] = field(default_factory=dict)
-    _hot: set[str] = field(default_factory=set)
-    _next_salt: int = 0
+    _partitions: dict[int, _Window] = field(default_factory=dict, init=False)
+    _busy: set[int] = field(default_factory=set, init=False)
+    _series: dict[str, _Window] = field(default_factory=dict, init=False)
+    _hot: set[str] = field(default_factory=set, init=False)
+    _next_salt: int = field(default=0, init=False)
 
     def is_hot(self, key: str) -> bool:
         return key in self._hot
@@ -171,9 +171,11 @@ def route(
             salts = hot.salt_for(len(group))
             size = -(-len(group) // len(salts))
             for i, salt in enumerate(salts):
-                salted = f"{key}#{salt}"
-                target = (partition_of(salted, partitions), salt)
-                outgoing.setdefault(target, []).append((salted, group[i * size : (i + 1) * size]))
+                piece = group[i * size : (i + 1) * size]
+                if piece:  # 5 events over 4 salts: slices of 2, 2, 1 and none
+                    salted = f"{key}#{salt}"
+                    target = (partition_of(salted, partitions), salt)
+                    outgoing.setdefault(target, []).append((salted, piece))
         else:
             outgoing.setdefault((placed[key][0], 0), []).append((key, group))
 

@@ -73,3 +73,11 @@ def test_threshold_zero_never_salts() -> None:
     for now in (0.0, 1.0, 2.0):
         messages = route([_event(i) for i in range(5000)], 3, hot=hot, now=now, max_events=500)
         assert {m.salt for m in messages} == {0}
+
+
+def test_a_hot_series_slice_is_never_empty() -> None:
+    hot = HotSeries(threshold=1, salts=4)
+    for now in (0.0, 1.0, 2.0):
+        messages = route([_event(i) for i in range(5)], 12, hot=hot, now=now, max_events=500)
+    assert sorted(len(m.events) for m in messages) == [1, 2, 2]
+    assert {m.salt for m in messages} == {1, 2, 3}
