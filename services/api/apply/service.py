@@ -306,9 +306,7 @@ class Applier:
         object_id: str,
     ) -> None:
         fields = {k: [before.get(k), after.get(k)] for k in sorted(before.keys() | after.keys())}
-        self.changes.append(
-            PlannedChange(kind=kind.value, name=name, action=action, fields=fields)
-        )
+        self.changes.append(PlannedChange(kind=kind.value, name=name, action=action, fields=fields))
         if self.audit is not None:
             self.audit.record(
                 action,
@@ -356,6 +354,10 @@ class Applier:
     # export --------------------------------------------------------------------------
 
     async def export(self, unit: str | None) -> list[dict[str, Any]]:
+        """Every object (or those of one unit's subtree) as documents. A subtree's
+        documents leave out references to objects outside it (the root unit's parent, a
+        goal's parent goal in a unit above): a field a document leaves out is not managed,
+        so the documents still round-trip and validate on their own."""
         units = await self._subtree(unit) if unit is not None else None
         documents: list[dict[str, Any]] = []
         for kind in APPLY_ORDER:
@@ -367,6 +369,17 @@ class Applier:
                 if current is None:
                     continue
                 documents.append(await self._document(kind, current))
+        if units is not None:
+            exported = {(d["kind"], d["metadata"]["name"]) for d in documents}
+            for document in documents:
+                kind = Kind(document["kind"])
+                refs = [(r.field, r.kind) for r in REFERENCES[kind] if r.kind is not None]
+                if kind is Kind.GOAL:
+                    refs.append(("kpi", Kind.KPI))
+                for field, target in refs:
+                    value = document["spec"].get(field)
+                    if value is not None and (target.value, value) not in exported:
+                        del document["spec"][field]
         return documents
 
     async def _document(self, kind: Kind, current: Current) -> dict[str, Any]:
