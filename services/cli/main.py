@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
@@ -26,7 +26,9 @@ from rich.table import Table
 from rich.text import Text
 
 from services.cli.client import Api, ApiError, Login, current_login, store_login
-from services.cli.files import Checked, Problem, check, point_at
+
+if TYPE_CHECKING:
+    from services.cli.files import Checked, Problem
 
 app = typer.Typer(
     name="northstar",
@@ -69,6 +71,10 @@ def _report(problems: list[Problem]) -> None:
 
 
 def _checked(files: list[str], *, references: bool) -> Checked:
+    # Imported here: the document models load most of the api's schemas, which `status`,
+    # `export` and `login` do not need.
+    from services.cli.files import check
+
     checked = check(files, references=references)
     if checked.problems:
         _report(checked.problems)
@@ -107,6 +113,8 @@ def _server_problem(exc: ApiError, checked: Checked | None) -> typer.Exit:
 
 def _locate(problem: dict[str, Any], checked: Checked) -> Iterator[Problem]:
     """`documents.<i>.<path>` errors, and problems naming a document's kind and name."""
+    from services.cli.files import point_at
+
     for error in problem.get("errors") or []:
         field = str(error.get("field") or "")
         parts = field.split(".")

@@ -111,7 +111,14 @@ def northstar(
     )
 
 
-def files(directory: Path, label: str, *, target: int = 100, extra_goal: bool = True) -> Path:
+def files(
+    directory: Path,
+    label: str,
+    *,
+    target: int = 100,
+    extra_goal: bool = True,
+    reason: str | None = None,
+) -> Path:
     """An organisation in three files: units, KPIs, goals (labelled `team: <label>`)."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "units.yaml").write_text(
@@ -138,7 +145,7 @@ spec:
     )
     goals = f"""apiVersion: northstar/v1
 kind: Goal
-metadata: {{name: {label}-grow, labels: {{team: {label}}}}}
+metadata: {{name: {label}-grow, labels: {{team: {label}}}{f", reason: {reason}" if reason else ""}}}
 spec:
   title: Grow {label}
   unit: {label}-sales
@@ -214,7 +221,7 @@ def test_plan_exit_codes_apply_round_trip_and_a_second_apply_is_a_no_op(
 
     applied = northstar("apply", "-f", str(directory), stack=stack)
     assert applied.returncode == 0, applied
-    assert "2 created" not in applied.stdout and "5 created" in applied.stdout
+    assert "5 created" in applied.stdout
     goals = stack.goals()
     assert goals["Retain rt"]["parent_id"] == goals["Grow rt"]["id"]
 
@@ -222,10 +229,15 @@ def test_plan_exit_codes_apply_round_trip_and_a_second_apply_is_a_no_op(
     assert again.returncode == 0 and "No changes" in again.stdout, again
     assert northstar("plan", "-f", str(directory), stack=stack).returncode == 0
 
-    # A field-by-field plan of a change (the goal has not started yet: no reason needed).
+    # A field-by-field plan of a change; the goal has started, so it needs a reason.
     files(directory, "rt", target=120)
+    unexplained = northstar("plan", "-f", str(directory), stack=stack)
+    assert unexplained.returncode == 1
+    assert "reason is required" in unexplained.stderr
+    assert f"{directory / 'goals.yaml'}:3:" in unexplained.stderr, "points at the document"
+    files(directory, "rt", target=120, reason="new pricing")
     changed = northstar("plan", "-f", str(directory), stack=stack)
-    assert changed.returncode == 2
+    assert changed.returncode == 2, changed
     assert "~ update Goal rt-grow" in changed.stdout
     assert "target: 100.0 → 120.0" in changed.stdout
     files(directory, "rt")
@@ -241,7 +253,9 @@ def test_plan_exit_codes_apply_round_trip_and_a_second_apply_is_a_no_op(
     assert round_trip.returncode == 0, round_trip
     # …and of one unit's subtree, on its own.
     subtree = tmp_path / "sales.yaml"
-    assert northstar("export", "--unit", "rt-sales", "-o", str(subtree), stack=stack).returncode == 0
+    assert (
+        northstar("export", "--unit", "rt-sales", "-o", str(subtree), stack=stack).returncode == 0
+    )
     kinds = [(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(subtree.read_text())]
     assert ("Unit", "rt-org") not in kinds and ("Goal", "rt-retain") in kinds
     assert northstar("validate", "-f", str(subtree)).returncode == 0
@@ -270,7 +284,10 @@ def test_prune_deletes_only_labelled_objects_the_files_dropped(
     assert applied.returncode == 0, applied
     titles = set(stack.goals())
     assert "Retain pr" not in titles
-    assert {"Grow pr", "Web pr", "Grow rt", "Retain rt"} <= titles or {"Grow pr", "Web pr"} <= titles
+    assert {"Grow pr", "Web pr", "Grow rt", "Retain rt"} <= titles or {
+        "Grow pr",
+        "Web pr",
+    } <= titles
 
 
 def test_a_web_edit_between_plan_and_apply_is_refused_and_nothing_is_half_applied(
@@ -310,13 +327,18 @@ def test_a_leads_apply_outside_their_subtree_is_refused_and_login_keeps_the_key(
     lead = stack.call(
         "POST",
         "/v1/users",
-        {"email": "lead.ld@example.org", "name": "Lead", "role": "member",
-         "password": "a long enough password"},
+        {
+            "email": "lead.ld@example.org",
+            "name": "Lead",
+            "role": "member",
+            "password": "a long enough password",
+        },
     )
     stack.call("PUT", f"/v1/units/{units['Sales ld']}/members/{lead['id']}", {"role": "lead"})
     web = httpx.Client(base_url=stack.url, timeout=30)
     signed = web.post(
-        "/v1/auth/login", json={"email": "lead.ld@example.org", "password": "a long enough password"}
+        "/v1/auth/login",
+        json={"email": "lead.ld@example.org", "password": "a long enough password"},
     )
     assert signed.status_code == 200, signed.text
     web.headers["X-CSRF-Token"] = signed.json()["csrf_token"]
@@ -336,8 +358,8 @@ def test_a_leads_apply_outside_their_subtree_is_refused_and_login_keeps_the_key(
     assert env_less.returncode == 0, env_less
     inside = tmp_path / "inside.yaml"
     inside.write_text(
-        f"apiVersion: northstar/v1\nkind: Goal\nmetadata: {{name: ld-grow}}\n"
-        f"spec:\n  title: Grow ld\n  description: by the lead\n"
+        "apiVersion: northstar/v1\nkind: Goal\nmetadata: {name: ld-grow}\n"
+        "spec:\n  title: Grow ld\n  description: by the lead\n"
     )
     assert northstar("apply", "-f", str(inside), home=home).returncode == 0
     # Outside (the org unit's own goal): refused, and the allowed change with it.
