@@ -95,11 +95,35 @@ def _labels(pairs: list[str]) -> dict[str, str]:
     return labels
 
 
+_made: list[Api] = []
+
+
 def _api() -> Api:
     login = current_login()
     if login.key is None:
         raise _fail("no API key: set NORTHSTAR_API_KEY or run `northstar login`")
-    return Api(login)
+    api = Api(login)
+    _made.append(api)
+    return api
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    stats: Annotated[
+        bool, typer.Option(help="Print the HTTP requests made and the time taken (stderr).")
+    ] = False,
+) -> None:
+    """Northstar from the terminal."""
+    if stats:
+        started = time.monotonic()
+
+        def report() -> None:
+            requests = sum(api.requests for api in _made)
+            elapsed = time.monotonic() - started
+            err.print(f"{requests} request{'s' if requests != 1 else ''}, {elapsed:.2f} s")
+
+        ctx.call_on_close(report)
 
 
 def _server_problem(exc: ApiError, checked: Checked | None) -> typer.Exit:

@@ -71,6 +71,12 @@ class KindHandler(ABC):
     action: Action = Action.ORG_WRITE
     resource_type: str
 
+    async def pin(self, session: AsyncSession, object_ids: Sequence[str]) -> list[Any]:
+        """Load these objects in one query and answer them: while the caller holds them,
+        `current` finds them in the session's identity map (which holds objects weakly)
+        instead of reading each on its own."""
+        return []
+
     def normalise(self, fields: dict[str, Any]) -> dict[str, Any]:
         """The desired fields as the server would store them (a KPI's canonical
         expression), so an unchanged document compares equal."""
@@ -115,6 +121,10 @@ class CycleHandler(KindHandler):
     update_body = CycleUpdate
     resource_type = "cycle"
 
+    async def pin(self, session: AsyncSession, object_ids: Sequence[str]) -> list[Any]:
+        ids = [_uuid(i) for i in object_ids]
+        return list(await session.scalars(select(Cycle).where(Cycle.id.in_(ids))))
+
     async def current(self, session: AsyncSession, object_id: str) -> Current | None:
         cycle = await session.get(Cycle, _uuid(object_id))
         if cycle is None:
@@ -151,6 +161,10 @@ class UnitHandler(KindHandler):
     create_body = UnitCreate
     update_body = UnitUpdate
     resource_type = "unit"
+
+    async def pin(self, session: AsyncSession, object_ids: Sequence[str]) -> list[Any]:
+        ids = [_uuid(i) for i in object_ids]
+        return list(await session.scalars(select(OrgUnit).where(OrgUnit.id.in_(ids))))
 
     async def current(self, session: AsyncSession, object_id: str) -> Current | None:
         unit = await session.get(OrgUnit, _uuid(object_id))
@@ -201,6 +215,9 @@ class KpiHandler(KindHandler):
                 return fields
             fields = {**fields, "expression": canonical}
         return fields
+
+    async def pin(self, session: AsyncSession, object_ids: Sequence[str]) -> list[Any]:
+        return list(await session.scalars(select(Kpi).where(Kpi.key.in_(list(object_ids)))))
 
     async def current(self, session: AsyncSession, object_id: str) -> Current | None:
         kpi = await session.get(Kpi, object_id)
@@ -291,6 +308,10 @@ class GoalHandler(KindHandler):
     update_body = GoalUpdate
     action = Action.GOALS_WRITE
     resource_type = "goal"
+
+    async def pin(self, session: AsyncSession, object_ids: Sequence[str]) -> list[Any]:
+        ids = [_uuid(i) for i in object_ids]
+        return list(await session.scalars(select(Goal).where(Goal.id.in_(ids))))
 
     async def current(self, session: AsyncSession, object_id: str) -> Current | None:
         goal = await session.get(Goal, _uuid(object_id))

@@ -23,20 +23,34 @@ class NameRepository:
         self._names: dict[tuple[str, str], str | None] = {}
         self._emails: dict[str, uuid.UUID | None] = {}
         self._user_emails: dict[uuid.UUID, str | None] = {}
+        self._labels: dict[tuple[str, str], dict[str, str] | None] = {}
+        self._loaded: set[str] = set()
 
     async def load(self, kinds: list[str]) -> None:
         """Read every name of these kinds at once (an apply looks up most of them)."""
         rows = await self.session.execute(
-            select(AppliedObject.kind, AppliedObject.name, AppliedObject.object_id).where(
-                AppliedObject.kind.in_(kinds)
-            )
+            select(
+                AppliedObject.kind,
+                AppliedObject.name,
+                AppliedObject.object_id,
+                AppliedObject.labels,
+            ).where(AppliedObject.kind.in_(kinds))
         )
-        for kind, name, object_id in rows:
+        for kind, name, object_id, labels in rows:
             self._ids[(kind, name)] = object_id
             self._names[(kind, object_id)] = name
+            self._labels[(kind, name)] = dict(labels)
+        # From now on a name of these kinds missing from the cache is no name at all.
+        self._loaded.update(kinds)
+
+    def object_ids(self, kind: str) -> list[str]:
+        """The objects of `kind` named so far (after `load`: every named one)."""
+        return [o for (k, _), o in self._ids.items() if k == kind and o is not None]
 
     async def object_id(self, kind: str, name: str) -> str | None:
         key = (kind, name)
+        if key not in self._ids and kind in self._loaded:
+            return None
         if key not in self._ids:
             self._ids[key] = await self.session.scalar(
                 select(AppliedObject.object_id).where(
@@ -47,6 +61,8 @@ class NameRepository:
 
     async def name(self, kind: str, object_id: str) -> str | None:
         key = (kind, object_id)
+        if key not in self._names and kind in self._loaded:
+            return None
         if key not in self._names:
             self._names[key] = await self.session.scalar(
                 select(AppliedObject.name).where(
@@ -56,29 +72,42 @@ class NameRepository:
         return self._names[key]
 
     async def labels(self, kind: str, name: str) -> dict[str, str] | None:
-        row = await self.session.get(AppliedObject, (kind, name))
-        return dict(row.labels) if row is not None else None
+        key = (kind, name)
+        if key not in self._labels and kind in self._loaded:
+            return None
+        if key not in self._labels:
+            row = await self.session.get(AppliedObject, key)
+            self._labels[key] = dict(row.labels) if row is not None else None
+        return self._labels[key]
 
     async def bind(self, kind: str, name: str, object_id: str, labels: Mapping[str, str]) -> None:
         """Name `object_id` (replacing a stale binding of either the name or the object)."""
-        await self.session.execute(
-            delete(AppliedObject).where(
-                AppliedObject.kind == kind,
-                (AppliedObject.name == name) | (AppliedObject.object_id == object_id),
+        previous = self._names.get((kind, object_id))
+        if previous is not None and previous != name:
+            self._ids.pop((kind, previous), None)
+            self._labels.pop((kind, previous), None)
+        fresh = kind in self._loaded and previous is None and (kind, name) not in self._ids
+        if not fresh:
+            await self.session.execute(
+                delete(AppliedObject).where(
+                    AppliedObject.kind == kind,
+                    (AppliedObject.name == name) | (AppliedObject.object_id == object_id),
+                )
             )
-        )
         self.session.add(
             AppliedObject(kind=kind, name=name, object_id=object_id, labels=dict(labels))
         )
         await self.session.flush()
         self._ids[(kind, name)] = object_id
         self._names[(kind, object_id)] = name
+        self._labels[(kind, name)] = dict(labels)
 
     async def unbind(self, kind: str, name: str) -> None:
         await self.session.execute(
             delete(AppliedObject).where(AppliedObject.kind == kind, AppliedObject.name == name)
         )
         object_id = self._ids.pop((kind, name), None)
+        self._labels.pop((kind, name), None)
         if object_id is not None:
             self._names.pop((kind, object_id), None)
 

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from northstar.auth.policy import decide
+from northstar.auth.policy import ORGANISATION, decide
 from northstar.domain.durations import format_duration
 from northstar.http.problems import Problem
 from services.api.access import Actor
@@ -164,6 +164,7 @@ class Applier:
         self.now = now
         self.names = NameRepository(session)
         self.changes: list[PlannedChange] = []
+        self._seen: set[tuple[Kind, str]] = set()
 
     # references --------------------------------------------------------------------
 
@@ -184,7 +185,7 @@ class Applier:
                 raise Problem(422, f"{ref.field}: there is no user with email '{name}'")
             return user_id
         object_id = await self.names.object_id(ref.kind.value, name)
-        if object_id is None or await HANDLERS[ref.kind].current(self.session, object_id) is None:
+        if object_id is None or not await self._exists(ref.kind, object_id):
             raise Problem(
                 422,
                 f"{ref.field}: there is no {ref.kind} named '{name}' (neither in the "
@@ -202,9 +203,21 @@ class Applier:
             shown[ref.field] = None if value is None else await self._name_of(ref, value)
         return {k: _plain(v) for k, v in shown.items()}
 
+    async def _exists(self, kind: Kind, object_id: str) -> bool:
+        """Whether the named object is there (a name may outlive an object deleted in the
+        web app); each object is looked up once per apply."""
+        if (kind, object_id) not in self._seen:
+            if await HANDLERS[kind].current(self.session, object_id) is None:
+                return False
+            self._seen.add((kind, object_id))
+        return True
+
     async def _name_of(self, ref: Reference, object_id: Any) -> str:
         if ref.kind is None:
             return await self.names.user_email(object_id) or str(object_id)
+        named = await self.names.name(ref.kind.value, str(object_id))
+        if named is not None:
+            return named
         current = await HANDLERS[ref.kind].current(self.session, str(object_id))
         title = current.title if current else str(object_id)
         return await self.names.name_for(ref.kind.value, str(object_id), title)
@@ -215,6 +228,9 @@ class Applier:
         self, handler: KindHandler, document_name: str, object_id: str | None, fields: Any
     ) -> None:
         subject = self.actor.subject
+        # As `Permit` does: allowed everywhere needs no look-up of where the object sits.
+        if decide(subject, handler.action, ORGANISATION):
+            return
         for resource in await handler.resources(self.session, object_id, fields):
             decision = decide(subject, handler.action, resource)
             if not decision:
@@ -228,6 +244,10 @@ class Applier:
         self, documents: list[Document], prune: Mapping[str, str] | None
     ) -> list[PlannedChange]:
         await self.names.load([k.value for k in HANDLERS])
+        pinned = [
+            await handler.pin(self.session, self.names.object_ids(kind.value))
+            for kind, handler in HANDLERS.items()
+        ]
         for kind in APPLY_ORDER:
             for document in _parents_first([d for d in documents if d.kind is kind]):
                 try:
@@ -236,6 +256,7 @@ class Applier:
                     raise _naming(problem, document.kind, document.name) from None
         if prune:
             await self._prune(documents, prune)
+        del pinned
         return self.changes
 
     async def _apply_one(self, document: Document) -> None:
@@ -253,6 +274,7 @@ class Applier:
             )
             new_id = await handler.create(self.session, body, change)
             await self.names.bind(document.kind.value, document.name, new_id, labels)
+            self._seen.add((document.kind, new_id))
             after = await self._shown(document.kind, desired)
             self._record(document.kind, document.name, "create", {}, after, new_id)
             return
