@@ -101,8 +101,7 @@ async def run(infra: Infrastructure, *, units: int = 100, goals: int = 1000) -> 
         ("apply, nothing to change", "apply", (0,)),
     ]
     rows: list[Row] = []
-    # One request carries every document (about 260 kB here: within the api's default
-    # 1 MiB body limit).
+    # One request carries every document, within the api's default body limit.
     with infra.services(env, "api") as services:
         url = services["api"].url
         for measure, command, expect in steps:

@@ -326,3 +326,43 @@ async def test_permission_matrix(
             assert "finance-goal" in response.json()["detail"]
             titles = {g["title"] for g in ok(await client.get("/v1/goals"))["items"]}
             assert "Mixed" not in titles
+
+
+async def test_objects_made_in_the_web_app_get_names_on_export_and_round_trip(
+    client: httpx.AsyncClient,
+) -> None:
+    ok(
+        await client.post(
+            "/v1/kpis",
+            json={"key": "web_sales", "name": "Sales", "expression": "sum(s)", "kind": "lagging"},
+        ),
+        201,
+    )
+    unit = ok(await client.post("/v1/units", json={"name": "Web Team", "kind": "team"}), 201)
+    body = {"title": "Sell more!", "kpi": "web_sales", "target": 5, "unit_id": unit["id"]}
+    ok(await client.post("/v1/goals", json=body), 201)
+    ok(await client.post("/v1/goals", json={**body, "title": "Sell more"}), 201)
+    exported = ok(await client.post("/v1/export", json={}))["documents"]
+    names = {(d["kind"], d["metadata"]["name"]) for d in exported}
+    assert names == {
+        ("KPI", "web_sales"),
+        ("Unit", "web-team"),
+        ("Goal", "sell-more"),
+        ("Goal", "sell-more-2"),
+    }
+    goal = next(d for d in exported if d["metadata"]["name"] == "sell-more")
+    assert goal["spec"]["unit"] == "web-team" and goal["spec"]["kpi"] == "web_sales"
+    assert (await apply(client, exported, dry_run=True))["changes"] == []
+    # A KPI document names a web-made KPI by its key: it is that KPI, not a new one.
+    ok(
+        await client.post(
+            "/v1/kpis",
+            json={"key": "web_costs", "name": "Costs", "expression": "sum(c)", "kind": "lagging"},
+        ),
+        201,
+    )
+    plan = await apply(
+        client,
+        [doc("KPI", "web_costs", {"name": "Costs!", "expression": "sum(c)", "kind": "lagging"})],
+    )
+    assert actions(plan) == [("KPI", "web_costs", "update")]

@@ -12,8 +12,12 @@ descriptions, so the two cannot drift apart; only the references change shape:
   is their stable name;
 - a KPI's `key` is its `metadata.name`.
 
-`Source` (SPEC §16) is built on another branch: it joins by adding its spec to `KINDS`
-and its handler to `services/api/apply/kinds.py`.
+`Source` (SPEC §16) is built on another branch: it joins by adding `Kind.SOURCE` (in
+its place in the apply order), its create body to `SPEC_MODELS`, its references to
+`REFERENCES`, and a handler to `services/api/apply/kinds.py`.
+
+The create bodies' own validators (a webhook URL's scheme, say) are not copied into the
+specs: they run on the server, when an apply builds the REST body from the spec.
 
 The CLI validates files offline against these same models (services/cli/).
 """

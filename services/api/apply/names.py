@@ -126,6 +126,9 @@ class NameRepository:
         existing = await self.name(kind, object_id)
         if existing is not None:
             return existing
+        if kind == "KPI":  # a KPI's name is its key, unique already
+            await self.bind(kind, object_id, object_id, {})
+            return object_id
         base = slug(wanted)
         candidate, n = base, 1
         while await self.object_id(kind, candidate) is not None:

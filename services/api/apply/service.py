@@ -263,7 +263,12 @@ class Applier:
         handler = HANDLERS[document.kind]
         desired = await self._to_ids(document)
         object_id = await self.names.object_id(document.kind.value, document.name)
+        if object_id is None and document.kind is Kind.KPI:
+            # A KPI's name is its key: one made in the web app is the document's object.
+            object_id = document.name
         current = await handler.current(self.session, object_id) if object_id else None
+        if current is not None and document.kind is Kind.KPI:
+            await self.names.name_for(Kind.KPI.value, current.object_id, document.name)
         change = Change(self.now, self.actor.name, document.metadata.reason)
         labels = document.metadata.labels
         if current is None:
