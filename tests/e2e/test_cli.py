@@ -227,7 +227,6 @@ def test_plan_exit_codes_apply_round_trip_and_a_second_apply_is_a_no_op(
 
     again = northstar("apply", "-f", str(directory), stack=stack)
     assert again.returncode == 0 and "No changes" in again.stdout, again
-    assert northstar("plan", "-f", str(directory), stack=stack).returncode == 0
 
     # A field-by-field plan of a change; the goal has started, so it needs a reason.
     files(directory, "rt", target=120)
@@ -248,7 +247,6 @@ def test_plan_exit_codes_apply_round_trip_and_a_second_apply_is_a_no_op(
     assert result.returncode == 0, result
     documents = list(yaml.safe_load_all(exported.read_text()))
     assert all("version" in d["metadata"] for d in documents)
-    assert northstar("validate", "-f", str(exported)).returncode == 0
     round_trip = northstar("plan", "-f", str(exported), stack=stack)
     assert round_trip.returncode == 0, round_trip
     # …and of one unit's subtree, on its own.
@@ -258,6 +256,7 @@ def test_plan_exit_codes_apply_round_trip_and_a_second_apply_is_a_no_op(
     )
     kinds = [(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(subtree.read_text())]
     assert ("Unit", "rt-org") not in kinds and ("Goal", "rt-retain") in kinds
+    # Self-contained: the references to objects above the subtree are left out.
     assert northstar("validate", "-f", str(subtree)).returncode == 0
     assert northstar("plan", "-f", str(subtree), stack=stack).returncode == 0
 
