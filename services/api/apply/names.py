@@ -8,9 +8,11 @@ import uuid
 from collections.abc import Mapping
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from northstar.db.models import AppliedObject, User
+from northstar.http.problems import Problem
 
 
 class NameRepository:
@@ -97,7 +99,12 @@ class NameRepository:
         self.session.add(
             AppliedObject(kind=kind, name=name, object_id=object_id, labels=dict(labels))
         )
-        await self.session.flush()
+        try:
+            await self.session.flush()
+        except IntegrityError:  # another apply named it in the meantime
+            raise Problem(
+                409, f"{kind} '{name}' was named by another apply meanwhile; try again."
+            ) from None
         self._ids[(kind, name)] = object_id
         self._names[(kind, object_id)] = name
         self._labels[(kind, name)] = dict(labels)
