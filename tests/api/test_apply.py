@@ -265,11 +265,13 @@ async def _person_key(
     ("role", "membership", "expected"),
     [
         # (documents: a goal in Sales, a goal in Finance, a unit) -> status per set
-        ("admin", None, {"sales goal": 200, "finance goal": 200, "unit": 200}),
-        ("editor", None, {"sales goal": 200, "finance goal": 200, "unit": 200}),
-        ("member", "lead", {"sales goal": 200, "finance goal": 403, "unit": 403}),
-        ("member", "member", {"sales goal": 403, "finance goal": 403, "unit": 403}),
-        ("viewer", None, {"sales goal": 403, "finance goal": 403, "unit": 403}),
+        # Every caller acts with a personal key of `write` scope: an admin's too, so a webhook
+        # (which needs the `admin` scope) is refused to them as well.
+        ("admin", None, {"sales goal": 200, "finance goal": 200, "unit": 200, "webhook": 403}),
+        ("editor", None, {"sales goal": 200, "finance goal": 200, "unit": 200, "webhook": 403}),
+        ("member", "lead", {"sales goal": 200, "finance goal": 403, "unit": 403, "webhook": 403}),
+        ("member", "member", {"sales goal": 403, "finance goal": 403, "unit": 403, "webhook": 403}),
+        ("viewer", None, {"sales goal": 403, "finance goal": 403, "unit": 403, "webhook": 403}),
     ],
 )
 async def test_permission_matrix(
@@ -296,6 +298,9 @@ async def test_permission_matrix(
         "sales goal": [doc("Goal", "sales-goal", {"title": "Sales goal v2"})],
         "finance goal": [doc("Goal", "finance-goal", {"title": "Finance goal v2"})],
         "unit": [doc("Unit", "sales", {"name": "Sales v2", "kind": "department"})],
+        "webhook": [
+            doc("Webhook", "hook", {"url": "http://127.0.0.1:9/h", "events": ["alert.opened"]})
+        ],
     }
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
@@ -366,3 +371,45 @@ async def test_objects_made_in_the_web_app_get_names_on_export_and_round_trip(
         [doc("KPI", "web_costs", {"name": "Costs!", "expression": "sum(c)", "kind": "lagging"})],
     )
     assert actions(plan) == [("KPI", "web_costs", "update")]
+
+
+async def test_webhooks_are_applied_with_a_write_only_secret(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    hook = {"url": "http://127.0.0.1:9/hook", "events": ["alert.opened"]}
+    documents = [
+        doc("Webhook", "pager", {**hook, "secret": "s3cret-s3cret-s3cret"}, labels={"t": "1"})
+    ]
+    plan = await apply(client, documents)
+    assert plan["changes"] == [
+        {
+            "kind": "Webhook",
+            "name": "pager",
+            "action": "create",
+            "fields": {
+                "events": [None, ["alert.opened"]],
+                "secret": [None, "(write-only)"],
+                "url": [None, "http://127.0.0.1:9/hook"],
+            },
+        }
+    ]
+    assert (await apply(client, documents))["changes"] == [], "the secret is not compared"
+    assert await fetchval(database_url, "SELECT count(*) FROM webhook_secrets") == 1
+    documents[0]["spec"]["events"] = ["alert.opened", "alert.resolved"]
+    changed = await apply(client, documents)
+    assert changed["changes"][0]["fields"] == {
+        "events": [["alert.opened"], ["alert.opened", "alert.resolved"]]
+    }
+    listed = ok(await client.get("/v1/webhooks"))["items"]
+    assert [w["events"] for w in listed] == [["alert.opened", "alert.resolved"]]
+    exported = ok(await client.post("/v1/export", json={}))["documents"]
+    assert [d["spec"] for d in exported if d["kind"] == "Webhook"] == [
+        {"url": "http://127.0.0.1:9/hook", "events": ["alert.opened", "alert.resolved"]}
+    ]
+    refused = await client.post(
+        "/v1/apply", json={"documents": [doc("Webhook", "bad", {**hook, "url": "ftp://x"})]}
+    )
+    assert refused.status_code == 422
+    pruned = await apply(client, [], prune={"labels": {"t": "1"}})
+    assert actions(pruned) == [("Webhook", "pager", "delete")]
+    assert ok(await client.get("/v1/webhooks"))["items"] == []

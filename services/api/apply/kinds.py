@@ -18,13 +18,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from northstar.auth.policy import ORGANISATION, Action, Resource
-from northstar.db.models import Cycle, Goal, Initiative, Kpi, OrgUnit
+from northstar.crypto import SecretBox
+from northstar.db.models import Cycle, Goal, Initiative, Kpi, OrgUnit, Webhook
 from northstar.domain.expressions import format_expression
+from northstar.http.problems import Problem
+from northstar.http.ssrf import DestinationRefused, check_destination
 from services.api.apply.documents import Kind
 from services.api.cycles.repository import CycleRepository
 from services.api.cycles.schemas import CycleCreate, CycleUpdate
@@ -42,6 +45,9 @@ from services.api.resources import goal_resource, unit_resource
 from services.api.units.repository import UnitRepository
 from services.api.units.schemas import UnitCreate, UnitUpdate
 from services.api.units.service import UnitService
+from services.api.webhooks.repository import WebhookRepository
+from services.api.webhooks.routes import new_secret
+from services.api.webhooks.schemas import WebhookCreate
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +62,23 @@ class Current:
 
 
 @dataclass(frozen=True, slots=True)
+class Outbound:
+    """What webhooks need from the api's settings: where they may point, and the box
+    their secrets are stored encrypted with."""
+
+    box: SecretBox
+    allow_private: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
-    """What a write needs besides the body: the time, who, and a goal change's reason."""
+    """What a write needs besides the body: the time, who, a goal change's reason, and
+    (webhooks) the outbound settings."""
 
     now: datetime
     changed_by: str
     reason: str | None
+    outbound: Outbound | None = None
 
 
 class KindHandler(ABC):
@@ -70,12 +87,18 @@ class KindHandler(ABC):
     update_body: type[BaseModel]
     action: Action = Action.ORG_WRITE
     resource_type: str
+    write_only: frozenset[str] = frozenset()
+    """Fields the server never shows (secrets): written on creation, never compared."""
 
     async def pin(self, session: AsyncSession, object_ids: Sequence[str]) -> list[Any]:
         """Load these objects in one query and answer them: while the caller holds them,
         `current` finds them in the session's identity map (which holds objects weakly)
         instead of reading each on its own."""
         return []
+
+    def update_model(self, fields: dict[str, Any]) -> BaseModel:
+        """The REST change body of these fields."""
+        return self.update_body.model_validate(fields)
 
     def normalise(self, fields: dict[str, Any]) -> dict[str, Any]:
         """The desired fields as the server would store them (a KPI's canonical
@@ -459,6 +482,105 @@ class InitiativeHandler(KindHandler):
         return [await goal_resource(session, g) or Resource() for g in goal_ids] or [Resource()]
 
 
+class WebhookHandler(KindHandler):
+    """A webhook's `url` and `events` are managed; its `secret` is write-only: used when
+    the apply creates the webhook (one is generated when absent; rotate it with `POST
+    /v1/webhooks/{id}/secrets`), never compared or shown. The REST api has no change of a
+    webhook: an apply sets url and events in place (the URL checked as on creation)."""
+
+    kind = Kind.WEBHOOK
+    create_body = WebhookCreate
+    update_body = WebhookCreate
+    action = Action.WEBHOOKS_MANAGE
+    resource_type = "webhook"
+    write_only = frozenset({"secret"})
+
+    async def pin(self, session: AsyncSession, object_ids: Sequence[str]) -> list[Any]:
+        ids = [_uuid(i) for i in object_ids]
+        return list(await session.scalars(select(Webhook).where(Webhook.id.in_(ids))))
+
+    async def current(self, session: AsyncSession, object_id: str) -> Current | None:
+        webhook = await session.get(Webhook, _uuid(object_id))
+        if webhook is None or webhook.deleted_at is not None:
+            return None
+        fields = {"url": webhook.url, "events": list(webhook.events)}
+        return Current(object_id, fields, webhook.created_at, webhook.url)
+
+    async def object_ids(
+        self, session: AsyncSession, units: frozenset[uuid.UUID] | None
+    ) -> list[str]:
+        if units is not None:  # organisation-wide: not part of a unit's subtree
+            return []
+        page = await WebhookRepository(session).page(10_000, None)
+        return [str(w.id) for w in page]
+
+    @staticmethod
+    async def _check_url(url: str, outbound: Outbound) -> None:
+        try:
+            await check_destination(url, allow_private=outbound.allow_private)
+        except DestinationRefused as refused:
+            raise Problem(
+                422,
+                f"The request is invalid: url: {refused}",
+                errors=[{"field": "url", "message": str(refused)}],
+            ) from None
+
+    async def create(self, session: AsyncSession, body: BaseModel, change: Change) -> str:
+        assert isinstance(body, WebhookCreate) and change.outbound is not None
+        await self._check_url(body.url, change.outbound)
+        repository = WebhookRepository(session)
+        webhook = await repository.add(body.url, body.events, change.changed_by)
+        secret = body.secret or new_secret()
+        await repository.add_secret(webhook.id, change.outbound.box.encrypt(secret))
+        return str(webhook.id)
+
+    def update_model(self, fields: dict[str, Any]) -> BaseModel:
+        return _WebhookChange.model_validate(fields)
+
+    async def update(
+        self, session: AsyncSession, object_id: str, body: BaseModel, change: Change
+    ) -> None:
+        assert isinstance(body, _WebhookChange) and change.outbound is not None
+        webhook = await session.get(Webhook, _uuid(object_id))
+        assert webhook is not None
+        if body.url is not None:
+            await self._check_url(body.url, change.outbound)
+            webhook.url = body.url
+        if body.events is not None:
+            webhook.events = list(body.events)
+        await session.flush()
+
+    async def delete(self, session: AsyncSession, object_id: str, change: Change) -> None:
+        await WebhookRepository(session).delete(_uuid(object_id))
+
+
+class _WebhookChange(BaseModel):
+    """The managed fields of a webhook, validated as on creation."""
+
+    url: str | None = None
+    events: list[str] | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return (
+            None
+            if value is None
+            else WebhookCreate.model_validate({"url": value, "events": ["alert.opened"]}).url
+        )
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, value: list[str] | None) -> list[str] | None:
+        return (
+            None
+            if value is None
+            else WebhookCreate.model_validate(
+                {"url": "https://example.org/", "events": value}
+            ).events
+        )
+
+
 HANDLERS: dict[Kind, KindHandler] = {
     handler.kind: handler
     for handler in (
@@ -467,8 +589,9 @@ HANDLERS: dict[Kind, KindHandler] = {
         KpiHandler(),
         GoalHandler(),
         InitiativeHandler(),
+        WebhookHandler(),
     )
 }
-"""The kinds an apply and an export handle. Webhook, Channel and Subscription documents
-validate (their specs are in `documents.py`) but are not applied yet: an apply that holds
-one answers 422 (docs/goals-as-code.md)."""
+"""The kinds an apply and an export handle. Channel and Subscription documents validate
+(their specs are in `documents.py`) but are not applied yet: an apply that holds one
+answers 422 (docs/goals-as-code.md)."""

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from services.api.apply.documents import schema_text
+from services.api.apply.kinds import Outbound
 from services.api.apply.schemas import ApplyRequest, Exported, ExportRequest, Plan
 from services.api.apply.service import Applier, parse_documents
 from services.api.audit import Audit
@@ -35,9 +36,15 @@ router = APIRouter(tags=["goals as code"])
     "`metadata.reason`, kept in the goal's history.",
     responses={409: {"description": "An object changed on the server since its export."}},
 )
-async def apply(body: ApplyRequest, session: Session, actor: Reader, audit: Audit) -> Plan:
+async def apply(
+    body: ApplyRequest, request: Request, session: Session, actor: Reader, audit: Audit
+) -> Plan:
     documents = parse_documents(body.documents)
-    applier = Applier(session, actor, None if body.dry_run else audit, datetime.now(UTC))
+    outbound = Outbound(
+        box=request.app.state.webhook_box,
+        allow_private=request.app.state.outbound.webhook_allow_private_networks,
+    )
+    applier = Applier(session, actor, None if body.dry_run else audit, datetime.now(UTC), outbound)
     prune = body.prune.labels if body.prune else None
     changes = await applier.apply(documents, prune)
     if body.dry_run:

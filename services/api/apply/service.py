@@ -23,7 +23,7 @@ written.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -48,7 +48,7 @@ from services.api.apply.documents import (
     Reference,
     parse_document,
 )
-from services.api.apply.kinds import HANDLERS, Change, Current, KindHandler
+from services.api.apply.kinds import HANDLERS, Change, Current, KindHandler, Outbound
 from services.api.apply.names import NameRepository
 from services.api.apply.schemas import PlannedChange
 from services.api.audit.trail import AuditTrail
@@ -156,9 +156,15 @@ class Applier:
     """One apply (or export) in the request's session."""
 
     def __init__(
-        self, session: AsyncSession, actor: Actor, audit: AuditTrail | None, now: datetime
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        audit: AuditTrail | None,
+        now: datetime,
+        outbound: Outbound | None = None,
     ) -> None:
         self.session = session
+        self.outbound = outbound
         self.actor = actor
         self.audit = audit
         self.now = now
@@ -201,6 +207,8 @@ class Applier:
                 continue
             value = shown.pop(ref.rest_field)
             shown[ref.field] = None if value is None else await self._name_of(ref, value)
+        for field in HANDLERS[kind].write_only & shown.keys():
+            shown[field] = "(write-only)"
         return {k: _plain(v) for k, v in shown.items()}
 
     async def _exists(self, kind: Kind, object_id: str) -> bool:
@@ -269,13 +277,15 @@ class Applier:
         current = await handler.current(self.session, object_id) if object_id else None
         if current is not None and document.kind is Kind.KPI:
             await self.names.name_for(Kind.KPI.value, current.object_id, document.name)
-        change = Change(self.now, self.actor.name, document.metadata.reason)
+        change = Change(self.now, self.actor.name, document.metadata.reason, self.outbound)
         labels = document.metadata.labels
         if current is None:
             await self._permit(handler, document.name, None, desired)
             identity = IDENTITY_FIELDS.get(document.kind)
-            body = handler.create_body.model_validate(
-                {**desired, **({identity: document.name} if identity else {})}
+            body = _body(
+                lambda: handler.create_body.model_validate(
+                    {**desired, **({identity: document.name} if identity else {})}
+                )
             )
             new_id = await handler.create(self.session, body, change)
             await self.names.bind(document.kind.value, document.name, new_id, labels)
@@ -283,7 +293,11 @@ class Applier:
             after = await self._shown(document.kind, desired)
             self._record(document.kind, document.name, "create", {}, after, new_id)
             return
-        differing = {k: v for k, v in desired.items() if not same(v, current.fields.get(k))}
+        differing = {
+            k: v
+            for k, v in desired.items()
+            if k not in handler.write_only and not same(v, current.fields.get(k))
+        }
         old_labels = await self.names.labels(document.kind.value, document.name)
         if old_labels != labels:
             await self.names.bind(document.kind.value, document.name, current.object_id, labels)
@@ -303,7 +317,7 @@ class Applier:
             )
         await self._permit(handler, document.name, current.object_id, differing)
         await handler.update(
-            self.session, current.object_id, handler.update_body.model_validate(differing), change
+            self.session, current.object_id, _body(lambda: handler.update_model(differing)), change
         )
         before = await self._shown(document.kind, {k: current.fields.get(k) for k in differing})
         after = await self._shown(document.kind, differing)
@@ -363,7 +377,7 @@ class Applier:
                 await self._permit(handler, name, object_id, {})
                 before = await self._shown(kind, current.fields)
                 await handler.delete(
-                    self.session, object_id, Change(self.now, self.actor.name, None)
+                    self.session, object_id, Change(self.now, self.actor.name, None, self.outbound)
                 )
             except Problem as problem:
                 raise _naming(problem, kind, name) from None
@@ -440,6 +454,20 @@ class Applier:
         if not chosen:
             raise Problem(404, f"There is no unit named '{unit}'.")
         return frozenset(chosen)
+
+
+def _body(build: Callable[[], BaseModel]) -> BaseModel:
+    """The REST body built from a document's spec; the body's own validators (a webhook
+    URL's scheme) may still refuse it: a 422 like the REST route's."""
+    try:
+        return build()
+    except ValidationError as exc:
+        errors = [
+            {"field": "spec." + ".".join(map(str, e["loc"])), "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        raise Problem(422, f"The document is invalid: {summary}", errors=errors) from None
 
 
 def _parents_first(documents: list[Document]) -> list[Document]:
