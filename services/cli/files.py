@@ -27,9 +27,8 @@ from services.api.apply.documents import (
     parse_document,
 )
 
-# libyaml's parser where the wheel has it (much faster on a quarter's files; see
-# docs/performance.md); its
-# nodes carry the same marks.
+# libyaml's parser where the wheel has it (much faster on a quarter's files, see
+# docs/performance.md); its nodes carry the same marks.
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
