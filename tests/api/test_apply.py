@@ -301,7 +301,12 @@ async def test_permission_matrix(
         "webhook": [
             doc("Webhook", "hook", {"url": "http://127.0.0.1:9/h", "events": ["alert.opened"]})
         ],
+        # Only a label changes: labels decide what a prune deletes, so the same rule.
+        "finance labels": [
+            doc("Goal", "finance-goal", {"title": "Finance goal"}, labels={"owned": "by-us"})
+        ],
     }
+    expected = {**expected, "finance labels": expected["finance goal"]}
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="http://test",

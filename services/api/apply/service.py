@@ -300,10 +300,19 @@ class Applier:
         }
         old_labels = await self.names.labels(document.kind.value, document.name)
         if old_labels != labels:
+            # Labels decide what a prune deletes: changing them is changing the object.
+            await self._permit(handler, document.name, current.object_id, {})
             await self.names.bind(document.kind.value, document.name, current.object_id, labels)
         if not differing:
             if old_labels != labels:
-                self._record_labels(document, old_labels or {}, labels)
+                self._record(
+                    document.kind,
+                    document.name,
+                    "update",
+                    {"metadata.labels": old_labels or {}},
+                    {"metadata.labels": dict(labels)},
+                    current.object_id,
+                )
             return
         version = document.metadata.version
         if version is not None and _older(version, current.version):
@@ -324,18 +333,6 @@ class Applier:
         if old_labels != labels:
             before["metadata.labels"], after["metadata.labels"] = old_labels or {}, labels
         self._record(document.kind, document.name, "update", before, after, current.object_id)
-
-    def _record_labels(
-        self, document: Document, old: Mapping[str, str], new: Mapping[str, str]
-    ) -> None:
-        self.changes.append(
-            PlannedChange(
-                kind=document.kind.value,
-                name=document.name,
-                action="update",
-                fields={"metadata.labels": [dict(old), dict(new)]},
-            )
-        )
 
     def _record(
         self,
