@@ -967,3 +967,27 @@ class NotificationMessage(Base):
         ),
         Index("ix_notification_messages_channel_id_created_at", "channel_id", "created_at"),
     )
+
+
+# -- Goals as code (migration 0013) -------------------------------------------------------
+
+
+class AppliedObject(Base):
+    """The stable name of an object managed as a document (SPEC §18): `(kind, name)` is
+    the document's identity, `object_id` the row it stands for (a UUID, or a KPI's key),
+    `labels` the document's labels (what `apply --prune -l` selects on). One table for
+    every kind, so no resource table grows a column for it (docs/goals-as-code.md)."""
+
+    __tablename__ = "applied_objects"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    object_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    labels: Mapped[dict[str, str]] = mapped_column(
+        JSONB, nullable=False, server_default=text("'{}'::jsonb")
+    )
+    created_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (
+        UniqueConstraint("kind", "object_id", name="uq_applied_objects_kind_object_id"),
+    )

@@ -125,6 +125,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/apply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply documents
+         * @description Creates, changes (and with `prune`, deletes) objects so the server holds what the documents say, all or nothing, in one transaction, in dependency order. Answers the plan: what changed (or with `dry_run`, what would). Only the fields a document gives are compared and written. Invalid documents or unknown references are a 422 (`errors[].field` = `documents.<index>.<path>`); a document whose `metadata.version` is older than its object's last change, when the apply would change it, a 409 naming it; an object outside the caller's permissions a 403 naming it. Changing target, baseline, thresholds or due of a started goal needs `metadata.reason`, kept in the goal's history.
+         */
+        post: operations["apply_v1_apply_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit": {
         parameters: {
             query?: never;
@@ -372,6 +392,26 @@ export interface paths {
         post?: never;
         /** Stop a digest */
         delete: operations["delete_digest_v1_digests__digest_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Export documents
+         * @description The organisation (or one unit's subtree) as northstar/v1 documents that round-trip: applying them changes nothing. Each carries `metadata.version`. An object without a document name is given one (from its title) and keeps it.
+         */
+        post: operations["export_v1_export_post"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -860,6 +900,26 @@ export interface paths {
          * @description Sets `done`, `text`, `owner` or `due`; only the fields sent change.
          */
         patch: operations["update_decision_v1_reviews__review_id__decisions__decision_id__patch"];
+        trace?: never;
+    };
+    "/v1/schema/northstar-v1.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The documents' JSON Schema
+         * @description JSON Schema (2020-12) of one northstar/v1 document, generated from the same models the api validates with; point an editor's YAML support at it.
+         */
+        get: operations["document_schema_v1_schema_northstar_v1_json_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/subscriptions": {
@@ -1588,6 +1648,24 @@ export interface components {
              * @description The owner of a personal key.
              */
             user_id: string | null;
+        };
+        /** ApplyRequest */
+        ApplyRequest: {
+            /**
+             * Documents
+             * @description northstar/v1 documents (see GET /v1/schema/northstar-v1.json).
+             */
+            documents: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Dry Run
+             * @description Work out the plan (running every check an apply runs) and change nothing.
+             * @default false
+             */
+            dry_run: boolean;
+            /** @description Delete what the documents dropped. */
+            prune?: components["schemas"]["Prune"] | null;
         };
         /** AuditActor */
         AuditActor: {
@@ -2369,6 +2447,24 @@ export interface components {
              * @description End of the period analysed.
              */
             to: string;
+        };
+        /** ExportRequest */
+        ExportRequest: {
+            /**
+             * Unit
+             * @description Only this unit's subtree (its metadata.name or id): its units, their goals with every goal below them, their initiatives and KPIs. Absent: everything.
+             */
+            unit?: string | null;
+        };
+        /** Exported */
+        Exported: {
+            /**
+             * Documents
+             * @description Documents with metadata.version, in apply order. Objects without a name get one, derived from their title, kept from then on.
+             */
+            documents: {
+                [key: string]: unknown;
+            }[];
         };
         /**
          * ExpressionCheck
@@ -3754,6 +3850,45 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** Plan */
+        Plan: {
+            /**
+             * Changes
+             * @description In the order they are (or would be) made; empty: nothing to change.
+             */
+            changes: components["schemas"]["PlannedChange"][];
+            /**
+             * Dry Run
+             * @description True: nothing was changed.
+             */
+            dry_run: boolean;
+        };
+        /** PlannedChange */
+        PlannedChange: {
+            /**
+             * Action
+             * @description What happens to it.
+             * @enum {string}
+             */
+            action: "create" | "update" | "delete";
+            /**
+             * Fields
+             * @description `{field: [before, after]}` in document terms (references by name).
+             */
+            fields: {
+                [key: string]: unknown[];
+            };
+            /**
+             * Kind
+             * @description The document kind.
+             */
+            kind: string;
+            /**
+             * Name
+             * @description The document's metadata.name.
+             */
+            name: string;
+        };
         /** PreferencesIn */
         PreferencesIn: {
             /** @description Local span in which only critical messages go out; others are held until it ends. Null: none. */
@@ -3788,6 +3923,16 @@ export interface components {
             type: string;
         } & {
             [key: string]: unknown;
+        };
+        /** Prune */
+        Prune: {
+            /**
+             * Labels
+             * @description Delete the objects carrying all these labels that the documents no longer contain.
+             */
+            labels: {
+                [key: string]: string;
+            };
         };
         /** QuietHoursIn */
         QuietHoursIn: {
@@ -5422,6 +5567,124 @@ export interface operations {
             };
             /** @description Conflicts with the current state of a resource; the detail says which. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the error is logged under the X-Request-ID. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the shared rate limit store) is unreachable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    apply_v1_apply_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApplyRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            /** @description Malformed request (body, cursor or a control character in the URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credentials, or a key that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An object changed on the server since its export. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7377,6 +7640,124 @@ export interface operations {
             };
             /** @description Conflicts with the current state of a resource; the detail says which. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the error is logged under the X-Request-ID. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the shared rate limit store) is unreachable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_v1_export_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Exported"];
+                };
+            };
+            /** @description Malformed request (body, cursor or a control character in the URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credentials, or a key that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state of a resource; the detail says which. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11299,6 +11680,103 @@ export interface operations {
                 };
             };
             /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the error is logged under the X-Request-ID. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the shared rate limit store) is unreachable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    document_schema_v1_schema_northstar_v1_json_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/schema+json": unknown;
+                };
+            };
+            /** @description Malformed request (body, cursor or a control character in the URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credentials, or a key that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value is invalid or out of range; `errors` lists them. */
             422: {
                 headers: {
                     [name: string]: unknown;
