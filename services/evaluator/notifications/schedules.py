@@ -7,8 +7,10 @@ every replica) and queues its message with `queue_once`, whose unique index on
 however often they restart. The summary is read and rendered when it is queued, so it
 describes the goals as they were at the digest's time.
 
-A new digest sends the summary of the current period at once, then one per period; after
-an outage only the latest period is sent (a pile of stale digests helps nobody).
+A digest is never sent before its time: a new (or moved) digest sends its first summary
+when its first period falls due after it was set (`timing.period_to_send`; set for the
+current minute, that is at once), then one per period; after an outage only the latest
+period is sent (a pile of stale digests helps nobody).
 
 Reminders work the same way. A goal with a check-in cadence and an owner is due one
 cadence after its last check-in (or its start); each cadence that passes without one is a
@@ -49,7 +51,7 @@ from northstar.notifications.templates import (
     goal_link,
     reminder_message,
 )
-from northstar.notifications.timing import Cadence, check_in_reminder, latest_period, send_at
+from northstar.notifications.timing import Cadence, check_in_reminder, period_to_send, send_at
 from northstar.telemetry import EVALUATOR_ERRORS
 from services.evaluator.settings import EvaluatorSettings
 
@@ -57,7 +59,7 @@ log = logging.getLogger(__name__)
 
 _DIGESTS = text(
     """
-    SELECT d.id, d.channel_id, d.cadence, d.at, d.timezone, d.weekday,
+    SELECT d.id, d.channel_id, d.cadence, d.at, d.timezone, d.weekday, d.set_at,
            c.owner_kind, c.owner_id
     FROM notification_digests AS d
     JOIN notification_channels AS c ON c.id = d.channel_id AND c.deleted_at IS NULL
@@ -363,9 +365,16 @@ class NotificationSchedule:
         async with self._engine.connect() as conn:
             digests = (await conn.execute(_DIGESTS)).all()
         for digest in digests:
-            period = latest_period(
-                digest.cadence, digest.at, digest.timezone, now, weekday=digest.weekday
+            period = period_to_send(
+                digest.cadence,
+                digest.at,
+                digest.timezone,
+                now,
+                weekday=digest.weekday,
+                set_at=digest.set_at,
             )
+            if period is None:
+                continue
             key = f"digest:{digest.id}:{period.key}"
             async with self._engine.begin() as conn:
                 if await conn.scalar(_QUEUED, {"channel_id": digest.channel_id, "key": key}):
