@@ -805,7 +805,7 @@ class CheckIn(Base):
 
 class NotificationChannel(Base):
     """Where messages go: an email address, a Slack or Teams webhook, any Apprise URL.
-    `target` is sealed (Fernet, `northstar.notifications.vault`) and never shown again.
+    `target` is sealed (Fernet, `northstar.notify.vault`) and never shown again.
     `owner_id` is a user's or a unit's id, as `owner_kind` says (no foreign key: it points
     at one of two tables)."""
 
@@ -883,7 +883,7 @@ class NotificationDigest(Base):
     weekday: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     created_at: Mapped[datetime] = _created_at()
     # When its time was last set (created or moved): no period due before it is sent
-    # (`northstar.notifications.timing.period_to_send`, migration 0013).
+    # (`northstar.notify.timing.period_to_send`, migration 0013).
     set_at: Mapped[datetime] = _created_at()
 
     __table_args__ = (

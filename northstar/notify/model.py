@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Final
 
+from northstar.domain.goals import GoalStatus
+
 
 class ChannelKind(StrEnum):
     EMAIL = "email"
@@ -22,6 +24,15 @@ class ChannelKind(StrEnum):
 class OwnerKind(StrEnum):
     USER = "user"
     UNIT = "unit"
+
+
+class MessageKind(StrEnum):
+    """What a queued message is: a goal's (or a review's) grouped events, a digest, or a
+    check-in reminder."""
+
+    EVENT = "event"
+    DIGEST = "digest"
+    REMINDER = "reminder"
 
 
 class Severity(StrEnum):
@@ -56,10 +67,10 @@ UNRANKED_EVENTS: Final = frozenset({"review.created"})
 DEFAULT_EVENTS: Final = ("alert.opened", "alert.updated", "alert.resolved")
 
 # Goal statuses as severities, for `goal.status_changed` (SPEC §6 maps alerts the same way).
-_STATUS_SEVERITY: Final = {
-    "off_track": Severity.CRITICAL,
-    "missed": Severity.CRITICAL,
-    "at_risk": Severity.WARNING,
+_STATUS_SEVERITY: Final[dict[str, Severity]] = {
+    GoalStatus.OFF_TRACK: Severity.CRITICAL,
+    GoalStatus.MISSED: Severity.CRITICAL,
+    GoalStatus.AT_RISK: Severity.WARNING,
 }
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from northstar.notifications.model import Severity
+from northstar.notify.model import Severity
 
 
 @dataclass(frozen=True, slots=True)

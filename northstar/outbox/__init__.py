@@ -1,8 +1,11 @@
-"""Writing side effects to the transactional outbox.
+"""Outbox: the machine path. Writing side effects to the transactional outbox.
+
+"Outbox" names what programs receive (Kafka's `northstar.alerts`, the events topic,
+webhooks); messages to people are `northstar.notify`.
 
 A state change and the events it causes are written in one transaction: either both
 commit or neither does. Publishing to Kafka and to webhooks happens later, from the
-evaluator's relay (`services/evaluator/notifications/relay.py`), only for committed
+evaluator's relay (`services/evaluator/outbox/relay.py`), only for committed
 rows. So an alert is never announced for a change that rolled back, and never lost after
 one committed.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from northstar.config import EventLimitSettings, KafkaSettings, OutboundSettings, ServiceSettings
-from northstar.notifications.settings import NotificationSettings
+from northstar.notify.settings import NotificationSettings
 
 
 class EvaluatorSettings(

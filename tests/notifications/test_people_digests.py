@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from northstar.db.engine import create_engine
-from services.evaluator.notifications.schedules import NotificationSchedule
+from services.evaluator.notify.schedules import NotificationSchedule
 from services.evaluator.settings import EvaluatorSettings
 from tests.conftest import StartService
 from tests.notifications.conftest import (

@@ -41,13 +41,13 @@ from standardwebhooks.webhooks import Webhook as StandardWebhook
 from northstar.crypto import SecretBox, SecretUnreadable
 from northstar.http.ssrf import DestinationRefused, resolve_destination
 from northstar.telemetry import WEBHOOK_DELIVERIES, WEBHOOK_DELIVERY_DURATION
-from services.evaluator.notifications.worker import (
+from services.evaluator.settings import EvaluatorSettings
+from services.evaluator.worker import (
     Attempted,
     QueueWorker,
     RetryPolicy,
     WorkerConfig,
 )
-from services.evaluator.settings import EvaluatorSettings
 
 log = logging.getLogger(__name__)
 

@@ -4,14 +4,18 @@ State changes write their events to the `outbox` table in their own transaction
 (`northstar.outbox.add_event`). This background task of the evaluator turns committed
 rows into effects, one batch per transaction:
 
-    lock a batch of unrelayed rows (FOR UPDATE SKIP LOCKED, oldest first)
-      → publish the `alert.*` ones to Kafka and wait for acks=all
+    lock a batch of unrelayed rows (FOR UPDATE SKIP LOCKED, oldest first; `_lock_batch`)
+      → encode their envelopes (`_Batch.encode`)
+      → publish the `alert.*` ones to Kafka and wait for acks=all (`_publish_alerts`)
       → publish the `metric.recorded` ones (check-in values) to the events topic, in the
         events format, and wait for acks=all: from there they take the pushed events' path
+        (`_publish_metric_events`)
       → queue one `webhook_deliveries` row per subscribed, active webhook
-      → add each event to the grouped message of every channel subscribed to it
-        (`northstar.notifications.queue`)
-      → mark the rows relayed → commit
+        (`_queue_deliveries`)
+      → hand each event over to the people path: the grouped message of every channel
+        subscribed to it (`northstar.notify.queue.queue_event_messages`)
+      → mark the rows relayed, park the unpublishable → commit
+      → after the commit: count, and nudge the dispatcher and the notifier (`_after_commit`)
 
 If Kafka is unreachable the transaction rolls back and the batch is tried again later, so
 nothing committed is ever lost; a crash between the broker's ack and the commit republishes the
@@ -53,8 +57,10 @@ from northstar.db.models import OutboxEvent
 from northstar.events.model import MetricEvent
 from northstar.events.validation import parse_timestamp
 from northstar.kafka import Topics, ensure_topics, producer, send_events
-from northstar.notifications.queue import RelayedEvent, queue_event_messages
-from northstar.notifications.queue import sealer as _sealer
+from northstar.notify.queue import queue_event_messages
+from northstar.notify.queue import sealer as _sealer
+from northstar.notify.repository import NotifyRepository
+from northstar.notify.rows import RelayedEvent
 from northstar.outbox import ALERT_EVENT_TYPES, METRIC_EVENT_TYPE
 from northstar.telemetry import (
     EVALUATOR_ERRORS,
@@ -128,6 +134,37 @@ def _publishable(value: Any) -> Any:
 
 
 @dataclass(slots=True)
+class _Batch:
+    """The rows of one pass, their envelopes, and those parked (by outbox id, why)."""
+
+    rows: Sequence[Any]
+    encoded: list[tuple[Any, bytes]]
+    parked: dict[int, str]
+
+    @classmethod
+    def encode(cls, rows: Sequence[Any]) -> _Batch:
+        """Each row's envelope; a row whose envelope cannot be encoded is parked."""
+        parked: dict[int, str] = {}
+        encoded = []
+        for row in rows:
+            try:
+                body = encode_envelope(row.event_id, row.type, row.occurred_at, row.data)
+            except (TypeError, ValueError) as error:
+                parked[row.id] = f"cannot encode: {error}"
+            else:
+                encoded.append((row, body))
+        return cls(rows, encoded, parked)
+
+    def alerts(self) -> list[tuple[Any, bytes]]:
+        """The `alert.*` rows, for `northstar.alerts`."""
+        return [(row, body) for row, body in self.encoded if row.type in ALERT_EVENT_TYPES]
+
+    def sendable(self) -> list[tuple[Any, bytes]]:
+        """The rows not parked: to webhooks and people, then marked relayed."""
+        return [(row, body) for row, body in self.encoded if row.id not in self.parked]
+
+
+@dataclass(slots=True)
 class Backlog:
     """The outbox as of the relay's last pass."""
 
@@ -198,78 +235,88 @@ class OutboxRelay:
             log.info("outbox relay stopped")
 
     async def relay_once(self) -> int:
-        """Relay one batch in one transaction; return how many rows it relayed."""
+        """Relay one batch in one transaction; return how many rows it relayed. The chain
+        of the module doc, one named step a line; the nudges go after the commit."""
         async with self._engine.begin() as conn:
-            if not await conn.scalar(
-                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _RELAY_LOCK}
-            ):
-                return 0  # another replica is relaying; it will take these rows
-            rows = (
-                await conn.execute(
-                    select(
-                        OutboxEvent.id,
-                        OutboxEvent.event_id,
-                        OutboxEvent.type,
-                        OutboxEvent.occurred_at,
-                        OutboxEvent.key,
-                        OutboxEvent.data,
-                    )
-                    .where(OutboxEvent.relayed_at.is_(None), OutboxEvent.parked_at.is_(None))
-                    .order_by(OutboxEvent.id)
-                    .limit(self._settings.outbox_batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+            rows = await self._lock_batch(conn)
             if not rows:
                 return 0
-            parked: dict[int, str] = {}
-            encoded = []
-            for row in rows:
-                try:
-                    body = encode_envelope(row.event_id, row.type, row.occurred_at, row.data)
-                except (TypeError, ValueError) as error:
-                    parked[row.id] = f"cannot encode: {error}"
-                else:
-                    encoded.append((row, body))
-            alerts = [(row, body) for row, body in encoded if row.type in ALERT_EVENT_TYPES]
-            if alerts:
-                parked.update(await self._publish(alerts))
-            metric_events = []
-            for row, _ in encoded:
-                if row.type == METRIC_EVENT_TYPE:
-                    try:
-                        metric_events.append(metric_event(row.data))
-                    except (KeyError, TypeError, ValueError) as error:
-                        parked[row.id] = f"not a metric event: {error!r}"
-            if metric_events:
-                await self._publish_events(metric_events)
-            sendable = [(row, body) for row, body in encoded if row.id not in parked]
-            queued = await self._queue_deliveries(
-                conn, [row for row, _ in sendable], [body for _, body in sendable]
-            )
+            batch = _Batch.encode(rows)
+            batch.parked.update(await self._publish_alerts(batch.alerts()))
+            await self._publish_metric_events(batch)
+            queued = await self._queue_deliveries(conn, batch.sendable())
             notified = await queue_event_messages(
-                conn,
+                NotifyRepository(conn),
                 [
-                    RelayedEvent(row.event_id, row.type, row.occurred_at, row.data)
-                    for row, _ in sendable
+                    RelayedEvent(r.event_id, r.type, r.occurred_at, r.data)
+                    for r, _ in batch.sendable()
                 ],
                 datetime.now(UTC),
                 window=self._group_window,
                 seal=self._seal,
             )
-            if sendable:
-                await conn.execute(
-                    update(OutboxEvent)
-                    .where(OutboxEvent.id.in_([row.id for row, _ in sendable]))
-                    .values(relayed_at=func.now())
+            await self._mark_relayed(conn, batch)
+            await self._park(conn, batch.parked)
+        self._after_commit(batch, queued, notified)
+        return len(rows)
+
+    async def _lock_batch(self, conn: AsyncConnection) -> Sequence[Any]:
+        """The oldest unrelayed, unparked rows, locked; none while another replica holds
+        the relay's advisory lock (it will take these rows)."""
+        if not await conn.scalar(
+            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _RELAY_LOCK}
+        ):
+            return []
+        return (
+            await conn.execute(
+                select(
+                    OutboxEvent.id,
+                    OutboxEvent.event_id,
+                    OutboxEvent.type,
+                    OutboxEvent.occurred_at,
+                    OutboxEvent.key,
+                    OutboxEvent.data,
                 )
-            await self._park(conn, parked)
-        OUTBOX_RELAYED.inc(len(rows) - len(parked))
+                .where(OutboxEvent.relayed_at.is_(None), OutboxEvent.parked_at.is_(None))
+                .order_by(OutboxEvent.id)
+                .limit(self._settings.outbox_batch_size)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+
+    async def _publish_alerts(self, alerts: Sequence[tuple[Any, bytes]]) -> dict[int, str]:
+        return await self._publish(alerts) if alerts else {}
+
+    async def _publish_metric_events(self, batch: _Batch) -> None:
+        """Check-in values to the events topic; a row that is no metric event is parked."""
+        metric_events = []
+        for row, _ in batch.encoded:
+            if row.type == METRIC_EVENT_TYPE:
+                try:
+                    metric_events.append(metric_event(row.data))
+                except (KeyError, TypeError, ValueError) as error:
+                    batch.parked[row.id] = f"not a metric event: {error!r}"
+        if metric_events:
+            await self._publish_events(metric_events)
+
+    async def _mark_relayed(self, conn: AsyncConnection, batch: _Batch) -> None:
+        sendable = batch.sendable()
+        if sendable:
+            await conn.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.id.in_([row.id for row, _ in sendable]))
+                .values(relayed_at=func.now())
+            )
+
+    def _after_commit(self, batch: _Batch, queued: int, notified: int) -> None:
+        """Count, log, and wake the dispatcher and the notifier (after the commit: what
+        they would look for is now visible)."""
+        OUTBOX_RELAYED.inc(len(batch.rows) - len(batch.parked))
         log.debug(
             "outbox relayed",
             extra={
-                "events": len(rows),
-                "published": len(alerts),
+                "events": len(batch.rows),
+                "published": len(batch.alerts()),
                 "deliveries": queued,
                 "notifications": notified,
             },
@@ -278,18 +325,17 @@ class OutboxRelay:
             self._on_deliveries_queued()
         if notified and self._on_messages_queued is not None:
             self._on_messages_queued()
-        return len(rows)
 
     async def _queue_deliveries(
-        self, conn: AsyncConnection, rows: Sequence[Any], bodies: Sequence[bytes]
+        self, conn: AsyncConnection, sendable: Sequence[tuple[Any, bytes]]
     ) -> int:
         """One pending delivery per active webhook subscribed to each event's type."""
         result = await conn.execute(
             _QUEUE_DELIVERIES,
             {
-                "event_ids": [row.event_id for row in rows],
-                "types": [row.type for row in rows],
-                "bodies": list(bodies),
+                "event_ids": [row.event_id for row, _ in sendable],
+                "types": [row.type for row, _ in sendable],
+                "bodies": [body for _, body in sendable],
             },
         )
         return len(result.all())
