@@ -805,7 +805,7 @@ class CheckIn(Base):
 
 class NotificationChannel(Base):
     """Where messages go: an email address, a Slack or Teams webhook, any Apprise URL.
-    `target` is sealed (Fernet, `northstar.notify.vault`) and never shown again.
+    `target` is sealed (Fernet, `northstar.crypto.SecretBox`) and never shown again.
     `owner_id` is a user's or a unit's id, as `owner_kind` says (no foreign key: it points
     at one of two tables)."""
 

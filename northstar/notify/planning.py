@@ -184,15 +184,9 @@ def digest_key(digest_id: uuid.UUID, period_key: str) -> str:
 def snapshot(row: DigestGoal | CheckInGoal | GoalNow) -> GoalSnapshot:
     """A goal row as a message shows it."""
     return GoalSnapshot(
-        id=str(row.id),
-        title=row.title,
-        status=row.status,
-        score=row.score,
-        actual=row.actual,
-        expected=row.expected,
-        target=row.target,
-        unit=row.unit or "",
-    )
+        str(row.id), row.title, row.status, row.score, row.actual, row.expected, row.target,
+        row.unit or "",
+    )  # fmt: skip
 
 
 def plan_digest(

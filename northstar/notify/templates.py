@@ -18,20 +18,30 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from northstar.domain.goals import GoalStatus
 from northstar.notify.model import Severity, severity_of
 
 # Events listed one by one in a grouped message; the rest are counted.
 MAX_LISTED_EVENTS = 10
 
-_STATUS_WORDS = {
-    "on_track": "on track",
-    "at_risk": "at risk",
-    "off_track": "off track",
-    "achieved": "achieved",
-    "missed": "missed",
-    "not_started": "not started",
-    "no_data": "without data",
+_STATUS_WORDS: dict[str, str] = {
+    GoalStatus.ON_TRACK: "on track",
+    GoalStatus.AT_RISK: "at risk",
+    GoalStatus.OFF_TRACK: "off track",
+    GoalStatus.ACHIEVED: "achieved",
+    GoalStatus.MISSED: "missed",
+    GoalStatus.NOT_STARTED: "not started",
+    GoalStatus.NO_DATA: "without data",
 }
+# How a review lists its goals' statuses: worst first.
+_REVIEW_ORDER: list[str] = [
+    GoalStatus.OFF_TRACK,
+    GoalStatus.MISSED,
+    GoalStatus.AT_RISK,
+    GoalStatus.ON_TRACK,
+    GoalStatus.ACHIEVED,
+    GoalStatus.NOT_STARTED,
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +282,7 @@ def review_message(data: Mapping[str, Any], base_url: str, scope_title: str | No
     scope = scope_title if data.get("scope_goal_id") else "the whole organisation"
     summary = data.get("summary") or {}
     counts = dict(summary.get("by_status") or {})
-    order = ["off_track", "missed", "at_risk", "on_track", "achieved", "not_started"]
+    order = _REVIEW_ORDER
     ranked = sorted(counts, key=lambda k: (order.index(k) if k in order else len(order), k))
     goals = int(summary.get("goals") or 0)
     facts = [

@@ -21,6 +21,7 @@ If Kafka is unreachable the transaction rolls back and the batch is tried again 
 nothing committed is ever lost; a crash between the broker's ack and the commit republishes the
 batch. Delivery is therefore at least once: consumers dedupe on the envelope's `id`.
 Webhook deliveries cannot be duplicated by a retry (unique on `(webhook_id, event_id)`).
+The SQL of every step is `northstar.outbox.repository.OutboxRepository`.
 
 An event that can never be published (its envelope cannot be encoded, or the broker
 refuses that one message for good, e.g. as too large) is parked instead: `parked_at` and
@@ -39,7 +40,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,11 +49,9 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from sqlalchemy import func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from northstar.crypto import SecretBox
-from northstar.db.models import OutboxEvent
 from northstar.events.model import MetricEvent
 from northstar.events.validation import parse_timestamp
 from northstar.kafka import Topics, ensure_topics, producer, send_events
@@ -62,6 +60,7 @@ from northstar.notify.queue import sealer as _sealer
 from northstar.notify.repository import NotifyRepository
 from northstar.notify.rows import RelayedEvent
 from northstar.outbox import ALERT_EVENT_TYPES, METRIC_EVENT_TYPE
+from northstar.outbox.repository import Backlog, OutboxRepository, OutboxRow
 from northstar.telemetry import (
     EVALUATOR_ERRORS,
     OUTBOX_LAG,
@@ -73,22 +72,6 @@ from northstar.telemetry import (
 from services.evaluator.settings import EvaluatorSettings
 
 log = logging.getLogger(__name__)
-
-# Arbitrary but fixed: the advisory lock key that makes one relay work at a time.
-_RELAY_LOCK = 0x6E73_6F75_7462_6F78  # "nsoutbox"
-
-_QUEUE_DELIVERIES = text(
-    """
-    INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, body, next_attempt_at)
-    SELECT gen_random_uuid(), w.id, e.event_id, e.type, e.body, now()
-    FROM unnest(CAST(:event_ids AS uuid[]), CAST(:types AS text[]), CAST(:bodies AS bytea[]))
-         AS e(event_id, type, body)
-    JOIN webhooks AS w ON w.deleted_at IS NULL AND e.type = ANY(w.events)
-    ON CONFLICT (webhook_id, event_id) DO NOTHING
-    RETURNING id
-    """
-)
-
 
 _INT64 = range(-(2**63), 2**63)
 
@@ -164,15 +147,6 @@ class _Batch:
         return [(row, body) for row, body in self.encoded if row.id not in self.parked]
 
 
-@dataclass(slots=True)
-class Backlog:
-    """The outbox as of the relay's last pass."""
-
-    pending: int = 0
-    oldest_age: float = 0.0  # seconds; 0 when nothing waits
-    parked: int = 0  # parked within the alerting window
-
-
 class OutboxRelay:
     """Background task: relay committed outbox rows. `nudge()` wakes it at once."""
 
@@ -238,13 +212,14 @@ class OutboxRelay:
         """Relay one batch in one transaction; return how many rows it relayed. The chain
         of the module doc, one named step a line; the nudges go after the commit."""
         async with self._engine.begin() as conn:
-            rows = await self._lock_batch(conn)
+            outbox = OutboxRepository(conn)
+            rows = await self._lock_batch(outbox)
             if not rows:
                 return 0
             batch = _Batch.encode(rows)
             batch.parked.update(await self._publish_alerts(batch.alerts()))
             await self._publish_metric_events(batch)
-            queued = await self._queue_deliveries(conn, batch.sendable())
+            queued = await outbox.queue_deliveries(batch.sendable())
             notified = await queue_event_messages(
                 NotifyRepository(conn),
                 [
@@ -255,34 +230,17 @@ class OutboxRelay:
                 window=self._group_window,
                 seal=self._seal,
             )
-            await self._mark_relayed(conn, batch)
-            await self._park(conn, batch.parked)
+            await outbox.mark_relayed([row.id for row, _ in batch.sendable()])
+            await self._park(outbox, batch.parked)
         self._after_commit(batch, queued, notified)
         return len(rows)
 
-    async def _lock_batch(self, conn: AsyncConnection) -> Sequence[Any]:
+    async def _lock_batch(self, outbox: OutboxRepository) -> list[OutboxRow]:
         """The oldest unrelayed, unparked rows, locked; none while another replica holds
         the relay's advisory lock (it will take these rows)."""
-        if not await conn.scalar(
-            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _RELAY_LOCK}
-        ):
+        if not await outbox.try_relay_lock():
             return []
-        return (
-            await conn.execute(
-                select(
-                    OutboxEvent.id,
-                    OutboxEvent.event_id,
-                    OutboxEvent.type,
-                    OutboxEvent.occurred_at,
-                    OutboxEvent.key,
-                    OutboxEvent.data,
-                )
-                .where(OutboxEvent.relayed_at.is_(None), OutboxEvent.parked_at.is_(None))
-                .order_by(OutboxEvent.id)
-                .limit(self._settings.outbox_batch_size)
-                .with_for_update(skip_locked=True)
-            )
-        ).all()
+        return await outbox.unrelayed(self._settings.outbox_batch_size)
 
     async def _publish_alerts(self, alerts: Sequence[tuple[Any, bytes]]) -> dict[int, str]:
         return await self._publish(alerts) if alerts else {}
@@ -298,15 +256,6 @@ class OutboxRelay:
                     batch.parked[row.id] = f"not a metric event: {error!r}"
         if metric_events:
             await self._publish_events(metric_events)
-
-    async def _mark_relayed(self, conn: AsyncConnection, batch: _Batch) -> None:
-        sendable = batch.sendable()
-        if sendable:
-            await conn.execute(
-                update(OutboxEvent)
-                .where(OutboxEvent.id.in_([row.id for row, _ in sendable]))
-                .values(relayed_at=func.now())
-            )
 
     def _after_commit(self, batch: _Batch, queued: int, notified: int) -> None:
         """Count, log, and wake the dispatcher and the notifier (after the commit: what
@@ -326,29 +275,11 @@ class OutboxRelay:
         if notified and self._on_messages_queued is not None:
             self._on_messages_queued()
 
-    async def _queue_deliveries(
-        self, conn: AsyncConnection, sendable: Sequence[tuple[Any, bytes]]
-    ) -> int:
-        """One pending delivery per active webhook subscribed to each event's type."""
-        result = await conn.execute(
-            _QUEUE_DELIVERIES,
-            {
-                "event_ids": [row.event_id for row, _ in sendable],
-                "types": [row.type for row, _ in sendable],
-                "bodies": [body for _, body in sendable],
-            },
-        )
-        return len(result.all())
-
-    async def _park(self, conn: AsyncConnection, parked: Mapping[int, str]) -> None:
+    async def _park(self, outbox: OutboxRepository, parked: Mapping[int, str]) -> None:
         """Set aside the events that can never be published, with their reason."""
         for row_id, reason in parked.items():
             log.error("outbox event parked", extra={"outbox_id": row_id, "reason": reason})
-            await conn.execute(
-                update(OutboxEvent)
-                .where(OutboxEvent.id == row_id)
-                .values(parked_at=func.now(), parked_reason=reason[:2000])
-            )
+            await outbox.park(row_id, reason)
         OUTBOX_PARKED_TOTAL.inc(len(parked))
 
     async def _publish(self, messages: Sequence[tuple[Any, bytes]]) -> dict[int, str]:
@@ -414,21 +345,10 @@ class OutboxRelay:
     async def _measure_backlog(self) -> None:
         window = timedelta(hours=self._settings.outbox_parked_window_hours)
         async with self._engine.connect() as conn:
-            pending, oldest = (
-                await conn.execute(
-                    select(func.count(), func.min(OutboxEvent.occurred_at)).where(
-                        OutboxEvent.relayed_at.is_(None), OutboxEvent.parked_at.is_(None)
-                    )
-                )
-            ).one()
-            parked = await conn.scalar(
-                select(func.count()).where(OutboxEvent.parked_at > func.now() - window)
-            )
-        age = max(0.0, time.time() - oldest.timestamp()) if oldest else 0.0
-        self.backlog = Backlog(pending, age, parked or 0)
-        OUTBOX_PENDING.set(pending)
-        OUTBOX_LAG.set(age)
-        OUTBOX_PARKED.set(parked or 0)
+            self.backlog = await OutboxRepository(conn).backlog(window)
+        OUTBOX_PENDING.set(self.backlog.pending)
+        OUTBOX_LAG.set(self.backlog.oldest_age)
+        OUTBOX_PARKED.set(self.backlog.parked)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
