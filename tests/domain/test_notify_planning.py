@@ -22,6 +22,7 @@ from northstar.notify.planning import (
     plan_digest,
     plan_event_messages,
     plan_reminders,
+    queued_digest,
     reminder_sends,
     subjects,
 )
@@ -251,6 +252,15 @@ def test_a_digest_says_what_changed_what_is_at_risk_and_what_is_due() -> None:
     assert daily.due_soon == []  # 10 days: beyond a daily digest's 7
     assert [g.title for g, _ in daily.check_ins_due] == ["Check"]  # due in 12 hours
     assert digest_key(GOALS[0], "2026-W10") == f"digest:{GOALS[0]}:2026-W10"
+
+    queued = queued_digest(GOALS[0], "2026-W10", CHANNELS[0], Rendered("s", "t", "h", "m"), NOW)
+    assert (queued.kind, queued.severity, queued.group_key) == (
+        MessageKind.DIGEST,
+        Severity.INFO,
+        f"digest:{GOALS[0]}:2026-W10",
+    )
+    assert queued.content == {"subject": "s", "text": "t", "html": "h", "markdown": "m"}
+    assert queued.due == NOW and queued.held_until is None
 
 
 def check_in_goal(last_at: datetime, cadence: timedelta = timedelta(days=7)) -> CheckInGoal:
