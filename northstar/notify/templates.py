@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from northstar.domain.alerts import AlertEventType, AlertKind
 from northstar.domain.goals import GoalStatus
 from northstar.notify.model import Severity, severity_of
 
@@ -101,14 +102,17 @@ def describe(event: Event) -> str:
         before, after = status_words(data.get("from")), status_words(data.get("to"))
         return f"Status changed from {before} to {after}"
     if event.type.startswith("alert."):
-        verb = {
-            "alert.opened": "opened",
-            "alert.updated": "escalated" if data.get("severity") == "critical" else "changed",
-            "alert.acknowledged": "acknowledged",
-            "alert.resolved": "resolved",
-        }.get(event.type, event.type.removeprefix("alert."))
-        line = f"Alert {verb} ({data.get('kind', 'status')}, {data.get('severity', 'warning')})"
-        if event.type == "alert.acknowledged" and data.get("note"):
+        escalated = data.get("severity") == Severity.CRITICAL
+        verbs: dict[str, str] = {
+            AlertEventType.OPENED: "opened",
+            AlertEventType.UPDATED: "escalated" if escalated else "changed",
+            AlertEventType.ACKNOWLEDGED: "acknowledged",
+            AlertEventType.RESOLVED: "resolved",
+        }
+        verb = verbs.get(event.type, event.type.removeprefix("alert."))
+        kind, severity = data.get("kind", AlertKind.STATUS), data.get("severity", Severity.WARNING)
+        line = f"Alert {verb} ({kind}, {severity})"
+        if event.type == AlertEventType.ACKNOWLEDGED and data.get("note"):
             line += f": {data['note']}"
         return line
     if event.type == "check_in.due":
