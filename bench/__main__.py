@@ -18,12 +18,22 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import analysis, api, cardinality, endtoend, evaluator, ingest, people, web
+from bench import analysis, api, cardinality, endtoend, evaluator, ingest, people, salting, web
 from bench.infra import Infrastructure
 from bench.results import Row, machine, notes, table, write_doc
 from devstack.processes import REPO_ROOT
 
-BENCHMARKS = ("ingest", "evaluator", "cardinality", "e2e", "api", "people", "web", "analysis")
+BENCHMARKS = (
+    "ingest",
+    "evaluator",
+    "cardinality",
+    "salting",
+    "e2e",
+    "api",
+    "people",
+    "web",
+    "analysis",
+)
 DOC = REPO_ROOT / "docs" / "benchmarks.md"
 
 
@@ -43,6 +53,8 @@ async def _run(infra: Infrastructure, args: argparse.Namespace) -> list[Row]:
             )
         elif name == "cardinality":
             rows += await cardinality.run(infra)
+        elif name == "salting":
+            rows += await salting.run(infra)
         elif name == "e2e":
             rows += await endtoend.run(infra, seconds=args.e2e_seconds, workers=args.workers)
         elif name == "api":

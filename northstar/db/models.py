@@ -110,15 +110,34 @@ class Metric(Base):
     __tablename__ = "metrics"
 
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
-    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    last_received: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    event_count: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    # Only changed when new dimension sets are admitted; what changes with every batch is
+    # in `metric_activity`, one row per shard (docs/architecture.md, "One writer per series").
     dimensions: Mapped[list[str]] = mapped_column(
         ARRAY(Text), nullable=False, server_default=text("'{}'")
     )
     # How many rows `metric_dimension_sets` holds for it (the cardinality cap's count).
     dimension_sets: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+
+
+class MetricActivity(Base):
+    """A metric's events seen through one shard (the Kafka partition they came from):
+    the catalogue's counters, kept apart per shard so each row has one writer, summed
+    (first/last: least/greatest) by the readers."""
+
+    __tablename__ = "metric_activity"
+    __table_args__ = (
+        {
+            "comment": "Per metric and shard (Kafka partition): first/last event time, "
+            "last receipt and event count; readers sum over shards."
+        },
+    )
+
+    metric: Mapped[str] = mapped_column(String(100), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    last_received: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    event_count: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
 class MetricDimensionSet(Base):
@@ -368,6 +387,9 @@ def _rollup_table(name: str, comment: str) -> Table:
         Column("metric", String(100), primary_key=True),
         Column("bucket", DateTime(timezone=True), primary_key=True),
         Column("dimensions", JSONB, primary_key=True),
+        # A hot series' slice (0: not salted; northstar/events/routing.py): its rows are
+        # its own, written by its partition's owner, and summed by every reader.
+        Column("salt", SmallInteger, primary_key=True, server_default=text("0")),
         Column("count", BigInteger, nullable=False),
         Column("sum", Double, nullable=False),
         Column("min", Double, nullable=False),
