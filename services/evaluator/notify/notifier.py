@@ -87,6 +87,14 @@ class ClaimedMessage:
     severity: Severity
     rendered: Rendered
 
+    @classmethod
+    def of(cls, row: Claimed, rendered: Rendered) -> ClaimedMessage:
+        """A claimed row, rendered."""
+        return cls(
+            row.id, row.channel_id, row.channel_kind, row.target, row.attempts,
+            Severity(row.severity), rendered,
+        )  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
@@ -252,18 +260,8 @@ class Notifier(QueueWorker[ClaimedMessage, SendResult]):
                 }
             )
             goals = await goal_snapshots(repository, goal_ids)
-        return [
-            ClaimedMessage(
-                id=r.id,
-                channel_id=r.channel_id,
-                channel_kind=r.channel_kind,
-                sealed_target=r.target,
-                attempts=r.attempts,
-                severity=Severity(r.severity),
-                rendered=render(r, goals, self._settings.public_url),
-            )
-            for r in rows
-        ]
+        base_url = self._settings.public_url
+        return [ClaimedMessage.of(r, render(r, goals, base_url)) for r in rows]
 
     async def _attempt(self, message: ClaimedMessage) -> SendResult:
         """Send once; the result is recorded by the loop. Never raises."""
