@@ -29,7 +29,13 @@ from typing import Any, Final
 
 from northstar.domain.alerts import AlertEventType, AlertKind
 from northstar.domain.goals import GoalStatus
-from northstar.notify.model import UNRANKED_EVENTS, MessageKind, Severity, goal_of, severity_of
+from northstar.notify.model import (
+    UNRANKED_EVENTS,
+    MessageKind,
+    Severity,
+    goal_of,
+    severity_of,
+)
 from northstar.notify.rows import (
     CheckInGoal,
     DigestGoal,
@@ -47,9 +53,7 @@ from northstar.notify.timing import Cadence, QuietHours, Reminder, check_in_remi
 from northstar.outbox import REVIEW_EVENT_TYPE
 
 # Alert events the owners' default sends: opened, or escalated to critical.
-DEFAULT_EVENTS: Final = (AlertEventType.OPENED.value, AlertEventType.UPDATED.value)
-# The event kind of check-in reminders (never in the outbox).
-CHECK_IN_DUE: Final = "check_in.due"
+OWNER_DEFAULT_EVENTS: Final = (AlertEventType.OPENED.value, AlertEventType.UPDATED.value)
 
 # What a digest lists as "at risk or off track".
 AT_RISK: Final = frozenset({GoalStatus.AT_RISK, GoalStatus.OFF_TRACK})
@@ -84,7 +88,7 @@ def default_candidates(events: Sequence[RelayedEvent]) -> list[Subject]:
         s
         for s in subjects(events)
         if s.goal_id is not None
-        and s.type in DEFAULT_EVENTS
+        and s.type in OWNER_DEFAULT_EVENTS
         and severity_of(s.type, events[s.idx].data) is Severity.CRITICAL
     ]
 

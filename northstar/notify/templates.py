@@ -20,7 +20,8 @@ from typing import Any
 
 from northstar.domain.alerts import AlertEventType, AlertKind
 from northstar.domain.goals import GoalStatus
-from northstar.notify.model import Severity, severity_of
+from northstar.notify.model import CHECK_IN_DUE, Severity, severity_of
+from northstar.outbox import GOAL_STATUS_CHANGED
 
 # Events listed one by one in a grouped message; the rest are counted.
 MAX_LISTED_EVENTS = 10
@@ -98,7 +99,7 @@ def number(value: float | None, unit: str = "") -> str:
 def describe(event: Event) -> str:
     """One line for one event, e.g. `Alert opened (status, critical)`."""
     data = event.data
-    if event.type == "goal.status_changed":
+    if event.type == GOAL_STATUS_CHANGED:
         before, after = status_words(data.get("from")), status_words(data.get("to"))
         return f"Status changed from {before} to {after}"
     if event.type.startswith("alert."):
@@ -115,7 +116,7 @@ def describe(event: Event) -> str:
         if event.type == AlertEventType.ACKNOWLEDGED and data.get("note"):
             line += f": {data['note']}"
         return line
-    if event.type == "check_in.due":
+    if event.type == CHECK_IN_DUE:
         return "Check-in due"
     return event.type
 

@@ -25,14 +25,11 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from northstar.db.models import OutboxEvent
+from northstar.domain.alerts import AlertEventType
 
-ALERT_EVENT_TYPES: Final = (
-    "alert.opened",
-    "alert.updated",
-    "alert.acknowledged",
-    "alert.resolved",
-)
-GOAL_EVENT_TYPES: Final = ("goal.status_changed",)
+ALERT_EVENT_TYPES: Final = tuple(t.value for t in AlertEventType)
+GOAL_STATUS_CHANGED: Final = "goal.status_changed"
+GOAL_EVENT_TYPES: Final = (GOAL_STATUS_CHANGED,)
 REVIEW_EVENT_TYPE: Final = "review.created"
 """Written by the api when a review is created: `data` is `{review_id, title, held_at,
 scope_goal_id (null: the whole organisation), summary: {goals, by_status}}`. Not sent

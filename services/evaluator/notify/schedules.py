@@ -44,8 +44,8 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from northstar.crypto import SecretBox
+from northstar.notify.model import CHECK_IN_DUE
 from northstar.notify.planning import (
-    CHECK_IN_DUE,
     digest_key,
     due_reminders,
     plan_digest,
