@@ -220,6 +220,10 @@ class Kpi(Base):
     owner_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    # The unit whose leads may change it (SPEC §11, migration 0013); NULL: editors only.
+    unit_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("org_units.id", ondelete="RESTRICT"), index=True
+    )
     # `manual`: values come from people's check-ins (SPEC §12, migration 0008).
     source: Mapped[str] = mapped_column(String(10), nullable=False, server_default="events")
     category: Mapped[str | None] = mapped_column(String(50))
@@ -270,6 +274,11 @@ class Goal(Base):
     window: Mapped[timedelta | None] = mapped_column(Interval)
     rollup: Mapped[str] = mapped_column(String(10), nullable=False, server_default="weighted")
     alert_clear_margin: Mapped[float] = mapped_column(Double, nullable=False, server_default="0.02")
+    # SPEC §5: a child's score counts at most this much in the roll-up (migration 0013).
+    rollup_cap: Mapped[float] = mapped_column(Double, nullable=False, server_default="1")
+    # Archived goals keep their history but leave the scorecard and their parent's roll-up
+    # (docs/kpis-and-goals.md, "Archiving a goal"; migration 0013).
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Plans and check-ins (SPEC §12, migration 0008). `last_check_in_at` and `plan_summary`
     # are kept up to date by the check-in and initiative writes, in their transactions, so
     # the status object and the tree read them with the goal row (see docs/plans.md).
@@ -292,6 +301,7 @@ class Goal(Base):
         CheckConstraint("rollup IN ('weighted', 'worst')", name="rollup"),
         CheckConstraint("off_track > 0 AND off_track <= at_risk", name="thresholds"),
         CheckConstraint("weight >= 0", name="weight"),
+        CheckConstraint("rollup_cap > 0", name="rollup_cap"),
         CheckConstraint("due IS NULL OR start IS NULL OR due >= start", name="period"),
     )
 
@@ -336,6 +346,9 @@ class GoalState(Base):
     forecast_high: Mapped[float | None] = mapped_column(Double)
     forecast_probability: Mapped[float | None] = mapped_column(Double)
     forecast_method: Mapped[str | None] = mapped_column(String(10))
+    # A roll-up goal's children counted by status (SPEC §5, migration 0013); NULL for a
+    # goal with a KPI.
+    children: Mapped[dict[str, int] | None] = mapped_column(JSONB)
     evaluated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     history_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -814,7 +827,7 @@ class CheckIn(Base):
 
 class NotificationChannel(Base):
     """Where messages go: an email address, a Slack or Teams webhook, any Apprise URL.
-    `target` is sealed (Fernet, `northstar.notifications.vault`) and never shown again.
+    `target` is sealed (Fernet, `northstar.crypto.SecretBox`) and never shown again.
     `owner_id` is a user's or a unit's id, as `owner_kind` says (no foreign key: it points
     at one of two tables)."""
 
@@ -891,6 +904,9 @@ class NotificationDigest(Base):
     timezone: Mapped[str] = mapped_column(String(64), nullable=False)
     weekday: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     created_at: Mapped[datetime] = _created_at()
+    # When its time was last set (created or moved): no period due before it is sent
+    # (`northstar.notify.timing.period_to_send`, migration 0013).
+    set_at: Mapped[datetime] = _created_at()
 
     __table_args__ = (
         CheckConstraint("cadence IN ('daily', 'weekly')", name="cadence"),

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 __all__ = [
-    "ROLLUP_SCORE_CAP",
+    "DEFAULT_ROLLUP_CAP",
     "Forecast",
     "ForecastStatus",
     "GoalEvaluation",
@@ -30,15 +30,17 @@ __all__ = [
     "expected_value",
     "final_condition_holds",
     "forecast",
+    "rollup_children",
     "rollup_score",
     "rollup_status",
     "smart_check",
     "status_for_score",
 ]
 
-ROLLUP_SCORE_CAP = 1.2
-"""A child's score counts at most this much in a roll-up, so one child far ahead cannot
-hide another that is behind."""
+DEFAULT_ROLLUP_CAP = 1.0
+"""A child's score counts at most this much in a roll-up unless the goal sets its own
+`rollup_cap` (SPEC §5): at 1.0 a child ahead of plan cannot hide one behind it (a child at
+1,600 % of its pace lifts its parent no more than one exactly on pace)."""
 
 MIN_FORECAST_DAYS = 3
 """Distinct UTC days of data a forecast needs (SPEC §5)."""
@@ -307,16 +309,23 @@ def evaluate_goal(spec: GoalSpec, actual: float | None, now: datetime) -> GoalEv
 
 
 def rollup_score(
-    policy: RollupPolicy, children: Sequence[tuple[float, float | None]]
+    policy: RollupPolicy,
+    children: Sequence[tuple[float, float | None]],
+    *,
+    cap: float = DEFAULT_ROLLUP_CAP,
 ) -> float | None:
     """Combine children's ``(weight, score)`` pairs into a roll-up goal's score.
 
-    Only children with a score and a weight > 0 count; each score counts at most
-    :data:`ROLLUP_SCORE_CAP` (1.2). ``weighted``: Σ wᵢ·min(sᵢ, 1.2) / Σ wᵢ.
+    Only children with a score and a weight > 0 count; each score counts at most ``cap``
+    (the goal's `rollup_cap`, default 1.0). ``weighted``: Σ wᵢ·min(sᵢ, cap) / Σ wᵢ.
     ``worst``: the lowest (capped) score. ``None`` when no child counts. The result
     always lies between the lowest and highest capped score of the counted children.
-    Raises ``ValueError`` for a negative or non-finite weight or a non-finite score.
+    Raises ``ValueError`` for a negative or non-finite weight, a non-finite score or a
+    cap that is not a positive finite number.
     """
+    _require_finite(cap, "the roll-up cap")
+    if cap <= 0:
+        raise ValueError(f"the roll-up cap must be > 0, got {cap}")
     counted: list[tuple[float, float]] = []
     for weight, score in children:
         _require_finite(weight, "a child's weight")
@@ -325,7 +334,7 @@ def rollup_score(
         if score is None or weight == 0:
             continue
         _require_finite(score, "a child's score")
-        counted.append((weight, min(score, ROLLUP_SCORE_CAP)))
+        counted.append((weight, min(score, cap)))
     if not counted:
         return None
     if policy is RollupPolicy.WORST:
@@ -335,6 +344,17 @@ def rollup_score(
     low = min(score for _, score in counted)
     high = max(score for _, score in counted)
     return min(max(average, low), high)  # keep float rounding inside the bound
+
+
+def rollup_children(statuses: Sequence[GoalStatus]) -> dict[str, int]:
+    """A roll-up goal's children counted by status (SPEC §5: the status object's
+    `children`), every status present, zero where no child has it, in the order of
+    :class:`GoalStatus`. Every child counts, weighted or not, scored or not: the counts
+    say what the children are, the score how they combine."""
+    counts = dict.fromkeys((s.value for s in GoalStatus), 0)
+    for status in statuses:
+        counts[status.value] += 1
+    return counts
 
 
 def rollup_status(score: float | None, thresholds: Thresholds) -> GoalStatus:

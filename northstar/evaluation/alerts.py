@@ -38,7 +38,7 @@ from northstar.evaluation.repository import (
     AlertStateRepository,
     AlertUpdate,
 )
-from northstar.outbox import add_event
+from northstar.outbox import GOAL_STATUS_CHANGED, add_event
 
 SYSTEM = "northstar"
 
@@ -116,7 +116,7 @@ class AlertRecorder:
             if outcome.changed and outcome.previous_status is not None:
                 await add_event(
                     conn,
-                    type="goal.status_changed",
+                    type=GOAL_STATUS_CHANGED,
                     key=str(outcome.goal_id),
                     occurred_at=now,
                     data={

@@ -42,6 +42,7 @@ from northstar.domain.goals import (
     RollupPolicy,
     Thresholds,
     evaluate_goal,
+    rollup_children,
     rollup_score,
     rollup_status,
 )
@@ -90,6 +91,8 @@ class GoalOutcome:
     late_plan: bool = False
     # The status object's plan part: check-in cadence and initiatives (SPEC §12).
     plan: dict[str, Any] | None = None
+    # A roll-up goal's children by status (SPEC §5); None for a goal with a KPI.
+    children: dict[str, int] | None = None
 
     @property
     def changed(self) -> bool:
@@ -106,6 +109,7 @@ class GoalOutcome:
             progress=self.progress,
             forecast=self.forecast,
             evaluated_at=self.evaluated_at,
+            children=self.children,
         )
 
     def status_object(self) -> dict[str, Any]:
@@ -370,11 +374,17 @@ class GoalEvaluationService:
         previous: Mapping[uuid.UUID, StoredState],
         now: datetime,
     ) -> GoalOutcome:
+        counts = rollup_children(
+            [GoalStatus(c.status) if c.status else GoalStatus.NO_DATA for c in children]
+        )
         if goal.start is not None and now < goal.start:
-            return _outcome(goal, previous, now, status=GoalStatus.NOT_STARTED)
-        score = rollup_score(RollupPolicy(goal.rollup), [(c.weight, c.score) for c in children])
+            outcome = _outcome(goal, previous, now, status=GoalStatus.NOT_STARTED)
+            return replace(outcome, children=counts)
+        score = rollup_score(
+            RollupPolicy(goal.rollup), [(c.weight, c.score) for c in children], cap=goal.rollup_cap
+        )
         status = rollup_status(score, _thresholds(goal))
-        return _outcome(goal, previous, now, status=status, score=score)
+        return replace(_outcome(goal, previous, now, status=status, score=score), children=counts)
 
     async def _record(
         self,
@@ -402,6 +412,7 @@ class GoalEvaluationService:
                     forecast_high=o.forecast.high if o.forecast else None,
                     forecast_probability=o.forecast.probability if o.forecast else None,
                     forecast_method=o.forecast.method if o.forecast else None,
+                    children=o.children,
                     history=self._history_due(o, previous[o.goal_id], now),
                 )
                 for o in outcomes

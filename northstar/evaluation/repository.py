@@ -43,6 +43,7 @@ class GoalDefinition:
     off_track: float
     window: timedelta | None
     rollup: str
+    rollup_cap: float
     alert_clear_margin: float
     created_at: datetime
     check_in_cadence: timedelta | None
@@ -73,8 +74,11 @@ class StoredState:
 
 @dataclass(frozen=True, slots=True)
 class ChildScore:
+    """A child of a roll-up goal as it was last judged (status None: never)."""
+
     weight: float
     score: float | None
+    status: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,7 @@ class StateWrite:
     forecast_value: float | None
     forecast_status: str | None
     history: bool  # also append a `goal_status_history` row
+    children: dict[str, int] | None = None  # a roll-up's children by status
     forecast_low: float | None = None
     forecast_high: float | None = None
     forecast_probability: float | None = None
@@ -116,7 +121,7 @@ WHERE goal_id = ANY($1::uuid[]) ORDER BY goal_id FOR UPDATE
 """
 _LOAD = """
 SELECT g.id, g.parent_id, g.title, g.kpi_key, g.type, g.target, g.baseline, g.start, g.due,
-       g.pacing, g.at_risk, g.off_track, g.window, g.rollup, g.alert_clear_margin,
+       g.pacing, g.at_risk, g.off_track, g.window, g.rollup, g.rollup_cap, g.alert_clear_margin,
        g.created_at, g.check_in_cadence, g.last_check_in_at, g.plan_summary,
        k.expression, k.metrics AS kpi_metrics, k.max_staleness, k.created_at AS kpi_created_at
 FROM goals g LEFT JOIN kpis k ON k.key = g.kpi_key
@@ -134,8 +139,8 @@ WHERE i.goal_id = ANY($1::uuid[]) AND i.status NOT IN ('done', 'cancelled')
 # Activity is kept per metric and shard (one writer each): the latest over the shards.
 _LAST_RECEIVED = "SELECT max(last_received) FROM metric_activity WHERE metric = ANY($1::text[])"
 _CHILDREN = """
-SELECT g.weight, s.score FROM goals g JOIN goal_state s ON s.goal_id = g.id
-WHERE g.parent_id = $1
+SELECT g.weight, s.score, s.status FROM goals g LEFT JOIN goal_state s ON s.goal_id = g.id
+WHERE g.parent_id = $1 AND g.archived_at IS NULL
 """
 # Every outcome of a step is written with one statement per table (rows by goal id).
 _WRITE_STATES = """
@@ -144,15 +149,15 @@ UPDATE goal_state AS s SET status = u.status, actual = u.actual, expected = u.ex
     forecast_value = u.forecast_value, forecast_status = u.forecast_status,
     forecast_low = u.forecast_low, forecast_high = u.forecast_high,
     forecast_probability = u.forecast_probability, forecast_method = u.forecast_method,
-    evaluated_at = $10,
+    children = u.children, evaluated_at = $10,
     status_since = CASE WHEN s.status IS DISTINCT FROM u.status THEN $10 ELSE s.status_since END,
     history_at = CASE WHEN u.history THEN $10 ELSE s.history_at END
 FROM unnest($1::uuid[], $2::varchar[], $3::float8[], $4::float8[], $5::float8[],
             $6::float8[], $7::float8[], $8::float8[], $9::varchar[], $11::bool[],
-            $12::float8[], $13::float8[], $14::float8[], $15::varchar[])
+            $12::float8[], $13::float8[], $14::float8[], $15::varchar[], $16::jsonb[])
      AS u(goal_id, status, actual, expected, target, score, progress, forecast_value,
           forecast_status, history, forecast_low, forecast_high, forecast_probability,
-          forecast_method)
+          forecast_method, children)
 WHERE s.goal_id = u.goal_id
 """
 _WRITE_HISTORY = """
@@ -168,7 +173,7 @@ WHERE (g.start IS NULL OR t.last >= g.start) AND (g.due IS NULL OR t.first <= g.
 ORDER BY g.id
 """
 _ACTIVE = """
-SELECT id FROM goals WHERE due IS NULL OR due >= $1 ORDER BY id
+SELECT id FROM goals WHERE (due IS NULL OR due >= $1) AND archived_at IS NULL ORDER BY id
 """
 
 
@@ -189,7 +194,7 @@ class GoalStateRepository:
         return [r["id"] for r in await raw.fetch(_AFFECTED, metrics, firsts, lasts)]
 
     async def due_since(self, conn: AsyncConnection, moment: datetime) -> list[uuid.UUID]:
-        """Goals without a due date or due at or after `moment`, by id."""
+        """Goals not archived, without a due date or due at or after `moment`, by id."""
         raw = await driver(conn)
         return [r["id"] for r in await raw.fetch(_ACTIVE, moment)]
 
@@ -254,6 +259,7 @@ class GoalStateRepository:
             [s.forecast_high for s in states],
             [s.forecast_probability for s in states],
             [s.forecast_method for s in states],
+            [None if s.children is None else orjson.dumps(s.children).decode() for s in states],
         )
         written = [s for s in states if s.history]
         if written:

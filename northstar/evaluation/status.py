@@ -46,6 +46,8 @@ class StoredStatus(Protocol):
     def forecast_method(self) -> str | None: ...
     @property
     def evaluated_at(self) -> datetime | None: ...
+    @property
+    def children(self) -> dict[str, int] | None: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,6 +63,7 @@ class StatusReport:
     progress: float | None = None
     forecast: Forecast | None = None
     evaluated_at: datetime | None = None  # None: never evaluated
+    children: dict[str, int] | None = None  # a roll-up's children by status (SPEC §5)
 
     @classmethod
     def from_state(
@@ -90,6 +93,7 @@ class StatusReport:
             progress=state.progress,
             forecast=forecast,
             evaluated_at=state.evaluated_at,
+            children=state.children,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -106,4 +110,5 @@ class StatusReport:
             "progress": self.progress,
             "forecast": self.forecast.to_dict() if self.forecast is not None else None,
             "evaluated_at": self.evaluated_at,
+            "children": self.children,
         }

@@ -202,3 +202,40 @@ async def digest_in_path(request: Request, session: AsyncSession) -> Sequence[Re
 async def person_in_path(request: Request, session: AsyncSession) -> Sequence[Resource]:
     """A person's own settings (quiet hours): theirs. An unknown person is the route's 404."""
     return [Resource(owner_id=_path_id(request, "user_id"))]
+
+
+_KPI_UNIT = text("SELECT unit_id FROM kpis WHERE key = :key")
+
+
+async def _kpi_placement(session: AsyncSession, body: dict[str, Any]) -> Resource:
+    """Where a KPI with this body's `unit_id` would sit (the organisation as a whole without
+    one, or with one that does not exist: the route's validation answers the 422)."""
+    unit_id = _uuid_or_none(body.get("unit_id"))
+    if unit_id is None:
+        return Resource()
+    return await unit_resource(session, unit_id) or Resource()
+
+
+async def kpi_in_body(request: Request, session: AsyncSession) -> Sequence[Resource]:
+    """A new KPI: the unit its body names."""
+    return [await _kpi_placement(session, await _body(request))]
+
+
+async def kpi_in_path(request: Request, session: AsyncSession) -> Sequence[Resource]:
+    """A KPI: its unit and the units above (the organisation as a whole without a unit)."""
+    key = str(request.path_params.get("key", ""))
+    row = (await session.execute(_KPI_UNIT, {"key": key})).first()
+    if row is None:
+        raise Problem(404, f"There is no KPI with key '{key}'.")
+    if row.unit_id is None:
+        return [Resource()]
+    return [await unit_resource(session, row.unit_id) or Resource()]
+
+
+async def kpi_in_path_and_body(request: Request, session: AsyncSession) -> Sequence[Resource]:
+    """A KPI changed: where it is, and where the body moves it (both must be allowed)."""
+    resources = list(await kpi_in_path(request, session))
+    body = await _body(request)
+    if "unit_id" in body:
+        resources.append(await _kpi_placement(session, body))
+    return resources

@@ -12,7 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from northstar.auth.passwords import password_problems
 from northstar.config import OutboundSettings, RateLimitSettings, ServiceSettings
 from northstar.http.ratelimit import parse_limits
-from northstar.notifications.settings import NotificationSettings
+from northstar.notify.settings import NotificationSettings
 
 
 class ApiSettings(ServiceSettings, OutboundSettings, NotificationSettings, RateLimitSettings):

@@ -20,10 +20,10 @@ from northstar.logs import configure_logging
 from services.evaluator.consumer import EvaluatorLoop
 from services.evaluator.housekeeping import Housekeeping
 from services.evaluator.lag import LagWatcher, PipelineHealth
-from services.evaluator.notifications.dispatcher import WebhookDispatcher
-from services.evaluator.notifications.notifier import Notifier
-from services.evaluator.notifications.relay import OutboxRelay
-from services.evaluator.notifications.schedules import NotificationSchedule
+from services.evaluator.notify.notifier import Notifier
+from services.evaluator.notify.schedules import NotificationSchedule
+from services.evaluator.outbox.dispatcher import WebhookDispatcher
+from services.evaluator.outbox.relay import OutboxRelay
 from services.evaluator.settings import EvaluatorSettings
 from services.evaluator.sweep import GoalEvaluationStep
 

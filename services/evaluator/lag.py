@@ -23,7 +23,7 @@ from aiokafka import TopicPartition
 
 from northstar.telemetry import EVALUATOR_CONSUMER_LAG, EVALUATOR_CONSUMER_LAG_MESSAGES
 from services.evaluator.consumer import EvaluatorLoop
-from services.evaluator.notifications.relay import OutboxRelay
+from services.evaluator.outbox.relay import OutboxRelay
 
 log = logging.getLogger(__name__)
 

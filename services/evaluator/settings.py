@@ -7,7 +7,7 @@ import socket
 from pydantic import Field
 
 from northstar.config import EventLimitSettings, KafkaSettings, OutboundSettings, ServiceSettings
-from northstar.notifications.settings import NotificationSettings
+from northstar.notify.settings import NotificationSettings
 
 
 class EvaluatorSettings(

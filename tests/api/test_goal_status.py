@@ -111,24 +111,26 @@ async def test_rollups_and_tree(client: httpx.AsyncClient, conversion: datetime)
     company = await _goal(client, now, title="Company", kpi=None)
     assert company["status"]["status"] == "no_data"  # no child has a score yet
 
-    # weighted: (3 · 90/85 + 1 · 0.75) / 4 ≈ 0.98 → on_track; worst: 0.75 → off_track.
+    # weighted: (3 · min(90/85, 1) + 1 · 0.75) / 4 ≈ 0.94 → at_risk; worst: 0.75 → off_track.
     strong = await _goal(client, now, parent_id=company["id"], weight=3, **_stay_above(85))
     weak = await _goal(client, now, parent_id=company["id"], **_stay_above(120))
     weighted = await _status(client, company)
-    assert weighted["status"] == "on_track"
-    assert weighted["score"] == pytest.approx((3 * 90 / 85 + 0.75) / 4)
+    assert weighted["status"] == "at_risk"
+    assert weighted["score"] == pytest.approx((3 * 1.0 + 0.75) / 4)
 
     worst = ok(await client.patch(f"/v1/goals/{company['id']}", json={"rollup": "worst"}))
     assert worst["status"]["status"] == "off_track"
     assert worst["status"]["score"] == pytest.approx(0.75)
 
-    # A second tree: an at_risk child and an achieved one (its score counts at most 1.2).
+    # A second tree: an at_risk child and an achieved one (its score counts at most 1.0).
     region = await _goal(client, now, title="Region", kpi=None, rollup="weighted")
     await _goal(client, now, parent_id=region["id"], **_stay_above(100))
     await _goal(client, now, parent_id=region["id"], type="reach", target=80)
     region_status = await _status(client, region)
-    assert region_status["score"] == pytest.approx((0.9 + 1.2) / 2)
+    assert region_status["score"] == pytest.approx((0.9 + 1.0) / 2)
     assert region_status["status"] == "on_track"
+    assert region_status["children"]["at_risk"] == 1
+    assert region_status["children"]["achieved"] == 1
 
     tree = ok(await client.get("/v1/goals/tree"))
     assert [n["id"] for n in tree["items"]] == [company["id"], region["id"]]
@@ -150,12 +152,12 @@ async def test_rollups_and_tree(client: httpx.AsyncClient, conversion: datetime)
     ok(await client.delete(f"/v1/goals/{weak['id']}"), 204)
     after = await _status(client, company)
     assert after["status"] == "on_track"
-    assert after["score"] == pytest.approx(90 / 85)
+    assert after["score"] == pytest.approx(1.0)
 
     # Moving a child away re-judges the parent it left.
     ok(await client.patch(f"/v1/goals/{strong['id']}", json={"parent_id": region["id"]}))
     assert (await _status(client, company))["status"] == "no_data"
-    assert (await _status(client, region))["score"] == pytest.approx((90 / 85 * 3 + 0.9 + 1.2) / 5)
+    assert (await _status(client, region))["score"] == pytest.approx((1.0 * 3 + 0.9 + 1.0) / 5)
 
 
 async def test_tree_of_a_thousand_goals(client: httpx.AsyncClient, database_url: str) -> None:

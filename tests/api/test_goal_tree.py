@@ -77,7 +77,7 @@ async def test_every_change_shows_in_the_next_tree(
     tree = await _tree(client)
     assert tree[sales["id"]]["status"]["status"] == "on_track"
     assert tree[sales["id"]]["status"]["actual"] == 150.0
-    assert tree[company["id"]]["status"]["score"] == 1.2  # a child counts at most 1.2
+    assert tree[company["id"]]["status"]["score"] == 1.0  # a child counts at most 1.0
     assert tree[company["id"]]["children"][0]["status"]["actual"] == 150.0
 
     # An edit through the api.

@@ -270,18 +270,21 @@ async def world(app: FastAPI, client: httpx.AsyncClient, database_url: str) -> A
     sales = await unit("Sales", "department", acme)
     sales_eu = await unit("Sales EU", "team", sales)
     finance = await unit("Finance", "department", acme)
-    ok(
-        await client.post(
-            "/v1/kpis",
-            json={
-                "key": "revenue",
-                "name": "Revenue",
-                "expression": "sum(revenue)",
-                "kind": "lagging",
-            },
-        ),
-        201,
-    )
+    # A KPI of Sales EU (inside the lead's subtree) and one of Finance (outside it).
+    for key, unit_id in (("revenue", sales_eu), ("costs", finance)):
+        ok(
+            await client.post(
+                "/v1/kpis",
+                json={
+                    "key": key,
+                    "name": key.title(),
+                    "expression": f"sum({key})",
+                    "kind": "lagging",
+                    "unit_id": unit_id,
+                },
+            ),
+            201,
+        )
 
     async def goal(title: str, unit_id: str) -> str:
         body = {"title": title, "unit_id": unit_id, "kpi": "revenue", "target": 10}
@@ -369,7 +372,7 @@ async def world(app: FastAPI, client: httpx.AsyncClient, database_url: str) -> A
                     await _alert(database_url, goal_in),
                     await _alert(database_url, goal_out),
                 ),
-                "key": ("revenue", "revenue"),
+                "key": ("revenue", "costs"),
                 "review_id": (review["id"], review["id"]),
                 "decision_id": (decision["id"], decision["id"]),
                 "webhook_id": (webhook["id"], webhook["id"]),
@@ -389,6 +392,13 @@ async def world(app: FastAPI, client: httpx.AsyncClient, database_url: str) -> A
 # Bodies that place the request inside or outside the subtree (`v`: the world's values).
 _BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/goals"): lambda v: {"title": "New", "unit_id": v["unit_id"]},
+    ("POST", "/v1/kpis"): lambda v: {
+        "key": "new_kpi",
+        "name": "New",
+        "expression": "sum(new)",
+        "kind": "lagging",
+        "unit_id": v["unit_id"],
+    },
     ("PUT", "/v1/units/{unit_id}/members/{user_id}"): lambda _: {"role": "member"},
     ("POST", "/v1/initiatives"): lambda v: {"goal_id": v["goal_id"], "title": "New"},
     ("POST", "/v1/goals/{goal_id}/check-ins"): lambda _: {"confidence": 5},

@@ -19,6 +19,7 @@ from northstar.domain.goals import (
     Thresholds,
     evaluate_goal,
     forecast,
+    rollup_children,
     rollup_score,
     rollup_status,
     smart_check,
@@ -368,9 +369,51 @@ def test_weighted_rollup() -> None:
     assert rollup_score(RollupPolicy.WEIGHTED, [(1, 1.0), (3, 0.6)]) == pytest.approx(0.7)
 
 
-def test_rollup_caps_each_child_at_1_2() -> None:
-    assert rollup_score(RollupPolicy.WEIGHTED, [(1, 5.0), (1, 0.4)]) == pytest.approx(0.8)
-    assert rollup_score(RollupPolicy.WORST, [(1, 3.0), (1, 2.0)]) == 1.2
+def test_rollup_caps_each_child_at_the_goals_cap() -> None:
+    assert rollup_score(RollupPolicy.WEIGHTED, [(1, 5.0), (1, 0.4)]) == pytest.approx(0.7)
+    assert rollup_score(RollupPolicy.WORST, [(1, 3.0), (1, 2.0)]) == 1.0
+    assert rollup_score(RollupPolicy.WEIGHTED, [(1, 5.0), (1, 0.4)], cap=1.2) == pytest.approx(0.8)
+
+
+def test_a_child_far_ahead_no_longer_lifts_its_parent() -> None:
+    """SPEC §5: one child at 1,600 % of its pace and one at 60 % make an off-track
+    parent (0.8 with the default cap of 1.0), not an on-track one (8.3 uncapped)."""
+    children = [(1.0, 16.0), (1.0, 0.6)]
+    score = rollup_score(RollupPolicy.WEIGHTED, children)
+    assert score == pytest.approx(0.8)
+    assert rollup_status(score, Thresholds()) is GoalStatus.OFF_TRACK
+    # The child far ahead counts exactly as much as one on pace.
+    assert score == rollup_score(RollupPolicy.WEIGHTED, [(1.0, 1.0), (1.0, 0.6)])
+
+
+@pytest.mark.parametrize("cap", [0.0, -1.0, float("nan"), float("inf")])
+def test_rollup_rejects_a_cap_that_is_not_positive(cap: float) -> None:
+    with pytest.raises(ValueError, match="cap"):
+        rollup_score(RollupPolicy.WEIGHTED, [(1, 0.5)], cap=cap)
+
+
+def test_rollup_children_counts_every_status() -> None:
+    counts = rollup_children(
+        [GoalStatus.OFF_TRACK, GoalStatus.ON_TRACK, GoalStatus.OFF_TRACK, GoalStatus.NO_DATA]
+    )
+    assert counts == {
+        "not_started": 0,
+        "no_data": 1,
+        "on_track": 1,
+        "at_risk": 0,
+        "off_track": 2,
+        "achieved": 0,
+        "missed": 0,
+    }
+
+
+@given(st.lists(st.sampled_from(list(GoalStatus)), max_size=30))
+def test_rollup_children_counts_sum_to_the_children(statuses: list[GoalStatus]) -> None:
+    counts = rollup_children(statuses)
+    assert sum(counts.values()) == len(statuses)
+    assert set(counts) == {s.value for s in GoalStatus}
+    for status in GoalStatus:
+        assert counts[status.value] == statuses.count(status)
 
 
 def test_rollup_ignores_children_without_score_or_weight() -> None:
@@ -412,12 +455,13 @@ def test_rollup_rejects_negative_weights() -> None:
         ),
         max_size=8,
     ),
+    st.floats(min_value=0.1, max_value=5),
 )
 def test_rollup_lies_within_its_childrens_capped_scores(
-    policy: RollupPolicy, children: list[tuple[float, float | None]]
+    policy: RollupPolicy, children: list[tuple[float, float | None]], cap: float
 ) -> None:
-    counted = [min(s, 1.2) for w, s in children if s is not None and w > 0]
-    result = rollup_score(policy, children)
+    counted = [min(s, cap) for w, s in children if s is not None and w > 0]
+    result = rollup_score(policy, children, cap=cap)
     if not counted:
         assert result is None
     else:

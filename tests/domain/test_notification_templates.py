@@ -1,11 +1,11 @@
-"""Messages people read (northstar/notifications/templates.py): one event, a group, a
+"""Messages people read (northstar/notify/templates.py): one event, a group, a
 digest and a reminder, in text, HTML and Markdown."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from northstar.notifications.templates import (
+from northstar.notify.templates import (
     MAX_LISTED_EVENTS,
     DigestContent,
     Event,

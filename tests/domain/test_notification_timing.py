@@ -1,5 +1,5 @@
 """When notifications may go out: quiet hours, grouping windows, digest periods and
-check-in reminders (northstar/notifications/timing.py), and how events rank."""
+check-in reminders (northstar/notify/timing.py), and how events rank."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from northstar.notifications.model import Severity, severity_of
-from northstar.notifications.timing import QuietHours, check_in_reminder, latest_period, send_at
+from northstar.notify.model import Severity, severity_of
+from northstar.notify.timing import QuietHours, check_in_reminder, latest_period, send_at
 
 BERLIN = "Europe/Berlin"
 NIGHT = QuietHours(time(22, 0), time(7, 0), BERLIN)

@@ -126,13 +126,14 @@ async def test_statuses_follow_pushed_events(northstar: Northstar) -> None:
     conversion = await ns.wait_status(ids["conversion"], "on_track", actual=30)
     assert conversion["score"] == pytest.approx(1.2)
 
-    # Roll-up: (min(1.2, 1.2) + 0.6) / 2 = 0.9 → at_risk.
-    parent = await ns.wait_status(ids["parent"], "at_risk")
-    assert parent["score"] == pytest.approx(0.9, rel=1e-3)
+    # Roll-up: (min(1.2, 1.0) + 0.6) / 2 = 0.8 → off_track (SPEC §5: the cap is 1.0).
+    parent = await ns.wait_status(ids["parent"], "off_track")
+    assert parent["score"] == pytest.approx(0.8, rel=1e-3)
+    assert parent["children"]["on_track"] == 1 and parent["children"]["off_track"] == 1
 
     tree = await ns.get("/v1/goals/tree", root=ids["parent"])
     (root,) = tree["items"]
-    assert root["status"]["status"] == "at_risk"
+    assert root["status"]["status"] == "off_track"
     children = {c["id"]: c["status"]["status"] for c in root["children"]}
     assert children == {ids["on_track"]: "on_track", ids["off_track"]: "off_track"}
 

@@ -29,14 +29,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from devstack.processes import free_port
 from northstar.config import OutboundSettings
 from northstar.db.engine import create_engine
-from northstar.notifications.settings import NotificationSettings
+from northstar.notify.settings import NotificationSettings
 from northstar.outbox import add_event
 from services.api.app import create_app
 from services.api.settings import ApiSettings
-from services.evaluator.notifications.dispatcher import WebhookDispatcher
-from services.evaluator.notifications.notifier import Notifier
-from services.evaluator.notifications.relay import OutboxRelay
-from services.evaluator.notifications.schedules import NotificationSchedule
+from services.evaluator.notify.notifier import Notifier
+from services.evaluator.notify.schedules import NotificationSchedule
+from services.evaluator.outbox.dispatcher import WebhookDispatcher
+from services.evaluator.outbox.relay import OutboxRelay
 from services.evaluator.settings import EvaluatorSettings
 from tests.support import Receiver, Responder
 

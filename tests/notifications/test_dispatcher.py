@@ -15,8 +15,8 @@ import httpx
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.evaluator.notifications.worker import RetryPolicy, retry_delay
 from services.evaluator.settings import EvaluatorSettings
+from services.evaluator.worker import RetryPolicy, retry_delay
 from tests.notifications.conftest import add_events, alert_data, create_webhook, deliveries, running
 from tests.support import Received, Receiver, eventually, fetch
 

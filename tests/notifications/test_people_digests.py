@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from northstar.db.engine import create_engine
-from services.evaluator.notifications.schedules import NotificationSchedule
+from services.evaluator.notify.schedules import NotificationSchedule
 from services.evaluator.settings import EvaluatorSettings
 from tests.conftest import StartService
 from tests.notifications.conftest import (
@@ -59,16 +61,26 @@ async def test_racing_replicas_queue_one_digest_per_period(
     assert initiative.status_code == 201, initiative.text
     patched = await people_api.patch(f"/v1/goals/{goal}", json={"check_in_cadence": "P1D"})
     assert patched.status_code == 200, patched.text
-    at = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%H:%M")
+    # The digest's time is a minute ahead, and the replicas' clock two minutes: it is due.
+    due = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
     response = await people_api.post(
-        "/v1/digests", json={"channel_id": channel, "cadence": "daily", "at": at, "timezone": "UTC"}
+        "/v1/digests",
+        json={
+            "channel_id": channel,
+            "cadence": "daily",
+            "at": due.strftime("%H:%M"),
+            "timezone": "UTC",
+        },
     )
     assert response.status_code == 201, response.text
 
     # Four replicas, each with its own pool, run their schedule at the same moment, twice.
     engines = [create_engine(notify_settings.database_url, pool_size=1) for _ in range(4)]
     try:
-        replicas = [NotificationSchedule(notify_settings, e) for e in engines]
+        replicas = [
+            NotificationSchedule(notify_settings, e, clock=lambda: due + timedelta(minutes=1))
+            for e in engines
+        ]
         for _ in range(2):
             queued = await asyncio.gather(*(r.run_once() for r in replicas))
             assert sum(queued) <= 1
@@ -79,7 +91,7 @@ async def test_racing_replicas_queue_one_digest_per_period(
         notify_settings.database_url,
         "SELECT group_key FROM notification_messages WHERE kind = 'digest'",
     )
-    today = datetime.now(UTC) - timedelta(minutes=1)
+    today = due
     assert [r["group_key"] for r in rows] == [
         f"digest:{response.json()['id']}:{today.date().isoformat()}"
     ]
@@ -102,6 +114,77 @@ async def test_racing_replicas_queue_one_digest_per_period(
     assert "Check-ins due" in text
 
 
+async def test_a_weekly_digest_is_sent_once_at_its_time_never_before(
+    people_api: httpx.AsyncClient, notify_settings: EvaluatorSettings, engine: AsyncEngine
+) -> None:
+    """Issue 24's bug: a weekly digest set on a Sunday at 12:15 for Mondays at 08:30 went
+    out at once (for the Monday just past). With a controlled clock: nothing on Sunday nor
+    on Monday at 08:29, one message at 08:30, none again that week, the next on the
+    following Monday at 08:30."""
+    channel = await make_channel(people_api, "email", "weekly@example.com")
+    response = await people_api.post(
+        "/v1/digests",
+        json={
+            "channel_id": channel,
+            "cadence": "weekly",
+            "weekday": 0,
+            "at": "08:30",
+            "timezone": "Europe/Berlin",
+        },
+    )
+    assert response.status_code == 201, response.text
+    digest = response.json()["id"]
+    berlin = ZoneInfo("Europe/Berlin")
+    sunday = datetime(2026, 12, 6, 12, 15, tzinfo=berlin)  # a Sunday
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE notification_digests SET set_at = :at WHERE id = :id"),
+            {"at": sunday, "id": digest},
+        )
+    now = sunday
+
+    def clock() -> datetime:
+        return now
+
+    schedule = NotificationSchedule(notify_settings, engine, clock=clock)
+    sent: list[tuple[datetime, int]] = []
+    monday = datetime(2026, 12, 7, 8, 30, tzinfo=berlin)
+    for moment in (
+        sunday,
+        sunday + timedelta(hours=6),
+        monday - timedelta(minutes=1),
+        monday,
+        monday + timedelta(seconds=30),
+        monday + timedelta(hours=3),
+        monday + timedelta(days=6, hours=23),
+        monday + timedelta(days=7),
+        monday + timedelta(days=7, hours=1),
+    ):
+        now = moment
+        sent.append((moment, await schedule.run_once()))
+    assert sent == [
+        (sunday, 0),
+        (sunday + timedelta(hours=6), 0),
+        (monday - timedelta(minutes=1), 0),
+        (monday, 1),
+        (monday + timedelta(seconds=30), 0),
+        (monday + timedelta(hours=3), 0),
+        (monday + timedelta(days=6, hours=23), 0),
+        (monday + timedelta(days=7), 1),
+        (monday + timedelta(days=7, hours=1), 0),
+    ]
+    rows = await fetch(
+        notify_settings.database_url,
+        "SELECT group_key FROM notification_messages WHERE kind = 'digest' "
+        "AND group_key LIKE $1 ORDER BY group_key",
+        f"digest:{digest}:%",
+    )
+    assert [r["group_key"] for r in rows] == [
+        f"digest:{digest}:2026-W50",
+        f"digest:{digest}:2026-W51",
+    ]
+
+
 async def test_a_digest_arrives_once_with_two_evaluator_replicas_running(
     start_service: StartService, admin_key: str, mailbox: Mailbox
 ) -> None:
@@ -119,6 +202,10 @@ async def test_a_digest_arrives_once_with_two_evaluator_replicas_running(
     ) as http:
         await make_goal(http, "Cost per order")
         channel = await make_channel(http, "email", "cfo@example.com")
+        # Set for the current minute, it is due at once (never before its time: not for a
+        # minute already past when it is set, so not across a minute's turn either).
+        if datetime.now(UTC).second >= 55:
+            await asyncio.sleep(61 - datetime.now(UTC).second)
         at = datetime.now(UTC).strftime("%H:%M")
         response = await http.post(
             "/v1/digests",

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.evaluator.notifications.schedules import NotificationSchedule
+from services.evaluator.notify.schedules import NotificationSchedule
 from services.evaluator.settings import EvaluatorSettings
 from tests.notifications.conftest import Mailbox, make_user, notifying
 from tests.support import eventually

@@ -12,9 +12,9 @@ import orjson
 import pytest
 import requests
 
-from northstar.notifications.model import Severity
-from northstar.notifications.templates import Event, GoalSnapshot, Rendered, goal_message
-from services.evaluator.notifications.notifier import deliver
+from northstar.notify.model import Severity
+from northstar.notify.templates import Event, GoalSnapshot, Rendered, goal_message
+from services.evaluator.notify.notifier import deliver
 
 SLACK_HOOK = "https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ"
 TEAMS_FLOW = (

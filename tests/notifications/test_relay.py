@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from northstar.outbox import UnknownEventType, add_event
-from services.evaluator.notifications.relay import OutboxRelay
+from services.evaluator.outbox.relay import OutboxRelay
 from services.evaluator.settings import EvaluatorSettings
 from tests.notifications.conftest import add_events, alert_data, create_webhook
 from tests.support import consume, fetch, fetchval

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.evaluator.notifications.relay import OutboxRelay
+from services.evaluator.outbox.relay import OutboxRelay
 from services.evaluator.settings import EvaluatorSettings
 from tests.notifications.conftest import add_events, alert_data, create_webhook, deliveries
 

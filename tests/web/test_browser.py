@@ -211,10 +211,11 @@ def test_a_member_sets_up_notifications_and_a_lead_a_unit_channel_which_a_viewer
     demo: DemoStack, web_mailbox: Mailbox, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """Sam Seller (a `member`, lead of Sales) on the Notifications page: an email channel,
-    a subscription to their own goals, a daily digest that goes out at once (to the test's
-    SMTP server) and quiet hours, all in the api and still shown after a reload; the
-    subscription deleted. On the Administration page they may give a channel only to Sales
-    and the units below it. The viewer sees none of it and may not delete it."""
+    a subscription to their own goals, a daily digest set for the current minute that goes
+    out at once (to the test's SMTP server) and quiet hours, all in the api and still shown
+    after a reload; the subscription deleted. On the Administration page they may give a
+    channel only to Sales and the units below it. The viewer sees none of it and may not
+    delete it."""
     channel, target = "Sam's inbox", "sam.inbox@northstar.example"
     shots = tmp_path_factory.mktemp("notifications-page")
     shown = run_story(
@@ -261,7 +262,7 @@ def test_a_member_sets_up_notifications_and_a_lead_a_unit_channel_which_a_viewer
     [digest] = [d for d in digests if d["channel_id"] == mine["id"]]
     assert (digest["cadence"], digest["at"], digest["timezone"]) == (
         "daily",
-        "07:45",
+        shown["digestAt"],
         "Europe/Berlin",
     )
     assert quiet == {
@@ -273,7 +274,7 @@ def test_a_member_sets_up_notifications_and_a_lead_a_unit_channel_which_a_viewer
     assert channel in shown["reloaded"]["channels"]
     [row] = shown["reloaded"]["subscriptions"]
     assert row.startswith("My goals") and channel in row and "Info and up" in row
-    assert shown["reloaded"]["digests"] == ["Daily at 07:45 (Europe/Berlin)"]
+    assert shown["reloaded"]["digests"] == [f"Daily at {shown['digestAt']} (Europe/Berlin)"]
     assert shown["reloaded"]["quietHours"].startswith("22:00–06:30 (Europe/Berlin), over midnight")
     # The digest went out at once: delivered in the log, and in the mailbox at the target.
     assert "Delivered" in shown["delivery"]
@@ -343,3 +344,81 @@ def test_the_api_serves_the_app_on_every_client_route(demo: DemoStack, path: str
     response = httpx.get(f"{demo.url}{path}", timeout=10)
     assert response.status_code == 200
     assert '<div id="root">' in response.text
+
+
+def test_a_lead_creates_a_kpi_a_goal_and_a_sub_goal_in_their_unit_and_an_editor_archives_one(
+    demo: DemoStack, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Issue 24: Sam Seller (lead of Sales) creates a goal in Sales from the scorecard with
+    a KPI defined on the spot, and a sub-goal from its page; the form offers only Sales and
+    the units below it, and a goal forced into Operations is refused. Cora Chief (editor)
+    archives the sub-goal: it leaves the scorecard and the list, and stays readable."""
+    with _api(demo) as api:
+        units = api.get("/v1/units", params={"limit": 1000}).json()["items"]
+    by_name = {u["name"]: u for u in units}
+    parents = {u["id"]: u["parent_id"] for u in units}
+
+    def in_sales(unit_id: str | None) -> bool:
+        while unit_id is not None:
+            if unit_id == by_name["Sales"]["id"]:
+                return True
+            unit_id = parents[unit_id]
+        return False
+
+    shots = tmp_path_factory.mktemp("goal-setup")
+    shown = run_story(
+        "setup",
+        demo.url,
+        LEAD_EMAIL=LEAD.email,
+        LEAD_PASSWORD=DEMO_PASSWORD,
+        EDITOR_EMAIL=CEO.email,
+        EDITOR_PASSWORD=DEMO_PASSWORD,
+        GOAL_TITLE="Sales calls this quarter",
+        SUB_TITLE="EU sales calls",
+        KPI_KEY="sales_calls",
+        KPI_NAME="Sales calls",
+        OUTSIDE_UNIT_ID=by_name["Operations"]["id"],
+        SHOT_DIR=str(shots),
+    )
+    # Only Sales and the units below it were offered.
+    assert sorted(shown["unitsOffered"]) == sorted(u["name"] for u in units if in_sales(u["id"]))
+    assert shown["forced"] == 403
+    with _api(demo) as api:
+        kpi = api.get("/v1/kpis/sales_calls").json()
+        goal = api.get(f"/v1/goals/{shown['goalId']}").json()
+        sub = api.get(f"/v1/goals/{shown['subId']}").json()
+        live = api.get("/v1/goals", params={"limit": 1000}).json()["items"]
+        archived = api.get("/v1/goals", params={"limit": 1000, "archived": "true"}).json()
+        users = api.get("/v1/users", params={"limit": 1000}).json()["items"]
+    sam = next(u for u in users if u["email"] == LEAD.email)
+    assert (kpi["unit_id"], kpi["expression"], kpi["unit"]) == (
+        by_name["Sales"]["id"],
+        "count(sales_call)",
+        "calls",
+    )
+    assert goal["unit_id"] == by_name["Sales"]["id"]
+    assert (goal["kpi"], goal["target"], goal["weight"], goal["perspective"]) == (
+        "sales_calls",
+        500,
+        2,
+        "customer",
+    )
+    assert goal["thresholds"] == {"at_risk": 0.9, "off_track": 0.75}
+    assert goal["owner_id"] == sam["id"]
+    assert goal["due"].startswith("2027-03-31")
+    # The sub-goal: from its parent's page, in the parent's unit, with the KPI picked.
+    assert (sub["parent_id"], sub["unit_id"], sub["kpi"]) == (
+        goal["id"],
+        by_name["Sales"]["id"],
+        "sales_calls",
+    )
+    assert shown["subUnit"] == by_name["Sales"]["id"]
+    assert "Sales calls this quarter" in shown["breadcrumb"]
+    # Archived by the editor: out of the scorecard and the list, kept and readable.
+    assert sub["archived_at"] is not None
+    assert shown["subId"] not in shown["scorecardAfter"]
+    assert shown["goalId"] in shown["scorecardAfter"]
+    assert shown["subId"] not in [g["id"] for g in live]
+    assert shown["subId"] in [g["id"] for g in archived["items"]]
+    assert (shots / "new-goal-form.png").stat().st_size > 0
+    assert shown["violations"] == []

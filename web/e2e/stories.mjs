@@ -270,8 +270,9 @@ async function viewer(browser) {
 
 // A member sets up their notifications on their own page: an email channel (a target the
 // api refuses is shown next to the field; the accepted one is never shown back), a
-// subscription to their own goals, a daily digest (which the evaluator sends at once, to
-// the test's SMTP server) and quiet hours; all still there after a reload; then the
+// subscription to their own goals, a daily digest set for the current minute in Berlin
+// (which is due, so the evaluator sends it at once, to the test's SMTP server: a digest is
+// never sent before its time, nor for a time already past when it was set) and quiet hours; all still there after a reload; then the
 // subscription is deleted. As a unit lead they add and delete a channel of their unit on
 // the Administration page. A viewer sees only their own (empty) settings.
 async function notifications(browser) {
@@ -319,13 +320,21 @@ async function notifications(browser) {
   const digest = page.getByRole("form", { name: "New digest" });
   await digest.getByLabel("Channel").selectOption({ label: channel });
   await digest.getByLabel("Cadence").selectOption("daily");
-  await digest.getByLabel("At (local time)").fill("07:45");
+  // Not within the last seconds of a minute, so the minute set is still the current one.
+  while (new Date().getSeconds() >= 50) await page.waitForTimeout(500);
+  const digestAt = new Intl.DateTimeFormat("en-GB", {
+    timeZone: "Europe/Berlin",
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+  }).format(new Date());
+  await digest.getByLabel("At (local time)").fill(digestAt);
   await digest.getByLabel("Time zone").selectOption("Europe/Berlin");
   await digest.getByRole("button", { name: "Add digest" }).click();
-  const digestLabel = "Daily at 07:45 (Europe/Berlin)";
+  const digestLabel = `Daily at ${digestAt} (Europe/Berlin)`;
   await page.getByTestId("my-digests").getByRole("rowheader", { name: digestLabel }).waitFor();
 
-  // A new digest goes out at once: the channel's delivery log shows it delivered.
+  // A digest set for the current minute goes out at once: the delivery log shows it.
   await channels.getByRole("button", { name: `Deliveries of ${channel}` }).click();
   const deliveries = page.getByRole("region", { name: "Deliveries", exact: true });
   await deliveries.getByLabel("Channel").selectOption({ label: channel });
@@ -414,6 +423,7 @@ async function notifications(browser) {
   return {
     refused,
     targetLeft,
+    digestAt,
     delivery,
     subscriptionsBefore,
     reloaded,
@@ -426,12 +436,91 @@ async function notifications(browser) {
   };
 }
 
+// Setting up the cycle (issue 24). The Sales lead creates a goal in Sales from the
+// scorecard with a KPI defined on the spot, then a sub-goal from its page with the same
+// KPI; the unit field offers only Sales and the units below it, and a forced goal in
+// another unit is refused. The editor then archives the sub-goal from its page.
+async function setup(browser) {
+  const page = await newPage(browser);
+  const violations = [];
+  await signIn(page, base, env("LEAD_EMAIL"), env("LEAD_PASSWORD"));
+  await page.locator("table.scorecard tbody tr").first().waitFor();
+  await page.getByRole("link", { name: "New goal", exact: true }).first().click();
+  const form = page.getByRole("form", { name: "New goal" });
+  await form.getByLabel("Title").waitFor();
+  const unitsOffered = await form.locator("select[name=unit_id]").locator("option").allInnerTexts();
+  await form.getByLabel("Title", { exact: true }).fill(env("GOAL_TITLE"));
+  await form.locator("select[name=unit_id]").selectOption({ label: "Sales" });
+  await form.locator("select[name=kpi]").selectOption({ label: "Define a new KPI…" });
+  const kpi = page.getByRole("group", { name: "New KPI" });
+  await kpi.getByLabel("KPI key", { exact: true }).fill(env("KPI_KEY"));
+  await kpi.getByLabel("KPI name", { exact: true }).fill(env("KPI_NAME"));
+  await kpi.getByLabel("KPI unit", { exact: true }).fill("calls");
+  await kpi.getByLabel("Expression", { exact: true }).fill("count(sales_call)");
+  await form.getByLabel("Target", { exact: true }).fill("500");
+  await form.getByLabel("At risk below (%)", { exact: true }).fill("90");
+  await form.getByLabel("Off track below (%)", { exact: true }).fill("75");
+  await form.getByLabel("Start", { exact: true }).fill("2026-12-01");
+  await form.getByLabel("Due", { exact: true }).fill("2027-03-31");
+  await form.getByLabel("Weight in its parent", { exact: true }).fill("2");
+  await form.locator("select[name=perspective]").selectOption("customer");
+  violations.push(...(await axe(page, "new goal form")));
+  await shot(page, env("SHOT_DIR"), "new-goal-form");
+  await form.getByRole("button", { name: "Create goal" }).click();
+  await page.getByRole("heading", { name: env("GOAL_TITLE"), level: 1 }).waitFor();
+  const goalId = page.url().split("/goals/")[1];
+  violations.push(...(await axe(page, "new goal's page")));
+
+  await page.getByRole("link", { name: "Add a sub-goal" }).click();
+  await page.getByRole("heading", { name: `New sub-goal of ${env("GOAL_TITLE")}`, level: 1 }).waitFor();
+  const sub = page.getByRole("form", { name: "New goal" });
+  const subUnit = await sub.locator("select[name=unit_id]").inputValue();
+  await sub.getByLabel("Title", { exact: true }).fill(env("SUB_TITLE"));
+  await sub.locator("select[name=kpi]").selectOption({ label: `${env("KPI_NAME")} (${env("KPI_KEY")})` });
+  await sub.getByLabel("Target", { exact: true }).fill("200");
+  await sub.getByLabel("Due", { exact: true }).fill("2027-03-31");
+  await sub.getByRole("button", { name: "Create goal" }).click();
+  await page.getByRole("heading", { name: env("SUB_TITLE"), level: 1 }).waitFor();
+  const subId = page.url().split("/goals/")[1];
+  const crumbs = page.getByRole("navigation", { name: "Breadcrumb" });
+  await crumbs.getByRole("link", { name: env("GOAL_TITLE") }).waitFor();
+  const breadcrumb = await crumbs.innerText();
+  violations.push(...(await axe(page, "sub-goal's page")));
+
+  // Outside their unit: the api refuses what the form does not offer.
+  const forced = await page.evaluate(async (unitId) => {
+    const csrf = document.cookie.match(/northstar_csrf=([^;]+)/)?.[1] ?? "";
+    const answer = await fetch("/v1/goals", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": decodeURIComponent(csrf) },
+      body: JSON.stringify({ title: "Not mine", unit_id: unitId }),
+    });
+    return answer.status;
+  }, env("OUTSIDE_UNIT_ID"));
+
+  // The editor archives the sub-goal from its page, through the confirmation.
+  const editor = await newPage(browser);
+  await signIn(editor, base, env("EDITOR_EMAIL"), env("EDITOR_PASSWORD"));
+  await editor.goto(`${base}/goals/${subId}`);
+  await editor.getByRole("heading", { name: env("SUB_TITLE"), level: 1 }).waitFor();
+  await editor.getByRole("button", { name: "Archive", exact: true }).click();
+  const confirm = editor.getByRole("group", { name: `Archive ${env("SUB_TITLE")}?` });
+  violations.push(...(await axe(editor, "archive confirmation")));
+  await confirm.getByRole("button", { name: "Archive goal" }).click();
+  await editor.getByTestId("archived").waitFor();
+  await editor.goto(`${base}/`);
+  await editor.locator("table.scorecard tbody tr").first().waitFor();
+  const scorecardAfter = await scorecardStatuses(editor);
+  return { unitsOffered, goalId, subId, subUnit, breadcrumb, forced, scorecardAfter, violations };
+}
+
 /** A PNG of one part of the page (or the whole page), for a person to look at. */
 async function shot(page, dir, name, locator) {
   await (locator ?? page).screenshot({ path: `${dir}/${name}.png` });
 }
 
-const STORIES = { lead, ceo, admin, viewer, notifications };
+const STORIES = { lead, ceo, admin, viewer, notifications, setup };
 const story = STORIES[process.argv[2]];
 if (!story) {
   console.error(`usage: node e2e/stories.mjs ${Object.keys(STORIES).join("|")}`);

@@ -46,6 +46,7 @@ STATE_COLUMNS = (
     GoalState.forecast_probability,
     GoalState.forecast_method,
     GoalState.evaluated_at,
+    GoalState.children,
 )
 
 
@@ -65,6 +66,7 @@ s.xmin AS state_version, (extract(epoch FROM s.evaluated_at) * 1000000)::int8 AS
 """
 _TREE = f"""
 SELECT {_VERSIONS} FROM goals g LEFT JOIN goal_state s ON s.goal_id = g.id
+WHERE g.archived_at IS NULL
 ORDER BY g.created_at, g.id
 """
 _SUBTREE = f"""
@@ -75,12 +77,14 @@ WITH RECURSIVE subtree AS (
 )
 SELECT {_VERSIONS} FROM goals g JOIN subtree d ON d.id = g.id
 LEFT JOIN goal_state s ON s.goal_id = g.id
+WHERE g.archived_at IS NULL OR g.id = $1
 ORDER BY g.created_at, g.id
 """
 # Under the model's attribute names.
 _TREE_GOALS = """
 SELECT id, title, description, owner, owner_id, unit_id, parent_id, kpi_key, type, baseline, target,
-       start, due, pacing, at_risk, off_track, weight, "window", rollup, alert_clear_margin,
+       start, due, pacing, at_risk, off_track, weight, "window", rollup, rollup_cap, archived_at,
+       alert_clear_margin,
        perspective, check_in_cadence, cycle_id, carried_from, created_at, updated_at
 FROM goals WHERE id = ANY($1::uuid[])
 """
@@ -89,7 +93,7 @@ _TREE_STATES = """
 SELECT g.id, g.target AS goal_target, g.start, g.created_at, g.check_in_cadence,
        g.last_check_in_at, g.plan_summary, s.status, s.actual, s.expected, s.target, s.score,
        s.progress, s.forecast_value, s.forecast_status, s.forecast_low, s.forecast_high,
-       s.forecast_probability, s.forecast_method, s.evaluated_at
+       s.forecast_probability, s.forecast_method, s.evaluated_at, s.children
 FROM goals g LEFT JOIN goal_state s ON s.goal_id = g.id WHERE g.id = ANY($1::uuid[])
 """
 
@@ -122,6 +126,8 @@ class TreeGoal:
     weight: float
     window: timedelta | None
     rollup: str
+    rollup_cap: float
+    archived_at: datetime | None
     alert_clear_margin: float
     perspective: str | None
     check_in_cadence: timedelta | None
@@ -156,6 +162,7 @@ class TreeState:
     forecast_probability: float | None
     forecast_method: str | None
     evaluated_at: datetime | None
+    children: dict[str, int] | None  # JSON decoded
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +182,7 @@ class GoalFilters:
     status: str | None = None
     cycle_id: uuid.UUID | None = None
     perspective: str | None = None
+    archived: bool = False
 
 
 def _has_children() -> ColumnElement[bool]:
@@ -227,6 +235,10 @@ class GoalRepository:
             query = query.where(Goal.cycle_id == filters.cycle_id)
         if filters.perspective is not None:
             query = query.where(Goal.perspective == filters.perspective)
+        if filters.archived:
+            query = query.where(Goal.archived_at.is_not(None))
+        else:
+            query = query.where(Goal.archived_at.is_(None))
         if after is not None:
             query = query.where(tuple_(Goal.created_at, Goal.id) > after)
         return [_row(r) for r in (await self.session.execute(query)).all()]
@@ -262,7 +274,13 @@ class GoalRepository:
         raw = await driver(await self.session.connection())
         rows = await raw.fetch(_TREE_STATES, goal_ids)
         return {
-            row["id"]: TreeState(**{**row, "plan_summary": _json(row["plan_summary"])})
+            row["id"]: TreeState(
+                **{
+                    **row,
+                    "plan_summary": _json(row["plan_summary"]),
+                    "children": _json(row["children"]),
+                }
+            )
             for row in rows
         }
 
@@ -275,6 +293,19 @@ class GoalRepository:
     async def child_count(self, goal_id: uuid.UUID) -> int:
         count = await self.session.scalar(select(func.count()).where(Goal.parent_id == goal_id))
         return int(count or 0)
+
+    async def live_child_count(self, goal_id: uuid.UUID) -> int:
+        """The goal's children that are not archived."""
+        count = await self.session.scalar(
+            select(func.count()).where(Goal.parent_id == goal_id, Goal.archived_at.is_(None))
+        )
+        return int(count or 0)
+
+    async def is_archived(self, goal_id: uuid.UUID) -> bool:
+        found = await self.session.scalar(
+            select(literal(1)).where(Goal.id == goal_id, Goal.archived_at.is_not(None))
+        )
+        return found is not None
 
     async def goal_exists(self, goal_id: uuid.UUID) -> bool:
         return await self.session.scalar(select(literal(1)).where(Goal.id == goal_id)) is not None

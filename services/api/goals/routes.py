@@ -93,12 +93,22 @@ async def list_goals(
             "`internal_process`, `learning_growth` or any other name).",
         ),
     ] = None,
+    archived: Annotated[
+        bool,
+        Query(description="true: only archived goals; false (default): only live ones."),
+    ] = False,
 ) -> Page[GoalOut]:
     rows = await GoalRepository(session).page(
         limit + 1,
         decode_time_key(cursor),
         GoalFilters(
-            unit_id, parent_id, kpi, status.value if status else None, cycle_id, perspective
+            unit_id,
+            parent_id,
+            kpi,
+            status.value if status else None,
+            cycle_id,
+            perspective,
+            archived,
         ),
     )
     return page_of(rows, limit, lambda r: encode_time_key(r.goal.created_at, r.goal.id), goal_out)
@@ -134,9 +144,10 @@ async def get_goal(goal_id: uuid.UUID, session: Session, _: Reader) -> GoalOut:
     response_model=GoalOut,
     summary="Change a goal",
     description="Only the fields sent change; the goal (and its old and new parents) is "
-    "re-evaluated at once. Changing target, baseline, thresholds or due of a goal that has "
-    "started (start, or creation without a start, is past) needs `reason` and is kept as a "
-    "revision in the goal's history.",
+    "re-evaluated at once. `archived: true` archives it (409 while it has sub-goals that are "
+    "not archived), `archived: false` restores it. Changing target, baseline, thresholds or "
+    "due of a goal that has started (start, or creation without a start, is past) needs "
+    "`reason` and is kept as a revision in the goal's history.",
 )
 async def update_goal(
     goal_id: uuid.UUID, body: GoalUpdate, session: Session, principal: ChangedGoal, audit: Audit

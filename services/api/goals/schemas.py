@@ -39,7 +39,15 @@ _WEIGHT = "Weight in the parent's weighted roll-up (≥ 0; 0 leaves the goal out
 _WINDOW = "ISO-8601 duration: judge the KPI over this rolling window instead of period-to-date."
 _ROLLUP = (
     "How a roll-up goal combines its children: weighted (average, each score capped at "
-    "1.2) or worst (weakest child)."
+    "`rollup_cap`) or worst (weakest child)."
+)
+_ROLLUP_CAP = (
+    "A roll-up goal counts each child's score at most this much (> 0, default 1.0): a "
+    "child ahead of plan cannot hide one behind it."
+)
+_ARCHIVED = (
+    "true archives the goal: it keeps its history and stays readable by id, but leaves the "
+    "tree, the list, its parent's roll-up and the evaluation; false restores it."
 )
 _MARGIN = (
     "Alert hysteresis: a status alert resolves by itself only once the goal is on_track "
@@ -114,6 +122,7 @@ class GoalCreate(BaseModel):
     weight: float = Field(default=1.0, ge=0, description=_WEIGHT)
     window: IsoDuration | None = Field(default=None, description=_WINDOW)
     rollup: RollupPolicy = Field(default=RollupPolicy.WEIGHTED, description=_ROLLUP)
+    rollup_cap: float = Field(default=1.0, gt=0, description=_ROLLUP_CAP)
     alert_clear_margin: float = Field(default=0.02, ge=0, description=_MARGIN)
     perspective: str | None = Field(
         default=None, pattern=_PERSPECTIVE_PATTERN, description=_PERSPECTIVE
@@ -145,6 +154,8 @@ class GoalUpdate(BaseModel):
     weight: float | None = Field(default=None, ge=0, description=_WEIGHT)
     window: IsoDuration | None = Field(default=None, description=_WINDOW)
     rollup: RollupPolicy | None = Field(default=None, description=_ROLLUP)
+    rollup_cap: float | None = Field(default=None, gt=0, description=_ROLLUP_CAP)
+    archived: bool | None = Field(default=None, description=_ARCHIVED)
     alert_clear_margin: float | None = Field(default=None, ge=0, description=_MARGIN)
     perspective: str | None = Field(
         default=None, pattern=_PERSPECTIVE_PATTERN, description=_PERSPECTIVE
@@ -221,6 +232,18 @@ class InitiativesSummary(BaseModel):
     budget: list[BudgetTotal] = Field(description="Budget and spending, one entry per currency.")
 
 
+class ChildrenByStatus(BaseModel):
+    """A roll-up goal's children counted by status (SPEC §5)."""
+
+    not_started: int = Field(description="Children not started yet.")
+    no_data: int = Field(description="Children without data (or never judged).")
+    on_track: int = Field(description="Children on track.")
+    at_risk: int = Field(description="Children at risk.")
+    off_track: int = Field(description="Children off track.")
+    achieved: int = Field(description="Children achieved.")
+    missed: int = Field(description="Children missed.")
+
+
 class GoalStatusOut(BaseModel):
     """The goal status object (SPEC §7), from the goal's latest evaluation."""
 
@@ -245,6 +268,11 @@ class GoalStatusOut(BaseModel):
     initiatives: InitiativesSummary | None = Field(
         default=None, description="The goal's initiatives in sum; null when it has none."
     )
+    children: ChildrenByStatus | None = Field(
+        default=None,
+        description="A roll-up goal's children (archived ones left out) counted by status "
+        "at its latest evaluation; null for a goal with a KPI.",
+    )
 
 
 class GoalOut(BaseModel):
@@ -266,6 +294,10 @@ class GoalOut(BaseModel):
     weight: float = Field(description=_WEIGHT)
     window: str | None = Field(description=_WINDOW)
     rollup: RollupPolicy = Field(description=_ROLLUP)
+    rollup_cap: float = Field(description=_ROLLUP_CAP)
+    archived_at: datetime | None = Field(
+        description="When the goal was archived; null while it is live."
+    )
     alert_clear_margin: float = Field(description=_MARGIN)
     perspective: str | None = Field(description=_PERSPECTIVE)
     check_in_cadence: str | None = Field(description=_CADENCE)

@@ -40,6 +40,8 @@ _NOT_NULL = (
     "thresholds",
     "weight",
     "rollup",
+    "rollup_cap",
+    "archived",
     "alert_clear_margin",
 )
 
@@ -58,6 +60,7 @@ _COLUMNS = {
     "weight": "weight",
     "window": "window",
     "alert_clear_margin": "alert_clear_margin",
+    "rollup_cap": "rollup_cap",
     "perspective": "perspective",
     "check_in_cadence": "check_in_cadence",
     "cycle_id": "cycle_id",
@@ -101,6 +104,10 @@ class GoalService:
             raise invalid_field("unit_id", f"there is no org unit with id {unit_id}")
         if parent_id is not None and not await self.repository.goal_exists(parent_id):
             raise invalid_field("parent_id", f"there is no goal with id {parent_id}")
+        if parent_id is not None and await self.repository.is_archived(parent_id):
+            raise invalid_field(
+                "parent_id", f"goal {parent_id} is archived; restore it first to add goals to it"
+            )
 
     async def _cycle_dates(
         self, cycle_id: uuid.UUID, start: datetime | None, due: datetime | None
@@ -162,6 +169,7 @@ class GoalService:
                 weight=body.weight,
                 window=body.window,
                 rollup=body.rollup.value,
+                rollup_cap=body.rollup_cap,
                 alert_clear_margin=body.alert_clear_margin,
                 perspective=body.perspective,
                 check_in_cadence=body.check_in_cadence,
@@ -190,8 +198,10 @@ class GoalService:
         )
         old_parent = goal.parent_id
         await self._apply(goal=goal, changes=changes, at_risk=at_risk, off_track=off_track, now=now)
-        # The former parent loses a child: re-judge it too.
+        # The former parent loses a child (moved or archived): re-judge it too.
         moved_from = [old_parent] if old_parent is not None and old_parent != goal.parent_id else []
+        if "archived" in changes and goal.parent_id is not None:
+            moved_from.append(goal.parent_id)
         await evaluate_goals(self.session, [goal.id, *moved_from], now)
         return await self.row(goal.id)
 
@@ -214,6 +224,21 @@ class GoalService:
             changes["start"], changes["due"] = start, due
         if "parent_id" in changes and changes["parent_id"] is not None:
             await self._check_new_parent(goal_id=goal.id, new_parent=changes["parent_id"])
+        if changes.get("archived") is True and goal.archived_at is None:
+            live = await self.repository.live_child_count(goal.id)
+            if live:
+                raise Problem(
+                    409,
+                    f"Goal {goal.id} has {live} sub-goal{'s' if live != 1 else ''} that "
+                    f"{'are' if live != 1 else 'is'} not archived; archive or move "
+                    f"{'them' if live != 1 else 'it'} first.",
+                    children=live,
+                )
+        restoring = changes.get("archived") is False and goal.parent_id is not None
+        if restoring and goal.parent_id and await self.repository.is_archived(goal.parent_id):
+            raise invalid_field(
+                "archived", f"its parent goal {goal.parent_id} is archived; restore it first"
+            )
         self._check_period(
             changes.get("start", goal.start) or goal.created_at, changes.get("due", goal.due)
         )
@@ -280,6 +305,11 @@ class GoalService:
         for field in ("type", "pacing", "rollup"):
             if field in changes:
                 setattr(goal, field, changes[field].value)
+        if "archived" in changes:
+            if not changes["archived"]:
+                goal.archived_at = None
+            elif goal.archived_at is None:
+                goal.archived_at = now
         goal.at_risk, goal.off_track = at_risk, off_track
         goal.updated_at = now
         goal_id = goal.id  # a failed flush expires `goal`: reading it then would be a 500

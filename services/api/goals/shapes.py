@@ -62,6 +62,10 @@ class GoalColumns(Protocol):
     @property
     def rollup(self) -> str: ...
     @property
+    def rollup_cap(self) -> float: ...
+    @property
+    def archived_at(self) -> datetime | None: ...
+    @property
     def alert_clear_margin(self) -> float: ...
     @property
     def perspective(self) -> str | None: ...
@@ -162,6 +166,8 @@ def definition_dict(goal: GoalColumns, has_children: bool) -> dict[str, Any]:
         "weight": goal.weight,
         "window": format_duration(goal.window) if goal.window else None,
         "rollup": goal.rollup,
+        "rollup_cap": goal.rollup_cap,
+        "archived_at": goal.archived_at,
         "alert_clear_margin": goal.alert_clear_margin,
         "perspective": goal.perspective,
         "check_in_cadence": format_duration(goal.check_in_cadence)

@@ -1,18 +1,20 @@
-"""`/v1/kpis` (read scope to read, write scope to change)."""
+"""`/v1/kpis`: anyone reads; editors, admins and the leads of a KPI's unit subtree create,
+change and delete (SPEC §11; a KPI without a unit is editors' and admins')."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import AwareDatetime
 
+from northstar.auth.policy import Action
 from northstar.db.models import Kpi
 from northstar.domain.durations import format_duration
 from northstar.domain.expressions import format_expression, metrics
 from services.api.audit import Audit
-from services.api.dependencies import Reader, Session, Writer
+from services.api.dependencies import Actor, Permit, Reader, Session
 from services.api.fields import KPI_KEY_PATTERN
 from services.api.kpis.repository import KpiRepository
 from services.api.kpis.schemas import (
@@ -28,8 +30,14 @@ from services.api.kpis.schemas import (
 )
 from services.api.kpis.service import KpiService, parse_kpi_expression
 from services.api.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor, page_of
+from services.api.resources import kpi_in_body, kpi_in_path, kpi_in_path_and_body
 
 router = APIRouter(prefix="/v1/kpis", tags=["kpis"])
+
+# Editors and admins everywhere; a unit lead for the KPIs of their unit's subtree (SPEC §11).
+NewKpi = Annotated[Actor, Depends(Permit(Action.GOALS_WRITE, kpi_in_body))]
+ChangedKpi = Annotated[Actor, Depends(Permit(Action.GOALS_WRITE, kpi_in_path_and_body))]
+DeletedKpi = Annotated[Actor, Depends(Permit(Action.GOALS_WRITE, kpi_in_path))]
 
 KpiKey = Annotated[str, Path(description="The KPI's key.", max_length=64)]
 
@@ -47,6 +55,7 @@ def _out(kpi: Kpi) -> KpiOut:
         source=KpiSource(kpi.source),
         category=kpi.category,
         owner_id=kpi.owner_id,
+        unit_id=kpi.unit_id,
         anomaly=AnomalySettings.model_validate(kpi.anomaly) if kpi.anomaly else None,
         created_at=kpi.created_at,
         updated_at=kpi.updated_at,
@@ -66,7 +75,7 @@ def _service(session: Session) -> KpiService:
     "A bad expression is a 422 whose `errors[0].position` points at the fault; a key in "
     f"use is a 409. Keys match `{KPI_KEY_PATTERN}`.",
 )
-async def create_kpi(body: KpiCreate, session: Session, _: Writer, audit: Audit) -> KpiOut:
+async def create_kpi(body: KpiCreate, session: Session, _: NewKpi, audit: Audit) -> KpiOut:
     out = _out(await _service(session).create(body))
     audit.record("create", "kpi", out.key, after=out)
     await session.commit()
@@ -108,7 +117,7 @@ async def get_kpi(key: KpiKey, session: Session, _: Reader) -> KpiOut:
     "every goal measured by the KPI in the same transaction.",
 )
 async def update_kpi(
-    key: KpiKey, body: KpiUpdate, session: Session, _: Writer, audit: Audit
+    key: KpiKey, body: KpiUpdate, session: Session, _: ChangedKpi, audit: Audit
 ) -> KpiOut:
     service = _service(session)
     before = _out(await service.get(key))
@@ -124,7 +133,7 @@ async def update_kpi(
     summary="Delete a KPI",
     description="Refused (409) while goals are measured by it.",
 )
-async def delete_kpi(key: KpiKey, session: Session, _: Writer, audit: Audit) -> Response:
+async def delete_kpi(key: KpiKey, session: Session, _: DeletedKpi, audit: Audit) -> Response:
     service = _service(session)
     before = _out(await service.get(key))
     await service.delete(key)

@@ -40,6 +40,10 @@ _SOURCE = (
 _CATEGORY = "Free grouping label (e.g. sales, people, quality); null: none."
 
 
+_UNIT = (
+    "The org unit the KPI belongs to: its leads (and those of the units above) define and "
+    "change it. Null: only editors and admins do."
+)
 _OWNER = "The person who answers for the KPI (a user id; null: nobody)."
 
 
@@ -82,6 +86,7 @@ class KpiCreate(BaseModel):
     source: KpiSource = Field(default=KpiSource.EVENTS, description=_SOURCE)
     category: str | None = Field(default=None, min_length=1, max_length=50, description=_CATEGORY)
     owner_id: uuid.UUID | None = Field(default=None, description=_OWNER)
+    unit_id: uuid.UUID | None = Field(default=None, description=_UNIT)
     anomaly: AnomalySettings | None = Field(default=None, description=_ANOMALY)
 
 
@@ -104,6 +109,7 @@ class KpiUpdate(BaseModel):
     source: KpiSource | None = Field(default=None, description=_SOURCE)
     category: str | None = Field(default=None, min_length=1, max_length=50, description=_CATEGORY)
     owner_id: uuid.UUID | None = Field(default=None, description=_OWNER)
+    unit_id: uuid.UUID | None = Field(default=None, description=_UNIT)
     anomaly: AnomalySettings | None = Field(default=None, description=_ANOMALY)
 
 
@@ -119,6 +125,7 @@ class KpiOut(BaseModel):
     source: KpiSource = Field(description=_SOURCE)
     category: str | None = Field(description=_CATEGORY)
     owner_id: uuid.UUID | None = Field(description=_OWNER)
+    unit_id: uuid.UUID | None = Field(description=_UNIT)
     anomaly: AnomalySettings | None = Field(default=None, description=_ANOMALY)
     created_at: datetime = Field(description="When the KPI was created.")
     updated_at: datetime = Field(description="When the KPI was last changed.")

@@ -4,11 +4,13 @@ changed expression re-judges its goals, and the time-series step rule."""
 from __future__ import annotations
 
 import math
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from northstar.db.models import Kpi
+from northstar.db.models import Kpi, OrgUnit
 from northstar.domain.durations import DurationError, format_duration, parse_duration
 from northstar.domain.expressions import (
     Expr,
@@ -36,6 +38,11 @@ STEPS = (
     timedelta(days=1),
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+async def _check_unit(session: AsyncSession, unit_id: uuid.UUID | None) -> None:
+    if unit_id is not None and await session.get(OrgUnit, unit_id) is None:
+        raise invalid_field("unit_id", f"there is no org unit with id {unit_id}")
 
 
 def _check_manual(kpi: Kpi) -> None:
@@ -108,9 +115,11 @@ class KpiService:
             source=body.source.value,
             category=body.category,
             owner_id=body.owner_id,
+            unit_id=body.unit_id,
             anomaly=body.anomaly.model_dump() if body.anomaly else None,
         )
         await check_owner(self.repository.session, body.owner_id)
+        await _check_unit(self.repository.session, body.unit_id)
         _check_manual(kpi)
         try:
             return await self.repository.add(kpi)
@@ -139,6 +148,8 @@ class KpiService:
                 changes[field] = changes[field].value
         if "owner_id" in changes:
             await check_owner(self.repository.session, changes["owner_id"])
+        if "unit_id" in changes:
+            await _check_unit(self.repository.session, changes["unit_id"])
         if "anomaly" in changes:
             # A new setting starts a new series of checks.
             await self.repository.forget_anomaly_checks(key)

@@ -276,7 +276,7 @@ class NotificationRepository:
             )
             .on_conflict_do_update(
                 constraint="uq_notification_digests_channel_cadence",
-                set_={"at": at, "timezone": timezone, "weekday": weekday},
+                set_={"at": at, "timezone": timezone, "weekday": weekday, "set_at": func.now()},
             )
             .returning(NotificationDigest)
         )

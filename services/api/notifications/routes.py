@@ -28,8 +28,8 @@ from northstar.db.models import (
     NotificationSubscription,
 )
 from northstar.http.problems import Problem
-from northstar.notifications.model import ChannelKind, OwnerKind, Severity
-from northstar.notifications.targets import InvalidTarget, validate
+from northstar.notify.model import ChannelKind, OwnerKind, Severity
+from northstar.notify.targets import InvalidTarget, validate
 from services.api.audit import Audit
 from services.api.dependencies import Actor, Permit, Reader, Session
 from services.api.notifications.repository import NotificationRepository

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from northstar.notifications.model import (
+from northstar.notify.model import (
     DEFAULT_EVENTS,
     SUBSCRIBABLE_EVENTS,
     ChannelKind,

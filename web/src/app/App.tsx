@@ -23,6 +23,7 @@ const KpisPage = lazy(() => import("@/features/kpis/KpisPage"));
 const KpiPage = lazy(() => import("@/features/kpis/KpiPage"));
 const StrategyPage = lazy(() => import("@/features/strategy/StrategyPage"));
 const AdminPage = lazy(() => import("@/features/admin/AdminPage"));
+const NewGoalPage = lazy(() => import("@/features/goalsetup/NewGoalPage"));
 const NotificationsPage = lazy(() => import("@/features/notifications/NotificationsPage"));
 
 const queries = new QueryClient({
@@ -110,6 +111,7 @@ export function App() {
           <Routes>
             <Route element={<Layout />}>
               <Route index element={<ScorecardPage />} />
+              <Route path="goals/new" element={<NewGoalPage />} />
               <Route path="goals/:goalId" element={<GoalPage />} />
               <Route path="alerts" element={<AlertsPage />} />
               <Route path="reviews" element={<ReviewsPage />} />

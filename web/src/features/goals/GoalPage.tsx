@@ -4,7 +4,7 @@
  * will). Panels for features this api lacks say so instead of failing.
  */
 import { type FormEvent, useMemo, useState } from "react";
-import { Link, useParams } from "react-router";
+import { Link, useNavigate, useParams } from "react-router";
 
 import { isUnavailable, type Schemas } from "@/shared/api/client";
 import { useDirectory, useUnits } from "@/shared/api/queries";
@@ -35,6 +35,8 @@ import {
   useKpiSeries,
   usePostCheckIn,
   useReviewsForChoice,
+  useAncestors,
+  useDeleteGoal,
   useUpdateGoal,
   useUpdateInitiative,
 } from "./api";
@@ -59,24 +61,26 @@ function Goal({ goal }: { goal: GoalWithPlans }) {
   const unit = kpi.data?.unit;
   const units = useUnits();
   const directory = useDirectory();
+  const ancestors = useAncestors(goal.parent_id);
   const scope = {
     units: unitAndAncestors(goal.unit_id, units.data ?? []),
     ownerId: goal.owner_id,
   };
   return (
     <article className="goal-page">
-      <p className="breadcrumb">
+      <nav className="breadcrumb" aria-label="Breadcrumb">
         <Link to="/">Scorecard</Link>
-        {goal.parent_id && (
-          <>
+        {(ancestors.data ?? []).map((a) => (
+          <span key={a.id}>
             {" › "}
-            <Link to={`/goals/${goal.parent_id}`}>Parent goal</Link>
-          </>
-        )}
-      </p>
+            <Link to={`/goals/${a.id}`}>{a.title}</Link>
+          </span>
+        ))}
+      </nav>
       <div className="page-head">
         <h1>{goal.title}</h1>
         <StatusBadge status={goal.status.status} />
+        {goal.archived_at && <span className="badge" data-testid="archived">Archived</span>}
       </div>
       <p className="explanation" data-testid="status-explanation">
         {explainStatus(goal)}
@@ -131,6 +135,7 @@ function Goal({ goal }: { goal: GoalWithPlans }) {
           />
         </div>
         <div className="goal-side">
+          {can("goals:write", scope) && <SetupPanel goal={goal} />}
           <TimelinePanel goalId={goal.id} />
           {can("goals:write", scope) && <EditPanel goal={goal} />}
         </div>
@@ -584,6 +589,72 @@ const ALERT_KIND: Record<string, string> = {
 };
 
 const REASONED = ["target", "baseline", "due"] as const;
+
+/** Add a sub-goal, archive (or restore), delete: each asks first, inline, where it is final. */
+function SetupPanel({ goal }: { goal: GoalWithPlans }) {
+  const update = useUpdateGoal(goal.id);
+  const remove = useDeleteGoal();
+  const navigate = useNavigate();
+  const [asking, setAsking] = useState<"archive" | "delete" | null>(null);
+  const subGoal = `/goals/new?parent=${goal.id}${goal.unit_id ? `&unit=${goal.unit_id}` : ""}`;
+  return (
+    <Panel title="Set up">
+      <p>
+        <Link className="button" to={subGoal}>
+          Add a sub-goal
+        </Link>
+      </p>
+      {goal.archived_at ? (
+        <p>
+          Archived on {formatDate(goal.archived_at)}: it is kept with its history but left out of
+          the scorecard and its parent's roll-up.{" "}
+          <button type="button" onClick={() => update.mutate({ archived: false })}>
+            Restore
+          </button>
+        </p>
+      ) : asking === "archive" ? (
+        <div role="group" aria-label={`Archive ${goal.title}?`} className="confirm">
+          <p>Archive it? It leaves the scorecard and its parent's roll-up; its history is kept.</p>
+          <button
+            type="button"
+            className="primary"
+            onClick={() => update.mutate({ archived: true }, { onSuccess: () => setAsking(null) })}
+          >
+            Archive goal
+          </button>{" "}
+          <button type="button" autoFocus onClick={() => setAsking(null)}>
+            Keep it
+          </button>
+        </div>
+      ) : asking === "delete" ? (
+        <div role="group" aria-label={`Delete ${goal.title}?`} className="confirm">
+          <p>Delete it for good, with its history? Archiving keeps the history.</p>
+          <button
+            type="button"
+            className="primary"
+            onClick={() => remove.mutate(goal.id, { onSuccess: () => void navigate("/") })}
+          >
+            Delete goal
+          </button>{" "}
+          <button type="button" autoFocus onClick={() => setAsking(null)}>
+            Keep it
+          </button>
+        </div>
+      ) : (
+        <p>
+          <button type="button" onClick={() => setAsking("archive")}>
+            Archive
+          </button>{" "}
+          <button type="button" onClick={() => setAsking("delete")}>
+            Delete
+          </button>
+        </p>
+      )}
+      {update.error && <ErrorMessage error={update.error} />}
+      {remove.error && <ErrorMessage error={remove.error} />}
+    </Panel>
+  );
+}
 
 function EditPanel({ goal }: { goal: GoalWithPlans }) {
   const update = useUpdateGoal(goal.id);

@@ -167,3 +167,33 @@ export function useUpdateGoal(goalId: string) {
     },
   });
 }
+
+export function useDeleteGoal() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (goalId: string) =>
+      request(api.DELETE("/v1/goals/{goal_id}", { params: { path: { goal_id: goalId } } })),
+    onSuccess: () => void client.invalidateQueries({ queryKey: ["goals"] }),
+  });
+}
+
+/** The goal's ancestors, the top one first, for the breadcrumb (one read per level). */
+export function useAncestors(parentId: string | null) {
+  return useQuery({
+    queryKey: ["goal", parentId, "ancestors"],
+    enabled: Boolean(parentId),
+    staleTime: 60_000,
+    queryFn: async () => {
+      const chain: { id: string; title: string }[] = [];
+      let current = parentId;
+      while (current && chain.length < 64 && !chain.some((g) => g.id === current)) {
+        const goal = await request(
+          api.GET("/v1/goals/{goal_id}", { params: { path: { goal_id: current } } }),
+        );
+        chain.unshift({ id: goal.id, title: goal.title });
+        current = goal.parent_id;
+      }
+      return chain;
+    },
+  });
+}

@@ -23,6 +23,8 @@ import { useCycles, useDirectory, useGoalTree, useKpiMap, useUnits } from "@/sha
 import { isRunningTotal } from "@/shared/lib/kpi";
 
 import { useInView } from "@/shared/lib/useInView";
+import { unitAndAncestors } from "@/shared/auth/permissions";
+import { useSession } from "@/shared/auth/session";
 
 import { useLatestCheckIn, useTrend } from "./api";
 import {
@@ -53,10 +55,19 @@ export function ScorecardPage() {
   const kpis = useKpiMap();
   const cycles = useCycles();
   const directory = useDirectory();
+  const { can } = useSession();
+  const unitFilter = filters.unit;
+  // "New goal" goes to the form, in the unit the scorecard is filtered to when the person
+  // may create goals there; the api decides either way.
+  const mayCreate = unitFilter
+    ? can("goals:write", { units: unitAndAncestors(unitFilter, units.data ?? []) })
+    : can("goals:write");
+  const newGoal = mayCreate ? `/goals/new${unitFilter ? `?unit=${unitFilter}` : ""}` : null;
 
   function set(key: string, value: string) {
     const next = new URLSearchParams(params);
-    if (value) next.set(key, value);
+    if (key === "clear") for (const k of FILTER_KEYS) next.delete(k);
+    else if (value) next.set(key, value);
     else next.delete(key);
     setParams(next, { replace: true });
   }
@@ -65,6 +76,11 @@ export function ScorecardPage() {
     <>
       <div className="page-head">
         <h1>Scorecard</h1>
+        {newGoal && (
+          <Link className="button primary" to={newGoal}>
+            {unitFilter ? "New goal in this unit" : "New goal"}
+          </Link>
+        )}
         {tree.dataUpdatedAt > 0 && (
           <p className="muted" aria-live="polite">
             Live · updated {formatDateTime(new Date(tree.dataUpdatedAt).toISOString())}
@@ -82,6 +98,7 @@ export function ScorecardPage() {
             cycles={cycles.data ?? null}
             names={directory.data}
             set={set}
+            newGoal={newGoal}
           />
         )}
       </QueryState>
@@ -98,6 +115,7 @@ function Scorecard({
   cycles,
   names,
   set,
+  newGoal,
 }: {
   rows: Row[];
   filters: Filters;
@@ -107,6 +125,7 @@ function Scorecard({
   cycles: { id: string; name: string }[] | null;
   names: Map<string, string> | undefined;
   set: (key: string, value: string) => void;
+  newGoal: string | null;
 }) {
   const unitName = useMemo(() => {
     const names = new Map(units.map((u) => [u.id, u.name]));
@@ -212,9 +231,32 @@ function Scorecard({
         ))}
       </p>
       {visible.length === 0 ? (
-        <p className="empty">
-          {rows.length === 0 ? "No goals yet." : "No goal matches these filters."}
-        </p>
+        <div className="empty" data-testid="scorecard-empty">
+          <p>
+            {rows.length === 0
+              ? "No goals yet."
+              : filters.unit && !isFiltered({ ...filters, unit: "" })
+                ? "This unit has no goals yet."
+                : "No goal matches these filters."}{" "}
+            {newGoal
+              ? "Create one with its KPI, target and dates: "
+              : rows.length === 0 || filters.unit
+                ? "A lead of the unit, an editor or an administrator creates goals."
+                : ""}
+            {newGoal && <Link to={newGoal}>New goal</Link>}
+          </p>
+          {isFiltered(filters) && (
+            <p>
+              <button
+                type="button"
+                className="link-button"
+                onClick={() => set("clear", "")}
+              >
+                Clear the filters
+              </button>
+            </p>
+          )}
+        </div>
       ) : (
         groups.map((group) => (
           <GoalTable

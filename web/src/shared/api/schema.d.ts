@@ -481,7 +481,7 @@ export interface paths {
         head?: never;
         /**
          * Change a goal
-         * @description Only the fields sent change; the goal (and its old and new parents) is re-evaluated at once. Changing target, baseline, thresholds or due of a goal that has started (start, or creation without a start, is past) needs `reason` and is kept as a revision in the goal's history.
+         * @description Only the fields sent change; the goal (and its old and new parents) is re-evaluated at once. `archived: true` archives it (409 while it has sub-goals that are not archived), `archived: false` restores it. Changing target, baseline, thresholds or due of a goal that has started (start, or creation without a start, is past) needs `reason` and is kept as a revision in the goal's history.
          */
         patch: operations["update_goal_v1_goals__goal_id__patch"];
         trace?: never;
@@ -2075,6 +2075,47 @@ export interface components {
             value: number | null;
         };
         /**
+         * ChildrenByStatus
+         * @description A roll-up goal's children counted by status (SPEC §5).
+         */
+        ChildrenByStatus: {
+            /**
+             * Achieved
+             * @description Children achieved.
+             */
+            achieved: number;
+            /**
+             * At Risk
+             * @description Children at risk.
+             */
+            at_risk: number;
+            /**
+             * Missed
+             * @description Children missed.
+             */
+            missed: number;
+            /**
+             * No Data
+             * @description Children without data (or never judged).
+             */
+            no_data: number;
+            /**
+             * Not Started
+             * @description Children not started yet.
+             */
+            not_started: number;
+            /**
+             * Off Track
+             * @description Children off track.
+             */
+            off_track: number;
+            /**
+             * On Track
+             * @description Children on track.
+             */
+            on_track: number;
+        };
+        /**
          * Compare
          * @description What a goal's actual is compared with: its expected pace now, or the previous
          *     period of the same length.
@@ -2592,10 +2633,16 @@ export interface components {
              */
             perspective?: string | null;
             /**
-             * @description How a roll-up goal combines its children: weighted (average, each score capped at 1.2) or worst (weakest child).
+             * @description How a roll-up goal combines its children: weighted (average, each score capped at `rollup_cap`) or worst (weakest child).
              * @default weighted
              */
             rollup: components["schemas"]["RollupPolicy"];
+            /**
+             * Rollup Cap
+             * @description A roll-up goal counts each child's score at most this much (> 0, default 1.0): a child ahead of plan cannot hide one behind it.
+             * @default 1
+             */
+            rollup_cap: number;
             /**
              * Start
              * @description Start of the period (RFC 3339 with offset). Without it the goal is measured from its creation.
@@ -2656,6 +2703,11 @@ export interface components {
              * @description Alert hysteresis: a status alert resolves by itself only once the goal is on_track with score ≥ at_risk + this margin (or achieved), so a KPI hovering at the threshold keeps one alert instead of flapping.
              */
             alert_clear_margin: number;
+            /**
+             * Archived At
+             * @description When the goal was archived; null while it is live.
+             */
+            archived_at: string | null;
             /**
              * Baseline
              * @description Where the KPI starts from.
@@ -2730,8 +2782,13 @@ export interface components {
              * @description Balanced-scorecard perspective: financial, customer, internal_process, learning_growth or any other name (lower case, digits and _).
              */
             perspective: string | null;
-            /** @description How a roll-up goal combines its children: weighted (average, each score capped at 1.2) or worst (weakest child). */
+            /** @description How a roll-up goal combines its children: weighted (average, each score capped at `rollup_cap`) or worst (weakest child). */
             rollup: components["schemas"]["RollupPolicy"];
+            /**
+             * Rollup Cap
+             * @description A roll-up goal counts each child's score at most this much (> 0, default 1.0): a child ahead of plan cannot hide one behind it.
+             */
+            rollup_cap: number;
             /** @description What the goal lacks to be SMART (advice, not validation). */
             smart: components["schemas"]["SmartOut"];
             /**
@@ -2784,6 +2841,11 @@ export interface components {
              * @description Alert hysteresis: a status alert resolves by itself only once the goal is on_track with score ≥ at_risk + this margin (or achieved), so a KPI hovering at the threshold keeps one alert instead of flapping.
              */
             alert_clear_margin: number;
+            /**
+             * Archived At
+             * @description When the goal was archived; null while it is live.
+             */
+            archived_at: string | null;
             /**
              * Baseline
              * @description Where the KPI starts from.
@@ -2853,8 +2915,13 @@ export interface components {
              * @description Balanced-scorecard perspective: financial, customer, internal_process, learning_growth or any other name (lower case, digits and _).
              */
             perspective: string | null;
-            /** @description How a roll-up goal combines its children: weighted (average, each score capped at 1.2) or worst (weakest child). */
+            /** @description How a roll-up goal combines its children: weighted (average, each score capped at `rollup_cap`) or worst (weakest child). */
             rollup: components["schemas"]["RollupPolicy"];
+            /**
+             * Rollup Cap
+             * @description A roll-up goal counts each child's score at most this much (> 0, default 1.0): a child ahead of plan cannot hide one behind it.
+             */
+            rollup_cap: number;
             /** @description What the goal lacks to be SMART (advice, not validation). */
             smart: components["schemas"]["SmartOut"];
             /**
@@ -2918,6 +2985,8 @@ export interface components {
             actual: number | null;
             /** @description The latest check-in and when the next is due; null when the goal has neither a cadence nor a check-in. */
             check_in?: components["schemas"]["CheckInDue"] | null;
+            /** @description A roll-up goal's children (archived ones left out) counted by status at its latest evaluation; null for a goal with a KPI. */
+            children?: components["schemas"]["ChildrenByStatus"] | null;
             /**
              * Evaluated At
              * @description When this was computed; null if never.
@@ -2982,6 +3051,11 @@ export interface components {
              */
             alert_clear_margin?: number | null;
             /**
+             * Archived
+             * @description true archives the goal: it keeps its history and stays readable by id, but leaves the tree, the list, its parent's roll-up and the evaluation; false restores it.
+             */
+            archived?: boolean | null;
+            /**
              * Baseline
              * @description Where the KPI starts from.
              */
@@ -3043,8 +3117,13 @@ export interface components {
              * @description The performance review that decided the change, if any.
              */
             review_id?: string | null;
-            /** @description How a roll-up goal combines its children: weighted (average, each score capped at 1.2) or worst (weakest child). */
+            /** @description How a roll-up goal combines its children: weighted (average, each score capped at `rollup_cap`) or worst (weakest child). */
             rollup?: components["schemas"]["RollupPolicy"] | null;
+            /**
+             * Rollup Cap
+             * @description A roll-up goal counts each child's score at most this much (> 0, default 1.0): a child ahead of plan cannot hide one behind it.
+             */
+            rollup_cap?: number | null;
             /**
              * Start
              * @description Start of the period (RFC 3339 with offset). Without it the goal is measured from its creation.
@@ -3381,6 +3460,11 @@ export interface components {
              * @default
              */
             unit: string;
+            /**
+             * Unit Id
+             * @description The org unit the KPI belongs to: its leads (and those of the units above) define and change it. Null: only editors and admins do.
+             */
+            unit_id?: string | null;
         };
         /**
          * KpiKind
@@ -3446,6 +3530,11 @@ export interface components {
              * @description Unit of its values.
              */
             unit: string;
+            /**
+             * Unit Id
+             * @description The org unit the KPI belongs to: its leads (and those of the units above) define and change it. Null: only editors and admins do.
+             */
+            unit_id: string | null;
             /**
              * Updated At
              * Format: date-time
@@ -3518,6 +3607,11 @@ export interface components {
              * @description New unit.
              */
             unit?: string | null;
+            /**
+             * Unit Id
+             * @description The org unit the KPI belongs to: its leads (and those of the units above) define and change it. Null: only editors and admins do.
+             */
+            unit_id?: string | null;
         };
         /** KpiValues */
         KpiValues: {
@@ -4249,6 +4343,8 @@ export interface components {
             actual: number | null;
             /** @description The latest check-in and when the next is due; null when the goal has neither a cadence nor a check-in. */
             check_in?: components["schemas"]["CheckInDue"] | null;
+            /** @description A roll-up goal's children (archived ones left out) counted by status at its latest evaluation; null for a goal with a KPI. */
+            children?: components["schemas"]["ChildrenByStatus"] | null;
             /**
              * Evaluated At
              * @description When this was computed; null if never.
@@ -7826,6 +7922,8 @@ export interface operations {
                 cycle_id?: string | null;
                 /** @description Only goals of this perspective (`financial`, `customer`, `internal_process`, `learning_growth` or any other name). */
                 perspective?: string | null;
+                /** @description true: only archived goals; false (default): only live ones. */
+                archived?: boolean;
             };
             header?: never;
             path?: never;

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from northstar.notifications.model import Severity
+from northstar.notify.model import Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +91,28 @@ def latest_period(
     return DigestPeriod(
         f"{year}-W{week:02d}", due, _at_local(day - timedelta(days=7), at, timezone)
     )
+
+
+def period_to_send(
+    cadence: str,
+    at: time,
+    timezone: str,
+    now: datetime,
+    *,
+    weekday: int = 0,
+    set_at: datetime,
+) -> DigestPeriod | None:
+    """The period a digest set (created or moved) at `set_at` should send at `now`: the
+    latest one due (`latest_period`), unless it fell due before the digest was set — a
+    digest is never sent before its time, so a weekly one set on a Sunday for Mondays at
+    08:30 first goes out on Monday at 08:30, not at once for the Monday just past.
+
+    The comparison is to the minute (`set_at` truncated), the resolution digests are set
+    in: one set at 12:15:40 for 12:15 is due, and goes out at once."""
+    period = latest_period(cadence, at, timezone, now, weekday=weekday)
+    if period.due_at < set_at.replace(second=0, microsecond=0):
+        return None
+    return period
 
 
 @dataclass(frozen=True, slots=True)

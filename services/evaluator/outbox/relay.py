@@ -4,19 +4,24 @@ State changes write their events to the `outbox` table in their own transaction
 (`northstar.outbox.add_event`). This background task of the evaluator turns committed
 rows into effects, one batch per transaction:
 
-    lock a batch of unrelayed rows (FOR UPDATE SKIP LOCKED, oldest first)
-      → publish the `alert.*` ones to Kafka and wait for acks=all
+    lock a batch of unrelayed rows (FOR UPDATE SKIP LOCKED, oldest first; `_lock_batch`)
+      → encode their envelopes (`_Batch.encode`)
+      → publish the `alert.*` ones to Kafka and wait for acks=all (`_publish_alerts`)
       → publish the `metric.recorded` ones (check-in values) to the events topic, in the
         events format, and wait for acks=all: from there they take the pushed events' path
+        (`_publish_metric_events`)
       → queue one `webhook_deliveries` row per subscribed, active webhook
-      → add each event to the grouped message of every channel subscribed to it
-        (`northstar.notifications.queue`)
-      → mark the rows relayed → commit
+        (`_queue_deliveries`)
+      → hand each event over to the people path: the grouped message of every channel
+        subscribed to it (`northstar.notify.queue.queue_event_messages`)
+      → mark the rows relayed, park the unpublishable → commit
+      → after the commit: count, and nudge the dispatcher and the notifier (`_after_commit`)
 
 If Kafka is unreachable the transaction rolls back and the batch is tried again later, so
 nothing committed is ever lost; a crash between the broker's ack and the commit republishes the
 batch. Delivery is therefore at least once: consumers dedupe on the envelope's `id`.
 Webhook deliveries cannot be duplicated by a retry (unique on `(webhook_id, event_id)`).
+The SQL of every step is `northstar.outbox.repository.OutboxRepository`.
 
 An event that can never be published (its envelope cannot be encoded, or the broker
 refuses that one message for good, e.g. as too large) is parked instead: `parked_at` and
@@ -35,7 +40,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,17 +49,18 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from sqlalchemy import func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from northstar.crypto import SecretBox
-from northstar.db.models import OutboxEvent
 from northstar.events.model import MetricEvent
 from northstar.events.validation import parse_timestamp
 from northstar.kafka import Topics, ensure_topics, producer, send_events
-from northstar.notifications.queue import RelayedEvent, queue_event_messages
-from northstar.notifications.queue import sealer as _sealer
+from northstar.notify.queue import queue_event_messages
+from northstar.notify.queue import sealer as _sealer
+from northstar.notify.repository import NotifyRepository
+from northstar.notify.rows import RelayedEvent
 from northstar.outbox import ALERT_EVENT_TYPES, METRIC_EVENT_TYPE
+from northstar.outbox.repository import Backlog, OutboxRepository, OutboxRow
 from northstar.telemetry import (
     EVALUATOR_ERRORS,
     OUTBOX_LAG,
@@ -67,22 +72,6 @@ from northstar.telemetry import (
 from services.evaluator.settings import EvaluatorSettings
 
 log = logging.getLogger(__name__)
-
-# Arbitrary but fixed: the advisory lock key that makes one relay work at a time.
-_RELAY_LOCK = 0x6E73_6F75_7462_6F78  # "nsoutbox"
-
-_QUEUE_DELIVERIES = text(
-    """
-    INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, body, next_attempt_at)
-    SELECT gen_random_uuid(), w.id, e.event_id, e.type, e.body, now()
-    FROM unnest(CAST(:event_ids AS uuid[]), CAST(:types AS text[]), CAST(:bodies AS bytea[]))
-         AS e(event_id, type, body)
-    JOIN webhooks AS w ON w.deleted_at IS NULL AND e.type = ANY(w.events)
-    ON CONFLICT (webhook_id, event_id) DO NOTHING
-    RETURNING id
-    """
-)
-
 
 _INT64 = range(-(2**63), 2**63)
 
@@ -128,12 +117,34 @@ def _publishable(value: Any) -> Any:
 
 
 @dataclass(slots=True)
-class Backlog:
-    """The outbox as of the relay's last pass."""
+class _Batch:
+    """The rows of one pass, their envelopes, and those parked (by outbox id, why)."""
 
-    pending: int = 0
-    oldest_age: float = 0.0  # seconds; 0 when nothing waits
-    parked: int = 0  # parked within the alerting window
+    rows: Sequence[Any]
+    encoded: list[tuple[Any, bytes]]
+    parked: dict[int, str]
+
+    @classmethod
+    def encode(cls, rows: Sequence[Any]) -> _Batch:
+        """Each row's envelope; a row whose envelope cannot be encoded is parked."""
+        parked: dict[int, str] = {}
+        encoded = []
+        for row in rows:
+            try:
+                body = encode_envelope(row.event_id, row.type, row.occurred_at, row.data)
+            except (TypeError, ValueError) as error:
+                parked[row.id] = f"cannot encode: {error}"
+            else:
+                encoded.append((row, body))
+        return cls(rows, encoded, parked)
+
+    def alerts(self) -> list[tuple[Any, bytes]]:
+        """The `alert.*` rows, for `northstar.alerts`."""
+        return [(row, body) for row, body in self.encoded if row.type in ALERT_EVENT_TYPES]
+
+    def sendable(self) -> list[tuple[Any, bytes]]:
+        """The rows not parked: to webhooks and people, then marked relayed."""
+        return [(row, body) for row, body in self.encoded if row.id not in self.parked]
 
 
 class OutboxRelay:
@@ -198,78 +209,63 @@ class OutboxRelay:
             log.info("outbox relay stopped")
 
     async def relay_once(self) -> int:
-        """Relay one batch in one transaction; return how many rows it relayed."""
+        """Relay one batch in one transaction; return how many rows it relayed. The chain
+        of the module doc, one named step a line; the nudges go after the commit."""
         async with self._engine.begin() as conn:
-            if not await conn.scalar(
-                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _RELAY_LOCK}
-            ):
-                return 0  # another replica is relaying; it will take these rows
-            rows = (
-                await conn.execute(
-                    select(
-                        OutboxEvent.id,
-                        OutboxEvent.event_id,
-                        OutboxEvent.type,
-                        OutboxEvent.occurred_at,
-                        OutboxEvent.key,
-                        OutboxEvent.data,
-                    )
-                    .where(OutboxEvent.relayed_at.is_(None), OutboxEvent.parked_at.is_(None))
-                    .order_by(OutboxEvent.id)
-                    .limit(self._settings.outbox_batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+            outbox = OutboxRepository(conn)
+            rows = await self._lock_batch(outbox)
             if not rows:
                 return 0
-            parked: dict[int, str] = {}
-            encoded = []
-            for row in rows:
-                try:
-                    body = encode_envelope(row.event_id, row.type, row.occurred_at, row.data)
-                except (TypeError, ValueError) as error:
-                    parked[row.id] = f"cannot encode: {error}"
-                else:
-                    encoded.append((row, body))
-            alerts = [(row, body) for row, body in encoded if row.type in ALERT_EVENT_TYPES]
-            if alerts:
-                parked.update(await self._publish(alerts))
-            metric_events = []
-            for row, _ in encoded:
-                if row.type == METRIC_EVENT_TYPE:
-                    try:
-                        metric_events.append(metric_event(row.data))
-                    except (KeyError, TypeError, ValueError) as error:
-                        parked[row.id] = f"not a metric event: {error!r}"
-            if metric_events:
-                await self._publish_events(metric_events)
-            sendable = [(row, body) for row, body in encoded if row.id not in parked]
-            queued = await self._queue_deliveries(
-                conn, [row for row, _ in sendable], [body for _, body in sendable]
-            )
+            batch = _Batch.encode(rows)
+            batch.parked.update(await self._publish_alerts(batch.alerts()))
+            await self._publish_metric_events(batch)
+            queued = await outbox.queue_deliveries(batch.sendable())
             notified = await queue_event_messages(
-                conn,
+                NotifyRepository(conn),
                 [
-                    RelayedEvent(row.event_id, row.type, row.occurred_at, row.data)
-                    for row, _ in sendable
+                    RelayedEvent(r.event_id, r.type, r.occurred_at, r.data)
+                    for r, _ in batch.sendable()
                 ],
                 datetime.now(UTC),
                 window=self._group_window,
                 seal=self._seal,
             )
-            if sendable:
-                await conn.execute(
-                    update(OutboxEvent)
-                    .where(OutboxEvent.id.in_([row.id for row, _ in sendable]))
-                    .values(relayed_at=func.now())
-                )
-            await self._park(conn, parked)
-        OUTBOX_RELAYED.inc(len(rows) - len(parked))
+            await outbox.mark_relayed([row.id for row, _ in batch.sendable()])
+            await self._park(outbox, batch.parked)
+        self._after_commit(batch, queued, notified)
+        return len(rows)
+
+    async def _lock_batch(self, outbox: OutboxRepository) -> list[OutboxRow]:
+        """The oldest unrelayed, unparked rows, locked; none while another replica holds
+        the relay's advisory lock (it will take these rows)."""
+        if not await outbox.try_relay_lock():
+            return []
+        return await outbox.unrelayed(self._settings.outbox_batch_size)
+
+    async def _publish_alerts(self, alerts: Sequence[tuple[Any, bytes]]) -> dict[int, str]:
+        return await self._publish(alerts) if alerts else {}
+
+    async def _publish_metric_events(self, batch: _Batch) -> None:
+        """Check-in values to the events topic; a row that is no metric event is parked."""
+        metric_events = []
+        for row, _ in batch.encoded:
+            if row.type == METRIC_EVENT_TYPE:
+                try:
+                    metric_events.append(metric_event(row.data))
+                except (KeyError, TypeError, ValueError) as error:
+                    batch.parked[row.id] = f"not a metric event: {error!r}"
+        if metric_events:
+            await self._publish_events(metric_events)
+
+    def _after_commit(self, batch: _Batch, queued: int, notified: int) -> None:
+        """Count, log, and wake the dispatcher and the notifier (after the commit: what
+        they would look for is now visible)."""
+        OUTBOX_RELAYED.inc(len(batch.rows) - len(batch.parked))
         log.debug(
             "outbox relayed",
             extra={
-                "events": len(rows),
-                "published": len(alerts),
+                "events": len(batch.rows),
+                "published": len(batch.alerts()),
                 "deliveries": queued,
                 "notifications": notified,
             },
@@ -278,31 +274,12 @@ class OutboxRelay:
             self._on_deliveries_queued()
         if notified and self._on_messages_queued is not None:
             self._on_messages_queued()
-        return len(rows)
 
-    async def _queue_deliveries(
-        self, conn: AsyncConnection, rows: Sequence[Any], bodies: Sequence[bytes]
-    ) -> int:
-        """One pending delivery per active webhook subscribed to each event's type."""
-        result = await conn.execute(
-            _QUEUE_DELIVERIES,
-            {
-                "event_ids": [row.event_id for row in rows],
-                "types": [row.type for row in rows],
-                "bodies": list(bodies),
-            },
-        )
-        return len(result.all())
-
-    async def _park(self, conn: AsyncConnection, parked: Mapping[int, str]) -> None:
+    async def _park(self, outbox: OutboxRepository, parked: Mapping[int, str]) -> None:
         """Set aside the events that can never be published, with their reason."""
         for row_id, reason in parked.items():
             log.error("outbox event parked", extra={"outbox_id": row_id, "reason": reason})
-            await conn.execute(
-                update(OutboxEvent)
-                .where(OutboxEvent.id == row_id)
-                .values(parked_at=func.now(), parked_reason=reason[:2000])
-            )
+            await outbox.park(row_id, reason)
         OUTBOX_PARKED_TOTAL.inc(len(parked))
 
     async def _publish(self, messages: Sequence[tuple[Any, bytes]]) -> dict[int, str]:
@@ -368,21 +345,10 @@ class OutboxRelay:
     async def _measure_backlog(self) -> None:
         window = timedelta(hours=self._settings.outbox_parked_window_hours)
         async with self._engine.connect() as conn:
-            pending, oldest = (
-                await conn.execute(
-                    select(func.count(), func.min(OutboxEvent.occurred_at)).where(
-                        OutboxEvent.relayed_at.is_(None), OutboxEvent.parked_at.is_(None)
-                    )
-                )
-            ).one()
-            parked = await conn.scalar(
-                select(func.count()).where(OutboxEvent.parked_at > func.now() - window)
-            )
-        age = max(0.0, time.time() - oldest.timestamp()) if oldest else 0.0
-        self.backlog = Backlog(pending, age, parked or 0)
-        OUTBOX_PENDING.set(pending)
-        OUTBOX_LAG.set(age)
-        OUTBOX_PARKED.set(parked or 0)
+            self.backlog = await OutboxRepository(conn).backlog(window)
+        OUTBOX_PENDING.set(self.backlog.pending)
+        OUTBOX_LAG.set(self.backlog.oldest_age)
+        OUTBOX_PARKED.set(self.backlog.parked)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

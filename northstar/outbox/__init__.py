@@ -1,8 +1,11 @@
-"""Writing side effects to the transactional outbox.
+"""Outbox: the machine path. Writing side effects to the transactional outbox.
+
+"Outbox" names what programs receive (Kafka's `northstar.alerts`, the events topic,
+webhooks); messages to people are `northstar.notify`.
 
 A state change and the events it causes are written in one transaction: either both
 commit or neither does. Publishing to Kafka and to webhooks happens later, from the
-evaluator's relay (`services/evaluator/notifications/relay.py`), only for committed
+evaluator's relay (`services/evaluator/outbox/relay.py`), only for committed
 rows. So an alert is never announced for a change that rolled back, and never lost after
 one committed.
 
@@ -22,14 +25,11 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from northstar.db.models import OutboxEvent
+from northstar.domain.alerts import AlertEventType
 
-ALERT_EVENT_TYPES: Final = (
-    "alert.opened",
-    "alert.updated",
-    "alert.acknowledged",
-    "alert.resolved",
-)
-GOAL_EVENT_TYPES: Final = ("goal.status_changed",)
+ALERT_EVENT_TYPES: Final = tuple(t.value for t in AlertEventType)
+GOAL_STATUS_CHANGED: Final = "goal.status_changed"
+GOAL_EVENT_TYPES: Final = (GOAL_STATUS_CHANGED,)
 REVIEW_EVENT_TYPE: Final = "review.created"
 """Written by the api when a review is created: `data` is `{review_id, title, held_at,
 scope_goal_id (null: the whole organisation), summary: {goals, by_status}}`. Not sent

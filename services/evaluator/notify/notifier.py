@@ -8,7 +8,7 @@ nothing queued is lost across restarts. This background task of the evaluator is
       → claim due messages (FOR UPDATE SKIP LOCKED), at most `_PER_CHANNEL` per channel;
         the claim seals them (no more events join), moves `next_attempt_at` past the send
         timeout (a lease) and commits at once
-      → render each (northstar.notifications.templates) with the goal as it is now
+      → render each (northstar.notify.templates) with the goal as it is now
       → send each in its own task through Apprise, up to `notification_max_in_flight`
 
 No transaction is open while sending. Each send is bounded by
@@ -34,13 +34,15 @@ from typing import Any
 from urllib.parse import quote
 
 import apprise
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from northstar.crypto import SecretBox, SecretUnreadable
-from northstar.notifications.model import ChannelKind, Severity
-from northstar.notifications.targets import InvalidTarget, apprise_url, check_reachable, plugin_for
-from northstar.notifications.templates import (
+from northstar.notify.model import ChannelKind, MessageKind, Severity
+from northstar.notify.planning import snapshot
+from northstar.notify.repository import RECORD_ATTEMPT, NotifyRepository
+from northstar.notify.rows import Candidate, Claimed
+from northstar.notify.targets import InvalidTarget, apprise_url, check_reachable, plugin_for
+from northstar.notify.templates import (
     Event,
     GoalSnapshot,
     Rendered,
@@ -49,13 +51,13 @@ from northstar.notifications.templates import (
     review_message,
 )
 from northstar.telemetry import NOTIFICATIONS_SENT
-from services.evaluator.notifications.worker import (
+from services.evaluator.settings import EvaluatorSettings
+from services.evaluator.worker import (
     Attempted,
     QueueWorker,
     RetryPolicy,
     WorkerConfig,
 )
-from services.evaluator.settings import EvaluatorSettings
 
 log = logging.getLogger(__name__)
 
@@ -67,51 +69,6 @@ _apprise_log.propagate = False
 
 # Messages of one channel in flight at once, so a dead channel cannot take every slot.
 _PER_CHANNEL = 2
-
-_CANDIDATES = text(
-    """
-    SELECT m.id, m.channel_id
-    FROM notification_messages AS m
-    JOIN notification_channels AS c ON c.id = m.channel_id
-    WHERE m.status = 'pending' AND m.next_attempt_at <= now() AND c.deleted_at IS NULL
-      AND NOT (m.channel_id = ANY(CAST(:busy AS uuid[])))
-    ORDER BY m.next_attempt_at
-    LIMIT :limit
-    FOR UPDATE OF m SKIP LOCKED
-    """
-)
-
-_CLAIM = text(
-    """
-    UPDATE notification_messages AS m
-    SET next_attempt_at = now() + make_interval(secs => :lease),
-        sealed_at = coalesce(m.sealed_at, now()), held_until = NULL
-    FROM notification_channels AS c
-    WHERE m.id = ANY(CAST(:ids AS uuid[])) AND c.id = m.channel_id
-    RETURNING m.id, m.channel_id, m.kind, m.group_key, m.severity, m.events, m.content,
-              m.attempts, c.kind AS channel_kind, c.target
-    """
-)
-
-_GOALS = text(
-    """
-    SELECT g.id, g.title, s.status, s.score, s.actual, s.expected, s.target, k.unit
-    FROM goals AS g
-    LEFT JOIN goal_state AS s ON s.goal_id = g.id
-    LEFT JOIN kpis AS k ON k.key = g.kpi_key
-    WHERE g.id = ANY(CAST(:ids AS uuid[]))
-    """
-)
-
-_RECORD = text(
-    """
-    UPDATE notification_messages
-    SET status = :status, attempts = :attempts, last_attempt_at = :attempted_at,
-        last_error = :error, delivered_at = :delivered_at, next_attempt_at = :next_attempt_at,
-        subject = :subject
-    WHERE id = :id AND status = 'pending'
-    """
-)
 
 _NOTIFY_TYPES = {
     Severity.CRITICAL: apprise.NotifyType.FAILURE,
@@ -130,6 +87,14 @@ class ClaimedMessage:
     severity: Severity
     rendered: Rendered
 
+    @classmethod
+    def of(cls, row: Claimed, rendered: Rendered) -> ClaimedMessage:
+        """A claimed row, rendered."""
+        return cls(
+            row.id, row.channel_id, row.channel_kind, row.target, row.attempts,
+            Severity(row.severity), rendered,
+        )  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
@@ -138,22 +103,31 @@ class SendResult:
     error: str | None
 
 
-def render(row: Any, goals: Mapping[str, GoalSnapshot], base_url: str) -> Rendered:
+def render(row: Claimed, goals: Mapping[str, GoalSnapshot], base_url: str) -> Rendered:
     """A claimed row as people will read it: digests and reminders were rendered when they
     were queued; goal messages are rendered now, with the goal as it is now."""
     if row.content:
         content = row.content
         return Rendered(content["subject"], content["text"], content["html"], content["markdown"])
     if str(row.group_key).startswith("review:"):
-        data = row.events[-1].get("data") or {}
+        data = (row.events or [{}])[-1].get("data") or {}
         scope = goals.get(str(data.get("scope_goal_id")))
         return review_message(data, base_url, scope.title if scope else None)
     goal_id = str(row.group_key).removeprefix("goal:")
     events = [
         Event(e["type"], datetime.fromisoformat(e["occurred_at"]), e.get("data") or {})
-        for e in row.events
+        for e in row.events or []
     ]
-    title = next(
+    goal = goals.get(goal_id) or GoalSnapshot(goal_id, _title_in(events))
+    driver = _driver_in(events)
+    if driver:
+        goal = GoalSnapshot(**{**_fields(goal), "driver": driver})
+    return goal_message(goal, events, goal_link(base_url, goal_id))
+
+
+def _title_in(events: Sequence[Event]) -> str:
+    """The goal's title as its events name it (the goal itself is gone)."""
+    return next(
         (
             str(e.data.get("goal_title") or e.data.get("title"))
             for e in events
@@ -161,8 +135,11 @@ def render(row: Any, goals: Mapping[str, GoalSnapshot], base_url: str) -> Render
         ),
         "A goal",
     )
-    goal = goals.get(goal_id) or GoalSnapshot(goal_id, title)
-    driver = next(
+
+
+def _driver_in(events: Sequence[Event]) -> str | None:
+    """The top driver the latest event that names one names."""
+    return next(
         (
             str(e.data["details"]["driver"])
             for e in reversed(events)
@@ -170,9 +147,6 @@ def render(row: Any, goals: Mapping[str, GoalSnapshot], base_url: str) -> Render
         ),
         None,
     )
-    if driver:
-        goal = GoalSnapshot(**{**_fields(goal), "driver": driver})
-    return goal_message(goal, events, goal_link(base_url, goal_id))
 
 
 async def deliver(
@@ -213,7 +187,7 @@ async def deliver(
     return "; ".join(problems)[-500:] or f"not delivered ({result.status.name.lower()})"
 
 
-def _goal_of_message(row: Any) -> str | None:
+def _goal_of_message(row: Claimed) -> str | None:
     """The goal a queued event message shows: its group's goal, or a review's scope goal."""
     key = str(row.group_key)
     if key.startswith("goal:"):
@@ -226,23 +200,11 @@ def _fields(goal: GoalSnapshot) -> dict[str, Any]:
     return {name: getattr(goal, name) for name in GoalSnapshot.__slots__}
 
 
-async def goal_snapshots(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, GoalSnapshot]:
-    if not ids:
-        return {}
-    rows = (await conn.execute(_GOALS, {"ids": [uuid.UUID(i) for i in ids]})).all()
-    return {
-        str(r.id): GoalSnapshot(
-            id=str(r.id),
-            title=r.title,
-            status=r.status,
-            score=r.score,
-            actual=r.actual,
-            expected=r.expected,
-            target=r.target,
-            unit=r.unit or "",
-        )
-        for r in rows
-    }
+async def goal_snapshots(
+    repository: NotifyRepository, ids: Sequence[str]
+) -> dict[str, GoalSnapshot]:
+    """The goals as messages sent now show them, by id."""
+    return {str(r.id): snapshot(r) for r in await repository.goals_now(ids)}
 
 
 class Notifier(QueueWorker[ClaimedMessage, SendResult]):
@@ -263,7 +225,7 @@ class Notifier(QueueWorker[ClaimedMessage, SendResult]):
                     settings.notification_retry_base_seconds,
                     settings.notification_retry_cap_seconds,
                 ),
-                record=_RECORD,
+                record=RECORD_ATTEMPT,
                 outcomes=NOTIFICATIONS_SENT,
             ),
         )
@@ -275,46 +237,31 @@ class Notifier(QueueWorker[ClaimedMessage, SendResult]):
         return claimed.channel_id
 
     async def _claim(self, free: int) -> list[ClaimedMessage]:
+        """Choose due messages (at most `_PER_CHANNEL` per channel in flight), seal and
+        lease them, and read their goals as they are now: one short transaction."""
         busy: dict[Hashable, int] = {}
         for channel in self._busy():
             busy[channel] = busy.get(channel, 0) + 1
         async with self._engine.begin() as conn:
-            candidates = (
-                await conn.execute(
-                    _CANDIDATES,
-                    {
-                        "limit": free * 4,
-                        "busy": [c for c, n in busy.items() if n >= _PER_CHANNEL],
-                    },
-                )
-            ).all()
-            chosen: list[uuid.UUID] = []
-            for candidate in candidates:
-                if len(chosen) == free or busy.get(candidate.channel_id, 0) >= _PER_CHANNEL:
-                    continue
-                busy[candidate.channel_id] = busy.get(candidate.channel_id, 0) + 1
-                chosen.append(candidate.id)
+            repository = NotifyRepository(conn)
+            candidates = await repository.candidates(
+                [c for c, n in busy.items() if n >= _PER_CHANNEL],
+                free * 4,
+            )
+            chosen = _choose(candidates, busy, free)
             if not chosen:
                 return []
-            rows = (
-                await conn.execute(_CLAIM, {"ids": chosen, "lease": 2 * self._timeout + 5})
-            ).all()
+            rows = await repository.claim(chosen, 2 * self._timeout + 5)
             goal_ids = sorted(
-                {g for r in rows if r.kind == "event" and (g := _goal_of_message(r)) is not None}
+                {
+                    g
+                    for r in rows
+                    if r.kind == MessageKind.EVENT and (g := _goal_of_message(r)) is not None
+                }
             )
-            goals = await goal_snapshots(conn, goal_ids)
-        return [
-            ClaimedMessage(
-                id=r.id,
-                channel_id=r.channel_id,
-                channel_kind=r.channel_kind,
-                sealed_target=bytes(r.target),
-                attempts=r.attempts,
-                severity=Severity(r.severity),
-                rendered=render(r, goals, self._settings.public_url),
-            )
-            for r in rows
-        ]
+            goals = await goal_snapshots(repository, goal_ids)
+        base_url = self._settings.public_url
+        return [ClaimedMessage.of(r, render(r, goals, base_url)) for r in rows]
 
     async def _attempt(self, message: ClaimedMessage) -> SendResult:
         """Send once; the result is recorded by the loop. Never raises."""
@@ -364,6 +311,20 @@ class Notifier(QueueWorker[ClaimedMessage, SendResult]):
             "attempt": result.message.attempts + 1,
             "error": result.error,
         }
+
+
+def _choose(
+    candidates: Sequence[Candidate], busy: dict[Hashable, int], free: int
+) -> list[uuid.UUID]:
+    """Up to `free` candidates, oldest due first, none of a channel with `_PER_CHANNEL`
+    in flight (counting those chosen here)."""
+    chosen: list[uuid.UUID] = []
+    for candidate in candidates:
+        if len(chosen) == free or busy.get(candidate.channel_id, 0) >= _PER_CHANNEL:
+            continue
+        busy[candidate.channel_id] = busy.get(candidate.channel_id, 0) + 1
+        chosen.append(candidate.id)
+    return chosen
 
 
 def _redact(error: str | None, target: str) -> str | None:

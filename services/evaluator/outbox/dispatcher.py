@@ -28,66 +28,29 @@ import hashlib
 import hmac
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from northstar.crypto import SecretBox, SecretUnreadable
 from northstar.http.ssrf import DestinationRefused, resolve_destination
+from northstar.outbox.repository import RECORD_DELIVERY, ClaimedDelivery, OutboxRepository
 from northstar.telemetry import WEBHOOK_DELIVERIES, WEBHOOK_DELIVERY_DURATION
-from services.evaluator.notifications.worker import (
+from services.evaluator.settings import EvaluatorSettings
+from services.evaluator.worker import (
     Attempted,
     QueueWorker,
     RetryPolicy,
     WorkerConfig,
 )
-from services.evaluator.settings import EvaluatorSettings
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "Northstar-Webhooks/1.0"
-
-_CLAIM = text(
-    """
-    WITH due AS (
-        SELECT d.id
-        FROM webhook_deliveries AS d
-        JOIN webhooks AS w ON w.id = d.webhook_id
-        WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND w.deleted_at IS NULL
-        ORDER BY d.next_attempt_at
-        LIMIT :limit
-        FOR UPDATE OF d SKIP LOCKED
-    )
-    UPDATE webhook_deliveries AS d
-    SET next_attempt_at = now() + make_interval(secs => :lease)
-    FROM due, webhooks AS w
-    WHERE d.id = due.id AND w.id = d.webhook_id
-    RETURNING d.id, d.event_type, d.body, d.attempts, w.url,
-        ARRAY(
-            SELECT s.ciphertext FROM webhook_secrets AS s
-            WHERE s.webhook_id = w.id AND (s.expires_at IS NULL OR s.expires_at > now())
-            ORDER BY s.created_at DESC, s.id
-        ) AS secrets
-    """
-)
-
-# A success is recorded even if the webhook was deleted meanwhile (it did arrive); a
-# failure only while the delivery is still pending.
-_RECORD = text(
-    """
-    UPDATE webhook_deliveries
-    SET status = :status, attempts = :attempts, last_attempt_at = :attempted_at,
-        last_status_code = :status_code, last_error = :error,
-        delivered_at = :delivered_at, next_attempt_at = :next_attempt_at
-    WHERE id = :id AND (status = 'pending' OR CAST(:status AS text) = 'delivered')
-    """
-)
 
 
 def standard_signatures(secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes) -> str:
@@ -105,16 +68,6 @@ def standard_signatures(secrets: Sequence[str], msg_id: str, timestamp: int, bod
 def sign(secret: str, body: bytes) -> str:
     """`X-Northstar-Signature`: `sha256=` + hex HMAC-SHA256 of the raw body under the secret."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimedDelivery:
-    id: uuid.UUID
-    event_type: str
-    body: bytes
-    attempts: int
-    url: str
-    secrets: tuple[str, ...]  # encrypted, newest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +106,7 @@ class WebhookDispatcher(QueueWorker[ClaimedDelivery, AttemptResult]):
                     settings.webhook_retry_base_seconds,
                     settings.webhook_retry_cap_seconds,
                 ),
-                record=_RECORD,
+                record=RECORD_DELIVERY,
                 outcomes=WEBHOOK_DELIVERIES,
             ),
         )
@@ -180,20 +133,7 @@ class WebhookDispatcher(QueueWorker[ClaimedDelivery, AttemptResult]):
 
     async def _claim(self, limit: int) -> list[ClaimedDelivery]:
         async with self._engine.begin() as conn:
-            rows = (
-                await conn.execute(_CLAIM, {"limit": limit, "lease": 2 * self._timeout + 1})
-            ).all()
-        return [
-            ClaimedDelivery(
-                id=row.id,
-                event_type=row.event_type,
-                body=bytes(row.body),
-                attempts=row.attempts,
-                url=row.url,
-                secrets=tuple(row.secrets or ()),
-            )
-            for row in rows
-        ]
+            return await OutboxRepository(conn).claim_deliveries(limit, 2 * self._timeout + 1)
 
     async def _attempt(self, delivery: ClaimedDelivery) -> AttemptResult:
         """POST once; the result is recorded by the loop. Never raises."""

@@ -18,20 +18,32 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from northstar.notifications.model import Severity, severity_of
+from northstar.domain.alerts import AlertEventType, AlertKind
+from northstar.domain.goals import GoalStatus
+from northstar.notify.model import CHECK_IN_DUE, Severity, severity_of
+from northstar.outbox import GOAL_STATUS_CHANGED
 
 # Events listed one by one in a grouped message; the rest are counted.
 MAX_LISTED_EVENTS = 10
 
-_STATUS_WORDS = {
-    "on_track": "on track",
-    "at_risk": "at risk",
-    "off_track": "off track",
-    "achieved": "achieved",
-    "missed": "missed",
-    "not_started": "not started",
-    "no_data": "without data",
+_STATUS_WORDS: dict[str, str] = {
+    GoalStatus.ON_TRACK: "on track",
+    GoalStatus.AT_RISK: "at risk",
+    GoalStatus.OFF_TRACK: "off track",
+    GoalStatus.ACHIEVED: "achieved",
+    GoalStatus.MISSED: "missed",
+    GoalStatus.NOT_STARTED: "not started",
+    GoalStatus.NO_DATA: "without data",
 }
+# How a review lists its goals' statuses: worst first.
+_REVIEW_ORDER: list[str] = [
+    GoalStatus.OFF_TRACK,
+    GoalStatus.MISSED,
+    GoalStatus.AT_RISK,
+    GoalStatus.ON_TRACK,
+    GoalStatus.ACHIEVED,
+    GoalStatus.NOT_STARTED,
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,21 +99,24 @@ def number(value: float | None, unit: str = "") -> str:
 def describe(event: Event) -> str:
     """One line for one event, e.g. `Alert opened (status, critical)`."""
     data = event.data
-    if event.type == "goal.status_changed":
+    if event.type == GOAL_STATUS_CHANGED:
         before, after = status_words(data.get("from")), status_words(data.get("to"))
         return f"Status changed from {before} to {after}"
     if event.type.startswith("alert."):
-        verb = {
-            "alert.opened": "opened",
-            "alert.updated": "escalated" if data.get("severity") == "critical" else "changed",
-            "alert.acknowledged": "acknowledged",
-            "alert.resolved": "resolved",
-        }.get(event.type, event.type.removeprefix("alert."))
-        line = f"Alert {verb} ({data.get('kind', 'status')}, {data.get('severity', 'warning')})"
-        if event.type == "alert.acknowledged" and data.get("note"):
+        escalated = data.get("severity") == Severity.CRITICAL
+        verbs: dict[str, str] = {
+            AlertEventType.OPENED: "opened",
+            AlertEventType.UPDATED: "escalated" if escalated else "changed",
+            AlertEventType.ACKNOWLEDGED: "acknowledged",
+            AlertEventType.RESOLVED: "resolved",
+        }
+        verb = verbs.get(event.type, event.type.removeprefix("alert."))
+        kind, severity = data.get("kind", AlertKind.STATUS), data.get("severity", Severity.WARNING)
+        line = f"Alert {verb} ({kind}, {severity})"
+        if event.type == AlertEventType.ACKNOWLEDGED and data.get("note"):
             line += f": {data['note']}"
         return line
-    if event.type == "check_in.due":
+    if event.type == CHECK_IN_DUE:
         return "Check-in due"
     return event.type
 
@@ -161,54 +176,75 @@ class DigestContent:
     plans_late: Sequence[tuple[GoalSnapshot, str]] = ()  # goal, what is late
 
 
+Section = tuple[str, list[tuple[str, str]]]  # a heading, and (goal title, what) lines
+
+
 def digest_message(content: DigestContent, base_url: str) -> Rendered:
     """The daily or weekly summary: sections with nothing in them are left out."""
-    sections: list[tuple[str, list[tuple[str, str]]]] = []
+    sections = [section for section in _digest_sections(content) if section[1]]
+    subject = f"Northstar digest {content.period}"
+    if not sections:
+        quiet = "Nothing changed and nothing needs attention."
+        return Rendered(subject, quiet, _page(subject, f"<p>{quiet}</p>"), quiet)
+    goals = _digest_goals_by_title(content)
 
-    def link(goal: GoalSnapshot) -> str:
-        return goal_link(base_url, goal.id)
+    def link(name: str) -> str:
+        return goal_link(base_url, goals[name].id)
 
-    if content.changed:
-        sections.append(
-            (
-                "Goals that changed status",
-                [
-                    (g.title, f"{status_words(before)} → {status_words(g.status)}")
-                    for g, before in content.changed
-                ],
+    text_lines: list[str] = [subject, ""]
+    md_lines: list[str] = [f"**{subject}**", ""]
+    body = ""
+    for title, entries in sections:
+        text_lines += [title, *[f"- {name}: {what}" for name, what in entries], ""]
+        md_lines += [
+            f"**{title}**",
+            *[f"- [{_md(name)}]({link(name)}): {_md(what)}" for name, what in entries],
+            "",
+        ]
+        body += (
+            f"<h3>{html.escape(title)}</h3><ul>"
+            + "".join(
+                f"<li><a href='{html.escape(link(name))}'>{html.escape(name)}</a>: "
+                f"{html.escape(what)}</li>"
+                for name, what in entries
             )
+            + "</ul>"
         )
-    if content.at_risk:
-        sections.append(
-            (
-                "At risk or off track",
-                [
-                    (g.title, f"{status_words(g.status)}, {_actual_vs_expected(g)}")
-                    for g in content.at_risk
-                ],
-            )
-        )
-    if content.open_alerts:
-        sections.append(
-            (
-                "Open alerts",
-                [(g.title, f"{kind}, {severity}") for g, kind, severity in content.open_alerts],
-            )
-        )
-    if content.plans_late:
-        sections.append(("Milestones late", [(g.title, what) for g, what in content.plans_late]))
-    if content.check_ins_due:
-        sections.append(
-            (
-                "Check-ins due",
-                [(g.title, f"due {_clock(at)}") for g, at in content.check_ins_due],
-            )
-        )
-    if content.due_soon:
-        sections.append(
-            ("Goals due soon", [(g.title, f"due {_clock(at)}") for g, at in content.due_soon])
-        )
-    goals_by_title = {
+    return Rendered(
+        subject, "\n".join(text_lines).strip(), _page(subject, body), "\n".join(md_lines).strip()
+    )
+
+
+def _digest_sections(content: DigestContent) -> list[Section]:
+    """Every section of a digest, in the order it shows them (empty ones included)."""
+    return [
+        (
+            "Goals that changed status",
+            [
+                (g.title, f"{status_words(before)} → {status_words(g.status)}")
+                for g, before in content.changed
+            ],
+        ),
+        (
+            "At risk or off track",
+            [
+                (g.title, f"{status_words(g.status)}, {_actual_vs_expected(g)}")
+                for g in content.at_risk
+            ],
+        ),
+        (
+            "Open alerts",
+            [(g.title, f"{kind}, {severity}") for g, kind, severity in content.open_alerts],
+        ),
+        ("Milestones late", [(g.title, what) for g, what in content.plans_late]),
+        ("Check-ins due", [(g.title, f"due {_clock(at)}") for g, at in content.check_ins_due]),
+        ("Goals due soon", [(g.title, f"due {_clock(at)}") for g, at in content.due_soon]),
+    ]
+
+
+def _digest_goals_by_title(content: DigestContent) -> dict[str, GoalSnapshot]:
+    """The goals a digest names, by title (the last one of a title wins, as links go)."""
+    return {
         g.title: g
         for g in [
             *(g for g, _ in content.changed),
@@ -219,35 +255,6 @@ def digest_message(content: DigestContent, base_url: str) -> Rendered:
             *(g for g, _ in content.due_soon),
         ]
     }
-    subject = f"Northstar digest {content.period}"
-    if not sections:
-        quiet = "Nothing changed and nothing needs attention."
-        return Rendered(subject, quiet, _page(subject, f"<p>{quiet}</p>"), quiet)
-    text_lines: list[str] = [subject, ""]
-    md_lines: list[str] = [f"**{subject}**", ""]
-    body = ""
-    for title, entries in sections:
-        text_lines += [title, *[f"- {name}: {what}" for name, what in entries], ""]
-        md_lines += [
-            f"**{title}**",
-            *[
-                f"- [{_md(name)}]({link(goals_by_title[name])}): {_md(what)}"
-                for name, what in entries
-            ],
-            "",
-        ]
-        body += (
-            f"<h3>{html.escape(title)}</h3><ul>"
-            + "".join(
-                f"<li><a href='{html.escape(link(goals_by_title[name]))}'>{html.escape(name)}</a>: "
-                f"{html.escape(what)}</li>"
-                for name, what in entries
-            )
-            + "</ul>"
-        )
-    return Rendered(
-        subject, "\n".join(text_lines).strip(), _page(subject, body), "\n".join(md_lines).strip()
-    )
 
 
 def reminder_message(
@@ -280,7 +287,7 @@ def review_message(data: Mapping[str, Any], base_url: str, scope_title: str | No
     scope = scope_title if data.get("scope_goal_id") else "the whole organisation"
     summary = data.get("summary") or {}
     counts = dict(summary.get("by_status") or {})
-    order = ["off_track", "missed", "at_risk", "on_track", "achieved", "not_started"]
+    order = _REVIEW_ORDER
     ranked = sorted(counts, key=lambda k: (order.index(k) if k in order else len(order), k))
     goals = int(summary.get("goals") or 0)
     facts = [

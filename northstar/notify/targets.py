@@ -25,8 +25,8 @@ from urllib.parse import quote, urlencode
 import apprise
 
 from northstar.http.ssrf import refusal
-from northstar.notifications.model import ChannelKind
-from northstar.notifications.settings import NotificationSettings
+from northstar.notify.model import ChannelKind
+from northstar.notify.settings import NotificationSettings
 
 _EMAIL = re.compile(r"^[^@\s,;<>]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 _SLACK = "NotifySlack"
