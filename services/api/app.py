@@ -34,6 +34,11 @@ from services.api.gate import PUBLIC_PATHS, ApiGate
 from services.api.gauges import business_gauges
 from services.api.goals.nodes import GoalNodes
 from services.api.goals.routes import router as goals_router
+from services.api.identity_providers.oidc import RelyingParty
+from services.api.identity_providers.routes import public_router as sign_in_choices_router
+from services.api.identity_providers.routes import router as identity_providers_router
+from services.api.identity_providers.sign_in import OIDC_PATHS
+from services.api.identity_providers.sign_in import router as oidc_router
 from services.api.initiatives.routes import router as initiatives_router
 from services.api.kpis.routes import router as kpis_router
 from services.api.members.routes import router as members_router
@@ -124,7 +129,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         redoc_url=None,
     )
     serve_docs_offline(app)
-    document_errors(app, public_paths=PUBLIC_PATHS, session_cookie=SESSION_COOKIE)
+    document_errors(app, public_paths=PUBLIC_PATHS | OIDC_PATHS, session_cookie=SESSION_COOKIE)
     app.state.sessions = sessions
     app.state.settings = settings
     app.state.login_throttle = LoginThrottle(
@@ -134,6 +139,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.state.goal_nodes = GoalNodes()
     app.state.notification_settings = settings
     app.state.outbound = settings
+    app.state.relying_party = RelyingParty(allow_private=settings.webhook_allow_private_networks)
     app.state.webhook_box = crypto.SecretBox.from_settings(
         settings.encryption_keys, settings.database_url
     )
@@ -160,6 +166,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
     )
     app.include_router(sessions_router)
     app.include_router(users_router)
+    app.include_router(identity_providers_router)
+    app.include_router(sign_in_choices_router)
+    app.include_router(oidc_router)
     app.include_router(audit_router)
     app.include_router(api_keys_router)
     app.include_router(catalogue_router)

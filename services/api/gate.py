@@ -12,8 +12,8 @@ FastAPI reads and parses a body before it resolves a route's dependencies, so wi
 gate an anonymous client could make the api read and parse any body it liked. The body
 limit (northstar/http/bodylimit.py) sits in front of the gate; the gate hands the
 principal it found to the route in `request.state.principal`, so the key is looked up
-once. Paths in `PUBLIC_PATHS` (signing in) pass without credentials: their own throttles
-protect them.
+once. Paths in `PUBLIC_PATHS` and under `PUBLIC_PREFIXES` (signing in) pass without
+credentials: their own throttles protect them.
 """
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ from northstar.http.problems import problem_response
 from northstar.http.ratelimit import RateLimiter, retry_after_header
 
 PUBLIC_PATHS: frozenset[str] = frozenset(
-    {"/v1/auth/login", "/v1/auth/logout", "/v1/auth/accept-invitation"}
+    {"/v1/auth/login", "/v1/auth/logout", "/v1/auth/accept-invitation", "/v1/auth/providers"}
 )
+# Signing in through an identity provider: the browser arrives without credentials.
+PUBLIC_PREFIXES: tuple[str, ...] = ("/v1/auth/oidc/",)
 SESSION_COOKIE = b"northstar_session="
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -85,7 +87,11 @@ class ApiGate:
                 authorization = value.decode("latin-1")
             elif name == b"cookie":
                 cookie = value
-        if authorization is None and (path in self.public_paths or SESSION_COOKIE in cookie):
+        if authorization is None and (
+            path in self.public_paths
+            or path.startswith(PUBLIC_PREFIXES)
+            or SESSION_COOKIE in cookie
+        ):
             await self.app(scope, receive, send)
             return
 
