@@ -26,6 +26,7 @@ from devstack.postgres import ExternalPostgres, PostgresServer, create_database,
 from devstack.processes import REPO_ROOT, ServiceProcess, free_port, tcp_accepts
 
 CLIENT_SECRET = "canaille-client-secret-for-northstar"
+PERSON_PASSWORD = "correct horse battery staple"
 # Canaille has no per-person "email verified" attribute; its claims are templates over the
 # person's attributes, so the test directory marks unverified addresses by `title`.
 UNVERIFIED = "unverified"
@@ -60,7 +61,7 @@ class Provider:
                 user_name=login,
                 formatted_name=login.title(),
                 emails=[email],
-                password="correct horse battery staple",
+                password=PERSON_PASSWORD,
                 title=None if verified else UNVERIFIED,
             )
             self.server.backend.save(user)

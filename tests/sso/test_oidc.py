@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from devstack.processes import ServiceProcess
-from tests.sso.conftest import CLIENT_SECRET, Provider, admin_client
+from tests.sso.conftest import CLIENT_SECRET, PERSON_PASSWORD, Provider, admin_client
+from tests.web.conftest import run_story
 
 pytestmark = pytest.mark.xdist_group("sso")
 
@@ -74,7 +75,7 @@ def _browser(setup: Setup) -> httpx.Client:
 
 def _to_provider(browser: httpx.Client, provider_id: str) -> str:
     """Start at Northstar: the URL of the provider's authorization endpoint."""
-    start = browser.get(f"/v1/auth/oidc/{provider_id}/start", params={"next": "/#/goals"})
+    start = browser.get(f"/v1/auth/oidc/{provider_id}/start", params={"next": "/goals"})
     assert start.status_code == 302, start.text
     location = start.headers["location"]
     query = parse_qs(urlsplit(location).query)
@@ -128,7 +129,7 @@ def test_a_person_signs_in_with_the_role_of_their_group_and_returns_with_a_new_o
     person = setup.provider.person("dana", "dana@acme.test", groups=["northstar-editors", "sales"])
     browser, landed = _sign_in(setup, person)
     assert landed.status_code == 303, landed.text
-    assert landed.headers["location"] == "/#/goals"
+    assert landed.headers["location"] == "/goals"
     me = _me(browser)
     assert (me["kind"], me["email"], me["role"]) == ("user", "dana@acme.test", "editor")
     assert me["memberships"] == [{"unit_id": setup.sales_unit, "role": "lead"}]
@@ -314,3 +315,32 @@ def test_the_sign_in_page_lists_enabled_providers_only_and_secrets_stay_hidden(
         ).json()
     assert "Turned off" not in {p["name"] for p in _browser(setup).get("/v1/auth/providers").json()}
     _refused(_browser(setup).get(f"/v1/auth/oidc/{off['id']}/start"), 404, "turned off")
+
+
+def test_in_chromium_a_person_signs_in_at_the_provider_and_comes_back_with_their_role(
+    setup: Setup, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The whole way as a person goes it: the sign-in page's "Sign in with Acme SSO",
+    Canaille's own login, password and consent screens, back in Northstar signed in as an
+    editor (their group); then "Sign out" sends the browser to the provider's sign-out."""
+    setup.provider.person("wendy", "wendy@acme.test", groups=["northstar-editors"])
+    shots = tmp_path_factory.mktemp("sso-screens")
+    shown = run_story(
+        "sso",
+        setup.api.url,
+        PROVIDER_NAME="Acme SSO",
+        IDP_LOGIN="wendy",
+        IDP_PASSWORD=PERSON_PASSWORD,
+        SHOTS=str(shots),
+    )
+    assert shown["providerLogin"].startswith(setup.provider.issuer + "/")
+    assert shown["landed"].startswith(setup.api.url + "/")
+    assert shown["me"]["email"] == "wendy@acme.test"
+    assert shown["me"]["role"] == "editor"
+    assert "editor" in shown["signedInAs"]
+    # Signing out went through the provider's end-session endpoint and back to Northstar.
+    at_provider = [u for u in shown["visited"] if u.startswith(setup.provider.issuer + "/")]
+    assert at_provider, shown["visited"]
+    assert shown["visited"][-1].startswith(setup.api.url + "/")
+    assert shown["violations"] == []
+    assert (shots / "sign-in.png").stat().st_size > 0
