@@ -603,6 +603,13 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(10), nullable=False)
     status: Mapped[str] = mapped_column(String(12), nullable=False, server_default="active")
     password_hash: Mapped[str | None] = mapped_column(Text)
+    # As SCIM provisioning sent them: the provider's own id for the person, and their
+    # login there when it is not their email.
+    scim_external_id: Mapped[str | None] = mapped_column(String(255))
+    scim_user_name: Mapped[str | None] = mapped_column(String(255))
+    # When SCIM deleted the person: they are deactivated and SCIM no longer finds them (a
+    # later POST with their userName brings the same person back); Northstar keeps them.
+    scim_deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
 

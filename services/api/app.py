@@ -45,6 +45,8 @@ from services.api.members.routes import router as members_router
 from services.api.notifications.routes import routers as notification_routers
 from services.api.pagination import use_cursor_secret
 from services.api.reviews.routes import router as reviews_router
+from services.api.scim.errors import ScimError, scim_error_handler
+from services.api.scim.routes import router as scim_router
 from services.api.sessions.routes import router as sessions_router
 from services.api.sessions.throttle import LoginThrottle
 from services.api.settings import ApiSettings
@@ -144,6 +146,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         settings.encryption_keys, settings.database_url
     )
     install_problem_handlers(app)
+    app.add_exception_handler(ScimError, scim_error_handler)
     use_cursor_secret(settings.cursor_key())
     # Added last = runs first: request id, then the body limit, then the gate.
     app.add_middleware(
@@ -169,6 +172,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(identity_providers_router)
     app.include_router(sign_in_choices_router)
     app.include_router(oidc_router)
+    app.include_router(scim_router)
     app.include_router(audit_router)
     app.include_router(api_keys_router)
     app.include_router(catalogue_router)

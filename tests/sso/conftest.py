@@ -15,7 +15,9 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -139,15 +141,15 @@ async def sso_database(
     await drop_database(pg_server.url, name)
 
 
-@pytest.fixture(scope="module")
-def sso_api(
-    sso_database: str, admin_key: str, tmp_path_factory: pytest.TempPathFactory
+@contextmanager
+def running_api(
+    database_url: str, admin_key: str, log_dir: Path, **settings: str
 ) -> Iterator[ServiceProcess]:
     """A real api process (serving the built web app) on a loopback port, its public URL
     its own address (the redirect URI the provider knows)."""
     port = free_port()
     env = {
-        "NORTHSTAR_DATABASE_URL": sso_database,
+        "NORTHSTAR_DATABASE_URL": database_url,
         "NORTHSTAR_BOOTSTRAP_ADMIN_KEY": admin_key,
         "NORTHSTAR_BOOTSTRAP_ADMIN_EMAIL": "root@northstar.test",
         "NORTHSTAR_BOOTSTRAP_ADMIN_PASSWORD": "break glass passphrase 2026",
@@ -155,15 +157,22 @@ def sso_api(
         "NORTHSTAR_PUBLIC_URL": f"http://127.0.0.1:{port}",
         # The provider lives on loopback in these tests.
         "NORTHSTAR_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
-        "NORTHSTAR_PASSWORD_SIGN_IN": "false",
         "NORTHSTAR_LOG_FORMAT": "console",
+        **{f"NORTHSTAR_{k.upper()}": v for k, v in settings.items()},
     }
-    service = ServiceProcess(
-        "api", "services.api", env, port, log_dir=tmp_path_factory.mktemp("sso-api")
-    )
-    with service:
+    with ServiceProcess("api", "services.api", env, port, log_dir=log_dir) as service:
         service.wait_healthy(60.0, ready=True)
         yield service
+
+
+@pytest.fixture(scope="module")
+def sso_api(
+    sso_database: str, admin_key: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceProcess]:
+    """The api with password sign-in turned off (but for admins)."""
+    log_dir = tmp_path_factory.mktemp("sso-api")
+    with running_api(sso_database, admin_key, log_dir, password_sign_in="false") as api:
+        yield api
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """Identity providers (OpenID Connect sign-in): the providers, the accounts people have
-there, sign-ins under way, and which provider a browser session came from (docs/sso.md).
+there, sign-ins under way, and which provider a browser session came from; and the
+provider's id of a person provisioned through SCIM (docs/sso.md).
 
 Revision ID: 0013_oidc
 Revises: 0012
@@ -88,6 +89,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_oidc_flows")),
         sa.UniqueConstraint("state_hash", name=op.f("uq_oidc_flows_state_hash")),
     )
+    op.add_column("users", sa.Column("scim_external_id", sa.String(length=255), nullable=True))
+    op.add_column("users", sa.Column("scim_user_name", sa.String(length=255), nullable=True))
+    op.add_column("users", sa.Column("scim_deleted_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("user_sessions", sa.Column("identity_provider_id", sa.UUID(), nullable=True))
     op.add_column("user_sessions", sa.Column("id_token", sa.Text(), nullable=True))
     op.create_foreign_key(
@@ -108,6 +112,9 @@ def downgrade() -> None:
     )
     op.drop_column("user_sessions", "id_token")
     op.drop_column("user_sessions", "identity_provider_id")
+    op.drop_column("users", "scim_deleted_at")
+    op.drop_column("users", "scim_user_name")
+    op.drop_column("users", "scim_external_id")
     op.drop_table("oidc_flows")
     op.drop_index(op.f("ix_user_identities_user_id"), table_name="user_identities")
     op.drop_table("user_identities")

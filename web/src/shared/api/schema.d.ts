@@ -4811,7 +4811,7 @@ export interface components {
          * Scope
          * @enum {string}
          */
-        northstar__auth__keys__Scope: "events:write" | "read" | "write" | "admin" | "metrics:read";
+        northstar__auth__keys__Scope: "events:write" | "read" | "write" | "admin" | "metrics:read" | "scim";
         /** DeliveryOut */
         services__api__notifications__schemas__DeliveryOut: {
             /** Attempts */
