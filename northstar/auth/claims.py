@@ -3,8 +3,10 @@ memberships, and whether the email may sign in at all. Pure: plain values in and
 
 The rules (docs/sso.md), applied at every sign-in, not only the first:
 1. The email must be verified by the provider (`email_verified` true; a string "true"
-   counts, as some providers send it) and, when the provider lists allowed domains, be in
-   one of them (exactly the domain, not a subdomain).
+   counts, as some providers send it; without any `email_verified`, Entra ID's optional
+   `xms_edov` "email domain owner verified" claim true counts, as Entra never sends
+   `email_verified` for work accounts) and, when the provider lists allowed domains, be
+   in one of them (exactly the domain, not a subdomain).
 2. Role: the mapping's claim holds a string or a list of strings; each value the mapping
    names gives a role, and the person gets the highest one. No value mapped: the
    mapping's default (None: refused). No role mapping at all: the role is not managed
@@ -50,6 +52,8 @@ def verified_email(claims: Mapping[str, Any], allowed_domains: list[str]) -> str
         )
     email = email.strip().lower()
     verified = claims.get("email_verified")
+    if verified is None and claims.get("xms_edov") is True:
+        verified = True
     if not (verified is True or (isinstance(verified, str) and verified.lower() == "true")):
         raise ClaimsRefused(
             f"Your email address {email} is not verified at the identity provider; verify "

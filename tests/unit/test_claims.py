@@ -29,6 +29,14 @@ def test_a_verified_email_in_an_allowed_domain_passes(verified: object) -> None:
     assert verified_email(claims, []) == "ana@acme.test"
 
 
+def test_entras_domain_owner_verified_claim_counts_only_without_email_verified() -> None:
+    assert verified_email({"email": "ana@acme.test", "xms_edov": True}, []) == "ana@acme.test"
+    with pytest.raises(ClaimsRefused, match="not verified"):
+        verified_email({"email": "ana@acme.test", "xms_edov": True, "email_verified": False}, [])
+    with pytest.raises(ClaimsRefused, match="not verified"):
+        verified_email({"email": "ana@acme.test", "xms_edov": "1"}, [])
+
+
 @pytest.mark.parametrize(
     ("claims", "domains", "reason"),
     [

@@ -467,7 +467,7 @@ function ApiKeys() {
         </label>
         <fieldset className="row">
           <legend>Scopes</legend>
-          {(["read", "write", "events:write", "admin"] as const).map((s) => (
+          {(["read", "write", "events:write", "admin", "scim"] as const).map((s) => (
             <label key={s} className="checkbox">
               <input type="checkbox" name="scope" value={s} defaultChecked={s === "read"} /> {s}
             </label>
