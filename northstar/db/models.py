@@ -704,6 +704,30 @@ class OidcFlow(Base):
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class ScimGroup(Base):
+    """A group an identity provider provisions through SCIM. Its members' roles and unit
+    memberships follow the identity providers' `groups` mappings (docs/sso.md)."""
+
+    __tablename__ = "scim_groups"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    display_name: Mapped[str] = mapped_column(String(255), nullable=False)
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+
+
+class ScimGroupMember(Base):
+    __tablename__ = "scim_group_members"
+
+    group_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("scim_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
 class Invitation(Base):
     """A one-time token with which an invited person sets their password (digest only)."""
 

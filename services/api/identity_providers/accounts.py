@@ -97,9 +97,12 @@ async def apply_mappings(
     role: Role | None,
     claims: dict[str, Any],
     audit: AuditTrail,
+    *,
+    actor: ActorRef | None = None,
 ) -> None:
-    """Make the person's role and mapped unit memberships what the provider says now."""
-    ref = ActorRef("user", user.id, user.name)
+    """Make the person's role and mapped unit memberships what the provider says now (the
+    audit names the person, or `actor`: SCIM's key)."""
+    ref = actor or ActorRef("user", user.id, user.name)
     if role is not None and role.value != user.role:
         if user.role == Role.ADMIN.value and await users.active_admins() <= 1:
             log.warning(
@@ -112,7 +115,9 @@ async def apply_mappings(
                 "user",
                 user.id,
                 before={"role": user.role},
-                after={"role": role.value, "by": f"identity provider {provider.name}"},
+                after={"role": role.value, "by": f"identity provider {provider.name}"}
+                if actor is None
+                else {"role": role.value},
                 actor=ref,
             )
             user.role = role.value

@@ -14,6 +14,7 @@ from typing import Any
 
 from scim2_models import Group, Required, User
 
+from northstar.db.models import ScimGroup
 from northstar.db.models import User as Person
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -48,7 +49,14 @@ def _user_schema() -> dict[str, Any]:
 
 
 def _group_schema() -> dict[str, Any]:
-    document: dict[str, Any] = Group.to_schema().model_dump(mode="json", exclude_none=True)
+    schema = Group.to_schema()
+    for attribute in schema.attributes or []:
+        if attribute.name == "members":
+            # A member is a User's id: the display name is the User's own, not kept here.
+            attribute.sub_attributes = [
+                s for s in attribute.sub_attributes or [] if s.name == "value"
+            ]
+    document: dict[str, Any] = schema.model_dump(mode="json", exclude_none=True)
     return document
 
 
@@ -122,6 +130,24 @@ def user_document(person: Person, base: str) -> dict[str, Any]:
     }
     if person.scim_external_id is not None:
         document["externalId"] = person.scim_external_id
+    return document
+
+
+def group_document(group: ScimGroup, members: list[str], base: str) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "schemas": [GROUP_SCHEMA],
+        "id": str(group.id),
+        "displayName": group.display_name,
+        "members": [{"value": m} for m in members],
+        "meta": {
+            "resourceType": "Group",
+            "created": group.created_at.isoformat(),
+            "lastModified": group.updated_at.isoformat(),
+            "location": f"{base}/Groups/{group.id}",
+        },
+    }
+    if group.external_id is not None:
+        document["externalId"] = group.external_id
     return document
 
 

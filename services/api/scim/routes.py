@@ -1,4 +1,4 @@
-"""`/scim/v2`: Users, Groups (none kept yet: see docs/sso.md), and the discovery documents,
+"""`/scim/v2`: Users, Groups (their roles and units: .groups), and the discovery documents,
 for a key with the `scim` scope (a service key, or an admin's personal key).
 
 The routes are outside `/v1`, so the api's gate does not look at them: `scim_client`
@@ -27,11 +27,18 @@ from sqlalchemy.exc import IntegrityError
 
 from northstar.auth.authenticator import Authenticator, AuthError
 from northstar.auth.keys import Principal, Role, Scope
-from northstar.db.models import User
+from northstar.db.models import ScimGroup, User
 from services.api.audit import ActorRef, Audit
 from services.api.scim import documents
 from services.api.scim.errors import ScimError, scim_response
-from services.api.scim.repository import ScimUserRepository
+from services.api.scim.groups import (
+    GroupChanges,
+    apply_group_mappings,
+    group_from_body,
+    group_from_patch,
+    user_ids,
+)
+from services.api.scim.repository import ScimGroupRepository, ScimUserRepository
 from services.api.scim.users import UserChanges, parse_filter, user_from_body, user_from_patch
 from services.api.transaction import Session
 from services.api.users.repository import UserRepository
@@ -343,11 +350,169 @@ async def delete_user(
     return Response(status_code=204)
 
 
+_GROUP_FILTERS = {"displayname": "display_name", "externalid": "external_id"}
+
+
+async def _group(session: Session, group_id: str) -> ScimGroup:
+    try:
+        found = await session.get(ScimGroup, uuid.UUID(group_id))
+    except ValueError:
+        found = None
+    if found is None:
+        raise ScimError(404, f"There is no Group with id {group_id}.")
+    return found
+
+
+async def _group_out(
+    request: Request,
+    session: Session,
+    group: ScimGroup,
+    attributes: str | None = None,
+    excluded: str | None = None,
+) -> dict[str, Any]:
+    members = (await ScimGroupRepository(session).members([group.id]))[group.id]
+    document = documents.group_document(group, members, _base(request))
+    return documents.project(document, attributes, excluded)
+
+
 @router.get("/Groups")
 async def list_groups(
-    _: Client, start_index: Annotated[int, Query(alias="startIndex")] = 1
+    request: Request,
+    session: Session,
+    _: Client,
+    filter: Annotated[str | None, Query(max_length=1000)] = None,
+    start_index: Annotated[int, Query(alias="startIndex")] = 1,
+    count: Annotated[int, Query()] = 100,
+    attributes: Annotated[str | None, Query(max_length=1000)] = None,
+    excluded: Annotated[str | None, Query(alias="excludedAttributes", max_length=1000)] = None,
 ) -> JSONResponse:
-    return scim_response(200, documents.list_response([], 0, max(start_index, 1)))
+    found = parse_filter(filter, _GROUP_FILTERS)
+    where = None
+    if found is not None:
+        column, value = found
+        where = (
+            func.lower(ScimGroup.display_name) == value.lower()
+            if column == "display_name"
+            else ScimGroup.external_id == value
+        )
+    start = max(start_index, 1)
+    limit = min(max(count, 0), documents.MAX_RESULTS)
+    repository = ScimGroupRepository(session)
+    total, groups = await repository.page(where, start - 1, limit)
+    members = await repository.members(g.id for g in groups)
+    base = _base(request)
+    items = [
+        documents.project(documents.group_document(g, members[g.id], base), attributes, excluded)
+        for g in groups
+    ]
+    return scim_response(200, documents.list_response(items, total, start))
+
+
+@router.get("/Groups/{group_id}")
+async def get_group(
+    group_id: str,
+    request: Request,
+    session: Session,
+    _: Client,
+    attributes: Annotated[str | None, Query(max_length=1000)] = None,
+    excluded: Annotated[str | None, Query(alias="excludedAttributes", max_length=1000)] = None,
+) -> JSONResponse:
+    group = await _group(session, group_id)
+    return scim_response(200, await _group_out(request, session, group, attributes, excluded))
+
+
+async def _save_group(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    audit: Audit,
+    group: ScimGroup,
+    changes: GroupChanges,
+    *,
+    status: int,
+) -> JSONResponse:
+    repository = ScimGroupRepository(session)
+    before = await repository.members([group.id]) if group.id else {}
+    current = {uuid.UUID(m) for m in before.get(group.id, [])}
+    if changes.display_name is not None:
+        group.display_name = changes.display_name
+    if changes.external_id_set:
+        group.external_id = changes.external_id
+    wanted = set(current)
+    if changes.members is not None:
+        wanted = set(user_ids(changes.members))
+    wanted |= set(user_ids(changes.add))
+    wanted -= set(user_ids(changes.remove))
+    unknown = wanted - current - await repository.existing_users(wanted - current)
+    if unknown:
+        raise ScimError(400, f"no User has the id {sorted(map(str, unknown))[0]}", "invalidValue")
+    group.updated_at = datetime.now(UTC)
+    session.add(group)
+    await session.flush()
+    await repository.add_members(group.id, wanted - current)
+    await repository.remove_members(group.id, current - wanted)
+    await session.flush()
+    audit.record(
+        "create" if status == 201 else "update",
+        "scim_group",
+        group.id,
+        before={"members": sorted(map(str, current))} if status != 201 else None,
+        after={"display_name": group.display_name, "members": sorted(map(str, wanted))},
+        actor=_actor(principal),
+    )
+    await apply_group_mappings(session, wanted ^ current, audit, _actor(principal))
+    await session.commit()
+    await session.refresh(group)
+    document = await _group_out(request, session, group)
+    headers = {"Location": document["meta"]["location"]} if status == 201 else None
+    return scim_response(status, document, headers)
+
+
+@router.post("/Groups")
+async def create_group(
+    request: Request, session: Session, principal: Client, audit: Audit
+) -> JSONResponse:
+    changes = group_from_body(await _body(request))
+    group = ScimGroup(id=uuid.uuid4(), display_name=changes.display_name or "")
+    return await _save_group(request, session, principal, audit, group, changes, status=201)
+
+
+@router.put("/Groups/{group_id}")
+async def replace_group(
+    group_id: str, request: Request, session: Session, principal: Client, audit: Audit
+) -> JSONResponse:
+    group = await _group(session, group_id)
+    changes = group_from_body(await _body(request))
+    return await _save_group(request, session, principal, audit, group, changes, status=200)
+
+
+@router.patch("/Groups/{group_id}")
+async def patch_group(
+    group_id: str, request: Request, session: Session, principal: Client, audit: Audit
+) -> JSONResponse:
+    group = await _group(session, group_id)
+    changes = group_from_patch(await _body(request))
+    return await _save_group(request, session, principal, audit, group, changes, status=200)
+
+
+@router.delete("/Groups/{group_id}", status_code=204)
+async def delete_group(
+    group_id: str, request: Request, session: Session, principal: Client, audit: Audit
+) -> Response:
+    group = await _group(session, group_id)
+    members = (await ScimGroupRepository(session).members([group.id]))[group.id]
+    await session.delete(group)
+    await session.flush()
+    audit.record(
+        "delete",
+        "scim_group",
+        group.id,
+        before={"display_name": group.display_name},
+        actor=_actor(principal),
+    )
+    await apply_group_mappings(session, [uuid.UUID(m) for m in members], audit, _actor(principal))
+    await session.commit()
+    return Response(status_code=204)
 
 
 @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -89,6 +89,40 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_oidc_flows")),
         sa.UniqueConstraint("state_hash", name=op.f("uq_oidc_flows_state_hash")),
     )
+    op.create_table(
+        "scim_groups",
+        sa.Column("id", sa.UUID(), nullable=False),
+        sa.Column("display_name", sa.String(length=255), nullable=False),
+        sa.Column("external_id", sa.String(length=255), nullable=True),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_scim_groups")),
+    )
+    op.create_table(
+        "scim_group_members",
+        sa.Column("group_id", sa.UUID(), nullable=False),
+        sa.Column("user_id", sa.UUID(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["group_id"],
+            ["scim_groups.id"],
+            name=op.f("fk_scim_group_members_group_id_scim_groups"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_scim_group_members_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("group_id", "user_id", name=op.f("pk_scim_group_members")),
+    )
+    op.create_index(
+        op.f("ix_scim_group_members_user_id"), "scim_group_members", ["user_id"], unique=False
+    )
     op.add_column("users", sa.Column("scim_external_id", sa.String(length=255), nullable=True))
     op.add_column("users", sa.Column("scim_user_name", sa.String(length=255), nullable=True))
     op.add_column("users", sa.Column("scim_deleted_at", sa.DateTime(timezone=True), nullable=True))
@@ -115,6 +149,9 @@ def downgrade() -> None:
     op.drop_column("users", "scim_deleted_at")
     op.drop_column("users", "scim_user_name")
     op.drop_column("users", "scim_external_id")
+    op.drop_index(op.f("ix_scim_group_members_user_id"), table_name="scim_group_members")
+    op.drop_table("scim_group_members")
+    op.drop_table("scim_groups")
     op.drop_table("oidc_flows")
     op.drop_index(op.f("ix_user_identities_user_id"), table_name="user_identities")
     op.drop_table("user_identities")
