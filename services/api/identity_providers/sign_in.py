@@ -118,6 +118,7 @@ def _client(request: Request, provider: IdentityProvider) -> ClientConfig:
     responses={
         302: {"description": "To the identity provider."},
         404: {"description": "No such enabled provider (HTML).", **_HTML},
+        500: {"description": "The client secret cannot be decrypted (HTML).", **_HTML},
         502: {"description": "The provider cannot be used (HTML).", **_HTML},
     },
 )
@@ -176,6 +177,7 @@ async def start(
         400: {"description": "Refused: the answer is invalid (HTML).", **_HTML},
         403: {"description": "Refused: this person may not sign in (HTML).", **_HTML},
         404: {"description": "No such enabled provider (HTML).", **_HTML},
+        500: {"description": "The client secret cannot be decrypted (HTML).", **_HTML},
         502: {"description": "The provider cannot be used (HTML).", **_HTML},
     },
 )

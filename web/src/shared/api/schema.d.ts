@@ -6092,6 +6092,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": unknown;
                 };
             };
             /** @description No credentials, or a key that is unknown, expired or revoked. */
@@ -6110,6 +6111,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": unknown;
                 };
             };
             /** @description No such enabled provider (HTML). */
@@ -6119,6 +6121,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": unknown;
                 };
             };
             /** @description Validation Error */
@@ -6141,13 +6144,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The server failed; the error is logged under the X-Request-ID. */
+            /** @description The client secret cannot be decrypted (HTML). */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": unknown;
                 };
             };
             /** @description The provider cannot be used (HTML). */
@@ -6157,6 +6161,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": unknown;
                 };
             };
         };
@@ -6215,6 +6220,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": unknown;
                 };
             };
             /** @description Validation Error */
@@ -6237,13 +6243,14 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The server failed; the error is logged under the X-Request-ID. */
+            /** @description The client secret cannot be decrypted (HTML). */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": unknown;
                 };
             };
             /** @description The provider cannot be used (HTML). */
@@ -6253,6 +6260,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": unknown;
                 };
             };
         };
