@@ -13,7 +13,8 @@ gate an anonymous client could make the api read and parse any body it liked. Th
 limit (northstar/http/bodylimit.py) sits in front of the gate; the gate hands the
 principal it found to the route in `request.state.principal`, so the key is looked up
 once. Paths in `PUBLIC_PATHS` and under `PUBLIC_PREFIXES` (signing in) pass without
-credentials: their own throttles protect them.
+credentials: their own throttles protect them. SCIM (`/scim/v2`, docs/sso.md) passes the
+same gate: its keys are throttled and counted like any other.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from collections.abc import Collection
 from urllib.parse import unquote
 
 from limits import RateLimitItem
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from northstar.auth.authenticator import Authenticator, AuthError
 from northstar.http.problems import problem_response
 from northstar.http.ratelimit import RateLimiter, retry_after_header
+from services.api.scim.errors import scim_error_response
 
 PUBLIC_PATHS: frozenset[str] = frozenset(
     {"/v1/auth/login", "/v1/auth/logout", "/v1/auth/accept-invitation", "/v1/auth/providers"}
@@ -60,12 +63,16 @@ class ApiGate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        if scope["type"] != "http" or (not path.startswith("/v1/") and path != "/v1"):
+        guarded = path.startswith(("/v1/", "/scim/")) or path == "/v1"
+        if scope["type"] != "http" or not guarded:
             await self.app(scope, receive, send)
             return
 
         async def refuse(status: int, detail: str, headers: dict[str, str] | None = None) -> None:
-            response = problem_response(status, detail, headers=headers, instance=path)
+            if path.startswith("/scim/"):
+                response: Response = scim_error_response(status, detail, headers=headers)
+            else:
+                response = problem_response(status, detail, headers=headers, instance=path)
             await response(scope, receive, send)
 
         query = unquote(scope.get("query_string", b"").decode("latin-1"))

@@ -86,7 +86,12 @@ def test_a_key_without_the_scim_scope_is_refused(scim: Scim) -> None:
     assert refused.status_code == 403
     assert refused.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
     with scim.client("") as anonymous:
-        assert anonymous.get("/Users").status_code == 401
+        nobody = anonymous.get("/Users")
+        assert nobody.status_code == 401
+        assert nobody.headers["content-type"].startswith("application/scim+json")
+    with scim.client("ns_00000000_not-a-key-that-exists-anywhere-at-all") as wrong:
+        unknown = wrong.get("/Users")
+        assert unknown.status_code == 401 and unknown.json()["status"] == "401"
     with scim.client() as client:
         assert client.get("/ServiceProviderConfig").json()["patch"]["supported"] is True
 

@@ -21,14 +21,20 @@ def scim_response(status: int, body: object, headers: dict[str, str] | None = No
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+def scim_error_response(
+    status: int,
+    detail: str,
+    scim_type: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, object] = {"schemas": [ERROR_SCHEMA], "status": str(status), "detail": detail}
+    if scim_type:
+        body["scimType"] = scim_type
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer", **(headers or {})}
+    return scim_response(status, body, headers)
+
+
 async def scim_error_handler(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ScimError)
-    body: dict[str, object] = {
-        "schemas": [ERROR_SCHEMA],
-        "status": str(error.status),
-        "detail": error.detail,
-    }
-    if error.scim_type:
-        body["scimType"] = error.scim_type
-    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-    return scim_response(error.status, body, headers)
+    return scim_error_response(error.status, error.detail, error.scim_type)
