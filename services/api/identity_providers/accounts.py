@@ -1,6 +1,7 @@
 """Who a sign-in through a provider is: the linked account, else an existing person with
 the same verified email (then linked), else a new person when the provider creates people
-just in time. Then the provider's mappings are applied, at every sign-in.
+just in time. Then the provider's mappings are applied (services/api/mappings.py), at
+every sign-in.
 
 Linking by email trusts the provider's `email_verified` (checked before this runs,
 `northstar.auth.claims.verified_email`): an unverified address would let anyone who
@@ -11,9 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
-from northstar.auth.claims import UnitPlan, mapped_units
 from northstar.auth.keys import Role
 from northstar.db.models import IdentityProvider, User
 from services.api.audit import ActorRef, AuditTrail
@@ -87,61 +86,3 @@ async def resolve_account(
             "Your Northstar account is deactivated; ask an administrator.", status=403
         )
     return user
-
-
-async def apply_mappings(
-    identities: IdentityRepository,
-    users: UserRepository,
-    provider: IdentityProvider,
-    user: User,
-    role: Role | None,
-    claims: dict[str, Any],
-    audit: AuditTrail,
-    *,
-    actor: ActorRef | None = None,
-) -> None:
-    """Make the person's role and mapped unit memberships what the provider says now (the
-    audit names the person, or `actor`: SCIM's key)."""
-    ref = actor or ActorRef("user", user.id, user.name)
-    if role is not None and role.value != user.role:
-        if user.role == Role.ADMIN.value and await users.active_admins() <= 1:
-            log.warning(
-                "identity provider would demote the last active admin; kept",
-                extra={"user_id": str(user.id)},
-            )
-        else:
-            audit.record(
-                "update",
-                "user",
-                user.id,
-                before={"role": user.role},
-                after={"role": role.value, "by": f"identity provider {provider.name}"}
-                if actor is None
-                else {"role": role.value},
-                actor=ref,
-            )
-            user.role = role.value
-    plan: UnitPlan = mapped_units(claims, provider.unit_mapping)
-    current = await identities.memberships(user.id)
-    for unit_id, unit_role in plan.hold.items():
-        if current.get(unit_id) != unit_role.value:
-            await identities.set_membership(unit_id, user.id, unit_role.value)
-            audit.record(
-                "put",
-                "unit_member",
-                f"{unit_id}/{user.id}",
-                before={"role": current.get(unit_id)},
-                after={"role": unit_role.value},
-                actor=ref,
-            )
-    for unit_id in plan.leave:
-        if unit_id in current:
-            await identities.leave(unit_id, user.id)
-            audit.record(
-                "delete",
-                "unit_member",
-                f"{unit_id}/{user.id}",
-                before={"role": current[unit_id]},
-                actor=ref,
-            )
-    await users.session.flush()

@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from northstar.db.models import IdentityProvider, OidcFlow, UnitMember, User, UserIdentity
+from northstar.db.models import IdentityProvider, OidcFlow, User, UserIdentity
 
 
 class IdentityProviderRepository:
@@ -121,23 +121,4 @@ class IdentityRepository:
             update(UserIdentity)
             .where(UserIdentity.provider_id == provider_id, UserIdentity.subject == subject)
             .values(last_sign_in_at=func.now())
-        )
-
-    async def memberships(self, user_id: uuid.UUID) -> dict[uuid.UUID, str]:
-        rows = await self.session.execute(
-            select(UnitMember.unit_id, UnitMember.role).where(UnitMember.user_id == user_id)
-        )
-        return {row.unit_id: row.role for row in rows}
-
-    async def set_membership(self, unit_id: uuid.UUID, user_id: uuid.UUID, role: str) -> None:
-        stmt = insert(UnitMember).values(unit_id=unit_id, user_id=user_id, role=role)
-        await self.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[UnitMember.unit_id, UnitMember.user_id], set_={"role": role}
-            )
-        )
-
-    async def leave(self, unit_id: uuid.UUID, user_id: uuid.UUID) -> None:
-        await self.session.execute(
-            delete(UnitMember).where(UnitMember.unit_id == unit_id, UnitMember.user_id == user_id)
         )

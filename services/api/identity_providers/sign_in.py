@@ -36,11 +36,7 @@ from northstar.crypto import SecretBox, SecretUnreadable
 from northstar.db.models import IdentityProvider, UserSession
 from services.api.access import Public, token_digest
 from services.api.audit import ActorRef, Audit
-from services.api.identity_providers.accounts import (
-    SignedInPerson,
-    apply_mappings,
-    resolve_account,
-)
+from services.api.identity_providers.accounts import SignedInPerson, resolve_account
 from services.api.identity_providers.oidc import ClientConfig, RelyingParty, SignInFailed
 from services.api.identity_providers.pages import refusal_page
 from services.api.identity_providers.repository import (
@@ -49,6 +45,7 @@ from services.api.identity_providers.repository import (
     IdentityRepository,
 )
 from services.api.identity_providers.service import callback_url, public_base
+from services.api.mappings import apply_mappings
 from services.api.sessions.service import open_session, set_session_cookies
 from services.api.transaction import Session
 from services.api.users.repository import UserRepository
@@ -267,7 +264,7 @@ async def _complete(
     person = SignedInPerson(subject, email, (name or email.split("@")[0])[:200], role)
     users, identities = UserRepository(session), IdentityRepository(session)
     user = await resolve_account(identities, users, provider, person, audit)
-    await apply_mappings(identities, users, provider, user, role, claims, audit)
+    await apply_mappings(users, provider, user, role, claims, audit)
     await identities.signed_in(provider.id, subject)
     id_token = token["id_token"]
     issued = await open_session(

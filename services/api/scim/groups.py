@@ -23,8 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from northstar.auth.claims import ClaimsRefused, mapped_role
 from northstar.db.models import IdentityProvider, ScimGroup, ScimGroupMember, User
 from services.api.audit import ActorRef, AuditTrail
-from services.api.identity_providers.accounts import apply_mappings
-from services.api.identity_providers.repository import IdentityRepository
+from services.api.mappings import apply_mappings
 from services.api.scim.errors import ScimError
 from services.api.users.repository import UserRepository
 
@@ -152,7 +151,7 @@ async def apply_group_mappings(
     role_mapping = (
         source.role_mapping if (source.role_mapping or {}).get("claim") == "groups" else None
     )
-    users, identities = UserRepository(session), IdentityRepository(session)
+    users = UserRepository(session)
     for user_id in people:
         user = await session.get(User, user_id)
         if user is None:
@@ -171,6 +170,4 @@ async def apply_group_mappings(
         mapping_source = source
         if (source.unit_mapping or {}).get("claim") != "groups":
             mapping_source = IdentityProvider(name=source.name, unit_mapping=None)
-        await apply_mappings(
-            identities, users, mapping_source, user, role, claims, audit, actor=actor
-        )
+        await apply_mappings(users, mapping_source, user, role, claims, audit, actor=actor)
