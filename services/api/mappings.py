@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from northstar.auth.claims import UnitPlan, mapped_units
 from northstar.auth.keys import Role
-from northstar.db.models import IdentityProvider, UnitMember, User
+from northstar.db.models import UnitMember, User
 from services.api.audit import ActorRef, AuditTrail
 from services.api.users.repository import UserRepository
 
@@ -49,16 +49,18 @@ class MembershipRepository:
 
 async def apply_mappings(
     users: UserRepository,
-    provider: IdentityProvider,
     user: User,
+    *,
     role: Role | None,
     claims: dict[str, Any],
+    unit_mapping: dict[str, Any] | None,
     audit: AuditTrail,
-    *,
+    by: str,
     actor: ActorRef | None = None,
 ) -> None:
-    """Make the person's role and mapped unit memberships what the provider says now (the
-    audit names the person, or `actor`: SCIM's key)."""
+    """Make the person's role (None: left as it is) and the memberships `unit_mapping`
+    manages what the provider says now. The audit names the person, or `actor` (SCIM's
+    key), and records `by` (the provider) with a role change."""
     ref = actor or ActorRef("user", user.id, user.name)
     if role is not None and role.value != user.role:
         if user.role == Role.ADMIN.value and await users.active_admins() <= 1:
@@ -72,13 +74,11 @@ async def apply_mappings(
                 "user",
                 user.id,
                 before={"role": user.role},
-                after={"role": role.value, "by": f"identity provider {provider.name}"}
-                if actor is None
-                else {"role": role.value},
+                after={"role": role.value, "by": by},
                 actor=ref,
             )
             user.role = role.value
-    plan: UnitPlan = mapped_units(claims, provider.unit_mapping)
+    plan: UnitPlan = mapped_units(claims, unit_mapping)
     memberships = MembershipRepository(users.session)
     current = await memberships.of(user.id)
     for unit_id, unit_role in plan.hold.items():

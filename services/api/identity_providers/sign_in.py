@@ -264,7 +264,15 @@ async def _complete(
     person = SignedInPerson(subject, email, (name or email.split("@")[0])[:200], role)
     users, identities = UserRepository(session), IdentityRepository(session)
     user = await resolve_account(identities, users, provider, person, audit)
-    await apply_mappings(users, provider, user, role, claims, audit)
+    await apply_mappings(
+        users,
+        user,
+        role=role,
+        claims=claims,
+        unit_mapping=provider.unit_mapping,
+        audit=audit,
+        by=f"identity provider {provider.name}",
+    )
     await identities.signed_in(provider.id, subject)
     id_token = token["id_token"]
     issued = await open_session(

@@ -151,6 +151,9 @@ async def apply_group_mappings(
     role_mapping = (
         source.role_mapping if (source.role_mapping or {}).get("claim") == "groups" else None
     )
+    unit_mapping = (
+        source.unit_mapping if (source.unit_mapping or {}).get("claim") == "groups" else None
+    )
     users = UserRepository(session)
     for user_id in people:
         user = await session.get(User, user_id)
@@ -167,7 +170,13 @@ async def apply_group_mappings(
             role = mapped_role(claims, role_mapping)
         except ClaimsRefused:
             role = None  # in no mapped group and no default: the role is left as it is
-        mapping_source = source
-        if (source.unit_mapping or {}).get("claim") != "groups":
-            mapping_source = IdentityProvider(name=source.name, unit_mapping=None)
-        await apply_mappings(users, mapping_source, user, role, claims, audit, actor=actor)
+        await apply_mappings(
+            users,
+            user,
+            role=role,
+            claims=claims,
+            unit_mapping=unit_mapping,
+            audit=audit,
+            by=f"SCIM groups, mapped by identity provider {source.name}",
+            actor=actor,
+        )

@@ -83,3 +83,9 @@ class ScimGroupRepository:
                     ScimGroupMember.group_id == group_id, ScimGroupMember.user_id.in_(wanted)
                 )
             )
+
+    async def leave_all(self, user_id: uuid.UUID) -> None:
+        """A person deleted through SCIM is no group's member any more."""
+        await self.session.execute(
+            delete(ScimGroupMember).where(ScimGroupMember.user_id == user_id)
+        )

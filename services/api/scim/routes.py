@@ -345,6 +345,7 @@ async def delete_user(
     user = await _user(session, user_id)
     await _change(request, session, principal, audit, user, UserChanges({"active": False}))
     user.scim_deleted_at = datetime.now(UTC)
+    await ScimGroupRepository(session).leave_all(user.id)
     audit.record("scim_delete", "user", user.id, actor=_actor(principal))
     await session.commit()
     return Response(status_code=204)
