@@ -26,6 +26,9 @@ class Scope(StrEnum):
     ADMIN = "admin"
     # The business gauges on the api's /metrics (goal titles and targets are business data).
     METRICS_READ = "metrics:read"
+    # SCIM provisioning (/scim/v2): an identity provider creates, changes and deactivates
+    # people and groups (docs/sso.md).
+    SCIM = "scim"
 
 
 class Role(StrEnum):
@@ -44,6 +47,7 @@ _IMPLIED: dict[Scope, frozenset[Scope]] = {
     Scope.READ: frozenset({Scope.READ}),
     Scope.EVENTS_WRITE: frozenset({Scope.EVENTS_WRITE}),
     Scope.METRICS_READ: frozenset({Scope.METRICS_READ}),
+    Scope.SCIM: frozenset({Scope.SCIM}),
 }
 
 

@@ -638,6 +638,13 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(10), nullable=False)
     status: Mapped[str] = mapped_column(String(12), nullable=False, server_default="active")
     password_hash: Mapped[str | None] = mapped_column(Text)
+    # As SCIM provisioning sent them: the provider's own id for the person, and their
+    # login there when it is not their email.
+    scim_external_id: Mapped[str | None] = mapped_column(String(255))
+    scim_user_name: Mapped[str | None] = mapped_column(String(255))
+    # When SCIM deleted the person: they are deactivated and SCIM no longer finds them (a
+    # later POST with their userName brings the same person back); Northstar keeps them.
+    scim_deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
 
@@ -664,6 +671,96 @@ class UserSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     client_address: Mapped[str | None] = mapped_column(String(64))
+    # Set for a sign-in through an identity provider: signing out here also offers the
+    # provider's own sign-out (RP-initiated logout), with the ID token as the hint.
+    identity_provider_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("identity_providers.id", ondelete="SET NULL")
+    )
+    id_token: Mapped[str | None] = mapped_column(Text)
+
+
+class IdentityProvider(Base):
+    """An OpenID Connect provider people sign in with (docs/sso.md). The client secret is
+    encrypted with the key ring (northstar/crypto.py) and never shown again.
+    `role_mapping` is `{claim, map: {value: role}, default}`; `unit_mapping` is `{claim,
+    map: {value: [{unit_id, role}]}}`; both are applied again at every sign-in."""
+
+    __tablename__ = "identity_providers"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    issuer: Mapped[str] = mapped_column(Text, nullable=False)
+    client_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    client_secret_ciphertext: Mapped[str] = mapped_column(Text, nullable=False)
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    allowed_domains: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    role_mapping: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    unit_mapping: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    jit: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+
+
+class UserIdentity(Base):
+    """A person's account at an identity provider (its `sub`), linked on their first
+    sign-in through it: by verified email to an existing person, or to a new one (JIT)."""
+
+    __tablename__ = "user_identities"
+
+    provider_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("identity_providers.id", ondelete="CASCADE"), primary_key=True
+    )
+    subject: Mapped[str] = mapped_column(String(255), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    created_at: Mapped[datetime] = _created_at()
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OidcFlow(Base):
+    """A sign-in under way: started by `GET /v1/auth/oidc/{id}/start`, used up (once) by
+    the callback. Only the digest of `state` is stored; the nonce and PKCE verifier stay
+    on the server, never in the browser."""
+
+    __tablename__ = "oidc_flows"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    state_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    provider_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("identity_providers.id", ondelete="CASCADE"), nullable=False
+    )
+    nonce: Mapped[str] = mapped_column(String(100), nullable=False)
+    code_verifier: Mapped[str] = mapped_column(String(128), nullable=False)
+    return_to: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ScimGroup(Base):
+    """A group an identity provider provisions through SCIM. Its members' roles and unit
+    memberships follow the identity providers' `groups` mappings (docs/sso.md)."""
+
+    __tablename__ = "scim_groups"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    display_name: Mapped[str] = mapped_column(String(255), nullable=False)
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+
+
+class ScimGroupMember(Base):
+    __tablename__ = "scim_group_members"
+
+    group_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("scim_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class Invitation(Base):

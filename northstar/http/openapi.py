@@ -117,8 +117,16 @@ def patch_document(
             if not path.startswith("/v1"):
                 codes = {"500"}
             for code in codes | {c for c in responses if c[0] in "45"}:
-                described = responses.get(code, {}).get("description")
-                responses[code] = _problem_response(code, described)
+                declared = responses.get(code, {})
+                responses[code] = _problem_response(code, declared.get("description"))
+                # A route that answers a person's browser (an HTML page) keeps that media
+                # type beside problem+json (which the gate and validation still answer).
+                pages = {
+                    media: body
+                    for media, body in declared.get("content", {}).items()
+                    if media.startswith("text/")
+                }
+                responses[code]["content"].update(pages)
     return schema
 
 

@@ -26,6 +26,8 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
+import httpx
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
@@ -146,3 +148,36 @@ async def check_destination(url: str, *, allow_private: bool) -> None:
         reason = refusal(address, allow_private=allow_private)
         if reason is not None:
             raise DestinationRefused(reason)
+
+
+class GuardedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport that resolves and checks every request's host first and then
+    connects to the checked address (Host and TLS SNI still name the host), for clients
+    that make several requests to URLs a user configured (an identity provider's
+    discovery, keys and token endpoints). A refused destination raises
+    `DestinationRefused`; redirects are the client's business (httpx follows none by
+    default)."""
+
+    def __init__(self, *, allow_private: bool, timeout: float = 10.0) -> None:
+        self._allow_private = allow_private
+        self._inner = httpx.AsyncHTTPTransport(retries=0)
+        self._timeout = timeout
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        destination = await resolve_destination(str(request.url), allow_private=self._allow_private)
+        request.url = httpx.URL(destination.pinned_url)
+        request.headers["Host"] = destination.host_header
+        request.extensions = {
+            **request.extensions,
+            "sni_hostname": destination.host,
+            "timeout": {
+                "connect": self._timeout,
+                "read": self._timeout,
+                "write": self._timeout,
+                "pool": self._timeout,
+            },
+        }
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()

@@ -36,12 +36,19 @@ from services.api.gauges import business_gauges
 from services.api.goals.nodes import GoalNodes
 from services.api.goals.routes import router as goals_router
 from services.api.history.routes import router as history_router
+from services.api.identity_providers.oidc import RelyingParty
+from services.api.identity_providers.routes import public_router as sign_in_choices_router
+from services.api.identity_providers.routes import router as identity_providers_router
+from services.api.identity_providers.sign_in import OIDC_PATHS
+from services.api.identity_providers.sign_in import router as oidc_router
 from services.api.initiatives.routes import router as initiatives_router
 from services.api.kpis.routes import router as kpis_router
 from services.api.members.routes import router as members_router
 from services.api.notifications.routes import routers as notification_routers
 from services.api.pagination import use_cursor_secret
 from services.api.reviews.routes import router as reviews_router
+from services.api.scim.errors import ScimError, scim_error_handler
+from services.api.scim.routes import router as scim_router
 from services.api.sessions.routes import router as sessions_router
 from services.api.sessions.throttle import LoginThrottle
 from services.api.settings import ApiSettings
@@ -126,7 +133,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         redoc_url=None,
     )
     serve_docs_offline(app)
-    document_errors(app, public_paths=PUBLIC_PATHS, session_cookie=SESSION_COOKIE)
+    document_errors(app, public_paths=PUBLIC_PATHS | OIDC_PATHS, session_cookie=SESSION_COOKIE)
     app.state.sessions = sessions
     app.state.settings = settings
     # One limiter (one store, one Redis connection pool when shared) for the gate and
@@ -139,10 +146,12 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.state.goal_nodes = GoalNodes()
     app.state.notification_settings = settings
     app.state.outbound = settings
+    app.state.relying_party = RelyingParty(allow_private=settings.webhook_allow_private_networks)
     app.state.webhook_box = crypto.SecretBox.from_settings(
         settings.encryption_keys, settings.database_url
     )
     install_problem_handlers(app)
+    app.add_exception_handler(ScimError, scim_error_handler)
     use_cursor_secret(settings.cursor_key())
     # Added last = runs first: request id, then the body limit, then the gate.
     app.add_middleware(
@@ -168,6 +177,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
     )
     app.include_router(sessions_router)
     app.include_router(users_router)
+    app.include_router(identity_providers_router)
+    app.include_router(sign_in_choices_router)
+    app.include_router(oidc_router)
+    app.include_router(scim_router)
     app.include_router(audit_router)
     app.include_router(api_keys_router)
     app.include_router(catalogue_router)

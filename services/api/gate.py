@@ -15,8 +15,9 @@ FastAPI reads and parses a body before it resolves a route's dependencies, so wi
 gate an anonymous client could make the api read and parse any body it liked. The body
 limit (northstar/http/bodylimit.py) sits in front of the gate; the gate hands the
 principal it found to the route in `request.state.principal`, so the key is looked up
-once. Paths in `PUBLIC_PATHS` (signing in) pass without credentials: their own throttles
-protect them.
+once. Paths in `PUBLIC_PATHS` and under `PUBLIC_PREFIXES` (signing in) pass without
+credentials: their own throttles protect them. SCIM (`/scim/v2`, docs/sso.md) passes the
+same gate: its keys are throttled and counted like any other.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Protocol
 from urllib.parse import unquote
 
 from limits import RateLimitItem
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from northstar.auth.authenticator import Authenticator, AuthError
@@ -38,12 +40,15 @@ from northstar.http.ratelimit import (
     RateLimitStoreUnavailable,
     retry_after_header,
 )
+from services.api.scim.errors import scim_error_response
 
 log = logging.getLogger("northstar.api.gate")
 
 PUBLIC_PATHS: frozenset[str] = frozenset(
-    {"/v1/auth/login", "/v1/auth/logout", "/v1/auth/accept-invitation"}
+    {"/v1/auth/login", "/v1/auth/logout", "/v1/auth/accept-invitation", "/v1/auth/providers"}
 )
+# Signing in through an identity provider: the browser arrives without credentials.
+PUBLIC_PREFIXES: tuple[str, ...] = ("/v1/auth/oidc/",)
 SESSION_COOKIE = b"northstar_session="
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -70,12 +75,16 @@ class ApiGate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        if scope["type"] != "http" or (not path.startswith("/v1/") and path != "/v1"):
+        guarded = path.startswith(("/v1/", "/scim/")) or path == "/v1"
+        if scope["type"] != "http" or not guarded:
             await self.app(scope, receive, send)
             return
 
         async def refuse(status: int, detail: str, headers: dict[str, str] | None = None) -> None:
-            response = problem_response(status, detail, headers=headers, instance=path)
+            if path.startswith("/scim/"):
+                response: Response = scim_error_response(status, detail, headers=headers)
+            else:
+                response = problem_response(status, detail, headers=headers, instance=path)
             await response(scope, receive, send)
 
         try:
@@ -112,7 +121,11 @@ class ApiGate:
                 authorization = value.decode("latin-1")
             elif name == b"cookie":
                 cookie = value
-        if authorization is None and (path in self.public_paths or SESSION_COOKIE in cookie):
+        if authorization is None and (
+            path in self.public_paths
+            or path.startswith(PUBLIC_PREFIXES)
+            or SESSION_COOKIE in cookie
+        ):
             return True
 
         wait = await self.limiter.exceeded(self.failed_auth, "failed-auth", address)

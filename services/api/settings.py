@@ -60,6 +60,9 @@ class ApiSettings(ServiceSettings, OutboundSettings, NotificationSettings, RateL
     invitation_days: float = Field(default=7, gt=0, le=90)
     login_limit_per_account: str = "10/15 minutes"
     login_limit_per_address: str = "50/15 minutes"
+    # Single sign-on (docs/sso.md). `false`: only admins may sign in with a password (the
+    # break-glass way in when the identity provider is down); everyone else uses a provider.
+    password_sign_in: bool = True
 
     @field_validator("login_limit_per_account", "login_limit_per_address")
     @classmethod

@@ -133,6 +133,35 @@ async def test_every_mutating_route_leaves_one_record(
         ("DELETE", "/v1/webhooks/{webhook_id}", None, "delete", "webhook", "url"),
         (
             "POST",
+            "/v1/identity-providers",
+            {
+                "name": "Acme SSO",
+                "issuer": "http://127.0.0.1:9/realms/acme",
+                "client_id": "northstar",
+                "client_secret": "identity-provider-client-secret",
+            },
+            "create",
+            "identity_provider",
+            "name",
+        ),
+        (
+            "PATCH",
+            "/v1/identity-providers/{provider_id}",
+            {"name": "Acme Okta", "client_secret": "identity-provider-second-secret"},
+            "update",
+            "identity_provider",
+            "name",
+        ),
+        (
+            "DELETE",
+            "/v1/identity-providers/{provider_id}",
+            None,
+            "delete",
+            "identity_provider",
+            "name",
+        ),
+        (
+            "POST",
             "/v1/users",
             {"email": "pat@example.org", "name": "Pat", "role": "member", "password": PASSWORD},
             "create",
@@ -278,6 +307,10 @@ async def test_every_mutating_route_leaves_one_record(
                 ids["digest_id"] = answer["id"]
             if template == "/v1/users":
                 ids["user_id"] = answer["id"]
+            if template == "/v1/identity-providers":
+                ids["provider_id"] = answer["id"]
+            if template.startswith("/v1/identity-providers") and body:
+                shown.append(body["client_secret"])
             if template.endswith("/invitation"):
                 ids["invitation"] = answer["token"]
             if template == "/v1/api-keys":

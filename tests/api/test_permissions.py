@@ -39,6 +39,9 @@ PUBLIC = {
     ("POST", "/v1/auth/login"),
     ("POST", "/v1/auth/logout"),
     ("POST", "/v1/auth/accept-invitation"),
+    ("GET", "/v1/auth/providers"),
+    ("GET", "/v1/auth/oidc/{provider_id}/start"),
+    ("GET", "/v1/auth/oidc/{provider_id}/callback"),
 }
 ANY_CALLER = {("GET", "/v1/me")}
 

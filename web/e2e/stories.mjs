@@ -516,11 +516,51 @@ async function setup(browser) {
 }
 
 /** A PNG of one part of the page (or the whole page), for a person to look at. */
+// Single sign-on (tests/sso): "Sign in with …" on the sign-in page, the provider's own
+// login and consent screens, back in the app signed in; then signing out here sends the
+// browser to the provider's sign-out.
+async function sso(browser) {
+  const page = await newPage(browser);
+  const dir = process.env.SHOTS;
+  await page.goto(`${base}/`);
+  const choice = page.getByRole("link", { name: `Sign in with ${env("PROVIDER_NAME")}` });
+  await choice.waitFor();
+  const violations = await axe(page, "sign-in with a provider");
+  if (dir) await shot(page, dir, "sign-in");
+  await choice.click();
+  await page.locator("input[name=login]").fill(env("IDP_LOGIN"));
+  const providerLogin = page.url();
+  await page.getByRole("button", { name: "Continue" }).click();
+  await page.locator("input[name=password]").fill(env("IDP_PASSWORD"));
+  await page.getByRole("button", { name: "Sign in" }).click();
+  // The consent screen, unless the provider remembers a consent to this application.
+  const main = page.getByRole("navigation", { name: "Main" });
+  await page.locator("#accept").or(main).first().waitFor();
+  if (await page.locator("#accept").count()) await page.locator("#accept").click();
+  await main.waitFor();
+  if (dir) await shot(page, dir, "signed-in");
+  const landed = page.url();
+  const signedInAs = await page.getByTestId("signed-in-as").innerText();
+  const me = await page.evaluate(async () => (await fetch("/v1/me", { credentials: "same-origin" })).json());
+  // The provider signs the person out and sends the browser straight back (it knows the
+  // session from the ID token hint): every page the browser was on is recorded.
+  const visited = [];
+  page.on("request", (request) => {
+    if (request.isNavigationRequest() && request.frame() === page.mainFrame())
+      visited.push(request.url());
+  });
+  await page.getByRole("button", { name: "Sign out" }).click();
+  const atProvider = () => visited.some((u) => u.startsWith(new URL(providerLogin).origin));
+  await page.waitForURL((url) => atProvider() && url.origin === new URL(base).origin);
+  await choice.waitFor();
+  return { providerLogin, landed, signedInAs, me, visited, violations };
+}
+
 async function shot(page, dir, name, locator) {
   await (locator ?? page).screenshot({ path: `${dir}/${name}.png` });
 }
 
-const STORIES = { lead, ceo, admin, viewer, notifications, setup };
+const STORIES = { lead, ceo, admin, viewer, notifications, setup, sso };
 const story = STORIES[process.argv[2]];
 if (!story) {
   console.error(`usage: node e2e/stories.mjs ${Object.keys(STORIES).join("|")}`);

@@ -38,6 +38,8 @@ SECRET_FIELDS = frozenset(
         "csrf_token",
         "csrf_hash",
         "invitation",
+        "client_secret",
+        "id_token",
     }
 )
 _NOT_CHANGES = frozenset({"updated_at", "created_at", "status", "smart", "last_used_at"})

@@ -23,6 +23,8 @@ class SessionRepository:
         csrf_hash: str,
         expires_at: datetime,
         client_address: str | None,
+        identity_provider_id: uuid.UUID | None = None,
+        id_token: str | None = None,
     ) -> None:
         self.session.add(
             UserSession(
@@ -31,13 +33,17 @@ class SessionRepository:
                 csrf_hash=csrf_hash,
                 expires_at=expires_at,
                 client_address=client_address,
+                identity_provider_id=identity_provider_id,
+                id_token=id_token,
             )
         )
         await self.session.flush()
 
-    async def revoke(self, session_id: uuid.UUID) -> None:
-        await self.session.execute(
+    async def revoke(self, session_id: uuid.UUID) -> UserSession | None:
+        """End the session; answers it (with the provider it came from), if it was live."""
+        return await self.session.scalar(
             update(UserSession)
             .where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
             .values(revoked_at=func.now())
+            .returning(UserSession)
         )

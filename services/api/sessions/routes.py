@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
-from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -24,8 +22,10 @@ from services.api.access import (
     token_digest,
 )
 from services.api.audit import ActorRef, Audit
+from services.api.identity_providers.sign_in import provider_sign_out_url
 from services.api.sessions.repository import SessionRepository
 from services.api.sessions.schemas import Login, LoginOut, Me, MembershipOut
+from services.api.sessions.service import client_address, open_session, set_session_cookies
 from services.api.sessions.throttle import LoginThrottle
 from services.api.transaction import Session
 from services.api.users.repository import UserRepository
@@ -41,10 +41,6 @@ _BAD_CREDENTIALS = "The email or password is wrong."
 _ROLE_SCOPE = {Role.ADMIN: Scope.ADMIN, Role.EDITOR: Scope.WRITE}
 
 
-def _client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 @router.post(
     "/v1/auth/login",
     response_model=LoginOut,
@@ -56,6 +52,7 @@ def _client_address(request: Request) -> str:
     dependencies=[Public],
     responses={
         401: {"description": "Wrong email or password."},
+        403: {"description": "Password sign-in is turned off for this person (not an admin)."},
         429: {"description": "Throttled."},
     },
 )
@@ -63,7 +60,7 @@ async def login(
     body: Login, request: Request, response: Response, session: Session, audit: Audit
 ) -> LoginOut:
     email = body.email.strip().lower()
-    address = _client_address(request)
+    address = client_address(request)
     throttle: LoginThrottle = request.app.state.login_throttle
     wait = await throttle.retry_after(email, address)
     if wait is not None:
@@ -84,16 +81,15 @@ async def login(
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = await hash_password_async(body.password)
     settings = request.app.state.settings
-    lifetime = timedelta(hours=settings.session_hours)
-    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    await SessionRepository(session).add(
-        user.id,
-        token_hash=token_digest(token),
-        csrf_hash=token_digest(csrf),
-        expires_at=datetime.now(UTC) + lifetime,
-        client_address=address,
-    )
-    out = LoginOut(user=user_out(user), csrf_token=csrf)
+    if not settings.password_sign_in and user.role != Role.ADMIN.value:
+        # Checked after the password, so the answer tells nothing to who lacks it.
+        raise Problem(
+            403,
+            "Password sign-in is turned off: sign in with your company's identity provider "
+            "(the buttons on the sign-in page).",
+        )
+    issued = await open_session(session, request, user.id)
+    out = LoginOut(user=user_out(user), csrf_token=issued.csrf)
     audit.record(
         "login",
         "session",
@@ -102,14 +98,7 @@ async def login(
         actor=ActorRef("user", user.id, user.name),
     )
     await session.commit()
-    secure = request.url.scheme == "https"
-    max_age = int(lifetime.total_seconds())
-    response.set_cookie(
-        SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="lax", secure=secure
-    )
-    response.set_cookie(
-        CSRF_COOKIE, csrf, max_age=max_age, httponly=False, samesite="lax", secure=secure
-    )
+    set_session_cookies(request, response, issued)
     log.info("signed in", extra={"user_id": str(user.id)})
     return out
 
@@ -119,8 +108,23 @@ async def login(
     status_code=204,
     summary="Sign out: the session ends on the server at once",
     description="Needs `X-CSRF-Token` like every change made with the session cookie. "
-    "Without a live session it answers 204 too, and clears the cookies.",
+    "Without a live session it answers 204 too, and clears the cookies. A session that "
+    "came from an identity provider which supports RP-initiated logout answers the "
+    "provider's sign-out address in `X-End-Session-Url`: the web app sends the browser "
+    "there to sign out at the provider too.",
     dependencies=[Public],
+    responses={
+        204: {
+            "description": "Signed out here.",
+            "headers": {
+                "X-End-Session-Url": {
+                    "description": "Present when the provider should sign the person out "
+                    "too: where to send the browser.",
+                    "schema": {"type": "string"},
+                }
+            },
+        }
+    },
 )
 async def logout(request: Request, session: Session, audit: Audit) -> Response:
     try:
@@ -129,11 +133,16 @@ async def logout(request: Request, session: Session, audit: Audit) -> Response:
         if error.status == 403:
             raise
         actor = None
+    end_session_url = None
     if actor is not None and actor.session_id is not None:
-        await SessionRepository(session).revoke(actor.session_id)
+        ended = await SessionRepository(session).revoke(actor.session_id)
         audit.record("logout", "session", actor.id, actor=actor)
         await session.commit()
+        if ended is not None:
+            end_session_url = await provider_sign_out_url(request, session, ended)
     response = Response(status_code=204)
+    if end_session_url is not None:
+        response.headers["X-End-Session-Url"] = end_session_url
     response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax")
     response.delete_cookie(CSRF_COOKIE, samesite="lax")
     return response

@@ -19,7 +19,7 @@ SPEC §5, archiving goals, and free-text owners turned into people.
   and the web app shows it as a note (docs/web.md).
 
 Revision ID: 0013_webcycle
-Revises: 0013_series
+Revises: 0013_cli
 Create Date: 2026-12-06
 """
 
@@ -30,7 +30,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0013_webcycle"
-down_revision: str | None = "0013_series"
+down_revision: str | None = "0013_cli"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

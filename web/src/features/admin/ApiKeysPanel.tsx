@@ -89,7 +89,7 @@ export default function ApiKeysPanel() {
         </label>
         <fieldset className="row">
           <legend>Scopes</legend>
-          {(["read", "write", "events:write", "admin"] as const).map((s) => (
+          {(["read", "write", "events:write", "admin", "scim"] as const).map((s) => (
             <label key={s} className="checkbox">
               <input type="checkbox" name="scope" value={s} defaultChecked={s === "read"} /> {s}
             </label>

@@ -1,8 +1,40 @@
-/** Sign-in with email and password, and the page for an ended session. */
+/**
+ * Sign-in: "Sign in with …" for each identity provider the organisation set up (the
+ * browser goes to the provider and comes back signed in, docs/sso.md), then email and
+ * password; and the page for an ended session.
+ */
+import { useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 
-import { ApiError } from "@/shared/api/client";
+import { ApiError, api, request } from "@/shared/api/client";
 import { useSession } from "@/shared/auth/session";
+
+/** Links to each enabled identity provider's sign-in; nothing while there is none. */
+function ProviderChoices() {
+  const providers = useQuery({
+    queryKey: ["sign-in-providers"],
+    queryFn: () => request(api.GET("/v1/auth/providers")),
+    retry: false,
+  });
+  const items = providers.data ?? [];
+  if (items.length === 0) return null;
+  const next = encodeURIComponent(window.location.pathname + window.location.search);
+  return (
+    <section className="providers" aria-label="Single sign-on">
+      {items.map((provider) => (
+        <a
+          key={provider.id}
+          className="button primary"
+          href={`${provider.start_url}?next=${next}`}
+          data-testid="sign-in-provider"
+        >
+          Sign in with {provider.name}
+        </a>
+      ))}
+      <p className="muted small">or with your email and password:</p>
+    </section>
+  );
+}
 
 export function SignInPage() {
   const { signIn } = useSession();
@@ -32,6 +64,7 @@ export function SignInPage() {
       </h1>
       <form onSubmit={(e) => void submit(e)} aria-labelledby="sign-in-heading">
         <h2 id="sign-in-heading">Sign in</h2>
+        <ProviderChoices />
         <label>
           Email
           <input name="email" type="email" autoComplete="username" required />

@@ -72,9 +72,15 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   );
 
   const signOut = useCallback(async () => {
-    await request(api.POST("/v1/auth/logout")).catch(() => undefined);
+    // A session from an identity provider that supports RP-initiated logout names the
+    // provider's sign-out address: the browser goes there to end that session too.
+    const endSession = await api
+      .POST("/v1/auth/logout")
+      .then(({ response }) => response.headers.get("X-End-Session-Url"))
+      .catch(() => null);
     queries.clear();
     setState({ phase: "signed_out" });
+    if (endSession) window.location.assign(endSession);
   }, [queries]);
 
   const actor = state.phase === "signed_in" ? state.actor : null;
