@@ -33,7 +33,7 @@ from northstar.events.model import FieldError, MetricEvent
 from northstar.events.validation import validate_event
 from northstar.rollups.batch import PreparedBatch
 from northstar.rollups.writer import MeasurementWriter
-from services.ingest.cardinality import CardinalityGate
+from northstar.events.cardinality import CardinalityGate
 
 
 def _best(samples: list[float]) -> float:

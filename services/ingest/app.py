@@ -30,8 +30,8 @@ from services.ingest.bodies import (
     media_type,
     parse_body,
 )
-from services.ingest.cardinality import CardinalityGate
-from services.ingest.publisher import BrokerUnavailable, EventPublisher
+from northstar.events.cardinality import CardinalityGate
+from northstar.events.publisher import BrokerUnavailable, EventPublisher
 from services.ingest.ratelimit import RateLimiter
 from services.ingest.settings import IngestSettings
 from services.ingest.spreadsheet import CSV
