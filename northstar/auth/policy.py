@@ -9,10 +9,11 @@ themselves. The rules (SPEC §11), in the order they are applied:
 2. A service key has no person behind it: its scopes are its permissions (it has no
    personal keys of its own).
 3. `admin` may do everything.
-4. Every person may read, and manage their own personal keys and notification channels
-   (which channels are theirs is the notifications api's check: `notifications:own`
-   only lets a person through to it).
-5. `editor` may do everything but people, keys, webhooks and the audit trail.
+4. Every person may read (but data sources, which hold credentials: rule 5), and
+   manage their own personal keys and notification channels (which channels are theirs
+   is the notifications api's check: `notifications:own` only lets a person through).
+5. `editor` may do everything but people, keys, webhooks and the audit trail; admins
+   and editors alone see and manage data sources.
 6. `viewer` may do nothing more.
 7. `member` acts through unit memberships, each covering the unit's whole subtree:
    a unit `lead` may write goals and manage members there; a unit `member` (or the goal's
@@ -49,6 +50,7 @@ class Action(StrEnum):
     KEYS_MANAGE = "keys:manage"
     WEBHOOKS_MANAGE = "webhooks:manage"
     AUDIT_READ = "audit:read"
+    SOURCES_MANAGE = "sources:manage"
 
     @property
     def scope(self) -> Scope:
@@ -72,6 +74,9 @@ _SCOPE: dict[Action, Scope] = {
     Action.KEYS_MANAGE: Scope.ADMIN,
     Action.WEBHOOKS_MANAGE: Scope.ADMIN,
     Action.AUDIT_READ: Scope.ADMIN,
+    # Sources hold database URLs and tokens, and make the server reach hosts people name:
+    # admins and editors only (SPEC §16), never readers.
+    Action.SOURCES_MANAGE: Scope.WRITE,
 }
 _UNIT_SCOPED = frozenset({Action.GOALS_WRITE, Action.GOALS_CONTRIBUTE, Action.MEMBERS_MANAGE})
 _NOT_FOR_EDITORS = frozenset(
@@ -182,4 +187,5 @@ _VERB: dict[Action, str] = {
     Action.KEYS_MANAGE: "manage API keys",
     Action.WEBHOOKS_MANAGE: "manage webhooks",
     Action.AUDIT_READ: "read the audit trail",
+    Action.SOURCES_MANAGE: "manage data sources",
 }

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, ResourceClosedError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -124,11 +124,20 @@ class SqlKind:
             async with engine.connect() as conn:
                 return await self._read(conn, spec, window, limit=limit, postgres=postgres)
         except DBAPIError as error:
-            raise SourceError(_words(error, spec.timeout_seconds, where)) from None
+            original = error.orig if error.orig is not None else error
+            raise SourceError(_words(original, spec.timeout_seconds, where)) from None
         except (TimeoutError, OSError) as error:
             raise SourceError(f"cannot connect to the database at {where}: {error}") from None
+        except ResourceClosedError:
+            raise SourceError(
+                "the query returned no rows: it must be one SELECT returning time and value columns"
+            ) from None
         except SQLAlchemyError as error:
             raise SourceError(f"the query failed: {error}") from None
+        except Exception as error:
+            # The drivers' own errors (asyncpg's, PyMySQL's) can surface unwrapped from a
+            # streamed result: the database's refusal, said plainly all the same.
+            raise SourceError(_words(error, spec.timeout_seconds, where)) from None
         finally:
             await engine.dispose()
 
@@ -189,11 +198,10 @@ def convert(rows: list[dict[str, Any]], mapping: dict[str, Any]) -> Pulled:
     return pulled
 
 
-def _words(error: DBAPIError, timeout: float, where: str) -> str:
+def _words(error: BaseException, timeout: float, where: str) -> str:
     """The database's refusal, said plainly (never the statement's parameters)."""
-    original = error.orig
-    message = str(original).strip() if original is not None else str(error)
-    name = type(original).__name__ if original is not None else ""
+    message = str(error).strip() or type(error).__name__
+    name = type(error).__name__
     lowered = message.lower()
     if "read-only transaction" in lowered or "read only transaction" in lowered:
         return (
@@ -210,6 +218,6 @@ def _words(error: DBAPIError, timeout: float, where: str) -> str:
             f"the query ran longer than the source's timeout of {timeout:g} s and the "
             f"database cut it off ({message})"
         )
-    if isinstance(original, OSError) or "connect" in lowered:
+    if isinstance(error, OSError) or "connect" in lowered:
         return f"cannot connect to the database at {where}: {message}"
     return f"the database refused the query: {message}"
