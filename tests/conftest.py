@@ -30,7 +30,12 @@ from devstack.processes import ServiceProcess, free_port
 
 # One template per pytest-xdist worker: workers may share an external server.
 TEMPLATE_DATABASE = f"northstar_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-SERVICES = {"api": "services.api", "ingest": "services.ingest", "evaluator": "services.evaluator"}
+SERVICES = {
+    "api": "services.api",
+    "ingest": "services.ingest",
+    "evaluator": "services.evaluator",
+    "collector": "services.collector",
+}
 
 
 @pytest.hookimpl(wrapper=True)

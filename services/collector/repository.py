@@ -41,7 +41,8 @@ _ADVANCE = text("UPDATE sources SET next_run_at = :next WHERE id = :id")
 _CLAIM = text(
     """
 UPDATE source_runs r SET status = 'running', started_at = :now, claimed_by = :me,
-    lease_until = :now + make_interval(secs => s.timeout_seconds + :grace)
+    lease_until = CAST(:now AS timestamptz)
+        + make_interval(secs => s.timeout_seconds + CAST(:grace AS double precision))
 FROM sources s
 WHERE s.id = r.source_id AND r.id IN (
     SELECT q.id FROM source_runs q

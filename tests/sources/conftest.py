@@ -5,17 +5,22 @@ loopback. Nothing is mocked."""
 from __future__ import annotations
 
 import asyncio
+import shutil
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import orjson
 import pytest
 
 from devstack.mariadb import MariaDBServer
 from devstack.postgres import ExternalPostgres, PostgresServer, create_database, drop_database
+from devstack.processes import free_port, spawn, stop_process, tail
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -108,3 +113,53 @@ async def json_server() -> AsyncIterator[JsonServer]:
     await server.start()
     yield server
     await server.stop()
+
+
+@pytest.fixture
+def prometheus_server(tmp_path: Path) -> Iterator[str]:
+    """A real Prometheus scraping itself every second (job `self`); its base URL once
+    `up{job="self"}` has samples."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        pytest.fail("`prometheus` is not on PATH; install it: sudo apt-get install -y prometheus")
+    port = free_port()
+    config = tmp_path / "prometheus.yml"
+    config.write_text(
+        "global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
+        "scrape_configs:\n"
+        f"  - job_name: self\n    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n"
+    )
+    log_path = tmp_path / "prometheus.log"
+    with log_path.open("ab") as log:
+        process = spawn(
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={tmp_path / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--log.level=warn",
+            ],
+            log=log,
+            env={"PATH": "/usr/bin:/bin"},
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"prometheus exited:\n{tail(log_path)}")
+            try:
+                answer = httpx.get(
+                    f"{url}/api/v1/query", params={"query": 'up{job="self"}'}, timeout=1
+                ).json()
+                if answer.get("data", {}).get("result"):
+                    break
+            except (httpx.TransportError, ValueError):
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"prometheus has no samples after 30 s:\n{tail(log_path)}")
+            time.sleep(0.2)
+        time.sleep(3)  # a few seconds of samples
+        yield url
+    finally:
+        stop_process(process, timeout=10)

@@ -1,0 +1,312 @@
+"""Sources end to end: the api, the evaluator and the collector as real processes, the
+sources real servers (PostgreSQL, MariaDB, Prometheus, a JSON server on loopback).
+
+For each kind: a pulled value moves a goal; a re-run and an overlapping window store
+nothing twice. A dead source opens a `source` alert on the goals reading its metric
+after NORTHSTAR_SOURCE_FAILURES_BEFORE_ALERT failed runs; a good run resolves it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from devstack.mariadb import MariaDBServer
+from devstack.processes import ServiceProcess, free_port
+from tests.conftest import StartService
+from tests.sources.conftest import NOW, JsonServer
+from tests.support import eventually, fetchval
+
+SELECT_PG = (
+    "SELECT resolved_at AS time, hours AS value, team FROM tickets "
+    "WHERE resolved_at >= :start AND resolved_at < :end"
+)
+
+
+class Suite:
+    def __init__(self, api: ServiceProcess, admin_key: str, database_url: str) -> None:
+        self.api = api
+        self.database_url = database_url
+        self.http = httpx.AsyncClient(
+            base_url=api.url, headers={"Authorization": f"Bearer {admin_key}"}, timeout=30
+        )
+
+    async def post(self, path: str, body: dict[str, Any], status: int = 201) -> Any:
+        response = await self.http.post(path, json=body)
+        assert response.status_code == status, response.text
+        return response.json()
+
+    async def goal_on(self, metric: str, expression: str, target: float = 100) -> str:
+        await self.post(
+            "/v1/kpis",
+            {"key": metric, "name": metric, "expression": expression, "kind": "lagging"},
+        )
+        goal = await self.post(
+            "/v1/goals",
+            {
+                "title": f"Goal on {metric}",
+                "kpi": metric,
+                "target": target,
+                "start": (NOW - timedelta(days=1)).isoformat(),
+                "due": (NOW + timedelta(days=1)).isoformat(),
+            },
+        )
+        return str(goal["id"])
+
+    async def actual(self, goal_id: str) -> float | None:
+        response = await self.http.get(f"/v1/goals/{goal_id}/status")
+        assert response.status_code == 200, response.text
+        value = response.json()["actual"]
+        return None if value is None else float(value)
+
+    async def wait_actual(self, goal_id: str, value: float) -> None:
+        await eventually(
+            lambda: self.actual(goal_id),
+            lambda a: a is not None and abs(a - value) < 1e-9,
+            within=30,
+            what=f"goal actual {value}",
+        )
+
+    async def source(self, body: dict[str, Any]) -> dict[str, Any]:
+        defaults = {"schedule": {"every": "PT1H"}, "timeout_seconds": 5}
+        result: dict[str, Any] = await self.post("/v1/sources", {**defaults, **body})
+        return result
+
+    async def run(self, source_id: str, status: str = "succeeded") -> dict[str, Any]:
+        """Run now, and the run once it has finished."""
+        run = await self.post(f"/v1/sources/{source_id}/runs", {}, status=202)
+        assert run["status"] == "queued"
+
+        async def current() -> dict[str, Any]:
+            response = await self.http.get(f"/v1/sources/{source_id}/runs")
+            found: dict[str, Any] = next(
+                r for r in response.json()["items"] if r["id"] == run["id"]
+            )
+            return found
+
+        done = await eventually(
+            current, lambda r: r["status"] in ("succeeded", "failed"), within=30, what="run"
+        )
+        assert done["status"] == status, done
+        return done
+
+    async def stored(self, source: str) -> int:
+        return int(
+            await fetchval(  # type: ignore[arg-type]
+                self.database_url, "SELECT count(*) FROM measurements WHERE source = $1", source
+            )
+        )
+
+    async def alert(self, goal_id: str) -> str | None:
+        state = await fetchval(
+            self.database_url,
+            "SELECT state FROM alerts WHERE goal_id = $1 AND kind = 'source' "
+            "ORDER BY opened_at DESC LIMIT 1",
+            uuid.UUID(goal_id),
+        )
+        return None if state is None else str(state)
+
+
+@pytest.fixture
+async def suite(start_service: StartService, admin_key: str, database_url: str) -> Any:
+    api = start_service("api")
+    start_service("evaluator", env={"NORTHSTAR_EVALUATION_INTERVAL": "1"})
+    start_service(
+        "collector",
+        env={
+            "NORTHSTAR_SOURCE_FAILURES_BEFORE_ALERT": "2",
+            "NORTHSTAR_SOURCE_POLL_SECONDS": "0.2",
+        },
+    )
+    suite = Suite(api, admin_key, database_url)
+    yield suite
+    await suite.http.aclose()
+
+
+async def test_sql_sources_move_goals_once_and_a_dead_one_raises_an_alert(
+    suite: Suite, shop_db: str, mariadb: MariaDBServer
+) -> None:
+    goal = await suite.goal_on("ticket_hours", "sum(ticket_hours)")
+    source = await suite.source(
+        {
+            "name": "shop",
+            "kind": "sql",
+            "connection": {"url": shop_db},
+            "query": SELECT_PG,
+            "metric": "ticket_hours",
+            "cursor": {"lookback": "PT2H"},
+        }
+    )
+    assert "connection" not in source and source["connection_host"].startswith("127.0.0.1:")
+
+    first = await suite.run(source["id"])
+    assert (first["rows"], first["events"], first["duplicates"]) == (3, 3, 0)
+    await suite.wait_actual(goal, 15.0)
+
+    # A re-run asks for an overlapping window (watermark minus lookback): nothing new.
+    again = await suite.run(source["id"])
+    assert (again["rows"], again["events"], again["duplicates"]) == (3, 0, 3)
+    assert again["window_start"] < first["window_end"]
+    conn = await asyncpg.connect(shop_db)
+    try:
+        await conn.execute(
+            "INSERT INTO tickets VALUES (4, $1, 11, 'us')", NOW - timedelta(minutes=5)
+        )
+    finally:
+        await conn.close()
+    third = await suite.run(source["id"])
+    assert (third["events"], third["duplicates"]) == (1, 3)
+    await suite.wait_actual(goal, 26.0)
+    assert await suite.stored("pull:shop") == 4
+
+    # MariaDB through the same path.
+    naive = NOW.replace(tzinfo=None)
+    mariadb.sql(
+        "DELETE FROM shop.tickets;"
+        f"INSERT INTO shop.tickets VALUES (1, '{naive - timedelta(minutes=20)}', 2, 'eu'),"
+        f"(2, '{naive - timedelta(minutes=10)}', 4, 'us');"
+    )
+    maria_goal = await suite.goal_on("maria_hours", "sum(maria_hours)")
+    maria = await suite.source(
+        {
+            "name": "maria",
+            "kind": "sql",
+            "connection": {"url": mariadb.url("shop")},
+            "query": "SELECT resolved_at AS time, hours AS value FROM shop.tickets "
+            "WHERE resolved_at >= :start AND resolved_at < :end",
+            "metric": "maria_hours",
+        }
+    )
+    assert (await suite.run(maria["id"]))["events"] == 2
+    await suite.wait_actual(maria_goal, 6.0)
+    assert (await suite.run(maria["id"]))["events"] == 0
+
+    # A dead source: two failed runs in a row open a `source` alert on the goal.
+    await suite.http.patch(
+        f"/v1/sources/{source['id']}",
+        json={"connection": {"url": f"postgresql://nobody@127.0.0.1:{free_port()}/shop"}},
+    )
+    failed = await suite.run(source["id"], status="failed")
+    assert "cannot connect" in failed["error"], failed
+    assert await suite.alert(goal) is None
+    await suite.run(source["id"], status="failed")
+    assert await suite.alert(goal) == "open"
+    listed = (await suite.http.get(f"/v1/alerts?goal_id={goal}&kind=source")).json()
+    assert listed["items"] and listed["items"][0]["severity"] == "warning"
+
+    # Recovered: the next good run resolves it.
+    response = await suite.http.patch(
+        f"/v1/sources/{source['id']}", json={"connection": {"url": shop_db}}
+    )
+    assert response.status_code == 200, response.text
+    await suite.run(source["id"])
+    assert await suite.alert(goal) == "resolved"
+    assert await suite.stored("pull:shop") == 4
+
+
+async def test_a_slow_query_is_cut_off_and_logged_and_a_writing_one_fails(
+    suite: Suite, shop_db: str
+) -> None:
+    slow = await suite.source(
+        {
+            "name": "slow",
+            "kind": "sql",
+            "connection": {"url": shop_db},
+            "query": "SELECT now() AS time, 1 AS value FROM pg_sleep(10)",
+            "metric": "slow_value",
+            "timeout_seconds": 1,
+        }
+    )
+    writer = await suite.source(
+        {
+            "name": "writer",
+            "kind": "sql",
+            "connection": {"url": shop_db},
+            "query": "DELETE FROM tickets RETURNING resolved_at AS time, hours AS value",
+            "metric": "gone",
+        }
+    )
+    cut = await suite.run(slow["id"], status="failed")
+    assert "longer than the source's timeout of 1 s" in cut["error"]
+    refused = await suite.run(writer["id"], status="failed")
+    assert "read-only transaction" in refused["error"]
+    conn = await asyncpg.connect(shop_db)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM tickets") == 3
+    finally:
+        await conn.close()
+
+
+async def test_an_http_json_source_moves_a_goal_once(suite: Suite, json_server: JsonServer) -> None:
+    rows = [
+        {"at": (NOW - timedelta(minutes=m)).isoformat(), "n": m, "region": {"code": "eu"}}
+        for m in (30, 20, 10)
+    ]
+    json_server.document = {"data": {"items": rows}}
+    goal = await suite.goal_on("api_orders", "sum(api_orders)")
+    body = {
+        "name": "orders-api",
+        "kind": "http_json",
+        "connection": {
+            "url": f"{json_server.url}/orders?from={{start}}&to={{end}}",
+            "token": "s3cret-token",
+        },
+        "query": "data.items",
+        "metric": "api_orders",
+        "mapping": {"time": "at", "value": "n", "dimensions": {"region": "region.code"}},
+    }
+    preview = await suite.post("/v1/sources/preview", {**body, "limit": 2}, status=200)
+    assert len(preview["rows"]) == 2 and len(preview["events"]) == 2
+    assert preview["events"][0]["dimensions"] == {"region": "eu"}
+    assert preview["events"][0]["source"] == "pull:orders-api"
+
+    source = await suite.source(body)
+    first = await suite.run(source["id"])
+    assert first["events"] == 3
+    await suite.wait_actual(goal, 60.0)
+    path, headers = json_server.requests[-1]
+    assert headers["authorization"] == "Bearer s3cret-token"
+    assert "from=" in path and "%3A" in path  # the window, URL-encoded
+
+    assert (await suite.run(source["id"]))["duplicates"] == 3
+    json_server.document = {"data": {"items": [*rows, {**rows[0], "at": NOW.isoformat()}]}}
+    assert (await suite.run(source["id"]))["events"] == 1
+    await suite.wait_actual(goal, 90.0)
+    assert await suite.stored("pull:orders-api") == 4
+
+
+async def test_a_prometheus_source_moves_a_goal_once(suite: Suite, prometheus_server: str) -> None:
+    goal = await suite.goal_on("prom_up", "max(prom_up)", target=1)
+    source = await suite.source(
+        {
+            "name": "prom",
+            "kind": "prometheus",
+            "connection": {"url": prometheus_server},
+            "query": 'up{job="self"}',
+            "metric": "prom_up",
+            "mapping": {"step": "PT1S"},
+            "cursor": {"lookback": "PT1M"},
+        }
+    )
+    first = await suite.run(source["id"])
+    assert first["events"] > 0
+    await suite.wait_actual(goal, 1.0)
+    second = await suite.run(source["id"])
+    # The windows overlap; the samples of the first window come back with the same ids.
+    assert second["duplicates"] >= first["events"] - 1
+    doubles = await fetchval(
+        suite.database_url,
+        "SELECT count(*) - count(DISTINCT time) FROM measurements WHERE source = 'pull:prom'",
+    )
+    assert doubles == 0
+    end = datetime.fromisoformat(first["window_end"]).astimezone(UTC)
+    before_end = await fetchval(
+        suite.database_url,
+        "SELECT count(*) FROM measurements WHERE source = 'pull:prom' AND time < $1",
+        end,
+    )
+    assert before_end == first["events"]
