@@ -15,6 +15,7 @@ import asyncpg
 import httpx
 import pytest
 
+from devstack import demo
 from devstack.mariadb import MariaDBServer
 from devstack.processes import ServiceProcess, free_port
 from tests.conftest import StartService
@@ -30,6 +31,7 @@ SELECT_PG = (
 class Suite:
     def __init__(self, api: ServiceProcess, admin_key: str, database_url: str) -> None:
         self.api = api
+        self.admin_key = admin_key
         self.database_url = database_url
         self.http = httpx.AsyncClient(
             base_url=api.url, headers={"Authorization": f"Bearer {admin_key}"}, timeout=30
@@ -207,8 +209,31 @@ async def test_sql_sources_move_goals_once_and_a_dead_one_raises_an_alert(
     assert await suite.alert(goal) == "resolved"
     assert await suite.stored("pull:shop") == 4
 
+    await _a_slow_query_is_cut_off_and_logged_and_a_writing_one_fails(suite, shop_db)
+    await _the_demo_helpdesk_source_moves_its_goal(suite)
 
-async def test_a_slow_query_is_cut_off_and_logged_and_a_writing_one_fails(
+
+async def _the_demo_helpdesk_source_moves_its_goal(suite: Suite) -> None:
+    """`make run`'s pulled KPI: the helpdesk table, its SQL source, KPI and goal."""
+    await demo.seed_helpdesk(str(suite.http.base_url), suite.admin_key, suite.database_url)
+    sources = (await suite.http.get("/v1/sources")).json()["items"]
+    helpdesk = next(s for s in sources if s["name"] == "helpdesk")
+    run = await suite.run(helpdesk["id"])
+    assert run["events"] > 300  # three days of tickets
+    goal = next(
+        g
+        for g in (await suite.http.get("/v1/goals", params={"limit": 100})).json()["items"]
+        if g["kpi"] == "tickets_within_12h"
+    )
+    await eventually(
+        lambda: suite.actual(goal["id"]),
+        lambda actual: actual is not None and 50 < actual < 100,
+        within=30,
+        what="the helpdesk goal's value",
+    )
+
+
+async def _a_slow_query_is_cut_off_and_logged_and_a_writing_one_fails(
     suite: Suite, shop_db: str
 ) -> None:
     slow = await suite.source(
@@ -236,12 +261,19 @@ async def test_a_slow_query_is_cut_off_and_logged_and_a_writing_one_fails(
     assert "read-only transaction" in refused["error"]
     conn = await asyncpg.connect(shop_db)
     try:
-        assert await conn.fetchval("SELECT count(*) FROM tickets") == 3
+        assert await conn.fetchval("SELECT count(*) FROM tickets") == 4  # none deleted
     finally:
         await conn.close()
 
 
-async def test_an_http_json_source_moves_a_goal_once(suite: Suite, json_server: JsonServer) -> None:
+async def test_http_json_and_prometheus_sources_move_goals_once(
+    suite: Suite, json_server: JsonServer, prometheus_server: str
+) -> None:
+    await _an_http_json_source_moves_a_goal_once(suite, json_server)
+    await _a_prometheus_source_moves_a_goal_once(suite, prometheus_server)
+
+
+async def _an_http_json_source_moves_a_goal_once(suite: Suite, json_server: JsonServer) -> None:
     rows = [
         {"at": (NOW - timedelta(minutes=m)).isoformat(), "n": m, "region": {"code": "eu"}}
         for m in (30, 20, 10)
@@ -279,7 +311,7 @@ async def test_an_http_json_source_moves_a_goal_once(suite: Suite, json_server: 
     assert await suite.stored("pull:orders-api") == 4
 
 
-async def test_a_prometheus_source_moves_a_goal_once(suite: Suite, prometheus_server: str) -> None:
+async def _a_prometheus_source_moves_a_goal_once(suite: Suite, prometheus_server: str) -> None:
     goal = await suite.goal_on("prom_up", "max(prom_up)", target=1)
     source = await suite.source(
         {
