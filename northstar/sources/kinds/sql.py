@@ -3,9 +3,8 @@
 Safety is the database's, not a parser's:
 - PostgreSQL (asyncpg): `SET TRANSACTION READ ONLY` and `SET LOCAL statement_timeout`
   open the transaction the query runs in;
-- MySQL/MariaDB (aiomysql): `SET SESSION max_statement_time` (MariaDB; MySQL's
-  `max_execution_time` is set too, each server ignores the other's), then
-  `START TRANSACTION READ ONLY`.
+- MySQL/MariaDB (aiomysql): `SET SESSION max_statement_time` (MariaDB; on MySQL, which
+  does not know it, `max_execution_time` instead), then `START TRANSACTION READ ONLY`.
 A query that writes is refused by the server (read-only transaction), one that runs too
 long is cancelled by it; the transaction is always rolled back. Both drivers send one
 statement per call (asyncpg prepares it; aiomysql does not enable multi-statements), so a
@@ -156,7 +155,15 @@ class SqlKind:
             await conn.execute(text(f"SET LOCAL statement_timeout = {milliseconds}"))
         else:
             seconds = max(0.001, spec.timeout_seconds)
-            await conn.execute(text(f"SET SESSION max_statement_time = {seconds:.3f}"))
+            try:
+                await conn.execute(text(f"SET SESSION max_statement_time = {seconds:.3f}"))
+            except DBAPIError as error:
+                if "unknown system variable" not in str(error.orig).lower():
+                    raise
+                # MySQL (not MariaDB): its own name, in milliseconds, for SELECTs.
+                await conn.rollback()
+                milliseconds = max(1, int(seconds * 1000))
+                await conn.execute(text(f"SET SESSION max_execution_time = {milliseconds}"))
             await conn.execute(text("START TRANSACTION READ ONLY"))
         try:
             result = await conn.stream(text(spec.query), {"start": window.start, "end": window.end})
