@@ -20,8 +20,8 @@ from northstar.domain.cardinality import (
     MetricCardinality,
     admit,
 )
-from northstar.events.model import MetricEvent
 from northstar.events.cardinality import CardinalityGate
+from northstar.events.model import MetricEvent
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 _DIMENSIONS = st.dictionaries(st.sampled_from("abcdef"), st.sampled_from("xyz"), max_size=3)
