@@ -24,6 +24,7 @@ const KpiPage = lazy(() => import("@/features/kpis/KpiPage"));
 const StrategyPage = lazy(() => import("@/features/strategy/StrategyPage"));
 const AdminPage = lazy(() => import("@/features/admin/AdminPage"));
 const NotificationsPage = lazy(() => import("@/features/notifications/NotificationsPage"));
+const SourcesPage = lazy(() => import("@/features/sources/SourcesPage"));
 
 const queries = new QueryClient({
   defaultOptions: {
@@ -75,6 +76,11 @@ function Layout() {
                 </NavLink>
               </li>
             ))}
+            {can("sources:manage") && (
+              <li>
+                <NavLink to="/sources">Sources</NavLink>
+              </li>
+            )}
             {admin && (
               <li>
                 <NavLink to="/admin">Administration</NavLink>
@@ -120,6 +126,7 @@ export function App() {
               <Route path="strategy" element={<StrategyPage />} />
               <Route path="admin" element={<AdminPage />} />
               <Route path="notifications" element={<NotificationsPage />} />
+              <Route path="sources" element={<SourcesPage />} />
               <Route path="sign-in" element={<Navigate to="/" replace />} />
               <Route path="*" element={<NotFound />} />
             </Route>
