@@ -18,12 +18,22 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import analysis, api, cardinality, endtoend, evaluator, ingest, people, web
+from bench import analysis, api, cardinality, endtoend, evaluator, ingest, people, sources, web
 from bench.infra import Infrastructure
 from bench.results import Row, machine, notes, table, write_doc
 from devstack.processes import REPO_ROOT
 
-BENCHMARKS = ("ingest", "evaluator", "cardinality", "e2e", "api", "people", "web", "analysis")
+BENCHMARKS = (
+    "ingest",
+    "evaluator",
+    "cardinality",
+    "e2e",
+    "api",
+    "people",
+    "web",
+    "analysis",
+    "sources",
+)
 DOC = REPO_ROOT / "docs" / "benchmarks.md"
 
 
@@ -53,6 +63,8 @@ async def _run(infra: Infrastructure, args: argparse.Namespace) -> list[Row]:
             rows += await web.run(infra, goals=args.web_goals)
         elif name == "analysis":
             rows += await analysis.run(infra, events=args.analysis_events, kpis=args.analysis_kpis)
+        elif name == "sources":
+            rows += await sources.run(infra)
         print(f"   {name} took {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
         for row in rows[-4:]:
             print(f"   {row.measure}: {row.value:,.1f} {row.unit}", file=sys.stderr, flush=True)
