@@ -40,6 +40,8 @@ __all__ = [
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+_MICROSECOND = timedelta(microseconds=1)
+
 MAX_LOOKBACK = timedelta(days=7)
 """The longest lookback a source may have. The dedupe ledger keeps a key for
 `NORTHSTAR_DEDUPE_WINDOW_DAYS` (30 by default); a lookback well inside it means every
@@ -144,6 +146,6 @@ def pulled_event_id(
     dimension set, and its place among rows equal in those) gives the same id on every
     run. 32 hex digits of SHA-256: collisions are out of reach, and the id stays far
     inside the 100-character limit."""
-    instant = time.astimezone(UTC).isoformat(timespec="microseconds")
-    text = f"{metric}\0{instant}\0{canonical_dimensions}\0{occurrence}"
+    microseconds = (time - EPOCH) // _MICROSECOND  # the instant, whatever its time zone
+    text = f"{metric}\0{microseconds}\0{canonical_dimensions}\0{occurrence}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]

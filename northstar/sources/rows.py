@@ -19,7 +19,12 @@ from typing import Any
 
 from northstar.domain.sources import pulled_event_id, pulled_source
 from northstar.events.model import FieldError, MetricEvent
-from northstar.events.validation import DEFAULT_BOUNDS, EventBounds, parse_timestamp, validate_event
+from northstar.events.validation import (
+    DEFAULT_BOUNDS,
+    EventBounds,
+    parse_timestamp,
+    validate_event,
+)
 from northstar.rollups.batch import canonical_dimensions
 
 
@@ -131,30 +136,40 @@ def to_events(
     ordered by value, so the same rows give the same ids on every run whatever order the
     source returned them in."""
     source = pulled_source(source_name)
-    ordered = sorted(
-        values,
-        key=lambda item: (item[1].time, canonical_dimensions(item[1].dimensions), item[1].value),
-    )
+    keyed = [
+        (row.time, canonical_dimensions(row.dimensions), row.value, index, row)
+        for index, row in values
+    ]
+    keyed.sort(key=lambda item: item[:3])
     events: list[MetricEvent] = []
     problems: list[RowProblem] = []
     previous: tuple[datetime, str] | None = None
     occurrence = 0
-    for index, row in ordered:
-        dims = canonical_dimensions(row.dimensions)
-        key = (row.time, dims)
-        occurrence = occurrence + 1 if key == previous else 0
-        previous = key
+    earliest, latest = bounds.earliest, received_at + bounds.max_future
+    for time, dims, value, index, row in keyed:
+        occurrence = occurrence + 1 if (time, dims) == previous else 0
+        previous = (time, dims)
+        # The time is checked here (it is already a datetime: no need to print and parse
+        # it again); every other rule of SPEC §3 by the shared validator.
+        if time < earliest:
+            problems.append(RowProblem(index, f"timestamp: is before {earliest.isoformat()} (UTC)"))
+            continue
+        if time > latest:
+            hours = bounds.max_future.total_seconds() / 3600
+            problems.append(
+                RowProblem(index, f"timestamp: is more than {hours:g} hours in the future")
+            )
+            continue
         obj = {
-            "event_id": pulled_event_id(metric, row.time, dims, occurrence),
+            "event_id": pulled_event_id(metric, time, dims, occurrence),
             "source": source,
             "metric": metric,
-            "value": row.value,
-            "timestamp": row.time.isoformat(),
+            "value": value,
             "dimensions": row.dimensions,
         }
         errors: list[FieldError] = []
         event = validate_event(
-            obj, index, default_source=source, received_at=received_at, errors=errors, bounds=bounds
+            obj, index, default_source=source, received_at=time, errors=errors, bounds=bounds
         )
         if event is None or errors:
             problems.append(RowProblem(index, "; ".join(_words(e) for e in errors)))

@@ -40,6 +40,8 @@ from northstar.sources.spec import Connection, SourceConfigError, SourceError, S
 _POSTGRES = {"postgresql", "postgres", "postgresql+asyncpg"}
 _MYSQL = {"mysql", "mariadb", "mysql+aiomysql", "mariadb+aiomysql"}
 CONNECT_TIMEOUT = 10.0
+# Rows fetched per round trip from the server-side cursor (the driver's default is 50).
+FETCH_BATCH = 5_000
 
 
 def _url(raw: str) -> URL:
@@ -166,7 +168,10 @@ class SqlKind:
                 await conn.execute(text(f"SET SESSION max_execution_time = {milliseconds}"))
             await conn.execute(text("START TRANSACTION READ ONLY"))
         try:
-            result = await conn.stream(text(spec.query), {"start": window.start, "end": window.end})
+            result = await conn.stream(
+                text(spec.query).execution_options(yield_per=FETCH_BATCH),
+                {"start": window.start, "end": window.end},
+            )
             fetched = await result.fetchmany(limit)
             await result.close()
             keys = list(result.keys())
