@@ -1,6 +1,6 @@
 """The demo organisation behind real services, for the web app's browser tests,
-screenshots and bench: the services (and the collector) started on a database and broker, the demo
-and its people seeded (`devstack.demo`), and its statuses evaluated.
+screenshots and bench: the services (the collector too) started on a database and
+broker, the demo and its people seeded (`devstack.demo`), and its statuses evaluated.
 
 `demo_services` is a context manager so every caller (tests, `make screenshots`,
 `make bench`) stops the services the same way.
@@ -93,9 +93,10 @@ def demo_services(
     rate: float = 20.0,
     extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[DemoStack]:
-    """Start api, ingest, evaluator and the collector on free loopback ports, seed the demo and its people,
-    and wait until the goals are evaluated; stop the services on exit. `extra_env` adds
-    settings to all three (the browser tests' SMTP server on loopback, for email channels)."""
+    """Start api, ingest, evaluator and the collector on free loopback ports, seed the demo
+    and its people, and wait until the goals are evaluated; stop the services on exit.
+    `extra_env` adds settings to all of them (the browser tests' SMTP server on loopback,
+    for email channels)."""
     env = {
         "NORTHSTAR_DATABASE_URL": database_url,
         "NORTHSTAR_KAFKA_BOOTSTRAP": kafka_bootstrap,
