@@ -43,7 +43,8 @@ class PulledRow:
 
 @dataclass(frozen=True, slots=True)
 class RowProblem:
-    """A row left out, by its position in what the source returned."""
+    """A row left out, by its position in what the source returned (-1: a value refused
+    after conversion, by a cardinality cap, whose row is named by its time instead)."""
 
     index: int
     message: str
@@ -184,6 +185,8 @@ def _words(error: FieldError) -> str:
 
 def describe_problems(problems: Sequence[RowProblem], total: int, most: int = 5) -> str:
     """`3 of 120 rows were left out: row 4: value 'n/a' is not a number; …`"""
-    shown = "; ".join(f"row {p.index}: {p.message}" for p in problems[:most])
+    shown = "; ".join(
+        f"row {p.index}: {p.message}" if p.index >= 0 else p.message for p in problems[:most]
+    )
     more = f"; and {len(problems) - most} more" if len(problems) > most else ""
     return f"{len(problems)} of {total} rows were left out: {shown}{more}"
