@@ -8,6 +8,7 @@ after NORTHSTAR_SOURCE_FAILURES_BEFORE_ALERT failed runs; a good run resolves it
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,10 +18,13 @@ import pytest
 
 from devstack import demo
 from devstack.mariadb import MariaDBServer
+from devstack.postgres import ExternalPostgres, PostgresServer, create_database, drop_database
 from devstack.processes import ServiceProcess, free_port
-from tests.conftest import StartService
 from tests.sources.conftest import NOW, JsonServer
 from tests.support import eventually, fetchval
+
+# One worker runs the module, so its module-scoped stack starts once (pytest-xdist).
+pytestmark = pytest.mark.xdist_group("sources-stack")
 
 SELECT_PG = (
     "SELECT resolved_at AS time, hours AS value, team FROM tickets "
@@ -113,20 +117,62 @@ class Suite:
         return None if state is None else str(state)
 
 
-@pytest.fixture
-async def suite(start_service: StartService, admin_key: str, database_url: str) -> Any:
-    api = start_service("api")
-    start_service("evaluator", env={"NORTHSTAR_EVALUATION_INTERVAL": "1"})
-    start_service(
-        "collector",
-        env={
-            "NORTHSTAR_SOURCE_FAILURES_BEFORE_ALERT": "2",
-            "NORTHSTAR_SOURCE_POLL_SECONDS": "0.2",
-        },
-    )
-    suite = Suite(api, admin_key, database_url)
-    yield suite
-    await suite.http.aclose()
+@pytest.fixture(scope="module")
+async def suite_database(
+    pg_server: PostgresServer | ExternalPostgres, migrated_template: str
+) -> AsyncIterator[str]:
+    name = f"sources_{uuid.uuid4().hex}"
+    url = await create_database(pg_server.url, name, template=migrated_template)
+    yield url
+    await drop_database(pg_server.url, name)
+
+
+@pytest.fixture(scope="module")
+async def suite(
+    suite_database: str,
+    kafka_bootstrap: str,
+    admin_key: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Suite]:
+    """One stack for the module (the tests use their own sources and metrics): api,
+    evaluator and collector as processes; two failed runs in a row open an alert."""
+    prefix = f"src{uuid.uuid4().hex[:8]}."
+    env = {
+        "NORTHSTAR_DATABASE_URL": suite_database,
+        "NORTHSTAR_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "NORTHSTAR_TOPIC_PREFIX": prefix,
+        "NORTHSTAR_CONSUMER_GROUP": f"{prefix}evaluator",
+        "NORTHSTAR_BOOTSTRAP_ADMIN_KEY": admin_key,
+        "NORTHSTAR_HTTP_HOST": "127.0.0.1",
+        "NORTHSTAR_KAFKA_ENABLE_IDEMPOTENCE": "false",
+        "NORTHSTAR_LOG_FORMAT": "console",
+        "NORTHSTAR_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+        "NORTHSTAR_EVALUATION_INTERVAL": "1",
+        "NORTHSTAR_SOURCE_FAILURES_BEFORE_ALERT": "2",
+        "NORTHSTAR_SOURCE_POLL_SECONDS": "0.2",
+    }
+    log_dir = tmp_path_factory.mktemp("sources-services")
+    processes = [
+        ServiceProcess(name, f"services.{name}", env, free_port(), log_dir=log_dir)
+        for name in ("api", "evaluator", "collector")
+    ]
+    try:
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.wait_healthy(60, ready=True)
+        suite = Suite(processes[0], admin_key, suite_database)
+        yield suite
+        await suite.http.aclose()
+    except BaseException:
+        for process in processes:
+            print(f"\n----- last lines of {process.name} -----\n{process.log_tail(60)}")
+        raise
+    finally:
+        for process in processes:
+            process.send_terminate()
+        for process in processes:
+            process.terminate()
 
 
 async def test_sql_sources_move_goals_once_and_a_dead_one_raises_an_alert(
