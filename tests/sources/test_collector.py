@@ -84,18 +84,24 @@ class Suite:
 
     async def run(self, source_id: str, status: str = "succeeded") -> dict[str, Any]:
         """Run now, and the run once it has finished."""
+        return await self.finished(source_id, await self.start(source_id), status)
+
+    async def start(self, source_id: str) -> str:
         run = await self.post(f"/v1/sources/{source_id}/runs", {}, status=202)
         assert run["status"] == "queued"
+        return str(run["id"])
 
-        async def current() -> dict[str, Any]:
-            response = await self.http.get(f"/v1/sources/{source_id}/runs")
-            found: dict[str, Any] = next(
-                r for r in response.json()["items"] if r["id"] == run["id"]
-            )
-            return found
+    async def state(self, source_id: str, run_id: str) -> dict[str, Any]:
+        response = await self.http.get(f"/v1/sources/{source_id}/runs")
+        found: dict[str, Any] = next(r for r in response.json()["items"] if r["id"] == run_id)
+        return found
 
+    async def finished(self, source_id: str, run_id: str, status: str) -> dict[str, Any]:
         done = await eventually(
-            current, lambda r: r["status"] in ("succeeded", "failed"), within=30, what="run"
+            lambda: self.state(source_id, run_id),
+            lambda r: r["status"] in ("succeeded", "failed"),
+            within=30,
+            what="run",
         )
         assert done["status"] == status, done
         return done
@@ -287,9 +293,9 @@ async def _a_slow_query_is_cut_off_and_logged_and_a_writing_one_fails(
             "name": "slow",
             "kind": "sql",
             "connection": {"url": shop_db},
-            "query": "SELECT now() AS time, 1 AS value FROM pg_sleep(10)",
+            "query": "SELECT now() AS time, 1 AS value FROM pg_sleep(30)",
             "metric": "slow_value",
-            "timeout_seconds": 1,
+            "timeout_seconds": 8,
         }
     )
     writer = await suite.source(
@@ -301,10 +307,20 @@ async def _a_slow_query_is_cut_off_and_logged_and_a_writing_one_fails(
             "metric": "gone",
         }
     )
-    cut = await suite.run(slow["id"], status="failed")
-    assert "longer than the source's timeout of 1 s" in cut["error"]
+    # The slow source holds one place of the collector, never the others: the writer's
+    # run starts, fails and is logged while the slow one is still running.
+    slow_run = await suite.start(slow["id"])
+    await eventually(
+        lambda: suite.state(slow["id"], slow_run),
+        lambda r: r["status"] == "running",
+        within=30,
+        what="the slow run to start",
+    )
     refused = await suite.run(writer["id"], status="failed")
     assert "read-only transaction" in refused["error"]
+    assert (await suite.state(slow["id"], slow_run))["status"] == "running"
+    cut = await suite.finished(slow["id"], slow_run, "failed")
+    assert "longer than the source's timeout of 8 s" in cut["error"]
     conn = await asyncpg.connect(shop_db)
     try:
         assert await conn.fetchval("SELECT count(*) FROM tickets") == 4  # none deleted
