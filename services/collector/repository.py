@@ -99,7 +99,8 @@ WHERE id = :id
 )
 _SOURCE_FAILED = text(
     """
-UPDATE sources SET consecutive_failures = consecutive_failures + 1, last_run_id = :run_id
+UPDATE sources SET consecutive_failures = consecutive_failures + 1,
+    last_run_id = COALESCE(:run_id, last_run_id)
 WHERE id = :id RETURNING consecutive_failures
 """
 )
@@ -206,6 +207,11 @@ class CollectorRepository:
         """Record the failure; the source's failures in a row, this one included."""
         await conn.execute(_FAILED, {"id": run_id, "now": now, "rows": rows, "error": error})
         value = (await conn.execute(_SOURCE_FAILED, {"id": source_id, "run_id": run_id})).scalar()
+        return int(value or 0)
+
+    async def lost(self, conn: AsyncConnection, source_id: uuid.UUID) -> int:
+        """Count a run lost with its collector as a failure; the failures in a row."""
+        value = (await conn.execute(_SOURCE_FAILED, {"id": source_id, "run_id": None})).scalar()
         return int(value or 0)
 
     async def known_ids(self, conn: AsyncConnection, source: str, ids: list[str]) -> set[str]:

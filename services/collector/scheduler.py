@@ -105,8 +105,7 @@ class Scheduler:
     async def poll(self) -> list[ClaimedRun]:
         """One round: expire lost runs, queue due slots, claim and start queued runs."""
         now = self._clock()
-        async with self._engine.begin() as conn:
-            await self._repository.expire(conn, now)
+        await self.expire_lost(now)
         await self.queue_due(now)
         room = self._settings.source_concurrency - len(self._running)
         if room <= 0:
@@ -117,6 +116,28 @@ class Scheduler:
             self._running.add(task)
             task.add_done_callback(self._running.discard)
         return claimed
+
+    async def expire_lost(self, now: datetime) -> int:
+        """Fail the runs whose collector died (lease passed); each counts as a failure of
+        its source, towards the source alert. Answers how many."""
+        async with self._engine.begin() as conn:
+            lost = await self._repository.expire(conn, now)
+            for source_id in lost:
+                if await self._repository.lock_source(conn, source_id) is None:
+                    continue
+                failures = await self._repository.lost(conn, source_id)
+                row = await self._repository.source(conn, source_id)
+                SOURCE_RUNS.labels(source=row.name, outcome="failed").inc()
+                if failures >= self._settings.source_failures_before_alert:
+                    await self._apply_alert(
+                        conn,
+                        row.metric,
+                        row.name,
+                        source_id,
+                        failing=True,
+                        error="the collector running it stopped before it finished",
+                    )
+        return len(lost)
 
     async def queue_due(self, now: datetime) -> int:
         """Queue one run per due slot; answers how many were queued."""

@@ -65,3 +65,38 @@ async def test_two_replicas_never_claim_one_slot_twice(database_url: str) -> Non
         assert await fetchval(database_url, "SELECT count(DISTINCT claimed_by) FROM source_runs")
     finally:
         await engine.dispose()
+
+
+async def test_a_run_lost_with_its_collector_fails_and_counts_as_a_failure(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url, pool_size=4)
+    box = SecretBox(["a test key of sixteen+ chars"])
+    source_id, run_id = uuid.uuid4(), uuid.uuid4()
+    try:
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql(
+                "INSERT INTO sources (id, name, kind, connection, connection_host, query, "
+                "metric, schedule, timeout_seconds, max_rows, lookback, settle, "
+                "next_run_at) VALUES ($1, 'lost', 'sql', $2, 'db:5432', 'SELECT 1', 'm', "
+                """'{"every": "PT1H"}', 5, 100, interval '1 hour', interval '0', $3)""",
+                (source_id, box.encrypt('{"url": "postgresql://x/y"}'), START + timedelta(hours=1)),
+            )
+            await conn.exec_driver_sql(
+                "INSERT INTO source_runs (id, source_id, trigger, status, started_at, "
+                "lease_until, claimed_by) VALUES ($1, $2, 'manual', 'running', $3, $4, 'gone')",
+                (run_id, source_id, START, START + timedelta(seconds=35)),
+            )
+        settings = CollectorSettings(
+            database_url=database_url, kafka_bootstrap="127.0.0.1:9", collector_id="a"
+        )
+        now = START + timedelta(seconds=30)
+        scheduler = Scheduler(settings, engine, publish=_never, box=box, clock=lambda: now)
+        assert await scheduler.expire_lost(now) == 0  # its lease still runs
+        now = START + timedelta(seconds=36)
+        assert await scheduler.expire_lost(now) == 1
+        run = (await fetch(database_url, "SELECT status, error FROM source_runs"))[0]
+        assert run["status"] == "failed" and "stopped before it finished" in run["error"]
+        assert await fetchval(database_url, "SELECT consecutive_failures FROM sources") == 1
+    finally:
+        await engine.dispose()
