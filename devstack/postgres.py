@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import fcntl
 import glob
 import hashlib
 import importlib.util
@@ -147,26 +148,77 @@ def _world_readable(tree: Path) -> None:
                 path.chmod(path.stat().st_mode | stat.S_IRGRP | stat.S_IROTH)
 
 
-def ensure_system_user(name: str = UNPRIVILEGED_USER) -> pwd.struct_passwd:
+def system_user_name() -> str:
+    """The account servers run as under root: `NORTHSTAR_PG_SYSTEM_USER`, else `northstar-pg`.
+
+    The variable exists so a test can exercise account creation under a throwaway name."""
+    return os.environ.get("NORTHSTAR_PG_SYSTEM_USER") or UNPRIVILEGED_USER
+
+
+#: Serialises account creation between processes (pytest-xdist workers, `make run`).
+_ACCOUNT_LOCK = Path(tempfile.gettempdir()) / "northstar-system-account.lock"
+
+
+def ensure_system_user(name: str | None = None) -> pwd.struct_passwd:
     """The password entry for `name`, creating a system account without a home if needed.
 
-    Safe when several test sessions race to create the account.
+    `make setup` creates the account once, as root, before any test process starts; this
+    is the safety net for a machine where it did not. Creation is serialised with a lock
+    file: `useradd` run by several processes at once does not reliably lock
+    `/etc/passwd`, and two of them can each write the account with a different user id,
+    leaving one process holding an id that no longer exists (PostgreSQL's `initdb` then
+    fails with "could not look up effective user ID"). The entry returned is read by name
+    after the lock is released and checked to map back to the name, so a caller never
+    holds a stale id.
     """
-    with contextlib.suppress(KeyError):
-        return pwd.getpwnam(name)
+    name = name or system_user_name()
+    with _ACCOUNT_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not _account_exists(name):
+                _create_account(name)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return _consistent_entry(name)
+
+
+def _create_account(name: str) -> None:
     result = subprocess.run(
         ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
         capture_output=True,
         text=True,
         check=False,
     )
-    try:
-        return pwd.getpwnam(name)
-    except KeyError:
+    if result.returncode != 0 and not _account_exists(name):
         raise PostgresError(
             f"cannot create system user {name!r} to run PostgreSQL as non-root: "
             f"useradd exited {result.returncode}: {result.stderr.strip()}"
-        ) from None
+        )
+
+
+def _account_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def _consistent_entry(name: str) -> pwd.struct_passwd:
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        raise PostgresError(f"system user {name!r} does not exist") from None
+    try:
+        back = pwd.getpwuid(entry.pw_uid).pw_name
+    except KeyError:
+        back = None
+    if back != name:
+        raise PostgresError(
+            f"system user {name!r} has user id {entry.pw_uid}, which maps to {back!r}: "
+            "the account database is inconsistent (remove the account and run `make setup`)"
+        )
+    return entry
 
 
 def _pid_alive(pid: int) -> bool:
@@ -502,3 +554,21 @@ def run_migrations(database_url: str, *, cwd: Path = REPO_ROOT, timeout: float =
             f"`alembic upgrade head` failed with exit code {result.returncode} "
             f"(cwd {cwd}):\n{result.stdout}\n{result.stderr}"
         )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m devstack.postgres ensure-user`: what `make setup` runs as root."""
+    args = sys.argv[1:] if argv is None else argv
+    if args != ["ensure-user"]:
+        print("usage: python -m devstack.postgres ensure-user", file=sys.stderr)
+        return 2
+    if os.geteuid() != 0:
+        print("not root: the test servers run as the current user; no account needed")
+        return 0
+    entry = ensure_system_user()
+    print(f"system account {entry.pw_name!r} (uid {entry.pw_uid}) is ready for the test servers")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -22,10 +22,11 @@ import secrets
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit, urlunsplit
 
 from devstack import demo
 from devstack.broker import BrokerError, TansuBroker, wait_for_kafka
@@ -81,6 +82,49 @@ def _step(message: str) -> None:
     print(f"  • {message}", flush=True)
 
 
+#: What `make run` sets unless the person set it: a local machine's sensible values.
+LOCAL_DEFAULTS = {
+    "NORTHSTAR_TOPIC_PREFIX": "northstar.",
+    "NORTHSTAR_KAFKA_ENABLE_IDEMPOTENCE": "false",  # Tansu has no idempotent producer
+    "NORTHSTAR_LOG_FORMAT": "console",
+    # Local development: webhooks may reach receivers on this machine or its network
+    # (link-local and metadata addresses stay refused). Printed at start.
+    "NORTHSTAR_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+}
+
+#: Harness variables (tests, `make run` itself), not settings of the services.
+_HARNESS_VARIABLES = frozenset({"NORTHSTAR_PG_SYSTEM_USER", "NORTHSTAR_PG_BIN_DIR"})
+
+_SECRET_WORDS = ("KEY", "PASSWORD", "SECRET", "TOKEN")
+
+
+def person_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    """Every `NORTHSTAR_*` setting the person gave `make run`, passed on to the services.
+
+    The test harness strips inherited `NORTHSTAR_*` variables to keep a developer's shell
+    out of a test's services (`child_env`); `make run` is the developer's own stack, so
+    what they set is what they get."""
+    return {
+        name: value
+        for name, value in environ.items()
+        if name.startswith("NORTHSTAR_")
+        and not name.startswith("NORTHSTAR_TEST_")
+        and name not in _HARNESS_VARIABLES
+    }
+
+
+def masked(name: str, value: str) -> str:
+    """`value` fit to print: secrets (by name) hidden, a URL's password hidden."""
+    if any(word in name for word in _SECRET_WORDS):
+        return "****" if value else ""
+    parts = urlsplit(value)
+    if parts.password:
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+        return urlunsplit(parts._replace(netloc=f"{parts.username}:****@{host}{port}"))
+    return value
+
+
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m devstack.run", description=__doc__)
     parser.add_argument("--api-port", type=int, default=8000)
@@ -134,23 +178,18 @@ def _start(stack: contextlib.ExitStack, args: argparse.Namespace) -> list[Manage
     run_migrations(database_url)
 
     admin_key = os.environ.get("NORTHSTAR_BOOTSTRAP_ADMIN_KEY") or secrets.token_urlsafe(24)
+    given = person_settings(os.environ)
     env = {
+        **LOCAL_DEFAULTS,
+        **given,
         "NORTHSTAR_DATABASE_URL": database_url,
         "NORTHSTAR_KAFKA_BOOTSTRAP": bootstrap,
-        "NORTHSTAR_TOPIC_PREFIX": os.environ.get("NORTHSTAR_TOPIC_PREFIX", "northstar."),
         "NORTHSTAR_BOOTSTRAP_ADMIN_KEY": admin_key,
-        "NORTHSTAR_KAFKA_ENABLE_IDEMPOTENCE": os.environ.get(
-            "NORTHSTAR_KAFKA_ENABLE_IDEMPOTENCE", "false"
-        ),
-        "NORTHSTAR_LOG_FORMAT": os.environ.get("NORTHSTAR_LOG_FORMAT", "console"),
-        # Local development: webhooks may reach receivers on this machine or its network
-        # (link-local and metadata addresses stay refused). Printed below.
-        "NORTHSTAR_WEBHOOK_ALLOW_PRIVATE_NETWORKS": os.environ.get(
-            "NORTHSTAR_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true"
-        ),
     }
-    if interval := os.environ.get("NORTHSTAR_EVALUATION_INTERVAL"):
-        env["NORTHSTAR_EVALUATION_INTERVAL"] = interval
+    if given:
+        _step("settings taken from the environment:")
+        for name, value in sorted(given.items()):
+            print(f"      {name}={masked(name, value)}", flush=True)
 
     services: list[ServiceProcess] = []
     stack.callback(_stop_all, services)  # registered before starting: a failed start is stopped

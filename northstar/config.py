@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime, timedelta
-from typing import Literal, TypeVar
+from typing import Literal, Self, TypeVar
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from northstar.domain.cardinality import CardinalityLimits
@@ -103,6 +103,61 @@ class OutboundSettings(BaseSettings):
         if value is not None and any(len(k.strip()) < 16 for k in value.split(",")):
             raise ValueError("every key must be at least 16 characters")
         return value
+
+
+#: `NORTHSTAR_RATE_LIMIT_STORAGE` schemes: process memory, or a Redis every process shares.
+RATE_LIMIT_STORAGE_SCHEMES = ("memory", "redis", "rediss")
+
+
+class RateLimitSettings(BaseSettings):
+    """Where rate limit and sign-in throttle counters live (SPEC §19, docs/security.md).
+
+    `memory://` (default): in each process, so N workers or replicas allow N times a
+    limit. `redis://[:password@]host:port[/db]` (or `rediss://` for TLS): one Redis every
+    process counts in, so the limits hold for the deployment as a whole."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    rate_limit_storage: str = "memory://"
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _storage_url(cls, value: str) -> str:
+        scheme, separator, rest = value.partition("://")
+        if not separator or scheme not in RATE_LIMIT_STORAGE_SCHEMES:
+            raise ValueError("must be memory:// or redis://host:port[/db] (rediss:// for TLS)")
+        if scheme != "memory":
+            host = rest.split("/", 1)[0].rpartition("@")[2]
+            if not host:
+                raise ValueError(f"names no host: {scheme}://host:port[/db]")
+        return value
+
+
+class MeasurementRetentionSettings(BaseSettings):
+    """TimescaleDB policies for raw measurements (docs/deploy.md, "TimescaleDB"); read by
+    the migrations and `python -m northstar.db.policies`, ignored without the extension.
+
+    Rollups (minutes to weeks) keep the long history: reads use raw measurements only for
+    the parts of a range that are not whole minutes (northstar/rollups/reader.py), so
+    dropping old raw chunks loses the sub-minute edges of old ranges, not their totals.
+    The default keeps them two years, as migration 0001 did."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    # Chunks of raw measurements older than this are compressed (segmented by metric).
+    measurements_compress_after_days: int = Field(default=7, ge=1, le=36_500)
+    # Chunks older than this are dropped; 0 keeps raw measurements for ever.
+    measurements_retention_days: int = Field(default=730, ge=0, le=36_500)
+
+    @model_validator(mode="after")
+    def _retention_after_compression(self) -> Self:
+        retain, compress = self.measurements_retention_days, self.measurements_compress_after_days
+        if retain and retain <= compress:
+            raise ValueError(
+                "NORTHSTAR_MEASUREMENTS_RETENTION_DAYS must be 0 (keep) or more than "
+                "NORTHSTAR_MEASUREMENTS_COMPRESS_AFTER_DAYS"
+            )
+        return self
 
 
 class EventLimitSettings(BaseSettings):

@@ -27,6 +27,7 @@ from devstack.postgres import (
     run_migrations,
 )
 from devstack.processes import ServiceProcess, free_port
+from devstack.redis import RedisServer
 
 # One template per pytest-xdist worker: workers may share an external server.
 TEMPLATE_DATABASE = f"northstar_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
@@ -127,6 +128,22 @@ def broker(_tansu: TansuBroker | None) -> Iterator[TansuBroker]:
 def topic_prefix() -> str:
     """A topic prefix no other test uses, e.g. `t1a2b3c4d.`."""
     return f"t{uuid.uuid4().hex[:8]}."
+
+
+# --- Redis (shared rate limits) ----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _redis() -> Iterator[RedisServer]:
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(_redis: RedisServer) -> str:
+    """`redis://…` of the session's throwaway Redis, emptied for this test."""
+    _redis.flush()
+    return _redis.url
 
 
 # --- Services -----------------------------------------------------------------------------

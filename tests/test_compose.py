@@ -17,8 +17,10 @@ import pytest
 import yaml
 
 from devstack.processes import REPO_ROOT
+from northstar.config import RateLimitSettings
 from northstar.db.grafana_role import GRAFANA_TABLES
 from northstar.db.grafana_role import ROLE as GRAFANA_ROLE
+from services.api.settings import ApiSettings
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 DEFAULT_PORTS = {"api": 8000, "ingest": 8001, "evaluator": 8002}
@@ -366,3 +368,26 @@ def test_prometheus_has_no_lifecycle_api_and_scrapes_the_api_with_a_key(
     config = yaml.safe_load((REPO_ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
     [api] = [job for job in config["scrape_configs"] if job["job_name"] == "api"]
     assert api["authorization"]["credentials_file"] == "/run/secrets/metrics_key"
+
+
+# --- shared limits (SPEC §19) -------------------------------------------------------------
+
+
+def test_the_api_runs_several_workers_sharing_limits_in_redis(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """More than one api worker, all counting rate limits and sign-in throttles in the
+    compose file's Redis (a per-process store would allow workers × the limit)."""
+    redis = services["redis"]
+    assert redis["image"].startswith("redis:") and "healthcheck" in redis
+    env = services["api"]["environment"]
+    workers = re.sub(r"\$\{\w+:-(\d+)\}", r"\1", str(env["NORTHSTAR_WORKERS"]))
+    storage = env["NORTHSTAR_RATE_LIMIT_STORAGE"]
+    settings = RateLimitSettings(rate_limit_storage=storage)
+    assert ApiSettings.model_fields["workers"].annotation is int and int(workers) > 1
+    host = settings.rate_limit_storage.split("://", 1)[1].split("/")[0]
+    assert host.split(":")[0] == "redis" and host.endswith(":6379")
+    assert services["api"]["depends_on"]["redis"]["condition"] == "service_healthy"
+    # A counter store, not a database: nothing persisted.
+    save = redis["command"].index("--save")
+    assert redis["command"][save + 1] == "" and "volumes" not in redis

@@ -41,6 +41,64 @@ async def test_postgres_answers_select_1(pg_server: PostgresServer | ExternalPos
         await conn.close()
 
 
+_START_A_SERVER = textwrap.dedent(
+    """
+    import asyncio, sys, time
+    import asyncpg
+    from devstack.postgres import PostgresServer
+
+    time.sleep(max(0.0, float(sys.argv[1]) - time.time()))  # all start at once
+    server = PostgresServer(fast=True).start()
+    try:
+        async def select_1() -> int:
+            conn = await asyncpg.connect(server.url)
+            try:
+                return await conn.fetchval("select 1")
+            finally:
+                await conn.close()
+        assert asyncio.run(select_1()) == 1
+    finally:
+        server.stop()
+    """
+)
+
+
+def test_servers_started_at_once_on_a_machine_without_the_account_all_start() -> None:
+    """Several harness servers starting together create the system account once.
+
+    Under a throwaway account name (removed afterwards), as pytest-xdist workers on a
+    fresh machine do: concurrent `useradd`s used to leave some with a user id that no
+    longer existed, and their `initdb` failed."""
+    import pwd
+    import subprocess
+    import sys
+    import time
+
+    account = f"ns-race-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "NORTHSTAR_PG_SYSTEM_USER": account}
+    start_at = time.time() + 3.0
+    try:
+        children = [
+            subprocess.Popen(
+                [sys.executable, "-c", _START_A_SERVER, str(start_at)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for _ in range(8)
+        ]
+        outcomes = [(child.wait(timeout=240), child.stdout.read()) for child in children]  # type: ignore[union-attr]
+        failed = [output for code, output in outcomes if code != 0]
+        assert not failed, failed[0][-2000:]
+        if os.geteuid() == 0:
+            assert pwd.getpwnam(account).pw_name == account
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["userdel", account], capture_output=True, check=False)
+            subprocess.run(["groupdel", account], capture_output=True, check=False)
+
+
 async def test_fast_server_trades_durability_for_speed_and_cleans_up() -> None:
     server = PostgresServer(fast=True).start()
     root = server.root

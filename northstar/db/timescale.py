@@ -51,3 +51,63 @@ def make_hypertable(
     if retain_for is not None:
         op.execute(f"SELECT add_retention_policy('{table}', INTERVAL '{retain_for}')")
     return True
+
+
+#: The raw measurements hypertable and the column its compression segments by.
+MEASUREMENTS = "measurements"
+MEASUREMENTS_SEGMENT_BY = "metric"
+
+
+def measurement_policy_sql(
+    *, compression_enabled: bool, compress_after_days: int, retention_days: int
+) -> list[str]:
+    """The statements that make the raw measurements' TimescaleDB policies what the
+    settings say, whatever they were before: compression switched on when it is not yet
+    (segmented by metric, newest first), the compression policy replaced, the retention
+    policy replaced or, with `retention_days == 0`, removed. Idempotent."""
+    table = MEASUREMENTS
+    statements = []
+    if not compression_enabled:
+        statements.append(
+            f"ALTER TABLE {table} SET (timescaledb.compress, "
+            f"timescaledb.compress_segmentby = '{MEASUREMENTS_SEGMENT_BY}', "
+            f"timescaledb.compress_orderby = 'time DESC')"
+        )
+    statements += [
+        f"SELECT remove_compression_policy('{table}', if_exists => true)",
+        f"SELECT add_compression_policy('{table}', "
+        f"compress_after => INTERVAL '{int(compress_after_days)} days', if_not_exists => true)",
+        f"SELECT remove_retention_policy('{table}', if_exists => true)",
+    ]
+    if retention_days:
+        statements.append(
+            f"SELECT add_retention_policy('{table}', "
+            f"drop_after => INTERVAL '{int(retention_days)} days', if_not_exists => true)"
+        )
+    return statements
+
+
+#: Run only once the extension is known to be installed (the view is TimescaleDB's).
+COMPRESSION_ENABLED_SQL = (
+    "SELECT compression_enabled FROM timescaledb_information.hypertables "
+    "WHERE hypertable_schema = current_schema() AND hypertable_name = :table"
+)
+EXTENSION_INSTALLED_SQL = "SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'"
+
+
+def apply_measurement_policies(compress_after_days: int, retention_days: int) -> bool:
+    """In a migration: set the raw measurements' policies from the settings. A no-op
+    (False) without TimescaleDB, or when `measurements` is not a hypertable."""
+    bind = op.get_bind()
+    if not bind.execute(text(EXTENSION_INSTALLED_SQL)).scalar():
+        return False
+    enabled = bind.execute(text(COMPRESSION_ENABLED_SQL), {"table": MEASUREMENTS}).scalar()
+    if enabled is None:
+        return False
+    for statement in measurement_policy_sql(
+        compression_enabled=bool(enabled),
+        compress_after_days=compress_after_days,
+        retention_days=retention_days,
+    ):
+        op.execute(statement)
+    return True

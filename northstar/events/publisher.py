@@ -17,6 +17,7 @@ from aiokafka.errors import KafkaError
 
 from northstar.config import KafkaSettings
 from northstar.events.model import MetricEvent
+from northstar.events.routing import HotSeries
 from northstar.kafka import Topics, ensure_topics, producer, send_events
 from northstar.telemetry import INGEST_BROKER_UP
 
@@ -36,6 +37,7 @@ class EventPublisher:
         settings: KafkaSettings,
         *,
         timeout: float,
+        hot: HotSeries | None = None,
         client_id: str = "northstar-ingest",
         broker_up: Gauge = INGEST_BROKER_UP,
     ) -> None:
@@ -43,6 +45,7 @@ class EventPublisher:
         self._client_id = client_id
         self._broker_up = broker_up
         self._timeout = timeout
+        self._hot = hot
         self._topics = Topics.with_prefix(settings.topic_prefix)
         self._producer: AIOKafkaProducer | None = None
         self._ready = asyncio.Event()
@@ -80,7 +83,8 @@ class EventPublisher:
             await self._producer.stop()
 
     async def publish(self, events: Sequence[MetricEvent]) -> None:
-        """Send `events` (as messages of up to MAX_EVENTS_PER_MESSAGE) and wait for acks=all.
+        """Send `events` (as messages of up to MAX_EVENTS_PER_MESSAGE, each series to its
+        partition: `northstar.events.routing`) and wait for acks=all.
 
         Raises BrokerUnavailable if the broker has not acknowledged every message within
         the timeout. Messages already handed to the client may still arrive later; the
@@ -90,7 +94,8 @@ class EventPublisher:
             raise BrokerUnavailable("the connection to Kafka is not established yet")
         try:
             await asyncio.wait_for(
-                send_events(self._producer, self._topics.events, events), self._timeout
+                send_events(self._producer, self._topics.events, events, hot=self._hot),
+                self._timeout,
             )
         except (TimeoutError, KafkaError, OSError) as error:
             self._broker_up.set(0)

@@ -6,9 +6,10 @@ middleware and exception handlers it does not see (the gate's 401/429, the body 
 with the media type they really have (`application/problem+json`, RFC 9457), and the
 security schemes: the bearer key, and (for the api) the session cookie.
 
-Which codes an operation under /v1 gets: always 400, 401, 403, 404, 422, 429 and 500
-(the gate and the handlers can answer them on any route: a control character in the URL,
-a bad key, a `root` or a reference that is gone); 413 when it takes a body; 409 when it
+Which codes an operation under /v1 gets: always 400, 401, 403, 404, 422, 429, 500 and
+503 (the gate and the handlers can answer them on any route: a control character in the
+URL, a bad key, a `root` or a reference that is gone, a shared rate limit store that does
+not answer); 413 when it takes a body; 409 when it
 changes state. An operation may document a code it rarely answers; it never answers one
 it does not document (schemathesis checks that: tests/api/test_schemathesis.py).
 """
@@ -56,6 +57,8 @@ _DESCRIPTIONS = {
     "422": "A value is invalid or out of range; `errors` lists them.",
     "429": "Too many requests; wait `Retry-After` seconds.",
     "500": "The server failed; the error is logged under the X-Request-ID.",
+    "503": "A dependency (the shared rate limit store) is unreachable; retry after "
+    "`Retry-After` seconds.",
 }
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}
 _CHANGES = frozenset({"post", "put", "patch", "delete"})
@@ -103,8 +106,8 @@ def patch_document(
             responses: dict[str, Any] = operation.setdefault("responses", {})
             # Any /v1 request may be malformed (400: a control character in the URL), lack
             # or fail authentication or a permission, name something that is gone, be
-            # invalid, be throttled.
-            codes = {"400", "401", "403", "404", "422", "429", "500"}
+            # invalid, be throttled, or meet a shared rate limit store that is down.
+            codes = {"400", "401", "403", "404", "422", "429", "500", "503"}
             if public:
                 operation["security"] = []
             if "requestBody" in operation:

@@ -59,6 +59,16 @@ class Problem(Exception):
         self.extra = extra
 
 
+def invalid_field(field: str, message: str) -> Problem:
+    """A 422 about one field of the request: the detail in words, and `errors` naming the
+    field so a form can show the message next to it."""
+    return Problem(
+        422,
+        f"The request is invalid: {field}: {message}",
+        errors=[{"field": field, "message": message}],
+    )
+
+
 def problem_response(
     status: int,
     detail: str,

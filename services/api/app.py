@@ -26,6 +26,7 @@ from services.api.alerts.routes import router as alerts_router
 from services.api.analysis.routes import router as analysis_router
 from services.api.api_keys.repository import ApiKeyRepository
 from services.api.api_keys.routes import router as api_keys_router
+from services.api.apply.routes import router as apply_router
 from services.api.audit.routes import router as audit_router
 from services.api.catalogue.routes import router as catalogue_router
 from services.api.check_ins.routes import router as check_ins_router
@@ -34,6 +35,7 @@ from services.api.gate import PUBLIC_PATHS, ApiGate
 from services.api.gauges import business_gauges
 from services.api.goals.nodes import GoalNodes
 from services.api.goals.routes import router as goals_router
+from services.api.history.routes import router as history_router
 from services.api.initiatives.routes import router as initiatives_router
 from services.api.kpis.routes import router as kpis_router
 from services.api.members.routes import router as members_router
@@ -128,8 +130,11 @@ def create_app(settings: ApiSettings) -> FastAPI:
     document_errors(app, public_paths=PUBLIC_PATHS, session_cookie=SESSION_COOKIE)
     app.state.sessions = sessions
     app.state.settings = settings
+    # One limiter (one store, one Redis connection pool when shared) for the gate and
+    # the sign-in throttle; their counters are kept apart by namespace.
+    limiter = RateLimiter(settings.rate_limit_storage)
     app.state.login_throttle = LoginThrottle(
-        settings.login_limit_per_account, settings.login_limit_per_address
+        limiter, settings.login_limit_per_account, settings.login_limit_per_address
     )
     app.state.authenticator = Authenticator(engine, ttl=settings.api_key_cache_seconds)
     app.state.goal_nodes = GoalNodes()
@@ -144,7 +149,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.add_middleware(
         ApiGate,
         authenticator=app.state.authenticator,
-        limiter=RateLimiter(),
+        limiter=limiter,
         per_key=parse_limits(settings.rate_limit_per_key),
         per_address=parse_limits(settings.rate_limit_per_address),
         failed_auth=parse_limits(settings.failed_auth_limit),
@@ -152,9 +157,12 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
 
+    checks = {"database": database_check(engine)}
+    if limiter.shared:
+        checks["rate_limit_storage"] = limiter.check
     app.include_router(
         health_router(
-            {"database": database_check(engine)},
+            checks,
             registry=telemetry.API,
             private=(business_registry, metrics_access(app.state.authenticator)),
         )
@@ -169,6 +177,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(analysis_router)
     app.include_router(kpis_router)
     app.include_router(goals_router)
+    app.include_router(history_router)
     app.include_router(alerts_router)
     app.include_router(reviews_router)
     app.include_router(webhooks_router)
@@ -176,6 +185,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(initiatives_router)
     app.include_router(check_ins_router)
     app.include_router(cycles_router)
+    app.include_router(apply_router)
     for router in notification_routers:
         app.include_router(router)
     # Last: it answers every GET no api route matched.

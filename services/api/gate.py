@@ -8,6 +8,9 @@
       → rate limit per key ─ 429 + Retry-After
       → the route (which checks the key's scope, parses the body, …)
 
+A shared rate limit store (`NORTHSTAR_RATE_LIMIT_STORAGE=redis://…`) that does not answer
+makes every step that counts answer 503 + Retry-After: the limits are never silently off.
+
 FastAPI reads and parses a body before it resolves a route's dependencies, so without this
 gate an anonymous client could make the api read and parse any body it liked. The body
 limit (northstar/http/bodylimit.py) sits in front of the gate; the gate hands the
@@ -18,8 +21,10 @@ protect them.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Collection
+from typing import Protocol
 from urllib.parse import unquote
 
 from limits import RateLimitItem
@@ -27,7 +32,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from northstar.auth.authenticator import Authenticator, AuthError
 from northstar.http.problems import problem_response
-from northstar.http.ratelimit import RateLimiter, retry_after_header
+from northstar.http.ratelimit import (
+    UNAVAILABLE_RETRY_AFTER,
+    RateLimiter,
+    RateLimitStoreUnavailable,
+    retry_after_header,
+)
+
+log = logging.getLogger("northstar.api.gate")
 
 PUBLIC_PATHS: frozenset[str] = frozenset(
     {"/v1/auth/login", "/v1/auth/logout", "/v1/auth/accept-invitation"}
@@ -66,17 +78,32 @@ class ApiGate:
             response = problem_response(status, detail, headers=headers, instance=path)
             await response(scope, receive, send)
 
+        try:
+            passed = await self._check(scope, path, refuse)
+        except RateLimitStoreUnavailable as error:
+            log.error("rate limit store unreachable", extra={"error": str(error)})
+            await refuse(
+                503,
+                "The rate limit store is unreachable; retry after Retry-After seconds.",
+                {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
+            )
+            return
+        if passed:
+            await self.app(scope, receive, send)
+
+    async def _check(self, scope: Scope, path: str, refuse: _Refuse) -> bool:
+        """True when the request may go on to the route; False once it was refused."""
         query = unquote(scope.get("query_string", b"").decode("latin-1"))
         if _CONTROL.search(path) or _CONTROL.search(query):
             await refuse(400, "The path or query holds a control character (such as NUL).")
-            return
+            return False
 
         client = scope.get("client")
         address = client[0] if client else "unknown"
         wait = await self.limiter.hit(self.per_address, "address", address)
         if wait:
             await refuse(429, _SLOW_DOWN.format(what="client address"), retry_after_header(wait))
-            return
+            return False
 
         authorization = None
         cookie = b""
@@ -86,8 +113,7 @@ class ApiGate:
             elif name == b"cookie":
                 cookie = value
         if authorization is None and (path in self.public_paths or SESSION_COOKIE in cookie):
-            await self.app(scope, receive, send)
-            return
+            return True
 
         wait = await self.limiter.exceeded(self.failed_auth, "failed-auth", address)
         if wait:
@@ -97,21 +123,27 @@ class ApiGate:
                 "with a valid key.",
                 retry_after_header(wait),
             )
-            return
+            return False
         try:
             principal = await self.authenticator.principal(authorization)
         except AuthError as error:
             if authorization is not None:
                 await self.limiter.hit(self.failed_auth, "failed-auth", address)
             await refuse(error.status, error.detail, {"WWW-Authenticate": "Bearer"})
-            return
+            return False
 
         wait = await self.limiter.hit(self.per_key, "key", str(principal.key_id))
         if wait:
             await refuse(429, _SLOW_DOWN.format(what="API key"), retry_after_header(wait))
-            return
+            return False
         scope.setdefault("state", {})["principal"] = principal
-        await self.app(scope, receive, send)
+        return True
+
+
+class _Refuse(Protocol):
+    async def __call__(
+        self, status: int, detail: str, headers: dict[str, str] | None = None
+    ) -> None: ...
 
 
 _SLOW_DOWN = "Too many requests for this {what}; wait for Retry-After seconds, then retry."

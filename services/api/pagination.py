@@ -15,6 +15,7 @@ import base64
 import hashlib
 import hmac
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -25,6 +26,7 @@ from pydantic import BaseModel
 from northstar.http.problems import Problem
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 _BAD_CURSOR = "The cursor is not valid; pass next_cursor exactly as returned."
 
@@ -35,6 +37,30 @@ Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous 
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = None
+
+
+def first_page_rows(
+    rows: Sequence[R], limit: int, cursor_after: Callable[[R], str]
+) -> tuple[Sequence[R], str | None]:
+    """The rows of a page and the cursor to the next, from a query for `limit + 1` rows.
+
+    The extra row only says there is a next page; the cursor points after the last row
+    kept (`cursor_after` builds it, usually `encode_time_key(row.created_at, row.id)`)."""
+    if len(rows) <= limit:
+        return rows, None
+    kept = rows[:limit]
+    return kept, cursor_after(kept[-1])
+
+
+def page_of(
+    rows: Sequence[R],
+    limit: int,
+    cursor_after: Callable[[R], str],
+    out: Callable[[R], T],
+) -> Page[T]:
+    """The `Page` answering a list route, from a query for `limit + 1` rows."""
+    kept, next_cursor = first_page_rows(rows, limit, cursor_after)
+    return Page[T](items=[out(row) for row in kept], next_cursor=next_cursor)
 
 
 class _CursorKey:

@@ -10,12 +10,12 @@ import limits
 from pydantic import Field, field_validator, model_validator
 
 from northstar.auth.passwords import password_problems
-from northstar.config import OutboundSettings, ServiceSettings
+from northstar.config import OutboundSettings, RateLimitSettings, ServiceSettings
 from northstar.http.ratelimit import parse_limits
 from northstar.notifications.settings import NotificationSettings
 
 
-class ApiSettings(ServiceSettings, OutboundSettings, NotificationSettings):
+class ApiSettings(ServiceSettings, OutboundSettings, NotificationSettings, RateLimitSettings):
     http_port: int = Field(default=8000, ge=1, le=65535)
     # If set, an admin key with exactly this secret exists after start-up (SPEC §2).
     bootstrap_admin_key: str | None = Field(default=None, min_length=16)

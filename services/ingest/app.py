@@ -18,6 +18,7 @@ from northstar.db.engine import create_engine
 from northstar.events.cardinality import CardinalityGate
 from northstar.events.model import FieldError, MetricEvent
 from northstar.events.publisher import BrokerUnavailable, EventPublisher
+from northstar.events.routing import HotSeries
 from northstar.events.validation import utc_now, validate_event
 from northstar.http.health import database_check, health_router
 from northstar.http.middleware import RequestIdMiddleware
@@ -160,7 +161,11 @@ def create_app(settings: IngestSettings) -> FastAPI:
         application_name="northstar-ingest",
     )
     authenticator = Authenticator(engine, ttl=settings.api_key_cache_seconds)
-    publisher = EventPublisher(settings, timeout=settings.produce_timeout_seconds)
+    publisher = EventPublisher(
+        settings,
+        timeout=settings.produce_timeout_seconds,
+        hot=HotSeries(settings.hot_series_events_per_second, settings.hot_series_salts),
+    )
     limiter = RateLimiter(settings.rate_limit_events_per_second)
     bounds = settings.event_bounds()
     gate = CardinalityGate(

@@ -21,6 +21,7 @@ from services.api.pagination import (
     Page,
     decode_time_key,
     encode_time_key,
+    page_of,
 )
 from services.api.resources import alert_goal_in_path
 
@@ -70,11 +71,7 @@ async def list_alerts(
             states, goal_id, kind.value if kind else None, severity.value if severity else None
         ),
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_time_key(rows[-1]["opened_at"], rows[-1]["id"])
-    return Page[AlertOut](items=[alert_out(r) for r in rows], next_cursor=next_cursor)
+    return page_of(rows, limit, lambda r: encode_time_key(r["opened_at"], r["id"]), alert_out)
 
 
 @router.get(

@@ -20,7 +20,7 @@ from northstar.domain.analysis import (
 )
 from northstar.domain.expressions import LABEL_NAME, metrics, parse_expression
 from northstar.domain.goals import GoalSpec, GoalType, Pacing, Thresholds, expected_value
-from northstar.http.problems import Problem
+from northstar.http.problems import Problem, invalid_field
 from northstar.rollups.reader import grouped_states, split_states
 from services.api.analysis.repository import AnalysisRepository
 from services.api.analysis.schemas import (
@@ -39,23 +39,17 @@ MAX_TRIED = 20
 _OPEN_ENDED = datetime(9999, 1, 1, tzinfo=UTC)
 
 
-def _invalid(field: str, message: str) -> Problem:
-    return Problem(
-        422,
-        f"The request is invalid: {field}: {message}",
-        errors=[{"field": field, "message": message}],
-    )
-
-
 def parse_dimensions(text: str, *, most: int = MAX_DIMENSIONS) -> list[str]:
     """`region,channel` as a list of distinct dimension names, at most `most`."""
     names = [name.strip() for name in text.split(",")]
     if any(not LABEL_NAME.fullmatch(n) for n in names):
-        raise _invalid("by", f"dimension names are comma-separated, each ^{LABEL_NAME.pattern}$")
+        raise invalid_field(
+            "by", f"dimension names are comma-separated, each ^{LABEL_NAME.pattern}$"
+        )
     if len(set(names)) != len(names):
-        raise _invalid("by", "a dimension is named twice")
+        raise invalid_field("by", "a dimension is named twice")
     if len(names) > most:
-        raise _invalid("by", f"at most {most} dimension(s)")
+        raise invalid_field("by", f"at most {most} dimension(s)")
     return names
 
 
@@ -105,7 +99,7 @@ class AnalysisService:
         end = end or now
         start = start or end - DEFAULT_SPAN
         if start > end:
-            raise _invalid("from", "must not be after `to`")
+            raise invalid_field("from", "must not be after `to`")
         expr = parse_expression(kpi.expression)
         conn = await self._repository.connection()
         groups = await grouped_states(conn, expr, dimensions, start, end)
@@ -182,6 +176,7 @@ class AnalysisService:
             end=end,
             actual=best.actual,
             reference=best.reference,
+            reference_kind=best.reference_kind,
             gap=best.gap,
             items=[
                 DriverItemOut(

@@ -13,7 +13,7 @@ from services.api.api_keys.repository import ApiKeyRepository
 from services.api.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
 from services.api.api_keys.service import ApiKeyService, key_out
 from services.api.audit import Audit
-from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key
+from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key, page_of
 from services.api.transaction import Session
 
 router = APIRouter(tags=["api keys"])
@@ -30,11 +30,7 @@ async def _page(
     session: Session, limit: int, cursor: str | None, user_id: uuid.UUID | None
 ) -> Page[ApiKeyOut]:
     keys = await ApiKeyRepository(session).page(limit + 1, decode_time_key(cursor), user_id=user_id)
-    next_cursor = None
-    if len(keys) > limit:
-        keys = keys[:limit]
-        next_cursor = encode_time_key(keys[-1].created_at, keys[-1].id)
-    return Page[ApiKeyOut](items=[key_out(k) for k in keys], next_cursor=next_cursor)
+    return page_of(keys, limit, lambda r: encode_time_key(r.created_at, r.id), key_out)
 
 
 @router.post(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from northstar.auth.keys import Scope, generate_key, hash_key, scopes_allow
 from northstar.db.models import ApiKey
-from northstar.http.problems import Problem
+from northstar.http.problems import Problem, invalid_field
 from services.api.access import Actor
 from services.api.api_keys.repository import ApiKeyRepository
 from services.api.api_keys.schemas import ActorOut, ApiKeyCreate, ApiKeyOut
@@ -52,11 +52,7 @@ class ApiKeyService:
     ) -> tuple[ApiKey, str]:
         """A new key (personal when `user_id` is set) and its secret."""
         if body.expires_at is not None and body.expires_at <= datetime.now(UTC):
-            raise Problem(
-                422,
-                "The request is invalid: expires_at: must be in the future",
-                errors=[{"field": "expires_at", "message": "must be in the future"}],
-            )
+            raise invalid_field("expires_at", "must be in the future")
         scopes = list(dict.fromkeys(body.scopes))
         if actor.scopes is not None:
             wider = [s.value for s in scopes if not scopes_allow(actor.scopes, s)]

@@ -13,7 +13,7 @@ from northstar.db.models import AuditEvent
 from services.api.access import Actor, Permit
 from services.api.audit.repository import AuditFilters, AuditRepository
 from services.api.audit.schemas import AuditActor, AuditRecord, AuditResource
-from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key
+from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key, page_of
 from services.api.transaction import Session
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -61,8 +61,4 @@ async def list_audit(
         resource_id = rest or None
     filters = AuditFilters(resource_type, resource_id, actor, since, until)
     events = await AuditRepository(session).page(filters, limit + 1, decode_time_key(cursor))
-    next_cursor = None
-    if len(events) > limit:
-        events = events[:limit]
-        next_cursor = encode_time_key(events[-1].at, events[-1].id)
-    return Page[AuditRecord](items=[_out(e) for e in events], next_cursor=next_cursor)
+    return page_of(events, limit, lambda r: encode_time_key(r.at, r.id), _out)

@@ -13,9 +13,9 @@ from services.api.check_ins.repository import CheckInRepository
 from services.api.check_ins.schemas import CheckInCreate, CheckInOut
 from services.api.check_ins.service import CheckInService, check_in_out
 from services.api.dependencies import Reader, Session
-from services.api.goals.service import utcnow
 from services.api.initiatives.permits import CheckInContributor
-from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key
+from services.api.judging import utcnow
+from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key, page_of
 
 router = APIRouter(prefix="/v1/goals", tags=["check-ins"])
 
@@ -69,8 +69,4 @@ async def list_check_ins(
     if await repository.goal_with_kpi(goal_id) is None:
         raise Problem(404, f"There is no goal with id {goal_id}.")
     rows = list(await repository.page(goal_id, limit + 1, decode_time_key(cursor)))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_time_key(rows[-1].at, rows[-1].id)
-    return Page[CheckInOut](items=[check_in_out(r) for r in rows], next_cursor=next_cursor)
+    return page_of(rows, limit, lambda r: encode_time_key(r.at, r.id), check_in_out)

@@ -14,21 +14,13 @@ from datetime import datetime
 
 from northstar.db.models import CheckIn
 from northstar.events.validation import MAX_FUTURE
-from northstar.http.problems import Problem
+from northstar.http.problems import Problem, invalid_field
 from northstar.outbox import METRIC_EVENT_TYPE, add_event
 from services.api.check_ins.repository import CheckInRepository
 from services.api.check_ins.schemas import CheckInCreate, CheckInOut
 
 CHECK_IN_SOURCE = "check-in"
 """The `source` of the events check-in values become (their dedupe namespace)."""
-
-
-def _invalid(field: str, message: str) -> Problem:
-    return Problem(
-        422,
-        f"The request is invalid: {field}: {message}",
-        errors=[{"field": field, "message": message}],
-    )
 
 
 def check_in_out(row: CheckIn) -> CheckInOut:
@@ -61,11 +53,11 @@ class CheckInService:
                 return self._replayed(existing, goal_id)
         at = body.at or now
         if at - now > MAX_FUTURE:
-            raise _invalid("at", "is more than 24 hours in the future")
+            raise invalid_field("at", "is more than 24 hours in the future")
         if at.year < 1970:
-            raise _invalid("at", "is before 1970")
+            raise invalid_field("at", "is before 1970")
         if body.value is not None and goal.source != "manual":
-            raise _invalid(
+            raise invalid_field(
                 "value",
                 "only a goal on a manual KPI takes a value"
                 + (f"; KPI '{goal.key}' gets its values from events" if goal.key else ""),

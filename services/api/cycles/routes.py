@@ -17,8 +17,8 @@ from services.api.cycles.schemas import (
 )
 from services.api.cycles.service import CycleService, cycle_out
 from services.api.dependencies import Reader, Session, Writer
-from services.api.goals.service import utcnow
-from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key
+from services.api.judging import utcnow
+from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key, page_of
 
 router = APIRouter(prefix="/v1/cycles", tags=["cycles"])
 
@@ -51,11 +51,7 @@ async def list_cycles(
     session: Session, _: Reader, limit: Limit = 100, cursor: Cursor = None
 ) -> Page[CycleOut]:
     rows = await CycleRepository(session).page(limit + 1, decode_time_key(cursor))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_time_key(rows[-1].start, rows[-1].id)
-    return Page[CycleOut](items=[cycle_out(r) for r in rows], next_cursor=next_cursor)
+    return page_of(rows, limit, lambda r: encode_time_key(r.start, r.id), cycle_out)
 
 
 @router.get("/{cycle_id}", response_model=CycleOut, summary="Get a cycle")

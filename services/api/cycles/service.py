@@ -18,7 +18,7 @@ from decimal import Decimal
 from sqlalchemy.exc import IntegrityError
 
 from northstar.db.models import Cycle, Goal, Initiative, Milestone
-from northstar.http.problems import Problem
+from northstar.http.problems import Problem, invalid_field
 from services.api.cycles.repository import CycleRepository
 from services.api.cycles.schemas import (
     Carried,
@@ -28,8 +28,8 @@ from services.api.cycles.schemas import (
     CycleOut,
     CycleUpdate,
 )
-from services.api.goals.service import evaluate_goals
 from services.api.initiatives.repository import InitiativeRepository
+from services.api.judging import evaluate_goals
 
 # Goal columns copied as they are (dates, target, parent, cycle and link are set apart).
 _COPIED = (
@@ -51,14 +51,6 @@ _COPIED = (
     "perspective",
     "check_in_cadence",
 )
-
-
-def _invalid(field: str, message: str) -> Problem:
-    return Problem(
-        422,
-        f"The request is invalid: {field}: {message}",
-        errors=[{"field": field, "message": message}],
-    )
 
 
 def _taken(name: str) -> Problem:
@@ -110,7 +102,7 @@ class CycleService:
     @staticmethod
     def _check(start: datetime, due: datetime) -> None:
         if due <= start:
-            raise _invalid(
+            raise invalid_field(
                 "due", f"due ({due.isoformat()}) must be after start ({start.isoformat()})"
             )
 
@@ -126,7 +118,7 @@ class CycleService:
         changes = body.model_dump(exclude_unset=True)
         for field, value in changes.items():
             if value is None:
-                raise _invalid(field, "cannot be null")
+                raise invalid_field(field, "cannot be null")
             setattr(cycle, field, value)
         self._check(cycle.start, cycle.due)
         cycle.updated_at = now
@@ -156,17 +148,17 @@ class CycleService:
     ) -> CarryForwardOut:
         source = await self.get(cycle_id)
         if body.into_cycle_id == cycle_id:
-            raise _invalid("into_cycle_id", "must be another cycle than the one carried from")
+            raise invalid_field("into_cycle_id", "must be another cycle than the one carried from")
         target = await self.repository.get(body.into_cycle_id)
         if target is None:
-            raise _invalid("into_cycle_id", f"there is no cycle with id {body.into_cycle_id}")
+            raise invalid_field("into_cycle_id", f"there is no cycle with id {body.into_cycle_id}")
         roots = {g.id: g for g in await self.repository.goals(body.goal_ids)}
         for position, goal_id in enumerate(body.goal_ids):
             root = roots.get(goal_id)
             if root is None:
-                raise _invalid(f"goal_ids.{position}", f"there is no goal with id {goal_id}")
+                raise invalid_field(f"goal_ids.{position}", f"there is no goal with id {goal_id}")
             if root.cycle_id != cycle_id:
-                raise _invalid(
+                raise invalid_field(
                     f"goal_ids.{position}", f"goal {goal_id} does not belong to this cycle"
                 )
 

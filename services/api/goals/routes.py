@@ -10,7 +10,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import AwareDatetime
 
 from northstar.auth.policy import Action
 from northstar.domain.goals import GoalStatus
@@ -20,20 +19,21 @@ from services.api.goals.nodes import GoalNodes
 from services.api.goals.repository import GoalFilters, GoalRepository
 from services.api.goals.schemas import (
     GoalCreate,
-    GoalHistory,
     GoalOut,
     GoalStatusOut,
     GoalTree,
     GoalUpdate,
 )
-from services.api.goals.service import GoalService, utcnow
+from services.api.goals.service import GoalService
 from services.api.goals.shapes import goal_out
+from services.api.judging import utcnow
 from services.api.pagination import (
     Cursor,
     Limit,
     Page,
     decode_time_key,
     encode_time_key,
+    page_of,
 )
 from services.api.resources import goal_in_body, goal_in_path, goal_in_path_and_body
 
@@ -101,12 +101,7 @@ async def list_goals(
             unit_id, parent_id, kpi, status.value if status else None, cycle_id, perspective
         ),
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1].goal
-        next_cursor = encode_time_key(last.created_at, last.id)
-    return Page[GoalOut](items=[goal_out(r) for r in rows], next_cursor=next_cursor)
+    return page_of(rows, limit, lambda r: encode_time_key(r.goal.created_at, r.goal.id), goal_out)
 
 
 @router.get(
@@ -182,29 +177,3 @@ async def delete_goal(
 async def goal_status(goal_id: uuid.UUID, session: Session, _: Reader) -> GoalStatusOut:
     row = await _service(session).row(goal_id)
     return goal_out(row).status
-
-
-@router.get(
-    "/{goal_id}/history",
-    response_model=GoalHistory,
-    summary="A goal's timeline",
-    description="Evaluations (`type: status`) and revisions (`type: revision`) in one "
-    "timeline, oldest first, within `[from, to]`.",
-)
-async def goal_history(
-    goal_id: uuid.UUID,
-    session: Session,
-    _: Reader,
-    start: Annotated[
-        AwareDatetime | None,
-        Query(
-            alias="from",
-            description="RFC 3339 with offset; default the goal's start or creation, "
-            "whichever is earlier.",
-        ),
-    ] = None,
-    end: Annotated[
-        AwareDatetime | None, Query(alias="to", description="RFC 3339 with offset; default now.")
-    ] = None,
-) -> GoalHistory:
-    return await _service(session).history(goal_id, start, end, utcnow())

@@ -8,8 +8,7 @@ The API shapes are in `shapes.py`, the timeline's sources in `timeline.py`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -17,19 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from northstar.db.locks import Hierarchy, lock_hierarchy
 from northstar.db.models import Goal, GoalRevision
-from northstar.evaluation.judge import GoalJudge
-from northstar.http.problems import Problem
+from northstar.http.problems import Problem, invalid_field
 from services.api.goals.nodes import GoalNodes
 from services.api.goals.repository import GoalRepository, GoalRow
 from services.api.goals.schemas import (
     GoalCreate,
-    GoalHistory,
     GoalUpdate,
-    HistoryEntry,
     ThresholdsIn,
 )
-from services.api.goals.timeline import HISTORY_SOURCES
-from services.api.users.service import check_owner
+from services.api.judging import evaluate_goals
+from services.api.owners import check_owner
 
 DEFAULT_AT_RISK = 0.95
 DEFAULT_OFF_TRACK = 0.85
@@ -69,27 +65,8 @@ _COLUMNS = {
 """Update fields copied as they are, and the goal column each goes to."""
 
 
-def _invalid(field: str, message: str) -> Problem:
-    return Problem(
-        422,
-        f"The request is invalid: {field}: {message}",
-        errors=[{"field": field, "message": message}],
-    )
-
-
 def not_found(goal_id: uuid.UUID) -> Problem:
     return Problem(404, f"There is no goal with id {goal_id}.")
-
-
-async def evaluate_goals(
-    session: AsyncSession, goal_ids: Sequence[uuid.UUID], now: datetime
-) -> None:
-    """Judge the goals (and their ancestors) at `now` inside the request's transaction; the
-    evaluation locks and writes their `goal_state` rows."""
-    if not goal_ids:
-        return
-    await session.flush()
-    await GoalJudge().judge(await session.connection(), list(goal_ids), now)
 
 
 # -- the service -------------------------------------------------------------------------
@@ -119,11 +96,11 @@ class GoalService:
         self, kpi: str | None, unit_id: uuid.UUID | None, parent_id: uuid.UUID | None
     ) -> None:
         if kpi is not None and not await self.repository.kpi_exists(kpi):
-            raise _invalid("kpi", f"there is no KPI with key '{kpi}'")
+            raise invalid_field("kpi", f"there is no KPI with key '{kpi}'")
         if unit_id is not None and not await self.repository.unit_exists(unit_id):
-            raise _invalid("unit_id", f"there is no org unit with id {unit_id}")
+            raise invalid_field("unit_id", f"there is no org unit with id {unit_id}")
         if parent_id is not None and not await self.repository.goal_exists(parent_id):
-            raise _invalid("parent_id", f"there is no goal with id {parent_id}")
+            raise invalid_field("parent_id", f"there is no goal with id {parent_id}")
 
     async def _cycle_dates(
         self, cycle_id: uuid.UUID, start: datetime | None, due: datetime | None
@@ -131,13 +108,15 @@ class GoalService:
         """The goal's dates in a cycle: its own where given, else the cycle's."""
         cycle = await self.repository.cycle(cycle_id)
         if cycle is None:
-            raise _invalid("cycle_id", f"there is no cycle with id {cycle_id}")
+            raise invalid_field("cycle_id", f"there is no cycle with id {cycle_id}")
         return start or cycle.start, due or cycle.due
 
     @staticmethod
     def _check_period(start: datetime | None, due: datetime | None) -> None:
         if start is not None and due is not None and due < start:
-            raise _invalid("due", f"due ({due.isoformat()}) is before start ({start.isoformat()})")
+            raise invalid_field(
+                "due", f"due ({due.isoformat()}) is before start ({start.isoformat()})"
+            )
 
     @staticmethod
     def _thresholds(
@@ -147,7 +126,7 @@ class GoalService:
             at_risk = given.at_risk if given.at_risk is not None else at_risk
             off_track = given.off_track if given.off_track is not None else off_track
         if not 0 < off_track <= at_risk:
-            raise _invalid(
+            raise invalid_field(
                 "thresholds",
                 f"must satisfy 0 < off_track <= at_risk, got off_track={off_track}, "
                 f"at_risk={at_risk}",
@@ -223,7 +202,7 @@ class GoalService:
         returns the thresholds the goal will have."""
         for field in _NOT_NULL:
             if field in changes and changes[field] is None:
-                raise _invalid(field, "cannot be null")
+                raise invalid_field(field, "cannot be null")
         await self._check_references(
             changes.get("kpi"), changes.get("unit_id"), changes.get("parent_id")
         )
@@ -247,7 +226,7 @@ class GoalService:
         checked: see northstar/db/locks.py."""
         await lock_hierarchy(self.session, Hierarchy.GOALS)
         if goal_id in await self.repository.ancestors(new_parent):
-            raise _invalid(
+            raise invalid_field(
                 "parent_id",
                 f"goal {new_parent} is this goal or lies below it; "
                 "a goal cannot contribute to itself",
@@ -267,13 +246,13 @@ class GoalService:
         if not (revised and started):
             return
         if body.reason is None:
-            raise _invalid(
+            raise invalid_field(
                 "reason",
                 f"reason is required to change {', '.join(revised)} of a goal that has "
                 "started; say why, it is kept in the goal's history",
             )
         if body.review_id is not None and not await self.repository.review_exists(body.review_id):
-            raise _invalid("review_id", f"there is no review with id {body.review_id}")
+            raise invalid_field("review_id", f"there is no review with id {body.review_id}")
         self.repository.add_revision(
             GoalRevision(
                 goal_id=goal.id,
@@ -365,26 +344,3 @@ class GoalService:
             await self.repository.tree_states(found.missing_statuses),
             root,
         )
-
-    async def history(
-        self, goal_id: uuid.UUID, start: datetime | None, end: datetime | None, now: datetime
-    ) -> GoalHistory:
-        goal = (await self.row(goal_id)).goal
-        # Default: from the earlier of start and creation (a goal created ahead of its
-        # period has not_started evaluations before its start).
-        if start is None:
-            start = min(goal.start, goal.created_at) if goal.start else goal.created_at
-        end = end or now
-        if start > end:
-            raise _invalid("from", "must not be after 'to'")
-        entries: list[tuple[datetime, int, HistoryEntry]] = []
-        for rank, source in enumerate(HISTORY_SOURCES):
-            entries += [
-                (e.time, rank, e) for e in await source(self.repository, goal_id, start, end)
-            ]
-        entries.sort(key=lambda item: (item[0], item[1]))
-        return GoalHistory(goal_id=goal_id, items=[e for _, _, e in entries])
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -12,12 +12,19 @@ from fastapi import APIRouter, Query, Response
 from northstar.domain.plans import InitiativeStatus
 from services.api.audit import Audit
 from services.api.dependencies import Reader, Session
-from services.api.goals.service import utcnow
 from services.api.initiatives.permits import InitiativeContributor, InitiativeLead, PlanOnGoal
 from services.api.initiatives.repository import InitiativeFilters, InitiativeRepository
 from services.api.initiatives.schemas import InitiativeCreate, InitiativeOut, InitiativeUpdate
 from services.api.initiatives.service import InitiativeService, initiative_out
-from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key
+from services.api.judging import utcnow
+from services.api.pagination import (
+    Cursor,
+    Limit,
+    Page,
+    decode_time_key,
+    encode_time_key,
+    first_page_rows,
+)
 
 router = APIRouter(prefix="/v1/initiatives", tags=["initiatives"])
 
@@ -68,15 +75,12 @@ async def list_initiatives(
     status: Annotated[InitiativeStatus | None, Query(description="Only in this status.")] = None,
 ) -> Page[InitiativeOut]:
     repository = InitiativeRepository(session)
-    rows = await repository.page(
+    found = await repository.page(
         limit + 1,
         decode_time_key(cursor),
         InitiativeFilters(goal_id, unit_id, owner_id, status.value if status else None),
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_time_key(rows[-1].created_at, rows[-1].id)
+    rows, next_cursor = first_page_rows(found, limit, lambda r: encode_time_key(r.created_at, r.id))
     steps = await repository.milestones([r.id for r in rows])
     now = utcnow()
     return Page[InitiativeOut](

@@ -13,8 +13,7 @@ from decimal import Decimal
 
 from northstar.db.models import Initiative, Milestone
 from northstar.domain.plans import InitiativeStatus, is_late, progress
-from northstar.http.problems import Problem
-from services.api.goals.service import evaluate_goals
+from northstar.http.problems import Problem, invalid_field
 from services.api.initiatives.repository import InitiativeRepository, facts
 from services.api.initiatives.schemas import (
     Budget,
@@ -24,14 +23,7 @@ from services.api.initiatives.schemas import (
     MilestoneIn,
     MilestoneOut,
 )
-
-
-def _invalid(field: str, message: str) -> Problem:
-    return Problem(
-        422,
-        f"The request is invalid: {field}: {message}",
-        errors=[{"field": field, "message": message}],
-    )
+from services.api.judging import evaluate_goals
 
 
 def not_found(initiative_id: uuid.UUID) -> Problem:
@@ -80,7 +72,7 @@ def _milestones(
     for position, item in enumerate(given):
         old = kept.get(item.id) if item.id is not None else None
         if item.id is not None and old is None:
-            raise _invalid(
+            raise invalid_field(
                 f"milestones.{position}.id",
                 f"the initiative has no milestone with id {item.id}; leave `id` out for a new one",
             )
@@ -119,9 +111,9 @@ class InitiativeService:
         self, unit_id: uuid.UUID | None, owner_id: uuid.UUID | None
     ) -> None:
         if unit_id is not None and not await self.repository.unit_exists(unit_id):
-            raise _invalid("unit_id", f"there is no org unit with id {unit_id}")
+            raise invalid_field("unit_id", f"there is no org unit with id {unit_id}")
         if owner_id is not None and not await self.repository.user_exists(owner_id):
-            raise _invalid("owner_id", f"there is no user with id {owner_id}")
+            raise invalid_field("owner_id", f"there is no user with id {owner_id}")
 
     @staticmethod
     def _check(
@@ -131,14 +123,16 @@ class InitiativeService:
         spent: Decimal,
     ) -> None:
         if start is not None and due is not None and due < start:
-            raise _invalid("due", f"due ({due.isoformat()}) is before start ({start.isoformat()})")
+            raise invalid_field(
+                "due", f"due ({due.isoformat()}) is before start ({start.isoformat()})"
+            )
         if budget_amount is None and spent:
-            raise _invalid("spent", "spending needs a budget (its currency is the budget's)")
+            raise invalid_field("spent", "spending needs a budget (its currency is the budget's)")
 
     async def create(self, body: InitiativeCreate, now: datetime) -> Initiative:
         exists, goal_unit = await self.repository.goal_unit(body.goal_id)
         if not exists:
-            raise _invalid("goal_id", f"there is no goal with id {body.goal_id}")
+            raise invalid_field("goal_id", f"there is no goal with id {body.goal_id}")
         await self._check_references(body.unit_id, body.owner_id)
         self._check(body.start, body.due, body.budget.amount if body.budget else None, body.spent)
         initiative = await self.repository.add(
@@ -169,7 +163,7 @@ class InitiativeService:
         changes = body.model_dump(exclude_unset=True)
         for field in ("title", "description", "status", "spent"):
             if field in changes and changes[field] is None:
-                raise _invalid(field, "cannot be null")
+                raise invalid_field(field, "cannot be null")
         await self._check_references(body.unit_id, body.owner_id)
         for field in ("title", "description", "owner_id", "unit_id", "start", "due", "spent"):
             if field in changes:

@@ -13,9 +13,9 @@ from northstar.domain.durations import format_duration
 from northstar.domain.expressions import format_expression, metrics
 from services.api.audit import Audit
 from services.api.dependencies import Reader, Session, Writer
+from services.api.fields import KPI_KEY_PATTERN
 from services.api.kpis.repository import KpiRepository
 from services.api.kpis.schemas import (
-    KPI_KEY_PATTERN,
     AnomalySettings,
     ExpressionCheck,
     ExpressionChecked,
@@ -27,7 +27,7 @@ from services.api.kpis.schemas import (
     KpiValues,
 )
 from services.api.kpis.service import KpiService, parse_kpi_expression
-from services.api.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from services.api.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor, page_of
 
 router = APIRouter(prefix="/v1/kpis", tags=["kpis"])
 
@@ -92,8 +92,7 @@ async def list_kpis(
 ) -> Page[KpiOut]:
     after = decode_cursor(cursor)
     kpis = await KpiRepository(session).page(limit + 1, str(after[0]) if after else None)
-    next_cursor = encode_cursor([kpis[limit - 1].key]) if len(kpis) > limit else None
-    return Page[KpiOut](items=[_out(k) for k in kpis[:limit]], next_cursor=next_cursor)
+    return page_of(kpis, limit, lambda k: encode_cursor([k.key]), _out)
 
 
 @router.get("/{key}", response_model=KpiOut, summary="Get a KPI")

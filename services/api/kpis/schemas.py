@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field
 
-from northstar.domain.durations import parse_duration
-
-KPI_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
-
-
-def _iso_duration(value: Any) -> timedelta:
-    if not isinstance(value, str):
-        raise ValueError("must be an ISO-8601 duration string such as 'P1D' or 'PT15M'")
-    return parse_duration(value)  # DurationError is a ValueError: pydantic reports it
-
-
-IsoDuration = Annotated[
-    timedelta,
-    BeforeValidator(_iso_duration),
-    WithJsonSchema({"type": "string", "format": "duration", "examples": ["PT6H", "P30D"]}),
-]
-"""A positive ISO-8601 duration given as text (``PT15M``, ``P1D``, ``P2W``)."""
+from services.api.fields import KPI_KEY_PATTERN, IsoDuration
 
 
 class KpiKind(StrEnum):

@@ -17,12 +17,12 @@ from northstar.domain.expressions import (
     metrics,
     parse_expression,
 )
-from northstar.http.problems import Problem
+from northstar.http.problems import Problem, invalid_field
 from northstar.rollups.series import MAX_POINTS, step_series
-from services.api.goals.service import evaluate_goals
+from services.api.judging import evaluate_goals
 from services.api.kpis.repository import KpiRepository
 from services.api.kpis.schemas import KpiCreate, KpiPoint, KpiUpdate, KpiValues
-from services.api.users.service import check_owner
+from services.api.owners import check_owner
 
 DEFAULT_SPAN = timedelta(days=7)
 TARGET_POINTS = 500
@@ -38,19 +38,11 @@ STEPS = (
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _invalid(field: str, message: str) -> Problem:
-    return Problem(
-        422,
-        f"The request is invalid: {field}: {message}",
-        errors=[{"field": field, "message": message}],
-    )
-
-
 def _check_manual(kpi: Kpi) -> None:
     """A manual KPI's check-in value becomes an event of its one metric; with several
     metrics there would be no telling which one a value is for."""
     if kpi.source == "manual" and len(kpi.metrics) != 1:
-        raise _invalid(
+        raise invalid_field(
             "source",
             f"a manual KPI must read exactly one metric; this expression reads "
             f"{len(kpi.metrics)} ({', '.join(kpi.metrics)})",
@@ -132,7 +124,7 @@ class KpiService:
         changes = body.model_dump(exclude_unset=True)
         for field in ("name", "description", "unit", "expression", "kind"):
             if field in changes and changes[field] is None:
-                raise _invalid(field, "cannot be null")
+                raise invalid_field(field, "cannot be null")
         expression_changed = False
         if "expression" in changes:
             expr = parse_kpi_expression(changes.pop("expression"))
@@ -143,7 +135,7 @@ class KpiService:
         for field in ("kind", "source"):
             if field in changes:
                 if changes[field] is None:
-                    raise _invalid(field, "cannot be null")
+                    raise invalid_field(field, "cannot be null")
                 changes[field] = changes[field].value
         if "owner_id" in changes:
             await check_owner(self.repository.session, changes["owner_id"])
@@ -186,20 +178,20 @@ class KpiService:
         end = end or now
         start = start or end - DEFAULT_SPAN
         if start >= end:
-            raise _invalid("from", "must be before 'to'")
+            raise invalid_field("from", "must be before 'to'")
         if step_text is None:
             step = default_step(end - start)
         else:
             try:
                 step = parse_duration(step_text)
             except DurationError as e:
-                raise _invalid("step", str(e)) from None
+                raise invalid_field("step", str(e)) from None
             if step % timedelta(minutes=1):
-                raise _invalid("step", "must be a whole number of minutes, e.g. PT5M or PT1H")
+                raise invalid_field("step", "must be a whole number of minutes, e.g. PT5M or PT1H")
         start = align_down(start, step)
         count = math.ceil((end - start) / step)
         if count > MAX_POINTS:
-            raise _invalid(
+            raise invalid_field(
                 "step",
                 f"{format_duration(step)} over this range gives {count} points; the limit is "
                 f"{MAX_POINTS}: choose a larger step or a shorter range",

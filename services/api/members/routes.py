@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Response
 
 from northstar.auth.policy import Action
 from northstar.db.models import User
-from northstar.http.problems import Problem
+from northstar.http.problems import Problem, invalid_field
 from services.api.access import Actor, Permit, Reader
 from services.api.audit import Audit
 from services.api.members.repository import MemberRepository
@@ -57,11 +57,7 @@ async def put_member(
 ) -> MemberOut:
     user = await session.get(User, user_id)
     if user is None:
-        raise Problem(
-            422,
-            f"The request is invalid: user_id: there is no user with id {user_id}",
-            errors=[{"field": "user_id", "message": f"there is no user with id {user_id}"}],
-        )
+        raise invalid_field("user_id", f"there is no user with id {user_id}")
     members = MemberRepository(session)
     before = _member(await members.of_unit(unit_id), user_id)
     await members.put(unit_id, user_id, body.role.value)

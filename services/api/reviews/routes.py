@@ -16,6 +16,7 @@ from services.api.pagination import (
     Page,
     decode_time_key,
     encode_time_key,
+    page_of,
 )
 from services.api.reviews.repository import ReviewRepository
 from services.api.reviews.schemas import (
@@ -71,11 +72,7 @@ async def list_reviews(
     ] = None,
 ) -> Page[ReviewOut]:
     reviews = await _service(session).page(limit + 1, decode_time_key(cursor), goal_id)
-    next_cursor = None
-    if len(reviews) > limit:
-        reviews = reviews[:limit]
-        next_cursor = encode_time_key(reviews[-1].held_at, reviews[-1].id)
-    return Page[ReviewOut](items=reviews, next_cursor=next_cursor)
+    return page_of(reviews, limit, lambda r: encode_time_key(r.held_at, r.id), lambda r: r)
 
 
 @router.get("/{review_id}", response_model=ReviewOut, summary="Get a review")

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from northstar.db.models import CheckIn, Review, ReviewDecision
-from northstar.http.problems import Problem
+from northstar.http.problems import Problem, invalid_field
 from northstar.outbox import REVIEW_EVENT_TYPE, add_event
 from services.api.check_ins.service import check_in_out
 from services.api.goals.shapes import status_out
@@ -27,14 +27,6 @@ from services.api.reviews.schemas import (
     ReviewOut,
     SnapshotStatus,
 )
-
-
-def _invalid(field: str, message: str) -> Problem:
-    return Problem(
-        422,
-        f"The request is invalid: {field}: {message}",
-        errors=[{"field": field, "message": message}],
-    )
 
 
 def _changed_meanwhile(what: str) -> Problem:
@@ -102,13 +94,13 @@ class ReviewService:
         if body.scope_goal_id is not None and not await self.repository.goal_exists(
             body.scope_goal_id
         ):
-            raise _invalid("scope_goal_id", f"there is no goal with id {body.scope_goal_id}")
+            raise invalid_field("scope_goal_id", f"there is no goal with id {body.scope_goal_id}")
         if (
             body.period_start is not None
             and body.period_end is not None
             and body.period_end < body.period_start
         ):
-            raise _invalid("period_end", "is before period_start")
+            raise invalid_field("period_end", "is before period_start")
         rows = await self.repository.scope(body.scope_goal_id)
         latest = await self.repository.latest_check_ins([row.Goal.id for row in rows])
         snapshot = [_frozen(row, latest.get(row.Goal.id)) for row in rows]
@@ -147,9 +139,11 @@ class ReviewService:
     async def add_decision(self, review_id: uuid.UUID, body: DecisionCreate) -> DecisionOut:
         await self._review(review_id)
         if body.goal_id is not None and not await self.repository.goal_exists(body.goal_id):
-            raise _invalid("goal_id", f"there is no goal with id {body.goal_id}")
+            raise invalid_field("goal_id", f"there is no goal with id {body.goal_id}")
         if body.kind is DecisionKind.TARGET_CHANGE and body.goal_id is None:
-            raise _invalid("goal_id", "a target_change must name the goal whose target changes")
+            raise invalid_field(
+                "goal_id", "a target_change must name the goal whose target changes"
+            )
         decision = ReviewDecision(
             review_id=review_id,
             kind=body.kind.value,
@@ -175,7 +169,7 @@ class ReviewService:
         changes = body.model_dump(exclude_unset=True)
         for field in ("done", "text"):
             if field in changes and changes[field] is None:
-                raise _invalid(field, "cannot be null")
+                raise invalid_field(field, "cannot be null")
         for field, value in changes.items():
             setattr(decision, field, value)
         decision.updated_at = now

@@ -29,9 +29,9 @@ from services.api.sessions.schemas import Login, LoginOut, Me, MembershipOut
 from services.api.sessions.throttle import LoginThrottle
 from services.api.transaction import Session
 from services.api.users.repository import UserRepository
-from services.api.users.routes import user_out
 from services.api.users.schemas import InvitationAccept, UserOut
 from services.api.users.service import checked_hash
+from services.api.users.shapes import user_out
 
 router = APIRouter(tags=["sign-in"])
 log = logging.getLogger("northstar.api.sessions")

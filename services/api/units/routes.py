@@ -16,6 +16,7 @@ from services.api.pagination import (
     Page,
     decode_time_key,
     encode_time_key,
+    page_of,
 )
 from services.api.units.repository import UnitRepository
 from services.api.units.schemas import UnitCreate, UnitKind, UnitOut, UnitUpdate
@@ -77,11 +78,7 @@ async def list_units(
         decode_time_key(cursor),
         parent_id,
     )
-    next_cursor = None
-    if len(units) > limit:
-        units = units[:limit]
-        next_cursor = encode_time_key(units[-1].created_at, units[-1].id)
-    return Page[UnitOut](items=[_out(u) for u in units], next_cursor=next_cursor)
+    return page_of(units, limit, lambda r: encode_time_key(r.created_at, r.id), _out)
 
 
 @router.get("/{unit_id}", response_model=UnitOut, summary="Get an org unit")

@@ -9,18 +9,10 @@ from sqlalchemy.exc import IntegrityError
 
 from northstar.db.locks import Hierarchy, lock_hierarchy
 from northstar.db.models import OrgUnit
-from northstar.http.problems import Problem
+from northstar.http.problems import Problem, invalid_field
+from services.api.owners import check_owner
 from services.api.units.repository import UnitRepository
 from services.api.units.schemas import UnitCreate, UnitUpdate
-from services.api.users.service import check_owner
-
-
-def _invalid(field: str, message: str) -> Problem:
-    return Problem(
-        422,
-        f"The request is invalid: {field}: {message}",
-        errors=[{"field": field, "message": message}],
-    )
 
 
 def not_found(unit_id: uuid.UUID) -> Problem:
@@ -30,7 +22,7 @@ def not_found(unit_id: uuid.UUID) -> Problem:
 def _check_values(values: list[str] | None) -> None:
     for position, value in enumerate(values or []):
         if not 1 <= len(value.strip()) <= 200:
-            raise _invalid(f"values.{position}", "each value must have 1 to 200 characters")
+            raise invalid_field(f"values.{position}", "each value must have 1 to 200 characters")
 
 
 class UnitService:
@@ -45,7 +37,7 @@ class UnitService:
 
     async def _check_parent(self, parent_id: uuid.UUID) -> None:
         if not await self.repository.exists(parent_id):
-            raise _invalid("parent_id", f"there is no org unit with id {parent_id}")
+            raise invalid_field("parent_id", f"there is no org unit with id {parent_id}")
 
     async def create(self, body: UnitCreate) -> OrgUnit:
         if body.parent_id is not None:
@@ -69,14 +61,14 @@ class UnitService:
         changes = body.model_dump(exclude_unset=True)
         for field in ("name", "kind"):
             if field in changes and changes[field] is None:
-                raise _invalid(field, "cannot be null")
+                raise invalid_field(field, "cannot be null")
         if "parent_id" in changes and changes["parent_id"] is not None:
             parent_id: uuid.UUID = changes["parent_id"]
             await self._check_parent(parent_id)
             # Serialise re-parentings, then check: see northstar/db/locks.py.
             await lock_hierarchy(self.repository.session, Hierarchy.UNITS)
             if unit_id in await self.repository.ancestors(parent_id):
-                raise _invalid(
+                raise invalid_field(
                     "parent_id",
                     f"unit {parent_id} is this unit or lies below it; "
                     "a unit cannot be its own ancestor",

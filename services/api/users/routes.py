@@ -8,31 +8,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from northstar.auth.keys import Role
 from northstar.auth.policy import Action
-from northstar.db.models import User
 from services.api.access import Actor, Permit
 from services.api.audit import Audit
-from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key
+from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key, page_of
 from services.api.transaction import Session
 from services.api.users.repository import UserRepository
 from services.api.users.schemas import InvitationOut, UserCreate, UserCreated, UserOut, UserUpdate
 from services.api.users.service import UserService
+from services.api.users.shapes import user_out
 
 router = APIRouter(prefix="/v1/users", tags=["people"])
 
 PeopleAdmin = Annotated[Actor, Depends(Permit(Action.PEOPLE_MANAGE))]
-
-
-def user_out(user: User) -> UserOut:
-    return UserOut(
-        id=user.id,
-        email=user.email,
-        name=user.name,
-        role=Role(user.role),
-        status=user.status,
-        created_at=user.created_at,
-    )
 
 
 def _service(request: Request, session: Session) -> UserService:
@@ -67,11 +55,7 @@ async def list_users(
     session: Session, _: PeopleAdmin, limit: Limit = 100, cursor: Cursor = None
 ) -> Page[UserOut]:
     users = await UserRepository(session).page(limit + 1, decode_time_key(cursor))
-    next_cursor = None
-    if len(users) > limit:
-        users = users[:limit]
-        next_cursor = encode_time_key(users[-1].created_at, users[-1].id)
-    return Page[UserOut](items=[user_out(u) for u in users], next_cursor=next_cursor)
+    return page_of(users, limit, lambda r: encode_time_key(r.created_at, r.id), user_out)
 
 
 @router.get("/{user_id}", response_model=UserOut, summary="Get a user")

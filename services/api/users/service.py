@@ -8,11 +8,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from northstar.auth.passwords import hash_password_async, password_problems
 from northstar.db.models import User
-from northstar.http.problems import Problem
+from northstar.http.problems import Problem, invalid_field
 from services.api.access import token_digest
 from services.api.users.repository import UserRepository
 from services.api.users.schemas import UserCreate, UserUpdate
@@ -81,11 +80,7 @@ class UserService:
         changes = body.model_dump(exclude_unset=True)
         for field in ("name", "role", "status", "password"):
             if field in changes and changes[field] is None:
-                raise Problem(
-                    422,
-                    f"The request is invalid: {field}: cannot be null",
-                    errors=[{"field": field, "message": "cannot be null"}],
-                )
+                raise invalid_field(field, "cannot be null")
         stops_admin = (
             user.role == "admin"
             and user.status == "active"
@@ -109,14 +104,3 @@ class UserService:
         user.updated_at = datetime.now(UTC)
         await self.repository.session.flush()
         return user
-
-
-async def check_owner(session: AsyncSession, owner_id: uuid.UUID | None) -> None:
-    """An `owner_id` must name a user (422 otherwise); deactivated people may still own."""
-    if owner_id is not None and await session.get(User, owner_id) is None:
-        message = f"there is no user with id {owner_id}"
-        raise Problem(
-            422,
-            f"The request is invalid: owner_id: {message}",
-            errors=[{"field": "owner_id", "message": message}],
-        )

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request, Response
 from northstar.config import OutboundSettings
 from northstar.crypto import SecretBox
 from northstar.db.models import Webhook, WebhookDelivery, WebhookSecret
-from northstar.http.problems import Problem
+from northstar.http.problems import Problem, invalid_field
 from northstar.http.ssrf import DestinationRefused, check_destination
 from services.api.audit import Audit
 from services.api.dependencies import Admin, Session
@@ -24,6 +24,7 @@ from services.api.pagination import (
     Page,
     decode_time_key,
     encode_time_key,
+    page_of,
 )
 from services.api.webhooks.repository import WebhookRepository
 from services.api.webhooks.schemas import (
@@ -88,11 +89,7 @@ async def _check_url(request: Request, url: str) -> None:
     try:
         await check_destination(url, allow_private=box_settings.webhook_allow_private_networks)
     except DestinationRefused as refused:
-        raise Problem(
-            422,
-            f"The request is invalid: url: {refused}",
-            errors=[{"field": "url", "message": str(refused)}],
-        ) from None
+        raise invalid_field("url", str(refused)) from None
 
 
 @router.post(
@@ -207,11 +204,7 @@ async def list_webhooks(
     session: Session, _: Admin, limit: Limit = 100, cursor: Cursor = None
 ) -> Page[WebhookOut]:
     webhooks = await WebhookRepository(session).page(limit + 1, decode_time_key(cursor))
-    next_cursor = None
-    if len(webhooks) > limit:
-        webhooks = webhooks[:limit]
-        next_cursor = encode_time_key(webhooks[-1].created_at, webhooks[-1].id)
-    return Page[WebhookOut](items=[_out(w) for w in webhooks], next_cursor=next_cursor)
+    return page_of(webhooks, limit, lambda r: encode_time_key(r.created_at, r.id), _out)
 
 
 @router.get("/{webhook_id}", response_model=WebhookOut, summary="Get a webhook")
@@ -265,9 +258,4 @@ async def list_deliveries(
         status=status.value if status else None,
         before=decode_time_key(cursor),
     )
-    next_cursor = None
-    if len(deliveries) > limit:
-        deliveries = deliveries[:limit]
-        last = deliveries[-1]
-        next_cursor = encode_time_key(last.created_at, last.id)
-    return Page[DeliveryOut](items=[_delivery_out(d) for d in deliveries], next_cursor=next_cursor)
+    return page_of(deliveries, limit, lambda d: encode_time_key(d.created_at, d.id), _delivery_out)

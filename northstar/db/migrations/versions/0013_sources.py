@@ -2,7 +2,7 @@
 `source_runs` (the run queue and log), alert kind `source` (SPEC §16, docs/sources.md).
 
 Revision ID: 0013_sources
-Revises: 0012
+Revises: 0013_cli
 Create Date: 2026-12-06
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0013_sources"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013_cli"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

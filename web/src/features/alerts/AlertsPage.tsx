@@ -1,8 +1,9 @@
 /** The alerts inbox: unresolved alerts across every goal, filterable; acknowledge and resolve. */
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useSearchParams } from "react-router";
 
+import { useAlertAction } from "@/shared/api/alerts";
 import { api, request, type Schemas } from "@/shared/api/client";
 import { useSession } from "@/shared/auth/session";
 import { ErrorMessage, QueryState } from "@/shared/components/Feedback";
@@ -17,7 +18,6 @@ export default function AlertsPage() {
   const kind = (params.get("kind") ?? "") as Kind | "";
   const severity = params.get("severity") ?? "";
   const { can } = useSession();
-  const client = useQueryClient();
   const alerts = useQuery({
     queryKey: ["alerts", { state, kind }],
     refetchInterval: 15_000,
@@ -30,15 +30,7 @@ export default function AlertsPage() {
         )
       ).items,
   });
-  const act = useMutation({
-    mutationFn: ({ id, action, note }: { id: string; action: "ack" | "resolve"; note: string }) =>
-      request(
-        action === "ack"
-          ? api.POST("/v1/alerts/{alert_id}/ack", { params: { path: { alert_id: id } }, body: { note: note || null } })
-          : api.POST("/v1/alerts/{alert_id}/resolve", { params: { path: { alert_id: id } }, body: { note: note || null } }),
-      ),
-    onSuccess: () => void client.invalidateQueries({ queryKey: ["alerts"] }),
-  });
+  const act = useAlertAction();
   const [notes, setNotes] = useState<Record<string, string>>({});
 
   function set(key: string, value: string) {

@@ -1,6 +1,7 @@
 /** The goal page's reads and writes, each through the generated client. */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
+import { useAlertAction } from "@/shared/api/alerts";
 import { api, request, type Schemas } from "@/shared/api/client";
 
 import type { GoalWithPlans } from "./types";
@@ -64,28 +65,8 @@ export function useGoalAlerts(goalId: string) {
   });
 }
 
-export function useAlertAction(goalId: string) {
-  const client = useQueryClient();
-  return useMutation({
-    mutationFn: ({ id, action, note }: { id: string; action: "ack" | "resolve"; note: string }) =>
-      action === "ack"
-        ? request(
-            api.POST("/v1/alerts/{alert_id}/ack", {
-              params: { path: { alert_id: id } },
-              body: { note: note || null },
-            }),
-          )
-        : request(
-            api.POST("/v1/alerts/{alert_id}/resolve", {
-              params: { path: { alert_id: id } },
-              body: { note: note || null },
-            }),
-          ),
-    onSuccess: () => {
-      void client.invalidateQueries({ queryKey: ["alerts"] });
-      void client.invalidateQueries({ queryKey: ["goal", goalId, "history"] });
-    },
-  });
+export function useGoalAlertAction(goalId: string) {
+  return useAlertAction([["goal", goalId, "history"]]);
 }
 
 export function useCheckIns(goalId: string) {

@@ -1,7 +1,6 @@
 /**
- * The one api layer: a typed `openapi-fetch` client over the generated `schema.d.ts`
- * (plus `planned.ts` for endpoints not on the api yet). Features call `api.GET(...)`
- * through `request()`; nothing else in the app calls `fetch`.
+ * The one api layer: a typed `openapi-fetch` client over the generated `schema.d.ts`.
+ * Features call `api.GET(...)` through `request()`; nothing else in the app calls `fetch`.
  *
  * Credentials: the session cookie rides along (same origin, HttpOnly: scripts never see
  * it); every state-changing request carries `X-CSRF-Token` copied from the
@@ -9,10 +8,9 @@
  */
 import createClient, { type Middleware } from "openapi-fetch";
 
-import type { PlannedPaths } from "./planned";
 import type { components, paths as GeneratedPaths } from "./schema";
 
-export type Paths = GeneratedPaths & Omit<PlannedPaths, keyof GeneratedPaths>;
+export type Paths = GeneratedPaths;
 export type Schemas = components["schemas"];
 
 const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);

@@ -5,7 +5,7 @@
  * `permissions` lists the actions the actor may take somewhere, and for a `member` the
  * unit-scoped ones apply only in the subtrees of their memberships (or to goals they own).
  */
-import type { Me } from "@/shared/api/planned";
+import type { Schemas } from "@/shared/api/client";
 
 /** The policy's actions (`Action` in northstar/auth/policy.py). */
 export type Action =
@@ -16,6 +16,8 @@ export type Action =
   | "members:manage"
   | "keys:own"
   | "notifications:own"
+  | "notifications:read"
+  | "notifications:manage"
   | "people:manage"
   | "keys:manage"
   | "webhooks:manage"
@@ -27,6 +29,8 @@ const UNIT_SCOPED: ReadonlySet<Action> = new Set<Action>([
   "goals:contribute",
   "members:manage",
 ]);
+
+type Me = Schemas["Me"];
 
 export type Actor = Me & {
   /** False when the api has no /v1/me: offer everything, the api still refuses. */

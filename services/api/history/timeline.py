@@ -1,6 +1,9 @@
 """The goal's timeline (`GET /v1/goals/{id}/history`): one source per kind of entry, in
 `HISTORY_SOURCES`; the SQL of the alert and review sources lives in those features'
 repositories.
+
+A feature of its own because it reads goals, alerts and reviews: inside `goals/` it made
+goals and reviews import each other.
 """
 
 from __future__ import annotations
@@ -11,12 +14,15 @@ from datetime import datetime
 
 from northstar.domain.alerts import AlertEventType, AlertKind, AlertSeverity, AlertState
 from northstar.domain.goals import GoalStatus
+from northstar.http.problems import invalid_field
 from services.api.alerts.repository import AlertRepository
 from services.api.goals.repository import GoalRepository
-from services.api.goals.schemas import (
+from services.api.goals.schemas import GoalStatusOut
+from services.api.goals.service import not_found
+from services.api.history.schemas import (
     AlertEntry,
     CheckInEntry,
-    GoalStatusOut,
+    GoalHistory,
     HistoryEntry,
     ReviewEntry,
     RevisionEntry,
@@ -125,3 +131,29 @@ HISTORY_SOURCES: tuple[HistorySource, ...] = (
 first (its value may cause what follows), a revision before the evaluation it caused, the
 evaluation before the alert changes it caused, and a review (which freezes the statuses)
 last."""
+
+
+async def goal_history(
+    repository: GoalRepository,
+    goal_id: uuid.UUID,
+    start: datetime | None,
+    end: datetime | None,
+    now: datetime,
+) -> GoalHistory:
+    """Every entry of the goal's timeline within `[start, end]`, oldest first."""
+    row = await repository.get_row(goal_id)
+    if row is None:
+        raise not_found(goal_id)
+    goal = row.goal
+    # Default: from the earlier of start and creation (a goal created ahead of its
+    # period has not_started evaluations before its start).
+    if start is None:
+        start = min(goal.start, goal.created_at) if goal.start else goal.created_at
+    end = end or now
+    if start > end:
+        raise invalid_field("from", "must not be after 'to'")
+    entries: list[tuple[datetime, int, HistoryEntry]] = []
+    for rank, source in enumerate(HISTORY_SOURCES):
+        entries += [(e.time, rank, e) for e in await source(repository, goal_id, start, end)]
+    entries.sort(key=lambda item: (item[0], item[1]))
+    return GoalHistory(goal_id=goal_id, items=[e for _, _, e in entries])
