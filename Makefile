@@ -9,8 +9,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system-account prometheus-tools chromium redis-server kubectl run test lint \
-	format bench migrate clean \
+.PHONY: help setup system-account prometheus-tools chromium redis-server kubectl \
+	mariadb-server run test lint format bench migrate clean \
 	web web-client web-client-check screenshots
 
 help:
@@ -27,7 +27,7 @@ help:
 	@echo "make clean    remove caches, build output and devstack logs"
 
 # Reinstall only when the dependency list changed; the stamp lives inside the venv.
-setup: $(VENV)/.installed system-account prometheus-tools chromium redis-server kubectl web
+setup: $(VENV)/.installed system-account prometheus-tools chromium redis-server kubectl mariadb-server web
 
 # PostgreSQL refuses to run as root, so the harness runs its servers as a system account.
 # Created here, once, before any test process starts (test workers racing to create it
@@ -61,6 +61,21 @@ chromium:
 	else \
 		echo "note: /usr/bin/chromium is missing; the browser tests need it." >&2; \
 		echo "      install it with: sudo apt-get install -y chromium poppler-utils" >&2; \
+	fi
+
+# The source tests (tests/sources) start a throwaway MariaDB from Debian's mariadb-server
+# (devstack/mariadb.py); only the binaries are needed, no system service is started.
+# Installed like Prometheus: as root with apt, else say how.
+mariadb-server:
+	@if command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing MariaDB (apt-get install mariadb-server) for the source tests"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq --no-install-recommends mariadb-server mariadb-client >/dev/null 2>&1 || { \
+			apt-get update -qq && apt-get install -y -qq --no-install-recommends mariadb-server mariadb-client; }; \
+	else \
+		echo "note: mariadbd is missing; the source tests need it." >&2; \
+		echo "      install it with: sudo apt-get install -y mariadb-server" >&2; \
 	fi
 
 # The shared rate limit tests start a throwaway `redis-server` (devstack/redis.py).

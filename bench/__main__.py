@@ -28,6 +28,7 @@ from bench import (
     ingest,
     people,
     salting,
+    sources,
     web,
 )
 from bench.infra import Infrastructure
@@ -45,6 +46,7 @@ BENCHMARKS = (
     "web",
     "analysis",
     "goals-as-code",
+    "sources",
 )
 DOC = REPO_ROOT / "docs" / "benchmarks.md"
 
@@ -79,6 +81,8 @@ async def _run(infra: Infrastructure, args: argparse.Namespace) -> list[Row]:
             rows += await analysis.run(infra, events=args.analysis_events, kpis=args.analysis_kpis)
         elif name == "goals-as-code":
             rows += await goals_as_code.run(infra)
+        elif name == "sources":
+            rows += await sources.run(infra)
         print(f"   {name} took {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
         for row in rows[-4:]:
             print(f"   {row.measure}: {row.value:,.1f} {row.unit}", file=sys.stderr, flush=True)

@@ -29,11 +29,11 @@ from bench.results import Row
 from bench.workload import event_dicts, metric_events
 from northstar.db.engine import create_engine, driver
 from northstar.domain.cardinality import CardinalityLimits, MetricCardinality
+from northstar.events.cardinality import CardinalityGate
 from northstar.events.model import FieldError, MetricEvent
 from northstar.events.validation import validate_event
 from northstar.rollups.batch import PreparedBatch
 from northstar.rollups.writer import MeasurementWriter
-from services.ingest.cardinality import CardinalityGate
 
 
 def _best(samples: list[float]) -> float:

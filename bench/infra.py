@@ -26,7 +26,12 @@ from devstack.processes import ServiceProcess, free_port
 from northstar.auth.keys import generate_key, hash_key
 
 TEMPLATE = "bench_template"
-SERVICES = {"api": "services.api", "ingest": "services.ingest", "evaluator": "services.evaluator"}
+SERVICES = {
+    "api": "services.api",
+    "ingest": "services.ingest",
+    "evaluator": "services.evaluator",
+    "collector": "services.collector",
+}
 
 # PostgreSQL's durability defaults stay (fast=False); these only size memory and WAL the
 # way a production server would be, so a bulk load is not one checkpoint after another.
@@ -61,6 +66,11 @@ class Infrastructure:
         """A fresh migrated database called `name` (dropped first if it exists)."""
         await drop_database(self.postgres.url, name)
         return await create_database(self.postgres.url, name, template=TEMPLATE)
+
+    async def database_plain(self, name: str) -> str:
+        """A fresh empty database called `name` (another system's, e.g. a source's)."""
+        await drop_database(self.postgres.url, name)
+        return await create_database(self.postgres.url, name)
 
     def service_env(self, database_url: str, topic_prefix: str) -> dict[str, str]:
         return {

@@ -13,6 +13,9 @@ rates (`devstack.traffic`), so that under live demo traffic some goals sit on tr
 at risk and some off track, one is already achieved, and the roll-ups show the mix. The
 last three days are backfilled (in ten-minute chunks) so that values, history charts and
 forecasts have data from the first minute.
+
+One KPI is pulled rather than pushed (`seed_helpdesk`): a SQL source reads a helpdesk's
+tickets table every minute (docs/sources.md).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 
 from devstack.traffic import (
@@ -624,3 +628,87 @@ def _spike(rates: Rates, now: datetime) -> Iterator[dict[str, Any]]:
         "timestamp": (last_hour + timedelta(minutes=30)).isoformat(),
         "dimensions": {"region": "apac", "channel": "web"},
     }
+
+
+# -- A pulled KPI (docs/sources.md) ---------------------------------------------------------
+
+HELPDESK_QUERY = """SELECT resolved_at AS time, hours AS value, team,
+       CASE WHEN hours <= 12 THEN 'yes' ELSE 'no' END AS within_12h
+FROM helpdesk.tickets
+WHERE resolved_at >= :start AND resolved_at < :end"""
+
+
+async def seed_helpdesk(api_url: str, admin_key: str, database_url: str) -> None:
+    """A support desk's own table, `helpdesk.tickets` (in the demo's database, as another
+    system's would be in its own), read by a SQL source every minute into the KPI
+    "tickets resolved within 12 h" and a goal on it. Tickets are stamped over the demo's
+    history and the days ahead, one every ten minutes or so: each minute, the tickets
+    resolved meanwhile come due, and the source pulls them, so the KPI moves live."""
+    headers = {"Authorization": f"Bearer {admin_key}"}
+    async with httpx.AsyncClient(base_url=api_url, headers=headers, timeout=60) as api:
+        if (await api.get("/v1/kpis/tickets_within_12h")).status_code == 200:
+            return
+        now = datetime.now(UTC)
+        start, due = now - HISTORY, now + AHEAD
+        conn = await asyncpg.connect(database_url)
+        try:
+            await conn.execute(
+                "CREATE SCHEMA IF NOT EXISTS helpdesk; CREATE TABLE IF NOT EXISTS "
+                "helpdesk.tickets (id serial PRIMARY KEY, resolved_at timestamptz NOT NULL, "
+                "hours double precision NOT NULL, team text NOT NULL)"
+            )
+            rng = random.Random(11)
+            rows = []
+            moment = start
+            while moment < due:
+                moment += timedelta(minutes=rng.uniform(4, 16))
+                # Mean 7 h: about 82 % within 12 h, around the goal's 80 %.
+                hours = round(min(rng.expovariate(1 / 7), 96), 2)
+                rows.append((moment, hours, rng.choice(["tier1", "tier2", "billing"])))
+            await conn.executemany(
+                "INSERT INTO helpdesk.tickets (resolved_at, hours, team) VALUES ($1, $2, $3)",
+                rows,
+            )
+        finally:
+            await conn.close()
+        await _post(
+            api,
+            "/v1/kpis",
+            {
+                "key": "tickets_within_12h",
+                "name": "Tickets resolved within 12 h",
+                "description": "Pulled every minute from the helpdesk database (source "
+                "'helpdesk').",
+                "unit": "%",
+                "kind": "lagging",
+                "expression": '100 * count(helpdesk.ticket_hours{within_12h="yes"}) '
+                "/ count(helpdesk.ticket_hours)",
+            },
+        )
+        await _post(
+            api,
+            "/v1/goals",
+            {
+                "title": "Resolve 80 % of support tickets within 12 h",
+                "kpi": "tickets_within_12h",
+                "type": "stay_above",
+                "target": 80,
+                "pacing": "none",
+                "start": start.isoformat(),
+                "due": due.isoformat(),
+            },
+        )
+        await _post(
+            api,
+            "/v1/sources",
+            {
+                "name": "helpdesk",
+                "kind": "sql",
+                "connection": {"url": database_url},
+                "query": HELPDESK_QUERY,
+                "metric": "helpdesk.ticket_hours",
+                "schedule": {"every": "PT1M"},
+                "timeout_seconds": 10,
+                "cursor": {"lookback": "PT1H", "since": start.isoformat()},
+            },
+        )

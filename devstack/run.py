@@ -1,10 +1,11 @@
 """`make run`: the whole suite on one machine, without Docker.
 
 Starts PostgreSQL (unless `NORTHSTAR_DATABASE_URL` is set) and Tansu (unless
-`NORTHSTAR_KAFKA_BOOTSTRAP` is set), migrates, starts api, ingest and evaluator on
-their default ports, seeds a demo organisation (`devstack.demo.seed`, when that module
-exists), starts demo traffic, and prints every address. Ctrl-C or SIGTERM stops the
-services first, then the broker and the database, and exits 0.
+`NORTHSTAR_KAFKA_BOOTSTRAP` is set), migrates, starts api, ingest, evaluator and the
+collector (sources) on their default ports, seeds a demo organisation
+(`devstack.demo.seed`, and a pulled KPI, `devstack.demo.seed_helpdesk`), starts demo
+traffic, and prints every address. Ctrl-C or SIGTERM stops the services first, then the
+broker and the database, and exits 0.
 
 Logs of every child go to `.devstack/logs/`; the database and the broker are
 throwaway: each run starts empty.
@@ -129,6 +130,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--api-port", type=int, default=8000)
     parser.add_argument("--ingest-port", type=int, default=8001)
     parser.add_argument("--evaluator-port", type=int, default=8002)
+    parser.add_argument("--collector-port", type=int, default=8003)
     parser.add_argument("--rate", type=float, default=20.0, help="demo events per second")
     parser.add_argument("--no-traffic", action="store_true", help="do not start demo traffic")
     parser.add_argument("--no-seed", action="store_true", help="do not seed the demo organisation")
@@ -141,12 +143,14 @@ def _start(stack: contextlib.ExitStack, args: argparse.Namespace) -> list[Manage
         ServiceSpec("api", "services.api", args.api_port),
         ServiceSpec("ingest", "services.ingest", args.ingest_port),
         ServiceSpec("evaluator", "services.evaluator", args.evaluator_port),
+        ServiceSpec("collector", "services.collector", args.collector_port),
     ]
     taken = [f"{s.name} port {s.port}" for s in specs if not port_is_free(s.port)]
     if taken:
         raise StartupError(
             f"{', '.join(taken)} already in use: stop whatever holds it "
-            "(another `make run`?) or pass --api-port/--ingest-port/--evaluator-port"
+            "(another `make run`?) or pass --api-port/--ingest-port/--evaluator-port/"
+            "--collector-port"
         )
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     for old in LOG_DIR.glob("*.log"):  # each run's logs start empty
@@ -196,13 +200,15 @@ def _start(stack: contextlib.ExitStack, args: argparse.Namespace) -> list[Manage
         service.start()
     for service in services:
         service.wait_healthy(timeout=60.0, ready=True)
-    api, ingest, evaluator = services
+    api, ingest, evaluator, collector = services
 
     if args.no_seed:
         _step("demo seeding skipped (--no-seed)")
     else:
         _step("seeding the demo organisation and three days of history")
         asyncio.run(demo.seed(api.url, ingest.url, admin_key, args.rate))
+        _step("seeding the helpdesk table and its SQL source (a pulled KPI)")
+        asyncio.run(demo.seed_helpdesk(api.url, admin_key, database_url))
 
     children: list[ManagedProcess] = list(services)
     if not args.no_traffic:
@@ -225,6 +231,7 @@ def _start(stack: contextlib.ExitStack, args: argparse.Namespace) -> list[Manage
         f"  api        {api.url}   (OpenAPI: {api.url}/docs)\n"
         f"  ingest     {ingest.url}/v1/events\n"
         f"  evaluator  {evaluator.url}/metrics\n"
+        f"  collector  {collector.url}/metrics   (sources: GET {api.url}/v1/sources)\n"
         f"  database   {database_url}\n"
         f"  kafka      {bootstrap}   (topic prefix {env['NORTHSTAR_TOPIC_PREFIX']})\n"
         f"  admin key  {admin_key}\n"

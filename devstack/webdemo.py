@@ -1,6 +1,6 @@
 """The demo organisation behind real services, for the web app's browser tests,
-screenshots and bench: the three services started on a database and broker, the demo
-and its people seeded (`devstack.demo`), and its statuses evaluated.
+screenshots and bench: the services (the collector too) started on a database and
+broker, the demo and its people seeded (`devstack.demo`), and its statuses evaluated.
 
 `demo_services` is a context manager so every caller (tests, `make screenshots`,
 `make bench`) stops the services the same way.
@@ -93,9 +93,10 @@ def demo_services(
     rate: float = 20.0,
     extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[DemoStack]:
-    """Start api, ingest and evaluator on free loopback ports, seed the demo and its people,
-    and wait until the goals are evaluated; stop the services on exit. `extra_env` adds
-    settings to all three (the browser tests' SMTP server on loopback, for email channels)."""
+    """Start api, ingest, evaluator and the collector on free loopback ports, seed the demo
+    and its people, and wait until the goals are evaluated; stop the services on exit.
+    `extra_env` adds settings to all of them (the browser tests' SMTP server on loopback,
+    for email channels)."""
     env = {
         "NORTHSTAR_DATABASE_URL": database_url,
         "NORTHSTAR_KAFKA_BOOTSTRAP": kafka_bootstrap,
@@ -106,6 +107,9 @@ def demo_services(
         "NORTHSTAR_KAFKA_ENABLE_IDEMPOTENCE": "false",
         "NORTHSTAR_LOG_FORMAT": "console",
         "NORTHSTAR_EVALUATION_INTERVAL": "2",
+        # Sources on this machine (the browser story's shop database) are loopback ones.
+        "NORTHSTAR_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+        "NORTHSTAR_SOURCE_POLL_SECONDS": "0.5",
         **(extra_env or {}),
     }
     with ExitStack() as stack:
@@ -114,6 +118,7 @@ def demo_services(
             ("api", "services.api"),
             ("ingest", "services.ingest"),
             ("evaluator", "services.evaluator"),
+            ("collector", "services.collector"),
         ):
             service = ServiceProcess(name, module, env, free_port(), log_dir=log_dir)
             stack.callback(service.terminate)
@@ -121,7 +126,7 @@ def demo_services(
             services.append(service)
         for service in services:
             service.wait_healthy(60.0, ready=True)
-        api, ingest, evaluator = services
+        api, ingest, evaluator, _collector = services
         asyncio.run(demo.seed(api.url, ingest.url, admin_key, rate))
         asyncio.run(wait_until_evaluated(api.url, admin_key))
         yield DemoStack(api, ingest, evaluator, admin_key)

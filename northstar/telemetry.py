@@ -34,6 +34,7 @@ def _registry() -> CollectorRegistry:
 INGEST = _registry()
 EVALUATOR = _registry()
 API = _registry()
+COLLECTOR = _registry()
 
 INGEST_EVENTS = Counter(
     "northstar_ingest_events",
@@ -163,6 +164,51 @@ WEBHOOK_DELIVERY_DURATION = Histogram(
     "Time from sending a webhook POST to its answer (or error).",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
     registry=EVALUATOR,
+)
+
+# Sources (SPEC §16, docs/sources.md). Per source, labelled with its name: sources are
+# few (each is a definition a person made), so the label's cardinality is bounded.
+SOURCE_RUNS = Counter(
+    "northstar_source_runs",
+    "Source runs finished, by source and outcome (succeeded, failed).",
+    ["source", "outcome"],
+    registry=COLLECTOR,
+)
+SOURCE_ROWS = Counter(
+    "northstar_source_rows",
+    "Rows sources returned, by source.",
+    ["source"],
+    registry=COLLECTOR,
+)
+SOURCE_EVENTS = Counter(
+    "northstar_source_events",
+    "Pulled events sent to Kafka (values not stored before), by source.",
+    ["source"],
+    registry=COLLECTOR,
+)
+SOURCE_CONSECUTIVE_FAILURES = Gauge(
+    "northstar_source_consecutive_failures",
+    "Runs in a row that failed, per enabled source (0 after a good run).",
+    ["source"],
+    registry=COLLECTOR,
+)
+SOURCE_WATERMARK_LAG = Gauge(
+    "northstar_source_watermark_lag_seconds",
+    "Seconds between now and the newest row time a source's runs have stored, per "
+    "enabled source with a watermark.",
+    ["source"],
+    registry=COLLECTOR,
+)
+SOURCE_RUN_DURATION = Histogram(
+    "northstar_source_run_duration_seconds",
+    "Time a source run took, from claim to its result stored.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+    registry=COLLECTOR,
+)
+COLLECTOR_BROKER_UP = Gauge(
+    "northstar_collector_broker_up",
+    "1 while the collector's last produce to Kafka succeeded, 0 after a failure.",
+    registry=COLLECTOR,
 )
 
 for stage in ("prepare", "store", "dead_letter", "commit", "side_effects", "sweep_chunk"):

@@ -31,7 +31,12 @@ from devstack.redis import RedisServer
 
 # One template per pytest-xdist worker: workers may share an external server.
 TEMPLATE_DATABASE = f"northstar_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-SERVICES = {"api": "services.api", "ingest": "services.ingest", "evaluator": "services.evaluator"}
+SERVICES = {
+    "api": "services.api",
+    "ingest": "services.ingest",
+    "evaluator": "services.evaluator",
+    "collector": "services.collector",
+}
 
 
 @pytest.hookimpl(wrapper=True)

@@ -120,6 +120,26 @@ def test_services_share_kafka_and_database_settings(services: dict[str, dict[str
     assert "NORTHSTAR_BOOTSTRAP_ADMIN_KEY" in services["api"]["environment"]
 
 
+def test_the_collector_runs_with_the_others_and_is_scraped(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """Sources (docs/sources.md): the collector shares the services' settings, has no
+    published port (nothing outside calls it) and Prometheus scrapes it."""
+    collector = services["collector"]
+    assert collector["command"] == ["python", "-m", "services.collector"]
+    assert "ports" not in collector
+    env = collector["environment"]
+    assert env["NORTHSTAR_HTTP_PORT"] == "8003"
+    assert env["NORTHSTAR_KAFKA_BOOTSTRAP"] == "kafka:9092"
+    assert "@timescaledb:5432/" in env["NORTHSTAR_DATABASE_URL"]
+    assert "NORTHSTAR_ENCRYPTION_KEYS" in env  # it opens the sources' sealed connections
+    assert "127.0.0.1:8003/readyz" in " ".join(collector["healthcheck"]["test"])
+    assert collector["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    scrape = yaml.safe_load((REPO_ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in scrape["scrape_configs"]}
+    assert jobs["collector"]["static_configs"][0]["targets"] == ["collector:8003"]
+
+
 def test_dependencies_exist_and_are_awaitable(services: dict[str, dict[str, Any]]) -> None:
     for name, service in services.items():
         depends_on = service.get("depends_on", {})

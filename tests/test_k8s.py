@@ -24,13 +24,15 @@ from northstar.config import KafkaSettings
 from northstar.kafka import Topics
 from services.api.app import create_app as create_api
 from services.api.settings import ApiSettings
+from services.collector.app import create_app as create_collector
+from services.collector.settings import CollectorSettings
 from services.evaluator.app import create_app as create_evaluator
 from services.evaluator.settings import EvaluatorSettings
 from services.ingest.app import create_app as create_ingest
 from services.ingest.settings import IngestSettings
 
 Doc = dict[str, Any]
-SERVICES = ("api", "ingest", "evaluator")
+SERVICES = ("api", "ingest", "evaluator", "collector")
 SECRET_VARIABLES = {
     "NORTHSTAR_DATABASE_URL",
     "NORTHSTAR_ENCRYPTION_KEYS",
@@ -175,6 +177,9 @@ def _apps() -> dict[str, FastAPI]:
         "evaluator": create_evaluator(
             EvaluatorSettings(database_url=DUMMY_DB, kafka_bootstrap="k:9092")
         ),
+        "collector": create_collector(
+            CollectorSettings(database_url=DUMMY_DB, kafka_bootstrap="k:9092")
+        ),
     }
 
 
@@ -197,6 +202,7 @@ def test_probes_and_scrapes_point_at_routes_that_exist(rendered: dict[str, list[
         "api": ApiSettings.model_fields["http_port"].default,
         "ingest": IngestSettings.model_fields["http_port"].default,
         "evaluator": EvaluatorSettings.model_fields["http_port"].default,
+        "collector": CollectorSettings.model_fields["http_port"].default,
     }
     for docs in rendered.values():
         monitored: dict[str, str] = {}

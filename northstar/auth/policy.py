@@ -15,10 +15,12 @@ themselves. The rules (SPEC §11), in the order they are applied:
    or an `admin` service key. A unit's channels by the leads of the unit's subtree,
    editors, admins, and service keys holding the action's scope. The organisation as a
    whole ("every channel") is admins' (rule 3) and `admin` service keys'.
-5. Every person may read, and manage their own personal keys and notification channels
+5. Every person may read (but data sources, which hold credentials: rule 6), and manage
+   their own personal keys and notification channels
    (`notifications:own` lets a person through to create a channel, subscription or
    digest; rule 4 decides on the channel).
-6. `editor` may do everything but people, keys, webhooks and the audit trail.
+6. `editor` may do everything but people, keys, webhooks and the audit trail; admins
+   and editors alone see and manage data sources.
 7. `viewer` may do nothing more.
 8. `member` acts through unit memberships, each covering the unit's whole subtree:
    a unit `lead` may write goals and manage members there; a unit `member` (or the goal's
@@ -58,6 +60,7 @@ class Action(StrEnum):
     KEYS_MANAGE = "keys:manage"
     WEBHOOKS_MANAGE = "webhooks:manage"
     AUDIT_READ = "audit:read"
+    SOURCES_MANAGE = "sources:manage"
 
     @property
     def scope(self) -> Scope:
@@ -83,6 +86,9 @@ _SCOPE: dict[Action, Scope] = {
     Action.KEYS_MANAGE: Scope.ADMIN,
     Action.WEBHOOKS_MANAGE: Scope.ADMIN,
     Action.AUDIT_READ: Scope.ADMIN,
+    # Sources hold database URLs and tokens, and make the server reach hosts people name:
+    # admins and editors only (SPEC §16), never readers.
+    Action.SOURCES_MANAGE: Scope.WRITE,
 }
 _UNIT_SCOPED = frozenset({Action.GOALS_WRITE, Action.GOALS_CONTRIBUTE, Action.MEMBERS_MANAGE})
 _NOT_FOR_EDITORS = frozenset(
@@ -259,4 +265,5 @@ _VERB: dict[Action, str] = {
     Action.KEYS_MANAGE: "manage API keys",
     Action.WEBHOOKS_MANAGE: "manage webhooks",
     Action.AUDIT_READ: "read the audit trail",
+    Action.SOURCES_MANAGE: "manage data sources",
 }

@@ -442,7 +442,8 @@ class Alert(Base):
 
     __table_args__ = (
         CheckConstraint(
-            "kind IN ('status', 'forecast', 'stale_data', 'plan', 'anomaly')", name="kind"
+            "kind IN ('status', 'forecast', 'stale_data', 'plan', 'anomaly', 'source')",
+            name="kind",
         ),
         CheckConstraint("severity IN ('warning', 'critical')", name="severity"),
         CheckConstraint("state IN ('open', 'acknowledged', 'resolved')", name="state"),
@@ -1103,4 +1104,91 @@ class AppliedObject(Base):
 
     __table_args__ = (
         UniqueConstraint("kind", "object_id", name="uq_applied_objects_kind_object_id"),
+    )
+
+
+# -- Sources: pulled data (migration 0013, SPEC §16, docs/sources.md) ---------------------
+
+
+class Source(Base):
+    """A place Northstar pulls one metric's values from on a schedule. `connection` is
+    sealed (northstar/crypto.py) and never shown again; `connection_host` is what people
+    see of it. `name` never changes: pulled events carry `pull:<name>` as their source,
+    half of their dedupe key. `next_run_at` is the next slot the schedulers claim;
+    `watermark` the newest row time a run has stored."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    name: Mapped[str] = mapped_column(String(80), nullable=False, unique=True)
+    kind: Mapped[str] = mapped_column(String(12), nullable=False)
+    connection: Mapped[str] = mapped_column(Text, nullable=False)
+    connection_host: Mapped[str] = mapped_column(String(255), nullable=False)
+    query: Mapped[str] = mapped_column(Text, nullable=False)
+    metric: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    mapping: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, nullable=False, server_default=text("'{}'::jsonb")
+    )
+    schedule: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    timeout_seconds: Mapped[float] = mapped_column(Double, nullable=False)
+    max_rows: Mapped[int] = mapped_column(Integer, nullable=False)
+    lookback: Mapped[timedelta] = mapped_column(Interval, nullable=False)
+    settle: Mapped[timedelta] = mapped_column(Interval, nullable=False)
+    since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
+    next_run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    watermark: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    consecutive_failures: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    last_run_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+    created_by: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('sql', 'prometheus', 'http_json')", name="kind"),
+        CheckConstraint("timeout_seconds > 0", name="timeout"),
+        CheckConstraint("max_rows > 0", name="max_rows"),
+        Index("ix_sources_due", "next_run_at", postgresql_where=text("enabled")),
+    )
+
+
+class SourceRun(Base):
+    """One run of a source: the queue (`queued` rows are claimed by a collector with
+    `FOR UPDATE SKIP LOCKED`) and the run log in one table. A scheduled run names its
+    `slot`; the unique `(source_id, slot)` is what keeps one slot to one run whatever the
+    number of collectors. `lease_until` is when a `running` run is given up as lost."""
+
+    __tablename__ = "source_runs"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    source_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), nullable=False
+    )
+    slot: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    trigger: Mapped[str] = mapped_column(String(8), nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    window_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    window_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rows: Mapped[int | None] = mapped_column(Integer)
+    events: Mapped[int | None] = mapped_column(Integer)
+    duplicates: Mapped[int | None] = mapped_column(Integer)
+    rejected: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = (
+        CheckConstraint("trigger IN ('schedule', 'manual')", name="trigger"),
+        CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed')", name="status"),
+        UniqueConstraint("source_id", "slot", name="uq_source_runs_source_slot"),
+        Index("ix_source_runs_source_id_created_at", "source_id", "created_at"),
+        Index(
+            "ix_source_runs_pending",
+            "created_at",
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
     )

@@ -51,6 +51,7 @@ __all__ = [
     "forecast_condition",
     "plan_condition",
     "resolve_by_hand",
+    "source_condition",
     "stale_data_condition",
     "status_condition",
 ]
@@ -68,6 +69,7 @@ class AlertKind(StrEnum):
     STALE_DATA = "stale_data"
     PLAN = "plan"
     ANOMALY = "anomaly"
+    SOURCE = "source"
 
 
 _SEVERITY_RANK = {"warning": 1, "critical": 2}
@@ -241,6 +243,15 @@ def anomaly_condition(anomalous: bool) -> AlertCondition:
     if anomalous:
         return AlertCondition(AlertKind.ANOMALY, AlertSeverity.WARNING, clears=False)
     return AlertCondition(AlertKind.ANOMALY, None, clears=True)
+
+
+def source_condition(failing: bool) -> AlertCondition:
+    """Holds (warning) while a source feeding the goal's KPI has failed its last runs
+    (`NORTHSTAR_SOURCE_FAILURES_BEFORE_ALERT` in a row, SPEC §16); clears at its next
+    good run."""
+    if failing:
+        return AlertCondition(AlertKind.SOURCE, AlertSeverity.WARNING, clears=False)
+    return AlertCondition(AlertKind.SOURCE, None, clears=True)
 
 
 def alert_conditions(

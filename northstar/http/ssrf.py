@@ -122,6 +122,12 @@ async def resolve_destination(url: str, *, allow_private: bool) -> Destination:
     the URL: the resolver could hand out either). DestinationRefused when it must not be
     used or does not resolve."""
     host, port = _split(url)
+    return Destination(url, host, await resolve_host(host, port, allow_private=allow_private))
+
+
+async def resolve_host(host: str, port: int, *, allow_private: bool) -> IPAddress:
+    """The address to connect to for `host` (any protocol: a database's too), after the
+    same checks as a URL's host; DestinationRefused when it must not be used."""
     try:
         addresses = await _addresses(host, port)
     except (OSError, UnicodeError) as error:
@@ -132,7 +138,7 @@ async def resolve_destination(url: str, *, allow_private: bool) -> Destination:
         reason = refusal(address, allow_private=allow_private)
         if reason is not None:
             raise DestinationRefused(reason)
-    return Destination(url, host, addresses[0])
+    return addresses[0]
 
 
 async def check_destination(url: str, *, allow_private: bool) -> None:

@@ -52,6 +52,7 @@ from services.api.scim.routes import router as scim_router
 from services.api.sessions.routes import router as sessions_router
 from services.api.sessions.throttle import LoginThrottle
 from services.api.settings import ApiSettings
+from services.api.sources.routes import router as sources_router
 from services.api.units.routes import router as units_router
 from services.api.users.bootstrap import ensure_bootstrap_admin
 from services.api.users.routes import router as users_router
@@ -193,6 +194,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(alerts_router)
     app.include_router(reviews_router)
     app.include_router(webhooks_router)
+    app.include_router(sources_router)
     app.include_router(initiatives_router)
     app.include_router(check_ins_router)
     app.include_router(cycles_router)

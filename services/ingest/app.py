@@ -15,7 +15,9 @@ from northstar.auth.authenticator import Authenticator
 from northstar.auth.keys import Principal, Scope
 from northstar.config import load_settings
 from northstar.db.engine import create_engine
+from northstar.events.cardinality import CardinalityGate
 from northstar.events.model import FieldError, MetricEvent
+from northstar.events.publisher import BrokerUnavailable, EventPublisher
 from northstar.events.routing import HotSeries
 from northstar.events.validation import utc_now, validate_event
 from northstar.http.health import database_check, health_router
@@ -31,8 +33,6 @@ from services.ingest.bodies import (
     media_type,
     parse_body,
 )
-from services.ingest.cardinality import CardinalityGate
-from services.ingest.publisher import BrokerUnavailable, EventPublisher
 from services.ingest.ratelimit import RateLimiter
 from services.ingest.settings import IngestSettings
 from services.ingest.spreadsheet import CSV

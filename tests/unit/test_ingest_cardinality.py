@@ -1,4 +1,4 @@
-"""Ingest's cap check (`services/ingest/cardinality.py`) skips most of the work on the
+"""Ingest's cap check (`northstar/events/cardinality.py`) skips most of the work on the
 common path by bounds; this checks that it refuses exactly what the full decision
 (`admit`, knowing every stored set) refuses, for any catalogue and request. The stored
 sets come from a dict here instead of PostgreSQL (the query is exercised by
@@ -20,8 +20,8 @@ from northstar.domain.cardinality import (
     MetricCardinality,
     admit,
 )
+from northstar.events.cardinality import CardinalityGate
 from northstar.events.model import MetricEvent
-from services.ingest.cardinality import CardinalityGate
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 _DIMENSIONS = st.dictionaries(st.sampled_from("abcdef"), st.sampled_from("xyz"), max_size=3)

@@ -14,6 +14,7 @@ import pytest
 
 from devstack.webdemo import ADMIN, CEO, DEMO_PASSWORD, LEAD, VIEWER, DemoStack
 from tests.notifications.conftest import Mailbox
+from tests.sources.conftest import shop_db  # noqa: F401 (fixture: the shop's own database)
 from tests.web.conftest import run_story
 
 # One worker runs the whole module, so its module-scoped stack starts once (pytest-xdist).
@@ -422,3 +423,62 @@ def test_a_lead_creates_a_kpi_a_goal_and_a_sub_goal_in_their_unit_and_an_editor_
     assert shown["subId"] in [g["id"] for g in archived["items"]]
     assert (shots / "new-goal-form.png").stat().st_size > 0
     assert shown["violations"] == []
+
+
+def test_an_editor_adds_a_sql_source_previews_saves_and_runs_it_and_its_goal_moves(
+    demo: DemoStack,
+    shop_db: str,  # noqa: F811
+) -> None:
+    """The CEO (an editor) adds a SQL source on the shop's ticket table from the Sources
+    page: the preview shows its rows before anything is saved, the run succeeds, and the
+    goal on the KPI reading its metric gets the pulled value (issue 25)."""
+    metric = "shop_ticket_hours"
+    with _api(demo) as api:
+        assert (
+            api.post(
+                "/v1/kpis",
+                json={
+                    "key": metric,
+                    "name": "Ticket hours",
+                    "expression": f"sum({metric})",
+                    "kind": "lagging",
+                },
+            ).status_code
+            == 201
+        )
+        now = time.time()
+        goal = api.post(
+            "/v1/goals",
+            json={
+                "title": "Ticket hours from the shop",
+                "kpi": metric,
+                "target": 100,
+                "start": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 86400)),
+                "due": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 86400)),
+            },
+        ).json()
+    shown = run_story(
+        "sources",
+        demo.url,
+        EDITOR_EMAIL=CEO.email,
+        EDITOR_PASSWORD=DEMO_PASSWORD,
+        SOURCE_NAME="shop-tickets",
+        METRIC=metric,
+        SHOP_URL=shop_db,
+        SHOP_SECRET=shop_db.split("@")[0],
+        QUERY="SELECT resolved_at AS time, hours AS value, team FROM tickets "
+        "WHERE resolved_at >= :start AND resolved_at < :end",
+    )
+    assert shown["previewRows"] == 3, shown
+    assert "3 rows · 3 events would be stored" in shown["summary"]
+    assert "succeeded" in shown["runLog"]
+    assert not shown["secretShown"]
+    assert shown["violations"] == []
+    with _api(demo) as api:
+        deadline = time.monotonic() + 30
+        while True:
+            status = api.get(f"/v1/goals/{goal['id']}/status").json()
+            if status["actual"] == 15.0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    assert status["actual"] == 15.0, status

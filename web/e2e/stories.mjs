@@ -515,6 +515,40 @@ async function setup(browser) {
   return { unitsOffered, goalId, subId, subUnit, breadcrumb, forced, scorecardAfter, violations };
 }
 
+/** An editor adds a SQL source: previews its rows, saves it, runs it and sees the run succeed. */
+async function sources(browser) {
+  const page = await newPage(browser);
+  const violations = [];
+  await signIn(page, base, env("EDITOR_EMAIL"), env("EDITOR_PASSWORD"));
+  await page.getByRole("link", { name: "Sources", exact: true }).click();
+  await page.getByRole("heading", { name: "Sources", level: 1 }).waitFor();
+  const form = page.getByRole("form", { name: "New source" });
+  await form.getByLabel("Name").fill(env("SOURCE_NAME"));
+  await form.getByLabel("Kind").selectOption("sql");
+  await form.getByLabel("Metric").fill(env("METRIC"));
+  await form.getByLabel(/^Connection/).fill(env("SHOP_URL"));
+  await form.getByLabel("Query").fill(env("QUERY"));
+  await form.getByLabel("Every (ISO-8601) or cron").fill("PT1H");
+  await form.getByLabel("Lookback").fill("PT6H");
+  await form.getByRole("button", { name: "Preview" }).click();
+  const preview = form.getByRole("region", { name: "Preview" });
+  const summary = await form.getByRole("status").filter({ hasText: "events would be stored" }).innerText();
+  const previewRows = await form.getByRole("region", { name: "Preview rows" }).locator("tbody tr").count();
+  violations.push(...(await axe(page, "sources (preview)")));
+  await preview.count();
+  await form.getByRole("button", { name: "Save source" }).click();
+  const table = page.getByRole("region", { name: "Sources table" });
+  const row = table.getByRole("row").filter({ hasText: env("SOURCE_NAME") });
+  await row.waitFor();
+  await row.getByRole("button", { name: "Run now" }).click();
+  const log = page.getByRole("table", { name: "Run log" });
+  await log.getByTestId("run-status").filter({ hasText: "succeeded" }).first().waitFor({ timeout: 30_000 });
+  const runLog = await log.innerText();
+  violations.push(...(await axe(page, "sources (run log)")));
+  const mainText = await page.locator("main").innerText();
+  return { summary, previewRows, runLog, secretShown: mainText.includes(env("SHOP_SECRET")), violations };
+}
+
 /** A PNG of one part of the page (or the whole page), for a person to look at. */
 // Single sign-on (tests/sso): "Sign in with …" on the sign-in page, the provider's own
 // login and consent screens, back in the app signed in; then signing out here sends the
@@ -560,7 +594,7 @@ async function shot(page, dir, name, locator) {
   await (locator ?? page).screenshot({ path: `${dir}/${name}.png` });
 }
 
-const STORIES = { lead, ceo, admin, viewer, notifications, setup, sso };
+const STORIES = { lead, ceo, admin, viewer, notifications, setup, sso, sources };
 const story = STORIES[process.argv[2]];
 if (!story) {
   console.error(`usage: node e2e/stories.mjs ${Object.keys(STORIES).join("|")}`);

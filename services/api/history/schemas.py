@@ -44,7 +44,7 @@ class AlertEntry(BaseModel):
         "alert.resolved."
     )
     alert_id: uuid.UUID = Field(description="The alert.")
-    kind: AlertKind = Field(description="status, forecast or stale_data.")
+    kind: AlertKind = Field(description="status, forecast, stale_data, plan, anomaly or source.")
     severity: AlertSeverity = Field(description="The alert's severity after the change.")
     state: AlertState = Field(description="The alert's state after the change.")
     actor: str | None = Field(

@@ -25,6 +25,7 @@ const StrategyPage = lazy(() => import("@/features/strategy/StrategyPage"));
 const AdminPage = lazy(() => import("@/features/admin/AdminPage"));
 const NewGoalPage = lazy(() => import("@/features/goalsetup/NewGoalPage"));
 const NotificationsPage = lazy(() => import("@/features/notifications/NotificationsPage"));
+const SourcesPage = lazy(() => import("@/features/sources/SourcesPage"));
 
 const queries = new QueryClient({
   defaultOptions: {
@@ -76,6 +77,11 @@ function Layout() {
                 </NavLink>
               </li>
             ))}
+            {can("sources:manage") && (
+              <li>
+                <NavLink to="/sources">Sources</NavLink>
+              </li>
+            )}
             {admin && (
               <li>
                 <NavLink to="/admin">Administration</NavLink>
@@ -122,6 +128,7 @@ export function App() {
               <Route path="strategy" element={<StrategyPage />} />
               <Route path="admin" element={<AdminPage />} />
               <Route path="notifications" element={<NotificationsPage />} />
+              <Route path="sources" element={<SourcesPage />} />
               <Route path="sign-in" element={<Navigate to="/" replace />} />
               <Route path="*" element={<NotFound />} />
             </Route>

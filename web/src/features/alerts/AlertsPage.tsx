@@ -60,6 +60,7 @@ export default function AlertsPage() {
             <option value="status">Status</option>
             <option value="forecast">Forecast</option>
             <option value="stale_data">Stale data</option>
+            <option value="source">Source failing</option>
           </select>
         </label>
         <label>

@@ -586,6 +586,7 @@ const ALERT_KIND: Record<string, string> = {
   stale_data: "Stale data",
   plan: "Plan",
   anomaly: "Anomaly",
+  source: "Source failing",
 };
 
 const REASONED = ["target", "baseline", "due"] as const;

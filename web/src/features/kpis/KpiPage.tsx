@@ -7,7 +7,7 @@ import { Chart } from "@/shared/components/Chart";
 import { Panel, QueryState } from "@/shared/components/Feedback";
 import { formatNumber, formatPercent } from "@/shared/lib/format";
 
-import { useBreakdown, useKpi, useMetrics, useSeries } from "./api";
+import { useBreakdown, useFeedingSources, useKpi, useMetrics, useSeries } from "./api";
 import { KpiForm } from "./KpiForm";
 
 const RANGES = [
@@ -36,6 +36,7 @@ export default function KpiPage() {
   const series = useSeries(key, range, step);
   const metrics = useMetrics();
   const breakdown = useBreakdown(key, by, range);
+  const feeding = useFeedingSources(kpi.data?.metrics ?? [], can("sources:manage"));
   const dimensions = useMemo(() => {
     const used = new Set(kpi.data?.metrics ?? []);
     return [
@@ -55,6 +56,17 @@ export default function KpiPage() {
             <code>{k.expression}</code> · {k.unit} · {k.kind}
           </p>
           {k.description && <p>{k.description}</p>}
+          {(feeding.data ?? []).length > 0 && (
+            <p data-testid="kpi-sources">
+              Pulled from{" "}
+              {(feeding.data ?? []).map((s, i) => (
+                <span key={s.id}>
+                  {i > 0 && ", "}
+                  <Link to="/sources">{s.name}</Link> ({s.kind}, metric <code>{s.metric}</code>)
+                </span>
+              ))}
+            </p>
+          )}
           <Panel title="Series">
             <form className="filters" aria-label="Series range" onSubmit={(e) => e.preventDefault()}>
               <label>

@@ -107,3 +107,17 @@ export function useSaveKpi(existing: string | null) {
     onSuccess: () => void client.invalidateQueries({ queryKey: ["kpi"] }).then(() => client.invalidateQueries({ queryKey: ["kpis"] })),
   });
 }
+
+/** The sources (pulled data) that feed any of `metrics`; only for those who may see
+ * sources (admins and editors), empty otherwise. */
+export function useFeedingSources(metrics: string[], allowed: boolean) {
+  return useQuery({
+    queryKey: ["sources", "feeding", metrics],
+    enabled: allowed && metrics.length > 0,
+    queryFn: async () => {
+      const all = (await request(api.GET("/v1/sources", { params: { query: { limit: 1000 } } })))
+        .items;
+      return all.filter((s) => metrics.includes(s.metric));
+    },
+  });
+}

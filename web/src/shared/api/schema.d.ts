@@ -922,6 +922,93 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List sources (connections are never shown) */
+        get: operations["list_sources_v1_sources_get"];
+        put?: never;
+        /**
+         * Create a source
+         * @description The connection is stored encrypted and never shown back. Its host must resolve to a public address unless NORTHSTAR_WEBHOOK_ALLOW_PRIVATE_NETWORKS is set (link-local and metadata addresses never): else 422. 409 when the name is taken. The first run is due at the schedule's next slot.
+         */
+        post: operations["create_source_v1_sources_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sources/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a source once and show what it would store, storing nothing
+         * @description The same body as a source, plus `limit` (rows, default 20). Asks for the window a first run would (from `cursor.since`, or one lookback ago). 422 in words when the definition is invalid or the source fails (a query that writes, a timeout, a connection refused).
+         */
+        post: operations["preview_source_v1_sources_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sources/{source_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a source */
+        get: operations["get_source_v1_sources__source_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a source and its run log
+         * @description Values it stored stay. A run in flight finishes without recording.
+         */
+        delete: operations["delete_source_v1_sources__source_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a source
+         * @description Fields absent are kept; so is the connection unless a new one is given. The name cannot change (it is half of every pulled value's dedupe key). A new schedule takes effect from its next slot.
+         */
+        patch: operations["update_source_v1_sources__source_id__patch"];
+        trace?: never;
+    };
+    "/v1/sources/{source_id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The source's run log, newest first */
+        get: operations["list_runs_v1_sources__source_id__runs_get"];
+        put?: never;
+        /**
+         * Run a source now
+         * @description Queues a run (status `queued`); a collector takes it within about a second and it becomes `running`, then `succeeded` or `failed`: follow it with `GET /v1/sources/{id}/runs`. Works for a disabled source too.
+         */
+        post: operations["run_now_v1_sources__source_id__runs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/subscriptions": {
         parameters: {
             query?: never;
@@ -1350,7 +1437,7 @@ export interface components {
             alert_id: string;
             /** @description alert.opened, alert.updated (severity raised), alert.acknowledged or alert.resolved. */
             event: components["schemas"]["AlertEventType"];
-            /** @description status, forecast or stale_data. */
+            /** @description status, forecast, stale_data, plan, anomaly or source. */
             kind: components["schemas"]["AlertKind"];
             /**
              * Note
@@ -1415,7 +1502,7 @@ export interface components {
          * @description What an alert is about; a goal has at most one unresolved alert of each kind.
          * @enum {string}
          */
-        AlertKind: "status" | "forecast" | "stale_data" | "plan" | "anomaly";
+        AlertKind: "status" | "forecast" | "stale_data" | "plan" | "anomaly" | "source";
         /**
          * AlertOut
          * @description The alert object, as `alert.*` events carry it.
@@ -2122,6 +2209,55 @@ export interface components {
          * @enum {string}
          */
         Compare: "expected" | "previous";
+        /** ConnectionIn */
+        ConnectionIn: {
+            /**
+             * Headers
+             * @description http kinds: extra request headers (write-only).
+             */
+            headers?: {
+                [key: string]: string;
+            };
+            /**
+             * Token
+             * @description http kinds: sent as `Authorization: Bearer <token>` (write-only).
+             */
+            token?: string | null;
+            /**
+             * Url
+             * @description sql: a database URL (`postgresql://user:pass@host:5432/db`, `mysql://…` for MySQL and MariaDB); prometheus: the server's base URL; http_json: the document's URL, which may hold `{start}` and `{end}`. Write-only: stored encrypted, never shown back.
+             */
+            url: string;
+        };
+        /** CursorIn */
+        CursorIn: {
+            /**
+             * Lookback
+             * @description ISO-8601 duration: each run asks for rows from the watermark (the newest row time stored) minus this, so late rows are still picked up. At most P7D.
+             * @default PT1H
+             */
+            lookback: string;
+            /**
+             * Settle
+             * @description ISO-8601 duration: rows younger than this are left for a later run (values still changing, e.g. today's total).
+             * @default PT0S
+             */
+            settle: string;
+            /**
+             * Since
+             * @description Where the first run starts (default: one lookback ago).
+             */
+            since?: string | null;
+        };
+        /** CursorOut */
+        CursorOut: {
+            /** Lookback */
+            lookback: string;
+            /** Settle */
+            settle: string;
+            /** Since */
+            since: string | null;
+        };
         /** CycleCreate */
         CycleCreate: {
             /**
@@ -3916,6 +4052,20 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** Page[RunOut] */
+        Page_RunOut_: {
+            /** Items */
+            items: components["schemas"]["RunOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[SourceOut] */
+        Page_SourceOut_: {
+            /** Items */
+            items: components["schemas"]["SourceOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
         /** Page[SubscriptionOut] */
         Page_SubscriptionOut_: {
             /** Items */
@@ -4004,6 +4154,63 @@ export interface components {
              * Format: uuid
              */
             user_id: string;
+        };
+        /** PreviewEvent */
+        PreviewEvent: {
+            /** Dimensions */
+            dimensions: {
+                [key: string]: string;
+            };
+            /** Event Id */
+            event_id: string;
+            /** Metric */
+            metric: string;
+            /** Source */
+            source: string;
+            /**
+             * Timestamp
+             * Format: date-time
+             */
+            timestamp: string;
+            /** Value */
+            value: number;
+        };
+        /** PreviewOut */
+        PreviewOut: {
+            /**
+             * Events
+             * @description The events they would become.
+             */
+            events: components["schemas"]["PreviewEvent"][];
+            /**
+             * Problems
+             * @description Rows left out, and why.
+             */
+            problems: components["schemas"]["PreviewProblem"][];
+            /**
+             * Rows
+             * @description The rows as the source returned them.
+             */
+            rows: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Window End
+             * Format: date-time
+             */
+            window_end: string;
+            /**
+             * Window Start
+             * Format: date-time
+             */
+            window_start: string;
+        };
+        /** PreviewProblem */
+        PreviewProblem: {
+            /** Index */
+            index: number;
+            /** Message */
+            message: string;
         };
         /** @description RFC 9457 problem details. */
         Problem: {
@@ -4235,6 +4442,71 @@ export interface components {
          * @enum {string}
          */
         RollupPolicy: "weighted" | "worst";
+        /** RunOut */
+        RunOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Duplicates
+             * @description Values already stored by an earlier run.
+             */
+            duplicates: number | null;
+            /** Duration Seconds */
+            duration_seconds: number | null;
+            /**
+             * Error
+             * @description Why the run failed, or which rows it left out.
+             */
+            error: string | null;
+            /**
+             * Events
+             * @description Values stored by this run (new ones).
+             */
+            events: number | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Rejected
+             * @description Rows left out (the error says why).
+             */
+            rejected: number | null;
+            /**
+             * Rows
+             * @description Rows the source returned.
+             */
+            rows: number | null;
+            /**
+             * Source Id
+             * Format: uuid
+             */
+            source_id: string;
+            /** Started At */
+            started_at: string | null;
+            /** @description `queued` until a collector takes it, then `running`, then `succeeded` or `failed`. */
+            status: components["schemas"]["RunStatus"];
+            /**
+             * Trigger
+             * @description `schedule` or `manual` (run now).
+             */
+            trigger: string;
+            /** Window End */
+            window_end: string | null;
+            /** Window Start */
+            window_start: string | null;
+        };
+        /**
+         * RunStatus
+         * @enum {string}
+         */
+        RunStatus: "queued" | "running" | "succeeded" | "failed";
         /** SecretCreate */
         SecretCreate: {
             /**
@@ -4394,6 +4666,206 @@ export interface components {
              * @description The goal's title then.
              */
             title: string;
+        };
+        /** SourceCreate */
+        SourceCreate: {
+            connection: components["schemas"]["ConnectionIn"];
+            cursor?: components["schemas"]["CursorIn"];
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            kind: components["schemas"]["SourceKindName"];
+            /**
+             * Mapping
+             * @description sql: `{time, value, dimensions: [columns]}` column names (default `time`, `value`, every other column a dimension); http_json: JMESPath expressions on each row, `dimensions` a list of field names or `{dimension: expression}`; prometheus: `{step: ISO-8601 duration (default PT1M), dimensions: [labels to keep]}`.
+             */
+            mapping?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Max Rows
+             * @description Row cap: a run that gets more rows fails, storing nothing.
+             * @default 10000
+             */
+            max_rows: number;
+            /**
+             * Metric
+             * @description The metric the values feed.
+             */
+            metric: string;
+            /**
+             * Name
+             * @description Unique; pulled events carry `pull:<name>` as their source. It cannot change later (it is half of every pulled value's dedupe key).
+             */
+            name: string;
+            /**
+             * Query
+             * @description sql: a SELECT (it may use `:start` and `:end`, the run's window); prometheus: PromQL; http_json: a JMESPath expression selecting the rows (`@`: the document is the list).
+             */
+            query: string;
+            /**
+             * Schedule
+             * @description `{"cron": "*\/15 * * * *"}` (five fields, UTC) or `{"every": "PT15M"}` (at least PT10S; slots aligned to the Unix epoch).
+             */
+            schedule: {
+                [key: string]: string;
+            };
+            /**
+             * Timeout Seconds
+             * @description Per-run timeout (SQL: the statement timeout).
+             * @default 30
+             */
+            timeout_seconds: number;
+        };
+        /**
+         * SourceKindName
+         * @enum {string}
+         */
+        SourceKindName: "sql" | "prometheus" | "http_json";
+        /** SourceOut */
+        SourceOut: {
+            /**
+             * Connection Host
+             * @description The host the connection reaches; the connection itself is never shown.
+             */
+            connection_host: string;
+            /** Consecutive Failures */
+            consecutive_failures: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            cursor: components["schemas"]["CursorOut"];
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            kind: components["schemas"]["SourceKindName"];
+            last_run: components["schemas"]["RunOut"] | null;
+            /** Mapping */
+            mapping: {
+                [key: string]: unknown;
+            };
+            /** Max Rows */
+            max_rows: number;
+            /** Metric */
+            metric: string;
+            /** Name */
+            name: string;
+            /**
+             * Next Run At
+             * Format: date-time
+             */
+            next_run_at: string;
+            /** Query */
+            query: string;
+            /** Schedule */
+            schedule: {
+                [key: string]: string;
+            };
+            /** Timeout Seconds */
+            timeout_seconds: number;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Watermark
+             * @description The newest row time stored so far.
+             */
+            watermark: string | null;
+        };
+        /** SourcePreview */
+        SourcePreview: {
+            connection: components["schemas"]["ConnectionIn"];
+            cursor?: components["schemas"]["CursorIn"];
+            /**
+             * Enabled
+             * @description Ignored.
+             */
+            enabled?: boolean | null;
+            kind: components["schemas"]["SourceKindName"];
+            /**
+             * Limit
+             * @description Rows to fetch at most.
+             * @default 20
+             */
+            limit: number;
+            /**
+             * Mapping
+             * @description sql: `{time, value, dimensions: [columns]}` column names (default `time`, `value`, every other column a dimension); http_json: JMESPath expressions on each row, `dimensions` a list of field names or `{dimension: expression}`; prometheus: `{step: ISO-8601 duration (default PT1M), dimensions: [labels to keep]}`.
+             */
+            mapping?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Max Rows
+             * @description Row cap: a run that gets more rows fails, storing nothing.
+             * @default 10000
+             */
+            max_rows: number;
+            /**
+             * Metric
+             * @description The metric the values feed.
+             */
+            metric: string;
+            /**
+             * Name
+             * @default preview
+             */
+            name: string;
+            /**
+             * Query
+             * @description sql: a SELECT (it may use `:start` and `:end`, the run's window); prometheus: PromQL; http_json: a JMESPath expression selecting the rows (`@`: the document is the list).
+             */
+            query: string;
+            /**
+             * Schedule
+             * @description Ignored.
+             */
+            schedule?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Timeout Seconds
+             * @description Per-run timeout (SQL: the statement timeout).
+             * @default 30
+             */
+            timeout_seconds: number;
+        };
+        /** SourceUpdate */
+        SourceUpdate: {
+            /** @description A new connection; absent: the stored one is kept. */
+            connection?: components["schemas"]["ConnectionIn"] | null;
+            cursor?: components["schemas"]["CursorIn"] | null;
+            /** Enabled */
+            enabled?: boolean | null;
+            /** Mapping */
+            mapping?: {
+                [key: string]: unknown;
+            } | null;
+            /** Max Rows */
+            max_rows?: number | null;
+            /** Metric */
+            metric?: string | null;
+            /** Query */
+            query?: string | null;
+            /**
+             * Schedule
+             * @description `{"cron": "*\/15 * * * *"}` (five fields, UTC) or `{"every": "PT15M"}` (at least PT10S; slots aligned to the Unix epoch).
+             */
+            schedule?: {
+                [key: string]: string;
+            } | null;
+            /** Timeout Seconds */
+            timeout_seconds?: number | null;
         };
         /** StatusEntry */
         StatusEntry: {
@@ -11875,6 +12347,876 @@ export interface operations {
                 };
             };
             /** @description A value is invalid or out of range; `errors` lists them. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the error is logged under the X-Request-ID. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the shared rate limit store) is unreachable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_sources_v1_sources_get: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_SourceOut_"];
+                };
+            };
+            /** @description Malformed request (body, cursor or a control character in the URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credentials, or a key that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the error is logged under the X-Request-ID. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the shared rate limit store) is unreachable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_source_v1_sources_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SourceCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SourceOut"];
+                };
+            };
+            /** @description Malformed request (body, cursor or a control character in the URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credentials, or a key that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state of a resource; the detail says which. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the error is logged under the X-Request-ID. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the shared rate limit store) is unreachable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    preview_source_v1_sources_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SourcePreview"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewOut"];
+                };
+            };
+            /** @description Malformed request (body, cursor or a control character in the URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credentials, or a key that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state of a resource; the detail says which. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the error is logged under the X-Request-ID. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the shared rate limit store) is unreachable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_source_v1_sources__source_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                source_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SourceOut"];
+                };
+            };
+            /** @description Malformed request (body, cursor or a control character in the URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credentials, or a key that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the error is logged under the X-Request-ID. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the shared rate limit store) is unreachable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_source_v1_sources__source_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                source_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (body, cursor or a control character in the URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credentials, or a key that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state of a resource; the detail says which. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the error is logged under the X-Request-ID. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the shared rate limit store) is unreachable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_source_v1_sources__source_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                source_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SourceUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SourceOut"];
+                };
+            };
+            /** @description Malformed request (body, cursor or a control character in the URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credentials, or a key that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state of a resource; the detail says which. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the error is logged under the X-Request-ID. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the shared rate limit store) is unreachable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_runs_v1_sources__source_id__runs_get: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                source_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_RunOut_"];
+                };
+            };
+            /** @description Malformed request (body, cursor or a control character in the URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credentials, or a key that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the error is logged under the X-Request-ID. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the shared rate limit store) is unreachable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    run_now_v1_sources__source_id__runs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                source_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description Malformed request (body, cursor or a control character in the URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credentials, or a key that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state of a resource; the detail says which. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;

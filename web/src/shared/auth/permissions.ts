@@ -21,7 +21,8 @@ export type Action =
   | "people:manage"
   | "keys:manage"
   | "webhooks:manage"
-  | "audit:read";
+  | "audit:read"
+  | "sources:manage";
 
 const UNIT_SCOPED: ReadonlySet<Action> = new Set<Action>([
   "goals:write",

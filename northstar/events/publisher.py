@@ -1,4 +1,5 @@
-"""Hands validated events to Kafka and reports success only once the broker acknowledged.
+"""Hands validated events to Kafka and reports success only once the broker acknowledged
+(ingest's pushed events and the collector's pulled ones alike).
 
 The producer is started in the background and restarted on failure, so ingest comes up
 (and answers 503 with Retry-After) while the broker is away, and recovers by itself.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -19,6 +21,9 @@ from northstar.events.routing import HotSeries
 from northstar.kafka import Topics, ensure_topics, producer, send_events
 from northstar.telemetry import INGEST_BROKER_UP
 
+if TYPE_CHECKING:
+    from prometheus_client import Gauge
+
 log = logging.getLogger(__name__)
 
 
@@ -28,9 +33,17 @@ class BrokerUnavailable(Exception):
 
 class EventPublisher:
     def __init__(
-        self, settings: KafkaSettings, *, timeout: float, hot: HotSeries | None = None
+        self,
+        settings: KafkaSettings,
+        *,
+        timeout: float,
+        hot: HotSeries | None = None,
+        client_id: str = "northstar-ingest",
+        broker_up: Gauge = INGEST_BROKER_UP,
     ) -> None:
         self._settings = settings
+        self._client_id = client_id
+        self._broker_up = broker_up
         self._timeout = timeout
         self._hot = hot
         self._topics = Topics.with_prefix(settings.topic_prefix)
@@ -44,7 +57,7 @@ class EventPublisher:
     async def _connect_forever(self) -> None:
         delay = 0.5
         while True:
-            candidate = producer(self._settings, client_id="northstar-ingest")
+            candidate = producer(self._settings, client_id=self._client_id)
             try:
                 await ensure_topics(self._settings)
                 await candidate.start()
@@ -53,13 +66,13 @@ class EventPublisher:
                 log.warning(
                     "Kafka unreachable, retrying", extra={"error": repr(error), "retry_in_s": delay}
                 )
-                INGEST_BROKER_UP.set(0)
+                self._broker_up.set(0)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10)
                 continue
             self._producer = candidate
             self._ready.set()
-            INGEST_BROKER_UP.set(1)
+            self._broker_up.set(1)
             log.info("connected to Kafka", extra={"bootstrap": self._settings.kafka_bootstrap})
             return
 
@@ -85,10 +98,10 @@ class EventPublisher:
                 self._timeout,
             )
         except (TimeoutError, KafkaError, OSError) as error:
-            INGEST_BROKER_UP.set(0)
+            self._broker_up.set(0)
             log.warning("produce failed", extra={"error": repr(error), "events": len(events)})
             raise BrokerUnavailable(str(error) or type(error).__name__) from error
-        INGEST_BROKER_UP.set(1)
+        self._broker_up.set(1)
 
     async def check(self) -> None:
         """Readiness: the producer is connected and the broker answers metadata."""

@@ -1,4 +1,5 @@
-"""Cardinality limits at ingest: refuse early what ingest can already know.
+"""Cardinality limits before Kafka: refuse early what ingest (and the collector) can
+already know.
 
 The evaluator is the authority (a message can reach Kafka without ingest; it decides
 with each metric's catalogue row locked, `northstar.rollups.writer`). Ingest applies the
