@@ -20,7 +20,11 @@ PASSWORD = "audit passphrase 2026"
 
 # POST routes that only read (their input is a body): they change nothing, so they leave no
 # record; `test_read_only_posts_leave_no_record` holds them to that.
-READ_ONLY_POSTS = {("POST", "/v1/kpis/expression-check")}
+READ_ONLY_POSTS = {
+    ("POST", "/v1/kpis/expression-check"),
+    ("POST", "/v1/export"),  # writes documents out, changes nothing
+    ("POST", "/v1/sources/preview"),  # runs a query once, stores nothing
+}
 
 
 async def _records(client: httpx.AsyncClient) -> list[dict[str, Any]]:
@@ -131,6 +135,42 @@ async def test_every_mutating_route_leaves_one_record(
             "expires_at",
         ),
         ("DELETE", "/v1/webhooks/{webhook_id}", None, "delete", "webhook", "url"),
+        (
+            "POST",
+            "/v1/sources",
+            {
+                "name": "shop",
+                "kind": "sql",
+                "connection": {"url": "postgresql://reader:source-password@127.0.0.1:9/shop"},
+                "query": "SELECT created_at AS time, total AS value FROM orders",
+                "metric": "order_total",
+                "schedule": {"every": "PT5M"},
+            },
+            "create",
+            "source",
+            "query",
+        ),
+        ("PATCH", "/v1/sources/{source_id}", {"max_rows": 500}, "update", "source", "max_rows"),
+        ("POST", "/v1/sources/{source_id}/runs", None, "run", "source", "run_id"),
+        ("DELETE", "/v1/sources/{source_id}", None, "delete", "source", "query"),
+        (
+            "POST",
+            "/v1/apply",
+            {
+                "documents": [
+                    {
+                        "apiVersion": "northstar/v1",
+                        "kind": "Unit",
+                        "metadata": {"name": "applied-team"},
+                        "spec": {"name": "Applied team", "kind": "team"},
+                    }
+                ],
+                "dry_run": False,
+            },
+            "create",
+            "unit",
+            "name",
+        ),
         (
             "POST",
             "/v1/identity-providers",
@@ -301,6 +341,8 @@ async def test_every_mutating_route_leaves_one_record(
                 shown.append(answer["secret"])
             if template == "/v1/channels":
                 ids["channel_id"] = answer["id"]
+            if template == "/v1/sources":
+                ids["source_id"] = answer["id"]
             if template == "/v1/subscriptions":
                 ids["subscription_id"] = answer["id"]
             if template == "/v1/digests":
@@ -347,6 +389,7 @@ async def test_every_mutating_route_leaves_one_record(
     assert PASSWORD not in text and admin_key not in text
     assert shown and not any(secret in text for secret in shown)
     assert "TIiajkdnla" not in text  # a channel's target
+    assert "source-password" not in text  # a source's connection
     assert ids["invitation"] not in text
     stored = await fetch(database_url, "SELECT key_hash FROM api_keys")
     assert not any(row["key_hash"] in text for row in stored)
