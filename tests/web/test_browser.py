@@ -3,6 +3,7 @@ what a team lead, the CEO and a viewer see and can do (SPEC §15, issue 17)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ from urllib.parse import unquote
 
 import httpx
 import pytest
+from openpyxl import load_workbook
 
 from devstack.webdemo import ADMIN, CEO, DEMO_PASSWORD, LEAD, VIEWER, DemoStack
 from tests.notifications.conftest import Mailbox
@@ -158,6 +160,8 @@ def test_the_ceo_runs_a_review_changes_a_target_citing_it_and_prints_the_pack(
     decision = "Move two account managers from EU to APAC"
     reason = "APAC launch slipped by two weeks"
     pdf = tmp_path / "pack.pdf"
+    xlsx = tmp_path / "scorecard.xlsx"
+    action = "Call the three largest APAC prospects"
 
     shown = run_story(
         "ceo",
@@ -169,6 +173,9 @@ def test_the_ceo_runs_a_review_changes_a_target_citing_it_and_prints_the_pack(
         REASON=reason,
         DECISION=decision,
         PDF_PATH=str(pdf),
+        XLSX_PATH=str(xlsx),
+        ACTION=action,
+        ACTION_OWNER=LEAD.name,
     )
 
     with _api(demo) as api:
@@ -197,6 +204,28 @@ def test_the_ceo_runs_a_review_changes_a_target_citing_it_and_prints_the_pack(
         assert " ".join(status["title"].split()) in text, raw
     assert decision in text
     assert "Weekly company review" in text
+    # Reviews people can hand out (issue 24): units, owners, a chart per goal, old → new.
+    change = r"(\d+(?:\.\d)?[KM]) → (\d+(?:\.\d)?[KM]) EUR"
+    said = re.fullmatch(
+        f"Target changed: {change}; recorded in this review.", shown["targetChanged"]
+    )
+    assert said is not None, shown["targetChanged"]
+    assert float(shown["targetFieldAfter"]) == new_target, "the field shows the new value"
+    assert kinds["target_change"]["text"].startswith(f"Target of “APAC revenue”: {said[1]} → ")
+    assert kinds["action"]["owner"] == LEAD.name and kinds["action"]["text"] == action
+    assert "EUR" in text and "→" in text
+    assert f"Owner: {LEAD.name}" in text, "owners are in the pack"
+    assert "Unit: Sales APAC" in text, "org units are in the pack"
+    assert shown["packCharts"] > 0 and shown["packGoals"] == len(review["snapshot"])
+    for line in shown["agendaText"].splitlines():
+        assert line.lower().count("off track") <= 1, line  # a status appears once
+    # The scorecard downloads as a workbook openpyxl reads back, with every goal in it.
+    assert shown["xlsxName"].endswith(".xlsx")
+    sheet = load_workbook(xlsx).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:4] == ("Goal", "Parent goal", "Unit", "Owner")
+    assert sorted(r[0] for r in rows[1:]) == sorted(g["title"] for g in _goals(demo))
     assert "Invalid" not in shown["expressionError"]
     assert "position 12" in shown["expressionError"]
     assert shown["violations"] == []

@@ -141,17 +141,42 @@ async function ceo(browser) {
   await change.getByLabel("New target").fill(env("NEW_TARGET"));
   await change.getByLabel("Reason").fill(env("REASON"));
   await change.getByRole("button", { name: "Change target" }).click();
-  await item.getByText("Target changed; recorded in this review.").waitFor();
+  const targetChanged = await item.getByText(/^Target changed: .*; recorded in this review\.$/).innerText();
+  const targetFieldAfter = await change.getByLabel("New target").inputValue();
+  // An action is handed to a person picked from the people the app knows.
+  await decisions.getByLabel("Action").check();
+  await decisions.getByLabel("Text").fill(env("ACTION"));
+  await decisions.getByLabel("Owner").selectOption({ label: env("ACTION_OWNER") });
+  await decisions.getByRole("button", { name: "Record action" }).click();
+  await page.getByTestId("decisions").getByText(env("ACTION")).waitFor();
+  const agendaText = await page.locator("ol.agenda").innerText();
   violations.push(...(await axe(page, "review meeting")));
   const reviewId = new URL(page.url()).pathname.split("/")[2];
 
   await page.getByRole("link", { name: "Review pack (print)" }).click();
-  await page.getByTestId("review-pack").waitFor();
+  await page.locator("[data-testid=review-pack][data-ready=true]").waitFor();
+  const packRows = page.locator("[data-testid=review-pack] li.pack-goal");
+  await page.waitForFunction(
+    () =>
+      document.querySelectorAll("[data-testid=review-pack] .pack-chart[data-rendered=true]").length ===
+      document.querySelectorAll("[data-testid=review-pack] li.pack-goal").length,
+  );
+  const packCharts = await page.locator("[data-testid=review-pack] svg.pack-chart").count();
+  const packGoals = await packRows.count();
   violations.push(...(await axe(page, "review pack")));
   await page.emulateMedia({ media: "print" });
   const pdf = env("PDF_PATH");
   writeFileSync(pdf, await page.pdf({ format: "A4", printBackground: true }));
   await page.emulateMedia({ media: "screen" });
+
+  // The scorecard downloads as an Excel workbook (the api builds it).
+  await page.getByRole("link", { name: "Scorecard", exact: true }).click();
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "Download Excel" }).click(),
+  ]);
+  await download.saveAs(env("XLSX_PATH"));
+  const xlsxName = download.suggestedFilename();
 
   for (const [link, heading, name] of [
     ["KPIs", "KPIs", "kpis"],
@@ -170,7 +195,18 @@ async function ceo(browser) {
   await expression.fill("sum(revenue)) * 2");
   const expressionError = await page.getByTestId("expression-error").innerText();
   violations.push(...(await axe(page, "kpi")));
-  return { reviewId, agenda, expressionError, violations };
+  return {
+    reviewId,
+    agenda,
+    agendaText,
+    targetChanged,
+    targetFieldAfter,
+    packGoals,
+    packCharts,
+    xlsxName,
+    expressionError,
+    violations,
+  };
 }
 
 async function admin(browser) {

@@ -44,3 +44,13 @@ describe("numbers", () => {
     expect(formatPercent(0.826)).toBe("83 %");
   });
 });
+
+describe("formatChange", () => {
+  it("says old → new on one scale with the unit once", async () => {
+    const { formatChange } = await import("./format");
+    expect(formatChange(44_600_000, 30_000_000, "EUR")).toBe("44.6M → 30.0M EUR");
+    expect(formatChange(12, 15.5, "%")).toBe("12.0 → 15.5 %");
+    expect(formatChange(null, 3)).toBe("– → 3");
+    expect(formatChange("2026-01-01", "2026-02-01")).toBe("2026-01-01 → 2026-02-01");
+  });
+});

@@ -37,6 +37,32 @@ export function formatNumber(value: number | null | undefined, unit?: string): s
   return `${text} ${unit}`;
 }
 
+function withUnit(text: string, unit?: string): string {
+  if (!unit || unit === "count") return text;
+  if (unit === "%") return `${text} %`;
+  return `${text} ${unit}`;
+}
+
+/**
+ * A change of one quantity, old → new, the unit said once: "44.6M → 30.0M EUR". Both sides
+ * carry the same number of decimals so they read as one scale; a side that is not a
+ * number is an en dash.
+ */
+export function formatChange(from: unknown, to: unknown, unit?: string): string {
+  const numbers = [from, to].filter((v): v is number => typeof v === "number" && !Number.isNaN(v));
+  const big = numbers.some((v) => Math.abs(v) >= 10_000);
+  const decimals = (text: string) => /\.(\d+)/.exec(text)?.[1]?.length ?? 0;
+  const digits = Math.max(0, ...numbers.map((v) => decimals((big ? compact : plain).format(v))));
+  const format = new Intl.NumberFormat("en", {
+    notation: big ? "compact" : "standard",
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+  const side = (v: unknown) =>
+    typeof v === "number" && !Number.isNaN(v) ? format.format(v) : v === null || v === undefined ? "–" : String(v);
+  return withUnit(`${side(from)} → ${side(to)}`, unit);
+}
+
 /** 0.823 → "82 %". */
 export function formatPercent(share: number | null | undefined): string {
   if (share === null || share === undefined || Number.isNaN(share)) return "–";
