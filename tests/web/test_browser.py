@@ -259,6 +259,11 @@ def test_a_member_sets_up_notifications_and_a_lead_a_unit_channel_which_a_viewer
     # The refused target is explained next to its field; the accepted one is never shown.
     assert "an email channel's target is one email address" in shown["refused"]
     assert shown["targetLeft"] == ""
+    # Only what this server can send is offered (it has an SMTP relay), and a test arrives.
+    assert shown["kindsOffered"] == ["Email", "Slack", "Microsoft Teams", "Other (Apprise URL)"]
+    assert shown["testResult"] == f"Sent “Test message for {channel}” to {channel}."
+    tests = [m for m in web_mailbox.messages if m["Subject"] == f"Test message for {channel}"]
+    assert len(tests) == 1 and tests[0]["To"] == target, [m["Subject"] for m in web_mailbox.messages]
     assert shown["targetShown"] is False
     with _api(demo) as api:
         users = api.get("/v1/users", params={"limit": 1000}).json()["items"]

@@ -341,6 +341,11 @@ async function notifications(browser) {
   const channels = page.getByTestId("my-channels");
   await channels.getByRole("rowheader", { name: channel }).waitFor();
   const targetLeft = await targetField.inputValue();
+  const kindsOffered = await newChannel.getByLabel("Kind").locator("option").allInnerTexts();
+  // "Send a test": the api sends it now, to the test's SMTP server.
+  await channels.getByRole("button", { name: `Send a test to ${channel}` }).click();
+  const testResult = await channels.getByTestId("channel-test-result").getByText(/^(Sent|Not sent)/).innerText();
+  violations.push(...(await axe(page, "notifications (test sent)")));
 
   const subscription = page.getByRole("form", { name: "New subscription" });
   await subscription.getByLabel("Channel").selectOption({ label: channel });
@@ -450,6 +455,8 @@ async function notifications(browser) {
   return {
     refused,
     targetLeft,
+    kindsOffered,
+    testResult,
     delivery,
     subscriptionsBefore,
     reloaded,

@@ -226,6 +226,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/channels/kinds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The channel kinds this server can send
+         * @description Every kind with `sendable`: Slack, Teams and Apprise targets are sent directly; email only when an SMTP relay is configured (`NORTHSTAR_SMTP_HOST`), and otherwise `how_to_enable` says what to set. The web app offers only sendable kinds.
+         */
+        get: operations["channel_kinds_v1_channels_kinds_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/channels/{channel_id}": {
         parameters: {
             query?: never;
@@ -261,6 +281,26 @@ export interface paths {
         get: operations["list_deliveries_v1_channels__channel_id__deliveries_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/channels/{channel_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test message to a channel
+         * @description Sends a short test message now, from the api, through the same path as every message (Apprise; email through the SMTP relay) and answers whether the channel's service accepted it: `sent` false with `detail` saying why (never quoting the target) is still a 200, since the request itself was fine. Allowed to whoever may manage the channel (its person, a lead of its unit, editors, admins); at most 3 a minute and 20 an hour per channel (429). Audited as `test`. Not in the delivery log.
+         */
+        post: operations["test_channel_v1_channels__channel_id__test_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1847,6 +1887,29 @@ export interface components {
          * @enum {string}
          */
         ChannelKind: "email" | "slack" | "teams" | "apprise";
+        /** ChannelKindOut */
+        ChannelKindOut: {
+            /**
+             * How To Enable
+             * @description When not sendable: what an operator sets up to make it so.
+             */
+            how_to_enable: string | null;
+            /** @description The channel kind. */
+            kind: components["schemas"]["ChannelKind"];
+            /**
+             * Sendable
+             * @description Whether this server can send to channels of this kind (email needs an SMTP relay).
+             */
+            sendable: boolean;
+        };
+        /** ChannelKinds */
+        ChannelKinds: {
+            /**
+             * Items
+             * @description Every channel kind, sendable first.
+             */
+            items: components["schemas"]["ChannelKindOut"][];
+        };
         /** ChannelOut */
         ChannelOut: {
             /**
@@ -1869,6 +1932,19 @@ export interface components {
             /** Name */
             name: string;
             owner: components["schemas"]["Owner"];
+        };
+        /** ChannelTestOut */
+        ChannelTestOut: {
+            /**
+             * Detail
+             * @description What happened, in words: where the message went, or why it was not sent (the target is never quoted).
+             */
+            detail: string;
+            /**
+             * Sent
+             * @description Whether the channel's service accepted the test message.
+             */
+            sent: boolean;
         };
         /** CheckInCreate */
         CheckInCreate: {
@@ -6142,6 +6218,102 @@ export interface operations {
             };
         };
     };
+    channel_kinds_v1_channels_kinds_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelKinds"];
+                };
+            };
+            /** @description Malformed request (body, cursor or a control character in the URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credentials, or a key that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value is invalid or out of range; `errors` lists them. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the error is logged under the X-Request-ID. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the shared rate limit store) is unreachable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_channel_v1_channels__channel_id__get: {
         parameters: {
             query?: never;
@@ -6418,6 +6590,113 @@ export interface operations {
                 };
             };
             /** @description Too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the error is logged under the X-Request-ID. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the shared rate limit store) is unreachable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    test_channel_v1_channels__channel_id__test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelTestOut"];
+                };
+            };
+            /** @description Malformed request (body, cursor or a control character in the URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credentials, or a key that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state of a resource; the detail says which. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many tests of this channel; see `Retry-After`. */
             429: {
                 headers: {
                     /** @description Seconds to wait. */
