@@ -11,8 +11,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from northstar.notifications.settings import NotificationSettings
 from northstar.config import OutboundSettings
+from northstar.notifications.settings import NotificationSettings
 from services.api.app import create_app
 from services.api.settings import ApiSettings
 from services.evaluator.settings import EvaluatorSettings

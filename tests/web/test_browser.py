@@ -78,6 +78,7 @@ def test_a_team_lead_reads_the_scorecard_checks_in_on_an_at_risk_goal_and_acknow
         check_ins = api.get(f"/v1/goals/{at_risk['id']}/check-ins").json()["items"]
     newest = check_ins[0]
     assert (newest["comment"], newest["confidence"], newest["author"]) == (comment, 6, LEAD.name)
+    assert comment in shown["focusedAfterCheckIn"], "focus is on the new check-in"
     with _api(demo) as api:
         alerts = api.get("/v1/alerts", params={"goal_id": at_risk["id"]}).json()["items"]
     assert [a["state"] for a in alerts] == ["acknowledged"]
@@ -263,7 +264,8 @@ def test_a_member_sets_up_notifications_and_a_lead_a_unit_channel_which_a_viewer
     assert shown["kindsOffered"] == ["Email", "Slack", "Microsoft Teams", "Other (Apprise URL)"]
     assert shown["testResult"] == f"Sent “Test message for {channel}” to {channel}."
     tests = [m for m in web_mailbox.messages if m["Subject"] == f"Test message for {channel}"]
-    assert len(tests) == 1 and tests[0]["To"] == target, [m["Subject"] for m in web_mailbox.messages]
+    subjects = [m["Subject"] for m in web_mailbox.messages]
+    assert len(tests) == 1 and tests[0]["To"] == target, subjects
     assert shown["targetShown"] is False
     with _api(demo) as api:
         users = api.get("/v1/users", params={"limit": 1000}).json()["items"]
@@ -362,6 +364,28 @@ def test_a_viewer_on_a_phone_sees_no_edit_controls_and_forcing_a_change_is_refus
         "milestoneEdits": 0,
     }
     assert shown["milestonesListed"] > 0, "the goal's milestones are shown, read only"
+    # Issue 24 item 7: at 390 px the alerts table fits; every kind can be filtered; details.
+    assert shown["alertsFit"] is True
+    assert shown["alertKinds"] == [
+        "Any",
+        "Status",
+        "Forecast",
+        "Stale data",
+        "Plan (late milestone or initiative)",
+        "Anomaly",
+    ]
+    # Each alert's details (an anomaly's observed, expected and band are in vitest).
+    details = shown["alertDetails"]
+    assert details and all("Expected" in d for d in details if "Observed" in d), details
+    assert any("Actual" in d or "Observed" in d for d in details), details
+    # Every goal is on the strategy map, once, and no goal sits under "No perspective" when
+    # an ancestor has one.
+    goals = _goals(demo)
+    placed = [g for column in shown["strategy"].values() for g in column]
+    assert sorted(placed) == sorted(g["id"] for g in goals)
+    assert shown["strategy"]["Financial"], "the financial column is not empty"
+    assert "no access" in shown["adminNoAccess"]
+    assert shown["signInFocus"] == "email"
     assert shown["forced"] == 403
     assert _goal(_goals(demo), "EU revenue")["title"] == "EU revenue"
     assert shown["violations"] == []

@@ -33,6 +33,9 @@ async function lead(browser) {
   await checkIn.getByLabel("Blockers").fill("Two open sales positions");
   await checkIn.getByRole("button", { name: "Post check-in" }).click();
   await page.getByTestId("timeline").getByText(env("CHECK_IN"), { exact: false }).waitFor();
+  // Focus stays with the new entry (the check-in just posted), not lost to the page's top.
+  await page.waitForFunction(() => document.activeElement?.id?.startsWith("check-in-"));
+  const focusedAfterCheckIn = await page.evaluate(() => document.activeElement.textContent);
   const editable = await page.getByRole("form", { name: "Edit goal" }).count();
 
   const alert = page.locator(".alert-list li").first();
@@ -109,6 +112,7 @@ async function lead(browser) {
   await shot("milestones-after-reload");
   return {
     statuses,
+    focusedAfterCheckIn,
     explanation,
     drivers,
     editable,
@@ -278,6 +282,40 @@ async function viewer(browser) {
   await page.goto(`${base}/reviews`);
   await page.getByRole("heading", { name: "Reviews", level: 1 }).waitFor();
   controls.newReview = await page.getByRole("form", { name: "New review" }).count();
+
+  // At 390 px the alerts table fits: no sideways scroll on the page or in the table.
+  await page.goto(`${base}/alerts`);
+  await page.getByRole("heading", { name: "Alerts", level: 1 }).waitFor();
+  await page.locator("table tbody tr").first().waitFor();
+  await page.waitForLoadState("networkidle");
+  violations.push(...(await axe(page, "alerts (phone)")));
+  const alertsFit = await page.evaluate(() => {
+    const region = document.querySelector("[aria-label='Alerts table']");
+    return (
+      document.documentElement.scrollWidth <= window.innerWidth &&
+      region !== null &&
+      region.scrollWidth <= region.clientWidth
+    );
+  });
+  const alertKinds = await page.getByLabel("Kind").locator("option").allInnerTexts();
+  const alertDetails = await page.getByTestId("alert-details").allInnerTexts();
+  // Every goal on the strategy map, under a perspective.
+  await page.goto(`${base}/strategy`);
+  await page.getByRole("heading", { name: "Strategy", level: 1 }).waitFor();
+  await page.locator(".strategy-goal").first().waitFor();
+  violations.push(...(await axe(page, "strategy (phone)")));
+  const strategy = await page.$$eval(".perspective", (columns) =>
+    Object.fromEntries(
+      columns.map((c) => [
+        c.querySelector("h2").textContent,
+        [...c.querySelectorAll(".strategy-goal")].map((g) => g.dataset.goalId),
+      ]),
+    ),
+  );
+  // A viewer who opens /admin is told they have no access.
+  await page.goto(`${base}/admin`);
+  const adminNoAccess = await page.getByTestId("no-access").innerText();
+  violations.push(...(await axe(page, "administration, no access (phone)")));
   // Force what the page does not offer: the api refuses it.
   const forced = await page.evaluate(async (goalId) => {
     const csrf = document.cookie.match(/northstar_csrf=([^;]+)/)?.[1] ?? "";
@@ -301,7 +339,19 @@ async function viewer(browser) {
   await signedOut.goto(`${base}/`);
   await signedOut.getByRole("button", { name: "Sign in" }).waitFor();
   violations.push(...(await axe(signedOut, "sign-in")));
-  return { controls, milestonesListed, forced, violations };
+  const signInFocus = await signedOut.evaluate(() => document.activeElement?.getAttribute("name"));
+  return {
+    controls,
+    milestonesListed,
+    forced,
+    alertsFit,
+    alertKinds,
+    alertDetails,
+    strategy,
+    adminNoAccess,
+    signInFocus,
+    violations,
+  };
 }
 
 // A member sets up their notifications on their own page: an email channel (a target the

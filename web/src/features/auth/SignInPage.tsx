@@ -34,7 +34,8 @@ export function SignInPage() {
         <h2 id="sign-in-heading">Sign in</h2>
         <label>
           Email
-          <input name="email" type="email" autoComplete="username" required />
+          {/* The one thing to do on this page: type the email (focus lands here). */}
+          <input name="email" type="email" autoComplete="username" required autoFocus />
         </label>
         <label>
           Password

@@ -54,3 +54,13 @@ describe("formatChange", () => {
     expect(formatChange("2026-01-01", "2026-02-01")).toBe("2026-01-01 → 2026-02-01");
   });
 });
+
+describe("dates", () => {
+  it("shows an instant in the person's time zone, named", async () => {
+    const { formatDateTime, formatDate } = await import("./format");
+    expect(formatDateTime("2026-12-06T10:00:00Z", "UTC")).toBe("6 Dec 2026, 10:00 UTC");
+    expect(formatDateTime("2026-12-06T10:00:00Z", "Europe/Berlin")).toBe("6 Dec 2026, 11:00 CET");
+    expect(formatDate("2026-12-10T23:59:59Z")).toBe("10 Dec 2026");
+    expect(formatDateTime(null)).toBe("–");
+  });
+});

@@ -69,14 +69,30 @@ export function formatPercent(share: number | null | undefined): string {
   return `${Math.round(share * 100)} %`;
 }
 
-const dateTime = new Intl.DateTimeFormat("en-GB", {
-  day: "numeric",
-  month: "short",
-  year: "numeric",
-  hour: "2-digit",
-  minute: "2-digit",
-  timeZone: "UTC",
-});
+/**
+ * The person's time zone: the browser's. Instants (when something happened) are shown in it,
+ * with its name ("6 Dec 2026, 11:00 CET"); days (a due day, a milestone's day) are UTC days,
+ * as the api stores a due day as the end of that day in UTC.
+ */
+export const PERSON_TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+
+const dateTimes = new Map<string, Intl.DateTimeFormat>();
+function dateTimeIn(zone: string): Intl.DateTimeFormat {
+  let format = dateTimes.get(zone);
+  if (!format) {
+    format = new Intl.DateTimeFormat("en-GB", {
+      day: "numeric",
+      month: "short",
+      year: "numeric",
+      hour: "2-digit",
+      minute: "2-digit",
+      timeZone: zone,
+      timeZoneName: "short",
+    });
+    dateTimes.set(zone, format);
+  }
+  return format;
+}
 const dateOnly = new Intl.DateTimeFormat("en-GB", {
   day: "numeric",
   month: "short",
@@ -84,8 +100,9 @@ const dateOnly = new Intl.DateTimeFormat("en-GB", {
   timeZone: "UTC",
 });
 
-export function formatDateTime(iso: string | null | undefined): string {
-  return iso ? `${dateTime.format(new Date(iso))} UTC` : "–";
+/** "6 Dec 2026, 11:00 CET": an instant in the person's time zone (or `zone`). */
+export function formatDateTime(iso: string | null | undefined, zone: string = PERSON_TIME_ZONE): string {
+  return iso ? dateTimeIn(zone).format(new Date(iso)) : "–";
 }
 
 export function formatDate(iso: string | null | undefined): string {
