@@ -229,6 +229,8 @@ def test_the_ceo_runs_a_review_changes_a_target_citing_it_and_prints_the_pack(
     assert sorted(r[0] for r in rows[1:]) == sorted(g["title"] for g in _goals(demo))
     assert "Invalid" not in shown["expressionError"]
     assert "position 12" in shown["expressionError"]
+    assert "did you mean “revenue”?" in shown["expressionWarnings"]
+    assert "Valid" not in shown["expressionWarnings"]
     assert shown["violations"] == []
 
 

@@ -199,6 +199,10 @@ async function ceo(browser) {
   await expression.fill("sum(revenue)) * 2");
   const expressionError = await page.getByTestId("expression-error").innerText();
   violations.push(...(await axe(page, "kpi")));
+  // A typo in a metric name or a label key is named, with "did you mean", not "Valid".
+  await expression.fill('sum(revenu{regoin="eu"})');
+  const expressionWarnings = await page.getByTestId("expression-warnings").innerText();
+  violations.push(...(await axe(page, "kpi (names not in the catalogue)")));
   return {
     reviewId,
     agenda,
@@ -209,6 +213,7 @@ async function ceo(browser) {
     packCharts,
     xlsxName,
     expressionError,
+    expressionWarnings,
     violations,
   };
 }

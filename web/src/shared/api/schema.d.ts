@@ -671,7 +671,7 @@ export interface paths {
         put?: never;
         /**
          * Check a KPI expression
-         * @description Parses an expression without saving anything, as creating a KPI would: 200 with its canonical form and metrics, or the same 422 (with `errors[0].position`) a bad expression gets on create. The web app's KPI form calls it while the user types.
+         * @description Parses an expression without saving anything, as creating a KPI would: 200 with its canonical form and metrics, or the same 422 (with `errors[0].position`) a bad expression gets on create. `warnings` names metrics and label keys no event has carried yet, with the nearest known name. The web app's KPI form calls it while the user types.
          */
         post: operations["check_expression_v1_kpis_expression_check_post"];
         delete?: never;
@@ -2484,6 +2484,34 @@ export interface components {
              * @description The metrics the expression reads, sorted.
              */
             metrics: string[];
+            /**
+             * Warnings
+             * @description Metric names and label keys no event has carried yet (the catalogue, `GET /v1/metrics`), each with the nearest known name: not an error (a KPI may come before its first event), but a typo would make a KPI that is always empty.
+             */
+            warnings?: components["schemas"]["ExpressionWarning"][];
+        };
+        /** ExpressionWarning */
+        ExpressionWarning: {
+            /**
+             * Label
+             * @description The label key; null when the metric is unknown.
+             */
+            label: string | null;
+            /**
+             * Message
+             * @description The warning in words, with “did you mean”.
+             */
+            message: string;
+            /**
+             * Metric
+             * @description The metric.
+             */
+            metric: string;
+            /**
+             * Suggestion
+             * @description The nearest known name, if one is close.
+             */
+            suggestion: string | null;
         };
         /** ForecastOut */
         ForecastOut: {
@@ -3447,6 +3475,11 @@ export interface components {
              * @description When the KPI was last changed.
              */
             updated_at: string;
+            /**
+             * Warnings
+             * @description Metric names and label keys no event has carried yet (the catalogue, `GET /v1/metrics`), each with the nearest known name: not an error (a KPI may come before its first event), but a typo would make a KPI that is always empty.
+             */
+            warnings?: components["schemas"]["ExpressionWarning"][];
         };
         /** KpiPoint */
         KpiPoint: {
