@@ -368,6 +368,7 @@ def test_a_viewer_on_a_phone_sees_no_edit_controls_and_forcing_a_change_is_refus
     assert shown["milestonesListed"] > 0, "the goal's milestones are shown, read only"
     # Issue 24 item 7: at 390 px the alerts table fits; every kind can be filtered; details.
     assert shown["alertsFit"] is True
+    assert shown["packFits"] in (True, None), "the review pack fits a phone (when one exists)"
     assert shown["alertKinds"] == [
         "Any",
         "Status",

@@ -317,6 +317,20 @@ async function viewer(browser) {
       ]),
     ),
   );
+  // The latest review and its pack, read on a phone.
+  await page.goto(`${base}/reviews`);
+  const reviewLinks = page.locator("main ul.plain a");
+  let packFits = null;
+  if ((await reviewLinks.count()) > 0) {
+    await reviewLinks.first().click();
+    await page.locator("ol.agenda > li").first().waitFor();
+    violations.push(...(await axe(page, "review meeting (phone)")));
+    await page.getByRole("link", { name: "Review pack (print)" }).click();
+    await page.locator("[data-testid=review-pack][data-ready=true]").waitFor();
+    await page.waitForLoadState("networkidle");
+    violations.push(...(await axe(page, "review pack (phone)")));
+    packFits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  }
   // A viewer who opens /admin is told they have no access.
   await page.goto(`${base}/admin`);
   const adminNoAccess = await page.getByTestId("no-access").innerText();
@@ -350,6 +364,7 @@ async function viewer(browser) {
     milestonesListed,
     forced,
     alertsFit,
+    packFits,
     alertKinds,
     alertDetails,
     strategy,
