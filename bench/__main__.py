@@ -18,12 +18,34 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import analysis, api, cardinality, endtoend, evaluator, ingest, people, web
+from bench import (
+    analysis,
+    api,
+    cardinality,
+    endtoend,
+    evaluator,
+    goals_as_code,
+    ingest,
+    people,
+    salting,
+    web,
+)
 from bench.infra import Infrastructure
 from bench.results import Row, machine, notes, table, write_doc
 from devstack.processes import REPO_ROOT
 
-BENCHMARKS = ("ingest", "evaluator", "cardinality", "e2e", "api", "people", "web", "analysis")
+BENCHMARKS = (
+    "ingest",
+    "evaluator",
+    "cardinality",
+    "salting",
+    "e2e",
+    "api",
+    "people",
+    "web",
+    "analysis",
+    "goals-as-code",
+)
 DOC = REPO_ROOT / "docs" / "benchmarks.md"
 
 
@@ -43,6 +65,8 @@ async def _run(infra: Infrastructure, args: argparse.Namespace) -> list[Row]:
             )
         elif name == "cardinality":
             rows += await cardinality.run(infra)
+        elif name == "salting":
+            rows += await salting.run(infra)
         elif name == "e2e":
             rows += await endtoend.run(infra, seconds=args.e2e_seconds, workers=args.workers)
         elif name == "api":
@@ -53,6 +77,8 @@ async def _run(infra: Infrastructure, args: argparse.Namespace) -> list[Row]:
             rows += await web.run(infra, goals=args.web_goals)
         elif name == "analysis":
             rows += await analysis.run(infra, events=args.analysis_events, kpis=args.analysis_kpis)
+        elif name == "goals-as-code":
+            rows += await goals_as_code.run(infra)
         print(f"   {name} took {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
         for row in rows[-4:]:
             print(f"   {row.measure}: {row.value:,.1f} {row.unit}", file=sys.stderr, flush=True)

@@ -94,9 +94,12 @@ SELECT metric, date_bin('7 days', bucket, TIMESTAMPTZ 'epoch'), dimensions, sum(
 FROM rollup_1d GROUP BY 1, 2, 3
 """
 _CATALOGUE = """
-INSERT INTO metrics (name, first_seen, last_seen, last_received, event_count, dimensions)
-SELECT metric, min(time), max(time), now(), count(*), ARRAY['channel', 'customer', 'region']
-FROM measurements GROUP BY metric
+INSERT INTO metrics (name, dimensions)
+SELECT DISTINCT metric, ARRAY['channel', 'customer', 'region'] FROM measurements
+"""
+_ACTIVITY = """
+INSERT INTO metric_activity (metric, shard, first_seen, last_seen, last_received, event_count)
+SELECT metric, 0, min(time), max(time), now(), count(*) FROM measurements GROUP BY metric
 """
 
 
@@ -132,6 +135,7 @@ async def _load(database_url: str, events: int, start: datetime) -> tuple[float,
     try:
         await conn.execute(_ROLLUP_WEEK, timeout=None)
         await conn.execute(_CATALOGUE)
+        await conn.execute(_ACTIVITY)
         await conn.execute("ANALYZE")
     finally:
         await conn.close()

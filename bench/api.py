@@ -98,9 +98,15 @@ async def _fold(database_url: str, start: datetime) -> None:
         async with engine.begin() as conn:
             await conn.execute(
                 text(
-                    "INSERT INTO metrics (name, first_seen, last_seen, last_received, "
-                    "event_count, dimensions) SELECT metric, min(time), max(time), now(), "
-                    "count(*), ARRAY['channel', 'region'] FROM measurements GROUP BY metric"
+                    "INSERT INTO metrics (name, dimensions) SELECT DISTINCT metric, "
+                    "ARRAY['channel', 'region'] FROM measurements"
+                )
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO metric_activity (metric, shard, first_seen, last_seen, "
+                    "last_received, event_count) SELECT metric, 0, min(time), max(time), now(), "
+                    "count(*) FROM measurements GROUP BY metric"
                 )
             )
             await conn.execute(text("ANALYZE"))

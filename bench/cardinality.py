@@ -106,7 +106,7 @@ async def evaluator_side(infra: Infrastructure, batches: int, size: int) -> tupl
                 transaction = await conn.begin()
                 raw = await driver(conn)
                 started = time.perf_counter()
-                await writer._admit(raw, pending, now)
+                await writer._admit(raw, pending, now, None)
                 admission.append(time.perf_counter() - started)
                 await transaction.rollback()
             # The whole store and fold, committed.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -12,8 +13,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from northstar.config import KafkaSettings
-from northstar.events.codec import HEADERS, MAX_EVENTS_PER_MESSAGE, encode_events, message_key
+from northstar.events.codec import HEADERS, MAX_EVENTS_PER_MESSAGE, encode_events
 from northstar.events.model import MetricEvent
+from northstar.events.routing import HotSeries, route
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +49,31 @@ def producer(settings: KafkaSettings, *, client_id: str, linger_ms: int = 5) -> 
     )
 
 
-async def send_events(kafka: AIOKafkaProducer, topic: str, events: Sequence[MetricEvent]) -> None:
+async def send_events(
+    kafka: AIOKafkaProducer,
+    topic: str,
+    events: Sequence[MetricEvent],
+    *,
+    hot: HotSeries | None = None,
+) -> None:
     """Send `events` as messages of up to `MAX_EVENTS_PER_MESSAGE` (the
-    `northstar.events.codec` format) and wait until every one is acknowledged."""
-    deliveries = []
-    for start in range(0, len(events), MAX_EVENTS_PER_MESSAGE):
-        chunk = list(events[start : start + MAX_EVENTS_PER_MESSAGE])
-        message = encode_events(chunk)
-        deliveries.append(
-            await kafka.send(topic, message, key=message_key(chunk[0]), headers=HEADERS)
+    `northstar.events.codec` format), each series to its own partition
+    (`northstar.events.routing`, hot series sliced over salts when `hot` is given), and
+    wait until every one is acknowledged."""
+    partitions = len(await kafka.partitions_for(topic))
+    messages = route(
+        events, partitions, hot=hot, now=time.monotonic(), max_events=MAX_EVENTS_PER_MESSAGE
+    )
+    deliveries = [
+        await kafka.send(
+            topic,
+            encode_events(message.events, message.salt),
+            key=message.key.encode(),
+            partition=message.partition,
+            headers=HEADERS,
         )
+        for message in messages
+    ]
     await asyncio.gather(*deliveries)
 
 

@@ -9,16 +9,23 @@ themselves. The rules (SPEC §11), in the order they are applied:
 2. A service key has no person behind it: its scopes are its permissions (it has no
    personal keys of its own).
 3. `admin` may do everything.
-4. Every person may read, and manage their own personal keys and notification channels
-   (which channels are theirs is the notifications api's check: `notifications:own`
-   only lets a person through to it).
-5. `editor` may do everything but people, keys, webhooks and the audit trail.
-6. `viewer` may do nothing more.
-7. `member` acts through unit memberships, each covering the unit's whole subtree:
+4. A person's notification settings (their channels with the subscriptions, digests and
+   delivery log under them, their quiet hours) are theirs and admins': seen
+   (`notifications:read`) and changed (`notifications:manage`) by that person, an admin
+   or an `admin` service key. A unit's channels by the leads of the unit's subtree,
+   editors, admins, and service keys holding the action's scope. The organisation as a
+   whole ("every channel") is admins' (rule 3) and `admin` service keys'.
+5. Every person may read, and manage their own personal keys and notification channels
+   (`notifications:own` lets a person through to create a channel, subscription or
+   digest; rule 4 decides on the channel).
+6. `editor` may do everything but people, keys, webhooks and the audit trail.
+7. `viewer` may do nothing more.
+8. `member` acts through unit memberships, each covering the unit's whole subtree:
    a unit `lead` may write goals and manage members there; a unit `member` (or the goal's
    owner) may contribute (check in, update initiatives, acknowledge alerts).
 
-A personal key is a person narrowed by its scopes: rules 1 and 3-7 both apply.
+A personal key is a person narrowed by its scopes: rules 1 and 3-8 both apply.
+`notification_reach` is rule 4 as a list filter (who sees which channels in a list).
 """
 
 from __future__ import annotations
@@ -45,6 +52,8 @@ class Action(StrEnum):
     MEMBERS_MANAGE = "members:manage"
     OWN_KEYS = "keys:own"
     OWN_NOTIFICATIONS = "notifications:own"
+    NOTIFICATIONS_READ = "notifications:read"
+    NOTIFICATIONS_MANAGE = "notifications:manage"
     PEOPLE_MANAGE = "people:manage"
     KEYS_MANAGE = "keys:manage"
     WEBHOOKS_MANAGE = "webhooks:manage"
@@ -68,6 +77,8 @@ _SCOPE: dict[Action, Scope] = {
     Action.MEMBERS_MANAGE: Scope.WRITE,
     Action.OWN_KEYS: Scope.WRITE,
     Action.OWN_NOTIFICATIONS: Scope.WRITE,
+    Action.NOTIFICATIONS_READ: Scope.READ,
+    Action.NOTIFICATIONS_MANAGE: Scope.WRITE,
     Action.PEOPLE_MANAGE: Scope.ADMIN,
     Action.KEYS_MANAGE: Scope.ADMIN,
     Action.WEBHOOKS_MANAGE: Scope.ADMIN,
@@ -78,6 +89,9 @@ _NOT_FOR_EDITORS = frozenset(
     {Action.PEOPLE_MANAGE, Action.KEYS_MANAGE, Action.WEBHOOKS_MANAGE, Action.AUDIT_READ}
 )
 _LEAD_ACTIONS = frozenset({Action.GOALS_WRITE, Action.MEMBERS_MANAGE})
+_NOTIFICATION_SETTINGS = frozenset({Action.NOTIFICATIONS_READ, Action.NOTIFICATIONS_MANAGE})
+"""Decided by the owner of the settings (rule 4): a person (`Resource.owner_id`, no
+units) or a unit (`Resource.units`, the unit and its ancestors)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,9 +139,15 @@ def decide(subject: Subject, action: Action, resource: Resource = ORGANISATION) 
     if subject.role is None:
         if action is Action.OWN_KEYS:
             return Decision(False, "a service key has no personal keys")
+        if action in _NOTIFICATION_SETTINGS and not resource.units:
+            if subject.scopes is not None and scopes_allow(subject.scopes, Scope.ADMIN):
+                return Decision(True, "an admin service key sees every notification setting")
+            return Decision(False, _PERSONAL_SETTINGS)
         return Decision(True, "the service key holds the scope")
     if subject.role is Role.ADMIN:
         return Decision(True, "admins may do everything")
+    if action in _NOTIFICATION_SETTINGS:
+        return _notification_settings(subject, resource)
     if action in (Action.READ, Action.OWN_KEYS, Action.OWN_NOTIFICATIONS):
         return Decision(True, "everyone may read and manage their own keys and notifications")
     if subject.role is Role.EDITOR:
@@ -150,14 +170,69 @@ def decide(subject: Subject, action: Action, resource: Resource = ORGANISATION) 
     return Decision(False, f"only a lead of the unit (or an editor) may {_VERB[action]}")
 
 
+_PERSONAL_SETTINGS = "a person's notification settings are theirs and admins' alone"
+
+
+def _notification_settings(subject: Subject, resource: Resource) -> Decision:
+    """Rule 4 for a person who is not an admin."""
+    if subject.user_id is not None and resource.owner_id == subject.user_id:
+        return Decision(True, "a person's notification settings are their own")
+    if not resource.units:
+        return Decision(False, _PERSONAL_SETTINGS)
+    if subject.role is Role.EDITOR:
+        return Decision(True, "editors see and change every unit's channels")
+    if subject.role is Role.MEMBER and any(
+        m.role is UnitRole.LEAD and m.unit_id in resource.units for m in subject.memberships
+    ):
+        return Decision(True, "a unit lead sees and changes the channels of the unit's subtree")
+    return Decision(False, "a unit's channels are its leads', editors' and admins'")
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationReach:
+    """Whose notification settings a subject may see: rule 4 as a list filter.
+
+    `everything` (admins, `admin` service keys); otherwise the person's own (`user_id`)
+    and unit channels: every unit's (`all_units`: editors, service keys with the scope)
+    or those of the units in `led_units` and below them.
+    """
+
+    everything: bool = False
+    user_id: uuid.UUID | None = None
+    all_units: bool = False
+    led_units: frozenset[uuid.UUID] = frozenset()
+
+
+def notification_reach(subject: Subject) -> NotificationReach:
+    """The channels (with their subscriptions, digests and delivery logs) `subject` may
+    see in a list: exactly those on which `decide(subject, notifications:read, …)` says
+    yes (tests/unit/test_policy.py checks the two agree)."""
+    if decide(subject, Action.NOTIFICATIONS_READ):
+        return NotificationReach(everything=True)
+    if subject.scopes is not None and not scopes_allow(subject.scopes, Scope.READ):
+        return NotificationReach()
+    if subject.role is None:
+        return NotificationReach(all_units=True)
+    led = frozenset(
+        m.unit_id
+        for m in subject.memberships
+        if subject.role is Role.MEMBER and m.role is UnitRole.LEAD
+    )
+    return NotificationReach(
+        user_id=subject.user_id, all_units=subject.role is Role.EDITOR, led_units=led
+    )
+
+
 def could_ever(subject: Subject, action: Action) -> bool:
     """Whether some resource exists on which `decide` could allow `action`: the cheap
     check that turns a request away before its resource is looked up."""
     if decide(subject, action):
         return True
-    if not action.unit_scoped or subject.role is not Role.MEMBER:
-        return False
     if subject.scopes is not None and not scopes_allow(subject.scopes, action.scope):
+        return False
+    if action in _NOTIFICATION_SETTINGS:
+        return True  # a person's own; a unit's channel for a service key
+    if not action.unit_scoped or subject.role is not Role.MEMBER:
         return False
     if action is Action.GOALS_CONTRIBUTE:
         return True  # any goal they own
@@ -178,6 +253,8 @@ _VERB: dict[Action, str] = {
     Action.MEMBERS_MANAGE: "manage this unit's members",
     Action.OWN_KEYS: "manage their own keys",
     Action.OWN_NOTIFICATIONS: "manage their own notification channels",
+    Action.NOTIFICATIONS_READ: "see these notification settings",
+    Action.NOTIFICATIONS_MANAGE: "change these notification settings",
     Action.PEOPLE_MANAGE: "manage people",
     Action.KEYS_MANAGE: "manage API keys",
     Action.WEBHOOKS_MANAGE: "manage webhooks",

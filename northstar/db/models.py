@@ -110,15 +110,34 @@ class Metric(Base):
     __tablename__ = "metrics"
 
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
-    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    last_received: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    event_count: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    # Only changed when new dimension sets are admitted; what changes with every batch is
+    # in `metric_activity`, one row per shard (docs/architecture.md, "One writer per series").
     dimensions: Mapped[list[str]] = mapped_column(
         ARRAY(Text), nullable=False, server_default=text("'{}'")
     )
     # How many rows `metric_dimension_sets` holds for it (the cardinality cap's count).
     dimension_sets: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+
+
+class MetricActivity(Base):
+    """A metric's events seen through one shard (the Kafka partition they came from):
+    the catalogue's counters, kept apart per shard so each row has one writer, summed
+    (first/last: least/greatest) by the readers."""
+
+    __tablename__ = "metric_activity"
+    __table_args__ = (
+        {
+            "comment": "Per metric and shard (Kafka partition): first/last event time, "
+            "last receipt and event count; readers sum over shards."
+        },
+    )
+
+    metric: Mapped[str] = mapped_column(String(100), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    last_received: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    event_count: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
 class MetricDimensionSet(Base):
@@ -355,6 +374,9 @@ def _rollup_table(name: str, comment: str) -> Table:
         Column("metric", String(100), primary_key=True),
         Column("bucket", DateTime(timezone=True), primary_key=True),
         Column("dimensions", JSONB, primary_key=True),
+        # A hot series' slice (0: not salted; northstar/events/routing.py): its rows are
+        # its own, written by its partition's owner, and summed by every reader.
+        Column("salt", SmallInteger, primary_key=True, server_default=text("0")),
         Column("count", BigInteger, nullable=False),
         Column("sum", Double, nullable=False),
         Column("min", Double, nullable=False),
@@ -944,4 +966,28 @@ class NotificationMessage(Base):
             postgresql_where=text("status = 'pending'"),
         ),
         Index("ix_notification_messages_channel_id_created_at", "channel_id", "created_at"),
+    )
+
+
+# -- Goals as code (migration 0013) -------------------------------------------------------
+
+
+class AppliedObject(Base):
+    """The stable name of an object managed as a document (SPEC §18): `(kind, name)` is
+    the document's identity, `object_id` the row it stands for (a UUID, or a KPI's key),
+    `labels` the document's labels (what `apply --prune -l` selects on). One table for
+    every kind, so no resource table grows a column for it (docs/goals-as-code.md)."""
+
+    __tablename__ = "applied_objects"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    object_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    labels: Mapped[dict[str, str]] = mapped_column(
+        JSONB, nullable=False, server_default=text("'{}'::jsonb")
+    )
+    created_at: Mapped[datetime] = _created_at()
+
+    __table_args__ = (
+        UniqueConstraint("kind", "object_id", name="uq_applied_objects_kind_object_id"),
     )

@@ -22,6 +22,12 @@ Three ways to split a gap, named in :class:`DriverMethod`:
 - ``group_difference`` — anything else (percentiles, min, max, last, products of
   aggregations): each group's difference to its reference weighted by its share of the
   events. These rank the groups but do not add up to the gap.
+
+What each group is held to, named in :class:`ReferenceKind`: the previous period; the
+expected value spread as the previous period was; or, with no history to spread it by,
+the expected value shared among peers — each value held up to the median of the other
+values, so one value far below its peers concentrates the gap (docs/analysis.md argues
+the choice).
 """
 
 from __future__ import annotations
@@ -57,6 +63,19 @@ class DriverMethod(StrEnum):
     ADDITIVE = "additive"
     RATE_MIX = "rate_mix"
     GROUP_DIFFERENCE = "group_difference"
+
+
+class ReferenceKind(StrEnum):
+    """What the actual was compared with, and how the reference was spread over the values
+    of a dimension."""
+
+    PREVIOUS = "previous"
+    """The previous period of the same length, value by value."""
+    EXPECTED_BY_HISTORY = "expected_by_history"
+    """The expected value, spread over the values as the previous period was."""
+    EXPECTED_BY_PEERS = "expected_by_peers"
+    """The expected value with no history to spread it by: each value is held up to its
+    peers (:func:`peer_levels`)."""
 
 
 class Compare(StrEnum):
@@ -301,11 +320,13 @@ class DriverSplit:
     contributions. The divergence ignores a uniform shortfall; the share prefers the
     succinct answer: a dimension that refines another (customers within regions) has at
     least the same divergence, but spreads the gap over many values. Where
-    distributions say nothing (no history; percentiles) it is ``top_share`` alone.
+    distributions say nothing (percentiles) it is ``top_share`` alone. ``reference_kind``
+    says what the reference was (:class:`ReferenceKind`).
     """
 
     dimension: str
     method: DriverMethod
+    reference_kind: ReferenceKind
     actual: float
     reference: float
     gap: float
@@ -321,6 +342,7 @@ class NoGapError(ValueError):
 def _ranked(
     dimension: str,
     method: DriverMethod,
+    kind: ReferenceKind,
     actual: float,
     reference: float,
     rows: Sequence[tuple[str, float | None, float | None, float]],
@@ -335,7 +357,9 @@ def _ranked(
     magnitude = math.fsum(abs(r[3]) for r in rows)
     top_share = abs(rows[0][3]) / magnitude if rows and magnitude > 0 else 0.0
     concentration = top_share if divergence is None else divergence * top_share
-    return DriverSplit(dimension, method, actual, reference, gap, items, concentration, top_share)
+    return DriverSplit(
+        dimension, method, kind, actual, reference, gap, items, concentration, top_share
+    )
 
 
 def divergence(before: Mapping[str, float], after: Mapping[str, float]) -> float | None:
@@ -365,6 +389,34 @@ def _scaled(values: Mapping[str, float], total: float, target: float) -> dict[st
     return {key: value * factor for key, value in values.items()}
 
 
+def peer_levels(levels: Mapping[str, float]) -> dict[str, float]:
+    """Each value's level held up to its peers: ``max(own, median of the other values)``.
+
+    This is the reference of a group when there is no history to say what it should be:
+    a value below most of its peers is expected to do as they do, a value at or above
+    them keeps its own level (being large is not a shortfall). The median, not the mean,
+    so that the one value that collapsed does not drag its own bar down, nor one large
+    value push everyone else's up. The group ``""`` (events without the dimension) is no
+    value of the dimension: it keeps its own level and is nobody's peer. A value without
+    peers keeps its own level.
+    """
+    ordered = sorted((level, key) for key, level in levels.items() if key != "")
+    out = dict(levels)
+    peers = len(ordered) - 1
+    if peers < 1:
+        return out
+    for index, (level, key) in enumerate(ordered):
+        # The median of the list without this value, read from the sorted whole: the
+        # others' j-th is the whole's j-th before `index` and its (j+1)-th from there on.
+        low, high = (peers - 1) // 2, peers // 2
+        median = (
+            ordered[low if low < index else low + 1][0]
+            + ordered[high if high < index else high + 1][0]
+        ) / 2
+        out[key] = max(level, median)
+    return out
+
+
 def split_gap(
     expr: Expr,
     dimension: str,
@@ -380,8 +432,9 @@ def split_gap(
     previous period (``compare=previous``). With it (``compare=expected``), the reference
     total is the goal's expected value, and it is distributed over the groups as the
     previous period was (each group keeps its share, or its rate for ratios); without any
-    previous data, as the current period is. Raises :class:`NoGapError` when the KPI has
-    no value now or the reference has none.
+    previous data, by peers: each group is held up to the median of the other groups
+    (:func:`peer_levels`), scaled so that the references add up to the expected value.
+    Raises :class:`NoGapError` when the KPI has no value now or the reference has none.
     """
     method = driver_method(expr)
     keys = sorted(set(current) | set(previous))
@@ -419,12 +472,15 @@ def _split_additive(
         reference_value = value_of(expr, merge_groups(previous.values()))
         if reference_value is None:
             raise NoGapError("the KPI has no value in the previous period")
-        reference = before
+        kind, reference = ReferenceKind.PREVIOUS, before
     else:
         reference_value = expected
+        kind = ReferenceKind.EXPECTED_BY_HISTORY
         scaled = _scaled(before, math.fsum(before.values()), expected) if previous else None
         if scaled is None:
-            scaled = _scaled(now, math.fsum(now.values()), expected)
+            kind = ReferenceKind.EXPECTED_BY_PEERS
+            levels = peer_levels(now)
+            scaled = _scaled(levels, math.fsum(levels.values()), expected)
         reference = scaled or {key: expected / len(keys) for key in keys}
     rows = [
         (
@@ -437,8 +493,8 @@ def _split_additive(
     ]
     # The parts add up to the whole for an additive expression; the rounding left over
     # (ulps) is not worth a correction.
-    shift = divergence(reference, now) if (expected is None or previous) else None
-    return _ranked(dimension, DriverMethod.ADDITIVE, actual, reference_value, rows, shift)
+    shift = divergence(reference, now)
+    return _ranked(dimension, DriverMethod.ADDITIVE, kind, actual, reference_value, rows, shift)
 
 
 @dataclass(frozen=True)
@@ -481,15 +537,26 @@ def _split_rate_mix(
     if expected is None:
         if before.total is None:
             raise NoGapError("the KPI has no value in the previous period")
+        kind = ReferenceKind.PREVIOUS
         weights, rates, reference_value = before.weights, before.rates, before.total
     elif before.total:
+        kind = ReferenceKind.EXPECTED_BY_HISTORY
         factor = expected / before.total
         weights = before.weights
         rates = {k: None if r is None else r * factor for k, r in before.rates.items()}
         reference_value = expected
     else:
-        # No usable history: every group is held to the expected rate, at today's mix.
-        weights, rates, reference_value = now.weights, dict.fromkeys(keys, expected), expected
+        # No usable history: today's mix, each group's rate held up to its peers' and
+        # scaled so that the mix of those rates is the expected value (every group held
+        # to the expected rate when that is impossible: all rates 0).
+        kind, weights, reference_value = ReferenceKind.EXPECTED_BY_PEERS, now.weights, expected
+        levels = peer_levels({k: r for k, r in now.rates.items() if r is not None})
+        mixed = math.fsum(now.weights[k] * level for k, level in levels.items())
+        scale = expected / mixed if mixed and math.isfinite(expected / mixed) else None
+        rates = {
+            k: (levels[k] * scale if scale is not None else expected) if k in levels else None
+            for k in keys
+        }
     mean_total = (actual + reference_value) / 2
     rows = []
     for key in keys:
@@ -504,12 +571,17 @@ def _split_rate_mix(
         ) * (w1 - w0)
         rows.append((key, r1, r0, contribution))
     shift = None
-    if before.total is not None:
+    if kind is ReferenceKind.EXPECTED_BY_PEERS:
+        # Same mix, so only the numerators can move: their divergence, halved as below.
+        held = {k: now.weights[k] * (r or 0.0) for k, r in rates.items()}
+        moved = divergence(held, {k: now.weights[k] * (r or 0.0) for k, r in now.rates.items()})
+        shift = None if moved is None else moved / 2
+    elif before.total is not None:
         numerators = divergence(before.numerators, now.numerators)
         denominators = divergence(before.weights, now.weights)
         if numerators is not None and denominators is not None:
             shift = (numerators + denominators) / 2
-    return _ranked(dimension, DriverMethod.RATE_MIX, actual, reference_value, rows, shift)
+    return _ranked(dimension, DriverMethod.RATE_MIX, kind, actual, reference_value, rows, shift)
 
 
 def _split_difference(
@@ -525,8 +597,12 @@ def _split_difference(
         reference_value = value_of(expr, merge_groups(previous.values()))
         if reference_value is None:
             raise NoGapError("the KPI has no value in the previous period")
+        kind = ReferenceKind.PREVIOUS
     else:
+        # Every value is held to the expected value itself, as each of its peers is: a
+        # p95 per warehouse against the expected p95 (history does not enter).
         reference_value = expected
+        kind = ReferenceKind.EXPECTED_BY_PEERS
     events_now = {key: events_in(current[key]) if key in current else 0 for key in keys}
     all_events = sum(events_now.values()) or 1
     rows = []
@@ -540,7 +616,7 @@ def _split_difference(
         if a is not None and ref is not None:
             contribution = events_now[key] / all_events * (a - ref)
         rows.append((key, a, ref, contribution))
-    return _ranked(dimension, DriverMethod.GROUP_DIFFERENCE, actual, reference_value, rows)
+    return _ranked(dimension, DriverMethod.GROUP_DIFFERENCE, kind, actual, reference_value, rows)
 
 
 def choose_dimension(splits: Sequence[DriverSplit]) -> list[DriverSplit]:

@@ -131,7 +131,8 @@ WHERE i.goal_id = ANY($1::uuid[]) AND i.status NOT IN ('done', 'cancelled')
       SELECT 1 FROM milestones m
       WHERE m.initiative_id = i.id AND m.due < $2 AND m.done_at IS NULL))
 """
-_LAST_RECEIVED = "SELECT max(last_received) FROM metrics WHERE name = ANY($1::text[])"
+# Activity is kept per metric and shard (one writer each): the latest over the shards.
+_LAST_RECEIVED = "SELECT max(last_received) FROM metric_activity WHERE metric = ANY($1::text[])"
 _CHILDREN = """
 SELECT g.weight, s.score FROM goals g JOIN goal_state s ON s.goal_id = g.id
 WHERE g.parent_id = $1

@@ -1,19 +1,23 @@
 """The `northstar.events` message format.
 
 One Kafka message carries a batch of up to `MAX_EVENTS_PER_MESSAGE` validated events from
-one ingest request:
+one ingest request, all of series that belong to the message's partition:
 
     value:   {"v": 1, "events": [{"event_id", "source", "metric", "value",
-                                   "timestamp" (RFC 3339), "dimensions"}, ...]}
-    key:     "<source>/<event_id>" of the first event in the message
+                                   "timestamp" (RFC 3339), "dimensions"}, ...],
+              "salt": n}   (only for a slice of a hot series, 1 ≤ n ≤ MAX_SALT)
+    key:     the series key of the first event: `metric{canonical dimensions}`,
+             `#salt` appended for a salted slice (`northstar.events.routing`)
     headers: content-type = application/vnd.northstar.events.v1+json
 
 Why batches: per-message overhead (framing, CRC, compression frames, consumer
 bookkeeping) dominates for small events; a batch per message is what lets one core move
-six-figure event rates. Why that key: event ids are unique and effectively random, so
-messages spread evenly over partitions and one hot metric never pins a partition.
-Nothing downstream relies on per-key ordering: the store is keyed by `(source,
-event_id)` and late or out-of-order events are folded in by time.
+six-figure event rates. Why that key: every event of a series goes to one partition, so
+one evaluator replica writes every rollup row of the series and replicas never wait for
+each other's row locks; a series too hot for one partition is sliced over a few salted
+keys (docs/architecture.md, "One writer per series"). Nothing downstream relies on
+per-key ordering: the store is keyed by `(source, event_id)` and late or out-of-order
+events are folded in by time.
 """
 
 from __future__ import annotations
@@ -36,14 +40,14 @@ CONTENT_TYPE = b"application/vnd.northstar.events.v1+json"
 HEADERS = [("content-type", CONTENT_TYPE)]
 FORMAT_VERSION = 1
 MAX_EVENTS_PER_MESSAGE = 500
+# The largest salt a message may carry (`northstar.events.routing`).
+MAX_SALT = 64
 
 
-def encode_events(events: list[MetricEvent]) -> bytes:
+def encode_events(events: list[MetricEvent], salt: int = 0) -> bytes:
+    if salt:
+        return orjson.dumps({"v": FORMAT_VERSION, "events": events, "salt": salt})
     return orjson.dumps({"v": FORMAT_VERSION, "events": events})
-
-
-def message_key(event: MetricEvent) -> bytes:
-    return f"{event.source}/{event.event_id}".encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,8 @@ class Rejected:
 class Decoded:
     events: list[MetricEvent]
     rejected: list[Rejected]
+    # The salt of a hot series' slice (0: not salted): part of its rollup rows' identity.
+    salt: int = 0
 
 
 _REQUIRED_ON_WIRE = ("event_id", "source", "timestamp")
@@ -79,6 +85,9 @@ def decode_message(value: bytes | None, bounds: EventBounds = DEFAULT_BOUNDS) ->
     raw_events = body.get("events")
     if not isinstance(raw_events, list):
         return Decoded([], [Rejected(value, "'events' must be a list")])
+    salt = body.get("salt", 0)
+    if salt.__class__ is not int or not 0 <= salt <= MAX_SALT:
+        return Decoded([], [Rejected(value, f"'salt' must be an integer from 0 to {MAX_SALT}")])
 
     events: list[MetricEvent] = []
     rejected: list[Rejected] = []
@@ -110,4 +119,4 @@ def decode_message(value: bytes | None, bounds: EventBounds = DEFAULT_BOUNDS) ->
             rejected.append(Rejected(orjson.dumps({"v": FORMAT_VERSION, "events": [raw]}), reason))
         else:
             events.append(event)
-    return Decoded(events, rejected)
+    return Decoded(events, rejected, salt)

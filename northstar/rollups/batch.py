@@ -10,6 +10,12 @@ A summary row is a `northstar.domain.aggregation.Summary`: the batch groups its 
 one loop that summarises events, so there is no second copy of it here. The events were
 validated on decode, so every value is finite and every timestamp aware.
 
+A group is also keyed by the salt of a hot series' slice (0 for every other event,
+`northstar.events.routing`), which is part of the rollup row's identity, and each series
+remembers the Kafka partition it came from (its `shard`): the catalogue's activity
+counters are kept per metric and shard, so that, like the rollup rows, each has one
+writer (docs/architecture.md, "One writer per series").
+
 Buckets are UTC minutes, hours, days and weeks counted from the Unix epoch, the same
 buckets as `date_bin(width, time, 'epoch')` (and `date_trunc(unit, time, 'UTC')` but for
 weeks, which begin on Thursdays). Dimensions are grouped by their canonical JSON (keys
@@ -47,6 +53,7 @@ class RollupRows:
     last_time: list[datetime | None]
     last_value: list[float | None]
     sketch: list[str]
+    salt: list[int]
 
     def columns(self) -> tuple[list[object], ...]:
         return (
@@ -60,6 +67,7 @@ class RollupRows:
             self.last_time,
             self.last_value,
             self.sketch,
+            self.salt,
         )
 
     def __len__(self) -> int:
@@ -68,13 +76,14 @@ class RollupRows:
 
 @dataclass(frozen=True, slots=True)
 class MetricTotals:
-    """What a batch adds to one metric's catalogue entry."""
+    """What a batch adds to one metric's activity in one shard (the Kafka partition its
+    events came from)."""
 
     metric: str
+    shard: int
     first: datetime
     last: datetime
     count: int
-    dimension_keys: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +104,8 @@ canonical dimensions, source, event id."""
 MEASUREMENT_COLUMNS = ("time", "metric", "value", "dimensions", "source", "event_id")
 
 
-Groups = dict[tuple[str, str, int], Summary]
-"""Summaries by (metric, canonical dimensions, bucket since the epoch)."""
+Groups = dict[tuple[str, str, int, int], Summary]
+"""Summaries by (metric, canonical dimensions, salt, bucket since the epoch)."""
 
 
 class BatchSummariser:
@@ -104,21 +113,22 @@ class BatchSummariser:
 
     def __init__(self) -> None:
         self._groups: Groups = {}  # at the finest level
-        self._first: dict[str, datetime] = {}  # each metric's earliest event
+        self._first: dict[tuple[str, int], datetime] = {}  # earliest event per metric, shard
+        self._shards: dict[tuple[str, str, int], int] = {}  # (metric, dims, salt) → shard
 
-    def add(self, records: Iterable[Record]) -> None:
-        """Count validated events, given as `measurements` rows: grouped here, summarised
-        by `Summary.add_many` group by group."""
-        points: dict[tuple[str, str, int], list[tuple[datetime, float]]] = {}
+    def add(self, records: Iterable[Record], *, salt: int = 0, shard: int = 0) -> None:
+        """Count validated events, given as `measurements` rows, of one salt that came
+        from one shard: grouped here, summarised by `Summary.add_many` group by group."""
+        points: dict[tuple[str, str, int, int], list[tuple[datetime, float]]] = {}
         get = points.get
         for at, metric, value, dims, _, _ in records:
-            group_key = (metric, dims, int(at.timestamp() // _FINEST))
+            group_key = (metric, dims, salt, int(at.timestamp() // _FINEST))
             group = get(group_key)
             if group is None:
                 points[group_key] = [(at, value)]
             else:
                 group.append((at, value))
-        groups, first = self._groups, self._first
+        groups, first, shards = self._groups, self._first, self._shards
         for group_key, group in points.items():
             summary = groups.get(group_key)
             if summary is None:
@@ -126,13 +136,17 @@ class BatchSummariser:
             summary.add_many(group)
             earliest = min(group, key=_time)[0]
             metric = group_key[0]
-            if metric not in first or earliest < first[metric]:
-                first[metric] = earliest
+            # A series seen from two shards in one batch (the partition count changed)
+            # counts towards the later one: the totals stay right, only split otherwise.
+            shards[group_key[:3]] = shard
+            where = (metric, shard)
+            if where not in first or earliest < first[where]:
+                first[where] = earliest
 
     def dimension_sets(self) -> list[tuple[str, str]]:
         """The distinct (metric, canonical dimensions) added, in the order first added
         (the groups are keyed by them and kept in insertion order)."""
-        return list(dict.fromkeys((metric, dims) for metric, dims, _ in self._groups))
+        return list(dict.fromkeys((metric, dims) for metric, dims, _, _ in self._groups))
 
     def finish(self) -> BatchSummary:
         groups, finer = self._groups, LEVELS[0]
@@ -141,7 +155,9 @@ class BatchSummariser:
             groups = _coarsen(groups, level.width // finer.width)
             rollups[level] = _rows(groups, level)
             finer = level
-        return BatchSummary(rollups=rollups, metrics=_metric_totals(groups, self._first))
+        return BatchSummary(
+            rollups=rollups, metrics=_metric_totals(groups, self._first, self._shards)
+        )
 
 
 def summarise(records: Iterable[Record]) -> BatchSummary:
@@ -159,8 +175,10 @@ def _coarsen(groups: Groups, factor: int) -> Groups:
     """Merge groups of one level into the next coarser one (`factor` buckets per bucket),
     in bucket order, so a later bucket's last value wins as `Summary.merge` would."""
     coarse: Groups = {}
-    for (metric, dims, bucket), summary in sorted(groups.items(), key=lambda item: item[0][2]):
-        key = (metric, dims, bucket // factor)
+    for (metric, dims, salt, bucket), summary in sorted(
+        groups.items(), key=lambda item: item[0][3]
+    ):
+        key = (metric, dims, salt, bucket // factor)
         into = coarse.get(key)
         if into is None:
             coarse[key] = summary.copy()
@@ -170,10 +188,10 @@ def _coarsen(groups: Groups, factor: int) -> Groups:
 
 
 def _rows(groups: Groups, level: Level) -> RollupRows:
-    rows = RollupRows([], [], [], [], [], [], [], [], [], [])
+    rows = RollupRows([], [], [], [], [], [], [], [], [], [], [])
     width = int(level.width.total_seconds())
     sketches = level.sketches
-    for (metric, dims, bucket), summary in groups.items():
+    for (metric, dims, salt, bucket), summary in groups.items():
         rows.metric.append(metric)
         rows.bucket.append(datetime.fromtimestamp(bucket * width, UTC))
         rows.dimensions.append(dims)
@@ -184,26 +202,31 @@ def _rows(groups: Groups, level: Level) -> RollupRows:
         rows.last_time.append(summary.last_ts)
         rows.last_value.append(summary.last_value)
         rows.sketch.append(orjson.dumps(summary.sketch.to_dict()).decode() if sketches else "{}")
+        rows.salt.append(salt)
     return rows
 
 
-def _metric_totals(days: Groups, first: dict[str, datetime]) -> list[MetricTotals]:
-    by_metric: dict[str, list[Summary]] = {}
-    dimension_keys: dict[str, set[str]] = {}
-    for (metric, dims, _), summary in days.items():
-        by_metric.setdefault(metric, []).append(summary)
-        dimension_keys.setdefault(metric, set()).update(orjson.loads(dims))
+def _metric_totals(
+    days: Groups,
+    first: dict[tuple[str, int], datetime],
+    shards: dict[tuple[str, str, int], int],
+) -> list[MetricTotals]:
+    by_metric: dict[tuple[str, int], list[Summary]] = {}
+    for (metric, dims, salt, _), summary in days.items():
+        at = (metric, shards[(metric, dims, salt)])
+        by_metric.setdefault(at, []).append(summary)
     totals = []
-    for metric, summaries in sorted(by_metric.items()):
-        last = max(summaries, key=lambda s: s.last_ts or first[metric]).last_ts
+    for (metric, shard), summaries in sorted(by_metric.items()):
+        earliest = first[(metric, shard)]
+        last = max(summaries, key=lambda s: s.last_ts or earliest).last_ts
         assert last is not None  # every group holds an event
         totals.append(
             MetricTotals(
                 metric=metric,
-                first=first[metric],
+                shard=shard,
+                first=earliest,
                 last=last,
                 count=sum(s.count for s in summaries),
-                dimension_keys=sorted(dimension_keys[metric]),
             )
         )
     return totals
@@ -232,12 +255,15 @@ class PreparedBatch:
         self._strings: dict[str, str] = {}
         self._summariser = BatchSummariser()
         self._summary: BatchSummary | None = None
+        # (first record, salt, shard) of each run of records added together.
+        self._runs: list[tuple[int, int, int]] = []
 
     def __len__(self) -> int:
         return len(self.records)
 
-    def add(self, events: Iterable[MetricEvent]) -> None:
-        """Add events; one already added (same source and event id) is skipped."""
+    def add(self, events: Iterable[MetricEvent], *, salt: int = 0, shard: int = 0) -> None:
+        """Add events of one salt (0: not salted) that came from one shard (the Kafka
+        partition); one already added (same source and event id) is skipped."""
         seen, known = self._seen, len(self.records)
         strings = self._strings
         once = strings.setdefault
@@ -258,7 +284,8 @@ class PreparedBatch:
                         event.event_id,
                     )
                 )
-        self._summariser.add(self.records[known:])
+        self._runs.append((known, salt, shard))
+        self._summariser.add(self.records[known:], salt=salt, shard=shard)
         self._summary = None
 
     def summary(self) -> BatchSummary:
@@ -281,9 +308,15 @@ class PreparedBatch:
 
     def _subset(self, keep: Callable[[Record, tuple[str, str]], bool]) -> PreparedBatch:
         subset = PreparedBatch()
-        for record, key in zip(self.records, self.keys, strict=True):
-            if keep(record, key):
-                subset.records.append(record)
-                subset.keys.append(key)
-        subset._summariser.add(subset.records)
+        ends = [start for start, _, _ in self._runs[1:]] + [len(self.records)]
+        for (start, salt, shard), end in zip(self._runs, ends, strict=True):
+            known = len(subset.records)
+            for index in range(start, end):
+                record, key = self.records[index], self.keys[index]
+                if keep(record, key):
+                    subset.records.append(record)
+                    subset.keys.append(key)
+            if len(subset.records) > known:
+                subset._runs.append((known, salt, shard))
+                subset._summariser.add(subset.records[known:], salt=salt, shard=shard)
         return subset

@@ -26,6 +26,7 @@ from services.api.alerts.routes import router as alerts_router
 from services.api.analysis.routes import router as analysis_router
 from services.api.api_keys.repository import ApiKeyRepository
 from services.api.api_keys.routes import router as api_keys_router
+from services.api.apply.routes import router as apply_router
 from services.api.audit.routes import router as audit_router
 from services.api.catalogue.routes import router as catalogue_router
 from services.api.check_ins.routes import router as check_ins_router
@@ -183,6 +184,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(initiatives_router)
     app.include_router(check_ins_router)
     app.include_router(cycles_router)
+    app.include_router(apply_router)
     for router in notification_routers:
         app.include_router(router)
     # Last: it answers every GET no api route matched.

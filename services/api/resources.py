@@ -4,6 +4,11 @@ every ancestor) and its owner. Each resolver answers 404 when the resource is mi
 A goal belongs to its `unit_id`, or when it has none, to the unit of its nearest
 ancestor goal that has one: a lead's subtree covers the goals cascaded below their
 unit's goals. Walks are bounded (`_MAX_DEPTH`), like every tree walk.
+
+Notification settings belong to their owner: a person's channel is `Resource(owner_id=
+person)` with no units, a unit's channel sits in the unit and its ancestors; a
+subscription or digest is its channel's, and a person's quiet hours are that person's.
+A deleted channel is still placed (deleting it again is idempotent).
 """
 
 from __future__ import annotations
@@ -144,3 +149,56 @@ async def alert_goal_in_path(request: Request, session: AsyncSession) -> Sequenc
         raise Problem(404, f"There is no alert with id {alert_id}.")
     resource = await goal_resource(session, goal_id)
     return [resource or Resource()]
+
+
+_CHANNEL_OWNER = text("SELECT owner_kind, owner_id FROM notification_channels WHERE id = :id")
+_SUBSCRIPTION_CHANNEL = text("SELECT channel_id FROM notification_subscriptions WHERE id = :id")
+_DIGEST_CHANNEL = text("SELECT channel_id FROM notification_digests WHERE id = :id")
+
+
+async def settings_owner_resource(
+    session: AsyncSession, owner_kind: str, owner_id: uuid.UUID
+) -> Resource:
+    """Where notification settings owned by `(owner_kind, owner_id)` sit (a unit that no
+    longer exists sits in itself alone)."""
+    if owner_kind == "unit":
+        return await unit_resource(session, owner_id) or Resource(units=frozenset({owner_id}))
+    return Resource(owner_id=owner_id)
+
+
+async def _channel(session: AsyncSession, channel_id: uuid.UUID | None) -> Resource | None:
+    if channel_id is None:
+        return None
+    row = (await session.execute(_CHANNEL_OWNER, {"id": channel_id})).first()
+    return None if row is None else await settings_owner_resource(session, *row)
+
+
+async def channel_in_path(request: Request, session: AsyncSession) -> Sequence[Resource]:
+    channel_id = _path_id(request, "channel_id")
+    resource = await _channel(session, channel_id)
+    if resource is None:
+        raise Problem(404, f"There is no channel with id {channel_id}.")
+    return [resource]
+
+
+async def subscription_in_path(request: Request, session: AsyncSession) -> Sequence[Resource]:
+    subscription_id = _path_id(request, "subscription_id")
+    channel_id = await session.scalar(_SUBSCRIPTION_CHANNEL, {"id": subscription_id})
+    resource = await _channel(session, channel_id)
+    if resource is None:
+        raise Problem(404, f"There is no subscription with id {subscription_id}.")
+    return [resource]
+
+
+async def digest_in_path(request: Request, session: AsyncSession) -> Sequence[Resource]:
+    digest_id = _path_id(request, "digest_id")
+    channel_id = await session.scalar(_DIGEST_CHANNEL, {"id": digest_id})
+    resource = await _channel(session, channel_id)
+    if resource is None:
+        raise Problem(404, f"There is no digest with id {digest_id}.")
+    return [resource]
+
+
+async def person_in_path(request: Request, session: AsyncSession) -> Sequence[Resource]:
+    """A person's own settings (quiet hours): theirs. An unknown person is the route's 404."""
+    return [Resource(owner_id=_path_id(request, "user_id"))]

@@ -34,7 +34,7 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
     engine = create_engine(
         settings.database_url,
         pool_size=settings.database_pool_size,
-        application_name="northstar-evaluator",
+        application_name=f"northstar-evaluator/{settings.instance_name}",
     )
     # The outbox relay and webhook dispatcher get their own small pool, so slow webhook
     # receivers can never take connections the consumer loop needs.

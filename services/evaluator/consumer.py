@@ -436,7 +436,12 @@ class EvaluatorLoop:
         after_commit = None
         try:
             async with self._engine.begin() as conn:
-                stored = await self._writer.store(conn, part.pending, received_at=received_at)
+                # New dimension sets are admitted in a short transaction of their own
+                # (northstar/rollups/writer.py, step 2), so replicas bringing new sets
+                # of one metric do not hold each other up for a whole batch.
+                stored = await self._writer.store(
+                    conn, part.pending, received_at=received_at, admission=self._engine.begin
+                )
                 fresh = stored.fresh
                 if fresh:
                     folded = summary if fresh is part.pending else fresh.summary()

@@ -88,7 +88,9 @@ class Batch:
         self.events += len(decoded.events)
         if self.unprepared is None:
             try:
-                self.pending.add(decoded.events)
+                # The partition is the shard of the catalogue's activity counters: the
+                # series of a partition are written by its owner alone.
+                self.pending.add(decoded.events, salt=decoded.salt, shard=record.partition)
             except (ValueError, OverflowError, TypeError) as error:
                 self.unprepared = f"cannot summarise: {error!r}"
         self.dead_letters.extend(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 from pydantic import Field
 
 from northstar.config import EventLimitSettings, KafkaSettings, OutboundSettings, ServiceSettings
@@ -13,6 +15,15 @@ class EvaluatorSettings(
 ):
     http_port: int = Field(default=8002, ge=1, le=65535)
     consumer_group: str = "northstar-evaluator"
+    # Names this replica in PostgreSQL (`application_name` northstar-evaluator/<name>), so
+    # `pg_stat_activity`, lock reports and slow-query logs tell replicas apart. Default:
+    # the host name (a pod's name on Kubernetes).
+    instance_name: str = Field(
+        default_factory=lambda: socket.gethostname()[:40] or "evaluator",
+        min_length=1,
+        max_length=40,
+        pattern=r"^[ -~]+$",
+    )
     # Upper bound of messages per poll; each message carries up to 500 events.
     max_poll_records: int = Field(default=200, ge=1)
     poll_timeout_ms: int = Field(default=500, ge=10)

@@ -16,6 +16,7 @@ from northstar.auth.keys import Principal, Scope
 from northstar.config import load_settings
 from northstar.db.engine import create_engine
 from northstar.events.model import FieldError, MetricEvent
+from northstar.events.routing import HotSeries
 from northstar.events.validation import utc_now, validate_event
 from northstar.http.health import database_check, health_router
 from northstar.http.middleware import RequestIdMiddleware
@@ -160,7 +161,11 @@ def create_app(settings: IngestSettings) -> FastAPI:
         application_name="northstar-ingest",
     )
     authenticator = Authenticator(engine, ttl=settings.api_key_cache_seconds)
-    publisher = EventPublisher(settings, timeout=settings.produce_timeout_seconds)
+    publisher = EventPublisher(
+        settings,
+        timeout=settings.produce_timeout_seconds,
+        hot=HotSeries(settings.hot_series_events_per_second, settings.hot_series_salts),
+    )
     limiter = RateLimiter(settings.rate_limit_events_per_second)
     bounds = settings.event_bounds()
     gate = CardinalityGate(

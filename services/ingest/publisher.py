@@ -15,6 +15,7 @@ from aiokafka.errors import KafkaError
 
 from northstar.config import KafkaSettings
 from northstar.events.model import MetricEvent
+from northstar.events.routing import HotSeries
 from northstar.kafka import Topics, ensure_topics, producer, send_events
 from northstar.telemetry import INGEST_BROKER_UP
 
@@ -26,9 +27,12 @@ class BrokerUnavailable(Exception):
 
 
 class EventPublisher:
-    def __init__(self, settings: KafkaSettings, *, timeout: float) -> None:
+    def __init__(
+        self, settings: KafkaSettings, *, timeout: float, hot: HotSeries | None = None
+    ) -> None:
         self._settings = settings
         self._timeout = timeout
+        self._hot = hot
         self._topics = Topics.with_prefix(settings.topic_prefix)
         self._producer: AIOKafkaProducer | None = None
         self._ready = asyncio.Event()
@@ -66,7 +70,8 @@ class EventPublisher:
             await self._producer.stop()
 
     async def publish(self, events: Sequence[MetricEvent]) -> None:
-        """Send `events` (as messages of up to MAX_EVENTS_PER_MESSAGE) and wait for acks=all.
+        """Send `events` (as messages of up to MAX_EVENTS_PER_MESSAGE, each series to its
+        partition: `northstar.events.routing`) and wait for acks=all.
 
         Raises BrokerUnavailable if the broker has not acknowledged every message within
         the timeout. Messages already handed to the client may still arrive later; the
@@ -76,7 +81,8 @@ class EventPublisher:
             raise BrokerUnavailable("the connection to Kafka is not established yet")
         try:
             await asyncio.wait_for(
-                send_events(self._producer, self._topics.events, events), self._timeout
+                send_events(self._producer, self._topics.events, events, hot=self._hot),
+                self._timeout,
             )
         except (TimeoutError, KafkaError, OSError) as error:
             INGEST_BROKER_UP.set(0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from northstar.config import EventLimitSettings, KafkaSettings, ServiceSettings
+from northstar.events.codec import MAX_SALT
 
 
 class IngestSettings(ServiceSettings, KafkaSettings, EventLimitSettings):
@@ -22,3 +23,8 @@ class IngestSettings(ServiceSettings, KafkaSettings, EventLimitSettings):
     cardinality_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     api_key_cache_seconds: float = Field(default=2.0, ge=0, le=60)
     workers: int = Field(default=1, ge=1, le=64)
+    # Hot series (docs/ingest.md, "Kafka keys: one writer per series"): a series sending
+    # more events per second than this through one ingest process is sliced over
+    # `hot_series_salts` salted sub-series (partitions); 0 never salts.
+    hot_series_events_per_second: float = Field(default=10_000, ge=0)
+    hot_series_salts: int = Field(default=4, ge=2, le=MAX_SALT)

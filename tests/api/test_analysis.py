@@ -130,6 +130,7 @@ async def test_drivers_find_the_region_that_dropped_without_being_told(
     assert top["contribution"] == pytest.approx(-1500)
     assert top["share_of_gap"] == pytest.approx(1)
     assert math.fsum(i["contribution"] for i in body["items"]) == pytest.approx(body["gap"])
+    assert body["reference_kind"] == "previous"
     assert [a["dimension"] for a in body["alternatives"]] == ["channel"]
     assert body["concentration"] > body["alternatives"][0]["concentration"]
 
@@ -140,10 +141,59 @@ async def test_drivers_against_the_expected_pace(
     goal = await _goal(client, sales)
     body = ok(await client.get(f"/v1/goals/{goal['id']}/drivers", params={"by": "region"}))
     assert body["compare"] == "expected"
+    assert body["reference_kind"] == "expected_by_history"
     assert body["reference"] == pytest.approx(9500, rel=1e-3)  # half-way to 19,000
     assert body["gap"] == pytest.approx(body["actual"] - body["reference"])
     assert body["items"][0]["value"] == "eu"
     assert math.fsum(i["contribution"] for i in body["items"]) == pytest.approx(body["gap"])
+
+
+async def test_drivers_of_a_new_kpi_compare_each_value_with_its_peers(
+    client: httpx.AsyncClient, ingest: Ingest
+) -> None:
+    """A KPI ten days old, so the goal's period has no previous one: the channels split
+    the bookings evenly, while one of four products sells at a fifth of the others. The
+    expected value is shared by peers, and the product is named, with `by` and without."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    events: list[Event] = []
+    for day in range(1, 11):
+        at = now - day * DAY + timedelta(seconds=7)
+        for product, amount in (("p1", 100.0), ("p2", 100.0), ("p3", 100.0), ("p4", 20.0)):
+            for channel in ("web", "store"):
+                events.append(("booking", amount, at, {"product": product, "channel": channel}))
+    await ingest(events)
+    await _kpi(client, "bookings", "sum(booking)")
+    # Expected after 10 of 20 days: 8,000 of 16,000 (each product at 200 a day); actual
+    # 6,400, of which p4 400.
+    goal = await _goal(
+        client,
+        now,
+        kpi="bookings",
+        start=(now - 10 * DAY).isoformat(),
+        due=(now + 10 * DAY).isoformat(),
+        target=16_000,
+    )
+    url = f"/v1/goals/{goal['id']}/drivers"
+    body = ok(await client.get(url))
+    assert body["reference_kind"] == "expected_by_peers"
+    assert body["dimension"] == "product"
+    assert [a["dimension"] for a in body["alternatives"]] == ["channel"]
+    assert body["concentration"] > body["alternatives"][0]["concentration"]
+    top = body["items"][0]
+    assert top["value"] == "p4"
+    assert top["actual"] == pytest.approx(400)
+    assert top["reference"] == pytest.approx(2000, rel=1e-3)  # a quarter of 8,000
+    assert top["contribution"] == pytest.approx(-1600, rel=1e-3)
+    assert top["share_of_gap"] == pytest.approx(1, rel=1e-3)
+    assert math.fsum(i["contribution"] for i in body["items"]) == pytest.approx(body["gap"])
+    by_product = ok(await client.get(url, params={"by": "product"}))
+    assert (by_product["reference_kind"], by_product["items"][0]["value"]) == (
+        "expected_by_peers",
+        "p4",
+    )
+    # Against the previous period, which held no bookings: a sum of nothing is 0.
+    previous = ok(await client.get(url, params={"compare": "previous"}))
+    assert (previous["reference_kind"], previous["reference"]) == ("previous", 0)
 
 
 async def test_drivers_of_a_ratio_use_rate_and_mix(

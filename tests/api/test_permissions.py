@@ -46,29 +46,43 @@ ALL = frozenset(Action)
 ADMIN_ONLY = frozenset(
     {Action.PEOPLE_MANAGE, Action.KEYS_MANAGE, Action.WEBHOOKS_MANAGE, Action.AUDIT_READ}
 )
+# Notification settings: "inside" is a channel of Sales EU (a unit's: its leads, editors,
+# admins), "outside" the victim's personal channel (theirs and admins' alone).
+SETTINGS = frozenset({Action.NOTIFICATIONS_READ, Action.NOTIFICATIONS_MANAGE})
 PERSON_READS = frozenset({Action.READ, Action.OWN_KEYS, Action.OWN_NOTIFICATIONS})
-LEAD_IN = PERSON_READS | {Action.GOALS_WRITE, Action.GOALS_CONTRIBUTE, Action.MEMBERS_MANAGE}
+LEAD_IN = (
+    PERSON_READS
+    | SETTINGS
+    | {
+        Action.GOALS_WRITE,
+        Action.GOALS_CONTRIBUTE,
+        Action.MEMBERS_MANAGE,
+    }
+)
 MEMBER_IN = PERSON_READS | {Action.GOALS_CONTRIBUTE}
+READS_IN = frozenset({Action.READ, Action.NOTIFICATIONS_READ})
 
 # caller -> (actions allowed on resources inside their units, … outside them). This is
 # the table of docs/people.md.
 EXPECTED: dict[str, tuple[frozenset[Action], frozenset[Action]]] = {
     "admin": (ALL, ALL),
-    "editor": (ALL - ADMIN_ONLY, ALL - ADMIN_ONLY),
+    "editor": (ALL - ADMIN_ONLY, ALL - ADMIN_ONLY - SETTINGS),
     "member": (PERSON_READS, PERSON_READS),
     "viewer": (PERSON_READS, PERSON_READS),
     "unit lead": (LEAD_IN, PERSON_READS),
     "unit member": (MEMBER_IN, PERSON_READS),
-    "service key read": (frozenset({Action.READ}), frozenset({Action.READ})),
+    "service key read": (READS_IN, frozenset({Action.READ})),
     "service key write": (
         ALL - ADMIN_ONLY - {Action.OWN_KEYS},
-        ALL - ADMIN_ONLY - {Action.OWN_KEYS},
+        ALL - ADMIN_ONLY - SETTINGS - {Action.OWN_KEYS},
     ),
     "service key admin": (ALL - {Action.OWN_KEYS}, ALL - {Action.OWN_KEYS}),
     "service key events:write": (frozenset(), frozenset()),
     "personal key of the lead (write)": (LEAD_IN, PERSON_READS),
-    "personal key of the editor (read)": (frozenset({Action.READ}), frozenset({Action.READ})),
+    "personal key of the editor (read)": (READS_IN, frozenset({Action.READ})),
 }
+# Routes on one person's own settings: the victim's, whichever side the matrix is on.
+PERSONAL = {("GET", "/v1/users/{user_id}/notification-preferences")}
 
 
 @dataclass(frozen=True)
@@ -112,6 +126,25 @@ def test_every_route_declares_a_decision(app: FastAPI) -> None:
             assert (method, path) in PUBLIC, f"{method} {path} is public but not listed"
         if declared.kind == "any caller":
             assert (method, path) in ANY_CALLER, f"{method} {path} is open to any caller"
+
+
+def test_notification_settings_are_decided_on_their_owner(app: FastAPI) -> None:
+    """The matrix checks routes against the action they declare; this pins the action of
+    the routes that read or change one person's or one unit's notification settings, so
+    none goes back to plain `read` (issue 22: anyone could read anyone's delivery log)."""
+    table = {(method, path): d for method, path, d in route_table(app)}
+    for method, path in [
+        ("GET", "/v1/channels/{channel_id}"),
+        ("GET", "/v1/channels/{channel_id}/deliveries"),
+        ("GET", "/v1/users/{user_id}/notification-preferences"),
+        ("DELETE", "/v1/channels/{channel_id}"),
+        ("DELETE", "/v1/subscriptions/{subscription_id}"),
+        ("DELETE", "/v1/digests/{digest_id}"),
+    ]:
+        declared = table[(method, path)]
+        assert declared is not None and declared.permit is not None, path
+        assert declared.permit.action in SETTINGS, f"{method} {path}"
+        assert declared.permit.resource is not None, f"{method} {path}"
 
 
 def test_a_route_without_a_decision_is_found() -> None:
@@ -286,6 +319,21 @@ async def world(app: FastAPI, client: httpx.AsyncClient, database_url: str) -> A
         client, "victim@example.org", "viewer", {sales_eu: "member", finance: "member"}
     )
 
+    # A channel of Sales EU and one of the victim's, each with a subscription and a digest.
+    settings: dict[str, tuple[str, str]] = {}
+    for owner in ({"kind": "unit", "id": sales_eu}, {"kind": "user", "id": victim}):
+        body = {"name": "c", "kind": "apprise", "target": "json://127.0.0.1:9/c", "owner": owner}
+        channel_id = ok(await client.post("/v1/channels", json=body), 201)["id"]
+        subscription = {"channel_id": channel_id, "scope": {"goal_id": goal_in}}
+        digest = {"channel_id": channel_id, "cadence": "daily", "at": "08:00"}
+        made = (
+            channel_id,
+            ok(await client.post("/v1/subscriptions", json=subscription), 201)["id"],
+            ok(await client.post("/v1/digests", json=digest), 201)["id"],
+        )
+        for name, value in zip(("channel_id", "subscription_id", "digest_id"), made, strict=True):
+            settings[name] = (*settings.get(name, ()), value)  # type: ignore[assignment]
+
     lead = await _person(client, "lead@example.org", "member", {sales: "lead"})
     await _person(client, "teammate@example.org", "member", {sales_eu: "member"})
     editor = await _person(client, "editor@example.org", "editor")
@@ -332,6 +380,7 @@ async def world(app: FastAPI, client: httpx.AsyncClient, database_url: str) -> A
                     await _initiative(client, goal_out),
                 ),
                 "cycle_id": (cycle["id"], cycle["id"]),
+                **settings,
             },
             clients=clients,
         )
@@ -367,7 +416,8 @@ async def test_permission_matrix(app: FastAPI, world: World) -> None:
             # Refused callers first: an allowed change (a delete) must not hide a refusal.
             calls = []
             for caller, (allowed_in, allowed_out) in EXPECTED.items():
-                allowed_actions = allowed_in if inside else allowed_out
+                personal = (method, path) in PERSONAL
+                allowed_actions = allowed_in if inside and not personal else allowed_out
                 allowed = permit is None or permit.action in allowed_actions
                 if permit is None and caller == "service key events:write":
                     allowed = True  # /v1/me answers any key

@@ -1,13 +1,14 @@
 """Breakdown and drivers (SPEC §13): shapes of expressions, exact additive splits, the
 rate/mix identity, and the accuracy of finding a planted cause."""
 
+import itertools
 import math
 import random
 from collections import defaultdict
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from northstar.domain.aggregation import Summary
@@ -15,14 +16,17 @@ from northstar.domain.analysis import (
     DriverMethod,
     GroupStates,
     NoGapError,
+    ReferenceKind,
     breakdown,
     choose_dimension,
     driver_method,
     is_additive,
+    merge_groups,
+    peer_levels,
     split_gap,
     value_of,
 )
-from northstar.domain.expressions import Aggregation, parse_expression
+from northstar.domain.expressions import Aggregation, aggregations, parse_expression
 
 T = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -184,8 +188,9 @@ def test_additive_contributions_sum_to_the_gap(seed: int, text: str) -> None:
     previous = _random_groups(rng, keys, aggs)
     if not current or not previous:
         return
-    for expected in (None, rng.uniform(-500, 500)):
-        split = split_gap(expr, "region", current, previous, expected=expected)
+    expected = rng.uniform(-500, 500)
+    for before, reference in ((previous, None), (previous, expected), ({}, expected)):
+        split = split_gap(expr, "region", current, before, expected=reference)
         assert split.method is DriverMethod.ADDITIVE
         total = math.fsum(i.contribution for i in split.items)
         scale = max(1.0, math.fsum(abs(i.contribution) for i in split.items))
@@ -212,9 +217,10 @@ def test_rate_mix_contributions_sum_to_the_gap(seed: int, text: str) -> None:
     previous = _random_groups(rng, keys, aggs)
     if not current or not previous:
         return
-    for expected in (None, rng.uniform(1, 90)):
+    expected = rng.uniform(1, 90)
+    for before, reference in ((previous, None), (previous, expected), ({}, expected)):
         try:
-            split = split_gap(expr, "region", current, previous, expected=expected)
+            split = split_gap(expr, "region", current, before, expected=reference)
         except NoGapError:
             continue
         assert split.method is DriverMethod.RATE_MIX
@@ -360,3 +366,160 @@ def test_a_region_drop_is_not_blamed_on_the_customers_inside_it() -> None:
     ]
     best = choose_dimension(splits)[0]
     assert (best.dimension, best.items[0].value) == ("region", "eu")
+
+
+# --------------------------------------------------------------------------- no history
+
+
+def test_peer_levels_hold_a_value_up_to_the_median_of_the_others() -> None:
+    assert peer_levels({"a": 10, "b": 10, "c": 1}) == {"a": 10, "b": 10, "c": 10}
+    # Two values: each one's peer is the other.
+    assert peer_levels({"a": 10, "b": 1}) == {"a": 10, "b": 10}
+    # Being large is no shortfall: 50 keeps its level. The 1's peers are 4, 6, 8 and 50
+    # (median 7), the 6's are 1, 4, 8 and 50 (median 6).
+    assert peer_levels({"a": 1, "b": 4, "c": 6, "d": 8, "e": 50}) == {
+        "a": 7,
+        "b": 7,
+        "c": 6,
+        "d": 8,
+        "e": 50,
+    }
+    # Events without the dimension are no value of it: own level, nobody's peer.
+    assert peer_levels({"": 1000, "x": 5}) == {"": 1000, "x": 5}
+    assert peer_levels({"": 1, "x": 5, "y": 1}) == {"": 1, "x": 5, "y": 5}
+    assert peer_levels({}) == {}
+
+
+def test_without_history_the_expected_value_is_shared_by_peers() -> None:
+    """The issue's case: regions split the gap evenly, while one product sells at a tenth
+    of its peers. Spread in proportion to today's actuals (the old reference) every
+    dimension looked alike and the two-valued one won; held to their peers, the product
+    concentrates the gap."""
+    expr = parse_expression("sum(revenue)")
+    agg = Aggregation("sum", "revenue")
+    products = {"p1": 100.0, "p2": 100.0, "p3": 100.0, "p4": 10.0}
+    cells = [
+        ({"region": region, "product": product}, value / 2)
+        for region in ("eu", "us")
+        for product, value in products.items()
+    ]
+    expected = 400.0
+    splits = [
+        split_gap(expr, dim, _by(dim, cells, agg), {}, expected=expected)
+        for dim in ("region", "product")
+    ]
+    for split in splits:
+        assert split.reference_kind is ReferenceKind.EXPECTED_BY_PEERS
+        assert math.fsum(i.contribution for i in split.items) == pytest.approx(split.gap)
+    best = choose_dimension(splits)[0]
+    assert best.dimension == "product"
+    assert best.items[0].value == "p4"
+    assert best.items[0].reference == pytest.approx(100)
+    assert best.items[0].contribution == pytest.approx(-90)
+    assert best.items[0].share_of_gap == pytest.approx(1)
+
+
+def test_the_reference_kind_names_history_or_peers() -> None:
+    expr = parse_expression("sum(revenue)")
+    agg = Aggregation("sum", "revenue")
+    now = {"a": {agg: summary(5)}, "b": {agg: summary(10)}}
+    before = {"a": {agg: summary(10)}, "b": {agg: summary(10)}}
+    assert split_gap(expr, "x", now, before).reference_kind is ReferenceKind.PREVIOUS
+    with_history = split_gap(expr, "x", now, before, expected=20)
+    assert with_history.reference_kind is ReferenceKind.EXPECTED_BY_HISTORY
+    assert split_gap(expr, "x", now, {}, expected=20).reference_kind is (
+        ReferenceKind.EXPECTED_BY_PEERS
+    )
+    # A previous period whose total is 0 gives no shares to spread by.
+    empty = {"a": {agg: summary(0)}}
+    assert split_gap(expr, "x", now, empty, expected=20).reference_kind is (
+        ReferenceKind.EXPECTED_BY_PEERS
+    )
+    p95 = parse_expression("p95(latency)")
+    (latency,) = aggregations(p95)
+    groups = {"a": {latency: summary(3)}}
+    assert split_gap(p95, "x", groups, {}, expected=2).reference_kind is (
+        ReferenceKind.EXPECTED_BY_PEERS
+    )
+
+
+_SIGNUP, _VISIT = Aggregation("sum", "signup"), Aggregation("sum", "visit")
+_REVENUE = Aggregation("sum", "revenue")
+
+
+def _planted_states(
+    sizes: dict[str, int], cause: tuple[str, int], drop: float, *, rate: bool, dropped: bool
+) -> dict[str, dict[str, GroupStates]]:
+    """Per dimension, per value, the states of a grid of cells (one per combination of
+    values) that are all alike, but for the cells of the cause value when `dropped`."""
+    sums: dict[str, dict[str, dict[Aggregation, Summary]]] = {
+        dim: defaultdict(lambda: defaultdict(Summary)) for dim in sizes
+    }
+    for combination in itertools.product(*(range(n) for n in sizes.values())):
+        cell = dict(zip(sizes, combination, strict=True))
+        factor = 1 - drop if dropped and cell[cause[0]] == cause[1] else 1.0
+        parts = {_SIGNUP: 20.0 * factor, _VISIT: 100.0} if rate else {_REVENUE: 100.0 * factor}
+        for dim, index in cell.items():
+            for agg, value in parts.items():
+                sums[dim][f"{dim}{index}"][agg].add(T, value)
+    return {
+        dim: {value: dict(states) for value, states in per.items()} for dim, per in sums.items()
+    }
+
+
+@settings(deadline=None)  # a grid of up to 625 cells: no timing in tests
+@given(
+    sizes=st.lists(st.integers(2, 5), min_size=2, max_size=4),
+    cause_dimension=st.integers(0, 3),
+    cause_value=st.integers(0, 4),
+    drop=st.floats(0.2, 0.9),
+    behind=st.floats(1.0, 1.2),
+    growth=st.floats(1.0, 1.25),
+    history=st.sampled_from(["previous", "expected_by_history", "expected_by_peers"]),
+    rate=st.booleans(),
+)
+def test_a_planted_cause_is_ranked_first_with_and_without_history(
+    sizes: list[int],
+    cause_dimension: int,
+    cause_value: int,
+    drop: float,
+    behind: float,
+    growth: float,
+    history: str,
+    rate: bool,
+) -> None:
+    """One value of one dimension drops; every other value of every dimension splits
+    evenly. Against the previous period, against the expected value spread by history,
+    and with no history at all (the expected value shared by peers), that dimension is
+    chosen and that value is ranked first. The goal is behind: the expected value is at
+    least what the KPI would be without the drop."""
+    dims = {f"d{i}": n for i, n in enumerate(sizes)}
+    cause_dim = f"d{cause_dimension % len(sizes)}"
+    cause = (cause_dim, cause_value % dims[cause_dim])
+    expr = parse_expression("sum(signup) / sum(visit)" if rate else "sum(revenue)")
+    current = _planted_states(dims, cause, drop, rate=rate, dropped=True)
+    untouched = _planted_states(dims, cause, drop, rate=rate, dropped=False)
+    no_drop = value_of(expr, merge_groups(untouched[cause_dim].values()))
+    assert no_drop is not None
+    if history == "expected_by_peers":
+        previous: dict[str, dict[str, GroupStates]] = {dim: {} for dim in dims}
+        expected: float | None = no_drop * behind
+    else:
+        # The previous period: every cell alike, the whole higher by `growth`.
+        previous = {
+            dim: {
+                value: {
+                    agg: Summary.of([(T, s.sum * (growth if agg != _VISIT else 1.0))])
+                    for agg, s in states.items()
+                }
+                for value, states in per.items()
+            }
+            for dim, per in untouched.items()
+        }
+        expected = None if history == "previous" else no_drop * growth * behind
+    splits = [split_gap(expr, dim, current[dim], previous[dim], expected=expected) for dim in dims]
+    assert {s.reference_kind.value for s in splits} == {history}
+    best = choose_dimension(splits)[0]
+    assert best.dimension == cause_dim
+    assert best.items[0].value == f"{cause_dim}{cause[1]}"
+    assert best.items[0].contribution < 0

@@ -193,6 +193,84 @@ async def test_digests_and_quiet_hours_are_validated(people_api: httpx.AsyncClie
     assert (await people_api.delete(f"/v1/digests/{first.json()['id']}")).status_code == 204
 
 
+async def test_people_see_only_their_own_notification_settings_and_their_units(
+    people_api: httpx.AsyncClient,
+) -> None:
+    """Issue 22: a person's channels, subscriptions, digests, delivery logs and quiet
+    hours are theirs and admins'; a unit's channels its leads' (subtree) and editors'.
+    Lists leave the rest out; a single one is a 403."""
+
+    async def unit(name: str, parent: str | None = None) -> str:
+        body = {"name": name, "kind": "department"} | ({"parent_id": parent} if parent else {})
+        response = await people_api.post("/v1/units", json=body)
+        assert response.status_code == 201, response.text
+        unit_id: str = response.json()["id"]
+        return unit_id
+
+    sales = await unit("Sales")
+    sales_eu, finance = await unit("Sales EU", sales), await unit("Finance")
+    ana = await make_user(people_api, "ana@example.com", role="viewer")
+    bob = await make_user(people_api, "bob@example.com", role="viewer")
+    lead = await make_user(people_api, "lead@example.com", role="member")
+    await make_user(people_api, "editor@example.com", role="editor")
+    put = await people_api.put(f"/v1/units/{sales}/members/{lead}", json={"role": "lead"})
+    assert put.status_code == 200, put.text
+    goal = await make_goal(people_api, "Revenue")
+    channels, subscriptions = {}, {}
+    for name, owner in [
+        ("ana", ("user", ana)),
+        ("bob", ("user", bob)),
+        ("sales eu", ("unit", sales_eu)),
+        ("finance", ("unit", finance)),
+    ]:
+        channels[name] = await make_channel(people_api, "email", "x@example.com", owner=owner)
+        subscriptions[name] = (
+            await subscribe(people_api, channels[name], scope={"goal_id": goal})
+        )["id"]
+        digest = {"channel_id": channels[name], "cadence": "daily", "at": "08:00"}
+        assert (await people_api.post("/v1/digests", json=digest)).status_code == 201
+    quiet = {"timezone": "Europe/Berlin", "quiet_hours": {"start": "22:00", "end": "07:00"}}
+    put = await people_api.put(f"/v1/users/{bob}/notification-preferences", json=quiet)
+    assert put.status_code == 200
+
+    async def seen(client: httpx.AsyncClient) -> tuple[set[str], set[str], set[str]]:
+        """The channels in each list: channels, subscriptions' and digests'."""
+        listed = (await client.get("/v1/channels")).json()["items"]
+        subs = (await client.get("/v1/subscriptions")).json()["items"]
+        digests = (await client.get("/v1/digests")).json()
+        names = {channel_id: name for name, channel_id in channels.items()}
+        return (
+            {names[c["id"]] for c in listed},
+            {names[s["channel_id"]] for s in subs},
+            {names[d["channel_id"]] for d in digests},
+        )
+
+    everyone = set(channels)
+    assert await seen(people_api) == (everyone, everyone, everyone)  # the admin key
+    sees = {  # Ana last: she deletes her subscription
+        "lead@example.com": {"sales eu"},
+        "editor@example.com": {"sales eu", "finance"},
+        "ana@example.com": {"ana"},
+    }
+    for email, theirs in sees.items():
+        async with signed_in(people_api, email) as web:
+            assert await seen(web) == (theirs, theirs, theirs), email
+            for name, channel_id in channels.items():
+                expected = 200 if name in theirs else 403
+                one = await web.get(f"/v1/channels/{channel_id}")
+                log = await web.get(f"/v1/channels/{channel_id}/deliveries")
+                assert (one.status_code, log.status_code) == (expected, expected), (email, name)
+            quiet_hours = await web.get(f"/v1/users/{bob}/notification-preferences")
+            assert quiet_hours.status_code == 403
+            # Changing follows the same rule: an editor no longer touches Ana's settings.
+            refused = await web.delete(f"/v1/subscriptions/{subscriptions['ana']}")
+            assert refused.status_code == (204 if email == "ana@example.com" else 403)
+    async with signed_in(people_api, "bob@example.com") as web:
+        mine = await web.get(f"/v1/users/{bob}/notification-preferences")
+        assert mine.status_code == 200 and mine.json()["quiet_hours"] == quiet["quiet_hours"]
+    assert (await people_api.get(f"/v1/users/{bob}/notification-preferences")).status_code == 200
+
+
 @contextlib.asynccontextmanager
 async def signed_in(api: httpx.AsyncClient, email: str) -> AsyncIterator[httpx.AsyncClient]:
     """A browser-like client of the same app, signed in as `email`."""

@@ -1,6 +1,7 @@
 """The cardinality caps in the writer, against the real PostgreSQL: replicas writing one
-metric at once take turns under the catalogue row lock, so a cap is never overshot; and
-migration 0011 counts the sets already stored."""
+metric at once take turns under the catalogue row lock, so a cap is never overshot, but
+(in the evaluator's mode, the admission in its own transaction) only for the admission,
+not for their whole batches; and migration 0011 counts the sets already stored."""
 
 from __future__ import annotations
 
@@ -21,13 +22,14 @@ NOW = datetime.now(UTC)
 WRITER = MeasurementWriter(CardinalityLimits(max_keys=4, max_sets=3))
 
 
-def _batch(*regions: str, prefix: str) -> PreparedBatch:
+def _batch(*regions: str, prefix: str, shard: int = 0) -> PreparedBatch:
     pending = PreparedBatch()
     pending.add(
         [
             MetricEvent(f"{prefix}-{i}", "test", "orders", 1.0, NOW, {"region": region})
             for i, region in enumerate(regions)
-        ]
+        ],
+        shard=shard,
     )
     return pending
 
@@ -82,9 +84,10 @@ async def test_two_writers_at_once_never_overshoot_the_set_cap(database_url: str
     conn = await asyncpg.connect(database_url)
     try:
         row = await conn.fetchrow(
-            "SELECT dimension_sets, event_count FROM metrics WHERE name = 'orders'"
+            "SELECT dimension_sets, (SELECT sum(event_count) FROM metric_activity) AS events "
+            "FROM metrics WHERE name = 'orders'"
         )
-        assert (row["dimension_sets"], row["event_count"]) == (3, 4)
+        assert (row["dimension_sets"], row["events"]) == (3, 4)
         assert await conn.fetchval("SELECT count(*) FROM metric_dimension_sets") == 3
         assert await conn.fetchval("SELECT count(*) FROM event_keys WHERE event_id = 'c-0'") == 0
     finally:
@@ -126,6 +129,54 @@ async def test_a_batch_of_known_sets_takes_no_catalogue_lock_and_a_new_set_does(
     try:
         assert await conn.fetchval("SELECT dimension_sets FROM metrics WHERE name = 'orders'") == 3
         assert await conn.fetchval("SELECT count(*) FROM metric_dimension_sets") == 3
+    finally:
+        await conn.close()
+
+
+async def test_new_sets_admitted_apart_hold_the_catalogue_row_only_for_the_admission(
+    database_url: str,
+) -> None:
+    """The evaluator's mode (`admission=engine.begin`): a replica whose batch brought a
+    new set and has not committed yet does not hold up another replica bringing a new
+    set of the same metric; the cap is still kept (the third new set is refused)."""
+    first_engine = create_engine(database_url, pool_size=2)
+    second_engine = create_engine(database_url, pool_size=2)
+    try:
+        await _seed(first_engine)
+        async with first_engine.begin() as first:
+            taken = await WRITER.store(
+                first,
+                _batch("apac", prefix="b", shard=1),
+                received_at=NOW,
+                admission=first_engine.begin,
+            )
+            await WRITER.fold(first, taken.fresh.summary(), NOW)
+            # `first` is still open. Without the separate admission the second would wait
+            # for it here (see the test above). The replicas own different partitions, so
+            # their activity rows (shards) differ too, as their series' rollup rows do.
+            async with second_engine.begin() as second:
+                refused = await asyncio.wait_for(
+                    WRITER.store(
+                        second,
+                        _batch("latam", "eu", prefix="c", shard=2),
+                        received_at=NOW,
+                        admission=second_engine.begin,
+                    ),
+                    10,
+                )
+                await WRITER.fold(second, refused.fresh.summary(), NOW)
+    finally:
+        await first_engine.dispose()
+        await second_engine.dispose()
+    assert len(taken.fresh) == 1 and not taken.refused
+    assert [(r.event_id, r.refusal.limit) for r in refused.refused] == [
+        ("c-0", Limit.DIMENSION_SETS)
+    ]
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await conn.fetchval("SELECT dimension_sets FROM metrics WHERE name = 'orders'") == 3
+        assert await conn.fetchval("SELECT count(*) FROM metric_dimension_sets") == 3
+        assert await conn.fetchval("SELECT sum(event_count) FROM metric_activity") == 4
     finally:
         await conn.close()
 

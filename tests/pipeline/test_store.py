@@ -98,7 +98,7 @@ async def test_redelivered_and_overlapping_batches_store_each_event_once(
     try:
         assert await conn.fetchval("SELECT count(*) FROM measurements") == 700
         assert await conn.fetchval("SELECT count(*) FROM event_keys") == 700
-        assert await conn.fetchval("SELECT sum(event_count) FROM metrics") == 700
+        assert await conn.fetchval("SELECT sum(event_count) FROM metric_activity") == 700
         for level in LEVELS:
             table = level.table
             rollups = [dict(r) for r in await conn.fetch(_ROLLUP.format(table=table))]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from northstar.events.codec import decode_message, encode_events, message_key
+from northstar.events.codec import decode_message, encode_events
 from northstar.events.model import FieldError, MetricEvent
 from northstar.events.validation import plainly_valid, validate_event
 from services.ingest.bodies import BodyError, parse_body
@@ -135,12 +135,17 @@ def test_cloudevents_map_onto_events() -> None:
     assert {e.field for e in errors} == {"specversion", "data.x"}
 
 
-def test_codec_round_trip_and_key() -> None:
+def test_codec_round_trip_with_and_without_a_salt() -> None:
     event = MetricEvent("id-1", "crm", "revenue", 2.5, NOW, {"region": "eu"})
     decoded = decode_message(encode_events([event, event]))
     assert decoded.rejected == []
     assert decoded.events == [event, event]
-    assert message_key(event) == b"crm/id-1"
+    assert decoded.salt == 0
+    salted = decode_message(encode_events([event], salt=3))
+    assert (salted.events, salted.salt) == ([event], 3)
+    for bad in (-1, 65, "2", 1.5):
+        message = orjson.dumps({"v": 1, "events": [], "salt": bad})
+        assert decode_message(message).rejected[0].reason.startswith("'salt' must be")
 
 
 def test_decode_isolates_the_bad_event() -> None:

@@ -73,6 +73,11 @@ def test_a_team_lead_reads_the_scorecard_checks_in_on_an_at_risk_goal_and_acknow
         assert status in (before[goal_id], after[goal_id]), goal_id
     assert "of the expected pace" in shown["explanation"]
     assert "What is driving this" in shown["drivers"]
+    # …and says in words what each value is compared with (`reference_kind`).
+    assert any(
+        words in shown["drivers"]
+        for words in ("previous period of the same length", "as the previous period was", "peers")
+    ), shown["drivers"]
     assert shown["editable"] == 1, "a lead edits the goals of the unit's subtree"
     with _api(demo) as api:
         check_ins = api.get(f"/v1/goals/{at_risk['id']}/check-ins").json()["items"]

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from northstar.domain.analysis import Compare, DriverMethod
+from northstar.domain.analysis import Compare, DriverMethod, ReferenceKind
 
 
 class BreakdownRowOut(BaseModel):
@@ -81,7 +81,16 @@ class DriversOut(BaseModel):
     start: datetime = Field(alias="from", description="Start of the period analysed.")
     end: datetime = Field(alias="to", description="End of the period analysed.")
     actual: float = Field(description="The KPI over the period.")
-    reference: float = Field(description="What it is compared with.")
+    reference: float = Field(description="What it is compared with (see `reference_kind`).")
+    reference_kind: ReferenceKind = Field(
+        description="Which reference was used, and how it was spread over the dimension's "
+        "values: `previous` (the previous period of the same length, value by value), "
+        "`expected_by_history` (the expected value, spread as the previous period was) or "
+        "`expected_by_peers` (the expected value with no history to spread it by: each "
+        "value held up to the median of its peers, so a value far below the others "
+        "concentrates the gap; for percentiles and other shapes each value is held to the "
+        "expected value itself). See docs/analysis.md."
+    )
     gap: float = Field(description="actual - reference.")
     items: list[DriverItemOut] = Field(
         description="Dimension values by absolute contribution, largest first, at most `limit`."

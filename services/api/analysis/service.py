@@ -176,6 +176,7 @@ class AnalysisService:
             end=end,
             actual=best.actual,
             reference=best.reference,
+            reference_kind=best.reference_kind,
             gap=best.gap,
             items=[
                 DriverItemOut(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import Row, func, select
 
-from northstar.db.models import Metric
+from northstar.db.models import Metric, MetricActivity
 from services.api.dependencies import Reader, Session
 from services.api.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor, page_of
 
@@ -33,20 +34,38 @@ async def list_metrics(
     session: Session, _: Reader, limit: Limit = 100, cursor: Cursor = None
 ) -> Page[MetricOut]:
     after = decode_cursor(cursor)
-    query = select(Metric).order_by(Metric.name).limit(limit + 1)
+    # The counters are kept per shard, one writer each (docs/architecture.md, "One writer
+    # per series"); a metric is listed once an event of it was stored.
+    activity = (
+        select(
+            MetricActivity.metric,
+            func.min(MetricActivity.first_seen).label("first_seen"),
+            func.max(MetricActivity.last_seen).label("last_seen"),
+            func.max(MetricActivity.last_received).label("last_received"),
+            func.sum(MetricActivity.event_count).label("event_count"),
+        )
+        .group_by(MetricActivity.metric)
+        .subquery()
+    )
+    query = (
+        select(Metric, activity)
+        .join(activity, activity.c.metric == Metric.name)
+        .order_by(Metric.name)
+        .limit(limit + 1)
+    )
     if after:
         query = query.where(Metric.name > str(after[0]))
-    rows = list((await session.scalars(query)).all())
-    return page_of(rows, limit, lambda m: encode_cursor([m.name]), _metric_out)
+    rows = list((await session.execute(query)).all())
+    return page_of(rows, limit, lambda row: encode_cursor([row.Metric.name]), _metric_out)
 
 
-def _metric_out(m: Metric) -> MetricOut:
+def _metric_out(row: Row[Any]) -> MetricOut:
     return MetricOut(
-        name=m.name,
-        first_seen=m.first_seen,
-        last_seen=m.last_seen,
-        last_received=m.last_received,
-        event_count=m.event_count,
-        dimensions=m.dimensions,
-        dimension_sets=m.dimension_sets,
+        name=row.Metric.name,
+        first_seen=row.first_seen,
+        last_seen=row.last_seen,
+        last_received=row.last_received,
+        event_count=int(row.event_count),
+        dimensions=row.Metric.dimensions,
+        dimension_sets=row.Metric.dimension_sets,
     )

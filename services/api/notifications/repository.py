@@ -6,10 +6,23 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, time
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from northstar.auth.policy import NotificationReach
 from northstar.db.models import (
     Goal,
     NotificationChannel,
@@ -23,6 +36,47 @@ from northstar.db.models import (
 
 # Written to `last_error` of messages still pending when their channel was deleted.
 CHANNEL_DELETED = "channel deleted before delivery"
+_MAX_DEPTH = 64  # as every tree walk (services/api/resources.py)
+
+
+def _subtrees(roots: frozenset[uuid.UUID]) -> Select[tuple[uuid.UUID]]:
+    """The ids of the units in `roots` and every unit below them."""
+    tree = (
+        select(OrgUnit.id, literal(0).label("depth"))
+        .where(OrgUnit.id.in_(roots))
+        .cte("subtree", recursive=True)
+    )
+    child = aliased(OrgUnit)
+    tree = tree.union_all(
+        select(child.id, tree.c.depth + 1).where(
+            child.parent_id == tree.c.id, tree.c.depth < _MAX_DEPTH
+        )
+    )
+    return select(tree.c.id)
+
+
+def visible_channels(reach: NotificationReach) -> ColumnElement[bool] | None:
+    """The channels `reach` sees, as a condition on `NotificationChannel` (None: all)."""
+    if reach.everything:
+        return None
+    seen: list[ColumnElement[bool]] = []
+    if reach.user_id is not None:
+        seen.append(
+            and_(
+                NotificationChannel.owner_kind == "user",
+                NotificationChannel.owner_id == reach.user_id,
+            )
+        )
+    if reach.all_units:
+        seen.append(NotificationChannel.owner_kind == "unit")
+    elif reach.led_units:
+        seen.append(
+            and_(
+                NotificationChannel.owner_kind == "unit",
+                NotificationChannel.owner_id.in_(_subtrees(reach.led_units)),
+            )
+        )
+    return or_(*seen) if seen else false()
 
 
 class NotificationRepository:
@@ -62,7 +116,7 @@ class NotificationRepository:
         )
 
     async def channels(
-        self, limit: int, after: tuple[datetime, uuid.UUID] | None
+        self, limit: int, after: tuple[datetime, uuid.UUID] | None, *, reach: NotificationReach
     ) -> list[NotificationChannel]:
         query = (
             select(NotificationChannel)
@@ -70,6 +124,9 @@ class NotificationRepository:
             .order_by(NotificationChannel.created_at, NotificationChannel.id)
             .limit(limit)
         )
+        seen = visible_channels(reach)
+        if seen is not None:
+            query = query.where(seen)
         if after is not None:
             query = query.where(
                 tuple_(NotificationChannel.created_at, NotificationChannel.id) > after
@@ -133,30 +190,6 @@ class NotificationRepository:
     async def user_exists(self, user_id: uuid.UUID) -> bool:
         return await self.session.get(User, user_id) is not None
 
-    async def subscription_owner(self, subscription_id: uuid.UUID) -> tuple[str, uuid.UUID] | None:
-        """The `(owner_kind, owner_id)` of the subscription's channel."""
-        row = (
-            await self.session.execute(
-                select(NotificationChannel.owner_kind, NotificationChannel.owner_id)
-                .join(
-                    NotificationSubscription,
-                    NotificationSubscription.channel_id == NotificationChannel.id,
-                )
-                .where(NotificationSubscription.id == subscription_id)
-            )
-        ).first()
-        return (row.owner_kind, row.owner_id) if row else None
-
-    async def digest_owner(self, digest_id: uuid.UUID) -> tuple[str, uuid.UUID] | None:
-        row = (
-            await self.session.execute(
-                select(NotificationChannel.owner_kind, NotificationChannel.owner_id)
-                .join(NotificationDigest, NotificationDigest.channel_id == NotificationChannel.id)
-                .where(NotificationDigest.id == digest_id)
-            )
-        ).first()
-        return (row.owner_kind, row.owner_id) if row else None
-
     # -- subscriptions ---------------------------------------------------------------------
 
     async def add_subscription(
@@ -190,6 +223,7 @@ class NotificationRepository:
         after: tuple[datetime, uuid.UUID] | None,
         *,
         channel_id: uuid.UUID | None,
+        reach: NotificationReach,
     ) -> list[NotificationSubscription]:
         query = (
             select(NotificationSubscription)
@@ -200,6 +234,9 @@ class NotificationRepository:
             .order_by(NotificationSubscription.created_at, NotificationSubscription.id)
             .limit(limit)
         )
+        seen = visible_channels(reach)
+        if seen is not None:
+            query = query.where(seen)
         if channel_id is not None:
             query = query.where(NotificationSubscription.channel_id == channel_id)
         if after is not None:
@@ -246,13 +283,18 @@ class NotificationRepository:
         assert row is not None
         return row
 
-    async def digests(self, *, channel_id: uuid.UUID | None) -> list[NotificationDigest]:
+    async def digests(
+        self, *, channel_id: uuid.UUID | None, reach: NotificationReach
+    ) -> list[NotificationDigest]:
         query = (
             select(NotificationDigest)
             .join(NotificationChannel, NotificationChannel.id == NotificationDigest.channel_id)
             .where(NotificationChannel.deleted_at.is_(None))
             .order_by(NotificationDigest.created_at, NotificationDigest.id)
         )
+        seen = visible_channels(reach)
+        if seen is not None:
+            query = query.where(seen)
         if channel_id is not None:
             query = query.where(NotificationDigest.channel_id == channel_id)
         return list((await self.session.scalars(query)).all())

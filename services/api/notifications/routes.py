@@ -1,10 +1,14 @@
 """`/v1/channels`, `/v1/subscriptions`, `/v1/digests`, quiet hours
 (`/v1/me/notification-preferences`, `/v1/users/{id}/notification-preferences`).
 
-Reading needs `read`. Changing is `notifications:own`: every person for their own
-channels and quiet hours, a unit lead for the unit's channels, editors and admins for
-all (`services.api.notifications.service`). A channel's target is write-only: it is
-sealed before it is stored and no answer ever contains it, nor does any log line.
+A person's notification settings (channels, their subscriptions, digests and delivery
+logs, quiet hours) are theirs and admins'; a unit's channels are its leads', editors'
+and admins' (`northstar.auth.policy`, rule 4). A single channel, subscription or digest
+is `notifications:read` / `notifications:manage` on its channel (403 for anyone else);
+lists hold only what the caller may see (`notification_reach`). Creating one is
+`notifications:own` for every person, then the same rule on the channel or owner named
+in the body (`services.api.notifications.service`). A channel's target is write-only:
+it is sealed before it is stored and no answer ever contains it, nor does any log line.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from northstar.auth.policy import Action
+from northstar.auth.policy import Action, notification_reach
 from northstar.crypto import SecretBox, SecretUnreadable
 from northstar.db.models import (
     NotificationChannel,
@@ -54,6 +58,12 @@ from services.api.notifications.schemas import (
 )
 from services.api.notifications.service import ensure_may_manage
 from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key, page_of
+from services.api.resources import (
+    channel_in_path,
+    digest_in_path,
+    person_in_path,
+    subscription_in_path,
+)
 from services.api.settings import ApiSettings
 
 channels = APIRouter(prefix="/v1/channels", tags=["notifications"])
@@ -64,6 +74,13 @@ users = APIRouter(prefix="/v1/users", tags=["notifications"])
 routers = (channels, subscriptions, digests, me, users)
 
 Own = Annotated[Actor, Depends(Permit(Action.OWN_NOTIFICATIONS))]
+SeesChannel = Annotated[Actor, Depends(Permit(Action.NOTIFICATIONS_READ, channel_in_path))]
+ManagesChannel = Annotated[Actor, Depends(Permit(Action.NOTIFICATIONS_MANAGE, channel_in_path))]
+ManagesSubscription = Annotated[
+    Actor, Depends(Permit(Action.NOTIFICATIONS_MANAGE, subscription_in_path))
+]
+ManagesDigest = Annotated[Actor, Depends(Permit(Action.NOTIFICATIONS_MANAGE, digest_in_path))]
+SeesPerson = Annotated[Actor, Depends(Permit(Action.NOTIFICATIONS_READ, person_in_path))]
 PeopleAdmin = Annotated[Actor, Depends(Permit(Action.PEOPLE_MANAGE))]
 
 
@@ -197,12 +214,18 @@ async def create_channel(
 
 
 @channels.get(
-    "", response_model=Page[ChannelOut], summary="List channels (targets are never shown)"
+    "",
+    response_model=Page[ChannelOut],
+    summary="List the channels you may see (targets are never shown)",
+    description="Your own channels and those of the units you lead (with their subtrees); "
+    "editors every unit's channel; admins every channel.",
 )
 async def list_channels(
-    session: Session, _: Reader, limit: Limit = 100, cursor: Cursor = None
+    session: Session, actor: Reader, limit: Limit = 100, cursor: Cursor = None
 ) -> Page[ChannelOut]:
-    rows = await NotificationRepository(session).channels(limit + 1, decode_time_key(cursor))
+    rows = await NotificationRepository(session).channels(
+        limit + 1, decode_time_key(cursor), reach=notification_reach(actor.subject)
+    )
     return page_of(rows, limit, lambda r: encode_time_key(r.created_at, r.id), _channel_out)
 
 
@@ -240,7 +263,7 @@ async def channel_kinds(request: Request, _: Reader) -> ChannelKinds:
 
 
 @channels.get("/{channel_id}", response_model=ChannelOut, summary="Get a channel")
-async def get_channel(channel_id: uuid.UUID, session: Session, _: Reader) -> ChannelOut:
+async def get_channel(channel_id: uuid.UUID, session: Session, _: SeesChannel) -> ChannelOut:
     return _channel_out(await _live_channel(NotificationRepository(session), channel_id))
 
 
@@ -252,12 +275,11 @@ async def get_channel(channel_id: uuid.UUID, session: Session, _: Reader) -> Cha
     "(marked `failed`). Idempotent.",
 )
 async def delete_channel(
-    channel_id: uuid.UUID, session: Session, actor: Own, audit: Audit
+    channel_id: uuid.UUID, session: Session, _: ManagesChannel, audit: Audit
 ) -> Response:
     repository = NotificationRepository(session)
     channel = await repository.channel(channel_id)
     if channel is not None:
-        await ensure_may_manage(session, actor, channel.owner_kind, channel.owner_id)
         before = _channel_out(channel)
         await repository.delete_channel(channel_id)
         audit.record("delete", "notification_channel", channel_id, before=before)
@@ -276,15 +298,18 @@ async def delete_channel(
     "every message (Apprise; email through the SMTP relay) and answers whether the "
     "channel's service accepted it: `sent` false with `detail` saying why (never quoting "
     "the target) is still a 200, since the request itself was fine. Allowed to whoever may "
-    "manage the channel (its person, a lead of its unit, editors, admins); at most 3 a "
+    "manage the channel (`notifications:manage` on it: a person's channel is theirs and "
+    "admins', a unit's its leads', editors' and admins'); at most 3 a "
     "minute and 20 an hour per channel (429). Audited as `test`. Not in the delivery log.",
 )
 async def test_channel(
-    channel_id: uuid.UUID, request: Request, session: Session, actor: Own, audit: Audit
+    channel_id: uuid.UUID,
+    request: Request,
+    session: Session,
+    actor: ManagesChannel,
+    audit: Audit,
 ) -> ChannelTestOut:
-    repository = NotificationRepository(session)
-    channel = await _live_channel(repository, channel_id)
-    await ensure_may_manage(session, actor, channel.owner_kind, channel.owner_id)
+    channel = await _live_channel(NotificationRepository(session), channel_id)
     limiter: RateLimiter = request.app.state.limiter
     wait = await limiter.hit(TEST_LIMITS, "channel-test", str(channel_id))
     if wait:
@@ -333,7 +358,7 @@ async def test_channel(
 async def list_deliveries(
     channel_id: uuid.UUID,
     session: Session,
-    _: Reader,
+    _: SeesChannel,
     status: Annotated[MessageStatus | None, Query(description="Only this status.")] = None,
     limit: Limit = 100,
     cursor: Cursor = None,
@@ -388,30 +413,35 @@ async def create_subscription(
     return out
 
 
-@subscriptions.get("", response_model=Page[SubscriptionOut], summary="List subscriptions")
+@subscriptions.get(
+    "",
+    response_model=Page[SubscriptionOut],
+    summary="List the subscriptions of the channels you may see",
+)
 async def list_subscriptions(
     session: Session,
-    _: Reader,
+    actor: Reader,
     channel_id: Annotated[uuid.UUID | None, Query(description="Only this channel's.")] = None,
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Page[SubscriptionOut]:
     rows = await NotificationRepository(session).subscriptions(
-        limit + 1, decode_time_key(cursor), channel_id=channel_id
+        limit + 1,
+        decode_time_key(cursor),
+        channel_id=channel_id,
+        reach=notification_reach(actor.subject),
     )
     return page_of(rows, limit, lambda r: encode_time_key(r.created_at, r.id), _subscription_out)
 
 
 @subscriptions.delete("/{subscription_id}", status_code=204, summary="Delete a subscription")
 async def delete_subscription(
-    subscription_id: uuid.UUID, session: Session, actor: Own, audit: Audit
+    subscription_id: uuid.UUID, session: Session, _: ManagesSubscription, audit: Audit
 ) -> Response:
     repository = NotificationRepository(session)
-    owner = await repository.subscription_owner(subscription_id)
     subscription = await repository.subscription(subscription_id)
-    if owner is None or subscription is None:
+    if subscription is None:
         raise Problem(404, f"There is no subscription with id {subscription_id}.")
-    await ensure_may_manage(session, actor, *owner)
     before = _subscription_out(subscription)
     await repository.delete_subscription(subscription_id)
     audit.record("delete", "notification_subscription", subscription_id, before=before)
@@ -451,27 +481,28 @@ async def create_digest(
     return out
 
 
-@digests.get("", response_model=list[DigestOut], summary="List digests")
+@digests.get(
+    "", response_model=list[DigestOut], summary="List the digests of the channels you may see"
+)
 async def list_digests(
     session: Session,
-    _: Reader,
+    actor: Reader,
     channel_id: Annotated[uuid.UUID | None, Query(description="Only this channel's.")] = None,
 ) -> list[DigestOut]:
-    return [
-        _digest_out(d) for d in await NotificationRepository(session).digests(channel_id=channel_id)
-    ]
+    rows = await NotificationRepository(session).digests(
+        channel_id=channel_id, reach=notification_reach(actor.subject)
+    )
+    return [_digest_out(d) for d in rows]
 
 
 @digests.delete("/{digest_id}", status_code=204, summary="Stop a digest")
 async def delete_digest(
-    digest_id: uuid.UUID, session: Session, actor: Own, audit: Audit
+    digest_id: uuid.UUID, session: Session, _: ManagesDigest, audit: Audit
 ) -> Response:
     repository = NotificationRepository(session)
-    owner = await repository.digest_owner(digest_id)
     digest = await repository.digest(digest_id)
-    if owner is None or digest is None:
+    if digest is None:
         raise Problem(404, f"There is no digest with id {digest_id}.")
-    await ensure_may_manage(session, actor, *owner)
     before = _digest_out(digest)
     await repository.delete_digest(digest_id)
     audit.record("delete", "notification_digest", digest_id, before=before)
@@ -545,9 +576,9 @@ async def put_my_preferences(
 @users.get(
     "/{user_id}/notification-preferences",
     response_model=PreferencesOut,
-    summary="A person's quiet hours",
+    summary="A person's quiet hours (theirs and admins' to see)",
 )
-async def get_preferences(user_id: uuid.UUID, session: Session, _: Reader) -> PreferencesOut:
+async def get_preferences(user_id: uuid.UUID, session: Session, _: SeesPerson) -> PreferencesOut:
     return await _read_preferences(session, user_id)
 
 

@@ -6,7 +6,7 @@
 import { type FormEvent, useEffect, useMemo, useState } from "react";
 import { Link, useParams } from "react-router";
 
-import { isUnavailable } from "@/shared/api/client";
+import { isUnavailable, type Schemas } from "@/shared/api/client";
 import { useDirectory, useUnits } from "@/shared/api/queries";
 import { unitAndAncestors } from "@/shared/auth/permissions";
 import { useSession } from "@/shared/auth/session";
@@ -229,6 +229,14 @@ function AlertsPanel({ goalId, canAct }: { goalId: string; canAct: boolean }) {
   );
 }
 
+/** What each value's reference is, in words (`reference_kind`, docs/analysis.md). */
+const REFERENCE_IN_WORDS: Record<Schemas["DriversOut"]["reference_kind"], string> = {
+  previous: "Each value is compared with itself in the previous period of the same length.",
+  expected_by_history: "The expected value is shared among the values as the previous period was.",
+  expected_by_peers:
+    "No previous period yet: each value is held to what its peers do, so a value far below the others shows up first.",
+};
+
 function DriversPanel({ goal, unit }: { goal: GoalWithPlans; unit: string | undefined }) {
   const behind = ["at_risk", "off_track", "missed"].includes(goal.status.status);
   const drivers = useDrivers(goal.id, true);
@@ -243,6 +251,9 @@ function DriversPanel({ goal, unit }: { goal: GoalWithPlans; unit: string | unde
               <p>
                 {behind ? "Behind" : "Compared with"} the {d.compare === "expected" ? "expected pace" : "previous period"} by{" "}
                 {formatNumber(d.gap, unit)}, mostly by <strong>{d.dimension}</strong>:
+              </p>
+              <p className="muted small" data-testid="drivers-reference">
+                {REFERENCE_IN_WORDS[d.reference_kind]}
               </p>
               <table className="compact">
                 <thead>

@@ -1,7 +1,8 @@
 /**
  * The Notifications page's reads and writes (SPEC §14), each through the generated client.
- * Channels, subscriptions and digests are read as lists (any reader may) and narrowed to
- * the person's own channels on the page; quiet hours are the caller's own.
+ * Channels, subscriptions and digests are read as lists (the api holds only what the
+ * caller may see: their own, and unit channels for leads, editors and admins) and
+ * narrowed to the person's own channels on the page; quiet hours are the caller's own.
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 

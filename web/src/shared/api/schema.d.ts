@@ -125,6 +125,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/apply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply documents
+         * @description Creates, changes (and with `prune`, deletes) objects so the server holds what the documents say, all or nothing, in one transaction, in dependency order. Answers the plan: what changed (or with `dry_run`, what would). Only the fields a document gives are compared and written. Invalid documents or unknown references are a 422 (`errors[].field` = `documents.<index>.<path>`); a document whose `metadata.version` is older than its object's last change, when the apply would change it, a 409 naming it; an object outside the caller's permissions a 403 naming it. Changing target, baseline, thresholds or due of a started goal needs `metadata.reason`, kept in the goal's history.
+         */
+        post: operations["apply_v1_apply_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit": {
         parameters: {
             query?: never;
@@ -212,7 +232,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List channels (targets are never shown) */
+        /**
+         * List the channels you may see (targets are never shown)
+         * @description Your own channels and those of the units you lead (with their subtrees); editors every unit's channel; admins every channel.
+         */
         get: operations["list_channels_v1_channels_get"];
         put?: never;
         /**
@@ -298,7 +321,7 @@ export interface paths {
         put?: never;
         /**
          * Send a test message to a channel
-         * @description Sends a short test message now, from the api, through the same path as every message (Apprise; email through the SMTP relay) and answers whether the channel's service accepted it: `sent` false with `detail` saying why (never quoting the target) is still a 200, since the request itself was fine. Allowed to whoever may manage the channel (its person, a lead of its unit, editors, admins); at most 3 a minute and 20 an hour per channel (429). Audited as `test`. Not in the delivery log.
+         * @description Sends a short test message now, from the api, through the same path as every message (Apprise; email through the SMTP relay) and answers whether the channel's service accepted it: `sent` false with `detail` saying why (never quoting the target) is still a 200, since the request itself was fine. Allowed to whoever may manage the channel (`notifications:manage` on it: a person's channel is theirs and admins', a unit's its leads', editors' and admins'); at most 3 a minute and 20 an hour per channel (429). Audited as `test`. Not in the delivery log.
          */
         post: operations["test_channel_v1_channels__channel_id__test_post"];
         delete?: never;
@@ -383,7 +406,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List digests */
+        /** List the digests of the channels you may see */
         get: operations["list_digests_v1_digests_get"];
         put?: never;
         /**
@@ -409,6 +432,26 @@ export interface paths {
         post?: never;
         /** Stop a digest */
         delete: operations["delete_digest_v1_digests__digest_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Export documents
+         * @description The organisation (or one unit's subtree) as northstar/v1 documents that round-trip: applying them changes nothing. Each carries `metadata.version`. An object without a document name is given one (from its title) and keeps it.
+         */
+        post: operations["export_v1_export_post"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -919,6 +962,26 @@ export interface paths {
         patch: operations["update_decision_v1_reviews__review_id__decisions__decision_id__patch"];
         trace?: never;
     };
+    "/v1/schema/northstar-v1.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The documents' JSON Schema
+         * @description JSON Schema (2020-12) of one northstar/v1 document, generated from the same models the api validates with; point an editor's YAML support at it.
+         */
+        get: operations["document_schema_v1_schema_northstar_v1_json_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/subscriptions": {
         parameters: {
             query?: never;
@@ -926,7 +989,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List subscriptions */
+        /** List the subscriptions of the channels you may see */
         get: operations["list_subscriptions_v1_subscriptions_get"];
         put?: never;
         /** Subscribe a channel to a goal, a unit's subtree or its owner's goals */
@@ -1110,7 +1173,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A person's quiet hours */
+        /** A person's quiet hours (theirs and admins' to see) */
         get: operations["get_preferences_v1_users__user_id__notification_preferences_get"];
         /**
          * Set a person's quiet hours (admin)
@@ -1645,6 +1708,24 @@ export interface components {
              * @description The owner of a personal key.
              */
             user_id: string | null;
+        };
+        /** ApplyRequest */
+        ApplyRequest: {
+            /**
+             * Documents
+             * @description northstar/v1 documents (see GET /v1/schema/northstar-v1.json).
+             */
+            documents: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Dry Run
+             * @description Work out the plan (running every check an apply runs) and change nothing.
+             * @default false
+             */
+            dry_run: boolean;
+            /** @description Delete what the documents dropped. */
+            prune?: components["schemas"]["Prune"] | null;
         };
         /** AuditActor */
         AuditActor: {
@@ -2451,15 +2532,35 @@ export interface components {
             other_contribution: number;
             /**
              * Reference
-             * @description What it is compared with.
+             * @description What it is compared with (see `reference_kind`).
              */
             reference: number;
+            /** @description Which reference was used, and how it was spread over the dimension's values: `previous` (the previous period of the same length, value by value), `expected_by_history` (the expected value, spread as the previous period was) or `expected_by_peers` (the expected value with no history to spread it by: each value held up to the median of its peers, so a value far below the others concentrates the gap; for percentiles and other shapes each value is held to the expected value itself). See docs/analysis.md. */
+            reference_kind: components["schemas"]["ReferenceKind"];
             /**
              * To
              * Format: date-time
              * @description End of the period analysed.
              */
             to: string;
+        };
+        /** ExportRequest */
+        ExportRequest: {
+            /**
+             * Unit
+             * @description Only this unit's subtree (its metadata.name or id): its units, their goals with every goal below them, their initiatives and KPIs. Absent: everything.
+             */
+            unit?: string | null;
+        };
+        /** Exported */
+        Exported: {
+            /**
+             * Documents
+             * @description Documents with metadata.version, in apply order. Objects without a name get one, derived from their title, kept from then on.
+             */
+            documents: {
+                [key: string]: unknown;
+            }[];
         };
         /**
          * ExpressionCheck
@@ -3878,6 +3979,45 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** Plan */
+        Plan: {
+            /**
+             * Changes
+             * @description In the order they are (or would be) made; empty: nothing to change.
+             */
+            changes: components["schemas"]["PlannedChange"][];
+            /**
+             * Dry Run
+             * @description True: nothing was changed.
+             */
+            dry_run: boolean;
+        };
+        /** PlannedChange */
+        PlannedChange: {
+            /**
+             * Action
+             * @description What happens to it.
+             * @enum {string}
+             */
+            action: "create" | "update" | "delete";
+            /**
+             * Fields
+             * @description `{field: [before, after]}` in document terms (references by name).
+             */
+            fields: {
+                [key: string]: unknown[];
+            };
+            /**
+             * Kind
+             * @description The document kind.
+             */
+            kind: string;
+            /**
+             * Name
+             * @description The document's metadata.name.
+             */
+            name: string;
+        };
         /** PreferencesIn */
         PreferencesIn: {
             /** @description Local span in which only critical messages go out; others are held until it ends. Null: none. */
@@ -3913,6 +4053,16 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** Prune */
+        Prune: {
+            /**
+             * Labels
+             * @description Delete the objects carrying all these labels that the documents no longer contain.
+             */
+            labels: {
+                [key: string]: string;
+            };
+        };
         /** QuietHoursIn */
         QuietHoursIn: {
             /**
@@ -3926,6 +4076,13 @@ export interface components {
              */
             start: string;
         };
+        /**
+         * ReferenceKind
+         * @description What the actual was compared with, and how the reference was spread over the values
+         *     of a dimension.
+         * @enum {string}
+         */
+        ReferenceKind: "previous" | "expected_by_history" | "expected_by_peers";
         /** ReviewCreate */
         ReviewCreate: {
             /**
@@ -5539,6 +5696,124 @@ export interface operations {
             };
             /** @description Conflicts with the current state of a resource; the detail says which. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the error is logged under the X-Request-ID. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the shared rate limit store) is unreachable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    apply_v1_apply_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApplyRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            /** @description Malformed request (body, cursor or a control character in the URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credentials, or a key that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An object changed on the server since its export. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7697,6 +7972,124 @@ export interface operations {
             };
             /** @description Conflicts with the current state of a resource; the detail says which. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the error is logged under the X-Request-ID. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the shared rate limit store) is unreachable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_v1_export_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Exported"];
+                };
+            };
+            /** @description Malformed request (body, cursor or a control character in the URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credentials, or a key that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state of a resource; the detail says which. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11715,6 +12108,103 @@ export interface operations {
                 };
             };
             /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the error is logged under the X-Request-ID. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the shared rate limit store) is unreachable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    document_schema_v1_schema_northstar_v1_json_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/schema+json": unknown;
+                };
+            };
+            /** @description Malformed request (body, cursor or a control character in the URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credentials, or a key that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value is invalid or out of range; `errors` lists them. */
             422: {
                 headers: {
                     [name: string]: unknown;

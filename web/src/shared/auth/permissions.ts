@@ -16,6 +16,8 @@ export type Action =
   | "members:manage"
   | "keys:own"
   | "notifications:own"
+  | "notifications:read"
+  | "notifications:manage"
   | "people:manage"
   | "keys:manage"
   | "webhooks:manage"
