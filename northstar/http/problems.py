@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 from northstar.auth.authenticator import AuthError
+from northstar.http.validation_words import in_words
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -96,7 +97,7 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
-        errors.append({"field": ".".join(loc) or None, "message": err.get("msg", "invalid")})
+        errors.append({"field": ".".join(loc) or None, "message": in_words(err)})
     return errors
 
 

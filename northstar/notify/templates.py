@@ -308,6 +308,21 @@ def review_message(data: Mapping[str, Any], base_url: str, scope_title: str | No
     return Rendered(subject, text, _page(subject, body), markdown)
 
 
+def test_message(channel_name: str, sent_by: str, at: datetime, base_url: str) -> Rendered:
+    """The message "send a test" sends (`POST /v1/channels/{id}/test`): that the channel
+    works, who asked and when, and where its settings are."""
+    link = f"{base_url.rstrip('/')}/notifications"
+    subject = f"Test message for {channel_name}"
+    facts = [("Channel", channel_name), ("Sent by", sent_by), ("At", _clock(at))]
+    lead = "This channel works: Northstar's messages to it arrive here."
+    text = "\n".join([lead, *[f"{k}: {v}" for k, v in facts], "", f"Settings: {link}"])
+    markdown = "\n".join(
+        [_md(lead), " · ".join(f"{k}: **{_md(v)}**" for k, v in facts), f"[Settings]({link})"]
+    )
+    body = f"<p>{html.escape(lead)}</p>{_html_facts(facts)}{_html_link('Settings', link)}"
+    return Rendered(subject, text, _page(subject, body), markdown)
+
+
 def review_link(base_url: str, review_id: str) -> str:
     """Where the web app shows a review."""
     return f"{base_url.rstrip('/')}/reviews/{review_id}"

@@ -143,6 +143,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.state.login_throttle = LoginThrottle(
         limiter, settings.login_limit_per_account, settings.login_limit_per_address
     )
+    app.state.limiter = limiter  # also counts channel tests (services/api/notifications)
     app.state.authenticator = Authenticator(engine, ttl=settings.api_key_cache_seconds)
     app.state.goal_nodes = GoalNodes()
     app.state.notification_settings = settings

@@ -25,6 +25,10 @@ READ_ONLY_POSTS = {
     ("POST", "/v1/export"),  # writes documents out, changes nothing
     ("POST", "/v1/sources/preview"),  # runs a query once, stores nothing
 }
+# Audited, but sending to the outside service is the point of the route, and this test's
+# channel is a Slack one: tests/notifications/test_channel_tests.py performs it against a
+# real SMTP server on loopback and checks its `test` record.
+AUDITED_ELSEWHERE = {("POST", "/v1/channels/{channel_id}/test")}
 
 
 async def _records(client: httpx.AsyncClient) -> list[dict[str, Any]]:
@@ -266,7 +270,7 @@ async def test_every_mutating_route_leaves_one_record(
         for m, p, _ in route_table(app)
         if m in ("POST", "PUT", "PATCH", "DELETE") and (m, p) not in READ_ONLY_POSTS
     }
-    covered = {(m, p) for m, p, *_ in steps}
+    covered = {(m, p) for m, p, *_ in steps} | AUDITED_ELSEWHERE
     assert mutating - covered == set(), "mutating routes the audit test does not perform"
 
     next_cycle = ok(

@@ -234,3 +234,33 @@ async def test_expression_check_parses_without_saving(client: httpx.AsyncClient)
         {"field": "expression", "message": "unexpected ')'", "position": 12}
     ]
     assert (await client.get("/v1/kpis")).json()["items"] == []
+
+
+async def test_expression_check_warns_of_names_not_in_the_catalogue(
+    client: httpx.AsyncClient, ingest: Ingest
+) -> None:
+    await ingest([("revenue", 10.0, datetime.now(UTC), {"region": "eu"})])
+    checked = await client.post(
+        "/v1/kpis/expression-check",
+        json={"expression": 'sum(revenue{regoin="eu"}) / sum(revenu)'},
+    )
+    assert checked.status_code == 200, checked.text
+    assert checked.json()["warnings"] == [
+        {
+            "metric": "revenu",
+            "label": None,
+            "suggestion": "revenue",
+            "message": "no event has carried the metric “revenu” yet; did you mean “revenue”?",
+        },
+        {
+            "metric": "revenue",
+            "label": "regoin",
+            "suggestion": "region",
+            "message": "no “revenue” event has carried the label “regoin” yet; "
+            "did you mean “region”?",
+        },
+    ]
+    fine = await client.post(
+        "/v1/kpis/expression-check", json={"expression": 'sum(revenue{region="eu"})'}
+    )
+    assert fine.json()["warnings"] == []

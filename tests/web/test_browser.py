@@ -3,6 +3,7 @@ what a team lead, the CEO and a viewer see and can do (SPEC §15, issue 17)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ from urllib.parse import unquote
 
 import httpx
 import pytest
+from openpyxl import load_workbook
 
 from devstack.webdemo import ADMIN, CEO, DEMO_PASSWORD, LEAD, VIEWER, DemoStack
 from tests.notifications.conftest import Mailbox
@@ -82,6 +84,7 @@ def test_a_team_lead_reads_the_scorecard_checks_in_on_an_at_risk_goal_and_acknow
         check_ins = api.get(f"/v1/goals/{at_risk['id']}/check-ins").json()["items"]
     newest = check_ins[0]
     assert (newest["comment"], newest["confidence"], newest["author"]) == (comment, 6, LEAD.name)
+    assert comment in shown["focusedAfterCheckIn"], "focus is on the new check-in"
     with _api(demo) as api:
         alerts = api.get("/v1/alerts", params={"goal_id": at_risk["id"]}).json()["items"]
     assert [a["state"] for a in alerts] == ["acknowledged"]
@@ -164,6 +167,8 @@ def test_the_ceo_runs_a_review_changes_a_target_citing_it_and_prints_the_pack(
     decision = "Move two account managers from EU to APAC"
     reason = "APAC launch slipped by two weeks"
     pdf = tmp_path / "pack.pdf"
+    xlsx = tmp_path / "scorecard.xlsx"
+    action = "Call the three largest APAC prospects"
 
     shown = run_story(
         "ceo",
@@ -175,6 +180,9 @@ def test_the_ceo_runs_a_review_changes_a_target_citing_it_and_prints_the_pack(
         REASON=reason,
         DECISION=decision,
         PDF_PATH=str(pdf),
+        XLSX_PATH=str(xlsx),
+        ACTION=action,
+        ACTION_OWNER=LEAD.name,
     )
 
     with _api(demo) as api:
@@ -203,8 +211,32 @@ def test_the_ceo_runs_a_review_changes_a_target_citing_it_and_prints_the_pack(
         assert " ".join(status["title"].split()) in text, raw
     assert decision in text
     assert "Weekly company review" in text
+    # Reviews people can hand out (issue 24): units, owners, a chart per goal, old → new.
+    change = r"(\d+(?:\.\d)?[KM]) → (\d+(?:\.\d)?[KM]) EUR"
+    said = re.fullmatch(
+        f"Target changed: {change}; recorded in this review.", shown["targetChanged"]
+    )
+    assert said is not None, shown["targetChanged"]
+    assert float(shown["targetFieldAfter"]) == new_target, "the field shows the new value"
+    assert kinds["target_change"]["text"].startswith(f"Target of “APAC revenue”: {said[1]} → ")
+    assert kinds["action"]["owner"] == LEAD.name and kinds["action"]["text"] == action
+    assert "EUR" in text and "→" in text
+    assert f"Owner: {LEAD.name}" in text, "owners are in the pack"
+    assert "Unit: Sales APAC" in text, "org units are in the pack"
+    assert shown["packCharts"] > 0 and shown["packGoals"] == len(review["snapshot"])
+    for line in shown["agendaText"].splitlines():
+        assert line.lower().count("off track") <= 1, line  # a status appears once
+    # The scorecard downloads as a workbook openpyxl reads back, with every goal in it.
+    assert shown["xlsxName"].endswith(".xlsx")
+    sheet = load_workbook(xlsx).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:4] == ("Goal", "Parent goal", "Unit", "Owner")
+    assert sorted(r[0] for r in rows[1:]) == sorted(g["title"] for g in _goals(demo))
     assert "Invalid" not in shown["expressionError"]
     assert "position 12" in shown["expressionError"]
+    assert "did you mean “revenue”?" in shown["expressionWarnings"]
+    assert "Valid" not in shown["expressionWarnings"]
     assert shown["violations"] == []
 
 
@@ -237,6 +269,12 @@ def test_a_member_sets_up_notifications_and_a_lead_a_unit_channel_which_a_viewer
     # The refused target is explained next to its field; the accepted one is never shown.
     assert "an email channel's target is one email address" in shown["refused"]
     assert shown["targetLeft"] == ""
+    # Only what this server can send is offered (it has an SMTP relay), and a test arrives.
+    assert shown["kindsOffered"] == ["Email", "Slack", "Microsoft Teams", "Other (Apprise URL)"]
+    assert shown["testResult"] == f"Sent “Test message for {channel}” to {channel}."
+    tests = [m for m in web_mailbox.messages if m["Subject"] == f"Test message for {channel}"]
+    subjects = [m["Subject"] for m in web_mailbox.messages]
+    assert len(tests) == 1 and tests[0]["To"] == target, subjects
     assert shown["targetShown"] is False
     with _api(demo) as api:
         users = api.get("/v1/users", params={"limit": 1000}).json()["items"]
@@ -335,6 +373,29 @@ def test_a_viewer_on_a_phone_sees_no_edit_controls_and_forcing_a_change_is_refus
         "milestoneEdits": 0,
     }
     assert shown["milestonesListed"] > 0, "the goal's milestones are shown, read only"
+    # Issue 24 item 7: at 390 px the alerts table fits; every kind can be filtered; details.
+    assert shown["alertsFit"] is True
+    assert shown["packFits"] in (True, None), "the review pack fits a phone (when one exists)"
+    assert shown["alertKinds"] == [
+        "Any",
+        "Status",
+        "Forecast",
+        "Stale data",
+        "Plan (late milestone or initiative)",
+        "Anomaly",
+    ]
+    # Each alert's details (an anomaly's observed, expected and band are in vitest).
+    details = shown["alertDetails"]
+    assert details and all("Expected" in d for d in details if "Observed" in d), details
+    assert any("Actual" in d or "Observed" in d for d in details), details
+    # Every goal is on the strategy map, once, and no goal sits under "No perspective" when
+    # an ancestor has one.
+    goals = _goals(demo)
+    placed = [g for column in shown["strategy"].values() for g in column]
+    assert sorted(placed) == sorted(g["id"] for g in goals)
+    assert shown["strategy"]["Financial"], "the financial column is not empty"
+    assert "no access" in shown["adminNoAccess"]
+    assert shown["signInFocus"] == "email"
     assert shown["forced"] == 403
     assert _goal(_goals(demo), "EU revenue")["title"] == "EU revenue"
     assert shown["violations"] == []

@@ -33,6 +33,9 @@ async function lead(browser) {
   await checkIn.getByLabel("Blockers").fill("Two open sales positions");
   await checkIn.getByRole("button", { name: "Post check-in" }).click();
   await page.getByTestId("timeline").getByText(env("CHECK_IN"), { exact: false }).waitFor();
+  // Focus stays with the new entry (the check-in just posted), not lost to the page's top.
+  await page.waitForFunction(() => document.activeElement?.id?.startsWith("check-in-"));
+  const focusedAfterCheckIn = await page.evaluate(() => document.activeElement.textContent);
   const editable = await page.getByRole("form", { name: "Edit goal" }).count();
 
   const alert = page.locator(".alert-list li").first();
@@ -109,6 +112,7 @@ async function lead(browser) {
   await shot("milestones-after-reload");
   return {
     statuses,
+    focusedAfterCheckIn,
     explanation,
     drivers,
     editable,
@@ -141,17 +145,42 @@ async function ceo(browser) {
   await change.getByLabel("New target").fill(env("NEW_TARGET"));
   await change.getByLabel("Reason").fill(env("REASON"));
   await change.getByRole("button", { name: "Change target" }).click();
-  await item.getByText("Target changed; recorded in this review.").waitFor();
+  const targetChanged = await item.getByText(/^Target changed: .*; recorded in this review\.$/).innerText();
+  const targetFieldAfter = await change.getByLabel("New target").inputValue();
+  // An action is handed to a person picked from the people the app knows.
+  await decisions.getByLabel("Action").check();
+  await decisions.getByLabel("Text").fill(env("ACTION"));
+  await decisions.getByLabel("Owner").selectOption({ label: env("ACTION_OWNER") });
+  await decisions.getByRole("button", { name: "Record action" }).click();
+  await page.getByTestId("decisions").getByText(env("ACTION")).waitFor();
+  const agendaText = await page.locator("ol.agenda").innerText();
   violations.push(...(await axe(page, "review meeting")));
   const reviewId = new URL(page.url()).pathname.split("/")[2];
 
   await page.getByRole("link", { name: "Review pack (print)" }).click();
-  await page.getByTestId("review-pack").waitFor();
+  await page.locator("[data-testid=review-pack][data-ready=true]").waitFor();
+  const packRows = page.locator("[data-testid=review-pack] li.pack-goal");
+  await page.waitForFunction(
+    () =>
+      document.querySelectorAll("[data-testid=review-pack] .pack-chart[data-rendered=true]").length ===
+      document.querySelectorAll("[data-testid=review-pack] li.pack-goal").length,
+  );
+  const packCharts = await page.locator("[data-testid=review-pack] svg.pack-chart").count();
+  const packGoals = await packRows.count();
   violations.push(...(await axe(page, "review pack")));
   await page.emulateMedia({ media: "print" });
   const pdf = env("PDF_PATH");
   writeFileSync(pdf, await page.pdf({ format: "A4", printBackground: true }));
   await page.emulateMedia({ media: "screen" });
+
+  // The scorecard downloads as an Excel workbook (the api builds it).
+  await page.getByRole("link", { name: "Scorecard", exact: true }).click();
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "Download Excel" }).click(),
+  ]);
+  await download.saveAs(env("XLSX_PATH"));
+  const xlsxName = download.suggestedFilename();
 
   for (const [link, heading, name] of [
     ["KPIs", "KPIs", "kpis"],
@@ -170,7 +199,23 @@ async function ceo(browser) {
   await expression.fill("sum(revenue)) * 2");
   const expressionError = await page.getByTestId("expression-error").innerText();
   violations.push(...(await axe(page, "kpi")));
-  return { reviewId, agenda, expressionError, violations };
+  // A typo in a metric name or a label key is named, with "did you mean", not "Valid".
+  await expression.fill('sum(revenu{regoin="eu"})');
+  const expressionWarnings = await page.getByTestId("expression-warnings").innerText();
+  violations.push(...(await axe(page, "kpi (names not in the catalogue)")));
+  return {
+    reviewId,
+    agenda,
+    agendaText,
+    targetChanged,
+    targetFieldAfter,
+    packGoals,
+    packCharts,
+    xlsxName,
+    expressionError,
+    expressionWarnings,
+    violations,
+  };
 }
 
 async function admin(browser) {
@@ -242,6 +287,54 @@ async function viewer(browser) {
   await page.goto(`${base}/reviews`);
   await page.getByRole("heading", { name: "Reviews", level: 1 }).waitFor();
   controls.newReview = await page.getByRole("form", { name: "New review" }).count();
+
+  // At 390 px the alerts table fits: no sideways scroll on the page or in the table.
+  await page.goto(`${base}/alerts`);
+  await page.getByRole("heading", { name: "Alerts", level: 1 }).waitFor();
+  await page.locator("table tbody tr").first().waitFor();
+  await page.waitForLoadState("networkidle");
+  violations.push(...(await axe(page, "alerts (phone)")));
+  const alertsFit = await page.evaluate(() => {
+    const region = document.querySelector("[aria-label='Alerts table']");
+    return (
+      document.documentElement.scrollWidth <= window.innerWidth &&
+      region !== null &&
+      region.scrollWidth <= region.clientWidth
+    );
+  });
+  const alertKinds = await page.getByLabel("Kind").locator("option").allInnerTexts();
+  const alertDetails = await page.getByTestId("alert-details").allInnerTexts();
+  // Every goal on the strategy map, under a perspective.
+  await page.goto(`${base}/strategy`);
+  await page.getByRole("heading", { name: "Strategy", level: 1 }).waitFor();
+  await page.locator(".strategy-goal").first().waitFor();
+  violations.push(...(await axe(page, "strategy (phone)")));
+  const strategy = await page.$$eval(".perspective", (columns) =>
+    Object.fromEntries(
+      columns.map((c) => [
+        c.querySelector("h2").textContent,
+        [...c.querySelectorAll(".strategy-goal")].map((g) => g.dataset.goalId),
+      ]),
+    ),
+  );
+  // The latest review and its pack, read on a phone.
+  await page.goto(`${base}/reviews`);
+  const reviewLinks = page.locator("main ul.plain a");
+  let packFits = null;
+  if ((await reviewLinks.count()) > 0) {
+    await reviewLinks.first().click();
+    await page.locator("ol.agenda > li").first().waitFor();
+    violations.push(...(await axe(page, "review meeting (phone)")));
+    await page.getByRole("link", { name: "Review pack (print)" }).click();
+    await page.locator("[data-testid=review-pack][data-ready=true]").waitFor();
+    await page.waitForLoadState("networkidle");
+    violations.push(...(await axe(page, "review pack (phone)")));
+    packFits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  }
+  // A viewer who opens /admin is told they have no access.
+  await page.goto(`${base}/admin`);
+  const adminNoAccess = await page.getByTestId("no-access").innerText();
+  violations.push(...(await axe(page, "administration, no access (phone)")));
   // Force what the page does not offer: the api refuses it.
   const forced = await page.evaluate(async (goalId) => {
     const csrf = document.cookie.match(/northstar_csrf=([^;]+)/)?.[1] ?? "";
@@ -265,7 +358,20 @@ async function viewer(browser) {
   await signedOut.goto(`${base}/`);
   await signedOut.getByRole("button", { name: "Sign in" }).waitFor();
   violations.push(...(await axe(signedOut, "sign-in")));
-  return { controls, milestonesListed, forced, violations };
+  const signInFocus = await signedOut.evaluate(() => document.activeElement?.getAttribute("name"));
+  return {
+    controls,
+    milestonesListed,
+    forced,
+    alertsFit,
+    packFits,
+    alertKinds,
+    alertDetails,
+    strategy,
+    adminNoAccess,
+    signInFocus,
+    violations,
+  };
 }
 
 // A member sets up their notifications on their own page: an email channel (a target the
@@ -306,6 +412,11 @@ async function notifications(browser) {
   const channels = page.getByTestId("my-channels");
   await channels.getByRole("rowheader", { name: channel }).waitFor();
   const targetLeft = await targetField.inputValue();
+  const kindsOffered = await newChannel.getByLabel("Kind").locator("option").allInnerTexts();
+  // "Send a test": the api sends it now, to the test's SMTP server.
+  await channels.getByRole("button", { name: `Send a test to ${channel}` }).click();
+  const testResult = await channels.getByTestId("channel-test-result").getByText(/^(Sent|Not sent)/).innerText();
+  violations.push(...(await axe(page, "notifications (test sent)")));
 
   const subscription = page.getByRole("form", { name: "New subscription" });
   await subscription.getByLabel("Channel").selectOption({ label: channel });
@@ -424,6 +535,8 @@ async function notifications(browser) {
     refused,
     targetLeft,
     digestAt,
+    kindsOffered,
+    testResult,
     delivery,
     subscriptionsBefore,
     reloaded,

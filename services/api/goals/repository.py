@@ -29,6 +29,7 @@ from northstar.db.models import (
     Kpi,
     OrgUnit,
     Review,
+    User,
     goal_status_history,
 )
 
@@ -242,6 +243,32 @@ class GoalRepository:
         if after is not None:
             query = query.where(tuple_(Goal.created_at, Goal.id) > after)
         return [_row(r) for r in (await self.session.execute(query)).all()]
+
+    async def every_row(self) -> list[GoalRow]:
+        """Every goal with its latest state, oldest first (the scorecard workbook)."""
+        query = _with_state().order_by(Goal.created_at, Goal.id)
+        return [_row(r) for r in (await self.session.execute(query)).all()]
+
+    async def scorecard_names(
+        self,
+    ) -> tuple[dict[uuid.UUID, str], dict[str, tuple[str, str]], dict[uuid.UUID, str]]:
+        """Unit names by id, KPI `(name, unit)` by key and people's names by id: what the
+        scorecard workbook prints instead of ids (names only, never emails)."""
+        units = {
+            uid: name
+            for uid, name in (await self.session.execute(select(OrgUnit.id, OrgUnit.name))).all()
+        }
+        kpis = {
+            key: (name, unit)
+            for key, name, unit in (
+                await self.session.execute(select(Kpi.key, Kpi.name, Kpi.unit))
+            ).all()
+        }
+        people = {
+            uid: name
+            for uid, name in (await self.session.execute(select(User.id, User.name))).all()
+        }
+        return units, kpis, people
 
     async def tree(self, root: uuid.UUID | None) -> list[Any]:
         """Every goal (or the subtree under `root`, empty if there is no such goal) as

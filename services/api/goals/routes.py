@@ -1,7 +1,8 @@
 """`/v1/goals`: anyone reads; editors, admins and the leads of the goal's unit subtree
 create, change and delete (docs/people.md).
 
-`/tree` is declared before `/{goal_id}` so it is not taken for an id.
+`/tree` and `/scorecard.xlsx` are declared before `/{goal_id}` so they are not taken for
+an id.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from services.api.goals.schemas import (
 )
 from services.api.goals.service import GoalService
 from services.api.goals.shapes import goal_out
+from services.api.goals.workbook import MEDIA_TYPE, ScorecardNames, scorecard_workbook
 from services.api.judging import utcnow
 from services.api.pagination import (
     Cursor,
@@ -132,6 +134,38 @@ async def goal_tree(
     # for the rows' current versions (services/api/goals/nodes.py).
     nodes: GoalNodes = request.app.state.goal_nodes
     return Response(await _service(session).tree(root, nodes), media_type="application/json")
+
+
+@router.get(
+    "/scorecard.xlsx",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The workbook, as an attachment `northstar-scorecard-<date>.xlsx`.",
+        }
+    },
+    summary="The scorecard as an Excel workbook",
+    description="Every goal in cascade order (each under its parent, indented), with its "
+    "parent, unit and owner by name, KPI, status in words, score (a percentage cell), "
+    "actual, expected and target as numbers with the KPI's unit in its own column, the "
+    "forecast, start and due. Anyone who may read goals may download it.",
+)
+async def scorecard_xlsx(session: Session, _: Reader) -> Response:
+    repository = GoalRepository(session)
+    goals = [goal_out(row) for row in await repository.every_row()]
+    units, kpis, people = await repository.scorecard_names()
+    now = utcnow()
+    body = scorecard_workbook(goals, ScorecardNames(units, kpis, people), now)
+    return Response(
+        body,
+        media_type=MEDIA_TYPE,
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="northstar-scorecard-{now.date().isoformat()}.xlsx"'
+            )
+        },
+    )
 
 
 @router.get("/{goal_id}", response_model=GoalOut, summary="Get a goal")

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from northstar.db.models import AnomalyCheck, Goal, Kpi
+from northstar.db.models import AnomalyCheck, Goal, Kpi, Metric
 
 
 class KpiRepository:
@@ -28,6 +28,11 @@ class KpiRepository:
         if after is not None:
             query = query.where(Kpi.key > after)
         return list((await self.session.scalars(query)).all())
+
+    async def metric_catalogue(self) -> dict[str, list[str]]:
+        """Every metric seen, with the dimension keys seen on it (the expression check)."""
+        rows = await self.session.execute(select(Metric.name, Metric.dimensions))
+        return {name: list(dimensions) for name, dimensions in rows.all()}
 
     async def goal_ids(self, key: str) -> list[uuid.UUID]:
         """Goals measured by the KPI."""

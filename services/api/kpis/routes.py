@@ -11,6 +11,7 @@ from pydantic import AwareDatetime
 
 from northstar.auth.policy import Action
 from northstar.db.models import Kpi
+from northstar.domain.catalogue import catalogue_warnings
 from northstar.domain.durations import format_duration
 from northstar.domain.expressions import format_expression, metrics
 from services.api.audit import Audit
@@ -21,6 +22,7 @@ from services.api.kpis.schemas import (
     AnomalySettings,
     ExpressionCheck,
     ExpressionChecked,
+    ExpressionWarning,
     KpiCreate,
     KpiKind,
     KpiOut,
@@ -88,11 +90,23 @@ async def create_kpi(body: KpiCreate, session: Session, _: NewKpi, audit: Audit)
     summary="Check a KPI expression",
     description="Parses an expression without saving anything, as creating a KPI would: "
     "200 with its canonical form and metrics, or the same 422 (with `errors[0].position`) a "
-    "bad expression gets on create. The web app's KPI form calls it while the user types.",
+    "bad expression gets on create. `warnings` names metrics and label keys no event has "
+    "carried yet, with the nearest known name. The web app's KPI form calls it while the "
+    "user types.",
 )
-async def check_expression(body: ExpressionCheck, _: Reader) -> ExpressionChecked:
+async def check_expression(body: ExpressionCheck, session: Session, _: Reader) -> ExpressionChecked:
     expr = parse_kpi_expression(body.expression)
-    return ExpressionChecked(expression=format_expression(expr), metrics=sorted(metrics(expr)))
+    catalogue = await KpiRepository(session).metric_catalogue()
+    return ExpressionChecked(
+        expression=format_expression(expr),
+        metrics=sorted(metrics(expr)),
+        warnings=[
+            ExpressionWarning(
+                metric=w.metric, label=w.label, suggestion=w.suggestion, message=w.message
+            )
+            for w in catalogue_warnings(expr, catalogue)
+        ],
+    )
 
 
 @router.get("", response_model=Page[KpiOut], summary="List KPIs", description="By key.")

@@ -122,6 +122,12 @@ class KpiOut(BaseModel):
     kind: KpiKind = Field(description="leading or lagging.")
     max_staleness: str | None = Field(description="ISO-8601 duration, or null.")
     metrics: list[str] = Field(description="The metrics the expression reads, sorted.")
+    warnings: list[ExpressionWarning] = Field(
+        default_factory=list,
+        description="Metric names and label keys no event has carried yet (the catalogue, "
+        "`GET /v1/metrics`), each with the nearest known name: not an error (a KPI may come "
+        "before its first event), but a typo would make a KPI that is always empty.",
+    )
     source: KpiSource = Field(description=_SOURCE)
     category: str | None = Field(description=_CATEGORY)
     owner_id: uuid.UUID | None = Field(description=_OWNER)
@@ -156,8 +162,21 @@ class ExpressionCheck(BaseModel):
     expression: str = Field(min_length=1, max_length=2000, description="The expression to parse.")
 
 
+class ExpressionWarning(BaseModel):
+    metric: str = Field(description="The metric.")
+    label: str | None = Field(description="The label key; null when the metric is unknown.")
+    suggestion: str | None = Field(description="The nearest known name, if one is close.")
+    message: str = Field(description="The warning in words, with “did you mean”.")
+
+
 class ExpressionChecked(BaseModel):
     expression: str = Field(
         description="The expression in canonical form, as a KPI would store it."
     )
     metrics: list[str] = Field(description="The metrics the expression reads, sorted.")
+    warnings: list[ExpressionWarning] = Field(
+        default_factory=list,
+        description="Metric names and label keys no event has carried yet (the catalogue, "
+        "`GET /v1/metrics`), each with the nearest known name: not an error (a KPI may come "
+        "before its first event), but a typo would make a KPI that is always empty.",
+    )

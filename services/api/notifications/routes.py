@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from northstar.auth.policy import Action, notification_reach
-from northstar.crypto import SecretBox
+from northstar.crypto import SecretBox, SecretUnreadable
 from northstar.db.models import (
     NotificationChannel,
     NotificationDigest,
@@ -28,14 +29,20 @@ from northstar.db.models import (
     NotificationSubscription,
 )
 from northstar.http.problems import Problem
+from northstar.http.ratelimit import RateLimiter, parse_limits, retry_after_header
+from northstar.notify.delivery import deliver, redact
 from northstar.notify.model import ChannelKind, OwnerKind, Severity
-from northstar.notify.targets import InvalidTarget, validate
+from northstar.notify.targets import InvalidTarget, apprise_url, validate
+from northstar.notify.templates import test_message
 from services.api.audit import Audit
 from services.api.dependencies import Actor, Permit, Reader, Session
 from services.api.notifications.repository import NotificationRepository
 from services.api.notifications.schemas import (
     ChannelCreate,
+    ChannelKindOut,
+    ChannelKinds,
     ChannelOut,
+    ChannelTestOut,
     DeliveryOut,
     DigestCreate,
     DigestOut,
@@ -222,6 +229,39 @@ async def list_channels(
     return page_of(rows, limit, lambda r: encode_time_key(r.created_at, r.id), _channel_out)
 
 
+EMAIL_HOW_TO = (
+    "Email needs an SMTP relay: an operator sets NORTHSTAR_SMTP_HOST (with NORTHSTAR_SMTP_PORT, "
+    "NORTHSTAR_SMTP_SECURITY, NORTHSTAR_SMTP_USERNAME and NORTHSTAR_SMTP_PASSWORD as the relay "
+    "needs) on the api and the evaluator and restarts them (docs/notifying-people.md)."
+)
+# "Send a test" reaches an outside service at a person's request: a few per channel and
+# minute is enough to try a fix, and too few to use Northstar to flood someone.
+TEST_LIMITS = parse_limits("3/minute;20/hour")
+
+
+@channels.get(
+    "/kinds",
+    response_model=ChannelKinds,
+    summary="The channel kinds this server can send",
+    description="Every kind with `sendable`: Slack, Teams and Apprise targets are sent "
+    "directly; email only when an SMTP relay is configured (`NORTHSTAR_SMTP_HOST`), and "
+    "otherwise `how_to_enable` says what to set. The web app offers only sendable kinds.",
+)
+async def channel_kinds(request: Request, _: Reader) -> ChannelKinds:
+    settings: ApiSettings = request.app.state.notification_settings
+    email = bool(settings.smtp_host)
+    items = [
+        ChannelKindOut(
+            kind=ChannelKind.EMAIL, sendable=email, how_to_enable=None if email else EMAIL_HOW_TO
+        ),
+        *(
+            ChannelKindOut(kind=kind, sendable=True, how_to_enable=None)
+            for kind in (ChannelKind.SLACK, ChannelKind.TEAMS, ChannelKind.APPRISE)
+        ),
+    ]
+    return ChannelKinds(items=sorted(items, key=lambda k: not k.sendable))
+
+
 @channels.get("/{channel_id}", response_model=ChannelOut, summary="Get a channel")
 async def get_channel(channel_id: uuid.UUID, session: Session, _: SeesChannel) -> ChannelOut:
     return _channel_out(await _live_channel(NotificationRepository(session), channel_id))
@@ -247,6 +287,65 @@ async def delete_channel(
         raise _no_channel(channel_id)
     await session.commit()
     return Response(status_code=204)
+
+
+@channels.post(
+    "/{channel_id}/test",
+    response_model=ChannelTestOut,
+    responses={429: {"description": "Too many tests of this channel; see `Retry-After`."}},
+    summary="Send a test message to a channel",
+    description="Sends a short test message now, from the api, through the same path as "
+    "every message (Apprise; email through the SMTP relay) and answers whether the "
+    "channel's service accepted it: `sent` false with `detail` saying why (never quoting "
+    "the target) is still a 200, since the request itself was fine. Allowed to whoever may "
+    "manage the channel (`notifications:manage` on it: a person's channel is theirs and "
+    "admins', a unit's its leads', editors' and admins'); at most 3 a "
+    "minute and 20 an hour per channel (429). Audited as `test`. Not in the delivery log.",
+)
+async def test_channel(
+    channel_id: uuid.UUID,
+    request: Request,
+    session: Session,
+    actor: ManagesChannel,
+    audit: Audit,
+) -> ChannelTestOut:
+    channel = await _live_channel(NotificationRepository(session), channel_id)
+    limiter: RateLimiter = request.app.state.limiter
+    wait = await limiter.hit(TEST_LIMITS, "channel-test", str(channel_id))
+    if wait:
+        raise Problem(
+            429,
+            f"This channel was tested a few times just now; try again in {int(wait) + 1} s.",
+            headers=retry_after_header(wait),
+        )
+    settings: ApiSettings = request.app.state.notification_settings
+    box: SecretBox = request.app.state.webhook_box
+    name, kind, sealed = channel.name, channel.kind, channel.target
+    audit.record("test", "notification_channel", channel_id, after=_channel_out(channel))
+    await session.commit()  # the audit entry, and no transaction open while sending
+    now = datetime.now(UTC)
+    rendered = test_message(name, actor.name, now, settings.public_url)
+    target = ""
+    error: str | None
+    try:
+        target = box.decrypt(sealed.decode())
+        async with asyncio.timeout(settings.notification_timeout_seconds):
+            error = await deliver(
+                kind,
+                apprise_url(kind, target, settings),
+                rendered,
+                Severity.INFO,
+                send_timeout=settings.notification_timeout_seconds,
+                allow_private=settings.webhook_allow_private_networks,
+            )
+    except TimeoutError:
+        error = f"the service did not answer within {settings.notification_timeout_seconds:g} s"
+    except (InvalidTarget, SecretUnreadable) as exc:
+        error = str(exc)
+    error = redact(error, target)
+    if error is None:
+        return ChannelTestOut(sent=True, detail=f"Sent “{rendered.subject}” to {name}.")
+    return ChannelTestOut(sent=False, detail=f"Not sent: {error}.")
 
 
 @channels.get(

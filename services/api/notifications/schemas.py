@@ -232,3 +232,26 @@ class PreferencesOut(BaseModel):
 def clock(value: str) -> time:
     hours, minutes = value.split(":")
     return time(int(hours), int(minutes))
+
+
+class ChannelKindOut(BaseModel):
+    kind: ChannelKind = Field(description="The channel kind.")
+    sendable: bool = Field(
+        description="Whether this server can send to channels of this kind (email needs "
+        "an SMTP relay)."
+    )
+    how_to_enable: str | None = Field(
+        description="When not sendable: what an operator sets up to make it so."
+    )
+
+
+class ChannelKinds(BaseModel):
+    items: list[ChannelKindOut] = Field(description="Every channel kind, sendable first.")
+
+
+class ChannelTestOut(BaseModel):
+    sent: bool = Field(description="Whether the channel's service accepted the test message.")
+    detail: str = Field(
+        description="What happened, in words: where the message went, or why it was not sent "
+        "(the target is never quoted)."
+    )

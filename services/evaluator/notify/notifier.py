@@ -31,17 +31,16 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
-import apprise
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from northstar.crypto import SecretBox, SecretUnreadable
-from northstar.notify.model import ChannelKind, MessageKind, Severity
+from northstar.notify.delivery import deliver, redact
+from northstar.notify.model import MessageKind, Severity
 from northstar.notify.planning import snapshot
 from northstar.notify.repository import RECORD_ATTEMPT, NotifyRepository
 from northstar.notify.rows import Candidate, Claimed
-from northstar.notify.targets import InvalidTarget, apprise_url, check_reachable, plugin_for
+from northstar.notify.targets import InvalidTarget, apprise_url
 from northstar.notify.templates import (
     Event,
     GoalSnapshot,
@@ -69,12 +68,6 @@ _apprise_log.propagate = False
 
 # Messages of one channel in flight at once, so a dead channel cannot take every slot.
 _PER_CHANNEL = 2
-
-_NOTIFY_TYPES = {
-    Severity.CRITICAL: apprise.NotifyType.FAILURE,
-    Severity.WARNING: apprise.NotifyType.WARNING,
-    Severity.INFO: apprise.NotifyType.INFO,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,44 +140,6 @@ def _driver_in(events: Sequence[Event]) -> str | None:
         ),
         None,
     )
-
-
-async def deliver(
-    channel_kind: str,
-    url: str,
-    rendered: Rendered,
-    severity: Severity,
-    *,
-    send_timeout: float,
-    allow_private: bool,
-) -> str | None:
-    """Send one message through Apprise in the form the channel shows best: HTML email
-    (Apprise adds the plain-text part), Markdown for Slack and Teams (Apprise builds Slack
-    attachments and a Teams Adaptive Card from it), plain text elsewhere. Returns None
-    when delivered, else what went wrong (which may quote the URL: redact it)."""
-    plugin = plugin_for(url)
-    if channel_kind != ChannelKind.EMAIL:
-        # Checked again at every send: a host name may resolve elsewhere by now.
-        await asyncio.to_thread(check_reachable, plugin, allow_private=allow_private)
-    sender = apprise.Apprise()
-    sender.add(plugin)
-    if channel_kind == ChannelKind.EMAIL:
-        body, body_format = rendered.html, apprise.NotifyFormat.HTML
-    elif channel_kind in (ChannelKind.SLACK, ChannelKind.TEAMS):
-        body, body_format = rendered.markdown, apprise.NotifyFormat.MARKDOWN
-    else:
-        body, body_format = rendered.text, apprise.NotifyFormat.TEXT
-    result = await sender.async_notify(
-        body=body,
-        title=rendered.subject,
-        body_format=body_format,
-        notify_type=_NOTIFY_TYPES[severity],
-        timeout=send_timeout,
-    )
-    if result:
-        return None
-    problems = [entry.message for entry in result.logs() if entry.level in ("WARNING", "ERROR")]
-    return "; ".join(problems)[-500:] or f"not delivered ({result.status.name.lower()})"
 
 
 def _goal_of_message(row: Claimed) -> str | None:
@@ -282,7 +237,7 @@ class Notifier(QueueWorker[ClaimedMessage, SendResult]):
                 extra={"message": str(message.id), "error_type": type(exc).__name__},
             )
             error = type(exc).__name__
-        return SendResult(message, attempted_at, _redact(error, target))
+        return SendResult(message, attempted_at, redact(error, target))
 
     async def _send(self, message: ClaimedMessage, target: str) -> str | None:
         return await deliver(
@@ -325,12 +280,3 @@ def _choose(
         busy[candidate.channel_id] = busy.get(candidate.channel_id, 0) + 1
         chosen.append(candidate.id)
     return chosen
-
-
-def _redact(error: str | None, target: str) -> str | None:
-    """The error without the target (or its URL-quoted form) in it."""
-    if error is None or not target:
-        return error
-    for secret in {target, quote(target, safe=""), quote(target)}:
-        error = error.replace(secret, "<target>")
-    return error

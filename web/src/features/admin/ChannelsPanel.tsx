@@ -7,7 +7,7 @@ import { api, request, type Schemas } from "@/shared/api/client";
 import { useUnits } from "@/shared/api/queries";
 import { unitAndAncestors } from "@/shared/auth/permissions";
 import { useSession } from "@/shared/auth/session";
-import { ChannelDelete, ChannelForm } from "@/shared/components/Channels";
+import { ChannelDelete, ChannelForm, ChannelTest } from "@/shared/components/Channels";
 import { Panel, QueryState } from "@/shared/components/Feedback";
 import { channelKind } from "@/shared/lib/channels";
 
@@ -86,6 +86,7 @@ function UnitChannelRow({
       <td>{channelKind(channel.kind).label}</td>
       <td>{unitName}</td>
       <td>
+        {mayDelete && <ChannelTest channel={channel} />}
         {mayDelete && (
           <ChannelDelete channel={channel} consequence={`${unitName} stops hearing through it: its subscriptions and digests go with it.`} />
         )}

@@ -1,16 +1,24 @@
-/** The alerts inbox: unresolved alerts across every goal, filterable; acknowledge and resolve. */
+/**
+ * The alerts inbox: unresolved alerts across every goal, filterable by state, every kind
+ * and severity, each with its details (observed, expected, band for anomalies); acknowledge
+ * and resolve. On a phone the table stacks into one block per alert (no sideways scroll).
+ */
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useSearchParams } from "react-router";
 
 import { useAlertAction } from "@/shared/api/alerts";
+import { useKpiMap } from "@/shared/api/queries";
 import { api, request, type Schemas } from "@/shared/api/client";
 import { useSession } from "@/shared/auth/session";
 import { ErrorMessage, QueryState } from "@/shared/components/Feedback";
 import { formatDateTime } from "@/shared/lib/format";
 
+import { ALERT_KINDS, alertFacts } from "./details";
+
 type StateFilter = Schemas["AlertStateFilter"];
 type Kind = Schemas["AlertKind"];
+const KIND_LABEL = Object.fromEntries(ALERT_KINDS) as Record<Kind, string>;
 
 export default function AlertsPage() {
   const [params, setParams] = useSearchParams();
@@ -31,6 +39,7 @@ export default function AlertsPage() {
       ).items,
   });
   const act = useAlertAction();
+  const kpis = useKpiMap();
   const [notes, setNotes] = useState<Record<string, string>>({});
 
   function set(key: string, value: string) {
@@ -57,10 +66,11 @@ export default function AlertsPage() {
           Kind
           <select value={kind} onChange={(e) => set("kind", e.target.value)}>
             <option value="">Any</option>
-            <option value="status">Status</option>
-            <option value="forecast">Forecast</option>
-            <option value="stale_data">Stale data</option>
-            <option value="source">Source failing</option>
+            {ALERT_KINDS.map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
           </select>
         </label>
         <label>
@@ -79,7 +89,7 @@ export default function AlertsPage() {
             <p className="empty">No alerts here. Nothing needs attention.</p>
           ) : (
             <div className="table-scroll" tabIndex={0} role="region" aria-label="Alerts table">
-              <table>
+              <table className="stack-on-phone">
                 <thead>
                   <tr>
                     <th scope="col">Goal</th>
@@ -87,6 +97,7 @@ export default function AlertsPage() {
                     <th scope="col">Severity</th>
                     <th scope="col">State</th>
                     <th scope="col">Opened</th>
+                    <th scope="col">Details</th>
                     <th scope="col">Note</th>
                     {can("goals:contribute") && <th scope="col">Actions</th>}
                   </tr>
@@ -97,15 +108,23 @@ export default function AlertsPage() {
                       <th scope="row">
                         <Link to={`/goals/${a.goal_id}`}>{a.goal_title ?? "Goal"}</Link>
                       </th>
-                      <td>{a.kind.replace("_", " ")}</td>
-                      <td>
+                      <td data-label="Kind">{KIND_LABEL[a.kind] ?? a.kind}</td>
+                      <td data-label="Severity">
                         <span className={`badge severity-${a.severity}`}>{a.severity}</span>
                       </td>
-                      <td>{a.state}</td>
-                      <td>{formatDateTime(a.opened_at)}</td>
-                      <td>{a.note ?? ""}</td>
+                      <td data-label="State">{a.state}</td>
+                      <td data-label="Opened">{formatDateTime(a.opened_at)}</td>
+                      <td data-label="Details" data-testid="alert-details">
+                        <AlertFacts
+                          facts={alertFacts(
+                            a.details as Record<string, unknown>,
+                            kpis.data?.get(String((a.details as Record<string, unknown>).kpi ?? ""))?.unit,
+                          )}
+                        />
+                      </td>
+                      <td data-label="Note">{a.note ?? ""}</td>
                       {can("goals:contribute") && (
-                        <td>
+                        <td data-label="Actions">
                           {a.state !== "resolved" && (
                             <div className="inline-form">
                               <label>
@@ -138,5 +157,19 @@ export default function AlertsPage() {
       </QueryState>
       {act.error && <ErrorMessage error={act.error} />}
     </>
+  );
+}
+
+function AlertFacts({ facts }: { facts: [string, string][] }) {
+  if (facts.length === 0) return <span className="muted">–</span>;
+  return (
+    <dl className="facts-inline">
+      {facts.map(([label, value]) => (
+        <div key={label}>
+          <dt>{label}</dt>
+          <dd>{value}</dd>
+        </div>
+      ))}
+    </dl>
   );
 }

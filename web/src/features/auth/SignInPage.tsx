@@ -67,7 +67,8 @@ export function SignInPage() {
         <ProviderChoices />
         <label>
           Email
-          <input name="email" type="email" autoComplete="username" required />
+          {/* The one thing to do on this page: type the email (focus lands here). */}
+          <input name="email" type="email" autoComplete="username" required autoFocus />
         </label>
         <label>
           Password

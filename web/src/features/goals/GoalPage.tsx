@@ -3,7 +3,7 @@
  * the drivers behind the gap, and the edit form (which asks for a reason when the api
  * will). Panels for features this api lacks say so instead of failing.
  */
-import { type FormEvent, useMemo, useState } from "react";
+import { type FormEvent, useEffect, useMemo, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 
 import { isUnavailable, type Schemas } from "@/shared/api/client";
@@ -41,6 +41,7 @@ import {
   useUpdateInitiative,
 } from "./api";
 import { chartOption, goalSeries } from "./chart";
+import { revisionChanges } from "./history";
 import { endOfDayUtc, withMilestoneAdded } from "./initiatives";
 import { MilestoneItem } from "./MilestoneItem";
 import type { GoalWithPlans } from "./types";
@@ -136,7 +137,7 @@ function Goal({ goal }: { goal: GoalWithPlans }) {
         </div>
         <div className="goal-side">
           {can("goals:write", scope) && <SetupPanel goal={goal} />}
-          <TimelinePanel goalId={goal.id} />
+          <TimelinePanel goalId={goal.id} unit={unit} />
           {can("goals:write", scope) && <EditPanel goal={goal} />}
         </div>
       </div>
@@ -292,6 +293,16 @@ function DriversPanel({ goal, unit }: { goal: GoalWithPlans; unit: string | unde
 function CheckInsPanel({ goalId, canPost }: { goalId: string; canPost: boolean }) {
   const checkIns = useCheckIns(goalId);
   const post = usePostCheckIn(goalId);
+  // After posting, focus moves to the new entry once the list shows it (not back to the top).
+  const [posted, setPosted] = useState<string | null>(null);
+  useEffect(() => {
+    if (!posted) return;
+    const entry = document.getElementById(`check-in-${posted}`);
+    if (entry) {
+      entry.focus();
+      setPosted(null);
+    }
+  }, [posted, checkIns.data]);
   if (checkIns.error && isUnavailable(checkIns.error))
     return (
       <Panel title="Check-ins">
@@ -311,7 +322,12 @@ function CheckInsPanel({ goalId, canPost }: { goalId: string; canPost: boolean }
         blockers: String(data.get("blockers") ?? ""),
         value: value === "" ? null : Number(value),
       },
-      { onSuccess: () => form.reset() },
+      {
+        onSuccess: (created) => {
+          form.reset();
+          setPosted(created.id);
+        },
+      },
     );
   }
 
@@ -350,7 +366,7 @@ function CheckInsPanel({ goalId, canPost }: { goalId: string; canPost: boolean }
           ) : (
             <ol className="timeline" aria-label="Check-ins" tabIndex={0}>
               {items.map((c) => (
-                <li key={c.id}>
+                <li key={c.id} id={`check-in-${c.id}`} tabIndex={-1}>
                   <p className="muted small">
                     {formatDateTime(c.at)} · {c.author ?? "someone"} · confidence {c.confidence}/10
                   </p>
@@ -384,7 +400,7 @@ function InitiativesPanel({ goalId, canEdit, canCreate }: { goalId: string; canE
                     {i.budget && (
                       <>
                         {" "}
-                        · budget {i.budget.amount} {i.budget.currency}
+                        · budget {formatNumber(Number(i.budget.amount), i.budget.currency)}
                       </>
                     )}
                   </p>
@@ -522,13 +538,13 @@ function NewInitiative({ goalId }: { goalId: string }) {
   );
 }
 
-function TimelinePanel({ goalId }: { goalId: string }) {
+function TimelinePanel({ goalId, unit }: { goalId: string; unit: string | undefined }) {
   const history = useHistory(goalId);
   return (
     <Panel title="History">
       <QueryState query={history}>
         {(h) => {
-          const items = timeline(h.items);
+          const items = timeline(h.items, unit);
           return items.length === 0 ? (
             <p className="muted">Nothing has happened to this goal yet.</p>
           ) : (
@@ -549,8 +565,11 @@ function TimelinePanel({ goalId }: { goalId: string }) {
 
 type HistoryItems = NonNullable<ReturnType<typeof useHistory>["data"]>["items"];
 
-/** Newest first: status changes (not every evaluation), revisions, alerts, reviews. */
-export function timeline(items: HistoryItems): { time: string; text: string }[] {
+/**
+ * Newest first: status changes (not every evaluation), revisions (each field old → new, in
+ * the KPI's `unit` where it is a quantity), alerts, reviews.
+ */
+export function timeline(items: HistoryItems, unit?: string): { time: string; text: string }[] {
   const out: { time: string; text: string }[] = [];
   let last: string | null = null;
   for (const item of items) {
@@ -558,7 +577,7 @@ export function timeline(items: HistoryItems): { time: string; text: string }[] 
       if (item.status !== last) out.push({ time: item.time, text: `Status: ${STATUS_LABEL[item.status]}` });
       last = item.status;
     } else if (item.type === "revision") {
-      const fields = Object.keys(item.changes).join(", ");
+      const fields = revisionChanges(item.changes, unit).join("; ");
       out.push({
         time: item.time,
         text: `${item.changed_by} changed ${fields}: “${item.reason}”${item.review_title ? ` (review “${item.review_title}”)` : ""}`,

@@ -1,6 +1,8 @@
 /**
  * The KPI definition form. The expression is checked on the api as the user types
- * (debounced); a parse error is shown under the field with a caret at its position.
+ * (debounced); a parse error is shown under the field with a caret at its position, and
+ * metric names or label keys no event has carried yet are named with "did you mean"
+ * (a warning: saving stays possible, a KPI may come before its events).
  */
 import { type FormEvent, useEffect, useState } from "react";
 
@@ -93,8 +95,17 @@ export function KpiForm({ kpi, onSaved }: { kpi?: Schemas["KpiOut"]; onSaved?: (
       <div id="expression-help" aria-live="polite" className="small">
         {verdict === null ? (
           <span className="muted">For example sum(revenue{"{"}region="eu"{"}"}) / sum(orders).</span>
+        ) : verdict.ok && verdict.warnings.length > 0 ? (
+          <div className="warn-text" data-testid="expression-warnings">
+            Parses, but check the names:
+            <ul>
+              {verdict.warnings.map((w) => (
+                <li key={`${w.metric}/${w.label ?? ""}`}>{w.message}</li>
+              ))}
+            </ul>
+          </div>
         ) : verdict.ok ? (
-          <span className="ok-text">Valid · reads {verdict.metrics.join(", ")}</span>
+          <span className="ok-text">Valid · reads {verdict.metrics.join(", ")}, all seen in events</span>
         ) : (
           <div className="error" data-testid="expression-error">
             {verdict.position !== null && (

@@ -64,14 +64,14 @@ export function useBreakdown(key: string, by: string, rangeHours: number) {
 }
 
 export type ExpressionVerdict =
-  | { ok: true; expression: string; metrics: string[] }
+  | { ok: true; expression: string; metrics: string[]; warnings: Schemas["ExpressionWarning"][] }
   | { ok: false; message: string; position: number | null };
 
 /** Parse an expression on the api without saving; a 422 becomes its message and position. */
 export async function checkExpression(expression: string): Promise<ExpressionVerdict> {
   try {
     const checked = await request(api.POST("/v1/kpis/expression-check", { body: { expression } }));
-    return { ok: true, ...checked };
+    return { ok: true, ...checked, warnings: checked.warnings ?? [] };
   } catch (error) {
     if (error instanceof ApiError && error.status === 422) {
       const first = (error.problem["errors"] as { message?: string; position?: number }[] | undefined)?.[0];

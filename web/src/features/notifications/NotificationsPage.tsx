@@ -10,7 +10,7 @@ import { type FormEvent, useId, useState } from "react";
 import { useGoalTree, useUnits } from "@/shared/api/queries";
 import { fieldErrors } from "@/shared/api/problems";
 import { useSession } from "@/shared/auth/session";
-import { ChannelDelete, ChannelForm } from "@/shared/components/Channels";
+import { ChannelDelete, ChannelForm, ChannelTest } from "@/shared/components/Channels";
 import { ErrorMessage, FieldMessage, fieldProps, FormProblem, Panel, QueryState } from "@/shared/components/Feedback";
 import { type Channel, channelKind } from "@/shared/lib/channels";
 import { formatDateTime } from "@/shared/lib/format";
@@ -149,6 +149,7 @@ function ChannelRow({
           <button type="button" className="small" onClick={() => onDeliveries(channel.id)} aria-label={`Deliveries of ${channel.name}`}>
             Deliveries
           </button>
+          {mayChange && <ChannelTest channel={channel} />}
           {mayChange && (
             <ChannelDelete
               channel={channel}

@@ -1,7 +1,10 @@
 /**
  * The review pack: one printable document (print stylesheet in styles.css) with the
- * scope's goals as frozen in the snapshot, the decisions, actions and target changes.
- * "Print / Save as PDF" is the browser's own print dialog.
+ * scope's goals as frozen in the snapshot — each with its org unit, owner, numbers in its
+ * KPI's unit and a small chart of its actual against the expected pace — and the
+ * decisions, actions and target changes. "Download PDF" is the browser's own print dialog
+ * (Save as PDF): the pack is rendered once, by the page people already see, and the api
+ * needs no PDF library (docs/web.md).
  */
 import { Link, useParams } from "react-router";
 
@@ -9,12 +12,15 @@ import { QueryState } from "@/shared/components/Feedback";
 import { StatusBadge } from "@/shared/components/StatusBadge";
 import { formatDate, formatDateTime, formatNumber, formatPercent, STATUS_LABEL } from "@/shared/lib/format";
 
-import { agenda, type SnapshotItem } from "./agenda";
-import { useReview } from "./api";
+import { agenda, attentionBeyondStatus, type SnapshotItem } from "./agenda";
+import { useGoalHistory, useReview } from "./api";
+import { type GoalFacts, useGoalFacts } from "./facts";
+import { packChartPaths } from "./packChart";
 
 export default function ReviewPackPage() {
   const { reviewId = "" } = useParams();
   const review = useReview(reviewId);
+  const { ready, facts } = useGoalFacts();
   return (
     <QueryState query={review}>
       {(r) => {
@@ -23,12 +29,13 @@ export default function ReviewPackPage() {
         const counts = new Map<string, number>();
         for (const s of r.snapshot) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
         return (
-          <article className="pack" data-testid="review-pack">
+          <article className="pack" data-testid="review-pack" data-ready={ready}>
             <p className="no-print">
               <Link to={`/reviews/${r.id}`}>Back to the meeting</Link>{" "}
               <button type="button" className="primary" onClick={() => window.print()}>
-                Print / Save as PDF
-              </button>
+                Download PDF
+              </button>{" "}
+              <span className="muted small">(your browser's print dialog: choose “Save as PDF”)</span>
             </p>
             <header>
               <p className="muted">Northstar review pack</p>
@@ -45,41 +52,36 @@ export default function ReviewPackPage() {
             </header>
             <section aria-labelledby="pack-goals">
               <h2 id="pack-goals">Goals</h2>
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Goal</th>
-                    <th scope="col">Status</th>
-                    <th scope="col" className="num">Score</th>
-                    <th scope="col" className="num">Actual</th>
-                    <th scope="col" className="num">Expected</th>
-                    <th scope="col" className="num">Target</th>
-                    <th scope="col">Forecast</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map(({ item, why }) => (
-                    <tr key={item.goal_id}>
-                      <th scope="row">
-                        {item.title}
-                        {why && <span className="small warn-text"> ({why})</span>}
-                      </th>
-                      <td>
-                        <StatusBadge status={item.status} />
-                      </td>
-                      <td className="num">{formatPercent(item.score)}</td>
-                      <td className="num">{formatNumber(item.actual)}</td>
-                      <td className="num">{formatNumber(item.expected)}</td>
-                      <td className="num">{formatNumber(item.target)}</td>
-                      <td>
-                        {item.forecast
-                          ? `${item.forecast.status === "likely_achieved" ? "likely achieved" : "likely missed"} (${formatNumber(item.forecast.value)})`
-                          : "–"}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <ol className="pack-goals plain">
+                {items.map(({ item }) => {
+                  const f = facts(item.goal_id);
+                  const beyond = attentionBeyondStatus(item);
+                  return (
+                    <li key={item.goal_id} className="pack-goal" data-goal-id={item.goal_id}>
+                      <div>
+                        <h3>
+                          {item.title} <StatusBadge status={item.status} />
+                          {beyond && <span className="small warn-text"> ({beyond})</span>}
+                        </h3>
+                        <p className="small">
+                          Unit: {f.unitName ?? "–"} · Owner: {f.owner ?? "–"}
+                        </p>
+                        <p className="small">
+                          Score {formatPercent(item.score)} · actual {formatNumber(item.actual, f.measure)} · expected{" "}
+                          {formatNumber(item.expected, f.measure)} · target {formatNumber(item.target, f.measure)}
+                          {item.forecast &&
+                            ` · forecast: ${item.forecast.status === "likely_achieved" ? "likely achieved" : "likely missed"} (${formatNumber(item.forecast.value, f.measure)})`}
+                        </p>
+                      </div>
+                      <PackChart item={item} facts={f} />
+                    </li>
+                  );
+                })}
+              </ol>
+              <p className="small muted">
+                Charts: actual (solid) against the expected pace (dashed) and the target (dotted), from the goal's
+                status history.
+              </p>
             </section>
             <section aria-labelledby="pack-decisions">
               <h2 id="pack-decisions">Decisions, actions and target changes</h2>
@@ -103,5 +105,55 @@ export default function ReviewPackPage() {
         );
       }}
     </QueryState>
+  );
+}
+
+const WIDTH = 200;
+const HEIGHT = 56;
+
+function PackChart({ item, facts }: { item: SnapshotItem; facts: GoalFacts }) {
+  const history = useGoalHistory(item.goal_id);
+  if (history.data === undefined)
+    return (
+      <span className="pack-chart muted small" data-rendered={history.isError}>
+        {history.isError ? "no chart" : "…"}
+      </span>
+    );
+  const paths = packChartPaths(
+    {
+      history: history.data,
+      start: facts.start,
+      due: facts.due,
+      baseline: facts.baseline,
+      target: item.target,
+      actual: item.actual,
+      at: item.evaluated_at,
+    },
+    WIDTH,
+    HEIGHT,
+  );
+  if (paths === null)
+    return (
+      <span className="pack-chart muted small" data-rendered="true">
+        no chart: no dates or values yet
+      </span>
+    );
+  const target = item.target !== null ? ` and the target of ${formatNumber(item.target, facts.measure)}` : "";
+  return (
+    <svg
+      className="pack-chart"
+      data-rendered="true"
+      width={WIDTH}
+      height={HEIGHT}
+      role="img"
+      aria-label={`Chart of ${item.title}: actual against the expected pace${target}`}
+    >
+      {paths.target && <path d={paths.target} fill="none" stroke="#6b7280" strokeWidth="1" strokeDasharray="1 2" />}
+      {paths.expected && (
+        <path d={paths.expected} fill="none" stroke="#6b7280" strokeWidth="1.2" strokeDasharray="4 3" />
+      )}
+      {paths.actual && <path d={paths.actual} fill="none" stroke="#1d4ed8" strokeWidth="1.6" />}
+      {paths.last && <circle cx={paths.last[0]} cy={paths.last[1]} r="2.5" fill="#1d4ed8" />}
+    </svg>
   );
 }

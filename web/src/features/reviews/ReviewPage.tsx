@@ -6,13 +6,15 @@
 import { type FormEvent, useState } from "react";
 import { Link, useParams } from "react-router";
 
+import { useDirectory } from "@/shared/api/queries";
 import { useSession } from "@/shared/auth/session";
 import { ErrorMessage, Panel, QueryState } from "@/shared/components/Feedback";
 import { StatusBadge } from "@/shared/components/StatusBadge";
 import { formatDate, formatDateTime, formatNumber, formatPercent } from "@/shared/lib/format";
 
-import { agenda, previousReview, type SnapshotItem } from "./agenda";
+import { agenda, attentionBeyondStatus, previousReview, type SnapshotItem, targetChange } from "./agenda";
 import { useAddDecision, useReview, useReviews, useSetDecisionDone, useTargetChange } from "./api";
+import { type GoalFacts, useGoalFacts } from "./facts";
 
 export default function ReviewPage() {
   const { reviewId = "" } = useParams();
@@ -31,6 +33,7 @@ function Meeting({ review }: { review: Review }) {
   const previous = previousReview(review, reviews.data ?? []);
   const openActions = previous?.decisions.filter((d) => d.kind === "action" && !d.done) ?? [];
   const setDone = useSetDecisionDone(review.id);
+  const { facts } = useGoalFacts();
 
   return (
     <article>
@@ -75,7 +78,14 @@ function Meeting({ review }: { review: Review }) {
       <Panel title="Goals, those needing attention first">
         <ol className="agenda">
           {items.map(({ item, why }) => (
-            <AgendaItem key={item.goal_id} review={review} item={item} why={why} writable={writable} />
+            <AgendaItem
+              key={item.goal_id}
+              review={review}
+              item={item}
+              why={why}
+              facts={facts(item.goal_id)}
+              writable={writable}
+            />
           ))}
         </ol>
       </Panel>
@@ -91,23 +101,28 @@ function AgendaItem({
   review,
   item,
   why,
+  facts,
   writable,
 }: {
   review: Review;
   item: SnapshotItem;
   why: string | null;
+  facts: GoalFacts;
   writable: boolean;
 }) {
   const [open, setOpen] = useState(false);
+  const beyond = attentionBeyondStatus(item);
+  const unit = facts.measure;
   return (
     <li className={why ? "attention" : ""} data-goal-id={item.goal_id}>
       <div className="agenda-head">
         <Link to={`/goals/${item.goal_id}`}>{item.title}</Link>
         <StatusBadge status={item.status} />
-        {why && <span className="warn-text small">{why}</span>}
+        {beyond && <span className="warn-text small">{beyond}</span>}
         <span className="muted small">
-          score {formatPercent(item.score)} · actual {formatNumber(item.actual)} / expected{" "}
-          {formatNumber(item.expected)} / target {formatNumber(item.target)}
+          score {formatPercent(item.score)} · actual {formatNumber(item.actual, unit)} / expected{" "}
+          {formatNumber(item.expected, unit)} / target {formatNumber(item.target, unit)}
+          {facts.owner && ` · ${facts.owner}`}
         </span>
         {writable && (
           <button type="button" className="link-button" aria-expanded={open} onClick={() => setOpen(!open)}>
@@ -118,7 +133,7 @@ function AgendaItem({
       {open && (
         <div className="agenda-forms">
           <DecisionForm review={review} goalId={item.goal_id} />
-          <TargetChangeForm review={review} item={item} />
+          <TargetChangeForm review={review} item={item} facts={facts} />
         </div>
       )}
     </li>
@@ -144,6 +159,8 @@ function Decisions({ review }: { review: Review }) {
 
 function DecisionForm({ review, goalId }: { review: Review; goalId: string | null }) {
   const add = useAddDecision(review.id);
+  const people = useDirectory();
+  const names = [...new Set(people.data?.values() ?? [])].sort((a, b) => a.localeCompare(b));
   const [kind, setKind] = useState<"decision" | "action">("decision");
   function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -183,7 +200,14 @@ function DecisionForm({ review, goalId }: { review: Review; goalId: string | nul
         <div className="row">
           <label>
             Owner
-            <input name="owner" required />
+            <select name="owner" required defaultValue="">
+              <option value="" disabled>
+                Choose a person
+              </option>
+              {names.map((name) => (
+                <option key={name}>{name}</option>
+              ))}
+            </select>
           </label>
           <label>
             Due
@@ -199,20 +223,24 @@ function DecisionForm({ review, goalId }: { review: Review; goalId: string | nul
   );
 }
 
-function TargetChangeForm({ review, item }: { review: Review; item: SnapshotItem }) {
+function TargetChangeForm({ review, item, facts }: { review: Review; item: SnapshotItem; facts: GoalFacts }) {
   const change = useTargetChange(review.id);
+  // The field shows the goal's target as it is now, and after a change the new one.
+  const current = facts.currentTarget ?? item.target;
+  const [target, setTarget] = useState<string>(current === null ? "" : String(current));
+  const [reason, setReason] = useState("");
+  const [done, setDone] = useState<string | null>(null);
   function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
-    const form = event.currentTarget;
-    const data = new FormData(form);
+    const to = Number(target);
     change.mutate(
+      { goalId: item.goal_id, goalTitle: item.title, target: to, reason, from: current, unit: facts.measure },
       {
-        goalId: item.goal_id,
-        goalTitle: item.title,
-        target: Number(data.get("target")),
-        reason: String(data.get("reason")),
+        onSuccess: () => {
+          setDone(targetChange(current, to, facts.measure));
+          setReason("");
+        },
       },
-      { onSuccess: () => form.reset() },
     );
   }
   return (
@@ -220,20 +248,28 @@ function TargetChangeForm({ review, item }: { review: Review; item: SnapshotItem
       <div className="row">
         <label>
           New target
-          <input name="target" type="number" step="any" required defaultValue={item.target ?? ""} />
+          <input
+            name="target"
+            type="number"
+            step="any"
+            required
+            value={target}
+            onChange={(e) => setTarget(e.target.value)}
+          />
+          {facts.measure && <span className="muted small"> {facts.measure}</span>}
         </label>
         <label>
           Reason
-          <input name="reason" required />
+          <input name="reason" required value={reason} onChange={(e) => setReason(e.target.value)} />
         </label>
       </div>
       <button type="submit" disabled={change.isPending}>
         Change target
       </button>
       {change.error && <ErrorMessage error={change.error} />}
-      {change.isSuccess && (
+      {change.isSuccess && done && (
         <p role="status" className="ok-text">
-          Target changed; recorded in this review.
+          Target changed: {done}; recorded in this review.
         </p>
       )}
     </form>

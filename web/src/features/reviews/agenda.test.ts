@@ -50,3 +50,23 @@ describe("meeting agenda", () => {
     expect(previousReview(reviews[0]!, reviews)).toBeNull();
   });
 });
+
+describe("target changes and statuses said once", () => {
+  it("reads old → new in the KPI's unit", async () => {
+    const { targetChange, targetChangeText } = await import("./agenda");
+    expect(targetChange(44_600_000, 30_000_000, "EUR")).toBe("44.6M → 30.0M EUR");
+    expect(targetChange(null, 12, "%")).toBe("– → 12 %");
+    expect(targetChangeText("EU revenue", 44_600_000, 30_000_000, "EUR", "slipped")).toBe(
+      "Target of “EU revenue”: 44.6M → 30.0M EUR (slipped)",
+    );
+  });
+
+  it("gives a reason beyond the status only when the badge does not say it", async () => {
+    const { attentionBeyondStatus } = await import("./agenda");
+    expect(attentionBeyondStatus(item("bad", "off_track"))).toBeNull();
+    expect(attentionBeyondStatus(item("risky", "at_risk"))).toBeNull();
+    expect(
+      attentionBeyondStatus(item("doomed", "on_track", { forecast: { value: 1, status: "likely_missed" } })),
+    ).toBe("likely missed");
+  });
+});

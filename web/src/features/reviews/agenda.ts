@@ -4,7 +4,7 @@
  * and the previous review of the same scope, whose open actions are read out first.
  */
 import type { Schemas } from "@/shared/api/client";
-import { STATUS_ORDER } from "@/shared/lib/format";
+import { formatChange, STATUS_ORDER } from "@/shared/lib/format";
 
 export type SnapshotItem = Schemas["SnapshotStatus"];
 
@@ -43,4 +43,29 @@ export function previousReview<T extends ReviewLike>(review: ReviewLike, reviews
       )
       .sort((a, b) => Date.parse(b.held_at) - Date.parse(a.held_at))[0] ?? null
   );
+}
+
+/**
+ * Why the goal needs attention when its status badge does not already say it ("likely
+ * missed", "check-in overdue"); null when the badge says it all, so a status appears once.
+ */
+export function attentionBeyondStatus(item: SnapshotItem): string | null {
+  const why = needsAttention(item);
+  return why !== null && why === item.status.replace("_", " ") ? null : why;
+}
+
+/** "44.6M → 30.0M EUR": a target change in the KPI's unit, old value first. */
+export function targetChange(from: number | null | undefined, to: number, unit?: string): string {
+  return formatChange(from, to, unit);
+}
+
+/** The text a target change is recorded with in the review. */
+export function targetChangeText(
+  title: string,
+  from: number | null | undefined,
+  to: number,
+  unit: string | undefined,
+  reason: string,
+): string {
+  return `Target of “${title}”: ${targetChange(from, to, unit)} (${reason})`;
 }

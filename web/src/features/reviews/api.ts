@@ -3,6 +3,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { api, request, type Schemas } from "@/shared/api/client";
 
+import { targetChangeText } from "./agenda";
+
 export function useReviews() {
   return useQuery({
     queryKey: ["reviews"],
@@ -25,6 +27,17 @@ export function useGoalChoices() {
     staleTime: 60_000,
     queryFn: async () =>
       (await request(api.GET("/v1/goals", { params: { query: { limit: 1000 } } }))).items,
+  });
+}
+
+/** A goal's timeline (the pack draws its status history). */
+export function useGoalHistory(goalId: string) {
+  return useQuery({
+    queryKey: ["goal", goalId, "history"],
+    staleTime: 60_000,
+    queryFn: async () =>
+      (await request(api.GET("/v1/goals/{goal_id}/history", { params: { path: { goal_id: goalId } } })))
+        .items,
   });
 }
 
@@ -74,11 +87,17 @@ export function useTargetChange(reviewId: string) {
       target,
       reason,
       goalTitle,
+      from,
+      unit,
     }: {
       goalId: string;
       target: number;
       reason: string;
       goalTitle: string;
+      /** The target before the change. */
+      from: number | null;
+      /** The KPI's unit. */
+      unit: string | undefined;
     }) => {
       await request(
         api.PATCH("/v1/goals/{goal_id}", {
@@ -91,7 +110,7 @@ export function useTargetChange(reviewId: string) {
           params: { path: { review_id: reviewId } },
           body: {
             kind: "target_change",
-            text: `Target of “${goalTitle}” changed to ${target}: ${reason}`,
+            text: targetChangeText(goalTitle, from, target, unit, reason),
             goal_id: goalId,
             done: true,
           },

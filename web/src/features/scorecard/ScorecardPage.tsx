@@ -86,6 +86,10 @@ export function ScorecardPage() {
             Live · updated {formatDateTime(new Date(tree.dataUpdatedAt).toISOString())}
           </p>
         )}
+        {/* A download, not a read of the app's: the browser saves the api's workbook. */}
+        <a className="button" href="/v1/goals/scorecard.xlsx" download>
+          Download Excel
+        </a>
       </div>
       <QueryState query={tree}>
         {(nodes) => (

@@ -1,25 +1,16 @@
 /**
- * A simple strategy map: the organisation's vision, mission and values (SPEC §12), and
- * its top goals in one column per perspective, each linking to its subtree.
+ * The strategy map: the organisation's vision, mission and values (SPEC §12), and every
+ * goal in one column per perspective (its own, or its parent's when it has none; map.ts),
+ * each linking to its page.
  */
 import { Link } from "react-router";
 
-import { type GoalNode, useGoalTree, useUnits } from "@/shared/api/queries";
+import { useGoalTree, useUnits } from "@/shared/api/queries";
 import { Panel, QueryState } from "@/shared/components/Feedback";
 import { StatusBadge } from "@/shared/components/StatusBadge";
 import { formatPercent } from "@/shared/lib/format";
 
-const PERSPECTIVES: [string, string][] = [
-  ["financial", "Financial"],
-  ["customer", "Customer"],
-  ["internal_process", "Internal process"],
-  ["learning_growth", "Learning and growth"],
-];
-
-/** The goals a strategy map shows: the top-level goals and the goals right below them. */
-function topGoals(roots: GoalNode[]): GoalNode[] {
-  return roots.flatMap((root) => [root, ...root.children]);
-}
+import { strategyMap } from "./map";
 
 export default function StrategyPage() {
   const units = useUnits();
@@ -63,46 +54,34 @@ export default function StrategyPage() {
         )}
       </Panel>
       <QueryState query={tree}>
-        {(roots) => {
-          const goals = topGoals(roots);
-          const known = new Set(PERSPECTIVES.map(([k]) => k));
-          const extra = [...new Set(goals.map((g) => g.perspective).filter((p): p is string => !!p && !known.has(p)))];
-          const columns: [string, string][] = [
-            ...PERSPECTIVES,
-            ...extra.map((p): [string, string] => [p, p]),
-            ["", "No perspective"],
-          ];
-          return (
-            <div className="strategy-map">
-              {columns.map(([key, label]) => {
-                const inColumn = goals.filter((g) => (g.perspective ?? "") === key);
-                if (key === "" && inColumn.length === 0) return null;
-                return (
-                  <section key={key || "none"} className="perspective" aria-label={label}>
-                    <h2>{label}</h2>
-                    {inColumn.length === 0 ? (
-                      <p className="muted small">No goals.</p>
-                    ) : (
-                      <ul className="plain">
-                        {inColumn.map((g) => (
-                          <li key={g.id} className="strategy-goal">
-                            <Link to={`/goals/${g.id}`}>{g.title}</Link>
-                            <div>
-                              <StatusBadge status={g.status.status} />{" "}
-                              <span className="muted small">
-                                {formatPercent(g.status.score)} · {g.children.length} below
-                              </span>
-                            </div>
-                          </li>
-                        ))}
-                      </ul>
-                    )}
-                  </section>
-                );
-              })}
-            </div>
-          );
-        }}
+        {(roots) => (
+          <div className="strategy-map">
+            {strategyMap(roots).map((column) => (
+              <section key={column.key || "none"} className="perspective" aria-label={column.label}>
+                <h2>{column.label}</h2>
+                {column.goals.length === 0 ? (
+                  <p className="muted small">No goals in this perspective yet.</p>
+                ) : (
+                  <ul className="plain">
+                    {column.goals.map(({ goal, parentTitle, inherited }) => (
+                      <li key={goal.id} className="strategy-goal" data-goal-id={goal.id}>
+                        <Link to={`/goals/${goal.id}`}>{goal.title}</Link>
+                        <div>
+                          <StatusBadge status={goal.status.status} />{" "}
+                          <span className="muted small">
+                            {formatPercent(goal.status.score)}
+                            {parentTitle && ` · under ${parentTitle}`}
+                            {inherited && " (its parent's perspective)"}
+                          </span>
+                        </div>
+                      </li>
+                    ))}
+                  </ul>
+                )}
+              </section>
+            ))}
+          </div>
+        )}
       </QueryState>
     </>
   );

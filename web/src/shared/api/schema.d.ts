@@ -309,6 +309,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/channels/kinds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The channel kinds this server can send
+         * @description Every kind with `sendable`: Slack, Teams and Apprise targets are sent directly; email only when an SMTP relay is configured (`NORTHSTAR_SMTP_HOST`), and otherwise `how_to_enable` says what to set. The web app offers only sendable kinds.
+         */
+        get: operations["channel_kinds_v1_channels_kinds_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/channels/{channel_id}": {
         parameters: {
             query?: never;
@@ -344,6 +364,26 @@ export interface paths {
         get: operations["list_deliveries_v1_channels__channel_id__deliveries_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/channels/{channel_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test message to a channel
+         * @description Sends a short test message now, from the api, through the same path as every message (Apprise; email through the SMTP relay) and answers whether the channel's service accepted it: `sent` false with `detail` saying why (never quoting the target) is still a 200, since the request itself was fine. Allowed to whoever may manage the channel (`notifications:manage` on it: a person's channel is theirs and admins', a unit's its leads', editors' and admins'); at most 3 a minute and 20 an hour per channel (429). Audited as `test`. Not in the delivery log.
+         */
+        post: operations["test_channel_v1_channels__channel_id__test_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -495,6 +535,26 @@ export interface paths {
          * @description The goal is evaluated at once, so the answer carries its real status. An unknown KPI, unit or parent goal, a due date before the start, or thresholds outside 0 < off_track ≤ at_risk are a 422. Incomplete goals may be saved: `smart` says what they lack.
          */
         post: operations["create_goal_v1_goals_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/goals/scorecard.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The scorecard as an Excel workbook
+         * @description Every goal in cascade order (each under its parent, indented), with its parent, unit and owner by name, KPI, status in words, score (a percentage cell), actual, expected and target as numbers with the KPI's unit in its own column, the forecast, start and due. Anyone who may read goals may download it.
+         */
+        get: operations["scorecard_xlsx_v1_goals_scorecard_xlsx_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -760,7 +820,7 @@ export interface paths {
         put?: never;
         /**
          * Check a KPI expression
-         * @description Parses an expression without saving anything, as creating a KPI would: 200 with its canonical form and metrics, or the same 422 (with `errors[0].position`) a bad expression gets on create. The web app's KPI form calls it while the user types.
+         * @description Parses an expression without saving anything, as creating a KPI would: 200 with its canonical form and metrics, or the same 422 (with `errors[0].position`) a bad expression gets on create. `warnings` names metrics and label keys no event has carried yet, with the nearest known name. The web app's KPI form calls it while the user types.
          */
         post: operations["check_expression_v1_kpis_expression_check_post"];
         delete?: never;
@@ -2101,6 +2161,29 @@ export interface components {
          * @enum {string}
          */
         ChannelKind: "email" | "slack" | "teams" | "apprise";
+        /** ChannelKindOut */
+        ChannelKindOut: {
+            /**
+             * How To Enable
+             * @description When not sendable: what an operator sets up to make it so.
+             */
+            how_to_enable: string | null;
+            /** @description The channel kind. */
+            kind: components["schemas"]["ChannelKind"];
+            /**
+             * Sendable
+             * @description Whether this server can send to channels of this kind (email needs an SMTP relay).
+             */
+            sendable: boolean;
+        };
+        /** ChannelKinds */
+        ChannelKinds: {
+            /**
+             * Items
+             * @description Every channel kind, sendable first.
+             */
+            items: components["schemas"]["ChannelKindOut"][];
+        };
         /** ChannelOut */
         ChannelOut: {
             /**
@@ -2123,6 +2206,19 @@ export interface components {
             /** Name */
             name: string;
             owner: components["schemas"]["Owner"];
+        };
+        /** ChannelTestOut */
+        ChannelTestOut: {
+            /**
+             * Detail
+             * @description What happened, in words: where the message went, or why it was not sent (the target is never quoted).
+             */
+            detail: string;
+            /**
+             * Sent
+             * @description Whether the channel's service accepted the test message.
+             */
+            sent: boolean;
         };
         /** CheckInCreate */
         CheckInCreate: {
@@ -2772,6 +2868,34 @@ export interface components {
              * @description The metrics the expression reads, sorted.
              */
             metrics: string[];
+            /**
+             * Warnings
+             * @description Metric names and label keys no event has carried yet (the catalogue, `GET /v1/metrics`), each with the nearest known name: not an error (a KPI may come before its first event), but a typo would make a KPI that is always empty.
+             */
+            warnings?: components["schemas"]["ExpressionWarning"][];
+        };
+        /** ExpressionWarning */
+        ExpressionWarning: {
+            /**
+             * Label
+             * @description The label key; null when the metric is unknown.
+             */
+            label: string | null;
+            /**
+             * Message
+             * @description The warning in words, with “did you mean”.
+             */
+            message: string;
+            /**
+             * Metric
+             * @description The metric.
+             */
+            metric: string;
+            /**
+             * Suggestion
+             * @description The nearest known name, if one is close.
+             */
+            suggestion: string | null;
         };
         /** ForecastOut */
         ForecastOut: {
@@ -3883,6 +4007,11 @@ export interface components {
              * @description When the KPI was last changed.
              */
             updated_at: string;
+            /**
+             * Warnings
+             * @description Metric names and label keys no event has carried yet (the catalogue, `GET /v1/metrics`), each with the nearest known name: not an error (a KPI may come before its first event), but a typo would make a KPI that is always empty.
+             */
+            warnings?: components["schemas"]["ExpressionWarning"][];
         };
         /** KpiPoint */
         KpiPoint: {
@@ -7566,6 +7695,102 @@ export interface operations {
             };
         };
     };
+    channel_kinds_v1_channels_kinds_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelKinds"];
+                };
+            };
+            /** @description Malformed request (body, cursor or a control character in the URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credentials, or a key that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value is invalid or out of range; `errors` lists them. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the error is logged under the X-Request-ID. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the shared rate limit store) is unreachable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_channel_v1_channels__channel_id__get: {
         parameters: {
             query?: never;
@@ -7842,6 +8067,113 @@ export interface operations {
                 };
             };
             /** @description Too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the error is logged under the X-Request-ID. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the shared rate limit store) is unreachable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    test_channel_v1_channels__channel_id__test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelTestOut"];
+                };
+            };
+            /** @description Malformed request (body, cursor or a control character in the URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credentials, or a key that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state of a resource; the detail says which. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many tests of this channel; see `Retry-After`. */
             429: {
                 headers: {
                     /** @description Seconds to wait. */
@@ -9168,6 +9500,102 @@ export interface operations {
                 };
             };
             /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests; wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed; the error is logged under the X-Request-ID. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the shared rate limit store) is unreachable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    scorecard_xlsx_v1_goals_scorecard_xlsx_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The workbook, as an attachment `northstar-scorecard-<date>.xlsx`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            /** @description Malformed request (body, cursor or a control character in the URL). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credentials, or a key that is unknown, expired or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credentials lack the permission. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A value is invalid or out of range; `errors` lists them. */
             422: {
                 headers: {
                     [name: string]: unknown;

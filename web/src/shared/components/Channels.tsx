@@ -6,16 +6,34 @@
  * page says so. The api's 422s are shown next to their fields. `ChannelDelete` deletes one
  * after an inline confirmation.
  */
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useId, useRef, useState } from "react";
 
 import { api, request } from "@/shared/api/client";
 import { fieldErrors } from "@/shared/api/problems";
-import { CHANNEL_KINDS, type Channel, type ChannelCreate, type ChannelKind, channelBody, channelKind, targetProblem } from "@/shared/lib/channels";
+import {
+  type Channel,
+  type ChannelCreate,
+  type ChannelKind,
+  channelBody,
+  channelKind,
+  offeredKinds,
+  targetProblem,
+} from "@/shared/lib/channels";
 
 import { ErrorMessage, FieldMessage, fieldProps, FormProblem } from "./Feedback";
 
 const FIELDS = ["name", "kind", "target", "owner"] as const;
+
+/** The channel kinds this server can send (`GET /v1/channels/kinds`). */
+function useChannelKinds() {
+  return useQuery({
+    queryKey: ["channels", "kinds"],
+    staleTime: 300_000,
+    retry: false,
+    queryFn: async () => (await request(api.GET("/v1/channels/kinds"))).items,
+  });
+}
 
 export function ChannelForm({
   label,
@@ -30,7 +48,11 @@ export function ChannelForm({
 }) {
   const client = useQueryClient();
   const id = useId();
-  const [kind, setKind] = useState<ChannelKind>("email");
+  const kinds = useChannelKinds();
+  const { offered, unavailable } = offeredKinds(kinds.data);
+  const [chosen, setKind] = useState<ChannelKind | null>(null);
+  // The first kind offered until the person picks one (email is not always offered).
+  const kind: ChannelKind = chosen && offered.some((k) => k.kind === chosen) ? chosen : (offered[0]?.kind ?? "email");
   const [saved, setSaved] = useState<string | null>(null);
   const create = useMutation({
     mutationFn: (body: ChannelCreate) => request(api.POST("/v1/channels", { body })),
@@ -58,7 +80,7 @@ export function ChannelForm({
       {
         onSuccess: () => {
           form.reset();
-          setKind("email");
+          setKind(null);
         },
       },
     );
@@ -93,7 +115,7 @@ export function ChannelForm({
             onChange={(e) => setKind(e.target.value as ChannelKind)}
             {...fieldProps(`${id}-kind`, errors.byField["kind"])}
           >
-            {CHANNEL_KINDS.map((k) => (
+            {offered.map((k) => (
               <option key={k.kind} value={k.kind}>
                 {k.label}
               </option>
@@ -102,6 +124,11 @@ export function ChannelForm({
           <FieldMessage id={`${id}-kind`} message={errors.byField["kind"]} />
         </label>
       </div>
+      {unavailable.map((u) => (
+        <p key={u.label} className="muted small" data-testid="kind-unavailable">
+          {u.label} is not offered: this server cannot send it yet. {u.howToEnable}
+        </p>
+      ))}
       <label>
         {info.target}
         <input
@@ -181,6 +208,34 @@ export function ChannelDelete({ channel, consequence }: { channel: Channel; cons
         </button>
       )}
       {remove.error && <ErrorMessage error={remove.error} />}
+    </>
+  );
+}
+
+/**
+ * "Send a test": the api sends a short message to the channel now and says whether its
+ * service took it (`POST /v1/channels/{id}/test`; a few a minute per channel).
+ */
+export function ChannelTest({ channel }: { channel: Channel }) {
+  const test = useMutation({
+    mutationFn: () =>
+      request(api.POST("/v1/channels/{channel_id}/test", { params: { path: { channel_id: channel.id } } })),
+  });
+  return (
+    <>
+      <button
+        type="button"
+        className="small"
+        onClick={() => test.mutate()}
+        disabled={test.isPending}
+        aria-label={`Send a test to ${channel.name}`}
+      >
+        {test.isPending ? "Sending…" : "Send a test"}
+      </button>
+      <span role="status" className="small" data-testid="channel-test-result">
+        {test.data && <span className={test.data.sent ? "ok-text" : "warn-text"}>{test.data.detail}</span>}
+      </span>
+      {test.error && <ErrorMessage error={test.error} />}
     </>
   );
 }

@@ -36,3 +36,18 @@ describe("channel kinds", () => {
     expect(targetProblem("There is no unit with id 1.")).toBeNull();
   });
 });
+
+describe("offeredKinds", () => {
+  it("offers only what the server can send and says how to enable the rest", async () => {
+    const { offeredKinds } = await import("./channels");
+    const { offered, unavailable } = offeredKinds([
+      { kind: "slack", sendable: true, how_to_enable: null },
+      { kind: "teams", sendable: true, how_to_enable: null },
+      { kind: "apprise", sendable: true, how_to_enable: null },
+      { kind: "email", sendable: false, how_to_enable: "Set NORTHSTAR_SMTP_HOST." },
+    ]);
+    expect(offered.map((k) => k.kind)).toEqual(["slack", "teams", "apprise"]);
+    expect(unavailable).toEqual([{ label: "Email", howToEnable: "Set NORTHSTAR_SMTP_HOST." }]);
+    expect(offeredKinds(undefined).offered.map((k) => k.kind)).toEqual(["email", "slack", "teams", "apprise"]);
+  });
+});

@@ -79,3 +79,24 @@ export function channelBody(values: {
 export function targetProblem(detail: string): string | null {
   return /\btarget\b/i.test(detail) ? "target" : null;
 }
+
+export type ChannelKindAvailability = Schemas["ChannelKindOut"];
+
+/**
+ * The kinds a form offers: those the server can send (`GET /v1/channels/kinds`), in the
+ * form's order, and what to tell people about the others. Until the answer is in (or if
+ * it fails) every kind is offered and the api's refusal says why.
+ */
+export function offeredKinds(available: ChannelKindAvailability[] | undefined): {
+  offered: readonly KindInfo[];
+  unavailable: { label: string; howToEnable: string }[];
+} {
+  if (!available) return { offered: CHANNEL_KINDS, unavailable: [] };
+  const sendable = new Set(available.filter((k) => k.sendable).map((k) => k.kind));
+  return {
+    offered: CHANNEL_KINDS.filter((k) => sendable.has(k.kind)),
+    unavailable: available
+      .filter((k) => !k.sendable)
+      .map((k) => ({ label: channelKind(k.kind).label, howToEnable: k.how_to_enable ?? "" })),
+  };
+}

@@ -44,3 +44,23 @@ describe("numbers", () => {
     expect(formatPercent(0.826)).toBe("83 %");
   });
 });
+
+describe("formatChange", () => {
+  it("says old → new on one scale with the unit once", async () => {
+    const { formatChange } = await import("./format");
+    expect(formatChange(44_600_000, 30_000_000, "EUR")).toBe("44.6M → 30.0M EUR");
+    expect(formatChange(12, 15.5, "%")).toBe("12.0 → 15.5 %");
+    expect(formatChange(null, 3)).toBe("– → 3");
+    expect(formatChange("2026-01-01", "2026-02-01")).toBe("2026-01-01 → 2026-02-01");
+  });
+});
+
+describe("dates", () => {
+  it("shows an instant in the person's time zone, named", async () => {
+    const { formatDateTime, formatDate } = await import("./format");
+    expect(formatDateTime("2026-12-06T10:00:00Z", "UTC")).toBe("6 Dec 2026, 10:00 UTC");
+    expect(formatDateTime("2026-12-06T10:00:00Z", "Europe/Berlin")).toBe("6 Dec 2026, 11:00 CET");
+    expect(formatDate("2026-12-10T23:59:59Z")).toBe("10 Dec 2026");
+    expect(formatDateTime(null)).toBe("–");
+  });
+});

@@ -37,20 +37,62 @@ export function formatNumber(value: number | null | undefined, unit?: string): s
   return `${text} ${unit}`;
 }
 
+function withUnit(text: string, unit?: string): string {
+  if (!unit || unit === "count") return text;
+  if (unit === "%") return `${text} %`;
+  return `${text} ${unit}`;
+}
+
+/**
+ * A change of one quantity, old → new, the unit said once: "44.6M → 30.0M EUR". Both sides
+ * carry the same number of decimals so they read as one scale; a side that is not a
+ * number is an en dash.
+ */
+export function formatChange(from: unknown, to: unknown, unit?: string): string {
+  const numbers = [from, to].filter((v): v is number => typeof v === "number" && !Number.isNaN(v));
+  const big = numbers.some((v) => Math.abs(v) >= 10_000);
+  const decimals = (text: string) => /\.(\d+)/.exec(text)?.[1]?.length ?? 0;
+  const digits = Math.max(0, ...numbers.map((v) => decimals((big ? compact : plain).format(v))));
+  const format = new Intl.NumberFormat("en", {
+    notation: big ? "compact" : "standard",
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+  const side = (v: unknown) =>
+    typeof v === "number" && !Number.isNaN(v) ? format.format(v) : v === null || v === undefined ? "–" : String(v);
+  return withUnit(`${side(from)} → ${side(to)}`, unit);
+}
+
 /** 0.823 → "82 %". */
 export function formatPercent(share: number | null | undefined): string {
   if (share === null || share === undefined || Number.isNaN(share)) return "–";
   return `${Math.round(share * 100)} %`;
 }
 
-const dateTime = new Intl.DateTimeFormat("en-GB", {
-  day: "numeric",
-  month: "short",
-  year: "numeric",
-  hour: "2-digit",
-  minute: "2-digit",
-  timeZone: "UTC",
-});
+/**
+ * The person's time zone: the browser's. Instants (when something happened) are shown in it,
+ * with its name ("6 Dec 2026, 11:00 CET"); days (a due day, a milestone's day) are UTC days,
+ * as the api stores a due day as the end of that day in UTC.
+ */
+export const PERSON_TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+
+const dateTimes = new Map<string, Intl.DateTimeFormat>();
+function dateTimeIn(zone: string): Intl.DateTimeFormat {
+  let format = dateTimes.get(zone);
+  if (!format) {
+    format = new Intl.DateTimeFormat("en-GB", {
+      day: "numeric",
+      month: "short",
+      year: "numeric",
+      hour: "2-digit",
+      minute: "2-digit",
+      timeZone: zone,
+      timeZoneName: "short",
+    });
+    dateTimes.set(zone, format);
+  }
+  return format;
+}
 const dateOnly = new Intl.DateTimeFormat("en-GB", {
   day: "numeric",
   month: "short",
@@ -58,8 +100,9 @@ const dateOnly = new Intl.DateTimeFormat("en-GB", {
   timeZone: "UTC",
 });
 
-export function formatDateTime(iso: string | null | undefined): string {
-  return iso ? `${dateTime.format(new Date(iso))} UTC` : "–";
+/** "6 Dec 2026, 11:00 CET": an instant in the person's time zone (or `zone`). */
+export function formatDateTime(iso: string | null | undefined, zone: string = PERSON_TIME_ZONE): string {
+  return iso ? dateTimeIn(zone).format(new Date(iso)) : "–";
 }
 
 export function formatDate(iso: string | null | undefined): string {

@@ -1,0 +1,31 @@
+/**
+ * A goal revision's changes in words, pure: each field old → new, quantities (target,
+ * baseline) in the KPI's unit on one scale ("target 44.6M → 30.0M EUR"), days as days,
+ * thresholds as shares.
+ */
+import { formatChange, formatDate, formatPercent } from "@/shared/lib/format";
+
+const QUANTITIES = new Set(["target", "baseline"]);
+const LABEL: Record<string, string> = { due: "due", start: "start", owner_id: "owner", unit_id: "unit", kpi_key: "KPI" };
+
+function side(value: unknown): string {
+  if (value === null || value === undefined || value === "") return "–";
+  if (typeof value === "string" && /^\d{4}-\d\d-\d\dT/.test(value)) return formatDate(value);
+  if (typeof value === "object") {
+    return Object.entries(value as Record<string, unknown>)
+      .map(([k, v]) => `${k.replace(/_/g, " ")} ${typeof v === "number" ? formatPercent(v) : String(v)}`)
+      .join(", ");
+  }
+  return String(value);
+}
+
+export function revisionChanges(changes: Record<string, Record<string, unknown>>, unit?: string): string[] {
+  return Object.entries(changes).map(([field, change]) => {
+    const label = LABEL[field] ?? field.replace(/_/g, " ");
+    const before = change["old"];
+    const after = change["new"];
+    if (QUANTITIES.has(field) && (typeof before === "number" || typeof after === "number"))
+      return `${label} ${formatChange(before, after, unit)}`;
+    return `${label} ${side(before)} → ${side(after)}`;
+  });
+}
