@@ -39,6 +39,7 @@ from services.api.kpis.routes import router as kpis_router
 from services.api.members.routes import router as members_router
 from services.api.notifications.routes import routers as notification_routers
 from services.api.pagination import use_cursor_secret
+from services.api.people.routes import router as people_router
 from services.api.reviews.routes import router as reviews_router
 from services.api.sessions.routes import router as sessions_router
 from services.api.sessions.throttle import LoginThrottle
@@ -160,6 +161,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     )
     app.include_router(sessions_router)
     app.include_router(users_router)
+    app.include_router(people_router)
     app.include_router(audit_router)
     app.include_router(api_keys_router)
     app.include_router(catalogue_router)

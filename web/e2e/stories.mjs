@@ -515,12 +515,66 @@ async function setup(browser) {
   return { unitsOffered, goalId, subId, subUnit, breadcrumb, forced, scorecardAfter, violations };
 }
 
+// Owners are people (issue 24): the editor and the admin see the same owner name on a
+// goal, in its facts and in the edit form's person picker; a viewer reads the people
+// directory, which holds names and ids and no emails.
+async function owners(browser) {
+  const violations = [];
+  const seen = {};
+  for (const who of ["EDITOR", "ADMIN"]) {
+    const page = await newPage(browser);
+    await signIn(page, base, env(`${who}_EMAIL`), env(`${who}_PASSWORD`));
+    await page.goto(`${base}/goals/${env("GOAL_ID")}`);
+    const owner = page.getByTestId("owner");
+    await owner.filter({ hasNotText: "…" }).waitFor();
+    const picker = page.getByTestId("owner_id-picker");
+    await picker.waitFor();
+    await page.waitForFunction(() => document.querySelector("[data-testid=owner_id-picker]")?.value);
+    seen[who.toLowerCase()] = { facts: await owner.innerText(), picker: await picker.inputValue() };
+    violations.push(...(await axe(page, `goal page (${who.toLowerCase()})`)));
+  }
+  const viewer = await newPage(browser);
+  await signIn(viewer, base, env("VIEWER_EMAIL"), env("VIEWER_PASSWORD"));
+  const directory = await viewer.evaluate(async () => {
+    const answer = await fetch("/v1/people?limit=1000", { credentials: "same-origin" });
+    return { status: answer.status, body: await answer.json() };
+  });
+  return { seen, directory, violations };
+}
+
+// A roll-up goal's page (issue 24): its sub-goals worst first, sortable, its score over
+// time, and a sentence that counts the children and names those pulling it down.
+async function rollup(browser) {
+  const violations = [];
+  const page = await newPage(browser);
+  await signIn(page, base, env("EDITOR_EMAIL"), env("EDITOR_PASSWORD"));
+  await page.goto(`${base}/goals/${env("GOAL_ID")}`);
+  const table = page.getByTestId("sub-goals");
+  await table.locator("tbody tr").first().waitFor();
+  await page.locator(".chart[data-rendered=true]").waitFor();
+  const order = () => table.locator("tbody tr").evaluateAll((rows) => rows.map((r) => r.dataset.status));
+  const worstFirst = await order();
+  const titles = await table.locator("tbody th").allInnerTexts();
+  const sentence = await page.getByTestId("status-explanation").innerText();
+  violations.push(...(await axe(page, "roll-up goal")));
+  await table.getByRole("button", { name: "Status" }).click();
+  const reversed = await order();
+  await table.getByRole("button", { name: "Score" }).click();
+  const byScore = await table.locator("tbody th").allInnerTexts();
+  const phone = await newPage(browser, { width: 390, height: 844 });
+  await signIn(phone, base, env("EDITOR_EMAIL"), env("EDITOR_PASSWORD"));
+  await phone.goto(`${base}/goals/${env("GOAL_ID")}`);
+  await phone.getByTestId("sub-goals").locator("tbody tr").first().waitFor();
+  violations.push(...(await axe(phone, "roll-up goal (phone)")));
+  return { worstFirst, titles, sentence, reversed, byScore, violations };
+}
+
 /** A PNG of one part of the page (or the whole page), for a person to look at. */
 async function shot(page, dir, name, locator) {
   await (locator ?? page).screenshot({ path: `${dir}/${name}.png` });
 }
 
-const STORIES = { lead, ceo, admin, viewer, notifications, setup };
+const STORIES = { lead, ceo, admin, viewer, notifications, setup, owners, rollup };
 const story = STORIES[process.argv[2]];
 if (!story) {
   console.error(`usage: node e2e/stories.mjs ${Object.keys(STORIES).join("|")}`);

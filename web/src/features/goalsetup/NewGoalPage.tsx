@@ -9,9 +9,10 @@ import { type FormEvent, useMemo, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 
 import { fieldErrors } from "@/shared/api/problems";
-import { useCycles, useDirectory, useGoalTree, useKpiMap, useUnits, type GoalNode } from "@/shared/api/queries";
+import { useCycles, useGoalTree, useKpiMap, useUnits, type GoalNode } from "@/shared/api/queries";
 import { useSession } from "@/shared/auth/session";
 import { ErrorMessage, Loading } from "@/shared/components/Feedback";
+import { PersonPicker } from "@/shared/components/PersonPicker";
 
 import { useCreateGoal, useCreateKpi } from "./api";
 import { creatableUnits, type GoalDraft, goalBody, kpiBody, type KpiDraft, mayCreateWithoutUnit } from "./draft";
@@ -58,7 +59,6 @@ export default function NewGoalPage() {
   const units = useUnits();
   const kpis = useKpiMap();
   const cycles = useCycles();
-  const directory = useDirectory();
   const tree = useGoalTree();
   const createGoal = useCreateGoal();
   const createKpi = useCreateKpi();
@@ -138,9 +138,6 @@ export default function NewGoalPage() {
     }
   }
 
-  const names = new Map(directory.data ?? []);
-  if (actor?.kind === "user" && !names.has(actor.id)) names.set(actor.id, actor.name);
-  const people = [...names.entries()].sort((a, b) => a[1].localeCompare(b[1]));
   const described = (field: string) =>
     goalErrors.byField[field] ? { "aria-invalid": true, "aria-describedby": `goal-${field}-error` } : {};
   const fieldError = (field: string) =>
@@ -198,23 +195,14 @@ export default function NewGoalPage() {
             </select>
             {fieldError("unit_id")}
           </label>
-          <label>
-            Owner
-            <select
-              name="owner_id"
-              value={ownerId}
-              onChange={(e) => setOwnerId(e.target.value)}
-              {...described("owner_id")}
-            >
-              <option value="">Nobody yet</option>
-              {people.map(([id, name]) => (
-                <option key={id} value={id}>
-                  {name}
-                </option>
-              ))}
-            </select>
-            {fieldError("owner_id")}
-          </label>
+          <PersonPicker
+            label="Owner"
+            name="owner_id"
+            value={ownerId}
+            onChange={setOwnerId}
+            errorId={goalErrors.byField["owner_id"] ? "goal-owner_id-error" : undefined}
+          />
+          {fieldError("owner_id")}
         </div>
         <fieldset>
           <legend>How it is measured</legend>
