@@ -327,6 +327,10 @@ def test_a_viewer_on_a_phone_sees_no_edit_controls_and_forcing_a_change_is_refus
         "administration": 0,
         "newReview": 0,
         "milestoneEdits": 0,
+        "newGoal": 0,
+        "setUp": 0,
+        "newKpi": 0,
+        "newCycle": 0,
     }
     assert shown["milestonesListed"] > 0, "the goal's milestones are shown, read only"
     assert shown["forced"] == 403
@@ -373,6 +377,8 @@ def test_a_lead_creates_a_kpi_a_goal_and_a_sub_goal_in_their_unit_and_an_editor_
         KPI_KEY="sales_calls",
         KPI_NAME="Sales calls",
         OUTSIDE_UNIT_ID=by_name["Operations"]["id"],
+        CYCLE_FROM="Next week",
+        CYCLE_INTO="2027-Q2",
         SHOT_DIR=str(shots),
     )
     # Only Sales and the units below it were offered.
@@ -415,6 +421,16 @@ def test_a_lead_creates_a_kpi_a_goal_and_a_sub_goal_in_their_unit_and_an_editor_
     assert shown["goalId"] in shown["scorecardAfter"]
     assert shown["subId"] not in [g["id"] for g in live]
     assert shown["subId"] in [g["id"] for g in archived["items"]]
+    # The editor carried the goal (not its archived sub-goal) into a new cycle at 120 %.
+    with _api(demo) as api:
+        cycles = api.get("/v1/cycles", params={"limit": 1000}).json()["items"]
+        everything = api.get("/v1/goals", params={"limit": 1000}).json()["items"]
+    into = next(c for c in cycles if c["name"] == "2027-Q2")
+    assert shown["offered"] == [shown["goalId"]]
+    [copy] = [g for g in everything if g["carried_from"] == shown["goalId"]]
+    assert (copy["cycle_id"], copy["target"], copy["title"]) == (into["id"], 600, goal["title"])
+    assert not [g for g in everything if g["carried_from"] == shown["subId"]]
+    assert shown["carried"].startswith("Carried 1 goal and")
     assert (shots / "new-goal-form.png").stat().st_size > 0
     assert shown["violations"] == []
 

@@ -221,6 +221,7 @@ async function viewer(browser) {
   await signIn(page, base, env("VIEWER_EMAIL"), env("VIEWER_PASSWORD"));
   await scorecardStatuses(page);
   violations.push(...(await axe(page, "scorecard (phone)")));
+  const newGoal = await page.getByRole("link", { name: /^New goal/ }).count();
   await page.goto(`${base}/goals/${env("GOAL_ID")}`);
   await page.locator(".chart[data-rendered=true]").waitFor();
   await page.getByRole("region", { name: "History" }).waitFor();
@@ -231,6 +232,8 @@ async function viewer(browser) {
     resolve: await page.getByRole("button", { name: "Resolve" }).count(),
     checkIn: await page.getByRole("form", { name: "New check-in" }).count(),
     administration: await page.getByRole("link", { name: "Administration" }).count(),
+    newGoal,
+    setUp: await page.getByRole("region", { name: "Set up" }).count(),
   };
   // The demo's goal has an initiative with milestones: a viewer sees them, nothing to change them.
   const milestoneLists = page.getByRole("list", { name: /^Milestones of / });
@@ -242,6 +245,13 @@ async function viewer(browser) {
   await page.goto(`${base}/reviews`);
   await page.getByRole("heading", { name: "Reviews", level: 1 }).waitFor();
   controls.newReview = await page.getByRole("form", { name: "New review" }).count();
+  await page.goto(`${base}/kpis`);
+  await page.getByRole("heading", { name: "KPIs", level: 1 }).waitFor();
+  controls.newKpi = await page.getByRole("form", { name: "New KPI" }).count();
+  await page.goto(`${base}/cycles`);
+  await page.getByRole("heading", { name: "Cycles", level: 1 }).waitFor();
+  controls.newCycle = await page.getByRole("form", { name: "New cycle" }).count();
+  violations.push(...(await axe(page, "cycles (phone)")));
   // Force what the page does not offer: the api refuses it.
   const forced = await page.evaluate(async (goalId) => {
     const csrf = document.cookie.match(/northstar_csrf=([^;]+)/)?.[1] ?? "";
@@ -463,6 +473,7 @@ async function setup(browser) {
   await form.getByLabel("Start", { exact: true }).fill("2026-12-01");
   await form.getByLabel("Due", { exact: true }).fill("2027-03-31");
   await form.getByLabel("Weight in its parent", { exact: true }).fill("2");
+  await form.locator("select[name=cycle_id]").selectOption({ label: env("CYCLE_FROM") });
   await form.locator("select[name=perspective]").selectOption("customer");
   violations.push(...(await axe(page, "new goal form")));
   await shot(page, env("SHOT_DIR"), "new-goal-form");
@@ -512,7 +523,36 @@ async function setup(browser) {
   await editor.goto(`${base}/`);
   await editor.locator("table.scorecard tbody tr").first().waitFor();
   const scorecardAfter = await scorecardStatuses(editor);
-  return { unitsOffered, goalId, subId, subUnit, breadcrumb, forced, scorecardAfter, violations };
+
+  // The editor adds a cycle and carries the lead's goal into it, targets at 120 %.
+  await editor.getByRole("link", { name: "Cycles", exact: true }).click();
+  const newCycle = editor.getByRole("form", { name: "New cycle" });
+  await newCycle.getByLabel("Name", { exact: true }).fill(env("CYCLE_INTO"));
+  await newCycle.getByLabel("Start", { exact: true }).fill("2027-04-01");
+  await newCycle.getByLabel("Due", { exact: true }).fill("2027-06-30");
+  await newCycle.getByRole("button", { name: "Add cycle" }).click();
+  const cyclesTable = editor.getByTestId("cycles");
+  await cyclesTable.getByRole("rowheader", { name: env("CYCLE_INTO") }).waitFor();
+  const carry = editor.getByRole("form", { name: "Carry goals forward" });
+  await carry.getByLabel("From cycle").selectOption({ label: env("CYCLE_FROM") });
+  await carry.getByLabel("Into cycle").selectOption({ label: env("CYCLE_INTO") });
+  await carry.getByLabel("Targets at (%)").fill("120");
+  const offered = await carry.getByRole("checkbox").evaluateAll((boxes) => boxes.map((b) => b.value));
+  violations.push(...(await axe(editor, "cycles")));
+  await carry.getByRole("button", { name: "Carry forward" }).click();
+  const carried = await carry.getByRole("status").innerText();
+  return {
+    unitsOffered,
+    goalId,
+    subId,
+    subUnit,
+    breadcrumb,
+    forced,
+    scorecardAfter,
+    offered,
+    carried,
+    violations,
+  };
 }
 
 // Owners are people (issue 24): the editor and the admin see the same owner name on a
