@@ -197,7 +197,7 @@ function CarryForward({ cycles }: { cycles: { id: string; name: string }[] }) {
           <fieldset>
             <legend>Goals (each with every goal below it and its open initiatives)</legend>
             {roots.map((g) => (
-              <label key={g.id} className="check">
+              <label key={g.id} className="checkbox">
                 <input type="checkbox" name="goal_ids" value={g.id} defaultChecked /> {g.title}
               </label>
             ))}

@@ -43,6 +43,7 @@ import {
 } from "./api";
 import { chartOption, goalSeries } from "./chart";
 import { endOfDayUtc, withMilestoneAdded } from "./initiatives";
+import { stillOpenReason } from "./alerts";
 import { MilestoneItem } from "./MilestoneItem";
 import {
   type ChildRow,
@@ -146,7 +147,7 @@ function Goal({ goal }: { goal: GoalWithPlans }) {
         <div className="goal-main">
           {goal.kpi && <GoalChart goal={goal} unit={unit ?? ""} expression={kpi.data?.expression} />}
           {!goal.kpi && children.length > 0 && <SubGoalsPanel goal={goal} rows={children} />}
-          <AlertsPanel goalId={goal.id} canAct={can("goals:contribute", scope)} />
+          <AlertsPanel goal={goal} canAct={can("goals:contribute", scope)} />
           {goal.kpi && <DriversPanel goal={goal} unit={unit} />}
           <CheckInsPanel goalId={goal.id} canPost={can("goals:contribute", scope)} />
           <InitiativesPanel
@@ -198,7 +199,8 @@ function GoalChart({
   );
 }
 
-function AlertsPanel({ goalId, canAct }: { goalId: string; canAct: boolean }) {
+function AlertsPanel({ goal, canAct }: { goal: GoalWithPlans; canAct: boolean }) {
+  const goalId = goal.id;
   const alerts = useGoalAlerts(goalId);
   const action = useAlertAction(goalId);
   const [notes, setNotes] = useState<Record<string, string>>({});
@@ -217,6 +219,11 @@ function AlertsPanel({ goalId, canAct }: { goalId: string; canAct: boolean }) {
                     <span data-testid="alert-state">{a.state}</span> · opened{" "}
                     {formatDateTime(a.opened_at)}
                   </p>
+                  {stillOpenReason(a.kind, goal) && (
+                    <p className="muted small" data-testid="still-open">
+                      {stillOpenReason(a.kind, goal)}
+                    </p>
+                  )}
                   {a.note && <p className="muted">Note: {a.note}</p>}
                   {canAct && (
                     <div className="inline-form">

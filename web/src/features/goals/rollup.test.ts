@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 
+import { stillOpenReason } from "./alerts";
 import { childrenSentence, type ChildRow, pullingDown, pullingSentence, sortChildren } from "./rollup";
 
 const rows: ChildRow[] = [
@@ -38,5 +39,20 @@ describe("pullingDown", () => {
     expect(pullingDown(rows).map((r) => r.title)).toEqual(["APAC revenue", "EU revenue", "Returns"]);
     expect(pullingSentence(pullingDown(rows, 1, 2))).toBe("Pulled down most by APAC revenue and EU revenue.");
     expect(pullingSentence([])).toBeNull();
+  });
+});
+
+describe("stillOpenReason", () => {
+  const goal = (status: string, score: number) => ({
+    status: { status, score },
+    thresholds: { at_risk: 0.95 },
+    alert_clear_margin: 0.02,
+  });
+  it("explains an open status alert on a goal that is on track again", () => {
+    expect(stillOpenReason("status", goal("on_track", 0.96))).toMatch(/reaches 97 % \(now 96 %\)/);
+  });
+  it("says nothing while the goal is still behind, or for other kinds", () => {
+    expect(stillOpenReason("status", goal("at_risk", 0.9))).toBeNull();
+    expect(stillOpenReason("forecast", goal("on_track", 0.99))).toBeNull();
   });
 });

@@ -86,7 +86,13 @@ export function scoreChartOption(
     grid: { left: 48, right: 16, top: 24, bottom: 32 },
     tooltip: { trigger: "axis", valueFormatter: (v: number) => `${v} %` },
     xAxis: { type: "time" },
-    yAxis: { type: "value", axisLabel: { formatter: "{value} %" }, scale: true },
+    // Both thresholds always in view, with the score's own range around them.
+    yAxis: {
+      type: "value",
+      axisLabel: { formatter: "{value} %" },
+      min: (range: { min: number }) => Math.floor(Math.min(range.min, thresholds.off_track * 100) - 5),
+      max: (range: { max: number }) => Math.ceil(Math.max(range.max, thresholds.at_risk * 100) + 5),
+    },
     series: [
       {
         name: "Score",
@@ -97,7 +103,7 @@ export function scoreChartOption(
         itemStyle: { color: "#1d4ed8" },
         markLine: {
           symbol: "none",
-          label: { formatter: "{b}" },
+          label: { formatter: "{b}", position: "insideEndTop" },
           data: [
             { name: "at risk below", yAxis: thresholds.at_risk * 100, lineStyle: { color: "#b45309", type: "dashed" } },
             { name: "off track below", yAxis: thresholds.off_track * 100, lineStyle: { color: "#b91c1c", type: "dashed" } },
