@@ -4,11 +4,13 @@ defines for their unit (SPEC §11)."""
 
 from __future__ import annotations
 
+import io
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import openpyxl
 from fastapi import FastAPI
 
 from tests.api.conftest import Ingest, Judge, ok
@@ -213,3 +215,60 @@ async def test_the_people_directory_is_for_everyone_and_holds_no_emails(
             await web.get("/v1/people", params={"limit": 1, "cursor": first["next_cursor"]})
         )
         assert first["items"][0]["name"] < second["items"][0]["name"]
+
+
+async def test_the_scorecard_downloads_as_a_workbook_openpyxl_reads_back(
+    client: httpx.AsyncClient, ingest: Ingest, rejudge: Judge
+) -> None:
+    kpi = {
+        "key": "sales_eur",
+        "name": "Sales",
+        "unit": "EUR",
+        "expression": "sum(sales_eur)",
+        "kind": "lagging",
+    }
+    ok(await client.post("/v1/kpis", json=kpi), 201)
+    unit = ok(await client.post("/v1/units", json={"name": "Sales", "kind": "department"}), 201)
+    top = await _goal(client, title="Company", **PERIOD)
+    child = await _goal(
+        client,
+        title="Sales",
+        parent_id=top["id"],
+        unit_id=unit["id"],
+        kpi="sales_eur",
+        target=1000,
+        owner="Free Text",
+        **PERIOD,
+    )
+    archived = await _goal(client, title="Old", parent_id=top["id"])
+    ok(await client.patch(f"/v1/goals/{archived['id']}", json={"archived": True}))
+    await ingest([("sales_eur", 400.0, NOW - timedelta(days=1), {})])
+    await rejudge([child["id"]])
+
+    response = await client.get("/v1/goals/export.xlsx")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert "attachment" in response.headers["content-disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    sheet = book["Scorecard"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == (
+        "Goal",
+        "Unit",
+        "Owner",
+        "Status",
+        "Score",
+        "Actual",
+        "Expected",
+        "Target",
+        "KPI unit",
+        "Due",
+    )
+    titles = [r[0] for r in rows[1:] if r[0] and not str(r[0]).startswith("Generated")]
+    assert titles == ["Company", "Sales"]  # cascade order; the archived goal left out
+    sales = rows[2]
+    status = ok(await client.get(f"/v1/goals/{child['id']}"))["status"]
+    words = {"on_track": "On track", "at_risk": "At risk", "off_track": "Off track"}
+    assert sales[1:5] == ("Sales", "Free Text", words[status["status"]], status["score"])
+    assert (sales[5], sales[7], sales[8]) == (400.0, 1000.0, "EUR")
+    assert sheet.cell(3, 1).alignment.indent == 1

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import httpx
+import openpyxl
 import pytest
 
 from devstack.webdemo import ADMIN, CEO, DEMO_PASSWORD, LEAD, VIEWER, DemoStack
@@ -504,3 +505,34 @@ def test_a_rollup_page_lists_its_children_worst_first_and_counts_them(demo: Demo
     )
     assert shown["byScore"][0] == scored[0]["title"]
     assert shown["violations"] == []
+
+
+def test_the_scorecard_downloads_as_a_spreadsheet_that_openpyxl_reads_back(
+    demo: DemoStack, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Issue 24: "Download as Excel" on the scorecard (a viewer's) gives a workbook whose
+    rows are the api's live goals, in cascade order, with their statuses."""
+    out = tmp_path_factory.mktemp("export")
+    shown = run_story(
+        "export",
+        demo.url,
+        VIEWER_EMAIL=VIEWER.email,
+        VIEWER_PASSWORD=DEMO_PASSWORD,
+        OUT_DIR=str(out),
+    )
+    assert shown["filename"].startswith("scorecard-") and shown["filename"].endswith(".xlsx")
+    book = openpyxl.load_workbook(shown["path"])
+    rows = list(book["Scorecard"].iter_rows(values_only=True))
+    assert rows[0][:4] == ("Goal", "Unit", "Owner", "Status")
+    titles = [r[0] for r in rows[1:] if r[0] and not str(r[0]).startswith("Generated")]
+    assert sorted(titles) == sorted(g["title"] for g in _goals(demo))
+    assert titles[0] == "Grow profitably this week"
+    assert {r[3] for r in rows[1:] if r[0] in titles} <= {
+        "On track",
+        "At risk",
+        "Off track",
+        "Achieved",
+        "Missed",
+        "No data",
+        "Not started",
+    }

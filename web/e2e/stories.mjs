@@ -609,12 +609,36 @@ async function rollup(browser) {
   return { worstFirst, titles, sentence, reversed, byScore, violations };
 }
 
+// The scorecard downloads as an Excel workbook (issue 24), for a viewer too.
+async function exportScorecard(browser) {
+  const page = await newPage(browser);
+  await signIn(page, base, env("VIEWER_EMAIL"), env("VIEWER_PASSWORD"));
+  await page.locator("table.scorecard tbody tr").first().waitFor();
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "Download as Excel" }).click(),
+  ]);
+  const path = `${env("OUT_DIR")}/${download.suggestedFilename()}`;
+  await download.saveAs(path);
+  return { path, filename: download.suggestedFilename() };
+}
+
 /** A PNG of one part of the page (or the whole page), for a person to look at. */
 async function shot(page, dir, name, locator) {
   await (locator ?? page).screenshot({ path: `${dir}/${name}.png` });
 }
 
-const STORIES = { lead, ceo, admin, viewer, notifications, setup, owners, rollup };
+const STORIES = {
+  lead,
+  ceo,
+  admin,
+  viewer,
+  notifications,
+  setup,
+  owners,
+  rollup,
+  export: exportScorecard,
+};
 const story = STORIES[process.argv[2]];
 if (!story) {
   console.error(`usage: node e2e/stories.mjs ${Object.keys(STORIES).join("|")}`);

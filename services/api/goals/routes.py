@@ -11,11 +11,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime
+from sqlalchemy import select
 
 from northstar.auth.policy import Action
+from northstar.db.models import Kpi, OrgUnit, User
 from northstar.domain.goals import GoalStatus
 from services.api.audit import Audit
 from services.api.dependencies import Actor, Permit, Reader, Session
+from services.api.goals.export import ExportRow, cascade, workbook_bytes
 from services.api.goals.nodes import GoalNodes
 from services.api.goals.repository import GoalFilters, GoalRepository
 from services.api.goals.schemas import (
@@ -38,6 +41,8 @@ from services.api.pagination import (
 from services.api.resources import goal_in_body, goal_in_path, goal_in_path_and_body
 
 router = APIRouter(prefix="/v1/goals", tags=["goals"])
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 NewGoal = Annotated[Actor, Depends(Permit(Action.GOALS_WRITE, goal_in_body))]
 ChangedGoal = Annotated[Actor, Depends(Permit(Action.GOALS_WRITE, goal_in_path_and_body))]
@@ -137,6 +142,58 @@ async def goal_tree(
     # for the rows' current versions (services/api/goals/nodes.py).
     nodes: GoalNodes = request.app.state.goal_nodes
     return Response(await _service(session).tree(root, nodes), media_type="application/json")
+
+
+@router.get(
+    "/export.xlsx",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {XLSX: {}},
+            "description": "The scorecard as an Excel workbook.",
+        }
+    },
+    summary="The scorecard as an Excel workbook",
+    description="Every live goal in cascade order (indented by depth) with its unit, owner, "
+    "status, score, actual, expected, target, the KPI's unit and due date (UTC).",
+)
+async def export_goals(session: Session, _: Reader) -> Response:
+    repository = GoalRepository(session)
+    rows, after = [], None
+    while True:
+        page = await repository.page(1001, after, GoalFilters())
+        rows += page[:1000]
+        if len(page) <= 1000:
+            break
+        after = (page[999].goal.created_at, page[999].goal.id)
+    goals = {g.id: g for g in (goal_out(r) for r in rows)}
+    units = dict((await session.execute(select(OrgUnit.id, OrgUnit.name))).tuples().all())
+    people = dict((await session.execute(select(User.id, User.name))).tuples().all())
+    kpi_units = dict((await session.execute(select(Kpi.key, Kpi.unit))).tuples().all())
+
+    def row(depth: int, goal: GoalOut) -> ExportRow:
+        return ExportRow(
+            title=goal.title,
+            depth=depth,
+            unit=units.get(goal.unit_id, "") if goal.unit_id else "",
+            owner=(people.get(goal.owner_id, "") if goal.owner_id else goal.owner) or "",
+            status=goal.status.status.value,
+            score=goal.status.score,
+            actual=goal.status.actual,
+            expected=goal.status.expected,
+            target=goal.status.target if goal.status.target is not None else goal.target,
+            kpi_unit=kpi_units.get(goal.kpi, "") if goal.kpi else "",
+            due=goal.due,
+        )
+
+    ordered = cascade([{"id": g.id, "parent_id": g.parent_id} for g in goals.values()])
+    now = utcnow()
+    body = workbook_bytes([row(d, goals[uuid.UUID(str(g["id"]))]) for d, g in ordered], now)
+    return Response(
+        body,
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="scorecard-{now:%Y-%m-%d}.xlsx"'},
+    )
 
 
 @router.get("/{goal_id}", response_model=GoalOut, summary="Get a goal")

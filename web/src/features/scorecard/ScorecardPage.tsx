@@ -81,6 +81,9 @@ export function ScorecardPage() {
             {unitFilter ? "New goal in this unit" : "New goal"}
           </Link>
         )}
+        <a className="button" href="/v1/goals/export.xlsx" download>
+          Download as Excel
+        </a>
         {tree.dataUpdatedAt > 0 && (
           <p className="muted" aria-live="polite">
             Live · updated {formatDateTime(new Date(tree.dataUpdatedAt).toISOString())}
