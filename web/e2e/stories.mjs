@@ -252,6 +252,10 @@ async function viewer(browser) {
   await page.getByRole("heading", { name: "Cycles", level: 1 }).waitFor();
   controls.newCycle = await page.getByRole("form", { name: "New cycle" }).count();
   violations.push(...(await axe(page, "cycles (phone)")));
+  // Opening /admin by its address: told they have no access, not an empty page.
+  await page.goto(`${base}/admin`);
+  const noAccess = await page.getByTestId("no-access").innerText();
+  violations.push(...(await axe(page, "administration, no access (phone)")));
   // Force what the page does not offer: the api refuses it.
   const forced = await page.evaluate(async (goalId) => {
     const csrf = document.cookie.match(/northstar_csrf=([^;]+)/)?.[1] ?? "";
@@ -268,14 +272,16 @@ async function viewer(browser) {
     const csrf = document.cookie.match(/northstar_csrf=([^;]+)/)?.[1] ?? "";
     await fetch("/v1/auth/logout", { method: "POST", headers: { "X-CSRF-Token": decodeURIComponent(csrf) } });
   });
-  await page.getByRole("link", { name: "Scorecard" }).click();
+  await page.getByRole("link", { name: "Scorecard", exact: true }).click();
   await page.getByTestId("session-ended").waitFor();
   violations.push(...(await axe(page, "session ended")));
   const signedOut = await newPage(browser);
   await signedOut.goto(`${base}/`);
   await signedOut.getByRole("button", { name: "Sign in" }).waitFor();
   violations.push(...(await axe(signedOut, "sign-in")));
-  return { controls, milestonesListed, forced, violations };
+  // The sign-in page puts the cursor in the email field.
+  const focused = await signedOut.evaluate(() => document.activeElement?.getAttribute("name"));
+  return { controls, milestonesListed, forced, noAccess, focused, violations };
 }
 
 // A member sets up their notifications on their own page: an email channel (a target the

@@ -7,6 +7,7 @@
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
+import { Link } from "react-router";
 
 import { api, request, type Schemas } from "@/shared/api/client";
 import { useDirectory, useUnits } from "@/shared/api/queries";
@@ -22,6 +23,20 @@ import { addableMembers, invitationLink } from "./people";
 
 export default function AdminPage() {
   const { can } = useSession();
+  const any =
+    can("people:manage") || can("members:manage") || can("org:write") || can("keys:manage") || can("webhooks:manage");
+  if (!any) {
+    return (
+      <>
+        <h1>Administration</h1>
+        <p data-testid="no-access">
+          You have no access to administration: it is for administrators, editors and unit leads.
+          Ask an administrator if you need to manage people, units or channels.{" "}
+          <Link to="/">Back to the scorecard</Link>.
+        </p>
+      </>
+    );
+  }
   return (
     <>
       <h1>Administration</h1>

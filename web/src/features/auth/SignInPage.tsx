@@ -34,7 +34,7 @@ export function SignInPage() {
         <h2 id="sign-in-heading">Sign in</h2>
         <label>
           Email
-          <input name="email" type="email" autoComplete="username" required />
+          <input name="email" type="email" autoComplete="username" required autoFocus />
         </label>
         <label>
           Password
