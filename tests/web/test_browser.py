@@ -73,6 +73,7 @@ def test_a_team_lead_reads_the_scorecard_checks_in_on_an_at_risk_goal_and_acknow
     assert "of the expected pace" in shown["explanation"]
     assert "What is driving this" in shown["drivers"]
     assert shown["editable"] == 1, "a lead edits the goals of the unit's subtree"
+    assert comment in shown["focusAfterCheckIn"], "focus moves to the new check-in"
     with _api(demo) as api:
         check_ins = api.get(f"/v1/goals/{at_risk['id']}/check-ins").json()["items"]
     newest = check_ins[0]

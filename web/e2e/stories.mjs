@@ -33,6 +33,9 @@ async function lead(browser) {
   await checkIn.getByLabel("Blockers").fill("Two open sales positions");
   await checkIn.getByRole("button", { name: "Post check-in" }).click();
   await page.getByTestId("timeline").getByText(env("CHECK_IN"), { exact: false }).waitFor();
+  // Focus moves to the new entry in the check-in list.
+  await page.waitForFunction(() => document.activeElement?.matches("li[data-check-in-id]"));
+  const focusAfterCheckIn = await page.evaluate(() => document.activeElement.textContent);
   const editable = await page.getByRole("form", { name: "Edit goal" }).count();
 
   const alert = page.locator(".alert-list li").first();
@@ -111,6 +114,7 @@ async function lead(browser) {
     statuses,
     explanation,
     drivers,
+    focusAfterCheckIn,
     editable,
     milestoneChecked,
     milestonesBefore,

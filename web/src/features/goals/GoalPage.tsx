@@ -3,7 +3,7 @@
  * the drivers behind the gap, and the edit form (which asks for a reason when the api
  * will). Panels for features this api lacks say so instead of failing.
  */
-import { type FormEvent, useMemo, useState } from "react";
+import { type FormEvent, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 
 import { isUnavailable } from "@/shared/api/client";
@@ -309,6 +309,16 @@ function DriversPanel({ goal, unit }: { goal: GoalWithPlans; unit: string | unde
 function CheckInsPanel({ goalId, canPost }: { goalId: string; canPost: boolean }) {
   const checkIns = useCheckIns(goalId);
   const post = usePostCheckIn(goalId);
+  // After posting, focus moves to the new entry (announced by screen readers, and where
+  // the person's eyes go), once the list holds it.
+  const [posted, setPosted] = useState<string | null>(null);
+  const newEntry = useRef<HTMLLIElement | null>(null);
+  useEffect(() => {
+    if (posted && newEntry.current) {
+      newEntry.current.focus();
+      setPosted(null);
+    }
+  }, [posted, checkIns.data]);
   if (checkIns.error && isUnavailable(checkIns.error))
     return (
       <Panel title="Check-ins">
@@ -328,7 +338,12 @@ function CheckInsPanel({ goalId, canPost }: { goalId: string; canPost: boolean }
         blockers: String(data.get("blockers") ?? ""),
         value: value === "" ? null : Number(value),
       },
-      { onSuccess: () => form.reset() },
+      {
+        onSuccess: (created) => {
+          form.reset();
+          setPosted(created.id);
+        },
+      },
     );
   }
 
@@ -367,7 +382,12 @@ function CheckInsPanel({ goalId, canPost }: { goalId: string; canPost: boolean }
           ) : (
             <ol className="timeline" aria-label="Check-ins" tabIndex={0}>
               {items.map((c) => (
-                <li key={c.id}>
+                <li
+                  key={c.id}
+                  tabIndex={-1}
+                  ref={c.id === posted ? newEntry : undefined}
+                  data-check-in-id={c.id}
+                >
                   <p className="muted small">
                     {formatDateTime(c.at)} · {c.author ?? "someone"} · confidence {c.confidence}/10
                   </p>
