@@ -337,6 +337,7 @@ def test_a_viewer_on_a_phone_sees_no_edit_controls_and_forcing_a_change_is_refus
     assert shown["milestonesListed"] > 0, "the goal's milestones are shown, read only"
     assert "You have no access to administration" in shown["noAccess"]
     assert shown["focused"] == "email"
+    assert shown["alertsOverflow"] <= 0, "the alerts table fits 390 px"
     assert shown["forced"] == 403
     assert _goal(_goals(demo), "EU revenue")["title"] == "EU revenue"
     assert shown["violations"] == []

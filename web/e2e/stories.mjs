@@ -256,6 +256,14 @@ async function viewer(browser) {
   await page.getByRole("heading", { name: "Cycles", level: 1 }).waitFor();
   controls.newCycle = await page.getByRole("form", { name: "New cycle" }).count();
   violations.push(...(await axe(page, "cycles (phone)")));
+  // The alerts table fits a phone's width: no horizontal scrolling.
+  await page.goto(`${base}/alerts`);
+  await page.locator("table.alerts tbody tr").first().waitFor();
+  const alertsOverflow = await page.evaluate(() => {
+    const region = document.querySelector("[aria-label='Alerts table']");
+    return region.scrollWidth - region.clientWidth;
+  });
+  violations.push(...(await axe(page, "alerts (phone)")));
   // Opening /admin by its address: told they have no access, not an empty page.
   await page.goto(`${base}/admin`);
   const noAccess = await page.getByTestId("no-access").innerText();
@@ -285,7 +293,7 @@ async function viewer(browser) {
   violations.push(...(await axe(signedOut, "sign-in")));
   // The sign-in page puts the cursor in the email field.
   const focused = await signedOut.evaluate(() => document.activeElement?.getAttribute("name"));
-  return { controls, milestonesListed, forced, noAccess, focused, violations };
+  return { controls, milestonesListed, forced, noAccess, focused, alertsOverflow, violations };
 }
 
 // A member sets up their notifications on their own page: an email channel (a target the

@@ -86,7 +86,7 @@ export default function AlertsPage() {
             <p className="empty">No alerts here. Nothing needs attention.</p>
           ) : (
             <div className="table-scroll" tabIndex={0} role="region" aria-label="Alerts table">
-              <table>
+              <table className="alerts">
                 <thead>
                   <tr>
                     <th scope="col">Goal</th>
