@@ -20,10 +20,11 @@ tickets table every minute (docs/sources.md).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -538,18 +539,41 @@ async def _plans(api: httpx.AsyncClient, *, start: datetime, goals: dict[str, st
         "eu": [(6, "Campaign starts tomorrow"), (7, "Campaign live, early numbers soft"), (6, "")],
         "apac": [(5, "Partner talks slow"), (4, "Contracts stuck in legal"), (3, "Behind plan")],
     }
+    # Check-ins are written by people (signed in as them), as in real use: the timeline
+    # names a person, not the seeding key. The regions' goals by the Head of Sales (lead of
+    # Sales, above both regions), satisfaction by its owner.
+    sales_head = next(email for email, *_, title, _ in PEOPLE if title == "Head of Sales")
     for name, notes in updates.items():
-        for day, (confidence, comment) in enumerate(notes):
-            blockers = "Legal review of the partner contract" if confidence < 5 else None
-            body = {"confidence": confidence, "comment": comment, "at": at(day + 0.5)}
-            await _post(api, f"/v1/goals/{goals[name]}/check-ins", body | {"blockers": blockers})
-    for day, (value, confidence) in enumerate([(7.1, 6), (7.4, 7), (7.8, 8)]):
-        body = {"confidence": confidence, "value": value, "at": at(day + 0.25)}
-        await _post(
-            api,
-            f"/v1/goals/{goals['satisfaction']}/check-ins",
-            body | {"comment": f"Pulse survey day {day + 1}"},
+        async with _signed_in(api, sales_head) as owner:
+            for day, (confidence, comment) in enumerate(notes):
+                blockers = "Legal review of the partner contract" if confidence < 5 else None
+                body = {"confidence": confidence, "comment": comment, "at": at(day + 0.5)}
+                await _post(
+                    owner, f"/v1/goals/{goals[name]}/check-ins", body | {"blockers": blockers}
+                )
+    satisfaction_owner = (await api.get(f"/v1/goals/{goals['satisfaction']}")).json()["owner_id"]
+    email = (await api.get(f"/v1/users/{satisfaction_owner}")).json()["email"]
+    async with _signed_in(api, email) as owner:
+        for day, (value, confidence) in enumerate([(7.1, 6), (7.4, 7), (7.8, 8)]):
+            body = {"confidence": confidence, "value": value, "at": at(day + 0.25)}
+            await _post(
+                owner,
+                f"/v1/goals/{goals['satisfaction']}/check-ins",
+                body | {"comment": f"Pulse survey day {day + 1}"},
+            )
+
+
+@contextlib.asynccontextmanager
+async def _signed_in(api: httpx.AsyncClient, email: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the api signed in as a demo person (each has `DEMO_PASSWORD`)."""
+    async with httpx.AsyncClient(base_url=str(api.base_url), timeout=api.timeout) as person:
+        response = await person.post(
+            "/v1/auth/login", json={"email": email, "password": DEMO_PASSWORD}
         )
+        if response.status_code != 200:
+            raise RuntimeError(f"seeding failed: signing in as {email}: {response.text}")
+        person.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+        yield person
 
 
 def _history(

@@ -46,6 +46,7 @@ from services.api.kpis.routes import router as kpis_router
 from services.api.members.routes import router as members_router
 from services.api.notifications.routes import routers as notification_routers
 from services.api.pagination import use_cursor_secret
+from services.api.people.routes import router as people_router
 from services.api.reviews.routes import router as reviews_router
 from services.api.scim.errors import ScimError, scim_error_handler
 from services.api.scim.routes import router as scim_router
@@ -183,6 +184,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(sign_in_choices_router)
     app.include_router(oidc_router)
     app.include_router(scim_router)
+    app.include_router(people_router)
     app.include_router(audit_router)
     app.include_router(api_keys_router)
     app.include_router(catalogue_router)

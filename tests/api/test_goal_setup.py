@@ -175,3 +175,41 @@ async def test_a_lead_defines_kpis_for_their_unit_and_no_other(
         "/v1/kpis", json=kpi("nowhere", "00000000-0000-0000-0000-000000000001")
     )
     assert unknown.status_code == 422
+
+
+async def test_the_people_directory_is_for_everyone_and_holds_no_emails(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    for email, name, role in (
+        ("vi@example.com", "Vic Viewer", "viewer"),
+        ("ed@example.com", "Eda Editor", "editor"),
+        ("al@example.com", "Al 100%_sure", "member"),
+    ):
+        ok(
+            await client.post(
+                "/v1/users",
+                json={"email": email, "name": name, "role": role, "password": PASSWORD},
+            ),
+            201,
+        )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as web:
+        ok(await web.post("/v1/auth/login", json={"email": "vi@example.com", "password": PASSWORD}))
+        people = ok(await web.get("/v1/people"))["items"]
+        assert [p["name"] for p in people] == sorted(p["name"] for p in people)
+        assert {"Vic Viewer", "Eda Editor", "Al 100%_sure"} <= {p["name"] for p in people}
+        assert all(set(p) == {"id", "name", "active"} for p in people)
+        found = ok(await web.get("/v1/people", params={"q": "EDIT"}))["items"]
+        assert [p["name"] for p in found] == ["Eda Editor"]
+        # `%` and `_` are matched as themselves, not as patterns.
+        literal = ok(await web.get("/v1/people", params={"q": "0%_s"}))["items"]
+        assert [p["name"] for p in literal] == ["Al 100%_sure"]
+        assert ok(await web.get("/v1/people", params={"q": "%"}))["items"][0]["name"] == (
+            "Al 100%_sure"
+        )
+        first = ok(await web.get("/v1/people", params={"limit": 1}))
+        second = ok(
+            await web.get("/v1/people", params={"limit": 1, "cursor": first["next_cursor"]})
+        )
+        assert first["items"][0]["name"] < second["items"][0]["name"]

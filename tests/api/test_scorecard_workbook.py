@@ -1,6 +1,6 @@
 """`GET /v1/goals/scorecard.xlsx`: the scorecard as an Excel workbook that openpyxl reads
 back, goals in cascade order with names (unit, owner, KPI) and numbers as numbers; a
-viewer may download it."""
+viewer may download it; archived goals are left out."""
 
 from __future__ import annotations
 
@@ -49,6 +49,8 @@ async def test_the_scorecard_downloads_as_a_workbook_a_viewer_may_read(
         201,
     )
     ok(await client.post("/v1/goals", json={"title": "Hire", "owner": "COO"}), 201)
+    old = ok(await client.post("/v1/goals", json={"title": "Old", "parent_id": parent["id"]}), 201)
+    ok(await client.patch(f"/v1/goals/{old['id']}", json={"archived": True}))
 
     async with signed_in(app, "vera@example.org") as viewer:
         answer = await viewer.get("/v1/goals/scorecard.xlsx")
@@ -64,7 +66,9 @@ async def test_the_scorecard_downloads_as_a_workbook_a_viewer_may_read(
     rows = list(sheet.iter_rows(values_only=True))
     header = rows[0]
     by_title = {row[0]: dict(zip(header, row, strict=True)) for row in rows[1:]}
-    assert [row[0] for row in rows[1:]] == ["Grow", "Revenue 2027", "Hire"], "cascade order"
+    assert [row[0] for row in rows[1:]] == ["Grow", "Revenue 2027", "Hire"], (
+        "cascade order, the archived goal left out"
+    )
     revenue = by_title["Revenue 2027"]
     assert revenue["Parent goal"] == "Grow"
     assert revenue["Unit"] == "Sales"

@@ -371,6 +371,10 @@ def test_a_viewer_on_a_phone_sees_no_edit_controls_and_forcing_a_change_is_refus
         "administration": 0,
         "newReview": 0,
         "milestoneEdits": 0,
+        "newGoal": 0,
+        "setUp": 0,
+        "newKpi": 0,
+        "newCycle": 0,
     }
     assert shown["milestonesListed"] > 0, "the goal's milestones are shown, read only"
     # Issue 24 item 7: at 390 px the alerts table fits; every kind can be filtered; details.
@@ -383,6 +387,7 @@ def test_a_viewer_on_a_phone_sees_no_edit_controls_and_forcing_a_change_is_refus
         "Stale data",
         "Plan (late milestone or initiative)",
         "Anomaly",
+        "Source failing",
     ]
     # Each alert's details (an anomaly's observed, expected and band are in vitest).
     details = shown["alertDetails"]
@@ -440,6 +445,8 @@ def test_a_lead_creates_a_kpi_a_goal_and_a_sub_goal_in_their_unit_and_an_editor_
         KPI_KEY="sales_calls",
         KPI_NAME="Sales calls",
         OUTSIDE_UNIT_ID=by_name["Operations"]["id"],
+        CYCLE_FROM="Next week",
+        CYCLE_INTO="2027-Q2",
         SHOT_DIR=str(shots),
     )
     # Only Sales and the units below it were offered.
@@ -482,6 +489,16 @@ def test_a_lead_creates_a_kpi_a_goal_and_a_sub_goal_in_their_unit_and_an_editor_
     assert shown["goalId"] in shown["scorecardAfter"]
     assert shown["subId"] not in [g["id"] for g in live]
     assert shown["subId"] in [g["id"] for g in archived["items"]]
+    # The editor carried the goal (not its archived sub-goal) into a new cycle at 120 %.
+    with _api(demo) as api:
+        cycles = api.get("/v1/cycles", params={"limit": 1000}).json()["items"]
+        everything = api.get("/v1/goals", params={"limit": 1000}).json()["items"]
+    into = next(c for c in cycles if c["name"] == "2027-Q2")
+    assert shown["offered"] == [shown["goalId"]]
+    [copy] = [g for g in everything if g["carried_from"] == shown["goalId"]]
+    assert (copy["cycle_id"], copy["target"], copy["title"]) == (into["id"], 600, goal["title"])
+    assert not [g for g in everything if g["carried_from"] == shown["subId"]]
+    assert shown["carried"].startswith("Carried 1 goal and")
     assert (shots / "new-goal-form.png").stat().st_size > 0
     assert shown["violations"] == []
 
@@ -543,3 +560,74 @@ def test_an_editor_adds_a_sql_source_previews_saves_and_runs_it_and_its_goal_mov
                 break
             time.sleep(0.5)
     assert status["actual"] == 15.0, status
+
+
+def test_owners_are_people_every_viewer_sees_by_the_same_name(demo: DemoStack) -> None:
+    """Issue 24: an editor sees the owner's name where an admin does (editors may not list
+    users; the people directory is for everyone), in the goal's facts and in the person
+    picker; the directory holds no emails; demo check-ins are written by the goals' owners."""
+    goal = _goal(_goals(demo), "Sales: hit the weekly revenue plan")
+    apac = _goal(_goals(demo), "APAC revenue")
+    with _api(demo) as api:
+        owner = api.get(f"/v1/users/{goal['owner_id']}").json()
+        check_ins = api.get(f"/v1/goals/{apac['id']}/check-ins").json()["items"]
+        users = api.get("/v1/users", params={"limit": 1000}).json()["items"]
+    shown = run_story(
+        "owners",
+        demo.url,
+        EDITOR_EMAIL=CEO.email,
+        EDITOR_PASSWORD=DEMO_PASSWORD,
+        ADMIN_EMAIL=ADMIN.email,
+        ADMIN_PASSWORD=DEMO_PASSWORD,
+        VIEWER_EMAIL=VIEWER.email,
+        VIEWER_PASSWORD=DEMO_PASSWORD,
+        GOAL_ID=goal["id"],
+    )
+    assert shown["seen"]["editor"] == shown["seen"]["admin"]
+    assert shown["seen"]["editor"]["facts"] == owner["name"]
+    assert shown["seen"]["editor"]["picker"] == owner["name"]
+    assert shown["directory"]["status"] == 200
+    people = shown["directory"]["body"]["items"]
+    assert {p["name"] for p in people} == {u["name"] for u in users}
+    assert all(set(p) == {"id", "name", "active"} for p in people)
+    # The Head of Sales (lead of Sales) wrote the demo's check-ins on APAC revenue.
+    assert check_ins and {c["author"] for c in check_ins} == {LEAD.name}
+    assert shown["violations"] == []
+
+
+STATUS_ORDER = ["off_track", "missed", "at_risk", "no_data", "on_track", "not_started", "achieved"]
+
+
+def test_a_rollup_page_lists_its_children_worst_first_and_counts_them(demo: DemoStack) -> None:
+    """Issue 24: the Sales roll-up's page lists its sub-goals worst first (and the other
+    way round, and by score, when a column is chosen), and its sentence counts them as the
+    api's status object does ("2 of 4 goals off track") and names those pulling it down."""
+    goals = _goals(demo)
+    sales = _goal(goals, "Sales: hit the weekly revenue plan")
+    children = [g for g in goals if g["parent_id"] == sales["id"]]
+    shown = run_story(
+        "rollup",
+        demo.url,
+        EDITOR_EMAIL=CEO.email,
+        EDITOR_PASSWORD=DEMO_PASSWORD,
+        GOAL_ID=sales["id"],
+    )
+    with _api(demo) as api:
+        counts = api.get(f"/v1/goals/{sales['id']}").json()["status"]["children"]
+    assert sorted(shown["titles"]) == sorted(c["title"] for c in children)
+    assert shown["worstFirst"] == sorted(shown["worstFirst"], key=STATUS_ORDER.index)
+    assert shown["reversed"] == list(reversed(shown["worstFirst"]))
+    assert sum(counts.values()) == len(children)
+    trouble = counts["off_track"] or counts["at_risk"]
+    assert trouble, "the demo's Sales roll-up has goals behind"
+    if counts["off_track"]:
+        assert f"{counts['off_track']} of {len(children)} goals off track" in shown["sentence"]
+    else:
+        assert f"{counts['at_risk']} of {len(children)} goals at risk" in shown["sentence"]
+    assert "Pulled down most by " in shown["sentence"]
+    scored = sorted(
+        (c for c in children if c["status"]["score"] is not None),
+        key=lambda c: c["status"]["score"],
+    )
+    assert shown["byScore"][0] == scored[0]["title"]
+    assert shown["violations"] == []

@@ -1,5 +1,6 @@
 // `make screenshots` (devstack/screenshots.py starts the demo and runs this): PNGs of the
-// scorecard, a goal page, the review pack and the phone-width scorecard in OUT_DIR.
+// scorecard, a goal page, a roll-up goal's page, the new-goal form, the cycles page, the
+// review pack and the phone-width scorecard in OUT_DIR.
 import { mkdirSync } from "node:fs";
 
 import { launch, newPage, scorecardStatuses, signIn } from "./browser.mjs";
@@ -31,6 +32,30 @@ try {
   await page.locator(".chart[data-rendered=true]").waitFor();
   await page.waitForLoadState("networkidle");
   await page.screenshot({ path: `${out}/goal.png`, fullPage: true });
+
+  // The Sales roll-up: its sub-goals worst first and its score over time.
+  const rollupId = await page.evaluate(async () => {
+    const answer = await fetch("/v1/goals?limit=1000", { credentials: "same-origin" });
+    const goals = (await answer.json()).items;
+    return goals.find((g) => g.title === "Sales: hit the weekly revenue plan").id;
+  });
+  await page.goto(`${base}/goals/${rollupId}`);
+  await page.getByTestId("sub-goals").locator("tbody tr").first().waitFor();
+  await page.locator(".chart[data-rendered=true]").waitFor();
+  await page.waitForLoadState("networkidle");
+  await page.screenshot({ path: `${out}/rollup.png`, fullPage: true });
+
+  await page.getByRole("link", { name: "Add a sub-goal" }).click();
+  await page.getByRole("form", { name: "New goal" }).waitFor();
+  await page.locator("select[name=kpi]").selectOption({ label: "Define a new KPI…" });
+  await page.waitForLoadState("networkidle");
+  await page.screenshot({ path: `${out}/new-goal.png`, fullPage: true });
+
+  await page.goto(`${base}/cycles`);
+  await page.getByTestId("cycles").waitFor();
+  await page.getByRole("form", { name: "Carry goals forward" }).waitFor();
+  await page.waitForLoadState("networkidle");
+  await page.screenshot({ path: `${out}/cycles.png`, fullPage: true });
 
   await page.goto(`${base}/reviews/${REVIEW_ID}/pack`);
   await page.getByTestId("review-pack").waitFor();

@@ -266,6 +266,7 @@ async function viewer(browser) {
   await signIn(page, base, env("VIEWER_EMAIL"), env("VIEWER_PASSWORD"));
   await scorecardStatuses(page);
   violations.push(...(await axe(page, "scorecard (phone)")));
+  const newGoal = await page.getByRole("link", { name: /^New goal/ }).count();
   await page.goto(`${base}/goals/${env("GOAL_ID")}`);
   await page.locator(".chart[data-rendered=true]").waitFor();
   await page.getByRole("region", { name: "History" }).waitFor();
@@ -276,6 +277,8 @@ async function viewer(browser) {
     resolve: await page.getByRole("button", { name: "Resolve" }).count(),
     checkIn: await page.getByRole("form", { name: "New check-in" }).count(),
     administration: await page.getByRole("link", { name: "Administration" }).count(),
+    newGoal,
+    setUp: await page.getByRole("region", { name: "Set up" }).count(),
   };
   // The demo's goal has an initiative with milestones: a viewer sees them, nothing to change them.
   const milestoneLists = page.getByRole("list", { name: /^Milestones of / });
@@ -287,7 +290,13 @@ async function viewer(browser) {
   await page.goto(`${base}/reviews`);
   await page.getByRole("heading", { name: "Reviews", level: 1 }).waitFor();
   controls.newReview = await page.getByRole("form", { name: "New review" }).count();
-
+  await page.goto(`${base}/kpis`);
+  await page.getByRole("heading", { name: "KPIs", level: 1 }).waitFor();
+  controls.newKpi = await page.getByRole("form", { name: "New KPI" }).count();
+  await page.goto(`${base}/cycles`);
+  await page.getByRole("heading", { name: "Cycles", level: 1 }).waitFor();
+  controls.newCycle = await page.getByRole("form", { name: "New cycle" }).count();
+  violations.push(...(await axe(page, "cycles (phone)")));
   // At 390 px the alerts table fits: no sideways scroll on the page or in the table.
   await page.goto(`${base}/alerts`);
   await page.getByRole("heading", { name: "Alerts", level: 1 }).waitFor();
@@ -351,7 +360,7 @@ async function viewer(browser) {
     const csrf = document.cookie.match(/northstar_csrf=([^;]+)/)?.[1] ?? "";
     await fetch("/v1/auth/logout", { method: "POST", headers: { "X-CSRF-Token": decodeURIComponent(csrf) } });
   });
-  await page.getByRole("link", { name: "Scorecard" }).click();
+  await page.getByRole("link", { name: "Scorecard", exact: true }).click();
   await page.getByTestId("session-ended").waitFor();
   violations.push(...(await axe(page, "session ended")));
   const signedOut = await newPage(browser);
@@ -576,6 +585,7 @@ async function setup(browser) {
   await form.getByLabel("Start", { exact: true }).fill("2026-12-01");
   await form.getByLabel("Due", { exact: true }).fill("2027-03-31");
   await form.getByLabel("Weight in its parent", { exact: true }).fill("2");
+  await form.locator("select[name=cycle_id]").selectOption({ label: env("CYCLE_FROM") });
   await form.locator("select[name=perspective]").selectOption("customer");
   violations.push(...(await axe(page, "new goal form")));
   await shot(page, env("SHOT_DIR"), "new-goal-form");
@@ -625,7 +635,90 @@ async function setup(browser) {
   await editor.goto(`${base}/`);
   await editor.locator("table.scorecard tbody tr").first().waitFor();
   const scorecardAfter = await scorecardStatuses(editor);
-  return { unitsOffered, goalId, subId, subUnit, breadcrumb, forced, scorecardAfter, violations };
+
+  // The editor adds a cycle and carries the lead's goal into it, targets at 120 %.
+  await editor.getByRole("link", { name: "Cycles", exact: true }).click();
+  const newCycle = editor.getByRole("form", { name: "New cycle" });
+  await newCycle.getByLabel("Name", { exact: true }).fill(env("CYCLE_INTO"));
+  await newCycle.getByLabel("Start", { exact: true }).fill("2027-04-01");
+  await newCycle.getByLabel("Due", { exact: true }).fill("2027-06-30");
+  await newCycle.getByRole("button", { name: "Add cycle" }).click();
+  const cyclesTable = editor.getByTestId("cycles");
+  await cyclesTable.getByRole("rowheader", { name: env("CYCLE_INTO") }).waitFor();
+  const carry = editor.getByRole("form", { name: "Carry goals forward" });
+  await carry.getByLabel("From cycle").selectOption({ label: env("CYCLE_FROM") });
+  await carry.getByLabel("Into cycle").selectOption({ label: env("CYCLE_INTO") });
+  await carry.getByLabel("Targets at (%)").fill("120");
+  const offered = await carry.getByRole("checkbox").evaluateAll((boxes) => boxes.map((b) => b.value));
+  violations.push(...(await axe(editor, "cycles")));
+  await carry.getByRole("button", { name: "Carry forward" }).click();
+  const carried = await carry.getByRole("status").innerText();
+  return {
+    unitsOffered,
+    goalId,
+    subId,
+    subUnit,
+    breadcrumb,
+    forced,
+    scorecardAfter,
+    offered,
+    carried,
+    violations,
+  };
+}
+
+// Owners are people (issue 24): the editor and the admin see the same owner name on a
+// goal, in its facts and in the edit form's person picker; a viewer reads the people
+// directory, which holds names and ids and no emails.
+async function owners(browser) {
+  const violations = [];
+  const seen = {};
+  for (const who of ["EDITOR", "ADMIN"]) {
+    const page = await newPage(browser);
+    await signIn(page, base, env(`${who}_EMAIL`), env(`${who}_PASSWORD`));
+    await page.goto(`${base}/goals/${env("GOAL_ID")}`);
+    const owner = page.getByTestId("owner");
+    await owner.filter({ hasNotText: "…" }).waitFor();
+    const picker = page.getByTestId("owner_id-picker");
+    await picker.waitFor();
+    await page.waitForFunction(() => document.querySelector("[data-testid=owner_id-picker]")?.value);
+    seen[who.toLowerCase()] = { facts: await owner.innerText(), picker: await picker.inputValue() };
+    violations.push(...(await axe(page, `goal page (${who.toLowerCase()})`)));
+  }
+  const viewer = await newPage(browser);
+  await signIn(viewer, base, env("VIEWER_EMAIL"), env("VIEWER_PASSWORD"));
+  const directory = await viewer.evaluate(async () => {
+    const answer = await fetch("/v1/people?limit=1000", { credentials: "same-origin" });
+    return { status: answer.status, body: await answer.json() };
+  });
+  return { seen, directory, violations };
+}
+
+// A roll-up goal's page (issue 24): its sub-goals worst first, sortable, its score over
+// time, and a sentence that counts the children and names those pulling it down.
+async function rollup(browser) {
+  const violations = [];
+  const page = await newPage(browser);
+  await signIn(page, base, env("EDITOR_EMAIL"), env("EDITOR_PASSWORD"));
+  await page.goto(`${base}/goals/${env("GOAL_ID")}`);
+  const table = page.getByTestId("sub-goals");
+  await table.locator("tbody tr").first().waitFor();
+  await page.locator(".chart[data-rendered=true]").waitFor();
+  const order = () => table.locator("tbody tr").evaluateAll((rows) => rows.map((r) => r.dataset.status));
+  const worstFirst = await order();
+  const titles = await table.locator("tbody th").allInnerTexts();
+  const sentence = await page.getByTestId("status-explanation").innerText();
+  violations.push(...(await axe(page, "roll-up goal")));
+  await table.getByRole("button", { name: "Status" }).click();
+  const reversed = await order();
+  await table.getByRole("button", { name: "Score" }).click();
+  const byScore = await table.locator("tbody th").allInnerTexts();
+  const phone = await newPage(browser, { width: 390, height: 844 });
+  await signIn(phone, base, env("EDITOR_EMAIL"), env("EDITOR_PASSWORD"));
+  await phone.goto(`${base}/goals/${env("GOAL_ID")}`);
+  await phone.getByTestId("sub-goals").locator("tbody tr").first().waitFor();
+  violations.push(...(await axe(phone, "roll-up goal (phone)")));
+  return { worstFirst, titles, sentence, reversed, byScore, violations };
 }
 
 /** An editor adds a SQL source: previews its rows, saves it, runs it and sees the run succeed. */
@@ -707,7 +800,18 @@ async function shot(page, dir, name, locator) {
   await (locator ?? page).screenshot({ path: `${dir}/${name}.png` });
 }
 
-const STORIES = { lead, ceo, admin, viewer, notifications, setup, sso, sources };
+const STORIES = {
+  lead,
+  ceo,
+  admin,
+  viewer,
+  notifications,
+  setup,
+  owners,
+  rollup,
+  sso,
+  sources,
+};
 const story = STORIES[process.argv[2]];
 if (!story) {
   console.error(`usage: node e2e/stories.mjs ${Object.keys(STORIES).join("|")}`);

@@ -43,16 +43,17 @@ class CycleRepository:
         return list((await self.session.scalars(select(Goal).where(Goal.id.in_(goal_ids)))).all())
 
     async def subtree(self, root: uuid.UUID) -> list[Goal]:
-        """The root and every goal below it, parents before children."""
+        """The root and every goal below it that is not archived (an archived goal is
+        left behind with its subtree), parents before children."""
         down = (
             select(Goal.id, literal(0, Integer).label("depth"))
             .where(Goal.id == root)
             .cte("down", recursive=True)
         )
         down = down.union_all(
-            select(Goal.id, (down.c.depth + 1).label("depth")).join(
-                down, Goal.parent_id == down.c.id
-            )
+            select(Goal.id, (down.c.depth + 1).label("depth"))
+            .join(down, Goal.parent_id == down.c.id)
+            .where(Goal.archived_at.is_(None))
         )
         query = (
             select(Goal)

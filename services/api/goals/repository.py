@@ -245,8 +245,9 @@ class GoalRepository:
         return [_row(r) for r in (await self.session.execute(query)).all()]
 
     async def every_row(self) -> list[GoalRow]:
-        """Every goal with its latest state, oldest first (the scorecard workbook)."""
-        query = _with_state().order_by(Goal.created_at, Goal.id)
+        """Every live goal with its latest state, oldest first (the scorecard workbook);
+        archived goals are left out, as they are of the tree and the list."""
+        query = _with_state().where(Goal.archived_at.is_(None)).order_by(Goal.created_at, Goal.id)
         return [_row(r) for r in (await self.session.execute(query)).all()]
 
     async def scorecard_names(

@@ -41,6 +41,8 @@ from services.api.resources import goal_in_body, goal_in_path, goal_in_path_and_
 
 router = APIRouter(prefix="/v1/goals", tags=["goals"])
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 NewGoal = Annotated[Actor, Depends(Permit(Action.GOALS_WRITE, goal_in_body))]
 ChangedGoal = Annotated[Actor, Depends(Permit(Action.GOALS_WRITE, goal_in_path_and_body))]
 DeletedGoal = Annotated[Actor, Depends(Permit(Action.GOALS_WRITE, goal_in_path))]

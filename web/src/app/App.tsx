@@ -23,6 +23,7 @@ const KpisPage = lazy(() => import("@/features/kpis/KpisPage"));
 const KpiPage = lazy(() => import("@/features/kpis/KpiPage"));
 const StrategyPage = lazy(() => import("@/features/strategy/StrategyPage"));
 const AdminPage = lazy(() => import("@/features/admin/AdminPage"));
+const CyclesPage = lazy(() => import("@/features/cycles/CyclesPage"));
 const NewGoalPage = lazy(() => import("@/features/goalsetup/NewGoalPage"));
 const NotificationsPage = lazy(() => import("@/features/notifications/NotificationsPage"));
 const SourcesPage = lazy(() => import("@/features/sources/SourcesPage"));
@@ -42,6 +43,7 @@ const NAV = [
   ["/reviews", "Reviews"],
   ["/kpis", "KPIs"],
   ["/strategy", "Strategy"],
+  ["/cycles", "Cycles"],
 ] as const;
 
 function Layout() {
@@ -126,6 +128,7 @@ export function App() {
               <Route path="kpis" element={<KpisPage />} />
               <Route path="kpis/:key" element={<KpiPage />} />
               <Route path="strategy" element={<StrategyPage />} />
+              <Route path="cycles" element={<CyclesPage />} />
               <Route path="admin" element={<AdminPage />} />
               <Route path="notifications" element={<NotificationsPage />} />
               <Route path="sources" element={<SourcesPage />} />

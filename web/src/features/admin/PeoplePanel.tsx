@@ -21,7 +21,7 @@ export default function PeoplePanel() {
   const [invited, setInvited] = useState<{ name: string; token: string } | null>(null);
   const refresh = () => {
     void client.invalidateQueries({ queryKey: ["users"] });
-    void client.invalidateQueries({ queryKey: ["directory"] });
+    void client.invalidateQueries({ queryKey: ["people"] });
   };
   const create = useMutation({
     mutationFn: (body: Schemas["UserCreate"]) => request(api.POST("/v1/users", { body })),

@@ -7,10 +7,11 @@ import { type FormEvent, useEffect, useMemo, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 
 import { isUnavailable, type Schemas } from "@/shared/api/client";
-import { useDirectory, useUnits } from "@/shared/api/queries";
+import { type GoalNode, useDirectory, useGoalTree, useUnits } from "@/shared/api/queries";
 import { unitAndAncestors } from "@/shared/auth/permissions";
 import { useSession } from "@/shared/auth/session";
 import { Chart } from "@/shared/components/Chart";
+import { PersonPicker } from "@/shared/components/PersonPicker";
 import { ErrorMessage, Panel, QueryState, Unavailable } from "@/shared/components/Feedback";
 import { StatusBadge } from "@/shared/components/StatusBadge";
 import {
@@ -43,7 +44,17 @@ import {
 import { chartOption, goalSeries } from "./chart";
 import { revisionChanges } from "./history";
 import { endOfDayUtc, withMilestoneAdded } from "./initiatives";
+import { stillOpenReason } from "./alerts";
 import { MilestoneItem } from "./MilestoneItem";
+import {
+  type ChildRow,
+  type ChildSort,
+  childrenSentence,
+  pullingDown,
+  pullingSentence,
+  scoreChartOption,
+  sortChildren,
+} from "./rollup";
 import type { GoalWithPlans } from "./types";
 
 export function GoalPage() {
@@ -63,6 +74,8 @@ function Goal({ goal }: { goal: GoalWithPlans }) {
   const units = useUnits();
   const directory = useDirectory();
   const ancestors = useAncestors(goal.parent_id);
+  const subtree = useGoalTree(goal.id, !goal.kpi);
+  const children = useMemo(() => childRows(subtree.data?.[0]?.children ?? []), [subtree.data]);
   const scope = {
     units: unitAndAncestors(goal.unit_id, units.data ?? []),
     ownerId: goal.owner_id,
@@ -84,7 +97,7 @@ function Goal({ goal }: { goal: GoalWithPlans }) {
         {goal.archived_at && <span className="badge" data-testid="archived">Archived</span>}
       </div>
       <p className="explanation" data-testid="status-explanation">
-        {explainStatus(goal)}
+        {rollupExplanation(goal, children)}
       </p>
       <dl className="facts">
         <div>
@@ -115,7 +128,15 @@ function Goal({ goal }: { goal: GoalWithPlans }) {
         </div>
         <div>
           <dt>Owner</dt>
-          <dd>{(goal.owner_id && directory.data?.get(goal.owner_id)) ?? goal.owner ?? "–"}</dd>
+          <dd data-testid="owner">
+            {goal.owner_id ? (directory.data?.get(goal.owner_id) ?? "…") : "Nobody yet"}
+            {!goal.owner_id && goal.owner && (
+              <span className="muted small" data-testid="owner-note">
+                {" "}
+                (noted as “{goal.owner}”, who is not a person in Northstar)
+              </span>
+            )}
+          </dd>
         </div>
         <div>
           <dt>KPI</dt>
@@ -126,7 +147,8 @@ function Goal({ goal }: { goal: GoalWithPlans }) {
       <div className="goal-grid">
         <div className="goal-main">
           {goal.kpi && <GoalChart goal={goal} unit={unit ?? ""} expression={kpi.data?.expression} />}
-          <AlertsPanel goalId={goal.id} canAct={can("goals:contribute", scope)} />
+          {!goal.kpi && children.length > 0 && <SubGoalsPanel goal={goal} rows={children} />}
+          <AlertsPanel goal={goal} canAct={can("goals:contribute", scope)} />
           {goal.kpi && <DriversPanel goal={goal} unit={unit} />}
           <CheckInsPanel goalId={goal.id} canPost={can("goals:contribute", scope)} />
           <InitiativesPanel
@@ -178,7 +200,8 @@ function GoalChart({
   );
 }
 
-function AlertsPanel({ goalId, canAct }: { goalId: string; canAct: boolean }) {
+function AlertsPanel({ goal, canAct }: { goal: GoalWithPlans; canAct: boolean }) {
+  const goalId = goal.id;
   const alerts = useGoalAlerts(goalId);
   const action = useGoalAlertAction(goalId);
   const [notes, setNotes] = useState<Record<string, string>>({});
@@ -197,6 +220,11 @@ function AlertsPanel({ goalId, canAct }: { goalId: string; canAct: boolean }) {
                     <span data-testid="alert-state">{a.state}</span> · opened{" "}
                     {formatDateTime(a.opened_at)}
                   </p>
+                  {stillOpenReason(a.kind, goal) && (
+                    <p className="muted small" data-testid="still-open">
+                      {stillOpenReason(a.kind, goal)}
+                    </p>
+                  )}
                   {a.note && <p className="muted">Note: {a.note}</p>}
                   {canAct && (
                     <div className="inline-form">
@@ -366,7 +394,7 @@ function CheckInsPanel({ goalId, canPost }: { goalId: string; canPost: boolean }
           ) : (
             <ol className="timeline" aria-label="Check-ins" tabIndex={0}>
               {items.map((c) => (
-                <li key={c.id} id={`check-in-${c.id}`} tabIndex={-1}>
+                <li key={c.id} id={`check-in-${c.id}`} tabIndex={-1} data-check-in-id={c.id}>
                   <p className="muted small">
                     {formatDateTime(c.at)} · {c.author ?? "someone"} · confidence {c.confidence}/10
                   </p>
@@ -610,6 +638,95 @@ const ALERT_KIND: Record<string, string> = {
 
 const REASONED = ["target", "baseline", "due"] as const;
 
+function childRows(nodes: GoalNode[]): ChildRow[] {
+  return nodes.map((n) => ({
+    id: n.id,
+    title: n.title,
+    status: n.status.status,
+    score: n.status.score,
+    weight: n.weight,
+  }));
+}
+
+/** The status sentence; a roll-up's also counts its children and names those that pull
+ * it down ("…; 4 of 15 goals off track, 2 at risk. Pulled down most by …"). */
+function rollupExplanation(goal: GoalWithPlans, children: ChildRow[]): string {
+  const sentence = explainStatus(goal);
+  if (goal.kpi) return sentence;
+  const counts = childrenSentence(goal.status.children);
+  const pulling = pullingSentence(pullingDown(children, goal.rollup_cap));
+  return [counts ? `${sentence.replace(/\.$/, "")}; ${counts}.` : sentence, pulling].filter(Boolean).join(" ");
+}
+
+const SORTS: { key: ChildSort; label: string }[] = [
+  { key: "title", label: "Goal" },
+  { key: "status", label: "Status" },
+  { key: "score", label: "Score" },
+  { key: "weight", label: "Weight" },
+];
+
+/** A roll-up's children with their statuses, worst first (sortable), and its score over time. */
+function SubGoalsPanel({ goal, rows }: { goal: GoalWithPlans; rows: ChildRow[] }) {
+  const [sort, setSort] = useState<{ by: ChildSort; descending: boolean }>({ by: "status", descending: false });
+  const history = useHistory(goal.id);
+  const option = useMemo(
+    () => scoreChartOption(history.data?.items ?? [], goal.thresholds),
+    [history.data, goal.thresholds],
+  );
+  const sorted = sortChildren(rows, sort.by, sort.descending);
+  return (
+    <Panel title="Sub-goals">
+      <Chart option={option} label={`Score of ${goal.title} over time, in percent`} height={200} />
+      <div className="table-scroll" tabIndex={0} role="region" aria-label="Sub-goals by status">
+        <table className="sub-goals" data-testid="sub-goals">
+          <thead>
+            <tr>
+              {SORTS.map((s) => (
+                <th
+                  key={s.key}
+                  scope="col"
+                  aria-sort={sort.by === s.key ? (sort.descending ? "descending" : "ascending") : undefined}
+                >
+                  <button
+                    type="button"
+                    className="link-button"
+                    onClick={() =>
+                      setSort((current) => ({
+                        by: s.key,
+                        descending: current.by === s.key ? !current.descending : false,
+                      }))
+                    }
+                  >
+                    {s.label}
+                  </button>
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {sorted.map((r) => (
+              <tr key={r.id} data-goal-id={r.id} data-status={r.status}>
+                <th scope="row">
+                  <Link to={`/goals/${r.id}`}>{r.title}</Link>
+                </th>
+                <td>
+                  <StatusBadge status={r.status} />
+                </td>
+                <td>{formatPercent(r.score)}</td>
+                <td>{formatNumber(r.weight)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <p className="muted small">
+        Each sub-goal counts at most {formatPercent(goal.rollup_cap)} in this goal's score, so one far
+        ahead cannot hide another behind.
+      </p>
+    </Panel>
+  );
+}
+
 /** Add a sub-goal, archive (or restore), delete: each asks first, inline, where it is final. */
 function SetupPanel({ goal }: { goal: GoalWithPlans }) {
   const update = useUpdateGoal(goal.id);
@@ -680,6 +797,7 @@ function EditPanel({ goal }: { goal: GoalWithPlans }) {
   const update = useUpdateGoal(goal.id);
   const reviews = useReviewsForChoice();
   const [saved, setSaved] = useState(false);
+  const [ownerId, setOwnerId] = useState(goal.owner_id ?? "");
   const started = goal.start !== null && Date.parse(goal.start) <= Date.now();
 
   function submit(event: FormEvent<HTMLFormElement>) {
@@ -688,8 +806,8 @@ function EditPanel({ goal }: { goal: GoalWithPlans }) {
     const body: Record<string, unknown> = {};
     const title = String(data.get("title"));
     if (title !== goal.title) body["title"] = title;
-    const owner = String(data.get("owner"));
-    if (owner !== (goal.owner ?? "")) body["owner"] = owner || null;
+    const owner = String(data.get("owner_id") ?? "");
+    if (owner && owner !== (goal.owner_id ?? "")) body["owner_id"] = owner;
     const target = String(data.get("target"));
     if (target !== "" && Number(target) !== goal.target) body["target"] = Number(target);
     const due = String(data.get("due"));
@@ -710,10 +828,7 @@ function EditPanel({ goal }: { goal: GoalWithPlans }) {
           Title
           <input name="title" defaultValue={goal.title} required />
         </label>
-        <label>
-          Owner
-          <input name="owner" defaultValue={goal.owner ?? ""} />
-        </label>
+        <PersonPicker label="Owner" name="owner_id" value={ownerId} onChange={setOwnerId} />
         <label>
           Target
           <input name="target" type="number" step="any" defaultValue={goal.target ?? ""} />

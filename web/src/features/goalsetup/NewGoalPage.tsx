@@ -9,11 +9,12 @@ import { type FormEvent, useMemo, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 
 import { fieldErrors } from "@/shared/api/problems";
-import { useCycles, useDirectory, useGoalTree, useKpiMap, useUnits, type GoalNode } from "@/shared/api/queries";
+import { useCycles, useKpiMap, useUnits } from "@/shared/api/queries";
 import { useSession } from "@/shared/auth/session";
 import { ErrorMessage, Loading } from "@/shared/components/Feedback";
+import { PersonPicker } from "@/shared/components/PersonPicker";
 
-import { useCreateGoal, useCreateKpi } from "./api";
+import { useCreateGoal, useCreateKpi, useParentGoal } from "./api";
 import { creatableUnits, type GoalDraft, goalBody, kpiBody, type KpiDraft, mayCreateWithoutUnit } from "./draft";
 
 const GOAL_FIELDS = [
@@ -42,15 +43,6 @@ const PERSPECTIVES = [
   ["learning_growth", "Learning and growth"],
 ] as const;
 
-function findGoal(nodes: GoalNode[], id: string): GoalNode | null {
-  for (const node of nodes) {
-    if (node.id === id) return node;
-    const found = findGoal(node.children, id);
-    if (found) return found;
-  }
-  return null;
-}
-
 export default function NewGoalPage() {
   const [params] = useSearchParams();
   const navigate = useNavigate();
@@ -58,12 +50,11 @@ export default function NewGoalPage() {
   const units = useUnits();
   const kpis = useKpiMap();
   const cycles = useCycles();
-  const directory = useDirectory();
-  const tree = useGoalTree();
   const createGoal = useCreateGoal();
   const createKpi = useCreateKpi();
   const parentId = params.get("parent") ?? "";
-  const parent = parentId && tree.data ? findGoal(tree.data, parentId) : null;
+  const parentGoal = useParentGoal(parentId);
+  const parent = parentId ? (parentGoal.data ?? null) : null;
   const allowed = useMemo(() => creatableUnits(actor, units.data ?? []), [actor, units.data]);
   const withoutUnit = mayCreateWithoutUnit(actor);
   const [unitId, setUnitId] = useState(params.get("unit") ?? parent?.unit_id ?? "");
@@ -71,7 +62,7 @@ export default function NewGoalPage() {
   // The person creating the goal owns it unless they pick someone else.
   const [ownerId, setOwnerId] = useState(actor?.kind === "user" ? actor.id : "");
 
-  if (units.isPending || kpis.isPending) return <Loading />;
+  if (units.isPending || kpis.isPending || (parentId && parentGoal.isPending)) return <Loading />;
   if (allowed.length === 0 && !withoutUnit) {
     return (
       <>
@@ -138,9 +129,6 @@ export default function NewGoalPage() {
     }
   }
 
-  const names = new Map(directory.data ?? []);
-  if (actor?.kind === "user" && !names.has(actor.id)) names.set(actor.id, actor.name);
-  const people = [...names.entries()].sort((a, b) => a[1].localeCompare(b[1]));
   const described = (field: string) =>
     goalErrors.byField[field] ? { "aria-invalid": true, "aria-describedby": `goal-${field}-error` } : {};
   const fieldError = (field: string) =>
@@ -198,23 +186,14 @@ export default function NewGoalPage() {
             </select>
             {fieldError("unit_id")}
           </label>
-          <label>
-            Owner
-            <select
-              name="owner_id"
-              value={ownerId}
-              onChange={(e) => setOwnerId(e.target.value)}
-              {...described("owner_id")}
-            >
-              <option value="">Nobody yet</option>
-              {people.map(([id, name]) => (
-                <option key={id} value={id}>
-                  {name}
-                </option>
-              ))}
-            </select>
-            {fieldError("owner_id")}
-          </label>
+          <PersonPicker
+            label="Owner"
+            name="owner_id"
+            value={ownerId}
+            onChange={setOwnerId}
+            errorId={goalErrors.byField["owner_id"] ? "goal-owner_id-error" : undefined}
+          />
+          {fieldError("owner_id")}
         </div>
         <fieldset>
           <legend>How it is measured</legend>

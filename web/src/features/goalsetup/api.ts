@@ -1,5 +1,5 @@
 /** Setting up goals: the writes of the new-goal form, archive and delete. */
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { api, request, type Schemas } from "@/shared/api/client";
 
@@ -16,5 +16,14 @@ export function useCreateKpi() {
   return useMutation({
     mutationFn: (body: Schemas["KpiCreate"]) => request(api.POST("/v1/kpis", { body })),
     onSuccess: () => void client.invalidateQueries({ queryKey: ["kpis"] }),
+  });
+}
+
+/** The parent a sub-goal is created under (its title, unit and perspective). */
+export function useParentGoal(goalId: string) {
+  return useQuery({
+    queryKey: ["goal", goalId],
+    enabled: Boolean(goalId),
+    queryFn: () => request(api.GET("/v1/goals/{goal_id}", { params: { path: { goal_id: goalId } } })),
   });
 }

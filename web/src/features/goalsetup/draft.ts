@@ -3,14 +3,14 @@
  * in, and the request bodies the new-goal form sends (`POST /v1/kpis`, `POST /v1/goals`).
  */
 import type { Schemas } from "@/shared/api/client";
-import { type Actor, can, unitAndAncestors } from "@/shared/auth/permissions";
+import { type Actor, can, unitsAllowed } from "@/shared/auth/permissions";
 
 type UnitLike = { id: string; name: string; parent_id: string | null };
 
 /** The units where `actor` may create goals: every unit for editors and admins, a lead's
  * units and the units below them for a member (the policy's `goals:write`). */
 export function creatableUnits<U extends UnitLike>(actor: Actor | null, units: U[]): U[] {
-  return units.filter((u) => can(actor, "goals:write", { units: unitAndAncestors(u.id, units) }));
+  return unitsAllowed(actor, "goals:write", units);
 }
 
 /** May `actor` create a goal with no unit (an organisation-wide goal)? */

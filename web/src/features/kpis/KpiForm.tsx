@@ -13,7 +13,19 @@ import { checkExpression, type ExpressionVerdict, useSaveKpi } from "./api";
 
 const DEBOUNCE_MS = 300;
 
-export function KpiForm({ kpi, onSaved }: { kpi?: Schemas["KpiOut"]; onSaved?: (key: string) => void }) {
+export function KpiForm({
+  kpi,
+  onSaved,
+  units,
+  withoutUnit = true,
+}: {
+  kpi?: Schemas["KpiOut"];
+  onSaved?: (key: string) => void;
+  /** The units the KPI may be given (where the person may define KPIs). */
+  units?: { id: string; name: string }[];
+  /** May the person define a KPI without a unit (editors and admins)? */
+  withoutUnit?: boolean;
+}) {
   const save = useSaveKpi(kpi?.key ?? null);
   const [expression, setExpression] = useState(kpi?.expression ?? "");
   const [verdict, setVerdict] = useState<ExpressionVerdict | null>(null);
@@ -48,6 +60,7 @@ export function KpiForm({ kpi, onSaved }: { kpi?: Schemas["KpiOut"]; onSaved?: (
         kind: String(data.get("kind")) as Schemas["KpiKind"],
         source: kpi?.source ?? "events",
         category: String(data.get("category") ?? "") || null,
+        ...(units ? { unit_id: String(data.get("unit_id") ?? "") || null } : {}),
       },
       { onSuccess: (saved) => onSaved?.(saved.key) },
     );
@@ -120,6 +133,19 @@ export function KpiForm({ kpi, onSaved }: { kpi?: Schemas["KpiOut"]; onSaved?: (
           </div>
         )}
       </div>
+      {units && (
+        <label>
+          Belongs to unit
+          <select name="unit_id" defaultValue={kpi?.unit_id ?? (withoutUnit ? "" : (units[0]?.id ?? ""))}>
+            {withoutUnit && <option value="">No unit (editors and administrators change it)</option>}
+            {units.map((u) => (
+              <option key={u.id} value={u.id}>
+                {u.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       <label>
         Category
         <input name="category" defaultValue={kpi?.category ?? ""} />

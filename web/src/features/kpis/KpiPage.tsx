@@ -2,6 +2,8 @@
 import { useMemo, useState } from "react";
 import { Link, useParams } from "react-router";
 
+import { useUnits } from "@/shared/api/queries";
+import { unitAndAncestors } from "@/shared/auth/permissions";
 import { useSession } from "@/shared/auth/session";
 import { Chart } from "@/shared/components/Chart";
 import { Panel, QueryState } from "@/shared/components/Feedback";
@@ -30,6 +32,7 @@ export default function KpiPage() {
   const { key = "" } = useParams();
   const kpi = useKpi(key);
   const { can } = useSession();
+  const units = useUnits();
   const [range, setRange] = useState(24);
   const [step, setStep] = useState("");
   const [by, setBy] = useState("");
@@ -149,7 +152,7 @@ export default function KpiPage() {
               </QueryState>
             )}
           </Panel>
-          {can("org:write") && (
+          {can("goals:write", { units: unitAndAncestors(k.unit_id, units.data ?? []) }) && (
             <Panel title="Definition">
               <KpiForm kpi={k} />
             </Panel>

@@ -1,6 +1,8 @@
 /** The KPI list, and the form for a new KPI (for those who may define KPIs). */
 import { Link, useNavigate } from "react-router";
 
+import { useUnits } from "@/shared/api/queries";
+import { unitsAllowed } from "@/shared/auth/permissions";
 import { useSession } from "@/shared/auth/session";
 import { Panel, QueryState } from "@/shared/components/Feedback";
 
@@ -9,8 +11,12 @@ import { KpiForm } from "./KpiForm";
 
 export default function KpisPage() {
   const kpis = useKpis();
-  const { can } = useSession();
+  const { can, actor } = useSession();
   const navigate = useNavigate();
+  const units = useUnits();
+  // Leads define KPIs for their unit and the units below it, editors and admins anywhere.
+  const allowed = unitsAllowed(actor, "goals:write", units.data ?? []);
+  const withoutUnit = can("goals:write", { units: [] });
   return (
     <>
       <h1>KPIs</h1>
@@ -42,9 +48,13 @@ export default function KpisPage() {
           </div>
         )}
       </QueryState>
-      {can("org:write") && (
+      {(allowed.length > 0 || withoutUnit) && (
         <Panel title="New KPI">
-          <KpiForm onSaved={(key) => navigate(`/kpis/${key}`)} />
+          <KpiForm
+            onSaved={(key) => navigate(`/kpis/${key}`)}
+            units={allowed}
+            withoutUnit={withoutUnit}
+          />
         </Panel>
       )}
     </>

@@ -103,6 +103,7 @@ export function ScorecardPage() {
             names={directory.data}
             set={set}
             newGoal={newGoal}
+            firstVisit={can("people:manage")}
           />
         )}
       </QueryState>
@@ -120,6 +121,7 @@ function Scorecard({
   names,
   set,
   newGoal,
+  firstVisit,
 }: {
   rows: Row[];
   filters: Filters;
@@ -130,6 +132,8 @@ function Scorecard({
   names: Map<string, string> | undefined;
   set: (key: string, value: string) => void;
   newGoal: string | null;
+  /** An administrator: an empty organisation gets the setup path. */
+  firstVisit: boolean;
 }) {
   const unitName = useMemo(() => {
     const names = new Map(units.map((u) => [u.id, u.name]));
@@ -234,6 +238,27 @@ function Scorecard({
           </span>
         ))}
       </p>
+      {rows.length === 0 && firstVisit && (
+        <section className="panel" aria-labelledby="setup-path-title" data-testid="setup-path">
+          <h2 id="setup-path-title">Set up Northstar</h2>
+          <ol>
+            <li>
+              <Link to="/admin">Add your units</Link> (departments and teams) and{" "}
+              <Link to="/admin">invite people</Link>, making each unit's head its lead.
+            </li>
+            <li>
+              <Link to="/kpis">Define a first KPI</Link>: what you measure, from your events.
+            </li>
+            <li>
+              <Link to="/cycles">Add a cycle</Link> (a quarter or a year), if you plan in cycles.
+            </li>
+            <li>
+              <Link to="/goals/new">Create a first goal</Link> with its target and dates; leads add
+              their units' goals below it.
+            </li>
+          </ol>
+        </section>
+      )}
       {visible.length === 0 ? (
         <div className="empty" data-testid="scorecard-empty">
           <p>

@@ -3,6 +3,7 @@
  * features never import each other.
  */
 import { useQuery } from "@tanstack/react-query";
+import { useMemo } from "react";
 
 import { api, request, type Schemas } from "@/shared/api/client";
 
@@ -12,9 +13,10 @@ export const LIVE_REFRESH_MS = 15_000;
 export type GoalNode = Schemas["GoalNode"];
 export type Unit = Schemas["UnitOut"];
 
-export function useGoalTree(root?: string) {
+export function useGoalTree(root?: string, enabled = true) {
   return useQuery({
     queryKey: ["goals", "tree", root ?? null],
+    enabled,
     queryFn: async () =>
       (await request(api.GET("/v1/goals/tree", { params: { query: root ? { root } : {} } })))
         .items as GoalNode[],
@@ -62,35 +64,36 @@ export function useCycles() {
   });
 }
 
-/**
- * Names of the people goals and units point at (`owner_id`), for display. Admins read
- * `/v1/users`; everyone else (who may not list people) gets the names the unit member
- * lists show, which cover every lead and member.
- */
-export function useDirectory() {
-  const units = useUnits();
+export type Person = Schemas["PersonOut"];
+
+/** The people directory (`/v1/people`): every person's id and name, by name, the same
+ * for every signed-in person (no emails). */
+export function usePeople() {
   return useQuery({
-    queryKey: ["directory", units.data?.length ?? 0],
-    enabled: units.data !== undefined,
+    queryKey: ["people"],
     staleTime: 300_000,
     queryFn: async () => {
-      const names = new Map<string, string>();
-      try {
-        const users = await request(api.GET("/v1/users", { params: { query: { limit: 1000 } } }));
-        for (const u of users.items) names.set(u.id, u.name);
-        return names;
-      } catch {
-        // Not an admin: fall back to the unit member lists.
-      }
-      const lists = await Promise.all(
-        (units.data ?? []).map((u) =>
-          request(api.GET("/v1/units/{unit_id}/members", { params: { path: { unit_id: u.id } } })).catch(
-            () => [],
-          ),
-        ),
-      );
-      for (const m of lists.flat()) names.set(m.user_id, m.name);
-      return names;
+      const items: Person[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await request(api.GET("/v1/people", { params: { query: { limit: 1000, cursor } } }));
+        items.push(...page.items);
+        cursor = page.next_cursor ?? undefined;
+      } while (cursor);
+      return items;
     },
   });
+}
+
+/**
+ * Names of the people goals, KPIs and units point at (`owner_id`), for display: from the
+ * people directory, so an editor sees the same name an admin does.
+ */
+export function useDirectory() {
+  const people = usePeople();
+  const data = useMemo(
+    () => (people.data ? new Map(people.data.map((p) => [p.id, p.name])) : undefined),
+    [people.data],
+  );
+  return { ...people, data };
 }

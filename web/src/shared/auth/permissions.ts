@@ -70,3 +70,13 @@ export function unitAndAncestors(
   }
   return chain;
 }
+
+/** The units where `actor` may do a unit-scoped `action` (every unit for editors and
+ * admins; for a member, the units at or below those they lead). */
+export function unitsAllowed<U extends { id: string; parent_id: string | null }>(
+  actor: Actor | null,
+  action: Action,
+  units: U[],
+): U[] {
+  return units.filter((u) => can(actor, action, { units: unitAndAncestors(u.id, units) }));
+}

@@ -1,0 +1,1 @@
+"""The people directory (`/v1/people`)."""
