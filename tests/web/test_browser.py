@@ -74,6 +74,13 @@ def test_a_team_lead_reads_the_scorecard_checks_in_on_an_at_risk_goal_and_acknow
         assert status in (before[goal_id], after[goal_id]), goal_id
     assert "of the expected pace" in shown["explanation"]
     assert "What is driving this" in shown["drivers"]
+    # In plain words: how far from the reference in the KPI's unit, and who accounts for it
+    # (no signed gap, no share above 100 % without the values that offset it).
+    assert re.search(
+        r"(behind|ahead of|above|below) the (expected pace|previous period)", shown["drivers"]
+    ), shown["drivers"]
+    assert "accounts for" in shown["drivers"] or "differs most" in shown["drivers"]
+    assert " by -" not in shown["drivers"]
     # …and says in words what each value is compared with (`reference_kind`).
     assert any(
         words in shown["drivers"]
@@ -379,6 +386,7 @@ def test_a_viewer_on_a_phone_sees_no_edit_controls_and_forcing_a_change_is_refus
     assert shown["milestonesListed"] > 0, "the goal's milestones are shown, read only"
     # Issue 24 item 7: at 390 px the alerts table fits; every kind can be filtered; details.
     assert shown["alertsFit"] is True
+    assert shown["driversTables"] == 1 and shown["driversFit"] is True, "drivers fit 390 px"
     assert shown["packFits"] in (True, None), "the review pack fits a phone (when one exists)"
     assert shown["alertKinds"] == [
         "Any",

@@ -271,6 +271,13 @@ async function viewer(browser) {
   await page.locator(".chart[data-rendered=true]").waitFor();
   await page.getByRole("region", { name: "History" }).waitFor();
   violations.push(...(await axe(page, "goal (phone)")));
+  // At 390 px the drivers table fits too (its rows stack): no sideways scroll.
+  const driversRegion = page.getByRole("region", { name: "What is driving this" });
+  await driversRegion.locator("table, p").first().waitFor();
+  const driversTables = await driversRegion.locator("table").count();
+  const driversFit = await driversRegion.evaluate(
+    (region) => region.scrollWidth <= region.clientWidth && document.documentElement.scrollWidth <= window.innerWidth,
+  );
   const controls = {
     edit: await page.getByRole("form", { name: "Edit goal" }).count(),
     acknowledge: await page.getByRole("button", { name: "Acknowledge" }).count(),
@@ -373,6 +380,8 @@ async function viewer(browser) {
     milestonesListed,
     forced,
     alertsFit,
+    driversFit,
+    driversTables,
     packFits,
     alertKinds,
     alertDetails,

@@ -55,6 +55,7 @@ import {
   scoreChartOption,
   sortChildren,
 } from "./rollup";
+import { driversHeadline, unreferencedNote, valueName } from "./drivers";
 import type { GoalWithPlans } from "./types";
 
 export function GoalPage() {
@@ -271,24 +272,21 @@ const REFERENCE_IN_WORDS: Record<Schemas["DriversOut"]["reference_kind"], string
 };
 
 function DriversPanel({ goal, unit }: { goal: GoalWithPlans; unit: string | undefined }) {
-  const behind = ["at_risk", "off_track", "missed"].includes(goal.status.status);
   const drivers = useDrivers(goal.id, true);
   return (
     <Panel title="What is driving this">
       <QueryState query={drivers} feature="Drivers">
-        {(d) =>
-          d.items.length === 0 ? (
-            <p className="muted">No dimension explains the gap.</p>
-          ) : (
+        {(d) => {
+          if (d.items.length === 0) return <p className="muted">No dimension explains the gap.</p>;
+          const unreferenced = unreferencedNote(d, unit);
+          return (
             <>
-              <p>
-                {behind ? "Behind" : "Compared with"} the {d.compare === "expected" ? "expected pace" : "previous period"} by{" "}
-                {formatNumber(d.gap, unit)}, mostly by <strong>{d.dimension}</strong>:
-              </p>
+              <p data-testid="drivers-headline">{driversHeadline(d, unit, goal.type)}</p>
               <p className="muted small" data-testid="drivers-reference">
                 {REFERENCE_IN_WORDS[d.reference_kind]}
               </p>
-              <table className="compact">
+              <table className="compact stack-on-phone">
+                <caption className="visually-hidden">The gap by {d.dimension}</caption>
                 <thead>
                   <tr>
                     <th scope="col">{d.dimension}</th>
@@ -301,18 +299,21 @@ function DriversPanel({ goal, unit }: { goal: GoalWithPlans; unit: string | unde
                 <tbody>
                   {d.items.map((i) => (
                     <tr key={i.value}>
-                      <th scope="row">{i.value}</th>
-                      <td className="num">{formatNumber(i.actual, unit)}</td>
-                      <td className="num">{formatNumber(i.reference, unit)}</td>
-                      <td className="num">{formatNumber(i.contribution, unit)}</td>
-                      <td className="num">{formatPercent(i.share_of_gap)}</td>
+                      <th scope="row">{valueName(i.value, d.dimension)}</th>
+                      <td className="num" data-label="Actual">{formatNumber(i.actual, unit)}</td>
+                      <td className="num" data-label="Reference">
+                        {i.reference === null ? "none" : formatNumber(i.reference, unit)}
+                      </td>
+                      <td className="num" data-label="Contribution">{formatNumber(i.contribution, unit)}</td>
+                      <td className="num" data-label="Share of gap">{formatPercent(i.share_of_gap)}</td>
                     </tr>
                   ))}
                 </tbody>
               </table>
+              {unreferenced && <p className="muted small">{unreferenced}</p>}
             </>
-          )
-        }
+          );
+        }}
       </QueryState>
     </Panel>
   );
