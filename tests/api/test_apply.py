@@ -594,3 +594,52 @@ async def test_channel_documents_follow_the_notification_rules(
         assert names == {"mine", "my-goals"}
         assert (await apply(plain, exported, dry_run=True))["changes"] == []
     assert await fetchval(database_url, "SELECT count(*) FROM notification_channels") == 2
+
+
+def test_the_cli_reads_a_channel_target_from_its_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.cli.files import check
+
+    path = tmp_path / "notify.yaml"
+    path.write_text(
+        "apiVersion: northstar/v1\n"
+        "kind: Channel\n"
+        "metadata: {name: ops}\n"
+        "spec:\n"
+        "  name: Ops\n"
+        "  kind: apprise\n"
+        "  unit: acme\n"
+        "  target: {fromEnv: OPS_HOOK}\n"
+        "---\n"
+        "apiVersion: northstar/v1\n"
+        "kind: Subscription\n"
+        "metadata: {name: ops-all}\n"
+        "spec: {channel: ops, scope: {unit: acme}}\n"
+    )
+    monkeypatch.delenv("OPS_HOOK", raising=False)
+    # validate: no secrets needed; the references of a channel and a scope are checked.
+    problems = [str(p) for p in check([str(path)]).problems]
+    assert problems == [
+        f"{path}:7:9: spec.unit: unknown reference: no Unit named 'acme' in these files",
+        f"{path}:13:36: spec.scope.unit: unknown reference: no Unit named 'acme' in these files",
+    ]
+    # plan/apply: the variable is read, or its absence is a problem at its line.
+    problems = [str(p) for p in check([str(path)], references=False, secrets=True).problems]
+    assert problems == [
+        f"{path}:8:21: spec.target.fromEnv: the environment variable OPS_HOOK is not set"
+    ]
+    monkeypatch.setenv("OPS_HOOK", HOOK)
+    checked = check([str(path)], references=False, secrets=True)
+    assert checked.problems == []
+    assert checked.raw[0]["spec"]["target"] == HOOK
+
+
+async def test_an_unresolved_from_env_target_is_refused_by_the_server(
+    client: httpx.AsyncClient,
+) -> None:
+    documents = notifications()
+    documents[2]["spec"]["target"] = {"fromEnv": "OPS_HOOK"}
+    response = await client.post("/v1/apply", json={"documents": documents})
+    assert response.status_code == 422
+    assert "fromEnv" in response.json()["detail"] and "Channel 'ops'" in response.json()["detail"]

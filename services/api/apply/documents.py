@@ -28,7 +28,7 @@ import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
@@ -138,6 +138,19 @@ def _spec_model(kind: Kind, create: type[BaseModel]) -> type[BaseModel]:
     return model
 
 
+class FromEnv(BaseModel):
+    """A secret the `northstar` CLI reads from its environment before it sends the
+    documents (the server refuses it unresolved)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_env: str = Field(
+        alias="fromEnv",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,199}$",
+        description="The name of the environment variable holding the value.",
+    )
+
+
 class ChannelSpec(BaseModel):
     """The spec of a Channel: `POST /v1/channels`, its owner by name."""
 
@@ -145,10 +158,8 @@ class ChannelSpec(BaseModel):
 
     name: str = Field(min_length=1, max_length=100, description="The channel's name.")
     kind: ChannelKind = ChannelCreate.model_fields["kind"]  # type: ignore[assignment]
-    target: str | None = Field(
+    target: Annotated[str, Field(min_length=3, max_length=2000)] | FromEnv | None = Field(
         default=None,
-        min_length=3,
-        max_length=2000,
         description="Where messages go (a secret: stored encrypted, never shown or exported). "
         "Required to create the channel; when given later it is compared with the stored one "
         "and replaced if it differs; left out, the stored one stays. The CLI reads it from "

@@ -658,6 +658,12 @@ class ChannelHandler(KindHandler):
     def normalise(self, fields: dict[str, Any]) -> dict[str, Any]:
         if fields.get("target") is None:
             fields.pop("target", None)
+        elif isinstance(fields["target"], dict):
+            raise Problem(
+                422,
+                "spec.target.fromEnv is read by the northstar CLI from its environment; "
+                "send the target itself.",
+            )
         else:
             fields["target"] = fields["target"].strip()
         return fields
