@@ -10,7 +10,12 @@ descriptions, so the two cannot drift apart; only the references change shape:
   document's `metadata.name` (`unit: sales-emea`);
 - `owner_id` (a user) becomes `owner_email`: people are not documents, their email
   is their stable name;
-- a KPI's `key` is its `metadata.name`.
+- a KPI's `key` is its `metadata.name`;
+- Channel and Subscription name things inside a mapping (a channel's `owner: {kind,
+  id}`, a subscription's `scope`), so their specs are written out (`ChannelSpec`,
+  `SubscriptionSpec`, reusing the create bodies' field infos): `unit` or `owner_email`,
+  and `scope: {goal | unit | mine}`. A channel's `target` may be `{fromEnv: NAME}`, which
+  only the CLI resolves (docs/goals-as-code.md).
 
 `Source` (SPEC §16) is built on another branch: it joins by adding `Kind.SOURCE` (in
 its place in the apply order), its create body to `SPEC_MODELS`, its references to
