@@ -490,19 +490,15 @@ async def test_channels_and_subscriptions_apply_export_and_prune(
     moved[3]["spec"]["scope"] = {"goal": "grow"}
     plan = await apply(client, moved)
     assert plan["changes"][0]["fields"] == {"scope": [{"unit": "acme"}, {"goal": "grow"}]}
-    refused = await client.post(
-        "/v1/apply",
-        json={
-            "documents": [
-                doc(
-                    "Channel",
-                    "ops",
-                    {"name": "Ops", "kind": "apprise", "owner_email": "nobody@example.org"},
-                )
-            ]
-        },
-    )
+    person = {"email": "ana@example.org", "name": "Ana", "role": "member"}
+    ok(await client.post("/v1/users", json={**person, "password": "correct horse battery"}), 201)
+    theirs = {"name": "Ops", "kind": "apprise", "owner_email": "ana@example.org"}
+    refused = await client.post("/v1/apply", json={"documents": [doc("Channel", "ops", theirs)]})
     assert refused.status_code == 422, refused.text
+    assert "owner cannot change" in refused.json()["detail"]
+    audited = await fetch(database_url, "SELECT resource_type, changes FROM audit_events")
+    assert "notification_channel" in {r["resource_type"] for r in audited}
+    assert HOOK not in json.dumps([dict(r) for r in audited], default=str), "nor audited"
 
     # The export leaves the target out; applying it plans nothing.
     exported = ok(await client.post("/v1/export", json={}))["documents"]
