@@ -639,3 +639,9 @@ async def test_an_unresolved_from_env_target_is_refused_by_the_server(
     response = await client.post("/v1/apply", json={"documents": documents})
     assert response.status_code == 422
     assert "fromEnv" in response.json()["detail"] and "Channel 'ops'" in response.json()["detail"]
+    # The bootstrap key is no person: its channel needs an owner.
+    del documents[2]["spec"]["unit"]
+    documents[2]["spec"]["target"] = HOOK
+    response = await client.post("/v1/apply", json={"documents": documents})
+    assert response.status_code == 422
+    assert "spec.unit or spec.owner_email" in response.json()["detail"]

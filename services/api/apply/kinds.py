@@ -728,6 +728,10 @@ class ChannelHandler(KindHandler):
             raise Problem(
                 422, "A new channel needs spec.target (only an existing one may leave it out)."
             )
+        if body.unit_id is None and body.owner_id is None and change.actor.person is None:
+            raise Problem(
+                422, "A channel applied with a service key needs spec.unit or spec.owner_email."
+            )
         owner = (
             Owner(kind=OwnerKind.UNIT, id=body.unit_id)
             if body.unit_id
