@@ -10,6 +10,7 @@ reaches the models exactly as the api would receive it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,12 +152,18 @@ def _key_mark(item: Loaded, loc: Sequence[str | int], message: str) -> Problem:
     return point_at(item, loc, message)
 
 
-def check(paths: Sequence[str], *, references: bool = True) -> Checked:
+def check(paths: Sequence[str], *, references: bool = True, secrets: bool = False) -> Checked:
     """Load and validate: the models, KPI expressions, duplicate names, and (with
     `references`) references to names that no file defines. `plan` and `apply` leave the
-    references to the server, which also knows the objects no file holds."""
+    references to the server, which also knows the objects no file holds. With `secrets`
+    (`plan`, `apply`) a channel's `target: {fromEnv: NAME}` is replaced by the variable's
+    value (unset: a problem); `validate` needs no secrets."""
     checked = load(paths)
     for item in checked.loaded:
+        problem = _from_env(item) if secrets else None
+        if problem is not None:
+            checked.problems.append(problem)
+            continue
         try:
             item.document = parse_document(item.raw)
         except DocumentError as exc:
@@ -173,6 +180,27 @@ def check(paths: Sequence[str], *, references: bool = True) -> Checked:
     checked.problems += _names(checked.loaded, references)
     checked.problems.sort(key=lambda p: (p.path, p.line, p.column))
     return checked
+
+
+def _from_env(item: Loaded) -> Problem | None:
+    """Put the value of a Channel's `spec.target: {fromEnv: NAME}` in its place."""
+    raw = item.raw
+    if not isinstance(raw, dict) or raw.get("kind") != Kind.CHANNEL.value:
+        return None
+    spec = raw.get("spec")
+    target = spec.get("target") if isinstance(spec, dict) else None
+    if not isinstance(target, dict) or not isinstance(target.get("fromEnv"), str):
+        return None  # the models report anything else
+    value = os.environ.get(target["fromEnv"])
+    if not value:
+        return point_at(
+            item,
+            ("spec", "target", "fromEnv"),
+            f"spec.target.fromEnv: the environment variable {target['fromEnv']} is not set",
+        )
+    assert isinstance(spec, dict)
+    spec["target"] = value
+    return None
 
 
 def _expressions(loaded: list[Loaded]) -> list[Problem]:
@@ -231,12 +259,14 @@ def _names(loaded: list[Loaded], references: bool) -> list[Problem]:
         if document.kind is Kind.GOAL:
             refs.append(("kpi", Kind.KPI))
         for field_name, kind in refs:
-            value = getattr(document.spec, field_name, None)
+            value: Any = document.spec
+            for part in field_name.split("."):  # `scope.unit`: inside the spec's scope
+                value = getattr(value, part, None)
             if isinstance(value, str) and (kind, value) not in defined:
                 problems.append(
                     point_at(
                         item,
-                        ("spec", field_name),
+                        ("spec", *field_name.split(".")),
                         f"spec.{field_name}: unknown reference: no {kind} named '{value}' "
                         "in these files",
                     )

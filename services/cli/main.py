@@ -75,7 +75,7 @@ def _checked(files: list[str], *, references: bool) -> Checked:
     # `export` and `login` do not need.
     from services.cli.files import check
 
-    checked = check(files, references=references)
+    checked = check(files, references=references, secrets=not references)
     if checked.problems:
         _report(checked.problems)
         count = len(checked.problems)

@@ -418,3 +418,230 @@ async def test_webhooks_are_applied_with_a_write_only_secret(
     pruned = await apply(client, [], prune={"labels": {"t": "1"}})
     assert actions(pruned) == [("Webhook", "pager", "delete")]
     assert ok(await client.get("/v1/webhooks"))["items"] == []
+
+
+HOOK = "json://127.0.0.1:9/ops"
+
+
+def notifications(target: str | None = HOOK, **channel_metadata: Any) -> list[dict[str, Any]]:
+    channel = {"name": "Ops room", "kind": "apprise", "unit": "acme"}
+    if target is not None:
+        channel["target"] = target
+    return [
+        doc("Unit", "acme", {"name": "Acme", "kind": "organization"}),
+        doc("Goal", "grow", {"title": "Grow", "unit": "acme"}),
+        doc("Channel", "ops", channel, labels={"team": "ops"}, **channel_metadata),
+        doc(
+            "Subscription",
+            "ops-acme",
+            {"channel": "ops", "scope": {"unit": "acme"}, "min_severity": "info"},
+            labels={"team": "ops"},
+        ),
+        doc("Subscription", "ops-grow", {"channel": "ops", "scope": {"goal": "grow"}}),
+    ]
+
+
+async def test_channels_and_subscriptions_apply_export_and_prune(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    plan = await apply(client, notifications())
+    assert actions(plan)[2:] == [
+        ("Channel", "ops", "create"),
+        ("Subscription", "ops-acme", "create"),
+        ("Subscription", "ops-grow", "create"),
+    ]
+    created = plan["changes"][2]["fields"]
+    assert created["target"] == [None, "(write-only)"] and created["unit"] == [None, "acme"]
+    assert HOOK not in json.dumps(plan), "the target is never shown"
+    [channel] = ok(await client.get("/v1/channels"))["items"]
+    units = {u["name"]: u["id"] for u in ok(await client.get("/v1/units"))["items"]}
+    assert channel["owner"] == {"kind": "unit", "id": units["Acme"]}
+    assert (
+        await fetchval(
+            database_url,
+            "SELECT count(*) FROM notification_channels WHERE target = $1",
+            HOOK.encode(),
+        )
+        == 0
+    ), "stored sealed"
+    subscriptions = ok(await client.get("/v1/subscriptions"))["items"]
+    assert sorted(s["scope"]["unit_id"] is not None for s in subscriptions) == [False, True]
+    assert (await apply(client, notifications()))["changes"] == [], "the same target: no change"
+    assert (await apply(client, notifications(target=None)))["changes"] == [], "kept"
+
+    # A new target (and name) changes the channel in place: its subscriptions stay.
+    moved = notifications(target="json://127.0.0.1:9/ops-2")
+    moved[2]["spec"]["name"] = "Ops"
+    plan = await apply(client, moved)
+    assert plan["changes"] == [
+        {
+            "kind": "Channel",
+            "name": "ops",
+            "action": "update",
+            "fields": {
+                "name": ["Ops room", "Ops"],
+                "target": ["(write-only)", "(write-only)"],
+            },
+        }
+    ]
+    assert [c["id"] for c in ok(await client.get("/v1/channels"))["items"]] == [channel["id"]]
+    assert len(ok(await client.get("/v1/subscriptions"))["items"]) == 2
+    # A subscription changes in place too; the owner of a channel cannot change.
+    moved[3]["spec"]["scope"] = {"goal": "grow"}
+    plan = await apply(client, moved)
+    assert plan["changes"][0]["fields"] == {"scope": [{"unit": "acme"}, {"goal": "grow"}]}
+    person = {"email": "ana@example.org", "name": "Ana", "role": "member"}
+    ok(await client.post("/v1/users", json={**person, "password": "correct horse battery"}), 201)
+    theirs = {"name": "Ops", "kind": "apprise", "owner_email": "ana@example.org"}
+    refused = await client.post("/v1/apply", json={"documents": [doc("Channel", "ops", theirs)]})
+    assert refused.status_code == 422, refused.text
+    assert "owner cannot change" in refused.json()["detail"]
+    audited = await fetch(database_url, "SELECT resource_type, changes FROM audit_events")
+    assert "notification_channel" in {r["resource_type"] for r in audited}
+    assert HOOK not in json.dumps([dict(r) for r in audited], default=str), "nor audited"
+
+    # The export leaves the target out; applying it plans nothing.
+    exported = ok(await client.post("/v1/export", json={}))["documents"]
+    by_kind = {(d["kind"], d["metadata"]["name"]): d for d in exported}
+    assert by_kind[("Channel", "ops")]["spec"] == {"name": "Ops", "kind": "apprise", "unit": "acme"}
+    assert by_kind[("Subscription", "ops-grow")]["spec"]["scope"] == {"goal": "grow"}
+    assert HOOK not in json.dumps(exported)
+    assert (await apply(client, exported, dry_run=True))["changes"] == []
+    bad_target = notifications(target="mailto-not-a-url")
+    response = await client.post("/v1/apply", json={"documents": bad_target})
+    assert response.status_code == 422 and "Channel 'ops'" in response.json()["detail"]
+
+    # Prune: only the labelled subscription (ops-grow has no label) and the channel go.
+    kept = [d for d in moved if d["kind"] != "Channel" and d["metadata"]["name"] != "ops-acme"]
+    kept = [d for d in kept if d["kind"] != "Subscription"]
+    plan = await apply(client, kept, prune={"labels": {"team": "ops"}})
+    assert actions(plan) == [
+        ("Subscription", "ops-acme", "delete"),
+        ("Channel", "ops", "delete"),
+    ]
+    assert ok(await client.get("/v1/channels"))["items"] == []
+    exported = ok(await client.post("/v1/export", json={}))["documents"]
+    assert {d["kind"] for d in exported} == {"Unit", "Goal"}, "a deleted channel's are gone"
+
+
+async def test_channel_documents_follow_the_notification_rules(
+    app: FastAPI, client: httpx.AsyncClient, database_url: str
+) -> None:
+    await apply(
+        client,
+        [
+            doc("Unit", "acme", {"name": "Acme", "kind": "organization"}),
+            doc("Unit", "sales", {"name": "Sales", "kind": "department", "parent": "acme"}),
+            doc("Unit", "finance", {"name": "Finance", "kind": "department", "parent": "acme"}),
+        ],
+    )
+    units = {u["name"]: u["id"] for u in ok(await client.get("/v1/units"))["items"]}
+    key = await _person_key(client, database_url, "member", {units["Sales"]: "lead"})
+    member = await _person_key(client, database_url, "member", {units["Finance"]: "member"})
+
+    def room(unit: str) -> list[dict[str, Any]]:
+        return [
+            doc(
+                "Channel",
+                f"{unit}-room",
+                {"name": unit, "kind": "apprise", "target": HOOK, "unit": unit},
+            ),
+            doc(
+                "Subscription", f"{unit}-all", {"channel": f"{unit}-room", "scope": {"unit": unit}}
+            ),
+        ]
+
+    async with (
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://test",
+            headers={"Authorization": f"Bearer {key}"},
+        ) as lead,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://test",
+            headers={"Authorization": f"Bearer {member}"},
+        ) as plain,
+    ):
+        assert actions(await apply(lead, room("sales"))) == [
+            ("Channel", "sales-room", "create"),
+            ("Subscription", "sales-all", "create"),
+        ]
+        refused = await lead.post("/v1/apply", json={"documents": room("finance")})
+        assert refused.status_code == 403, refused.text
+        assert "finance-room" in refused.json()["detail"]
+        refused = await plain.post("/v1/apply", json={"documents": room("finance")})
+        assert refused.status_code == 403, refused.text
+        # A person's own channel needs no lead: no owner is the person applying.
+        own = [
+            doc("Channel", "mine", {"name": "Me", "kind": "apprise", "target": HOOK}),
+            doc("Subscription", "my-goals", {"channel": "mine", "scope": {"mine": True}}),
+        ]
+        assert len((await apply(plain, own))["changes"]) == 2
+        # Nor may a member touch the lead's channel, or see it in an export.
+        renamed = room("sales")[:1]
+        renamed[0]["spec"]["name"] = "Ours now"
+        refused = await plain.post("/v1/apply", json={"documents": renamed})
+        assert refused.status_code == 403, refused.text
+        exported = ok(await plain.post("/v1/export", json={}))["documents"]
+        names = {
+            d["metadata"]["name"] for d in exported if d["kind"] in ("Channel", "Subscription")
+        }
+        assert names == {"mine", "my-goals"}
+        assert (await apply(plain, exported, dry_run=True))["changes"] == []
+    assert await fetchval(database_url, "SELECT count(*) FROM notification_channels") == 2
+
+
+def test_the_cli_reads_a_channel_target_from_its_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.cli.files import check
+
+    path = tmp_path / "notify.yaml"
+    path.write_text(
+        "apiVersion: northstar/v1\n"
+        "kind: Channel\n"
+        "metadata: {name: ops}\n"
+        "spec:\n"
+        "  name: Ops\n"
+        "  kind: apprise\n"
+        "  unit: acme\n"
+        "  target: {fromEnv: OPS_HOOK}\n"
+        "---\n"
+        "apiVersion: northstar/v1\n"
+        "kind: Subscription\n"
+        "metadata: {name: ops-all}\n"
+        "spec: {channel: ops, scope: {unit: acme}}\n"
+    )
+    monkeypatch.delenv("OPS_HOOK", raising=False)
+    # validate: no secrets needed; the references of a channel and a scope are checked.
+    problems = [str(p) for p in check([str(path)]).problems]
+    assert problems == [
+        f"{path}:7:9: spec.unit: unknown reference: no Unit named 'acme' in these files",
+        f"{path}:13:36: spec.scope.unit: unknown reference: no Unit named 'acme' in these files",
+    ]
+    # plan/apply: the variable is read, or its absence is a problem at its line.
+    problems = [str(p) for p in check([str(path)], references=False, secrets=True).problems]
+    assert problems == [
+        f"{path}:8:21: spec.target.fromEnv: the environment variable OPS_HOOK is not set"
+    ]
+    monkeypatch.setenv("OPS_HOOK", HOOK)
+    checked = check([str(path)], references=False, secrets=True)
+    assert checked.problems == []
+    assert checked.raw[0]["spec"]["target"] == HOOK
+
+
+async def test_an_unresolved_from_env_target_is_refused_by_the_server(
+    client: httpx.AsyncClient,
+) -> None:
+    documents = notifications()
+    documents[2]["spec"]["target"] = {"fromEnv": "OPS_HOOK"}
+    response = await client.post("/v1/apply", json={"documents": documents})
+    assert response.status_code == 422
+    assert "fromEnv" in response.json()["detail"] and "Channel 'ops'" in response.json()["detail"]
+    # The bootstrap key is no person: its channel needs an owner.
+    del documents[2]["spec"]["unit"]
+    documents[2]["spec"]["target"] = HOOK
+    response = await client.post("/v1/apply", json={"documents": documents})
+    assert response.status_code == 422
+    assert "spec.unit or spec.owner_email" in response.json()["detail"]

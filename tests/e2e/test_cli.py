@@ -65,6 +65,8 @@ async def stack(
             "NORTHSTAR_BOOTSTRAP_ADMIN_KEY": admin_key,
             "NORTHSTAR_HTTP_HOST": "127.0.0.1",
             "NORTHSTAR_LOG_FORMAT": "console",
+            # Email channels validate without DNS (nothing is sent in these tests).
+            "NORTHSTAR_SMTP_HOST": "127.0.0.1",
         },
         free_port(),
         log_dir=tmp_path_factory.mktemp("cli-api"),
@@ -287,6 +289,57 @@ def test_prune_deletes_only_labelled_objects_the_files_dropped(
         "Grow pr",
         "Web pr",
     } <= titles
+
+
+def test_a_channel_target_comes_from_the_environment_and_is_never_exported(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "notify.yaml"
+    path.write_text(
+        """apiVersion: northstar/v1
+kind: Unit
+metadata: {name: ch-org}
+spec: {name: Org ch, kind: organization}
+---
+apiVersion: northstar/v1
+kind: Channel
+metadata: {name: ch-room, labels: {team: ch}}
+spec:
+  name: Room ch
+  kind: email
+  unit: ch-org
+  target: {fromEnv: CH_ROOM_TARGET}
+---
+apiVersion: northstar/v1
+kind: Subscription
+metadata: {name: ch-all, labels: {team: ch}}
+spec: {channel: ch-room, scope: {unit: ch-org}}
+"""
+    )
+    monkeypatch.delenv("CH_ROOM_TARGET", raising=False)
+    assert northstar("validate", "-f", str(path)).returncode == 0, "validate needs no secret"
+    unset = northstar("plan", "-f", str(path), stack=stack)
+    assert unset.returncode == 1
+    assert f"{path}:13:21:" in unset.stderr and "CH_ROOM_TARGET is not set" in unset.stderr
+    monkeypatch.setenv("CH_ROOM_TARGET", "room-ch@example.org")
+    applied = northstar("apply", "-f", str(path), stack=stack)
+    assert applied.returncode == 0, applied
+    assert "room-ch@example.org" not in applied.stdout + applied.stderr
+    again = northstar("plan", "-f", str(path), stack=stack)
+    assert again.returncode == 0, again
+    exported = tmp_path / "exported.yaml"
+    assert northstar("export", "-o", str(exported), stack=stack).returncode == 0
+    assert "room-ch@example.org" not in exported.read_text()
+    monkeypatch.delenv("CH_ROOM_TARGET")
+    round_trip = northstar("plan", "-f", str(exported), stack=stack)
+    assert round_trip.returncode == 0, round_trip
+    pruned = northstar("apply", "-f", str(path), "--prune", "-l", "team=ch", stack=stack)
+    assert pruned.returncode == 1, "the files still need the secret"
+    monkeypatch.setenv("CH_ROOM_TARGET", "room-ch@example.org")
+    path.write_text(path.read_text().split("---")[0])
+    pruned = northstar("apply", "-f", str(path), "--prune", "-l", "team=ch", stack=stack)
+    assert pruned.returncode == 0, pruned
+    assert not [c for c in stack.call("GET", "/v1/channels")["items"] if c["name"] == "Room ch"]
 
 
 def test_a_web_edit_between_plan_and_apply_is_refused_and_nothing_is_half_applied(

@@ -10,7 +10,12 @@ descriptions, so the two cannot drift apart; only the references change shape:
   document's `metadata.name` (`unit: sales-emea`);
 - `owner_id` (a user) becomes `owner_email`: people are not documents, their email
   is their stable name;
-- a KPI's `key` is its `metadata.name`.
+- a KPI's `key` is its `metadata.name`;
+- Channel and Subscription name things inside a mapping (a channel's `owner: {kind,
+  id}`, a subscription's `scope`), so their specs are written out (`ChannelSpec`,
+  `SubscriptionSpec`, reusing the create bodies' field infos): `unit` or `owner_email`,
+  and `scope: {goal | unit | mine}`. A channel's `target` may be `{fromEnv: NAME}`, which
+  only the CLI resolves (docs/goals-as-code.md).
 
 `Source` (SPEC §16) is built on another branch: it joins by adding `Kind.SOURCE` (in
 its place in the apply order), its create body to `SPEC_MODELS`, its references to
@@ -28,10 +33,11 @@ import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from northstar.notify.model import ChannelKind, Severity
 from services.api.cycles.schemas import CycleCreate
 from services.api.fields import KPI_KEY_PATTERN
 from services.api.goals.schemas import GoalCreate
@@ -92,11 +98,16 @@ REFERENCES: dict[Kind, tuple[Reference, ...]] = {
     ),
     Kind.INITIATIVE: (_ref(Kind.GOAL, "goal"), _ref(Kind.UNIT, "unit"), OWNER),
     Kind.WEBHOOK: (),
-    Kind.CHANNEL: (),
-    Kind.SUBSCRIPTION: (_ref(Kind.CHANNEL, "channel"),),
+    Kind.CHANNEL: (_ref(Kind.UNIT, "unit"), OWNER),
+    Kind.SUBSCRIPTION: (
+        _ref(Kind.CHANNEL, "channel"),
+        Reference("scope.goal", "scope.goal_id", Kind.GOAL),
+        Reference("scope.unit", "scope.unit_id", Kind.UNIT),
+    ),
 }
 """Where each kind's spec names other objects. `kpi` on a goal is already a name (the
-KPI's key), so it needs no entry."""
+KPI's key), so it needs no entry. A dotted field is inside a mapping of the spec
+(`scope.unit`)."""
 
 IDENTITY_FIELDS: dict[Kind, str] = {Kind.KPI: "key"}
 """REST fields that are the document's `metadata.name` and so not in its spec."""
@@ -132,6 +143,92 @@ def _spec_model(kind: Kind, create: type[BaseModel]) -> type[BaseModel]:
     return model
 
 
+class FromEnv(BaseModel):
+    """A secret the `northstar` CLI reads from its environment before it sends the
+    documents (the server refuses it unresolved)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_env: str = Field(
+        alias="fromEnv",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,199}$",
+        description="The name of the environment variable holding the value.",
+    )
+
+
+class ChannelSpec(BaseModel):
+    """The spec of a Channel: `POST /v1/channels`, its owner by name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, description="The channel's name.")
+    kind: ChannelKind = ChannelCreate.model_fields["kind"]  # type: ignore[assignment]
+    target: Annotated[str, Field(min_length=3, max_length=2000)] | FromEnv | None = Field(
+        default=None,
+        description="Where messages go (a secret: stored encrypted, never shown or exported). "
+        "Required to create the channel; when given later it is compared with the stored one "
+        "and replaced if it differs; left out, the stored one stays. The CLI reads it from "
+        "the environment with `target: {fromEnv: NAME}`.",
+    )
+    unit: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=320,
+        description="A team channel: the metadata.name of the Unit that owns it.",
+    )
+    owner_email: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=320,
+        description="A person's channel: the owner's email. Neither `unit` nor `owner_email`: "
+        "the person who applies it. The owner cannot change.",
+    )
+
+    @model_validator(mode="after")
+    def _one_owner(self) -> ChannelSpec:
+        if self.unit is not None and self.owner_email is not None:
+            raise ValueError("give at most one of unit or owner_email")
+        return self
+
+
+class ScopeSpec(BaseModel):
+    """What a subscription hears about: exactly one of `goal`, `unit` or `mine: true`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    goal: str | None = Field(
+        default=None, min_length=1, max_length=320, description="One goal: a Goal's metadata.name."
+    )
+    unit: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=320,
+        description="Every goal of this unit and below: a Unit's metadata.name.",
+    )
+    mine: bool = Field(
+        default=False, description="Goals owned by the channel's owner (a person's channel)."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ScopeSpec:
+        if sum([self.goal is not None, self.unit is not None, self.mine]) != 1:
+            raise ValueError("give exactly one of goal, unit or mine: true")
+        return self
+
+
+class SubscriptionSpec(BaseModel):
+    """The spec of a Subscription: `POST /v1/subscriptions`, channel and scope by name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: str = Field(
+        min_length=1, max_length=320, description="The metadata.name of a Channel."
+    )
+    scope: ScopeSpec
+    events: list[str] = SubscriptionCreate.model_fields["events"]  # type: ignore[assignment]
+    min_severity: Severity = SubscriptionCreate.model_fields["min_severity"]  # type: ignore[assignment]
+
+
 SPEC_MODELS: dict[Kind, type[BaseModel]] = {
     Kind.CYCLE: _spec_model(Kind.CYCLE, CycleCreate),
     Kind.UNIT: _spec_model(Kind.UNIT, UnitCreate),
@@ -139,8 +236,8 @@ SPEC_MODELS: dict[Kind, type[BaseModel]] = {
     Kind.GOAL: _spec_model(Kind.GOAL, GoalCreate),
     Kind.INITIATIVE: _spec_model(Kind.INITIATIVE, InitiativeCreate),
     Kind.WEBHOOK: _spec_model(Kind.WEBHOOK, WebhookCreate),
-    Kind.CHANNEL: _spec_model(Kind.CHANNEL, ChannelCreate),
-    Kind.SUBSCRIPTION: _spec_model(Kind.SUBSCRIPTION, SubscriptionCreate),
+    Kind.CHANNEL: ChannelSpec,
+    Kind.SUBSCRIPTION: SubscriptionSpec,
 }
 
 

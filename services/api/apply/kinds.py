@@ -18,16 +18,28 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from northstar.auth.policy import ORGANISATION, Action, Resource
+from northstar.auth.policy import ORGANISATION, Action, Resource, decide
 from northstar.crypto import SecretBox
-from northstar.db.models import Cycle, Goal, Initiative, Kpi, OrgUnit, Webhook
+from northstar.db.models import (
+    Cycle,
+    Goal,
+    Initiative,
+    Kpi,
+    NotificationChannel,
+    NotificationSubscription,
+    OrgUnit,
+    Webhook,
+)
 from northstar.domain.expressions import format_expression
 from northstar.http.problems import Problem
 from northstar.http.ssrf import DestinationRefused, check_destination
+from northstar.notify.model import ChannelKind, OwnerKind, Severity
+from northstar.notify.settings import NotificationSettings
+from services.api.access import Actor
 from services.api.apply.documents import Kind
 from services.api.cycles.repository import CycleRepository
 from services.api.cycles.schemas import CycleCreate, CycleUpdate
@@ -41,7 +53,9 @@ from services.api.initiatives.service import InitiativeService
 from services.api.kpis.repository import KpiRepository
 from services.api.kpis.schemas import KpiCreate, KpiUpdate
 from services.api.kpis.service import KpiService, parse_kpi_expression
-from services.api.resources import goal_resource, unit_resource
+from services.api.notifications.schemas import Owner, Scope, SubscriptionCreate
+from services.api.notifications.service import ChannelService, Targets
+from services.api.resources import goal_resource, settings_owner_resource, unit_resource
 from services.api.units.repository import UnitRepository
 from services.api.units.schemas import UnitCreate, UnitUpdate
 from services.api.units.service import UnitService
@@ -63,11 +77,17 @@ class Current:
 
 @dataclass(frozen=True, slots=True)
 class Outbound:
-    """What webhooks need from the api's settings: where they may point, and the box
-    their secrets are stored encrypted with."""
+    """What webhooks and channels need from the api's settings: where they may point,
+    the box their secrets are stored encrypted with, and (channels) the settings their
+    targets are validated with."""
 
     box: SecretBox
     allow_private: bool
+    settings: NotificationSettings | None = None
+
+    def targets(self) -> Targets:
+        assert self.settings is not None
+        return Targets(settings=self.settings, box=self.box, allow_private=self.allow_private)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +96,13 @@ class Change:
     (webhooks) the outbound settings."""
 
     now: datetime
-    changed_by: str
+    actor: Actor
     reason: str | None
     outbound: Outbound | None = None
+
+    @property
+    def changed_by(self) -> str:
+        return self.actor.name
 
 
 class KindHandler(ABC):
@@ -89,6 +113,15 @@ class KindHandler(ABC):
     resource_type: str
     write_only: frozenset[str] = frozenset()
     """Fields the server never shows (secrets): written on creation, never compared."""
+    sealed: frozenset[str] = frozenset()
+    """Secrets `current` holds sealed (bytes): never shown nor exported, but compared with
+    the document's value once opened with the key ring."""
+
+    async def visible(
+        self, session: AsyncSession, object_ids: list[str], actor: Actor
+    ) -> list[str]:
+        """The objects of an export the caller may see (every kind a reader reads: all)."""
+        return object_ids
 
     async def pin(self, session: AsyncSession, object_ids: Sequence[str]) -> list[Any]:
         """Load these objects in one query and answer them: while the caller holds them,
@@ -581,6 +614,336 @@ class _WebhookChange(BaseModel):
         )
 
 
+def _no_owner_change(fields: dict[str, Any]) -> None:
+    if "unit_id" in fields or "owner_id" in fields:
+        raise Problem(
+            422,
+            "A channel's owner cannot change: give the new channel its own metadata.name "
+            "(and prune or delete the old one).",
+        )
+
+
+class _ChannelFields(BaseModel):
+    """A Channel document in REST terms (owner as `unit_id` or `owner_id`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    kind: ChannelKind | None = None
+    target: str | None = None
+    unit_id: uuid.UUID | None = None
+    owner_id: uuid.UUID | None = None
+
+
+async def _may_see(session: AsyncSession, actor: Actor, owner_kind: str, owner_id: Any) -> bool:
+    resource = await settings_owner_resource(session, owner_kind, owner_id)
+    return bool(decide(actor.subject, Action.NOTIFICATIONS_READ, resource))
+
+
+class ChannelHandler(KindHandler):
+    """Channels (`services.api.notifications.service.ChannelService`: the routes' rules).
+    The target is sealed: never shown or exported; a document that gives one is compared
+    with the stored target (opened) and replaces it when they differ; one without keeps
+    it. Name, kind and target change in place (the REST api has no change of a channel;
+    subscriptions, digests and the delivery log stay); the owner cannot change (422).
+    Implicit channels (a goal owner's default critical-alert email) are not exported."""
+
+    kind = Kind.CHANNEL
+    create_body = _ChannelFields
+    update_body = _ChannelFields
+    action = Action.NOTIFICATIONS_MANAGE
+    resource_type = "notification_channel"
+    sealed = frozenset({"target"})
+
+    def normalise(self, fields: dict[str, Any]) -> dict[str, Any]:
+        if fields.get("target") is None:
+            fields.pop("target", None)
+        elif isinstance(fields["target"], dict):
+            raise Problem(
+                422,
+                "spec.target.fromEnv is read by the northstar CLI from its environment; "
+                "send the target itself.",
+            )
+        else:
+            fields["target"] = fields["target"].strip()
+        return fields
+
+    async def pin(self, session: AsyncSession, object_ids: Sequence[str]) -> list[Any]:
+        ids = [_uuid(i) for i in object_ids]
+        return list(
+            await session.scalars(
+                select(NotificationChannel).where(NotificationChannel.id.in_(ids))
+            )
+        )
+
+    async def _channel(self, session: AsyncSession, object_id: str) -> NotificationChannel | None:
+        channel = await session.get(NotificationChannel, _uuid(object_id))
+        return None if channel is None or channel.deleted_at is not None else channel
+
+    async def current(self, session: AsyncSession, object_id: str) -> Current | None:
+        channel = await self._channel(session, object_id)
+        if channel is None:
+            return None
+        owner = "unit_id" if channel.owner_kind == OwnerKind.UNIT else "owner_id"
+        fields = {
+            "name": channel.name,
+            "kind": channel.kind,
+            "target": channel.target,
+            owner: channel.owner_id,
+        }
+        return Current(object_id, fields, channel.created_at, channel.name)
+
+    async def object_ids(
+        self, session: AsyncSession, units: frozenset[uuid.UUID] | None
+    ) -> list[str]:
+        query = (
+            select(NotificationChannel.id)
+            .where(
+                NotificationChannel.deleted_at.is_(None), NotificationChannel.implicit.is_(False)
+            )
+            .order_by(NotificationChannel.created_at, NotificationChannel.id)
+        )
+        if units is not None:  # a subtree's team channels
+            query = query.where(
+                NotificationChannel.owner_kind == OwnerKind.UNIT,
+                NotificationChannel.owner_id.in_(units),
+            )
+        return [str(i) for i in await session.scalars(query)]
+
+    async def visible(
+        self, session: AsyncSession, object_ids: list[str], actor: Actor
+    ) -> list[str]:
+        seen = []
+        for object_id in object_ids:
+            channel = await self._channel(session, object_id)
+            if channel and await _may_see(session, actor, channel.owner_kind, channel.owner_id):
+                seen.append(object_id)
+        return seen
+
+    async def create(self, session: AsyncSession, body: BaseModel, change: Change) -> str:
+        assert isinstance(body, _ChannelFields) and change.outbound is not None
+        if body.name is None or body.kind is None:
+            raise Problem(422, "A new channel needs spec.name and spec.kind.")
+        if body.target is None:
+            raise Problem(
+                422, "A new channel needs spec.target (only an existing one may leave it out)."
+            )
+        if body.unit_id is None and body.owner_id is None and change.actor.person is None:
+            raise Problem(
+                422, "A channel applied with a service key needs spec.unit or spec.owner_email."
+            )
+        owner = (
+            Owner(kind=OwnerKind.UNIT, id=body.unit_id)
+            if body.unit_id
+            else Owner(kind=OwnerKind.USER, id=body.owner_id)
+            if body.owner_id
+            else None
+        )
+        channel = await ChannelService(session, change.actor).create_channel(
+            name=body.name,
+            kind=body.kind,
+            target=body.target,
+            owner=owner,
+            targets=change.outbound.targets(),
+        )
+        return str(channel.id)
+
+    async def update(
+        self, session: AsyncSession, object_id: str, body: BaseModel, change: Change
+    ) -> None:
+        assert isinstance(body, _ChannelFields) and change.outbound is not None
+        _no_owner_change(body.model_dump(exclude_unset=True))
+        channel = await self._channel(session, object_id)
+        assert channel is not None
+        await ChannelService(session, change.actor).change_channel(
+            channel,
+            name=body.name,
+            kind=body.kind,
+            target=body.target,
+            targets=change.outbound.targets(),
+        )
+
+    async def delete(self, session: AsyncSession, object_id: str, change: Change) -> None:
+        channel = await self._channel(session, object_id)
+        if channel is not None:
+            await ChannelService(session, change.actor).delete_channel(channel)
+
+    async def resources(
+        self, session: AsyncSession, object_id: str | None, fields: dict[str, Any]
+    ) -> Sequence[Resource]:
+        found: list[Resource] = []
+        if object_id is not None:
+            channel = await self._channel(session, object_id)
+            if channel is not None:
+                found.append(
+                    await settings_owner_resource(session, channel.owner_kind, channel.owner_id)
+                )
+        if fields.get("unit_id") is not None:
+            found.append(await settings_owner_resource(session, "unit", fields["unit_id"]))
+        if fields.get("owner_id") is not None:
+            found.append(await settings_owner_resource(session, "user", fields["owner_id"]))
+        return found
+
+
+class _SubscriptionFields(BaseModel):
+    """A Subscription document in REST terms (as `SubscriptionCreate`, all optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel_id: uuid.UUID | None = None
+    scope: Scope | None = None
+    events: list[str] | None = None
+    min_severity: Severity | None = None
+
+
+class SubscriptionHandler(KindHandler):
+    """Subscriptions (`ChannelService`: the routes' rules). The REST api has no change of
+    a subscription: an apply changes channel, scope, events and severity in place, checked
+    as on creation. A subscription of a deleted channel is gone."""
+
+    kind = Kind.SUBSCRIPTION
+    create_body = SubscriptionCreate
+    update_body = _SubscriptionFields
+    action = Action.NOTIFICATIONS_MANAGE
+    resource_type = "notification_subscription"
+
+    def normalise(self, fields: dict[str, Any]) -> dict[str, Any]:
+        scope = fields.get("scope")
+        if isinstance(scope, dict) and scope.get("mine") is False:
+            del scope["mine"]
+        return fields
+
+    async def _subscription(
+        self, session: AsyncSession, object_id: str
+    ) -> tuple[NotificationSubscription, NotificationChannel] | None:
+        row = (
+            await session.execute(
+                select(NotificationSubscription, NotificationChannel)
+                .join(
+                    NotificationChannel,
+                    NotificationChannel.id == NotificationSubscription.channel_id,
+                )
+                .where(
+                    NotificationSubscription.id == _uuid(object_id),
+                    NotificationChannel.deleted_at.is_(None),
+                )
+            )
+        ).first()
+        return None if row is None else (row[0], row[1])
+
+    async def current(self, session: AsyncSession, object_id: str) -> Current | None:
+        found = await self._subscription(session, object_id)
+        if found is None:
+            return None
+        subscription, channel = found
+        scope: dict[str, Any] = (
+            {"goal_id": subscription.goal_id}
+            if subscription.scope == "goal"
+            else {"unit_id": subscription.unit_id}
+            if subscription.scope == "unit"
+            else {"mine": True}
+        )
+        fields = {
+            "channel_id": subscription.channel_id,
+            "scope": scope,
+            "events": list(subscription.events),
+            "min_severity": subscription.min_severity,
+        }
+        return Current(object_id, fields, subscription.created_at, f"{channel.name} {scope}")
+
+    async def object_ids(
+        self, session: AsyncSession, units: frozenset[uuid.UUID] | None
+    ) -> list[str]:
+        """The subscriptions of the channels an export holds."""
+        channels = [_uuid(c) for c in await ChannelHandler().object_ids(session, units)]
+        rows = await session.scalars(
+            select(NotificationSubscription.id)
+            .where(NotificationSubscription.channel_id.in_(channels))
+            .order_by(NotificationSubscription.created_at, NotificationSubscription.id)
+        )
+        return [str(i) for i in rows]
+
+    async def visible(
+        self, session: AsyncSession, object_ids: list[str], actor: Actor
+    ) -> list[str]:
+        seen = []
+        for object_id in object_ids:
+            found = await self._subscription(session, object_id)
+            if found and await _may_see(session, actor, found[1].owner_kind, found[1].owner_id):
+                seen.append(object_id)
+        return seen
+
+    async def create(self, session: AsyncSession, body: BaseModel, change: Change) -> str:
+        assert isinstance(body, SubscriptionCreate)
+        subscription = await ChannelService(session, change.actor).create_subscription(
+            channel_id=body.channel_id,
+            scope=body.scope,
+            events=body.events,
+            min_severity=body.min_severity.value,
+        )
+        return str(subscription.id)
+
+    def update_model(self, fields: dict[str, Any]) -> BaseModel:
+        if fields.get("events") is not None:  # validated as on creation
+            fields = {
+                **fields,
+                "events": SubscriptionCreate.model_validate(
+                    {
+                        "channel_id": uuid.UUID(int=0),
+                        "scope": {"mine": True},
+                        "events": fields["events"],
+                    }
+                ).events,
+            }
+        return _SubscriptionFields.model_validate(fields)
+
+    async def update(
+        self, session: AsyncSession, object_id: str, body: BaseModel, change: Change
+    ) -> None:
+        assert isinstance(body, _SubscriptionFields)
+        found = await self._subscription(session, object_id)
+        assert found is not None
+        subscription = found[0]
+        scope = body.scope or Scope(
+            goal_id=subscription.goal_id,
+            unit_id=subscription.unit_id,
+            mine=subscription.scope == "mine",
+        )
+        await ChannelService(session, change.actor).change_subscription(
+            subscription,
+            channel_id=body.channel_id or subscription.channel_id,
+            scope=scope,
+            events=body.events or list(subscription.events),
+            min_severity=(
+                body.min_severity.value if body.min_severity else subscription.min_severity
+            ),
+        )
+
+    async def delete(self, session: AsyncSession, object_id: str, change: Change) -> None:
+        found = await self._subscription(session, object_id)
+        if found is not None:
+            await ChannelService(session, change.actor).delete_subscription(found[0])
+
+    async def resources(
+        self, session: AsyncSession, object_id: str | None, fields: dict[str, Any]
+    ) -> Sequence[Resource]:
+        channel_ids: list[uuid.UUID] = []
+        if object_id is not None:
+            found = await self._subscription(session, object_id)
+            if found is not None:
+                channel_ids.append(found[1].id)
+        if fields.get("channel_id") is not None:
+            channel_ids.append(fields["channel_id"])
+        found_resources: list[Resource] = []
+        for channel_id in channel_ids:
+            channel = await session.get(NotificationChannel, channel_id)
+            if channel is not None:
+                found_resources.append(
+                    await settings_owner_resource(session, channel.owner_kind, channel.owner_id)
+                )
+        return found_resources
+
+
 HANDLERS: dict[Kind, KindHandler] = {
     handler.kind: handler
     for handler in (
@@ -590,8 +953,8 @@ HANDLERS: dict[Kind, KindHandler] = {
         GoalHandler(),
         InitiativeHandler(),
         WebhookHandler(),
+        ChannelHandler(),
+        SubscriptionHandler(),
     )
 }
-"""The kinds an apply and an export handle. Channel and Subscription documents validate
-(their specs are in `documents.py`) but are not applied yet: an apply that holds one
-answers 422 (docs/goals-as-code.md)."""
+"""The kinds an apply and an export handle."""

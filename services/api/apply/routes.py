@@ -43,6 +43,7 @@ async def apply(
     outbound = Outbound(
         box=request.app.state.webhook_box,
         allow_private=request.app.state.outbound.webhook_allow_private_networks,
+        settings=request.app.state.notification_settings,
     )
     applier = Applier(session, actor, None if body.dry_run else audit, datetime.now(UTC), outbound)
     prune = body.prune.labels if body.prune else None

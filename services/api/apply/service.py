@@ -34,6 +34,7 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from northstar.auth.policy import ORGANISATION, decide
+from northstar.crypto import SecretUnreadable
 from northstar.domain.durations import format_duration
 from northstar.http.problems import Problem
 from services.api.access import Actor
@@ -178,10 +179,12 @@ class Applier:
         """The document's spec in REST terms: names resolved to ids (422 when unknown)."""
         fields = document.spec.model_dump(exclude_unset=True)
         for ref in REFERENCES[document.kind]:
-            if ref.field not in fields:
+            holder, leaf = _holder(fields, ref.field)
+            if holder is None or leaf not in holder:
                 continue
-            value = fields.pop(ref.field)
-            fields[ref.rest_field] = None if value is None else await self._resolve(ref, value)
+            value = holder.pop(leaf)
+            rest_leaf = ref.rest_field.rpartition(".")[2]
+            holder[rest_leaf] = None if value is None else await self._resolve(ref, value)
         return HANDLERS[document.kind].normalise(fields)
 
     async def _resolve(self, ref: Reference, name: str) -> Any:
@@ -201,13 +204,17 @@ class Applier:
 
     async def _shown(self, kind: Kind, fields: Mapping[str, Any]) -> dict[str, Any]:
         """REST fields in document terms: ids as names, owners as emails."""
-        shown = dict(fields)
+        shown = {k: dict(v) if isinstance(v, dict) else v for k, v in fields.items()}
         for ref in REFERENCES[kind]:
-            if ref.rest_field not in shown:
+            holder, leaf = _holder(shown, ref.rest_field)
+            if holder is None or leaf not in holder:
                 continue
-            value = shown.pop(ref.rest_field)
-            shown[ref.field] = None if value is None else await self._name_of(ref, value)
-        for field in HANDLERS[kind].write_only & shown.keys():
+            value = holder.pop(leaf)
+            holder[ref.field.rpartition(".")[2]] = (
+                None if value is None else await self._name_of(ref, value)
+            )
+        handler = HANDLERS[kind]
+        for field in (handler.write_only | handler.sealed) & shown.keys():
             shown[field] = "(write-only)"
         return {k: _plain(v) for k, v in shown.items()}
 
@@ -277,7 +284,7 @@ class Applier:
         current = await handler.current(self.session, object_id) if object_id else None
         if current is not None and document.kind is Kind.KPI:
             await self.names.name_for(Kind.KPI.value, current.object_id, document.name)
-        change = Change(self.now, self.actor.name, document.metadata.reason, self.outbound)
+        change = Change(self.now, self.actor, document.metadata.reason, self.outbound)
         labels = document.metadata.labels
         if current is None:
             await self._permit(handler, document.name, None, desired)
@@ -294,9 +301,7 @@ class Applier:
             self._record(document.kind, document.name, "create", {}, after, new_id)
             return
         differing = {
-            k: v
-            for k, v in desired.items()
-            if k not in handler.write_only and not same(v, current.fields.get(k))
+            k: v for k, v in desired.items() if self._differs(handler, k, v, current.fields.get(k))
         }
         old_labels = await self.names.labels(document.kind.value, document.name)
         if old_labels != labels:
@@ -333,6 +338,22 @@ class Applier:
         if old_labels != labels:
             before["metadata.labels"], after["metadata.labels"] = old_labels or {}, labels
         self._record(document.kind, document.name, "update", before, after, current.object_id)
+
+    def _differs(self, handler: KindHandler, field: str, desired: Any, current: Any) -> bool:
+        """Whether the document changes `field`: write-only fields never compare; a sealed
+        one (a channel's target) is opened with the key ring and compared."""
+        if field in handler.write_only:
+            return False
+        if field in handler.sealed:
+            if desired is None:
+                return False
+            if self.outbound is None or not isinstance(current, bytes):
+                return True
+            try:
+                return bool(self.outbound.box.decrypt(current.decode()) != desired)
+            except SecretUnreadable:
+                return True
+        return not same(desired, current)
 
     def _record(
         self,
@@ -374,7 +395,7 @@ class Applier:
                 await self._permit(handler, name, object_id, {})
                 before = await self._shown(kind, current.fields)
                 await handler.delete(
-                    self.session, object_id, Change(self.now, self.actor.name, None, self.outbound)
+                    self.session, object_id, Change(self.now, self.actor, None, self.outbound)
                 )
             except Problem as problem:
                 raise _naming(problem, kind, name) from None
@@ -402,7 +423,8 @@ class Applier:
             handler = HANDLERS.get(kind)
             if handler is None:
                 continue
-            for object_id in await handler.object_ids(self.session, units):
+            object_ids = await handler.object_ids(self.session, units)
+            for object_id in await handler.visible(self.session, object_ids, self.actor):
                 current = await handler.current(self.session, object_id)
                 if current is None:
                     continue
@@ -425,7 +447,7 @@ class Applier:
         spec = {
             k: v
             for k, v in (await self._shown(kind, current.fields)).items()
-            if v is not None and v != []
+            if v is not None and v != [] and v != "(write-only)"
         }
         metadata: dict[str, Any] = {"name": name}
         labels = await self.names.labels(kind.value, name)
@@ -451,6 +473,15 @@ class Applier:
         if not chosen:
             raise Problem(404, f"There is no unit named '{unit}'.")
         return frozenset(chosen)
+
+
+def _holder(fields: dict[str, Any], path: str) -> tuple[dict[str, Any] | None, str]:
+    """The mapping that holds a (dotted) field, and the field's last part."""
+    *parents, leaf = path.split(".")
+    holder: Any = fields
+    for part in parents:
+        holder = holder.get(part) if isinstance(holder, dict) else None
+    return (holder if isinstance(holder, dict) else None), leaf
 
 
 def _body(build: Callable[[], BaseModel]) -> BaseModel:

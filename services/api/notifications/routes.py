@@ -32,7 +32,7 @@ from northstar.http.problems import Problem
 from northstar.http.ratelimit import RateLimiter, parse_limits, retry_after_header
 from northstar.notify.delivery import deliver, redact
 from northstar.notify.model import ChannelKind, OwnerKind, Severity
-from northstar.notify.targets import InvalidTarget, apprise_url, validate
+from northstar.notify.targets import InvalidTarget, apprise_url
 from northstar.notify.templates import test_message
 from services.api.audit import Audit
 from services.api.dependencies import Actor, Permit, Reader, Session
@@ -56,7 +56,7 @@ from services.api.notifications.schemas import (
     SubscriptionOut,
     clock,
 )
-from services.api.notifications.service import ensure_may_manage
+from services.api.notifications.service import ChannelService, Targets, ensure_may_manage
 from services.api.pagination import Cursor, Limit, Page, decode_time_key, encode_time_key, page_of
 from services.api.resources import (
     channel_in_path,
@@ -145,6 +145,15 @@ def _digest_out(digest: NotificationDigest) -> DigestOut:
     )
 
 
+def _targets(request: Request) -> Targets:
+    settings: ApiSettings = request.app.state.notification_settings
+    return Targets(
+        settings=settings,
+        box=request.app.state.webhook_box,  # the one box for stored secrets
+        allow_private=settings.webhook_allow_private_networks,
+    )
+
+
 def _no_channel(channel_id: uuid.UUID) -> Problem:
     return Problem(404, f"There is no channel with id {channel_id}.")
 
@@ -176,36 +185,12 @@ async def _live_channel(
 async def create_channel(
     body: ChannelCreate, request: Request, session: Session, actor: Own, audit: Audit
 ) -> ChannelOut:
-    settings: ApiSettings = request.app.state.notification_settings
-    box: SecretBox = request.app.state.webhook_box  # the one box for stored secrets
-    try:
-        target = await asyncio.to_thread(
-            validate,
-            body.kind,
-            body.target,
-            settings,
-            allow_private=settings.webhook_allow_private_networks,
-        )
-    except InvalidTarget as error:
-        raise Problem(422, f"The target is not usable: {error}.") from None
-    repository = NotificationRepository(session)
-    owner = body.owner
-    if owner is None:
-        if actor.person is None:
-            raise Problem(422, "A channel created with a service key needs an `owner`.")
-        owner = Owner(kind=OwnerKind.USER, id=actor.person.id)
-    if owner.kind is OwnerKind.UNIT and not await repository.unit_exists(owner.id):
-        raise Problem(422, f"There is no unit with id {owner.id}.")
-    if owner.kind is OwnerKind.USER and not await repository.user_exists(owner.id):
-        raise Problem(422, f"There is no user with id {owner.id}.")
-    await ensure_may_manage(session, actor, owner.kind.value, owner.id)
-    channel = await repository.add_channel(
+    channel = await ChannelService(session, actor).create_channel(
         name=body.name,
-        kind=body.kind.value,
-        sealed_target=box.encrypt(target).encode(),
-        owner_kind=owner.kind.value,
-        owner_id=owner.id,
-        created_by=actor.name,
+        kind=body.kind,
+        target=body.target,
+        owner=body.owner,
+        targets=_targets(request),
     )
     out = _channel_out(channel)
     audit.record("create", "notification_channel", channel.id, after=out)
@@ -386,26 +371,11 @@ async def list_deliveries(
 async def create_subscription(
     body: SubscriptionCreate, session: Session, actor: Own, audit: Audit
 ) -> SubscriptionOut:
-    repository = NotificationRepository(session)
-    channel = await repository.channel(body.channel_id)
-    if channel is None:
-        raise Problem(422, f"There is no channel with id {body.channel_id}.")
-    await ensure_may_manage(session, actor, channel.owner_kind, channel.owner_id)
-    scope = body.scope
-    if scope.goal_id is not None and not await repository.goal_exists(scope.goal_id):
-        raise Problem(422, f"There is no goal with id {scope.goal_id}.")
-    if scope.unit_id is not None and not await repository.unit_exists(scope.unit_id):
-        raise Problem(422, f"There is no unit with id {scope.unit_id}.")
-    if scope.mine and channel.owner_kind != OwnerKind.USER:
-        raise Problem(422, "`mine` needs a channel owned by a user.")
-    subscription = await repository.add_subscription(
+    subscription = await ChannelService(session, actor).create_subscription(
         channel_id=body.channel_id,
-        scope=scope.kind,
-        goal_id=scope.goal_id,
-        unit_id=scope.unit_id,
+        scope=body.scope,
         events=body.events,
         min_severity=body.min_severity.value,
-        created_by=actor.name,
     )
     out = _subscription_out(subscription)
     audit.record("create", "notification_subscription", subscription.id, after=out)
