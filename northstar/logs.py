@@ -74,6 +74,8 @@ def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Python's warnings go through the same handler (one JSON object a line), not to stderr.
+    logging.captureWarnings(True)
     # uvicorn's access log duplicates our request log; aiokafka is chatty at INFO.
     logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("aiokafka").setLevel(logging.WARNING)

@@ -18,12 +18,13 @@ process for `CACHE_SECONDS`; an unknown key id refetches the key set once (rotat
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from authlib.deprecate import AuthlibDeprecationWarning
 from authlib.integrations.base_client.errors import OAuthError
-from authlib.integrations.httpx_client import AsyncOAuth2Client
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
@@ -37,6 +38,13 @@ from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
 from northstar.http.ssrf import DestinationRefused, GuardedTransport
+
+with warnings.catch_warnings():
+    # Authlib warns that its httpx integration falls back to `httpx` when the separate
+    # `httpx2` package is absent; httpx is the client Northstar uses everywhere, so the
+    # fallback is what we want (an import-time warning would also be a non-JSON log line).
+    warnings.simplefilter("ignore", AuthlibDeprecationWarning)
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 CACHE_SECONDS = 300.0
 LEEWAY_SECONDS = 120
