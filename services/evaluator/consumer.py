@@ -40,6 +40,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -58,7 +59,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from northstar.events.codec import Rejected
 from northstar.kafka import Topics, ensure_topics, producer
 from northstar.logs import log_context
-from northstar.rollups.writer import MeasurementWriter, RefusedEvent, TouchedMetric
+from northstar.rollups.writer import MeasurementWriter, RefusedEvent, TouchedMetric, touched_by
 from northstar.telemetry import (
     EVALUATOR_BATCH_DURATION,
     EVALUATOR_BATCH_FAILURES,
@@ -72,12 +73,23 @@ from services.evaluator.settings import EvaluatorSettings
 
 log = logging.getLogger(__name__)
 
-# Called inside the batch transaction with the metrics that received new events; returns
-# a callable to run after the commit (publishing side effects), or None.
+# Called inside the batch transaction with the metrics that received new events; answers
+# a callable to run after the commit (publishing side effects), or None, and the goals it
+# left because another transaction held them (`Judged`). Those are judged by `Settle`, in
+# a transaction of their own after the batch's commit and before its offsets' commit, so
+# a committed offset still means "stored and judged" (docs/performance.md, "Goals held
+# by another replica").
 AfterCommit = Callable[[], Awaitable[None]]
-AfterStore = Callable[
-    [AsyncConnection, Sequence[TouchedMetric], datetime], Awaitable[AfterCommit | None]
-]
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    after_commit: AfterCommit | None = None
+    deferred: Sequence[uuid.UUID] = ()
+
+
+AfterStore = Callable[[AsyncConnection, Sequence[TouchedMetric], datetime], Awaitable[Judged]]
+Settle = Callable[[Sequence[uuid.UUID], datetime], Awaitable[AfterCommit | None]]
 
 
 class Stage(StrEnum):
@@ -163,10 +175,12 @@ class EvaluatorLoop:
         engine: AsyncEngine,
         *,
         after_store: AfterStore | None = None,
+        settle: Settle | None = None,
     ) -> None:
         self._settings = settings
         self._engine = engine
         self._after_store = after_store
+        self._settle = settle
         self._bounds = settings.event_bounds()
         self._topics = Topics.with_prefix(settings.topic_prefix)
         self._writer = MeasurementWriter(settings.cardinality_limits())
@@ -201,9 +215,12 @@ class EvaluatorLoop:
                     self._uncommitted.pop(id(batch), None)
                     continue
                 await self._top_up(batch)
+                prepared = time.perf_counter()
                 batch.prepare()  # the one place the summary is computed (module docstring)
+                _step(batch, "prepare", prepared)
                 prefetch = asyncio.create_task(self._poll())
                 async with self._in_flight:
+                    batch.steps["wait_writer"] = round((time.time() - batch.polled_at) * 1000, 1)
                     with log_context(batch=batch.describe()):
                         await self._handle(batch)
         finally:
@@ -236,6 +253,7 @@ class EvaluatorLoop:
                 auto_offset_reset="earliest",
                 max_poll_records=self._settings.max_poll_records,
                 fetch_max_bytes=32 * 1024 * 1024,
+                fetch_max_wait_ms=self._settings.consumer_fetch_max_wait_ms,
                 max_partition_fetch_bytes=4 * 1024 * 1024,
                 session_timeout_ms=self._settings.consumer_session_timeout_ms,
                 heartbeat_interval_ms=self._settings.consumer_heartbeat_interval_ms,
@@ -296,8 +314,10 @@ class EvaluatorLoop:
         )
         if not records:
             return generation, None
-        batch = Batch(bounds=self._bounds)
+        batch = Batch(bounds=self._bounds, polled_at=time.time())
+        decoded = time.perf_counter()
         await _decode_into(batch, records)
+        _step(batch, "decode", decoded)
         self._note_uncommitted(batch)
         return generation, batch
 
@@ -341,7 +361,9 @@ class EvaluatorLoop:
         self.failing_attempts, self.failing_since, self.last_failure = 0, None, None
         EVALUATOR_BATCH_FAILURES.set(0)
 
+        committed = time.perf_counter()
         await self._commit_offsets(batch)
+        _step(batch, "commit_offsets", committed)
         EVALUATOR_EVENTS.labels(outcome="stored").inc(result.stored)
         EVALUATOR_EVENTS.labels(outcome="duplicate").inc(
             max(0, batch.events - result.stored - result.isolated - result.refused)
@@ -357,6 +379,12 @@ class EvaluatorLoop:
                 "events": batch.events,
                 "stored": result.stored,
                 "ms": round((time.perf_counter() - started) * 1000, 1),
+                # How long the oldest record waited from its producer's timestamp until
+                # it was polled, then the steps (ms); `wait_writer` is from the poll
+                # until the writer was free for this batch (it includes decode and
+                # prepare, which overlap the batch written before).
+                "wait_poll": round(batch.polled_at * 1000 - batch.oldest_timestamp_ms, 1),
+                **batch.steps,
             },
         )
         await self._side_effects(result.after_commit)
@@ -389,7 +417,7 @@ class EvaluatorLoop:
             whole = len(part_records) == len(batch.records)
             part = batch if whole else Batch.of(part_records, self._bounds)
             try:
-                after_commit, stored, refused = await self._transaction(part)
+                after_commit, stored, refused, deferred = await self._transaction(part)
             except BadData as bad:
                 if len(part_records) > 1:
                     middle = len(part_records) // 2
@@ -404,6 +432,17 @@ class EvaluatorLoop:
                 await self._send_refused(batch, part_records, refused)
             if after_commit is not None:
                 result.after_commit.append(after_commit)
+            batch.deferred.update(deferred)
+        if batch.deferred and self._settle is not None:
+            began = time.perf_counter()
+            try:
+                settled = await self._settle(sorted(batch.deferred), datetime.now(UTC))
+            except Exception as error:
+                raise StageError(Stage.STORE, error) from error
+            batch.deferred.clear()
+            _step(batch, "settle", began)
+            if settled is not None:
+                result.after_commit.append(settled)
         return result
 
     async def _send_refused(
@@ -425,16 +464,26 @@ class EvaluatorLoop:
         for r in unsent:
             EVALUATOR_REFUSED.labels(reason=r.refusal.limit).inc()
 
-    async def _transaction(self, part: Batch) -> tuple[AfterCommit | None, int, list[RefusedEvent]]:
+    async def _transaction(
+        self, part: Batch
+    ) -> tuple[AfterCommit | None, int, list[RefusedEvent], Sequence[uuid.UUID]]:
         """Store and evaluate `part` in one transaction; `BadData` when PostgreSQL or the
         preparation refuses its data, `StageError` for anything else. Also answers the
-        events the cardinality limits refused (to be dead-lettered after the commit)."""
+        events the cardinality limits refused (to be dead-lettered after the commit) and
+        the goals left to judge after the commit (`Judged.deferred`).
+
+        When some of the part's events were stored before (a redelivery, or a client
+        sending an event again), the goals of all its metrics are judged, not only of
+        the new events': the batch that stored them may have committed without judging
+        some goals (deferred, then a crash before they were judged)."""
         summary = part.prepare()
         if summary is None:
             raise BadData(Stage.PREPARE, part.unprepared or "cannot prepare")
         received_at = datetime.now(UTC)
-        after_commit = None
+        after_commit: AfterCommit | None = None
+        deferred: Sequence[uuid.UUID] = ()
         try:
+            began = time.perf_counter()
             async with self._engine.begin() as conn:
                 # New dimension sets are admitted in a short transaction of their own
                 # (northstar/rollups/writer.py, step 2), so replicas bringing new sets
@@ -443,17 +492,28 @@ class EvaluatorLoop:
                     conn, part.pending, received_at=received_at, admission=self._engine.begin
                 )
                 fresh = stored.fresh
+                _step(part, "store", began)
+                touched: list[TouchedMetric] = []
                 if fresh:
                     folded = summary if fresh is part.pending else fresh.summary()
+                    began = time.perf_counter()
                     touched = await self._writer.fold(conn, folded, received_at)
-                    if self._after_store is not None and touched:
-                        after_commit = await self._after_store(conn, touched, received_at)
+                    _step(part, "fold", began)
+                if fresh is not part.pending:
+                    touched = touched_by(summary)
+                if self._after_store is not None and touched:
+                    began = time.perf_counter()
+                    judged = await self._after_store(conn, touched, received_at)
+                    after_commit, deferred = judged.after_commit, judged.deferred
+                    _step(part, "judge", began)
+                began = time.perf_counter()
+            _step(part, "commit", began)
         except Exception as error:
             reason = data_problem(error)
             if reason is not None:
                 raise BadData(Stage.STORE, reason) from error
             raise StageError(Stage.STORE, error) from error
-        return after_commit, len(fresh), stored.refused
+        return after_commit, len(fresh), stored.refused, deferred
 
     async def _isolate(self, batch: Batch, record: Record, bad: BadData, *, events: int) -> None:
         """Dead-letter one message the store refused; it is skipped from now on, so a
@@ -524,6 +584,11 @@ class EvaluatorLoop:
                 # nudges the relay, so a failure here loses nothing.
                 EVALUATOR_ERRORS.labels(stage=Stage.SIDE_EFFECTS).inc()
                 log.exception("post-commit step failed")
+
+
+def _step(batch: Batch, name: str, began: float) -> None:
+    """Add the milliseconds since `began` (perf_counter) to the batch's step `name`."""
+    batch.steps[name] = round(batch.steps.get(name, 0.0) + (time.perf_counter() - began) * 1000, 1)
 
 
 def _where(record: Record) -> tuple[str, int, int]:

@@ -11,6 +11,7 @@ the batch until that message is isolated (`Batch.of` rebuilds a part from its re
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeAlias
@@ -43,6 +44,7 @@ class Batch:
     # partition -> (first offset, next offset to consume)
     offsets: dict[TopicPartition, tuple[int, int]] = field(default_factory=dict)
     newest_timestamp_ms: int = 0
+    oldest_timestamp_ms: int = 0
     # The records themselves, kept so a part of the batch can be rebuilt when it is split.
     records: list[Record] = field(default_factory=list)
     # The events unique by (source, event_id), summarised for the rollups as decoded.
@@ -55,6 +57,14 @@ class Batch:
     dead_letters_sent: bool = False
     isolated: set[tuple[str, int, int]] = field(default_factory=set)
     refused_sent: set[tuple[str, str]] = field(default_factory=set)
+    # Goals its transaction left because another one held them, not judged yet: judged
+    # after the commit and before the offsets (kept here across retries).
+    deferred: set[uuid.UUID] = field(default_factory=set)
+    # When (wall clock, seconds) the batch's first records came back from a poll, and the
+    # milliseconds each later step took: logged with the committed batch, read by the
+    # end-to-end bench (docs/performance.md, "end to end").
+    polled_at: float = 0.0
+    steps: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def of(cls, records: Iterable[Record], bounds: EventBounds) -> Batch:
@@ -84,6 +94,8 @@ class Batch:
         first = self.offsets.get(tp, (record.offset, 0))[0]
         self.offsets[tp] = (first, record.offset + 1)
         self.newest_timestamp_ms = max(self.newest_timestamp_ms, record.timestamp)
+        if not self.oldest_timestamp_ms or record.timestamp < self.oldest_timestamp_ms:
+            self.oldest_timestamp_ms = record.timestamp
         decoded = _decode(record.value, self.bounds)
         self.events += len(decoded.events)
         if self.unprepared is None:

@@ -27,6 +27,12 @@ class EvaluatorSettings(
     # Upper bound of messages per poll; each message carries up to 500 events.
     max_poll_records: int = Field(default=200, ge=1)
     poll_timeout_ms: int = Field(default=500, ge=10)
+    # How long the broker may hold a fetch open waiting for new records. The consumer
+    # sees a record no sooner than the fetch in flight returns, so this bounds what an
+    # event waits between being produced and being polled when the topic is quiet; the
+    # client's default (500 ms) was the largest step of end-to-end latency
+    # (docs/performance.md, "end to end"). Lower means more fetch requests when idle.
+    consumer_fetch_max_wait_ms: int = Field(default=50, ge=1, le=10_000)
     # Group membership: how fast a dead member's partitions move to the others.
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1000)
     consumer_heartbeat_interval_ms: int = Field(default=2_000, ge=100)
