@@ -166,36 +166,6 @@ class GoalEvaluationService:
         if not goal_ids:
             return []
         previous = await self.repository.lock_with_ancestors(conn, goal_ids)
-        return await self._evaluate_locked(conn, previous, now, forecasts=forecasts, fits=fits)
-
-    async def evaluate_available(
-        self, conn: AsyncConnection, goal_ids: Sequence[uuid.UUID], now: datetime
-    ) -> tuple[list[GoalOutcome], list[uuid.UUID]]:
-        """Like `evaluate(forecasts=False)`, but only the goals (and ancestors) whose
-        `goal_state` rows no other transaction holds; the others are answered, by id,
-        for the caller to judge after its transaction has committed (with `evaluate`,
-        which waits for them). The evaluator's batch path uses it so that replicas do
-        not queue inside their batch transactions for goals their metrics share
-        (docs/performance.md, "Goals held by another replica")."""
-        if not goal_ids:
-            return [], []
-        previous, skipped = await self.repository.lock_available(conn, goal_ids)
-        if not previous:
-            return [], skipped
-        outcomes = await self._evaluate_locked(conn, previous, now, forecasts=False)
-        return outcomes, skipped
-
-    async def _evaluate_locked(
-        self,
-        conn: AsyncConnection,
-        previous: Mapping[uuid.UUID, StoredState],
-        now: datetime,
-        *,
-        forecasts: bool = True,
-        fits: FitBudget = UNLIMITED,
-    ) -> list[GoalOutcome]:
-        """Evaluate the goals whose `goal_state` rows the transaction holds (`previous`:
-        as they were), leaves first, then roll-ups deepest first."""
         goals = await self.repository.definitions(conn, list(previous))
 
         # Goals sharing a KPI and a period share its reads: the reader caches values per

@@ -23,8 +23,6 @@ from northstar.evaluation.goals import GoalEvaluationService, GoalOutcome
 class Judgement:
     outcomes: list[GoalOutcome]
     alert_changes: list[AlertChange]
-    # Goals left to judge after the transaction commits (`GoalJudge.judge_available`).
-    skipped: tuple[uuid.UUID, ...] = ()
 
     @property
     def wrote_events(self) -> bool:
@@ -63,13 +61,3 @@ class GoalJudge:
         outcomes = await self.goals.evaluate(conn, goal_ids, now, forecasts=forecasts, fits=fits)
         changes = await self.alerts.apply(conn, outcomes, now)
         return Judgement(outcomes, changes)
-
-    async def judge_available(
-        self, conn: AsyncConnection, goal_ids: Sequence[uuid.UUID], now: datetime
-    ) -> Judgement:
-        """Like `judge(forecasts=False)` for the goals no other transaction holds; the
-        others are in `skipped`, for the caller to `judge` once its transaction has
-        committed (`GoalEvaluationService.evaluate_available`)."""
-        outcomes, skipped = await self.goals.evaluate_available(conn, goal_ids, now)
-        changes = await self.alerts.apply(conn, outcomes, now)
-        return Judgement(outcomes, changes, tuple(skipped))

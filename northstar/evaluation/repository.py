@@ -114,7 +114,6 @@ SELECT goal_id, status, status_since, history_at, forecast_value, forecast_statu
        forecast_low, forecast_high, forecast_probability, forecast_method FROM goal_state
 WHERE goal_id = ANY($1::uuid[]) ORDER BY goal_id FOR UPDATE
 """
-_LOCK_AVAILABLE = _LOCK.replace("FOR UPDATE", "FOR UPDATE SKIP LOCKED")
 _LOAD = """
 SELECT g.id, g.parent_id, g.title, g.kpi_key, g.type, g.target, g.baseline, g.start, g.due,
        g.pacing, g.at_risk, g.off_track, g.window, g.rollup, g.alert_clear_margin,
@@ -199,25 +198,10 @@ class GoalStateRepository:
     ) -> dict[uuid.UUID, StoredState]:
         """Lock the `goal_state` rows of the goals and all their ancestors (created where
         missing), in id order; return them as they were."""
-        locked, _ = await self._lock(conn, goal_ids, _LOCK)
-        return locked
-
-    async def lock_available(
-        self, conn: AsyncConnection, goal_ids: Sequence[uuid.UUID]
-    ) -> tuple[dict[uuid.UUID, StoredState], list[uuid.UUID]]:
-        """Like `lock_with_ancestors`, but rows another transaction holds are left out
-        instead of waited for; answers the rows locked and the ids left out."""
-        locked, closure = await self._lock(conn, goal_ids, _LOCK_AVAILABLE)
-        return locked, sorted(set(closure) - set(locked))
-
-    async def _lock(
-        self, conn: AsyncConnection, goal_ids: Sequence[uuid.UUID], lock: str
-    ) -> tuple[dict[uuid.UUID, StoredState], list[uuid.UUID]]:
         raw = await driver(conn)
         closure = [r["id"] for r in await raw.fetch(_CLOSURE, list(goal_ids))]
         await raw.execute(_ENSURE_STATE, closure)
-        locked = {r["goal_id"]: StoredState(**r) for r in await raw.fetch(lock, closure)}
-        return locked, closure
+        return {r["goal_id"]: StoredState(**r) for r in await raw.fetch(_LOCK, closure)}
 
     async def definitions(
         self, conn: AsyncConnection, goal_ids: Sequence[uuid.UUID]

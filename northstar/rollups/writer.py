@@ -192,19 +192,6 @@ class TouchedMetric:
     last: datetime
 
 
-def touched_by(summary: BatchSummary) -> list[TouchedMetric]:
-    """The metrics of a batch's summary and the time range each covers."""
-    touched: dict[str, TouchedMetric] = {}
-    for a in summary.metrics:
-        had = touched.get(a.metric)
-        touched[a.metric] = (
-            TouchedMetric(a.metric, a.first, a.last)
-            if had is None
-            else TouchedMetric(a.metric, min(had.first, a.first), max(had.last, a.last))
-        )
-    return list(touched.values())
-
-
 @dataclass(frozen=True, slots=True)
 class RefusedEvent:
     """An event the cardinality limits refused, and why."""
@@ -354,7 +341,15 @@ class MeasurementWriter:
             received_at,
         )
         await self.fold_rollups(conn, summary)
-        return touched_by(summary)
+        touched: dict[str, TouchedMetric] = {}
+        for a in activity:
+            had = touched.get(a.metric)
+            touched[a.metric] = (
+                TouchedMetric(a.metric, a.first, a.last)
+                if had is None
+                else TouchedMetric(a.metric, min(had.first, a.first), max(had.last, a.last))
+            )
+        return list(touched.values())
 
     async def fold_rollups(self, conn: AsyncConnection, summary: BatchSummary) -> None:
         """Fold the summary into every rollup level. Separate so a bulk

@@ -62,9 +62,7 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
         on_outbox=relay.nudge,
         after_sweep=housekeeping.run,
     )
-    loop = EvaluatorLoop(
-        settings, engine, after_store=evaluation.after_store, settle=evaluation.settle
-    )
+    loop = EvaluatorLoop(settings, engine, after_store=evaluation.after_store)
     watcher = LagWatcher(loop, interval=settings.lag_interval_seconds)
     pipeline = PipelineHealth(
         loop,

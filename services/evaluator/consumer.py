@@ -40,7 +40,6 @@ import asyncio
 import contextlib
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -59,7 +58,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from northstar.events.codec import Rejected
 from northstar.kafka import Topics, ensure_topics, producer
 from northstar.logs import log_context
-from northstar.rollups.writer import MeasurementWriter, RefusedEvent, TouchedMetric, touched_by
+from northstar.rollups.writer import MeasurementWriter, RefusedEvent, TouchedMetric
 from northstar.telemetry import (
     EVALUATOR_BATCH_DURATION,
     EVALUATOR_BATCH_FAILURES,
@@ -73,23 +72,12 @@ from services.evaluator.settings import EvaluatorSettings
 
 log = logging.getLogger(__name__)
 
-# Called inside the batch transaction with the metrics that received new events; answers
-# a callable to run after the commit (publishing side effects), or None, and the goals it
-# left because another transaction held them (`Judged`). Those are judged by `Settle`, in
-# a transaction of their own after the batch's commit and before its offsets' commit, so
-# a committed offset still means "stored and judged" (docs/performance.md, "Goals held
-# by another replica").
+# Called inside the batch transaction with the metrics that received new events; returns
+# a callable to run after the commit (publishing side effects), or None.
 AfterCommit = Callable[[], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Judged:
-    after_commit: AfterCommit | None = None
-    deferred: Sequence[uuid.UUID] = ()
-
-
-AfterStore = Callable[[AsyncConnection, Sequence[TouchedMetric], datetime], Awaitable[Judged]]
-Settle = Callable[[Sequence[uuid.UUID], datetime], Awaitable[AfterCommit | None]]
+AfterStore = Callable[
+    [AsyncConnection, Sequence[TouchedMetric], datetime], Awaitable[AfterCommit | None]
+]
 
 
 class Stage(StrEnum):
@@ -175,12 +163,10 @@ class EvaluatorLoop:
         engine: AsyncEngine,
         *,
         after_store: AfterStore | None = None,
-        settle: Settle | None = None,
     ) -> None:
         self._settings = settings
         self._engine = engine
         self._after_store = after_store
-        self._settle = settle
         self._bounds = settings.event_bounds()
         self._topics = Topics.with_prefix(settings.topic_prefix)
         self._writer = MeasurementWriter(settings.cardinality_limits())
@@ -417,7 +403,7 @@ class EvaluatorLoop:
             whole = len(part_records) == len(batch.records)
             part = batch if whole else Batch.of(part_records, self._bounds)
             try:
-                after_commit, stored, refused, deferred = await self._transaction(part)
+                after_commit, stored, refused = await self._transaction(part)
             except BadData as bad:
                 if len(part_records) > 1:
                     middle = len(part_records) // 2
@@ -432,17 +418,6 @@ class EvaluatorLoop:
                 await self._send_refused(batch, part_records, refused)
             if after_commit is not None:
                 result.after_commit.append(after_commit)
-            batch.deferred.update(deferred)
-        if batch.deferred and self._settle is not None:
-            began = time.perf_counter()
-            try:
-                settled = await self._settle(sorted(batch.deferred), datetime.now(UTC))
-            except Exception as error:
-                raise StageError(Stage.STORE, error) from error
-            batch.deferred.clear()
-            _step(batch, "settle", began)
-            if settled is not None:
-                result.after_commit.append(settled)
         return result
 
     async def _send_refused(
@@ -464,24 +439,15 @@ class EvaluatorLoop:
         for r in unsent:
             EVALUATOR_REFUSED.labels(reason=r.refusal.limit).inc()
 
-    async def _transaction(
-        self, part: Batch
-    ) -> tuple[AfterCommit | None, int, list[RefusedEvent], Sequence[uuid.UUID]]:
+    async def _transaction(self, part: Batch) -> tuple[AfterCommit | None, int, list[RefusedEvent]]:
         """Store and evaluate `part` in one transaction; `BadData` when PostgreSQL or the
         preparation refuses its data, `StageError` for anything else. Also answers the
-        events the cardinality limits refused (to be dead-lettered after the commit) and
-        the goals left to judge after the commit (`Judged.deferred`).
-
-        When some of the part's events were stored before (a redelivery, or a client
-        sending an event again), the goals of all its metrics are judged, not only of
-        the new events': the batch that stored them may have committed without judging
-        some goals (deferred, then a crash before they were judged)."""
+        events the cardinality limits refused (to be dead-lettered after the commit)."""
         summary = part.prepare()
         if summary is None:
             raise BadData(Stage.PREPARE, part.unprepared or "cannot prepare")
         received_at = datetime.now(UTC)
-        after_commit: AfterCommit | None = None
-        deferred: Sequence[uuid.UUID] = ()
+        after_commit = None
         try:
             began = time.perf_counter()
             async with self._engine.begin() as conn:
@@ -493,19 +459,15 @@ class EvaluatorLoop:
                 )
                 fresh = stored.fresh
                 _step(part, "store", began)
-                touched: list[TouchedMetric] = []
                 if fresh:
                     folded = summary if fresh is part.pending else fresh.summary()
                     began = time.perf_counter()
                     touched = await self._writer.fold(conn, folded, received_at)
                     _step(part, "fold", began)
-                if fresh is not part.pending:
-                    touched = touched_by(summary)
-                if self._after_store is not None and touched:
-                    began = time.perf_counter()
-                    judged = await self._after_store(conn, touched, received_at)
-                    after_commit, deferred = judged.after_commit, judged.deferred
-                    _step(part, "judge", began)
+                    if self._after_store is not None and touched:
+                        began = time.perf_counter()
+                        after_commit = await self._after_store(conn, touched, received_at)
+                        _step(part, "judge", began)
                 began = time.perf_counter()
             _step(part, "commit", began)
         except Exception as error:
@@ -513,7 +475,7 @@ class EvaluatorLoop:
             if reason is not None:
                 raise BadData(Stage.STORE, reason) from error
             raise StageError(Stage.STORE, error) from error
-        return after_commit, len(fresh), stored.refused, deferred
+        return after_commit, len(fresh), stored.refused
 
     async def _isolate(self, batch: Batch, record: Record, bad: BadData, *, events: int) -> None:
         """Dead-letter one message the store refused; it is skipped from now on, so a

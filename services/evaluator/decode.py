@@ -11,7 +11,6 @@ the batch until that message is isolated (`Batch.of` rebuilds a part from its re
 from __future__ import annotations
 
 import math
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeAlias
@@ -57,9 +56,6 @@ class Batch:
     dead_letters_sent: bool = False
     isolated: set[tuple[str, int, int]] = field(default_factory=set)
     refused_sent: set[tuple[str, str]] = field(default_factory=set)
-    # Goals its transaction left because another one held them, not judged yet: judged
-    # after the commit and before the offsets (kept here across retries).
-    deferred: set[uuid.UUID] = field(default_factory=set)
     # When (wall clock, seconds) the batch's first records came back from a poll, and the
     # milliseconds each later step took: logged with the committed batch, read by the
     # end-to-end bench (docs/performance.md, "end to end").

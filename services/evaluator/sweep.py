@@ -31,7 +31,7 @@ from northstar.evaluation.anomalies import AnomalyChecks
 from northstar.evaluation.judge import GoalJudge, Judgement
 from northstar.rollups.writer import TouchedMetric
 from northstar.telemetry import EVALUATOR_ERRORS
-from services.evaluator.consumer import AfterCommit, Judged
+from services.evaluator.consumer import AfterCommit
 
 log = logging.getLogger(__name__)
 
@@ -78,23 +78,12 @@ class GoalEvaluationStep:
 
     async def after_store(
         self, conn: AsyncConnection, touched: Sequence[TouchedMetric], now: datetime
-    ) -> Judged:
-        """Judge, inside the batch's transaction, the goals the batch touched that no
-        other transaction holds; the others are `deferred`, to `settle` once the batch
-        has committed (the consumer does that before committing the offsets). Forecasts
-        are fitted by the sweep; a batch keeps the goals' stored ones."""
+    ) -> AfterCommit | None:
         goal_ids = await self.judge.goals.affected_goals(
             conn, [(t.metric, t.first, t.last) for t in touched]
         )
-        judgement = await self.judge.judge_available(conn, goal_ids, now)
-        return Judged(self._after_commit(judgement), judgement.skipped)
-
-    async def settle(self, goal_ids: Sequence[uuid.UUID], now: datetime) -> AfterCommit | None:
-        """Judge goals a batch left because another transaction held them, in a
-        transaction of their own begun after the batch committed (so it reads the
-        batch's events), waiting for their locks like any other judge."""
-        async with self._engine.begin() as conn:
-            return await self._evaluate(conn, goal_ids, now, forecasts=False)
+        # Forecasts are fitted by the sweep; a batch keeps the goals' stored ones.
+        return await self._evaluate(conn, goal_ids, now, forecasts=False)
 
     def _after_commit(self, judgement: Judgement) -> AfterCommit | None:
         changed = [o for o in judgement.outcomes if o.changed]
