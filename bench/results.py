@@ -40,6 +40,8 @@ def _number(value: float, unit: str) -> str:
         return f"{value:,.1f} ms"
     if unit == "MB":
         return f"{value:,.0f} MB"
+    if unit == "%":
+        return f"{value:.1f} %"
     return f"{value:,.0f} {unit}"
 
 
