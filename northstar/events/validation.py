@@ -52,8 +52,7 @@ _CONTROL_MESSAGE = "must not contain NUL or other control characters"
 def _has_control(text: str) -> bool:
     """Whether `text` holds a character `_CONTROL` refuses. Every such character is
     unprintable, so a printable string (`str.isprintable`, in C) has none and skips the
-    regex, which decides the rest: a third of the cost of the check on names that
-    repeat (docs/performance.md, "Issue 29")."""
+    regex, which decides the rest (what it saves: docs/performance.md, "Issue 29")."""
     return not text.isprintable() and _CONTROL.search(text) is not None
 
 
