@@ -26,6 +26,7 @@ from bench import (
     evaluator,
     goals_as_code,
     ingest,
+    ingest_steps,
     people,
     salting,
     sources,
@@ -37,6 +38,7 @@ from devstack.processes import REPO_ROOT
 
 BENCHMARKS = (
     "ingest",
+    "ingest-steps",
     "evaluator",
     "cardinality",
     "salting",
@@ -61,6 +63,8 @@ async def _run(infra: Infrastructure, args: argparse.Namespace) -> list[Row]:
             rows += await ingest.run(
                 infra, seconds=args.seconds, connections=args.connections, workers=args.workers
             )
+        elif name == "ingest-steps":
+            rows += ingest_steps.rows()
         elif name == "evaluator":
             rows += await evaluator.run(
                 infra, events=args.evaluator_events, max_poll_records=args.max_poll_records

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -58,6 +59,45 @@ async def _probe(
     raise RuntimeError(f"probe {value} not reflected after 30 s")
 
 
+# The evaluator's per-batch steps in the order a record goes through them (the
+# "batch committed" log line, services/evaluator/consumer.py).
+STEPS = (
+    "wait_poll",
+    "decode",
+    "wait_writer",
+    "prepare",
+    "store",
+    "fold",
+    "judge",
+    "commit",
+    "commit_offsets",
+)
+
+
+def batch_steps(log_path: Path, *, since: float) -> str:
+    """p50/p95 of each step over the batches committed after `since` (wall clock)."""
+    values: dict[str, list[float]] = {step: [] for step in ("ms", *STEPS)}
+    with log_path.open("rb") as lines:
+        for line in lines:
+            if not line.startswith(b"{"):
+                continue
+            entry = orjson.loads(line)
+            if entry.get("msg") != "batch committed":
+                continue
+            if datetime.fromisoformat(entry["ts"]).timestamp() < since:
+                continue
+            for step, seen in values.items():
+                if step in entry:
+                    seen.append(float(entry[step]))
+    batches = len(values["ms"])
+    parts = [
+        f"{step} {percentile(seen, 0.5):.0f}/{percentile(seen, 0.95):.0f}"
+        for step, seen in values.items()
+        if seen and step != "ms"
+    ]
+    return f"{batches} batches; " + ", ".join(parts)
+
+
 async def run(infra: Infrastructure, *, seconds: float, workers: int | None) -> list[Row]:
     database_url = await infra.database("bench_e2e")
     key = await insert_api_key(database_url, "bench", ["events:write"])
@@ -71,7 +111,12 @@ async def run(infra: Infrastructure, *, seconds: float, workers: int | None) -> 
         await conn.close()
 
     env = infra.service_env(database_url, "bench-e2e.")
-    extra = {"ingest": {"NORTHSTAR_WORKERS": str(workers)}} if workers else {}
+    extra: dict[str, dict[str, str]] = {
+        # The evaluator logs each committed batch with its steps' times (JSON, INFO).
+        "evaluator": {"NORTHSTAR_LOG_FORMAT": "json", "NORTHSTAR_LOG_LEVEL": "INFO"}
+    }
+    if workers:
+        extra["ingest"] = {"NORTHSTAR_WORKERS": str(workers)}
     latencies: list[float] = []
     with infra.services(env, "api", "ingest", "evaluator", extra=extra) as services:
         load = await asyncio.create_subprocess_exec(
@@ -102,6 +147,7 @@ async def run(infra: Infrastructure, *, seconds: float, workers: int | None) -> 
             try:
                 async with httpx.AsyncClient(base_url=services["ingest"].url, timeout=10) as client:
                     await asyncio.sleep(4)  # the load's warm-up
+                    measuring_since = time.time()
                     value = 0
                     stop_at = time.monotonic() + seconds - 2
                     while time.monotonic() < stop_at:
@@ -112,6 +158,7 @@ async def run(infra: Infrastructure, *, seconds: float, workers: int | None) -> 
                 await conn.close()
             out, _ = await asyncio.wait_for(load.communicate(), seconds + 60)
         load_result = orjson.loads(out)
+        steps = batch_steps(services["evaluator"].log_path, since=measuring_since)
     p95 = percentile(latencies, 0.95) * 1000
     p50 = percentile(latencies, 0.50) * 1000
     rows = [
@@ -124,7 +171,8 @@ async def run(infra: Infrastructure, *, seconds: float, workers: int | None) -> 
             p95 <= P95_TARGET_MS,
             note=(
                 f"{len(latencies)} probes at {load_result['events_per_second']:,.0f} events/s "
-                f"background load; p50 {p50:.0f} ms, max {max(latencies) * 1000:.0f} ms"
+                f"background load; p50 {p50:.0f} ms, max {max(latencies) * 1000:.0f} ms; "
+                f"evaluator batches, p50/p95 ms per step: {steps}"
             ),
         )
     ]

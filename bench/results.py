@@ -40,6 +40,8 @@ def _number(value: float, unit: str) -> str:
         return f"{value:,.1f} ms"
     if unit == "MB":
         return f"{value:,.0f} MB"
+    if unit == "%":
+        return f"{value:.1f} %"
     return f"{value:,.0f} {unit}"
 
 
@@ -119,6 +121,11 @@ METHOD = """
   `aiokafka` producer in the bench process sending the very messages ingest sends (500
   events per message, same codec, key, headers, compression and `acks=all`) to the same
   broker, as fast as it can.
+- **ingest-steps.** `python -m bench.ingest_steps`: each step of ingest's per-event
+  path timed in process (CPU time, best of 5, 20 bodies of 1,000 events, no HTTP,
+  database or broker); the row is the share of the steps the hardening added (the
+  key's sources, the rate limiter, the cardinality gate's in-memory part, routing by
+  series), the note every step's µs per event.
 - **evaluator.** The topic is filled first (same codec, 500 events per message); then
   one evaluator starts with 100 active goals (KPIs over the benchmark's metrics) and
   the time from its first committed batch to its last is measured (stored, folded into
@@ -133,7 +140,10 @@ METHOD = """
   5,000 events/s (batches of 500) over the benchmark metrics, 100 goals are active, and a
   probe (one event of `bench_probe` with a rising value) is posted at a time; latency is
   from its 202 to the moment `goal_state.actual` of the probe goal (`max(bench_probe)`)
-  holds the probe's value, polled every 2 ms.
+  holds the probe's value, polled every 2 ms. The evaluator runs with JSON logs; the
+  note gives the p50/p95 of each step of its committed batches over the measured window
+  (`wait_poll`, `decode`, `wait_writer`, `prepare`, `store`, `fold`, `judge`, `commit`,
+  `commit_offsets`: docs/performance.md, "Issue 29").
 - **api.** 1,000 goals in a three-level cascade for `GET /v1/goals/tree`; 10 million
   measurements over 30 days (generated with `INSERT … SELECT generate_series`, rollups
   folded from them by the evaluator's own fold SQL, so they agree by construction) for

@@ -201,9 +201,12 @@ class EvaluatorLoop:
                     self._uncommitted.pop(id(batch), None)
                     continue
                 await self._top_up(batch)
+                prepared = time.perf_counter()
                 batch.prepare()  # the one place the summary is computed (module docstring)
+                _step(batch, "prepare", prepared)
                 prefetch = asyncio.create_task(self._poll())
                 async with self._in_flight:
+                    batch.steps["wait_writer"] = round((time.time() - batch.polled_at) * 1000, 1)
                     with log_context(batch=batch.describe()):
                         await self._handle(batch)
         finally:
@@ -236,6 +239,7 @@ class EvaluatorLoop:
                 auto_offset_reset="earliest",
                 max_poll_records=self._settings.max_poll_records,
                 fetch_max_bytes=32 * 1024 * 1024,
+                fetch_max_wait_ms=self._settings.consumer_fetch_max_wait_ms,
                 max_partition_fetch_bytes=4 * 1024 * 1024,
                 session_timeout_ms=self._settings.consumer_session_timeout_ms,
                 heartbeat_interval_ms=self._settings.consumer_heartbeat_interval_ms,
@@ -296,8 +300,10 @@ class EvaluatorLoop:
         )
         if not records:
             return generation, None
-        batch = Batch(bounds=self._bounds)
+        batch = Batch(bounds=self._bounds, polled_at=time.time())
+        decoded = time.perf_counter()
         await _decode_into(batch, records)
+        _step(batch, "decode", decoded)
         self._note_uncommitted(batch)
         return generation, batch
 
@@ -341,7 +347,9 @@ class EvaluatorLoop:
         self.failing_attempts, self.failing_since, self.last_failure = 0, None, None
         EVALUATOR_BATCH_FAILURES.set(0)
 
+        committed = time.perf_counter()
         await self._commit_offsets(batch)
+        _step(batch, "commit_offsets", committed)
         EVALUATOR_EVENTS.labels(outcome="stored").inc(result.stored)
         EVALUATOR_EVENTS.labels(outcome="duplicate").inc(
             max(0, batch.events - result.stored - result.isolated - result.refused)
@@ -357,6 +365,12 @@ class EvaluatorLoop:
                 "events": batch.events,
                 "stored": result.stored,
                 "ms": round((time.perf_counter() - started) * 1000, 1),
+                # How long the oldest record waited from its producer's timestamp until
+                # it was polled, then the steps (ms); `wait_writer` is from the poll
+                # until the writer was free for this batch (it includes decode and
+                # prepare, which overlap the batch written before).
+                "wait_poll": round(batch.polled_at * 1000 - batch.oldest_timestamp_ms, 1),
+                **batch.steps,
             },
         )
         await self._side_effects(result.after_commit)
@@ -435,6 +449,7 @@ class EvaluatorLoop:
         received_at = datetime.now(UTC)
         after_commit = None
         try:
+            began = time.perf_counter()
             async with self._engine.begin() as conn:
                 # New dimension sets are admitted in a short transaction of their own
                 # (northstar/rollups/writer.py, step 2), so replicas bringing new sets
@@ -443,11 +458,18 @@ class EvaluatorLoop:
                     conn, part.pending, received_at=received_at, admission=self._engine.begin
                 )
                 fresh = stored.fresh
+                _step(part, "store", began)
                 if fresh:
                     folded = summary if fresh is part.pending else fresh.summary()
+                    began = time.perf_counter()
                     touched = await self._writer.fold(conn, folded, received_at)
+                    _step(part, "fold", began)
                     if self._after_store is not None and touched:
+                        began = time.perf_counter()
                         after_commit = await self._after_store(conn, touched, received_at)
+                        _step(part, "judge", began)
+                began = time.perf_counter()
+            _step(part, "commit", began)
         except Exception as error:
             reason = data_problem(error)
             if reason is not None:
@@ -524,6 +546,11 @@ class EvaluatorLoop:
                 # nudges the relay, so a failure here loses nothing.
                 EVALUATOR_ERRORS.labels(stage=Stage.SIDE_EFFECTS).inc()
                 log.exception("post-commit step failed")
+
+
+def _step(batch: Batch, name: str, began: float) -> None:
+    """Add the milliseconds since `began` (perf_counter) to the batch's step `name`."""
+    batch.steps[name] = round(batch.steps.get(name, 0.0) + (time.perf_counter() - began) * 1000, 1)
 
 
 def _where(record: Record) -> tuple[str, int, int]:

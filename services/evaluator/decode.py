@@ -43,6 +43,7 @@ class Batch:
     # partition -> (first offset, next offset to consume)
     offsets: dict[TopicPartition, tuple[int, int]] = field(default_factory=dict)
     newest_timestamp_ms: int = 0
+    oldest_timestamp_ms: int = 0
     # The records themselves, kept so a part of the batch can be rebuilt when it is split.
     records: list[Record] = field(default_factory=list)
     # The events unique by (source, event_id), summarised for the rollups as decoded.
@@ -55,6 +56,11 @@ class Batch:
     dead_letters_sent: bool = False
     isolated: set[tuple[str, int, int]] = field(default_factory=set)
     refused_sent: set[tuple[str, str]] = field(default_factory=set)
+    # When (wall clock, seconds) the batch's first records came back from a poll, and the
+    # milliseconds each later step took: logged with the committed batch, read by the
+    # end-to-end bench (docs/performance.md, "end to end").
+    polled_at: float = 0.0
+    steps: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def of(cls, records: Iterable[Record], bounds: EventBounds) -> Batch:
@@ -84,6 +90,8 @@ class Batch:
         first = self.offsets.get(tp, (record.offset, 0))[0]
         self.offsets[tp] = (first, record.offset + 1)
         self.newest_timestamp_ms = max(self.newest_timestamp_ms, record.timestamp)
+        if not self.oldest_timestamp_ms or record.timestamp < self.oldest_timestamp_ms:
+            self.oldest_timestamp_ms = record.timestamp
         decoded = _decode(record.value, self.bounds)
         self.events += len(decoded.events)
         if self.unprepared is None:

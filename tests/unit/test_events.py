@@ -225,3 +225,15 @@ def test_the_decode_fast_path_takes_the_wire_form() -> None:
     check({"metric": "orders", "value": 1, "dimensions": {"region": "eu"}})
     (obj,) = orjson.loads(encode_events([event]))["events"]
     assert plainly_valid(obj) == event
+
+
+def test_the_printable_shortcut_refuses_exactly_what_the_control_pattern_refuses() -> None:
+    """`_has_control` skips the regex for printable text: every code point must get the
+    regex's own answer, alone and inside a name."""
+    from northstar.events import validation
+
+    for code in range(0x110000):
+        char = chr(code)
+        for text in (char, f"region{char}eu"):
+            expected = validation._CONTROL.search(text) is not None
+            assert validation._has_control(text) is expected, hex(code)
