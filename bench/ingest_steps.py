@@ -25,12 +25,12 @@ from aiokafka.codec import lz4_encode
 from bench.results import Row
 from bench.workload import CHANNELS, METRICS, REGIONS, body_template, fill
 from northstar.domain.cardinality import CardinalityLimits, MetricCardinality
+from northstar.events.cardinality import CardinalityGate
 from northstar.events.codec import encode_events
 from northstar.events.model import FieldError, MetricEvent
 from northstar.events.routing import HotSeries, Message, route
 from northstar.events.validation import utc_now, validate_event
 from services.ingest.bodies import parse_body
-from services.ingest.cardinality import CardinalityGate
 from services.ingest.ratelimit import RateLimiter
 
 EVENTS = 1000
