@@ -39,7 +39,7 @@ from services.api.history.routes import router as history_router
 from services.api.identity_providers.oidc import RelyingParty
 from services.api.identity_providers.routes import public_router as sign_in_choices_router
 from services.api.identity_providers.routes import router as identity_providers_router
-from services.api.identity_providers.sign_in import OIDC_PATHS
+from services.api.identity_providers.sign_in import OIDC_PATHS, provider_sign_out_url
 from services.api.identity_providers.sign_in import router as oidc_router
 from services.api.initiatives.routes import router as initiatives_router
 from services.api.kpis.routes import router as kpis_router
@@ -147,6 +147,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.state.limiter = limiter  # also counts channel tests (services/api/notifications)
     app.state.authenticator = Authenticator(engine, ttl=settings.api_key_cache_seconds)
     app.state.goal_nodes = GoalNodes()
+    # Signing out here also signs out at the identity provider the session came from:
+    # composed here so the sessions and identity-provider features never import each
+    # other (the OIDC callback opens its session through the sessions feature).
+    app.state.provider_sign_out_url = provider_sign_out_url
     app.state.notification_settings = settings
     app.state.outbound = settings
     app.state.relying_party = RelyingParty(allow_private=settings.webhook_allow_private_networks)

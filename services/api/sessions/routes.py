@@ -22,7 +22,6 @@ from services.api.access import (
     token_digest,
 )
 from services.api.audit import ActorRef, Audit
-from services.api.identity_providers.sign_in import provider_sign_out_url
 from services.api.sessions.repository import SessionRepository
 from services.api.sessions.schemas import Login, LoginOut, Me, MembershipOut
 from services.api.sessions.service import client_address, open_session, set_session_cookies
@@ -139,7 +138,8 @@ async def logout(request: Request, session: Session, audit: Audit) -> Response:
         audit.record("logout", "session", actor.id, actor=actor)
         await session.commit()
         if ended is not None:
-            end_session_url = await provider_sign_out_url(request, session, ended)
+            # `identity_providers.sign_in.provider_sign_out_url`, set by the app.
+            end_session_url = await request.app.state.provider_sign_out_url(request, session, ended)
     response = Response(status_code=204)
     if end_session_url is not None:
         response.headers["X-End-Session-Url"] = end_session_url
