@@ -87,3 +87,22 @@ async def test_the_workbook_is_not_taken_for_a_goal_id(client: httpx.AsyncClient
     assert answer.status_code == 200
     missing = await client.get("/v1/goals/scorecard.pdf")
     assert missing.status_code == 422
+
+
+async def test_titles_that_a_worksheet_cannot_hold_or_would_run_stay_plain_text(
+    client: httpx.AsyncClient,
+) -> None:
+    """A control character in a title (found by schemathesis: the workbook answered 500) is
+    dropped, and a title that looks like a formula stays text: nothing in a goal's name
+    runs in the reader's spreadsheet program."""
+    ok(await client.post("/v1/goals", json={"title": "Q1\x01 plan"}), 201)
+    formula = '=HYPERLINK("http://127.0.0.1/", "click")'
+    ok(await client.post("/v1/goals", json={"title": formula}), 201)
+
+    answer = await client.get("/v1/goals/scorecard.xlsx")
+    assert answer.status_code == 200, answer.text
+    sheet = load_workbook(io.BytesIO(answer.content)).active
+    assert sheet is not None
+    cells = {row[0].value: row[0] for row in sheet.iter_rows(min_row=2)}
+    assert set(cells) == {"Q1 plan", formula}
+    assert cells[formula].data_type == "s", "a title is never a formula"

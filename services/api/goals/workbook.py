@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
@@ -79,6 +80,12 @@ def cascade(goals: Sequence[GoalOut]) -> list[tuple[int, GoalOut]]:
     return ordered
 
 
+def _text(value: str) -> str:
+    """Text as a worksheet can hold it: the control characters XML 1.0 forbids (a title may
+    carry them; openpyxl refuses the cell) are dropped."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value)
+
+
 def _owner(goal: GoalOut, names: ScorecardNames) -> str:
     if goal.owner_id is not None and goal.owner_id in names.people:
         return names.people[goal.owner_id]
@@ -105,11 +112,11 @@ def scorecard_workbook(goals: Sequence[GoalOut], names: ScorecardNames, at: date
         forecast = status.forecast
         sheet.append(
             [
-                goal.title,
-                titles.get(goal.parent_id, "") if goal.parent_id else "",
-                names.units.get(goal.unit_id, "") if goal.unit_id else "",
-                _owner(goal, names),
-                kpi_name or (goal.kpi or "roll-up of its goals"),
+                _text(goal.title),
+                _text(titles.get(goal.parent_id, "") if goal.parent_id else ""),
+                _text(names.units.get(goal.unit_id, "") if goal.unit_id else ""),
+                _text(_owner(goal, names)),
+                _text(kpi_name or (goal.kpi or "roll-up of its goals")),
                 STATUS_WORDS.get(status.status.value, status.status.value),
                 status.score,
                 status.actual,
@@ -123,7 +130,13 @@ def scorecard_workbook(goals: Sequence[GoalOut], names: ScorecardNames, at: date
             ]
         )
         row = sheet.max_row
-        sheet.cell(row, 1).alignment = Alignment(indent=depth)
+        for cell in sheet[row]:
+            # A name is never a formula: "=HYPERLINK(…)" as a goal title stays text.
+            if cell.data_type == "f":
+                cell.data_type = "s"
+        sheet.cell(row, 1).alignment = Alignment(
+            indent=min(depth, 250)
+        )  # Excel indents 250 at most
         sheet.cell(row, 7).number_format = "0%"
         for column in (8, 9, 10, 13):
             sheet.cell(row, column).number_format = "#,##0.##"
