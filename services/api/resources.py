@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from northstar.auth.policy import Resource
@@ -181,22 +181,25 @@ async def channel_in_path(request: Request, session: AsyncSession) -> Sequence[R
     return [resource]
 
 
-async def subscription_in_path(request: Request, session: AsyncSession) -> Sequence[Resource]:
-    subscription_id = _path_id(request, "subscription_id")
-    channel_id = await session.scalar(_SUBSCRIPTION_CHANNEL, {"id": subscription_id})
-    resource = await _channel(session, channel_id)
+async def _in_channel_path(
+    request: Request, session: AsyncSession, name: str, query: TextClause, noun: str
+) -> Sequence[Resource]:
+    """A subscription or digest decides as the channel it belongs to."""
+    item_id = _path_id(request, name)
+    resource = await _channel(session, await session.scalar(query, {"id": item_id}))
     if resource is None:
-        raise Problem(404, f"There is no subscription with id {subscription_id}.")
+        raise Problem(404, f"There is no {noun} with id {item_id}.")
     return [resource]
+
+
+async def subscription_in_path(request: Request, session: AsyncSession) -> Sequence[Resource]:
+    return await _in_channel_path(
+        request, session, "subscription_id", _SUBSCRIPTION_CHANNEL, "subscription"
+    )
 
 
 async def digest_in_path(request: Request, session: AsyncSession) -> Sequence[Resource]:
-    digest_id = _path_id(request, "digest_id")
-    channel_id = await session.scalar(_DIGEST_CHANNEL, {"id": digest_id})
-    resource = await _channel(session, channel_id)
-    if resource is None:
-        raise Problem(404, f"There is no digest with id {digest_id}.")
-    return [resource]
+    return await _in_channel_path(request, session, "digest_id", _DIGEST_CHANNEL, "digest")
 
 
 async def person_in_path(request: Request, session: AsyncSession) -> Sequence[Resource]:
