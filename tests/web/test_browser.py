@@ -560,6 +560,7 @@ def test_an_editor_adds_a_sql_source_previews_saves_and_runs_it_and_its_goal_mov
     assert "succeeded" in shown["runLog"]
     assert not shown["secretShown"]
     assert shown["violations"] == []
+    assert shown["keptQuery"].startswith("SELECT resolved_at")
     with _api(demo) as api:
         deadline = time.monotonic() + 30
         while True:
@@ -567,7 +568,16 @@ def test_an_editor_adds_a_sql_source_previews_saves_and_runs_it_and_its_goal_mov
             if status["actual"] == 15.0 or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
+        # Changed, paused and deleted from the page: the source is gone, its value stays.
+        names = {s["name"] for s in api.get("/v1/sources").json()["items"]}
+        assert "shop-tickets" not in names
+        audit = api.get("/v1/audit", params={"resource": "source", "limit": 50}).json()["items"]
     assert status["actual"] == 15.0, status
+    changes = [a["changes"] for a in audit if a["action"] == "update"]
+    assert {"every": "PT2H"} in [c["schedule"][1] for c in changes if "schedule" in c], changes
+    assert [False] == [c["enabled"][1] for c in changes if "enabled" in c], changes
+    # The change kept the stored connection and query (only the schedule moved).
+    assert not any("connection_host" in c or "query" in c for c in changes), changes
 
 
 def test_owners_are_people_every_viewer_sees_by_the_same_name(demo: DemoStack) -> None:

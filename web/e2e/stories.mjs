@@ -761,7 +761,30 @@ async function sources(browser) {
   const runLog = await log.innerText();
   violations.push(...(await axe(page, "sources (run log)")));
   const mainText = await page.locator("main").innerText();
-  return { summary, previewRows, runLog, secretShown: mainText.includes(env("SHOP_SECRET")), violations };
+  // Change it (the stored connection kept), pause it, delete it.
+  const name = env("SOURCE_NAME");
+  await row.getByRole("button", { name: `Change ${name}` }).click();
+  const change = page.getByRole("form", { name: `Change source ${name}` });
+  const keptQuery = await change.getByLabel("Query").inputValue();
+  await change.getByLabel("Every (ISO-8601) or cron").fill("PT2H");
+  violations.push(...(await axe(page, "sources (change)")));
+  if (process.env.SHOTS) await shot(page, process.env.SHOTS, "source-change", page.locator("main"));
+  await change.getByRole("button", { name: "Save changes" }).click();
+  await change.waitFor({ state: "detached" });
+  await row.getByRole("cell", { name: "every PT2H" }).waitFor();
+  await row.getByRole("button", { name: `Pause ${name}` }).click();
+  await row.getByTestId(`health-${name}`).filter({ hasText: "paused" }).waitFor();
+  await row.getByRole("button", { name: `Delete ${name}` }).click();
+  await row.getByRole("button", { name: "Delete source" }).click();
+  await row.waitFor({ state: "detached" });
+  return {
+    summary,
+    previewRows,
+    runLog,
+    keptQuery,
+    secretShown: mainText.includes(env("SHOP_SECRET")),
+    violations,
+  };
 }
 
 /** A PNG of one part of the page (or the whole page), for a person to look at. */
