@@ -257,7 +257,48 @@ async function admin(browser) {
   await invited.getByRole("navigation", { name: "Main" }).waitFor();
   const signedInAs = await invited.getByTestId("signed-in-as").innerText();
   const fragment = new URL(invited.url()).hash;
-  return { invitation, refused, signedInAs, fragment, violations };
+
+  // Single sign-on: add a provider (a role mapping with a mistake first), disable it,
+  // enable it, remove it.
+  const sso = page.getByRole("form", { name: "New identity provider" });
+  await sso.getByLabel(/^Name/).fill(env("PROVIDER_NAME"));
+  await sso.getByLabel("Issuer URL").fill(env("PROVIDER_ISSUER"));
+  await sso.getByLabel("Client ID").fill("northstar");
+  await sso.getByLabel(/^Client secret/).fill("a client secret");
+  await sso.getByLabel(/^Allowed email domains/).fill("northstar.example, example.org");
+  await sso.getByLabel(/^Claim/).fill("groups");
+  await sso.getByLabel("Value=role, one per line").fill("northstar-admins=admin\nsales=boss");
+  await sso.getByRole("button", { name: "Add identity provider" }).click();
+  const mappingProblem = await sso.getByRole("alert").innerText();
+  await sso.getByLabel("Value=role, one per line").fill("northstar-admins=admin\nsales=editor");
+  await sso.getByRole("button", { name: "Add identity provider" }).click();
+  const added = await sso.getByRole("status").innerText();
+  const providers = page.getByRole("region", { name: "Identity providers" });
+  const redirect = await providers.getByTestId(`redirect-${env("PROVIDER_NAME")}`).innerText();
+  violations.push(...(await axe(page, "administration (single sign-on)")));
+  if (process.env.SHOTS)
+    await shot(page, process.env.SHOTS, "single-sign-on", page.locator("section").filter({ has: providers }));
+  const offered = async () =>
+    page.evaluate(async () => (await (await fetch("/v1/auth/providers")).json()).map((p) => p.name));
+  const offeredAdded = await offered();
+  await providers.getByRole("button", { name: `Disable ${env("PROVIDER_NAME")}` }).click();
+  await providers.getByRole("button", { name: `Enable ${env("PROVIDER_NAME")}` }).waitFor();
+  const offeredDisabled = await offered();
+  await providers.getByRole("button", { name: `Remove ${env("PROVIDER_NAME")}` }).click();
+  await providers.getByRole("button", { name: "Remove provider" }).click();
+  await page.getByText("No identity provider: people sign in with a password.").waitFor();
+  return {
+    invitation,
+    refused,
+    signedInAs,
+    fragment,
+    mappingProblem,
+    added,
+    redirect,
+    offeredAdded,
+    offeredDisabled,
+    violations,
+  };
 }
 
 async function viewer(browser) {
