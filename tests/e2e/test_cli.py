@@ -452,7 +452,12 @@ def test_status_watch_into_a_pipe_prints_each_refresh_and_stops_cleanly_on_ctrl_
     )
     seen: list[str] = []
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in watch.stdout or ()], daemon=True).start()
+
+    def pump() -> None:
+        for line in watch.stdout or ():
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
 
     def read_until(text: str) -> None:
         deadline = time.monotonic() + 30
