@@ -10,6 +10,7 @@ import {
   useCallback,
   useEffect,
   useMemo,
+  useLayoutEffect,
   useRef,
   useState,
 } from "react";
@@ -318,8 +319,8 @@ function Scorecard({
  * scroll box of their own; shorter ones draw every row in the page, as before.
  */
 export const WINDOWED_FROM = 100;
-/** A row's height before it is measured (one line of title and its unit). */
-const ROW_ESTIMATE_PX = 57;
+/** A row's height before it is measured (between a one-line and a two-line title cell). */
+const ROW_ESTIMATE_PX = 45;
 /** Rows drawn above and below the visible ones, so a quick scroll shows no gap. */
 const OVERSCAN = 8;
 
@@ -347,6 +348,13 @@ function GoalTable({
   const windowed = rows.length > WINDOWED_FROM;
   const scroller = useRef<HTMLDivElement>(null);
   const body = useRef<HTMLTableSectionElement>(null);
+  const head = useRef<HTMLTableSectionElement>(null);
+  // The column heads sit in the scroll box above the rows (sticky): rows start below them.
+  const [headHeight, setHeadHeight] = useState(0);
+  useLayoutEffect(() => {
+    const height = head.current?.offsetHeight ?? 0;
+    if (height !== headHeight) setHeadHeight(height);
+  });
   const [active, setActive] = useState<number | null>(null);
   const pendingFocus = useRef<number | null>(null);
   const rangeExtractor = useCallback(
@@ -366,10 +374,27 @@ function GoalTable({
     getScrollElement: () => scroller.current,
     estimateSize: () => ROW_ESTIMATE_PX,
     overscan: OVERSCAN,
+    scrollMargin: headHeight,
+    scrollPaddingStart: headHeight,
     rangeExtractor,
     getItemKey: (index) => rows[index]!.goal.id,
     // Rows for the first paint, before the scroll box has been measured.
     initialRect: { width: 0, height: typeof window === "undefined" ? 800 : window.innerHeight },
+  });
+
+  // Scrolled to the very end, the box stays there while the rows just drawn are measured
+  // (taller or shorter than estimated); elsewhere a row above the view measured at another
+  // height moves the view by the difference, so what is on screen stays put.
+  const pinnedToEnd = useRef(false);
+  virtualizer.shouldAdjustScrollPositionOnItemSizeChange = (item, _delta, instance) =>
+    !pinnedToEnd.current && item.start < (instance.scrollOffset ?? 0);
+  function onScroll() {
+    const box = scroller.current;
+    if (box) pinnedToEnd.current = box.scrollTop + box.clientHeight >= box.scrollHeight - 1;
+  }
+  useLayoutEffect(() => {
+    const box = scroller.current;
+    if (windowed && box && pinnedToEnd.current) box.scrollTop = box.scrollHeight;
   });
 
   // Move focus to a row once it is drawn (it may be drawn by this very render).
@@ -424,7 +449,7 @@ function GoalTable({
     ? virtualizer.getVirtualItems()
     : rows.map((_, index) => ({ index, start: 0, end: 0 }));
   const body_rows: ReactNode[] = [];
-  let offset = 0;
+  let offset = headHeight;
   for (const item of drawn) {
     if (windowed && item.start > offset)
       body_rows.push(<Spacer key={`gap-${item.index}`} height={item.start - offset} />);
@@ -444,21 +469,22 @@ function GoalTable({
     );
     offset = item.end;
   }
-  if (windowed && virtualizer.getTotalSize() > offset)
-    body_rows.push(<Spacer key="gap-end" height={virtualizer.getTotalSize() - offset} />);
+  const end = headHeight + virtualizer.getTotalSize();
+  if (windowed && end > offset) body_rows.push(<Spacer key="gap-end" height={end - offset} />);
 
   return (
     <section className="scorecard-group" aria-label={title || "Goals"}>
       {title && <h2>{title}</h2>}
       <div
         ref={scroller}
+        onScroll={windowed ? onScroll : undefined}
         className={windowed ? "table-scroll windowed" : "table-scroll"}
         tabIndex={0}
         role="region"
         aria-label={title ? `Goals of ${title}` : "Goals"}
       >
         <table className="scorecard" aria-rowcount={rows.length + 1} data-windowed={windowed || undefined}>
-          <thead>
+          <thead ref={head}>
             <tr aria-rowindex={1}>
               <th scope="col">Goal</th>
               <th scope="col">Status</th>
