@@ -318,7 +318,7 @@ function Scorecard({
  * Tables longer than this draw only the rows on screen (and a few either side) inside a
  * scroll box of their own; shorter ones draw every row in the page, as before.
  */
-export const WINDOWED_FROM = 100;
+const WINDOWED_FROM = 100;
 /** A row's height before it is measured (between a one-line and a two-line title cell). */
 const ROW_ESTIMATE_PX = 45;
 /** Rows drawn above and below the visible ones, so a quick scroll shows no gap. */
@@ -448,13 +448,13 @@ function GoalTable({
   const drawn: { index: number; start: number; end: number }[] = windowed
     ? virtualizer.getVirtualItems()
     : rows.map((_, index) => ({ index, start: 0, end: 0 }));
-  const body_rows: ReactNode[] = [];
+  const bodyRows: ReactNode[] = [];
   let offset = headHeight;
   for (const item of drawn) {
     if (windowed && item.start > offset)
-      body_rows.push(<Spacer key={`gap-${item.index}`} height={item.start - offset} />);
+      bodyRows.push(<Spacer key={`gap-${item.index}`} height={item.start - offset} />);
     const row = rows[item.index]!;
-    body_rows.push(
+    bodyRows.push(
       <GoalRow
         key={row.goal.id}
         index={item.index}
@@ -470,7 +470,7 @@ function GoalTable({
     offset = item.end;
   }
   const end = headHeight + virtualizer.getTotalSize();
-  if (windowed && end > offset) body_rows.push(<Spacer key="gap-end" height={end - offset} />);
+  if (windowed && end > offset) bodyRows.push(<Spacer key="gap-end" height={end - offset} />);
 
   return (
     <section className="scorecard-group" aria-label={title || "Goals"}>
@@ -499,7 +499,7 @@ function GoalTable({
             </tr>
           </thead>
           <tbody ref={body} onKeyDown={onKeyDown} onFocus={onFocus}>
-            {body_rows}
+            {bodyRows}
           </tbody>
         </table>
       </div>
