@@ -80,7 +80,7 @@ async def _run(infra: Infrastructure, args: argparse.Namespace) -> list[Row]:
         elif name == "people":
             rows += await people.run(infra)
         elif name == "web":
-            rows += await web.run(infra, goals=args.web_goals)
+            rows += await web.run(infra, goals=args.web_goals, dist=args.web_dist)
         elif name == "analysis":
             rows += await analysis.run(infra, events=args.analysis_events, kpis=args.analysis_kpis)
         elif name == "goals-as-code":
@@ -107,6 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--e2e-seconds", type=float, default=30)
     parser.add_argument("--api-events", type=int, default=10_000_000)
     parser.add_argument("--web-goals", type=int, default=1000, help="goals of the big scorecard")
+    parser.add_argument(
+        "--web-dist",
+        type=Path,
+        default=None,
+        help="serve this built web app instead of web/dist (another tree's, to compare)",
+    )
     parser.add_argument("--analysis-events", type=int, default=10_000_000)
     parser.add_argument("--analysis-kpis", type=int, default=1000)
     args = parser.parse_args(argv)

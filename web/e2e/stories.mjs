@@ -869,6 +869,70 @@ async function sso(browser) {
   return { providerLogin, landed, signedInAs, me, visited, violations };
 }
 
+// Issue 29: a scorecard of ROWS goals draws only the rows in view, yet tells assistive
+// technology its real size, and the keyboard reaches every goal: End on a goal's link
+// focuses the last goal, Arrow Up the one before it, Home the first again; a scroll of the
+// box to the bottom draws the last rows. SHOTS: PNGs at the top and at the bottom.
+async function windowed(browser) {
+  const page = await newPage(browser);
+  const dir = process.env.SHOTS;
+  const rows = Number(env("ROWS"));
+  await signIn(page, base, env("EMAIL"), env("PASSWORD"));
+  const table = page.locator("table.scorecard");
+  await table.locator("tbody tr[data-goal-id]").first().waitFor();
+  const drawn = () => table.locator("tbody tr[data-goal-id]").count();
+  const focused = () =>
+    page.evaluate(() => {
+      const row = document.activeElement?.closest("tr[data-goal-id]");
+      return row ? { rowindex: row.getAttribute("aria-rowindex"), title: document.activeElement.textContent } : null;
+    });
+  const summary = await page.getByTestId("scorecard-summary").innerText();
+  const rowcount = await table.getAttribute("aria-rowcount");
+  const drawnAtTop = await drawn();
+  const firstRowindex = await table.locator("tbody tr[data-goal-id]").first().getAttribute("aria-rowindex");
+  if (dir) await shot(page, dir, "windowed-top");
+  const violations = await axe(page, "scorecard (1,000 goals)");
+
+  await table.locator("tbody tr[data-goal-id] a").first().focus();
+  await page.keyboard.press("ArrowDown");
+  const afterArrowDown = await focused();
+  await page.keyboard.press("End");
+  await page.waitForFunction(
+    (n) => document.activeElement?.closest("tr")?.getAttribute("aria-rowindex") === String(n + 1),
+    rows,
+  );
+  const afterEnd = await focused();
+  const drawnAtEnd = await drawn();
+  await page.keyboard.press("ArrowUp");
+  const afterArrowUp = await focused();
+  if (dir) await shot(page, dir, "windowed-bottom");
+  violations.push(...(await axe(page, "scorecard (1,000 goals, at the bottom)")));
+  await page.keyboard.press("Home");
+  await page.waitForFunction(() => document.activeElement?.closest("tr")?.getAttribute("aria-rowindex") === "2");
+  const afterHome = await focused();
+
+  // A mouse or scroll-bar user: the box scrolled to the bottom draws the last goal.
+  await page.locator(".table-scroll.windowed").evaluate((box) => {
+    box.scrollTop = box.scrollHeight;
+  });
+  const last = table.locator(`tbody tr[aria-rowindex="${rows + 1}"]`);
+  await last.waitFor();
+  const lastAfterScroll = await last.locator("a").innerText();
+  return {
+    summary,
+    rowcount,
+    drawnAtTop,
+    firstRowindex,
+    afterArrowDown,
+    afterEnd,
+    drawnAtEnd,
+    afterArrowUp,
+    afterHome,
+    lastAfterScroll,
+    violations,
+  };
+}
+
 async function shot(page, dir, name, locator) {
   await (locator ?? page).screenshot({ path: `${dir}/${name}.png` });
 }
@@ -884,6 +948,7 @@ const STORIES = {
   rollup,
   sso,
   sources,
+  windowed,
 };
 const story = STORIES[process.argv[2]];
 if (!story) {
