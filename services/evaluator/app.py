@@ -62,7 +62,12 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
         on_outbox=relay.nudge,
         after_sweep=housekeeping.run,
     )
-    loop = EvaluatorLoop(settings, engine, after_store=evaluation.after_store)
+    loop = EvaluatorLoop(
+        settings,
+        engine,
+        after_store=evaluation.after_store,
+        judge_requested=evaluation.judge_requested,
+    )
     watcher = LagWatcher(loop, interval=settings.lag_interval_seconds)
     pipeline = PipelineHealth(
         loop,

@@ -39,6 +39,11 @@ class EvaluatorSettings(
     # Group membership: how fast a dead member's partitions move to the others.
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1000)
     consumer_heartbeat_interval_ms: int = Field(default=2_000, ge=100)
+    # With more than one replica, a goal is judged by the replica owning its tree; the
+    # judgements other replicas request of this one are done with each batch, and at
+    # most this long after being requested when no batch came (services/evaluator/
+    # ownership.py).
+    judge_request_interval_ms: int = Field(default=100, ge=10, le=10_000)
     # Seconds between time-driven re-evaluations of every active goal (SPEC §2).
     evaluation_interval: float = Field(default=60, gt=0)
     # Retention of bookkeeping tables (see services/evaluator/housekeeping.py).

@@ -1,8 +1,11 @@
 """Goal evaluation inside the evaluator: after every stored batch, and on a timer.
 
 After a batch: only the goals whose KPIs read a metric that received new events (and
-whose period overlaps them) are evaluated, in the batch's transaction, so a committed
-offset always means "stored and judged".
+whose period overlaps them) are evaluated, in the batch's transaction. With more than
+one replica, a replica judges there only the goals whose tree it owns and durably
+requests the others' judgement from their owners (`services.evaluator.ownership`), so a
+committed offset means "stored, and judged or its judgement requested"; the requests
+of its own partitions are judged with its batch, or on a short timer when idle.
 
 On the timer (`NORTHSTAR_EVALUATION_INTERVAL`): every active goal is re-evaluated,
 because pace moves with time even when no event arrives, with its forecast refitted (a
@@ -32,6 +35,7 @@ from northstar.evaluation.judge import GoalJudge, Judgement
 from northstar.rollups.writer import TouchedMetric
 from northstar.telemetry import EVALUATOR_ERRORS
 from services.evaluator.consumer import AfterCommit
+from services.evaluator.ownership import Assignment, GoalOwnership
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +67,7 @@ class GoalEvaluationStep:
         self._after_sweep = after_sweep
         self.judge = GoalJudge()
         self.anomalies = AnomalyChecks()
+        self.ownership = GoalOwnership()
 
     async def _evaluate(
         self,
@@ -77,12 +82,34 @@ class GoalEvaluationStep:
         return self._after_commit(judgement)
 
     async def after_store(
-        self, conn: AsyncConnection, touched: Sequence[TouchedMetric], now: datetime
+        self,
+        conn: AsyncConnection,
+        touched: Sequence[TouchedMetric],
+        now: datetime,
+        assignment: Assignment | None,
     ) -> AfterCommit | None:
+        """In the batch's transaction: judge the goals the batch touched that this
+        replica owns, with the ones other replicas asked of it; request the rest from
+        their owners. Without an assignment (none known yet), judge every touched goal."""
         goal_ids = await self.judge.goals.affected_goals(
             conn, [(t.metric, t.first, t.last) for t in touched]
         )
+        if assignment is not None:
+            goal_ids = await self.ownership.route(conn, goal_ids, assignment)
+            requested = await self.ownership.take(conn, assignment)
+            if requested:
+                goal_ids = sorted({*goal_ids, *requested})
         # Forecasts are fitted by the sweep; a batch keeps the goals' stored ones.
+        return await self._evaluate(conn, goal_ids, now, forecasts=False)
+
+    async def judge_requested(
+        self, conn: AsyncConnection, assignment: Assignment, now: datetime
+    ) -> AfterCommit | None:
+        """In a transaction of its own: judge the goals other replicas asked of this one
+        (the requests of the partitions it holds), deleting the requests."""
+        goal_ids = await self.ownership.take(conn, assignment)
+        if not goal_ids:
+            return None
         return await self._evaluate(conn, goal_ids, now, forecasts=False)
 
     def _after_commit(self, judgement: Judgement) -> AfterCommit | None:
