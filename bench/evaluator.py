@@ -13,8 +13,8 @@ spent waiting for a lock held by another (`pg_stat_activity.wait_event_type = 'L
 sampled every 10 ms and summed over the sessions: seconds of waiting), and the events
 stored per CPU-second of the evaluator processes (psutil `cpu_times`, user + system,
 from when they are ready until the backlog is stored and no judgement requested of a
-goal's owner is left). The 2- and 4-replica rows give
-each figure against the 1-replica run's.
+goal's owner is left). The 2- and 4-replica rows give each figure against the
+1-replica run's.
 """
 
 from __future__ import annotations
