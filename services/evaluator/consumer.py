@@ -3,8 +3,8 @@
     poll → decode → prepare (summarise) → store and evaluate (one transaction)
          → commit offsets → side effects
 
-and beside it, on a short timer, the judgements other replicas requested of this one
-when no batch has done them lately (`_judge_requested_forever`; the rule of one owner
+and beside it the judgements other replicas requested of this one, when they notify
+it and no batch has done them since (`_judge_requested_forever`; the rule of one owner
 per goal tree is in `services/evaluator/ownership.py`).
 
 Each step is a method below, named after the step (`_poll`, `_decode_into`,
@@ -72,7 +72,7 @@ from northstar.telemetry import (
     EVALUATOR_REFUSED,
 )
 from services.evaluator.decode import Batch, DeadLetter, Record, refused_letters
-from services.evaluator.ownership import Assignment
+from services.evaluator.ownership import Assignment, JudgeRequestSignal
 from services.evaluator.settings import EvaluatorSettings
 
 log = logging.getLogger(__name__)
@@ -149,9 +149,15 @@ class _Stored:
 class _WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
     """Partitions are only given up once the batch in flight has committed."""
 
-    def __init__(self, lock: asyncio.Lock, on_revoked: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        lock: asyncio.Lock,
+        on_revoked: Callable[[], None],
+        on_assigned: Callable[[], None],
+    ) -> None:
         self._lock = lock
         self._on_revoked = on_revoked
+        self._on_assigned = on_assigned
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         self._on_revoked()
@@ -161,6 +167,7 @@ class _WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
             )
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._on_assigned()
         log.info(
             "partitions assigned", extra={"partitions": sorted(tp.partition for tp in assigned)}
         )
@@ -174,11 +181,13 @@ class EvaluatorLoop:
         *,
         after_store: AfterStore | None = None,
         judge_requested: JudgeRequested | None = None,
+        signal: JudgeRequestSignal | None = None,
     ) -> None:
         self._settings = settings
         self._engine = engine
         self._after_store = after_store
         self._judge_requested = judge_requested
+        self._signal = signal
         # When the requests of this replica's partitions were last judged (monotonic).
         self._requests_judged_at = 0.0
         self._bounds = settings.event_bounds()
@@ -268,7 +277,7 @@ class EvaluatorLoop:
                 await ensure_topics(self._settings)
                 consumer.subscribe(
                     [self._topics.events],
-                    listener=_WaitForBatch(self._in_flight, self._revoked),
+                    listener=_WaitForBatch(self._in_flight, self._revoked, self._assigned),
                 )
                 await consumer.start()
                 await dlq.start()
@@ -317,23 +326,35 @@ class EvaluatorLoop:
         return Assignment(len(partitions), mine)
 
     async def _judge_requested_forever(self) -> None:
-        """Judge what other replicas requested of this one, when no batch has done it for
-        `judge_request_interval_ms` (an idle replica, or one between rebalances). Runs
-        under the batch lock, so it never overlaps this replica's batch or a rebalance."""
+        """Judge what other replicas requested of this one: when they notify it (unless
+        the notification was only for other partitions), and, in case a notification
+        was lost, when no batch has done it for `judge_request_poll_ms`. Runs under the
+        batch lock, so it never overlaps this replica's batch or a rebalance."""
         if self._judge_requested is None:
             return
-        interval = self._settings.judge_request_interval_ms / 1000
-        delay = interval
+        poll = self._settings.judge_request_poll_ms / 1000
+        delay = poll
         while not self._stopping.is_set():
-            await self._sleep(delay)
-            delay = interval
-            if time.monotonic() - self._requests_judged_at < interval:
-                continue
+            signalled = False
+            if self._signal is None:
+                await self._sleep(delay)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._signal.wake.wait(), delay)
+                signalled = self._signal.wake.is_set()
+            delay = poll
             after: AfterCommit | None = None
             async with self._in_flight:
                 assignment = self._assignment()
-                if assignment is None:
-                    continue
+                if signalled:
+                    # Cleared even with no assignment (a rebalance): the next assignment
+                    # signals again, and the poll backs it up.
+                    assert self._signal is not None
+                    mine = assignment.mine if assignment is not None else frozenset()
+                    if not self._signal.take(mine) or assignment is None:
+                        continue
+                elif assignment is None or time.monotonic() - self._requests_judged_at < poll:
+                    continue  # not assigned, or a batch judged them lately
                 try:
                     async with self._engine.begin() as conn:
                         after = await self._judge_requested(conn, assignment, datetime.now(UTC))
@@ -352,6 +373,11 @@ class EvaluatorLoop:
 
     def _revoked(self) -> None:
         self._generation += 1
+
+    def _assigned(self) -> None:
+        # Requests of the partitions just taken over may be waiting.
+        if self._signal is not None:
+            self._signal.everything()
 
     async def _poll(self) -> tuple[int, Batch | None]:
         """Step 1: the next records, decoded (step 2), with the generation they were

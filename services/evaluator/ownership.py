@@ -14,10 +14,14 @@ A batch's transaction therefore splits the goals its events touched (`route`):
   them never waits on another replica.
 So a committed offset means "stored, and its goals judged or their judgement durably
 requested". Each replica deletes the requests of the partitions it holds and judges
-their goals in one transaction (`take`): in every batch's transaction, and on a short
-timer when no batch did it lately (`NORTHSTAR_JUDGE_REQUEST_INTERVAL_MS`). A crash
-rolls the delete back, and after a rebalance the partition's new holder finds the rows
-(they are in the database, not in the replica).
+their goals in one transaction (`take`): in every batch's transaction, and, when no
+batch did it since, as soon as a requester says so. The requester says so after its
+commit with `NOTIFY northstar_judge_requests, '<partitions>'`; every replica LISTENs on
+a connection of its own (`JudgeRequestSignal`), so an idle replica costs nothing while
+nothing is requested. A lost signal (a notify that failed, a listening connection being
+re-made) is covered by a slow poll (`NORTHSTAR_JUDGE_REQUEST_POLL_MS`). A crash rolls
+the delete back, and after a rebalance the partition's new holder finds the rows (they
+are in the database, not in the replica).
 
 The owner's transaction reads the events of the requester: the request row and the
 events were committed together, and the owner's reads of KPI values come after the
@@ -33,14 +37,24 @@ replicas that have gone.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from northstar.db.engine import driver
+from northstar.db.engine import driver, plain_url
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "northstar_judge_requests"
+"""The PostgreSQL notification channel: the payload names the owner partitions, by comma."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +104,11 @@ class GoalOwnership:
 
     async def route(
         self, conn: AsyncConnection, goal_ids: Sequence[uuid.UUID], assignment: Assignment
-    ) -> list[uuid.UUID]:
+    ) -> tuple[list[uuid.UUID], set[int]]:
         """The goals of `goal_ids` this replica owns; a judge request is inserted for each
-        of the others."""
+        of the others, and their owner partitions are answered (to notify)."""
         if not goal_ids or assignment.owns_all:
-            return list(goal_ids)
+            return list(goal_ids), set()
         raw = await driver(conn)
         mine: list[uuid.UUID] = []
         owners: list[int] = []
@@ -108,7 +122,7 @@ class GoalOwnership:
                 others.append(row["goal_id"])
         if others:
             await raw.execute(_REQUEST, owners, others)
-        return sorted(mine)
+        return sorted(mine), set(owners)
 
     async def take(self, conn: AsyncConnection, assignment: Assignment) -> list[uuid.UUID]:
         """Delete the judge requests of the partitions this replica holds and answer their
@@ -116,3 +130,83 @@ class GoalOwnership:
         raw = await driver(conn)
         rows = await raw.fetch(_TAKE, sorted(assignment.mine))
         return sorted({row["goal_id"] for row in rows})
+
+
+async def notify(engine: AsyncEngine, partitions: set[int]) -> None:
+    """Tell the replicas holding `partitions` that judgements were requested of them
+    (after the requests' transaction committed: a notification inside it would make
+    every notifying batch's commit queue on PostgreSQL's one notification lock)."""
+    async with engine.connect() as conn:
+        await conn.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": CHANNEL, "payload": ",".join(map(str, sorted(partitions)))},
+        )
+        await conn.commit()
+
+
+class JudgeRequestSignal:
+    """LISTENs for judge requests on a PostgreSQL connection of its own; `wake` is set
+    when requests for a partition may be waiting (`pending`: the partitions notified,
+    or None when anything may be: at start and after the connection was re-made)."""
+
+    def __init__(self, database_url: str, *, application_name: str) -> None:
+        self._url = plain_url(database_url)
+        self._application_name = application_name
+        self.wake = asyncio.Event()
+        self.pending: set[int] | None = None
+        self.listening = False
+
+    def take(self, mine: frozenset[int]) -> bool:
+        """Whether requests of `mine` may be waiting; forgets what was notified."""
+        pending, self.pending = self.pending, set()
+        self.wake.clear()
+        return pending is None or bool(pending & mine)
+
+    def everything(self) -> None:
+        """Anything may be waiting (the partitions assigned changed)."""
+        self.pending = None
+        self.wake.set()
+
+    def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        if self.pending is not None:
+            self.pending.update(int(p) for p in payload.split(",") if p)
+        self.wake.set()
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Listen until `stopping`, re-making the connection when it is lost."""
+        delay = 0.5
+        while not stopping.is_set():
+            try:
+                conn = await asyncpg.connect(
+                    self._url,
+                    timeout=5,
+                    server_settings={"application_name": self._application_name},
+                )
+            except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+                log.warning(
+                    "cannot listen for judge requests; retrying",
+                    extra={"error": repr(error), "retry_in_s": delay},
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), delay)
+                delay = min(delay * 2, 10.0)
+                continue
+            delay = 0.5
+            lost = asyncio.Event()
+            conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
+            try:
+                await conn.add_listener(CHANNEL, self._notified)
+                self.listening = True
+                self.everything()  # requested while nobody listened
+                waits = [asyncio.create_task(stopping.wait()), asyncio.create_task(lost.wait())]
+                try:
+                    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for wait in waits:
+                        wait.cancel()
+            except (OSError, asyncpg.PostgresError) as error:
+                log.warning("listening for judge requests failed", extra={"error": repr(error)})
+            finally:
+                self.listening = False
+                with contextlib.suppress(Exception):
+                    await conn.close(timeout=2)

@@ -35,7 +35,7 @@ from northstar.evaluation.judge import GoalJudge, Judgement
 from northstar.rollups.writer import TouchedMetric
 from northstar.telemetry import EVALUATOR_ERRORS
 from services.evaluator.consumer import AfterCommit
-from services.evaluator.ownership import Assignment, GoalOwnership
+from services.evaluator.ownership import Assignment, GoalOwnership, notify
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +77,10 @@ class GoalEvaluationStep:
         *,
         forecasts: bool,
         fits: FitBudget = UNLIMITED,
+        requested_of: frozenset[int] = frozenset(),
     ) -> AfterCommit | None:
         judgement = await self.judge.judge(conn, goal_ids, now, forecasts=forecasts, fits=fits)
-        return self._after_commit(judgement)
+        return self._after_commit(judgement, requested_of)
 
     async def after_store(
         self,
@@ -94,13 +95,16 @@ class GoalEvaluationStep:
         goal_ids = await self.judge.goals.affected_goals(
             conn, [(t.metric, t.first, t.last) for t in touched]
         )
+        requested_of: set[int] = set()
         if assignment is not None:
-            goal_ids = await self.ownership.route(conn, goal_ids, assignment)
+            goal_ids, requested_of = await self.ownership.route(conn, goal_ids, assignment)
             requested = await self.ownership.take(conn, assignment)
             if requested:
                 goal_ids = sorted({*goal_ids, *requested})
         # Forecasts are fitted by the sweep; a batch keeps the goals' stored ones.
-        return await self._evaluate(conn, goal_ids, now, forecasts=False)
+        return await self._evaluate(
+            conn, goal_ids, now, forecasts=False, requested_of=frozenset(requested_of)
+        )
 
     async def judge_requested(
         self, conn: AsyncConnection, assignment: Assignment, now: datetime
@@ -112,13 +116,24 @@ class GoalEvaluationStep:
             return None
         return await self._evaluate(conn, goal_ids, now, forecasts=False)
 
-    def _after_commit(self, judgement: Judgement) -> AfterCommit | None:
+    def _after_commit(
+        self, judgement: Judgement, requested_of: frozenset[int] = frozenset()
+    ) -> AfterCommit | None:
+        """What to do once the transaction committed: tell the owners of `requested_of`
+        that judgements were requested of them, log the changes, nudge the relay."""
         changed = [o for o in judgement.outcomes if o.changed]
         changes = judgement.alert_changes
-        if not changed and not changes:
+        if not changed and not changes and not requested_of:
             return None
 
         async def after() -> None:
+            if requested_of:
+                try:
+                    await notify(self._engine, set(requested_of))
+                except Exception:
+                    # The requests are stored: the owners' next batch or poll finds them.
+                    EVALUATOR_ERRORS.labels(stage="judge_request_notify").inc()
+                    log.exception("notifying judge requests failed")
             for outcome in changed:
                 log.info(
                     "goal status changed",

@@ -163,7 +163,11 @@ async def test_two_replicas_judge_each_goal_tree_on_its_owner_only(
     replica are all judged, and every goal reads every event, including a goal whose
     only series is stored by the other replica."""
     # No timed sweep during the test: it judges every goal, on whichever replica.
-    replicas, owned = await _two_replicas(start_service, {"NORTHSTAR_EVALUATION_INTERVAL": "3600"})
+    replicas, owned = await _two_replicas(
+        start_service,
+        # No poll: requests are judged on notifications and with batches.
+        {"NORTHSTAR_EVALUATION_INTERVAL": "3600", "NORTHSTAR_JUDGE_REQUEST_POLL_MS": "60000"},
+    )
     signups = partition_of(
         series_key("signups", canonical_dimensions({"region": "eu"})), PARTITIONS
     )
