@@ -143,8 +143,11 @@ async def _requests_judged(database_url: str) -> bool:
 
 REPLICAS = (1, 2, 4)
 LOCK_SAMPLE_S = 0.01
+# Keyed by what is waited for (`wait_event`: a row's `tuple` or `transactionid`, a
+# relation's `extend`, …) and the start of the statement.
 _LOCK_WAITERS = """
-SELECT regexp_replace(left(query, 60), '\\s+', ' ', 'g') AS query FROM pg_stat_activity
+SELECT wait_event || ': ' || regexp_replace(left(query, 60), '\\s+', ' ', 'g') AS query
+FROM pg_stat_activity
 WHERE datname = $1 AND wait_event_type = 'Lock' AND application_name LIKE 'northstar-evaluator%'
 """
 

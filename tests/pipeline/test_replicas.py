@@ -1,14 +1,16 @@
-"""Two evaluator replicas consuming one backlog never write the same rollup row
-(issue 28): every series is keyed to one partition, so the replica owning the partition
-is the only one folding the series' rows, and a metric's activity counters are kept per
-shard (partition), one writer each.
+"""Two evaluator replicas consuming one backlog never write the same rollup row, and
+never judge the same goal (issue 28): every series is keyed to one partition, so the
+replica owning the partition is the only one folding the series' rows; a metric's
+activity counters are kept per shard (partition), one writer each; and every goal tree
+is owned by one partition (`services/evaluator/ownership.py`), so only the replica
+holding it writes the tree's `goal_state` rows, the other requesting the judgement.
 
-The writes are observed from the database itself: a test-only trigger on every rollup
-level and on `metric_activity` logs each row inserted or updated with the writing
+The writes are observed from the database itself: test-only triggers on every rollup
+level, on `metric_activity` and on `goal_state` log each row written with the writing
 session's `application_name`, which names the replica (`NORTHSTAR_INSTANCE_NAME`). The
 partitions each replica was given come from its own log ("partitions assigned"); the
 backlog is produced once both hold their share, so no partition moves while it is
-consumed."""
+consumed. Both halves share one pair of replicas: starting them is most of the time."""
 
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ from northstar.rollups.batch import canonical_dimensions
 from northstar.rollups.levels import LEVELS
 from services.evaluator.ownership import owner_partition
 from tests.conftest import StartService
-from tests.support import eventually, fetchval
+from tests.support import eventually
 
 PARTITIONS = 12  # the events topic's default (KafkaSettings.events_partitions)
 EVENTS = 12_000
@@ -66,68 +68,6 @@ def _assignment(process: ServiceProcess) -> set[int]:
     return {int(p) for p in found[-1].split(",") if p.strip()} if found else set()
 
 
-async def test_two_replicas_never_write_the_same_rollup_row(
-    start_service: StartService, database_url: str, kafka_bootstrap: str, topic_prefix: str
-) -> None:
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute(_LOG_WRITES)
-        for level in LEVELS:
-            await conn.execute(
-                f"CREATE TRIGGER test_log AFTER INSERT OR UPDATE ON {level.table} "
-                "FOR EACH ROW EXECUTE FUNCTION test_log_rollup_write()"
-            )
-    finally:
-        await conn.close()
-
-    replicas, owned = await _two_replicas(start_service)
-    await _produce(_backlog(EVENTS), kafka_bootstrap, topic_prefix)
-    await eventually(
-        lambda: fetchval(database_url, "SELECT count(*) FROM measurements"),
-        lambda n: n == EVENTS,
-        within=90,
-        what=f"{EVENTS} stored",
-    )
-    assert _assignments(replicas) == owned  # no partition moved meanwhile
-
-    conn = await asyncpg.connect(database_url)
-    try:
-        shared = await conn.fetch(
-            "SELECT tbl, metric, bucket, dimensions, salt, shard, "
-            "array_agg(DISTINCT writer) AS writers FROM test_row_writes "
-            "GROUP BY 1, 2, 3, 4, 5, 6 HAVING count(DISTINCT writer) > 1 LIMIT 5"
-        )
-        series_writers = await conn.fetch(
-            "SELECT metric, dimensions::text AS dims, array_agg(DISTINCT writer) AS writers "
-            "FROM test_row_writes WHERE tbl = 'rollup_1m' GROUP BY 1, 2"
-        )
-        activity = await conn.fetch(
-            "SELECT metric, shard, array_agg(DISTINCT writer) AS writers FROM test_row_writes "
-            "WHERE tbl = 'metric_activity' GROUP BY 1, 2"
-        )
-        levels = await conn.fetchval("SELECT count(DISTINCT tbl) FROM test_row_writes")
-    finally:
-        await conn.close()
-
-    assert levels == len(LEVELS) + 1  # every rollup level and the activity were written
-    assert not shared, [dict(r) for r in shared]
-    # Each series was folded by the replica that owns its partition, and both worked.
-    by_writer: dict[str, set[str]] = defaultdict(set)
-    assert len(series_writers) == 3 * 16
-    for row in series_writers:
-        (writer,) = row["writers"]
-        replica = writer.removeprefix("northstar-evaluator/")
-        key = series_key(row["metric"], canonical_dimensions(_loads(row["dims"])))
-        assert partition_of(key, PARTITIONS) in owned[replica], (key, replica, owned)
-        by_writer[replica].add(row["metric"])
-    assert set(by_writer) == {"a", "b"}
-    # Rows of one metric were written by both replicas, each its own series' rows.
-    assert by_writer["a"] & by_writer["b"]
-    for row in activity:
-        (writer,) = row["writers"]
-        assert row["shard"] in owned[writer.removeprefix("northstar-evaluator/")]
-
-
 _LOG_JUDGEMENTS = """
 CREATE TABLE test_state_writes (goal_id uuid, writer text);
 CREATE FUNCTION test_log_state_write() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -154,14 +94,25 @@ def _owned_by(partitions: set[int]) -> uuid.UUID:
             return goal_id
 
 
-async def test_two_replicas_judge_each_goal_tree_on_its_owner_only(
+async def test_two_replicas_never_write_the_same_rollup_row_nor_judge_one_goal(
     start_service: StartService, database_url: str, kafka_bootstrap: str, topic_prefix: str
 ) -> None:
-    """Both replicas store events of every metric, so without owners both judge every
-    goal (taking turns on its `goal_state` row). With owners, each goal's state is
+    """Both replicas store events of every metric, so without goal owners both judge
+    every goal (taking turns on its `goal_state` row). With owners, each goal's state is
     written by the replica holding its tree's partition alone, requests from the other
     replica are all judged, and every goal reads every event, including a goal whose
     only series is stored by the other replica."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(_LOG_WRITES)
+        for level in LEVELS:
+            await conn.execute(
+                f"CREATE TRIGGER test_log AFTER INSERT OR UPDATE ON {level.table} "
+                "FOR EACH ROW EXECUTE FUNCTION test_log_rollup_write()"
+            )
+    finally:
+        await conn.close()
+
     # No timed sweep during the test: it judges every goal, on whichever replica.
     replicas, owned = await _two_replicas(
         start_service,
@@ -208,7 +159,7 @@ async def test_two_replicas_judge_each_goal_tree_on_its_owner_only(
     finally:
         await conn.close()
 
-    events = _backlog(3_000, seed=5) + [
+    events = _backlog(EVENTS) + [
         MetricEvent(f"s-{i}", "test", "signups", 2.0, start + timedelta(hours=2), {"region": "eu"})
         for i in range(100)
     ]
@@ -248,10 +199,47 @@ async def test_two_replicas_judge_each_goal_tree_on_its_owner_only(
     await eventually(
         judged,
         lambda j: j == {"stored": len(events), "requests": 0, "wrong": [], "unjudged": []},
-        within=60,
+        within=90,
         what="every event stored, every request judged, every goal reading every event",
     )
     assert _assignments(replicas) == owned  # no partition moved meanwhile
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        shared = await conn.fetch(
+            "SELECT tbl, metric, bucket, dimensions, salt, shard, "
+            "array_agg(DISTINCT writer) AS writers FROM test_row_writes "
+            "GROUP BY 1, 2, 3, 4, 5, 6 HAVING count(DISTINCT writer) > 1 LIMIT 5"
+        )
+        series_writers = await conn.fetch(
+            "SELECT metric, dimensions::text AS dims, array_agg(DISTINCT writer) AS writers "
+            "FROM test_row_writes WHERE tbl = 'rollup_1m' GROUP BY 1, 2"
+        )
+        activity = await conn.fetch(
+            "SELECT metric, shard, array_agg(DISTINCT writer) AS writers FROM test_row_writes "
+            "WHERE tbl = 'metric_activity' GROUP BY 1, 2"
+        )
+        levels = await conn.fetchval("SELECT count(DISTINCT tbl) FROM test_row_writes")
+    finally:
+        await conn.close()
+
+    assert levels == len(LEVELS) + 1  # every rollup level and the activity were written
+    assert not shared, [dict(r) for r in shared]
+    # Each series was folded by the replica that owns its partition, and both worked.
+    by_writer: dict[str, set[str]] = defaultdict(set)
+    assert len(series_writers) == 3 * 16 + 1  # and the one signups series
+    for row in series_writers:
+        (writer,) = row["writers"]
+        replica = writer.removeprefix("northstar-evaluator/")
+        key = series_key(row["metric"], canonical_dimensions(_loads(row["dims"])))
+        assert partition_of(key, PARTITIONS) in owned[replica], (key, replica, owned)
+        by_writer[replica].add(row["metric"])
+    assert set(by_writer) == {"a", "b"}
+    # Rows of one metric were written by both replicas, each its own series' rows.
+    assert by_writer["a"] & by_writer["b"]
+    for row in activity:
+        (writer,) = row["writers"]
+        assert row["shard"] in owned[writer.removeprefix("northstar-evaluator/")]
 
     conn = await asyncpg.connect(database_url)
     try:
