@@ -154,7 +154,6 @@ class JudgeRequestSignal:
         self._application_name = application_name
         self.wake = asyncio.Event()
         self.pending: set[int] | None = None
-        self.listening = False
 
     def take(self, mine: frozenset[int]) -> bool:
         """Whether requests of `mine` may be waiting; forgets what was notified."""
@@ -182,7 +181,7 @@ class JudgeRequestSignal:
                     timeout=5,
                     server_settings={"application_name": self._application_name},
                 )
-            except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+            except Exception as error:  # the database away, or refusing us: retry
                 log.warning(
                     "cannot listen for judge requests; retrying",
                     extra={"error": repr(error), "retry_in_s": delay},
@@ -196,7 +195,6 @@ class JudgeRequestSignal:
             conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
             try:
                 await conn.add_listener(CHANNEL, self._notified)
-                self.listening = True
                 self.everything()  # requested while nobody listened
                 waits = [asyncio.create_task(stopping.wait()), asyncio.create_task(lost.wait())]
                 try:
@@ -204,9 +202,8 @@ class JudgeRequestSignal:
                 finally:
                     for wait in waits:
                         wait.cancel()
-            except (OSError, asyncpg.PostgresError) as error:
+            except Exception as error:  # the connection broke while subscribing
                 log.warning("listening for judge requests failed", extra={"error": repr(error)})
             finally:
-                self.listening = False
                 with contextlib.suppress(Exception):
                     await conn.close(timeout=2)
