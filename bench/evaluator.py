@@ -12,8 +12,9 @@ Each run also measures what scaling out costs (issue 28): the time evaluator ses
 spent waiting for a lock held by another (`pg_stat_activity.wait_event_type = 'Lock'`,
 sampled every 10 ms and summed over the sessions: seconds of waiting), and the events
 stored per CPU-second of the evaluator processes (psutil `cpu_times`, user + system,
-from when they are ready until the backlog is stored). The 2- and 4-replica rows give
-each figure against the 1-replica run's.
+from when they are ready until the backlog is stored and no judgement requested of a
+goal's owner is left). The 2- and 4-replica rows give each figure against the
+1-replica run's.
 """
 
 from __future__ import annotations
@@ -127,10 +128,26 @@ async def _stored(client: httpx.AsyncClient, url: str) -> float:
     return 0.0
 
 
+async def _requests_judged(database_url: str) -> bool:
+    """No judgement requested of a goal's owner is left (one owner per goal tree,
+    `services/evaluator/ownership.py`), so the figures include judging every goal; true
+    at once on a schema without the table (a run of an older commit)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        if await conn.fetchval("SELECT to_regclass('goal_judge_requests')") is None:
+            return True
+        return not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM goal_judge_requests)")
+    finally:
+        await conn.close()
+
+
 REPLICAS = (1, 2, 4)
 LOCK_SAMPLE_S = 0.01
+# Keyed by what is waited for (`wait_event`: a row's `tuple` or `transactionid`, a
+# relation's `extend`, …) and the start of the statement.
 _LOCK_WAITERS = """
-SELECT regexp_replace(left(query, 60), '\\s+', ' ', 'g') AS query FROM pg_stat_activity
+SELECT wait_event || ': ' || regexp_replace(left(query, 60), '\\s+', ' ', 'g') AS query
+FROM pg_stat_activity
 WHERE datname = $1 AND wait_event_type = 'Lock' AND application_name LIKE 'northstar-evaluator%'
 """
 
@@ -337,7 +354,7 @@ async def _run(
                 if samples and stored > samples[-1][1]:
                     progress_at = now_s
                 samples.append((now_s, stored))
-                if stored >= events:
+                if stored >= events and await _requests_judged(database_url):
                     break
                 if now_s - progress_at > STALL_S:
                     raise RuntimeError(
