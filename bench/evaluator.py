@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import random
 import re
 import time
@@ -128,6 +129,7 @@ async def _stored(client: httpx.AsyncClient, url: str) -> float:
 
 
 REPLICAS = (1, 2, 4)
+_RUNS = itertools.count()
 LOCK_SAMPLE_S = 0.01
 _LOCK_WAITERS = """
 SELECT regexp_replace(left(query, 60), '\\s+', ' ', 'g') AS query FROM pg_stat_activity
@@ -234,13 +236,19 @@ class Scaling:
     row: Row
 
 
-async def run(infra: Infrastructure, *, events: int, max_poll_records: int | None) -> list[Row]:
+async def run(
+    infra: Infrastructure,
+    *,
+    events: int,
+    max_poll_records: int | None,
+    replicas: tuple[int, ...] = REPLICAS,
+) -> list[Row]:
     """One evaluator (the headline figure, against the COPY ceiling), then 2 and 4
     replicas in one consumer group on fresh copies of the same data; for each, the lock
     waits and the events per CPU-second, against the single replica's."""
     runs = [
         await _run(infra, events=events, max_poll_records=max_poll_records, replicas=n)
-        for n in REPLICAS
+        for n in replicas
     ]
     one = runs[0]
     rows: list[Row] = []
@@ -285,6 +293,11 @@ async def _run(
 ) -> Scaling:
     suffix = "" if replicas == 1 else f"_{replicas}"
     prefix = PREFIX if replicas == 1 else f"{PREFIX.rstrip('.')}{replicas}."
+    # Every run of a bench process fills topics of its own: a topic is never emptied, and
+    # with `--baseline` the section runs more than once.
+    run = next(_RUNS)
+    if run:
+        prefix = f"{prefix.rstrip('.')}-{run}."
     database_url = await infra.database(f"bench_evaluator{suffix}")
     now = datetime.now(UTC)
     conn = await asyncpg.connect(database_url)

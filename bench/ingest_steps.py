@@ -27,9 +27,9 @@ from bench.workload import CHANNELS, METRICS, REGIONS, body_template, fill
 from northstar.domain.cardinality import CardinalityLimits, MetricCardinality
 from northstar.events.cardinality import CardinalityGate
 from northstar.events.codec import encode_events
+from northstar.events.fastpath import valid_batch
 from northstar.events.model import FieldError, MetricEvent
 from northstar.events.routing import HotSeries, Message, route
-from northstar.events.fastpath import valid_batch
 from northstar.events.validation import DEFAULT_BOUNDS, utc_now, validate_event
 from services.ingest.bodies import parse_body
 from services.ingest.ratelimit import RateLimiter
