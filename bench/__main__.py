@@ -88,7 +88,9 @@ async def _against_baseline(
         suffix = f", round {n}" if args.baseline_rounds > 1 else ""
         compared = baseline.compare(mine, theirs, label + suffix)
         for row in compared:
-            print(f"   {row.note.split(';')[0]}", file=sys.stderr, flush=True)
+            if "→ current" in row.note:
+                figure = row.note.removeprefix("baseline tree, same run: ").split(";")[0]
+                print(f"   {row.measure}: {figure}", file=sys.stderr, flush=True)
         rows += [replace(r, measure=r.measure + suffix) for r in mine] if suffix else mine
         rows += compared
     return rows

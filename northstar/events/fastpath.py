@@ -1,23 +1,26 @@
 """A compiled fast path for ingest's common request: `{"events": [...]}` of valid events.
 
 `msgspec` decodes the body straight into typed structs in C (types, required fields,
-unknown fields, all at once, no dict per event); a tight loop then applies what a type
-cannot say (names seen valid before, bounds, lengths, printable text, the timestamp's
-window). It answers only "all valid, here are the events" or "not sure" (None): at the
-first doubt, whatever it is, the caller parses and validates the body the ordinary way
-(`services.ingest.bodies.parse_body` + `validate_event`), which decides and words every
-refusal. So a refusal keeps its exact message, and what the fast path accepts is a
-subset of what `validate_event` accepts, with the same events (checked in
-`tests/unit/test_fastpath.py`). Why: docs/performance.md, "Ingest: the compiled fast path".
+unknown fields, lengths and the value bound, all at once, no dict per event); a tight
+loop then applies what a type cannot say (names seen valid before, printable text, the
+timestamp's parse and window). It answers only "all valid, here are the events" or "not
+sure" (None): at the first doubt, whatever it is, the caller parses and validates the
+body the ordinary way (`services.ingest.bodies.parse_body` + `validate_event`), which
+decides and words every refusal. So a refusal keeps its exact message, and what the fast
+path accepts is a subset of what `validate_event` accepts, with the same events (checked
+in `tests/unit/test_fastpath.py`). Why: docs/performance.md, "Ingest: the compiled fast
+path".
 """
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+from msgspec import Meta
 
 from northstar.events import validation
 from northstar.events.model import MetricEvent
@@ -34,20 +37,36 @@ from northstar.events.validation import (
 _EXACT = float(2**53)
 
 
-class _Event(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    metric: str
-    value: float  # a JSON integer becomes a float; `true` is refused (not a number)
-    event_id: str | None = None
-    timestamp: str | None = None  # parsed below exactly as `parse_timestamp` does
-    dimensions: dict[str, str] | None = None
-    source: str | None = None
+_Text = Annotated[str, Meta(min_length=1, max_length=MAX_EVENT_ID)]
+_Source = Annotated[str, Meta(min_length=1, max_length=MAX_SOURCE)]
+_Dimensions = Annotated[
+    dict[str, Annotated[str, Meta(max_length=MAX_DIMENSION_VALUE)]],
+    Meta(max_length=MAX_DIMENSIONS),
+]
 
 
-class _Body(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    events: list[_Event]
+@functools.cache
+def _decoder(max_abs: float) -> msgspec.json.Decoder[Any]:
+    """A decoder of `{"events": [...]}` whose values lie within `±max_abs`: the types,
+    lengths and the value bound are checked in C while decoding."""
 
-
-_DECODER = msgspec.json.Decoder(_Body)
+    options: dict[str, Any] = {"forbid_unknown_fields": True, "gc": False}
+    event = msgspec.defstruct(
+        "Event",
+        [
+            ("metric", str),
+            # A JSON integer becomes a float; `true` is refused (not a number).
+            ("value", Annotated[float, Meta(ge=-max_abs, le=max_abs)]),
+            ("event_id", _Text | None, None),
+            # Parsed below exactly as `parse_timestamp` does (its shortest form has 20).
+            ("timestamp", Annotated[str, Meta(min_length=20)] | None, None),
+            ("dimensions", _Dimensions | None, None),
+            ("source", _Source | None, None),
+        ],
+        **options,
+    )
+    body = msgspec.defstruct("Body", [("events", list[event])], **options)  # type: ignore[valid-type]
+    return msgspec.json.Decoder(body)
 
 
 def valid_batch(
@@ -63,8 +82,8 @@ def valid_batch(
     if not max_abs <= _EXACT:
         return None
     try:
-        body = _DECODER.decode(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError, ValueError):
+        body = _decoder(max_abs).decode(raw)
+    except (msgspec.DecodeError, ValueError):
         return None
     earliest = bounds.earliest
     try:
@@ -77,22 +96,22 @@ def valid_batch(
     events: list[MetricEvent] = []
     append = events.append
     for e in body.events:
-        metric, value, event_id, source = e.metric, e.value, e.event_id, e.source
-        if metric not in metrics or not -max_abs <= value <= max_abs:
+        metric, event_id, source = e.metric, e.event_id, e.source
+        if metric not in metrics:
             return None
         if event_id is None:
             event_id = str(uuid.uuid4())
-        elif not (0 < len(event_id) <= MAX_EVENT_ID and event_id.isprintable()):
+        elif not event_id.isprintable():
             return None
         if source is None:
             source = default_source
-        elif not (0 < len(source) <= MAX_SOURCE and source.isprintable()):
+        elif not source.isprintable():
             return None
         raw_ts = e.timestamp
         if raw_ts is None:
             timestamp = received_at
         else:
-            if len(raw_ts) < 20 or raw_ts[10] not in "Tt ":
+            if raw_ts[10] not in "Tt ":
                 return None
             try:
                 timestamp = fromisoformat(raw_ts)
@@ -104,14 +123,12 @@ def valid_batch(
                 return None
             if not earliest <= timestamp <= latest:
                 return None
-        dimensions: dict[str, Any] | None = e.dimensions
+        dimensions = e.dimensions
         if dimensions is None:
             dimensions = {}
-        elif dimensions:
-            if len(dimensions) > MAX_DIMENSIONS:
-                return None
+        else:
             for key, val in dimensions.items():
-                if key not in keys or len(val) > MAX_DIMENSION_VALUE or not val.isprintable():
+                if key not in keys or not val.isprintable():
                     return None
-        append(MetricEvent(event_id, source, metric, value, timestamp, dimensions))
+        append(MetricEvent(event_id, source, metric, e.value, timestamp, dimensions))
     return events
