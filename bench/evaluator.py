@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import random
 import re
 import time
@@ -142,6 +143,7 @@ async def _requests_judged(database_url: str) -> bool:
 
 
 REPLICAS = (1, 2, 4)
+_RUNS = itertools.count()
 LOCK_SAMPLE_S = 0.01
 # Keyed by what is waited for (`wait_event`: a row's `tuple` or `transactionid`, a
 # relation's `extend`, …) and the start of the statement.
@@ -251,13 +253,19 @@ class Scaling:
     row: Row
 
 
-async def run(infra: Infrastructure, *, events: int, max_poll_records: int | None) -> list[Row]:
+async def run(
+    infra: Infrastructure,
+    *,
+    events: int,
+    max_poll_records: int | None,
+    replicas: tuple[int, ...] = REPLICAS,
+) -> list[Row]:
     """One evaluator (the headline figure, against the COPY ceiling), then 2 and 4
     replicas in one consumer group on fresh copies of the same data; for each, the lock
     waits and the events per CPU-second, against the single replica's."""
     runs = [
         await _run(infra, events=events, max_poll_records=max_poll_records, replicas=n)
-        for n in REPLICAS
+        for n in replicas
     ]
     one = runs[0]
     rows: list[Row] = []
@@ -302,6 +310,11 @@ async def _run(
 ) -> Scaling:
     suffix = "" if replicas == 1 else f"_{replicas}"
     prefix = PREFIX if replicas == 1 else f"{PREFIX.rstrip('.')}{replicas}."
+    # Every run of a bench process fills topics of its own: a topic is never emptied, and
+    # with `--baseline` the section runs more than once.
+    run = next(_RUNS)
+    if run:
+        prefix = f"{prefix.rstrip('.')}-{run}."
     database_url = await infra.database(f"bench_evaluator{suffix}")
     now = datetime.now(UTC)
     conn = await asyncpg.connect(database_url)
