@@ -178,7 +178,12 @@ class GoalEvaluationService:
         trends: dict[tuple[str, datetime, datetime], list[tuple[datetime, float]]] = {}
         leaves: list[GoalOutcome] = []
         staleness: dict[str, bool] = {}
-        for goal_id in sorted(g for g, goal in goals.items() if goal.kpi_key is not None):
+        leaf_ids = sorted(g for g, goal in goals.items() if goal.kpi_key is not None)
+        # Every leaf's KPI value in one query (the loop below then reads the cache).
+        await reader.prefetch(
+            read for read in (self._read(goals[g], now) for g in leaf_ids) if read is not None
+        )
+        for goal_id in leaf_ids:
             goal = goals[goal_id]
             outcome = await self._evaluate_leaf(
                 reader=reader,
@@ -233,6 +238,17 @@ class GoalEvaluationService:
             expr = self._expressions[text] = parse_expression(text)
         return expr
 
+    def _read(self, goal: GoalDefinition, now: datetime) -> tuple[Expr, datetime, datetime] | None:
+        """The KPI read that judges a leaf goal at `now`: its expression over `[begin,
+        end]` (the period so far, or its rolling window); None before the period starts."""
+        assert goal.expression is not None  # a leaf has a KPI
+        start = goal.start or goal.created_at
+        if now < start:
+            return None
+        end = min(now, goal.due) if goal.due is not None else now
+        begin = max(start, end - goal.window) if goal.window is not None else start
+        return self._expression(goal.expression), begin, end
+
     async def _evaluate_leaf(
         self,
         *,
@@ -251,11 +267,11 @@ class GoalEvaluationService:
         expr = self._expression(goal.expression)
         end = min(now, due) if due is not None else now
         window = goal.window
-        begin = max(start, end - window) if window is not None else start
 
         actual: float | None = None
-        if now >= start:
-            value, events = await reader.value(expr, begin, end)
+        read = self._read(goal, now)
+        if read is not None:
+            value, events = await reader.value(*read)
             actual = value if events else None
 
         if goal.target is None:

@@ -9,7 +9,7 @@ function is exact.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +25,7 @@ from northstar.domain.expressions import (
     aggregations,
     evaluate_expression,
 )
-from northstar.rollups.levels import RAW, Piece, decompose
+from northstar.rollups.levels import MINUTE, RAW, Piece, decompose
 from northstar.rollups.sketches import decode_sketch, merged_sketch
 
 _ONE_MICROSECOND = timedelta(microseconds=1)
@@ -65,21 +65,82 @@ def matcher_sql(agg: Aggregation, params: list[Any]) -> str:
     return "".join(f" AND {c}" for c in clauses)
 
 
-def _piece_sql(piece: Piece, filters: str, with_sketch: bool) -> str:
-    if piece.source == RAW:
-        sketch = "jsonb_build_object(northstar_sketch_key(value), 1)" if with_sketch else "NULL"
-        return (
-            f"SELECT 1::bigint AS count, value AS sum, value AS min, value AS max, "
-            f"time AS last_time, value AS last_value, {sketch}::jsonb AS sketch "
-            f"FROM measurements WHERE metric = $1 AND time >= '{piece.start.isoformat()}' "
-            f"AND time < '{piece.end.isoformat()}'{filters}"
-        )
-    sketch = "sketch" if with_sketch else "NULL::jsonb"
+def _raw_sql(
+    head: str, metric: str, piece: Piece, filters: str, sketch: str, dims: str
+) -> str:
     return (
-        f"SELECT count, sum, min, max, last_time, last_value, {sketch} AS sketch "
-        f"FROM {piece.source} WHERE metric = $1 AND bucket >= '{piece.start.isoformat()}' "
-        f"AND bucket < '{piece.end.isoformat()}'{filters}"
+        f"SELECT {head}1::bigint AS count, value AS sum, value AS min, value AS max, "
+        f"time AS last_time, value AS last_value, {sketch}::jsonb AS sketch{dims} "
+        f"FROM measurements WHERE metric = {metric} AND time >= '{piece.start.isoformat()}' "
+        f"AND time < '{piece.end.isoformat()}'{filters}"
     )
+
+
+def _bucket_sql(
+    head: str, metric: str, table: str, where: str, filters: str, sketch: str, dims: str
+) -> str:
+    return (
+        f"SELECT {head}count, sum, min, max, last_time, last_value, {sketch} AS sketch{dims} "
+        f"FROM {table} WHERE metric = {metric} AND {where}{filters}"
+    )
+
+
+def _piece_sql(
+    piece: Piece,
+    filters: str,
+    with_sketch: bool,
+    *,
+    range_end: datetime | None = None,
+    head: str = "",
+    dims: str = "",
+    metric: str = "$1",
+) -> str:
+    """One piece's rows as (count, sum, min, max, last_time, last_value, sketch), after
+    `head` columns and before `dims` ones.
+
+    The raw piece that ends the range (`range_end`) and starts on a minute is read from
+    that minute's `rollup_1m` rows when none of them holds an event after the range (its
+    `last_time` says so): the same events, a few rows per dimension set instead of every
+    event of the minute so far, which is what a KPI "up to now" reads after each batch
+    (docs/performance.md, "Judging"). Should an event later than the range be in the
+    minute (a clock ahead), the raw events are read as before. Both sides are one
+    statement, so they see the same snapshot."""
+    raw_sketch = "jsonb_build_object(northstar_sketch_key(value), 1)" if with_sketch else "NULL"
+    if piece.source == RAW:
+        if (
+            range_end is not None
+            and piece.end == range_end
+            and piece.start.timestamp() % 60 == 0
+        ):
+            bucket = f"bucket = '{piece.start.isoformat()}'"
+            later = (
+                f"EXISTS (SELECT 1 FROM {MINUTE.table} WHERE metric = {metric} AND {bucket} "
+                f"AND last_time >= '{piece.end.isoformat()}')"
+            )
+            rollup = _bucket_sql(
+                head,
+                metric,
+                MINUTE.table,
+                f"{bucket} AND NOT {later}",
+                filters,
+                "sketch" if with_sketch else "NULL::jsonb",
+                dims,
+            )
+            raw = _raw_sql(head, metric, piece, f" AND {later}{filters}", raw_sketch, dims)
+            sql = f"{rollup} UNION ALL {raw}"
+        else:
+            sql = _raw_sql(head, metric, piece, filters, raw_sketch, dims)
+    else:
+        sql = _bucket_sql(
+            head,
+            metric,
+            piece.source,
+            f"bucket >= '{piece.start.isoformat()}' AND bucket < '{piece.end.isoformat()}'",
+            filters,
+            "sketch" if with_sketch else "NULL::jsonb",
+            dims,
+        )
+    return sql
 
 
 def aggregate_sql(agg: Aggregation, pieces: Sequence[Piece]) -> tuple[str, list[Any]]:
@@ -88,7 +149,8 @@ def aggregate_sql(agg: Aggregation, pieces: Sequence[Piece]) -> tuple[str, list[
     params: list[Any] = [agg.metric]
     filters = matcher_sql(agg, params)
     with_sketch = agg.func in QUANTILES
-    union = " UNION ALL ".join(_piece_sql(p, filters, with_sketch) for p in pieces)
+    end = max(p.end for p in pieces)
+    union = " UNION ALL ".join(_piece_sql(p, filters, with_sketch, range_end=end) for p in pieces)
     merged = (
         f"({merged_sketch('parts, jsonb_each_text(parts.sketch)')})"
         if with_sketch
@@ -102,6 +164,70 @@ def aggregate_sql(agg: Aggregation, pieces: Sequence[Piece]) -> tuple[str, list[
         f"{merged} AS sketch FROM parts"
     )
     return sql, params
+
+
+def batched_sql(
+    reads: Sequence[tuple[Aggregation, datetime, datetime]],
+) -> tuple[str, list[Any], list[int | None]]:
+    """One query answering the state of every (aggregation, start, end) of `reads`
+    (percentiles excepted), and for each read the group `k` whose row answers it (None:
+    the range is empty, no row).
+
+    The pieces of each (metric, range) are read once (`s`); each distinct set of label
+    matchers on it is a group `k` (the aggregations differing only by function share
+    one), and a part row joins every group of its (metric, range) whose matchers it
+    passes. So four KPIs on one metric and period cost one read of its rows, not four.
+    Metrics, labels and values are bound parameters; timestamps come from `decompose`."""
+    params: list[Any] = []
+    sources: dict[tuple[str, datetime, datetime], int] = {}
+    source_pieces: list[tuple[str, list[Piece]]] = []
+    group_of: dict[tuple[int, tuple[Any, ...]], int] = {}
+    conditions: list[tuple[int, str]] = []  # per group: its source, its matchers' SQL
+    groups: list[int | None] = []
+    for agg, start, end in reads:
+        source_key = (agg.metric, start, end)
+        s = sources.get(source_key)
+        if s is None:
+            pieces = decompose(start, end + _ONE_MICROSECOND)
+            params.append(agg.metric)
+            s = sources[source_key] = len(source_pieces)
+            source_pieces.append((f"${len(params)}", pieces))
+        if not source_pieces[s][1]:
+            groups.append(None)
+            continue
+        k = group_of.get((s, agg.matchers))
+        if k is None:
+            filters = matcher_sql(agg, params).removeprefix(" AND ")
+            k = group_of[(s, agg.matchers)] = len(conditions)
+            conditions.append((s, filters))
+        groups.append(k)
+    filtered = {s for s, filters in conditions if filters}
+    union = " UNION ALL ".join(
+        _piece_sql(
+            piece,
+            "",
+            False,
+            range_end=max(p.end for p in pieces),
+            head=f"{s} AS s, ",
+            dims=", dimensions" if s in filtered else ", NULL::jsonb AS dimensions",
+            metric=metric,
+        )
+        for s, (metric, pieces) in enumerate(source_pieces)
+        if pieces
+        for piece in pieces
+    )
+    keys = ", ".join(f"({k}, {s})" for k, (s, _) in enumerate(conditions))
+    cases = [f"WHEN {k} THEN {filters}" for k, (_, filters) in enumerate(conditions) if filters]
+    matching = f" AND CASE g.k {' '.join(cases)} ELSE true END" if cases else ""
+    sql = (
+        f"WITH parts AS ({union}) "
+        "SELECT g.k, coalesce(sum(count), 0)::bigint AS count, coalesce(sum(sum), 0) AS sum, "
+        "min(min) AS min, max(max) AS max, max(last_time) AS last_time, "
+        "(array_agg(last_value ORDER BY last_time DESC))[1] AS last_value, "
+        "NULL::jsonb AS sketch "
+        f"FROM parts JOIN (VALUES {keys}) AS g(k, s) ON g.s = parts.s{matching} GROUP BY g.k"
+    )
+    return sql, params, groups
 
 
 class KpiValueReader:
@@ -127,6 +253,35 @@ class KpiValueReader:
         state = summary_of(await raw.fetchrow(sql, *params))
         self._cache[key] = state
         return state
+
+    async def prefetch(self, reads: Iterable[tuple[Expr, datetime, datetime]]) -> None:
+        """Read the states of every aggregation of the expressions, each over its range
+        `[start, end]`, in one query, into the cache (`value` and `state` then answer
+        from it). A judging pass asks this for all of its goals' KPIs at once: one round
+        trip instead of one per aggregation, and each (metric, range) is read once for
+        all the aggregations on it, whatever their functions and matchers (see
+        `batched_sql`). Percentiles are left to `state` (their sketches are merged by
+        one query each)."""
+        wanted: dict[tuple[Aggregation, datetime, datetime], None] = {}
+        for expr, start, end in reads:
+            for agg in aggregations(expr):
+                key = (agg, start, end)
+                if agg.func not in QUANTILES and key not in self._cache:
+                    wanted[key] = None
+        if not wanted:
+            return
+        keys = list(wanted)
+        sql, params, groups = batched_sql(keys)
+        found: dict[int, Summary] = {}
+        if any(group is not None for group in groups):
+            # Serial: the few hundred rows it reads cost less than starting workers, which
+            # the planner wants for the raw edges it cannot rule out (about 50 ms against
+            # 2 ms here, docs/performance.md, "Judging").
+            rows = await _fetch_serial(self._conn, sql, params)
+            found = {row["k"]: summary_of(row) for row in rows}
+        for key, group in zip(keys, groups, strict=True):
+            # No row: no event (or no piece) in the range, as `state` answers.
+            self._cache[key] = found.get(group, Summary()) if group is not None else Summary()
 
     async def value(self, expr: Expr, start: datetime, end: datetime) -> tuple[float | None, int]:
         """The expression's value over `[start, end]`, and how many events it saw (0 means
