@@ -118,7 +118,12 @@ async def _run(infra: Infrastructure, args: argparse.Namespace) -> list[Row]:
         elif name == "salting":
             rows += await salting.run(infra)
         elif name == "e2e":
-            rows += await endtoend.run(infra, seconds=args.e2e_seconds, workers=args.workers)
+            rows += await endtoend.run(
+                infra,
+                seconds=args.e2e_seconds,
+                workers=args.workers,
+                fetch_wait_ms=args.e2e_fetch_wait_ms,
+            )
         elif name == "api":
             rows += await api.run(infra, events=args.api_events)
         elif name == "people":
@@ -149,6 +154,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--evaluator-events", type=int, default=1_000_000)
     parser.add_argument("--max-poll-records", type=int, default=None)
     parser.add_argument("--e2e-seconds", type=float, default=30)
+    parser.add_argument(
+        "--e2e-fetch-wait-ms",
+        type=int,
+        default=None,
+        help="the evaluator's NORTHSTAR_CONSUMER_FETCH_MAX_WAIT_MS (default: its own)",
+    )
     parser.add_argument("--api-events", type=int, default=10_000_000)
     parser.add_argument("--web-goals", type=int, default=1000, help="goals of the big scorecard")
     parser.add_argument(

@@ -98,7 +98,9 @@ def batch_steps(log_path: Path, *, since: float) -> str:
     return f"{batches} batches; " + ", ".join(parts)
 
 
-async def run(infra: Infrastructure, *, seconds: float, workers: int | None) -> list[Row]:
+async def run(
+    infra: Infrastructure, *, seconds: float, workers: int | None, fetch_wait_ms: int | None = None
+) -> list[Row]:
     database_url = await infra.database("bench_e2e")
     key = await insert_api_key(database_url, "bench", ["events:write"])
     now = datetime.now(UTC)
@@ -115,6 +117,8 @@ async def run(infra: Infrastructure, *, seconds: float, workers: int | None) -> 
         # The evaluator logs each committed batch with its steps' times (JSON, INFO).
         "evaluator": {"NORTHSTAR_LOG_FORMAT": "json", "NORTHSTAR_LOG_LEVEL": "INFO"}
     }
+    if fetch_wait_ms is not None:
+        extra["evaluator"]["NORTHSTAR_CONSUMER_FETCH_MAX_WAIT_MS"] = str(fetch_wait_ms)
     if workers:
         extra["ingest"] = {"NORTHSTAR_WORKERS": str(workers)}
     latencies: list[float] = []

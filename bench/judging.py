@@ -103,8 +103,9 @@ async def main(args: argparse.Namespace) -> None:
                     times.append(elapsed)
             assert len(judgement.outcomes) == GOALS
             print(
-                f"judging {GOALS} goals, {args.passes} passes: p50 {percentile(times, 0.5):.1f} ms, "
-                f"p95 {percentile(times, 0.95):.1f} ms, mean {statistics.fmean(times):.1f} ms"
+                f"judging {GOALS} goals, {args.passes} passes: "
+                f"p50 {percentile(times, 0.5):.1f} ms, p95 {percentile(times, 0.95):.1f} ms, "
+                f"mean {statistics.fmean(times):.1f} ms"
             )
         finally:
             await engine.dispose()

@@ -65,9 +65,7 @@ def matcher_sql(agg: Aggregation, params: list[Any]) -> str:
     return "".join(f" AND {c}" for c in clauses)
 
 
-def _raw_sql(
-    head: str, metric: str, piece: Piece, filters: str, sketch: str, dims: str
-) -> str:
+def _raw_sql(head: str, metric: str, piece: Piece, filters: str, sketch: str, dims: str) -> str:
     return (
         f"SELECT {head}1::bigint AS count, value AS sum, value AS min, value AS max, "
         f"time AS last_time, value AS last_value, {sketch}::jsonb AS sketch{dims} "
@@ -107,11 +105,7 @@ def _piece_sql(
     statement, so they see the same snapshot."""
     raw_sketch = "jsonb_build_object(northstar_sketch_key(value), 1)" if with_sketch else "NULL"
     if piece.source == RAW:
-        if (
-            range_end is not None
-            and piece.end == range_end
-            and piece.start.timestamp() % 60 == 0
-        ):
+        if range_end is not None and piece.end == range_end and piece.start.timestamp() % 60 == 0:
             bucket = f"bucket = '{piece.start.isoformat()}'"
             later = (
                 f"EXISTS (SELECT 1 FROM {MINUTE.table} WHERE metric = {metric} AND {bucket} "
@@ -189,7 +183,8 @@ def batched_sql(
         s = sources.get(source_key)
         if s is None:
             pieces = decompose(start, end + _ONE_MICROSECOND)
-            params.append(agg.metric)
+            if pieces:  # a parameter no piece reads would have no type
+                params.append(agg.metric)
             s = sources[source_key] = len(source_pieces)
             source_pieces.append((f"${len(params)}", pieces))
         if not source_pieces[s][1]:
