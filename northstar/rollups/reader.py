@@ -225,6 +225,10 @@ def batched_sql(
     return sql, params, groups
 
 
+PREFETCH_READS = 32
+"""At most this many (metric, range) reads per query of `KpiValueReader.prefetch`."""
+
+
 class KpiValueReader:
     """Reads aggregation states within one connection, caching them per range, so goals
     that share a KPI and period in one evaluation pass cost one query."""
@@ -263,9 +267,19 @@ class KpiValueReader:
                 key = (agg, start, end)
                 if agg.func not in QUANTILES and key not in self._cache:
                     wanted[key] = None
-        if not wanted:
-            return
-        keys = list(wanted)
+        # By (metric, range), at most PREFETCH_READS of them per query: a pass over
+        # many KPIs is a few queries, none with thousands of branches to plan.
+        by_read: dict[tuple[str, datetime, datetime], list[tuple[Aggregation, datetime, datetime]]]
+        by_read = {}
+        for key in wanted:
+            by_read.setdefault((key[0].metric, key[1], key[2]), []).append(key)
+        chunks = list(by_read.values())
+        for first in range(0, len(chunks), PREFETCH_READS):
+            await self._prefetch(
+                [k for chunk in chunks[first : first + PREFETCH_READS] for k in chunk]
+            )
+
+    async def _prefetch(self, keys: list[tuple[Aggregation, datetime, datetime]]) -> None:
         sql, params, groups = batched_sql(keys)
         found: dict[int, Summary] = {}
         if any(group is not None for group in groups):

@@ -16,10 +16,13 @@ import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from northstar.db.engine import create_engine
 from northstar.domain.aggregation import QUANTILES, Summary
 from northstar.domain.expressions import Aggregation, aggregations, parse_expression
 from northstar.events.model import MetricEvent
+from northstar.rollups import reader
 from northstar.rollups.batch import PreparedBatch
 from northstar.rollups.reader import KpiValueReader
 from northstar.rollups.writer import MeasurementWriter
@@ -79,7 +82,9 @@ def _assert_same(got: Summary, want: Summary, where: str) -> None:
     ), where
 
 
-async def test_one_query_reads_every_kpi_state_of_a_judging_pass(database_url: str) -> None:
+async def test_one_query_reads_every_kpi_state_of_a_judging_pass(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rng = random.Random(29)
     quiet_minute = (_minute(QUIET_END), _minute(QUIET_END) + timedelta(minutes=1))
     events = [
@@ -110,6 +115,10 @@ async def test_one_query_reads_every_kpi_state_of_a_judging_pass(database_url: s
         async with engine.connect() as conn:
             batched = KpiValueReader(conn)
             await batched.prefetch((expr, start, end) for expr in exprs for start, end in ranges)
+            # The same, split into queries of at most two (metric, range) reads.
+            monkeypatch.setattr(reader, "PREFETCH_READS", 2)
+            chunked = KpiValueReader(conn)
+            await chunked.prefetch((expr, start, end) for expr in exprs for start, end in ranges)
             single = KpiValueReader(conn)
             for expr in exprs:
                 for start, end in ranges:
@@ -120,6 +129,7 @@ async def test_one_query_reads_every_kpi_state_of_a_judging_pass(database_url: s
                             # Answered from the prefetch, with no query of its own.
                             assert (agg, start, end) in batched._cache, where
                         _assert_same(await batched.state(agg, start, end), want, where)
+                        _assert_same(await chunked.state(agg, start, end), want, where)
                         _assert_same(await single.state(agg, start, end), want, where)
                         if agg.func in QUANTILES:
                             got = (await single.state(agg, start, end)).sketch.to_dict()
