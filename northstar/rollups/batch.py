@@ -27,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
+from operator import itemgetter
 
 import orjson
 
@@ -104,37 +106,49 @@ canonical dimensions, source, event id."""
 MEASUREMENT_COLUMNS = ("time", "metric", "value", "dimensions", "source", "event_id")
 
 
-Groups = dict[tuple[str, str, int, int], Summary]
+GroupKey = tuple[str, str, int, int]
+Groups = dict[GroupKey, Summary]
 """Summaries by (metric, canonical dimensions, salt, bucket since the epoch)."""
+
+_time = itemgetter(0)
+_value = itemgetter(2)
+_source = itemgetter(0)
+_event_id = itemgetter(1)
 
 
 class BatchSummariser:
-    """Accumulates events (`add`) and produces the batch's rows for every level (`finish`)."""
+    """Accumulates events (`add`) and produces the batch's rows for every level (`finish`).
+
+    It also keeps the rows of each finest group, which gives `rows_in_index_order`."""
 
     def __init__(self) -> None:
         self._groups: Groups = {}  # at the finest level
+        self._rows: dict[GroupKey, list[Record]] = {}  # the records of each finest group
         self._first: dict[tuple[str, int], datetime] = {}  # earliest event per metric, shard
         self._shards: dict[tuple[str, str, int], int] = {}  # (metric, dims, salt) → shard
 
     def add(self, records: Iterable[Record], *, salt: int = 0, shard: int = 0) -> None:
         """Count validated events, given as `measurements` rows, of one salt that came
         from one shard: grouped here, summarised by `Summary.add_many` group by group."""
-        points: dict[tuple[str, str, int, int], list[tuple[datetime, float]]] = {}
-        get = points.get
-        for at, metric, value, dims, _, _ in records:
-            group_key = (metric, dims, salt, int(at.timestamp() // _FINEST))
-            group = get(group_key)
-            if group is None:
-                points[group_key] = [(at, value)]
+        parts: dict[GroupKey, list[Record]] = {}
+        get = parts.get
+        for record in records:
+            group_key = (record[1], record[3], salt, int(record[0].timestamp() // _FINEST))
+            part = get(group_key)
+            if part is None:
+                parts[group_key] = [record]
             else:
-                group.append((at, value))
-        groups, first, shards = self._groups, self._first, self._shards
-        for group_key, group in points.items():
+                part.append(record)
+        groups, rows, first, shards = self._groups, self._rows, self._first, self._shards
+        for group_key, part in parts.items():
             summary = groups.get(group_key)
             if summary is None:
                 summary = groups[group_key] = Summary()
-            summary.add_many(group)
-            earliest = min(group, key=_time)[0]
+                rows[group_key] = part
+            else:
+                rows[group_key].extend(part)
+            summary.add_many(zip(map(_time, part), map(_value, part), strict=True))
+            earliest = min(map(_time, part))
             metric = group_key[0]
             # A series seen from two shards in one batch (the partition count changed)
             # counts towards the later one: the totals stay right, only split otherwise.
@@ -147,6 +161,14 @@ class BatchSummariser:
         """The distinct (metric, canonical dimensions) added, in the order first added
         (the groups are keyed by them and kept in insertion order)."""
         return list(dict.fromkeys((metric, dims) for metric, dims, _, _ in self._groups))
+
+    def rows_in_index_order(self) -> list[Record]:
+        """The records added, by metric and minute: the order of `measurements`'
+        `(metric, time)` index, so that the COPY inserts into it page by page instead of
+        all over it (PostgreSQL's side of the COPY is much cheaper so:
+        docs/performance.md, "Issue 29, item 1"). Within a minute they stay as added."""
+        rows = self._rows
+        return list(chain.from_iterable(rows[key] for key in sorted(rows, key=_metric_bucket)))
 
     def finish(self) -> BatchSummary:
         groups, finer = self._groups, LEVELS[0]
@@ -167,8 +189,8 @@ def summarise(records: Iterable[Record]) -> BatchSummary:
     return summariser.finish()
 
 
-def _time(point: tuple[datetime, float]) -> datetime:
-    return point[0]
+def _metric_bucket(key: GroupKey) -> tuple[str, int]:
+    return key[0], key[3]
 
 
 def _coarsen(groups: Groups, factor: int) -> Groups:
@@ -264,29 +286,50 @@ class PreparedBatch:
     def add(self, events: Iterable[MetricEvent], *, salt: int = 0, shard: int = 0) -> None:
         """Add events of one salt (0: not salted) that came from one shard (the Kafka
         partition); one already added (same source and event id) is skipped."""
-        seen, known = self._seen, len(self.records)
-        strings = self._strings
-        once = strings.setdefault
+        once = self._strings.setdefault
+        records = []
         for event in events:
-            source = once(event.source, event.source)
-            key = (source, event.event_id)
+            dims = canonical_dimensions(event.dimensions)
+            records.append(
+                (
+                    event.timestamp,
+                    once(event.metric, event.metric),
+                    event.value,
+                    once(dims, dims),
+                    once(event.source, event.source),
+                    event.event_id,
+                )
+            )
+        self.add_records(records, salt=salt, shard=shard)
+
+    def add_records(self, records: Iterable[Record], *, salt: int = 0, shard: int = 0) -> None:
+        """`add` of events already in their `measurements` form (validated, dimensions
+        canonical: what `northstar.events.codec.decode_rows` gives)."""
+        seen, keys, mine = self._seen, self.keys, self.records
+        known = len(mine)
+        for record in records:
+            key = (record[4], record[5])
             if key not in seen:
                 seen.add(key)
-                dims = canonical_dimensions(event.dimensions)
-                self.keys.append(key)
-                self.records.append(
-                    (
-                        event.timestamp,
-                        once(event.metric, event.metric),
-                        event.value,
-                        once(dims, dims),
-                        source,
-                        event.event_id,
-                    )
-                )
+                keys.append(key)
+                mine.append(record)
         self._runs.append((known, salt, shard))
-        self._summariser.add(self.records[known:], salt=salt, shard=shard)
+        self._summariser.add(mine[known:], salt=salt, shard=shard)
         self._summary = None
+
+    def rows_in_index_order(self) -> list[Record]:
+        """The `measurements` rows, in the order that suits the table's index
+        (`BatchSummariser.rows_in_index_order`)."""
+        return self._summariser.rows_in_index_order()
+
+    def keys_in_index_order(self) -> list[tuple[str, str]]:
+        """The ledger keys sorted as `event_keys`' primary key (by code point; a
+        database collating otherwise gets them nearly in order, which is what counts):
+        the COPY then inserts into the index page by page (docs/performance.md)."""
+        ordered = sorted(self.keys, key=_event_id)
+        if len(set(map(_source, ordered))) > 1:
+            ordered.sort(key=_source)  # stable: by source, then event id
+        return ordered
 
     def summary(self) -> BatchSummary:
         if self._summary is None:
