@@ -117,50 +117,61 @@ _event_id = itemgetter(1)
 
 
 class BatchSummariser:
-    """Accumulates events (`add`) and produces the batch's rows for every level (`finish`).
+    """Accumulates events (`add`), summarises them (`summarise`) and produces the batch's
+    rows for every level (`finish`).
 
-    It also keeps the rows of each finest group, which gives `rows_in_index_order`."""
+    `add` only sorts the events into their finest groups; `summarise` hands each group's
+    new events to `Summary.add_many` in one call, so a group costs one call per batch
+    rather than one per message that brought events of it (docs/performance.md, "Issue
+    29, item 1"). The evaluator calls it when a poll is decoded, while the batch before
+    is being written; `finish` summarises what is left. The groups' rows also give
+    `rows_in_index_order`."""
 
     def __init__(self) -> None:
         self._groups: Groups = {}  # at the finest level
         self._rows: dict[GroupKey, list[Record]] = {}  # the records of each finest group
-        self._first: dict[tuple[str, int], datetime] = {}  # earliest event per metric, shard
-        self._shards: dict[tuple[str, str, int], int] = {}  # (metric, dims, salt) → shard
+        self._summarised: dict[GroupKey, int] = {}  # how many of a group's rows are counted
+        self._earliest: dict[GroupKey, datetime] = {}  # each finest group's earliest event
+        # (metric, dims, salt) → shard. A series seen from two shards in one batch (the
+        # partition count changed) counts towards one of them: the totals stay right.
+        self._shards: dict[tuple[str, str, int], int] = {}
 
     def add(self, records: Iterable[Record], *, salt: int = 0, shard: int = 0) -> None:
-        """Count validated events, given as `measurements` rows, of one salt that came
-        from one shard: grouped here, summarised by `Summary.add_many` group by group."""
-        parts: dict[GroupKey, list[Record]] = {}
-        get = parts.get
+        """Take validated events, given as `measurements` rows, of one salt that came
+        from one shard."""
+        rows, shards = self._rows, self._shards
+        get = rows.get
         for record in records:
             group_key = (record[1], record[3], salt, int(record[0].timestamp() // _FINEST))
-            part = get(group_key)
-            if part is None:
-                parts[group_key] = [record]
+            group = get(group_key)
+            if group is None:
+                rows[group_key] = [record]
+                shards[group_key[:3]] = shard
             else:
-                part.append(record)
-        groups, rows, first, shards = self._groups, self._rows, self._first, self._shards
-        for group_key, part in parts.items():
+                group.append(record)
+
+    def summarise(self) -> None:
+        """Count the events added since the last call into their groups' summaries."""
+        groups, counted, earliest = self._groups, self._summarised, self._earliest
+        for group_key, rows in self._rows.items():
+            start = counted.get(group_key, 0)
+            if start == len(rows):
+                continue
+            part = rows[start:] if start else rows
+            counted[group_key] = len(rows)
+            first = min(map(_time, part))
             summary = groups.get(group_key)
             if summary is None:
                 summary = groups[group_key] = Summary()
-                rows[group_key] = part
-            else:
-                rows[group_key].extend(part)
+                earliest[group_key] = first
+            elif first < earliest[group_key]:
+                earliest[group_key] = first
             summary.add_many(zip(map(_time, part), map(_value, part), strict=True))
-            earliest = min(map(_time, part))
-            metric = group_key[0]
-            # A series seen from two shards in one batch (the partition count changed)
-            # counts towards the later one: the totals stay right, only split otherwise.
-            shards[group_key[:3]] = shard
-            where = (metric, shard)
-            if where not in first or earliest < first[where]:
-                first[where] = earliest
 
     def dimension_sets(self) -> list[tuple[str, str]]:
         """The distinct (metric, canonical dimensions) added, in the order first added
         (the groups are keyed by them and kept in insertion order)."""
-        return list(dict.fromkeys((metric, dims) for metric, dims, _, _ in self._groups))
+        return list(dict.fromkeys((metric, dims) for metric, dims, _, _ in self._rows))
 
     def rows_in_index_order(self) -> list[Record]:
         """The records added, by metric and minute: the order of `measurements`'
@@ -171,6 +182,7 @@ class BatchSummariser:
         return list(chain.from_iterable(rows[key] for key in sorted(rows, key=_metric_bucket)))
 
     def finish(self) -> BatchSummary:
+        self.summarise()
         groups, finer = self._groups, LEVELS[0]
         rollups = {finer: _rows(groups, finer)}
         for level in LEVELS[1:]:
@@ -178,8 +190,18 @@ class BatchSummariser:
             rollups[level] = _rows(groups, level)
             finer = level
         return BatchSummary(
-            rollups=rollups, metrics=_metric_totals(groups, self._first, self._shards)
+            rollups=rollups, metrics=_metric_totals(groups, self._first(), self._shards)
         )
+
+    def _first(self) -> dict[tuple[str, int], datetime]:
+        """The earliest event of each metric and shard."""
+        first: dict[tuple[str, int], datetime] = {}
+        shards = self._shards
+        for group_key, at in self._earliest.items():
+            where = (group_key[0], shards[group_key[:3]])
+            if where not in first or at < first[where]:
+                first[where] = at
+        return first
 
 
 def summarise(records: Iterable[Record]) -> BatchSummary:
@@ -330,6 +352,10 @@ class PreparedBatch:
         if len(set(map(_source, ordered))) > 1:
             ordered.sort(key=_source)  # stable: by source, then event id
         return ordered
+
+    def summarise(self) -> None:
+        """Summarise the events added so far (`BatchSummariser.summarise`)."""
+        self._summariser.summarise()
 
     def summary(self) -> BatchSummary:
         if self._summary is None:

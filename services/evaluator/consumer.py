@@ -303,6 +303,7 @@ class EvaluatorLoop:
         batch = Batch(bounds=self._bounds, polled_at=time.time())
         decoded = time.perf_counter()
         await _decode_into(batch, records)
+        batch.summarise()
         _step(batch, "decode", decoded)
         self._note_uncommitted(batch)
         return generation, batch
