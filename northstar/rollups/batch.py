@@ -123,8 +123,7 @@ class BatchSummariser:
     `add` only sorts the events into their finest groups; `summarise` hands each group's
     new events to `Summary.add_many` in one call, so a group costs one call per batch
     rather than one per message that brought events of it (docs/performance.md, "Issue
-    29, item 1"). The evaluator calls it when a poll is decoded, while the batch before
-    is being written; `finish` summarises what is left. The groups' rows also give
+    29, item 1"); `finish` calls it for what is left. The groups' rows also give
     `rows_in_index_order`."""
 
     def __init__(self) -> None:
@@ -352,10 +351,6 @@ class PreparedBatch:
         if len(set(map(_source, ordered))) > 1:
             ordered.sort(key=_source)  # stable: by source, then event id
         return ordered
-
-    def summarise(self) -> None:
-        """Summarise the events added so far (`BatchSummariser.summarise`)."""
-        self._summariser.summarise()
 
     def summary(self) -> BatchSummary:
         if self._summary is None:

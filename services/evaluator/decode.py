@@ -116,21 +116,11 @@ class Batch:
             for r in decoded.rejected
         )
 
-    def summarise(self) -> None:
-        """Count the events decoded so far into the batch's summaries, ahead of `prepare`
-        (`BatchSummariser.summarise`): the consumer calls it when a poll is decoded,
-        while the batch before is being written."""
-        if self.unprepared is not None:
-            return
-        try:
-            self.pending.summarise()
-        except (ValueError, OverflowError, TypeError) as error:
-            self.unprepared = f"cannot summarise: {error!r}"
-
     def prepare(self) -> BatchSummary | None:
-        """The batch's summary for the rollups: THE place it is computed (see
-        `EvaluatorLoop.run`); cached, so the writer reuses it. None when the events could
-        not be summarised (`unprepared` says why)."""
+        """The batch's summary for the rollups, computed once its records are decoded
+        and again only if more were added since (see `EvaluatorLoop.run`); cached, so the
+        writer reuses it. None when the events could not be summarised (`unprepared`
+        says why)."""
         if self.unprepared is not None:
             return None
         try:
