@@ -27,7 +27,6 @@ from __future__ import annotations
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import chain
 from operator import itemgetter
 
 import orjson
@@ -112,8 +111,6 @@ Groups = dict[GroupKey, Summary]
 
 _time = itemgetter(0)
 _value = itemgetter(2)
-_source = itemgetter(0)
-_event_id = itemgetter(1)
 
 
 class BatchSummariser:
@@ -123,8 +120,7 @@ class BatchSummariser:
     `add` only sorts the events into their finest groups; `summarise` hands each group's
     new events to `Summary.add_many` in one call, so a group costs one call per batch
     rather than one per message that brought events of it (docs/performance.md, "Issue
-    29, item 1"); `finish` calls it for what is left. The groups' rows also give
-    `rows_in_index_order`."""
+    29, item 1"); `finish` calls it for what is left."""
 
     def __init__(self) -> None:
         self._groups: Groups = {}  # at the finest level
@@ -172,14 +168,6 @@ class BatchSummariser:
         (the groups are keyed by them and kept in insertion order)."""
         return list(dict.fromkeys((metric, dims) for metric, dims, _, _ in self._rows))
 
-    def rows_in_index_order(self) -> list[Record]:
-        """The records added, by metric and minute: the order of `measurements`'
-        `(metric, time)` index, so that the COPY inserts into it page by page instead of
-        all over it (PostgreSQL's side of the COPY is much cheaper so:
-        docs/performance.md, "Issue 29, item 1"). Within a minute they stay as added."""
-        rows = self._rows
-        return list(chain.from_iterable(rows[key] for key in sorted(rows, key=_metric_bucket)))
-
     def finish(self) -> BatchSummary:
         self.summarise()
         groups, finer = self._groups, LEVELS[0]
@@ -208,10 +196,6 @@ def summarise(records: Iterable[Record]) -> BatchSummary:
     summariser = BatchSummariser()
     summariser.add(records)
     return summariser.finish()
-
-
-def _metric_bucket(key: GroupKey) -> tuple[str, int]:
-    return key[0], key[3]
 
 
 def _coarsen(groups: Groups, factor: int) -> Groups:
@@ -337,20 +321,6 @@ class PreparedBatch:
         self._runs.append((known, salt, shard))
         self._summariser.add(mine[known:], salt=salt, shard=shard)
         self._summary = None
-
-    def rows_in_index_order(self) -> list[Record]:
-        """The `measurements` rows, in the order that suits the table's index
-        (`BatchSummariser.rows_in_index_order`)."""
-        return self._summariser.rows_in_index_order()
-
-    def keys_in_index_order(self) -> list[tuple[str, str]]:
-        """The ledger keys sorted as `event_keys`' primary key (by code point; a
-        database collating otherwise gets them nearly in order, which is what counts):
-        the COPY then inserts into the index page by page (docs/performance.md)."""
-        ordered = sorted(self.keys, key=_event_id)
-        if len(set(map(_source, ordered))) > 1:
-            ordered.sort(key=_source)  # stable: by source, then event id
-        return ordered
 
     def summary(self) -> BatchSummary:
         if self._summary is None:

@@ -30,10 +30,7 @@ in the batch's transaction:
    sets of one metric arrive at every replica at once (a new metric, a new region), and
    replicas would otherwise take turns batch by batch. The price: a set admitted for a
    batch that then fails for good keeps its place under the cap.
-3. The admitted new events are COPYed into `measurements`. Both COPYs send their rows
-   in the order of the table's index (ledger keys sorted, events by metric and minute),
-   which makes PostgreSQL's index inserts several times cheaper than rows in arrival
-   order, scattered over the index (docs/performance.md, "Issue 29, item 1").
+3. The admitted new events are COPYed into `measurements`.
 4. The metric activity and the minute/hour/day/week rollups are folded forward from the
    summary rows with commutative upserts (sums, counts, least/greatest, sketch merges),
    so the order in which replicas commit does not matter. Every upsert touches rows in
@@ -236,8 +233,7 @@ class MeasurementWriter:
         if not pending:
             return Stored(pending, [])
         raw = await driver(conn)
-        # Both COPYs send their rows in the order of the table's index (step 3 too).
-        keys = pending.keys_in_index_order()
+        keys = pending.keys
         try:
             async with raw.transaction():  # a savepoint: a refused COPY undoes nothing else
                 await raw.copy_records_to_table("event_keys", records=keys, columns=_KEY_COLUMNS)
@@ -251,7 +247,7 @@ class MeasurementWriter:
         fresh, refused = await self._admit(raw, fresh, received_at, admission)
         if fresh:
             await raw.copy_records_to_table(
-                "measurements", records=fresh.rows_in_index_order(), columns=MEASUREMENT_COLUMNS
+                "measurements", records=fresh.records, columns=MEASUREMENT_COLUMNS
             )
         return Stored(fresh, refused)
 
