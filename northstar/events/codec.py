@@ -179,8 +179,8 @@ def decode_rows(
         return None
     if message.v != FORMAT_VERSION:
         return None
-    # JSON holds a control character, or any other that is not printable, only as an
-    # escape (`\u0000`) or as a byte outside ASCII: without either, every text is plain.
+    # A string in JSON holds a character that is not printable only as an escape
+    # (`\u0000`), as DEL or as bytes outside ASCII: without these, every text is.
     plain = value.isascii() and b"\\" not in value and b"\x7f" not in value
     low, high, earliest = -bounds.max_abs_value, bounds.max_abs_value, bounds.earliest
     parse, utc = datetime.fromisoformat, UTC

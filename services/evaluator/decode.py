@@ -20,7 +20,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 from northstar.events.codec import Decoded, Rejected, decode_message, decode_rows, encode_events
 from northstar.events.validation import DEFAULT_BOUNDS, EventBounds
 from northstar.rollups.batch import BatchSummary, PreparedBatch
-from northstar.rollups.batch import Record as Record_
+from northstar.rollups.batch import Record as MeasurementRow
 
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 
@@ -136,7 +136,9 @@ class Batch:
         return summary
 
 
-def _decode_rows(value: bytes | None, bounds: EventBounds) -> tuple[list[Record_], int] | None:
+def _decode_rows(
+    value: bytes | None, bounds: EventBounds
+) -> tuple[list[MeasurementRow], int] | None:
     """`decode_rows` (the fast path), or None to let `_decode` decide: no surprise there
     may end the consumer either."""
     if not value:
