@@ -7,6 +7,9 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# `make bench` measures ingest and the evaluator against this commit too, in the same run
+# (the wave-1 tree; bench/baseline.py). `make bench BENCH_BASELINE=` leaves it out.
+BENCH_BASELINE ?= a8d89f1
 
 .DEFAULT_GOAL := help
 .PHONY: help setup system-account prometheus-tools chromium redis-server kubectl \
@@ -19,7 +22,7 @@ help:
 	@echo "make test     the test suite"
 	@echo "make lint     ruff check, ruff format --check, mypy, tsc, deploy/k8s validation"
 	@echo "make format   ruff format and ruff check --fix"
-	@echo "make bench    the benchmarks"
+	@echo "make bench    the benchmarks (ingest and evaluator also on BENCH_BASELINE, same run)"
 	@echo "make migrate  alembic upgrade head on NORTHSTAR_DATABASE_URL"
 	@echo "make web      build the web app (npm ci + vite build into web/dist)"
 	@echo "make web-client  regenerate web/src/shared/api/schema.d.ts from the api"
@@ -175,7 +178,7 @@ format: setup
 	$(BIN)/ruff check --fix .
 
 bench: setup
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(if $(BENCH_BASELINE),--baseline $(BENCH_BASELINE))
 
 migrate: setup
 	@test -n "$$NORTHSTAR_DATABASE_URL" || { echo "set NORTHSTAR_DATABASE_URL first" >&2; exit 1; }

@@ -16,11 +16,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from bench import (
     analysis,
     api,
+    baseline,
     cardinality,
     endtoend,
     evaluator,
@@ -53,22 +55,64 @@ BENCHMARKS = (
 DOC = REPO_ROOT / "docs" / "benchmarks.md"
 
 
+async def _section(infra: Infrastructure, name: str, args: argparse.Namespace) -> list[Row]:
+    """One section against `infra`'s tree (`--baseline`: the ingest and evaluator ones)."""
+    if name == "ingest":
+        return await ingest.run(
+            infra, seconds=args.seconds, connections=args.connections, workers=args.workers
+        )
+    # The baseline's evaluator runs one replica: the headline figure, the one compared.
+    replicas = evaluator.REPLICAS if infra.tree.is_current else (1,)
+    return await evaluator.run(
+        infra,
+        events=args.evaluator_events,
+        max_poll_records=args.max_poll_records,
+        replicas=replicas,
+    )
+
+
+async def _against_baseline(
+    infra: Infrastructure, based: Infrastructure, name: str, args: argparse.Namespace
+) -> list[Row]:
+    """The section run `--baseline-rounds` times against each tree, alternating; the
+    current tree's rows, then the baseline's, each noting the ratio."""
+    current: list[list[Row]] = []
+    previous: list[list[Row]] = []
+    for on_baseline in baseline.order(args.baseline_rounds):
+        tree = based if on_baseline else infra
+        print(f"   {name} on {tree.tree.label} …", file=sys.stderr, flush=True)
+        (previous if on_baseline else current).append(await _section(tree, name, args))
+    rows: list[Row] = []
+    label = based.tree.label
+    for n, (mine, theirs) in enumerate(zip(current, previous, strict=True), start=1):
+        suffix = f", round {n}" if args.baseline_rounds > 1 else ""
+        compared = baseline.compare(mine, theirs, label + suffix)
+        for row in compared:
+            if "→ current" in row.note:
+                figure = row.note.removeprefix("baseline tree, same run: ").split(";")[0]
+                print(f"   {row.measure}: {figure}", file=sys.stderr, flush=True)
+        rows += [replace(r, measure=r.measure + suffix) for r in mine] if suffix else mine
+        rows += compared
+    return rows
+
+
 async def _run(infra: Infrastructure, args: argparse.Namespace) -> list[Row]:
     await infra.migrate_template()
+    based = None
+    if args.baseline:
+        based = infra.with_tree(baseline.worktree(args.baseline))
+        print(f"baseline {args.baseline} in {based.tree.root}", file=sys.stderr, flush=True)
+        await based.migrate_template()
     rows: list[Row] = []
     for name in args.only:
         started = time.monotonic()
         print(f"-- {name} …", file=sys.stderr, flush=True)
-        if name == "ingest":
-            rows += await ingest.run(
-                infra, seconds=args.seconds, connections=args.connections, workers=args.workers
-            )
+        if based is not None and name in baseline.SECTIONS:
+            rows += await _against_baseline(infra, based, name, args)
+        elif name in baseline.SECTIONS:
+            rows += await _section(infra, name, args)
         elif name == "ingest-steps":
             rows += ingest_steps.rows()
-        elif name == "evaluator":
-            rows += await evaluator.run(
-                infra, events=args.evaluator_events, max_poll_records=args.max_poll_records
-            )
         elif name == "cardinality":
             rows += await cardinality.run(infra)
         elif name == "salting":
@@ -80,7 +124,7 @@ async def _run(infra: Infrastructure, args: argparse.Namespace) -> list[Row]:
         elif name == "people":
             rows += await people.run(infra)
         elif name == "web":
-            rows += await web.run(infra, goals=args.web_goals)
+            rows += await web.run(infra, goals=args.web_goals, dist=args.web_dist)
         elif name == "analysis":
             rows += await analysis.run(infra, events=args.analysis_events, kpis=args.analysis_kpis)
         elif name == "goals-as-code":
@@ -107,8 +151,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--e2e-seconds", type=float, default=30)
     parser.add_argument("--api-events", type=int, default=10_000_000)
     parser.add_argument("--web-goals", type=int, default=1000, help="goals of the big scorecard")
+    parser.add_argument(
+        "--web-dist",
+        type=Path,
+        default=None,
+        help="serve this built web app instead of web/dist (another tree's, to compare)",
+    )
     parser.add_argument("--analysis-events", type=int, default=10_000_000)
     parser.add_argument("--analysis-kpis", type=int, default=1000)
+    parser.add_argument(
+        "--baseline",
+        metavar="GIT_REF",
+        help="also run the ingest and evaluator sections against the services of this "
+        "commit (a cached git worktree), alternating with this tree's, and print each "
+        "figure with the ratio baseline → current (bench/baseline.py)",
+    )
+    parser.add_argument(
+        "--baseline-rounds", type=int, default=1, help="pairs per section with --baseline"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 

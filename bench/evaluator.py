@@ -12,14 +12,16 @@ Each run also measures what scaling out costs (issue 28): the time evaluator ses
 spent waiting for a lock held by another (`pg_stat_activity.wait_event_type = 'Lock'`,
 sampled every 10 ms and summed over the sessions: seconds of waiting), and the events
 stored per CPU-second of the evaluator processes (psutil `cpu_times`, user + system,
-from when they are ready until the backlog is stored). The 2- and 4-replica rows give
-each figure against the 1-replica run's.
+from when they are ready until the backlog is stored and no judgement requested of a
+goal's owner is left). The 2- and 4-replica rows give each figure against the
+1-replica run's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import random
 import re
 import time
@@ -127,10 +129,27 @@ async def _stored(client: httpx.AsyncClient, url: str) -> float:
     return 0.0
 
 
+async def _requests_judged(database_url: str) -> bool:
+    """No judgement requested of a goal's owner is left (one owner per goal tree,
+    `services/evaluator/ownership.py`), so the figures include judging every goal; true
+    at once on a schema without the table (a run of an older commit)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        if await conn.fetchval("SELECT to_regclass('goal_judge_requests')") is None:
+            return True
+        return not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM goal_judge_requests)")
+    finally:
+        await conn.close()
+
+
 REPLICAS = (1, 2, 4)
+_RUNS = itertools.count()
 LOCK_SAMPLE_S = 0.01
+# Keyed by what is waited for (`wait_event`: a row's `tuple` or `transactionid`, a
+# relation's `extend`, …) and the start of the statement.
 _LOCK_WAITERS = """
-SELECT regexp_replace(left(query, 60), '\\s+', ' ', 'g') AS query FROM pg_stat_activity
+SELECT wait_event || ': ' || regexp_replace(left(query, 60), '\\s+', ' ', 'g') AS query
+FROM pg_stat_activity
 WHERE datname = $1 AND wait_event_type = 'Lock' AND application_name LIKE 'northstar-evaluator%'
 """
 
@@ -234,13 +253,19 @@ class Scaling:
     row: Row
 
 
-async def run(infra: Infrastructure, *, events: int, max_poll_records: int | None) -> list[Row]:
+async def run(
+    infra: Infrastructure,
+    *,
+    events: int,
+    max_poll_records: int | None,
+    replicas: tuple[int, ...] = REPLICAS,
+) -> list[Row]:
     """One evaluator (the headline figure, against the COPY ceiling), then 2 and 4
     replicas in one consumer group on fresh copies of the same data; for each, the lock
     waits and the events per CPU-second, against the single replica's."""
     runs = [
         await _run(infra, events=events, max_poll_records=max_poll_records, replicas=n)
-        for n in REPLICAS
+        for n in replicas
     ]
     one = runs[0]
     rows: list[Row] = []
@@ -285,6 +310,11 @@ async def _run(
 ) -> Scaling:
     suffix = "" if replicas == 1 else f"_{replicas}"
     prefix = PREFIX if replicas == 1 else f"{PREFIX.rstrip('.')}{replicas}."
+    # Every run of a bench process fills topics of its own: a topic is never emptied, and
+    # with `--baseline` the section runs more than once.
+    run = next(_RUNS)
+    if run:
+        prefix = f"{prefix.rstrip('.')}-{run}."
     database_url = await infra.database(f"bench_evaluator{suffix}")
     now = datetime.now(UTC)
     conn = await asyncpg.connect(database_url)
@@ -337,7 +367,7 @@ async def _run(
                 if samples and stored > samples[-1][1]:
                     progress_at = now_s
                 samples.append((now_s, stored))
-                if stored >= events:
+                if stored >= events and await _requests_judged(database_url):
                     break
                 if now_s - progress_at > STALL_S:
                     raise RuntimeError(

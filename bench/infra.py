@@ -13,19 +13,19 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import psutil  # type: ignore[import-untyped]
 
+from bench.baseline import CURRENT, Tree
 from devstack.broker import TansuBroker
 from devstack.postgres import PostgresServer, create_database, drop_database, run_migrations
 from devstack.processes import ServiceProcess, free_port
 from northstar.auth.keys import generate_key, hash_key
 
-TEMPLATE = "bench_template"
 SERVICES = {
     "api": "services.api",
     "ingest": "services.ingest",
@@ -48,6 +48,12 @@ class Infrastructure:
     )
     broker: TansuBroker = field(default_factory=TansuBroker)
     admin_key: str = field(default_factory=lambda: f"bench-admin-{uuid.uuid4().hex}")
+    # Where the services, migrations and template database come from (`--baseline`).
+    tree: Tree = CURRENT
+
+    def with_tree(self, tree: Tree) -> Infrastructure:
+        """The same servers, with the services of `tree` (`bench.baseline`)."""
+        return replace(self, tree=tree)
 
     def start(self) -> None:
         self.postgres.start()
@@ -58,14 +64,14 @@ class Infrastructure:
         self.postgres.stop()
 
     async def migrate_template(self) -> None:
-        await drop_database(self.postgres.url, TEMPLATE)
-        url = await create_database(self.postgres.url, TEMPLATE)
-        run_migrations(url)
+        await drop_database(self.postgres.url, self.tree.template)
+        url = await create_database(self.postgres.url, self.tree.template)
+        run_migrations(url, cwd=self.tree.root)
 
     async def database(self, name: str) -> str:
         """A fresh migrated database called `name` (dropped first if it exists)."""
         await drop_database(self.postgres.url, name)
-        return await create_database(self.postgres.url, name, template=TEMPLATE)
+        return await create_database(self.postgres.url, name, template=self.tree.template)
 
     async def database_plain(self, name: str) -> str:
         """A fresh empty database called `name` (another system's, e.g. a source's)."""
@@ -110,11 +116,12 @@ class Infrastructure:
                 for replica in range(1, (replicas or {}).get(name, 1) + 1):
                     key = name if replica == 1 else f"{name}-{replica}"
                     process = ServiceProcess(
-                        key,
+                        key if self.tree.is_current else f"{key}-{self.tree.label}",
                         SERVICES[name],
-                        {**env, **(extra or {}).get(name, {})},
+                        {**env, **self._tree_env(), **(extra or {}).get(name, {})},
                         free_port(),
                         log_dir=self.log_dir,
+                        cwd=self.tree.root,
                     )
                     started[key] = process
                     process.start()
@@ -127,6 +134,11 @@ class Infrastructure:
                 process.send_terminate()
             for process in started.values():
                 process.terminate()
+
+    def _tree_env(self) -> dict[str, str]:
+        if self.tree.is_current:
+            return {}
+        return {"PYTHONPATH": str(self.tree.root)}
 
 
 async def insert_api_key(database_url: str, name: str, scopes: list[str]) -> str:

@@ -150,6 +150,14 @@ METHOD = """
   `GET /v1/goals/{id}/status` and a KPI evaluation (`KpiValueReader.value` over the
   goal's 30-day period, fresh connection state, no cache). Requests are sequential over
   one keep-alive connection, after a warm-up.
+- **baseline (`[<commit>]` rows).** `make bench` passes `--baseline $(BENCH_BASELINE)`
+  (the wave-1 tree, `a8d89f1`, unless set otherwise; empty leaves it out): the ingest
+  and evaluator sections also run against that commit's services (a cached git
+  worktree, its own migrations, this tree's bench and virtualenv), baseline first and
+  then this tree, back to back on the same servers; the baseline's evaluator runs one
+  replica. Each `[<commit>]` row's note gives this tree's figure against it
+  (`<commit> → current ×ratio`), the only comparison the machine's drift allows
+  (`bench/baseline.py`).
 - **memory.** psutil RSS of each service process (every uvicorn worker, summed, when a
   service runs several), sampled through the end-to-end run; the figure is the maximum.
 """

@@ -20,6 +20,7 @@ from sqlalchemy import (
     DateTime,
     Double,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     Interval,
@@ -352,6 +353,29 @@ class GoalState(Base):
     evaluated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     history_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class GoalJudgeRequest(Base):
+    """A judgement asked of the evaluator replica holding `owner_partition`, the events
+    topic's partition that owns the goal's tree (docs/architecture.md, "One owner per
+    goal"). Inserted by any replica in its batch's transaction, deleted by the owner
+    when it judges the goal: plain new rows, so replicas never wait on each other here."""
+
+    __tablename__ = "goal_judge_requests"
+    __table_args__ = (
+        {
+            "comment": "Goals to judge, by the evaluator replica holding owner_partition "
+            "(one owner per goal tree); inserted by any replica, deleted by the owner."
+        },
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    owner_partition: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    # No foreign key: it would share-lock the goal's row in every batch (migration 0014).
+    goal_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    requested_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
 
 
 class AnomalyCheck(Base):

@@ -51,10 +51,17 @@ MAX_EVENTS_PER_MESSAGE = 500
 MAX_SALT = 64
 
 
+# msgspec encodes the events' dataclasses about 2.5 times as fast as orjson does
+# (docs/performance.md, "Ingest: the compiled fast path"); the JSON is the same but for a
+# UTC timestamp's offset, written `Z` instead of `+00:00` (RFC 3339 allows both, and
+# `parse_timestamp` reads both).
+_ENCODE = msgspec.json.Encoder().encode
+
+
 def encode_events(events: list[MetricEvent], salt: int = 0) -> bytes:
     if salt:
-        return orjson.dumps({"v": FORMAT_VERSION, "events": events, "salt": salt})
-    return orjson.dumps({"v": FORMAT_VERSION, "events": events})
+        return _ENCODE({"v": FORMAT_VERSION, "events": events, "salt": salt})
+    return _ENCODE({"v": FORMAT_VERSION, "events": events})
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -358,12 +359,20 @@ def status(
     watch: Annotated[bool, typer.Option(help="Refresh until interrupted.")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between refreshes.", min=1)] = 10,
 ) -> None:
-    """The scorecard: every goal with its status, in colour."""
+    """The scorecard: every goal with its status, in colour. With --watch it is redrawn in
+    place on a terminal; into a pipe or a file each refresh is printed after the last,
+    under the time it was read (a Live display would print nothing until interrupted)."""
     api = _api()
     try:
         if not watch:
             out.print(_scorecard(api.tree()))
             return
+        if not out.is_terminal:
+            while True:
+                out.print(f"# {datetime.now(UTC).isoformat(timespec='seconds')}")
+                out.print(_scorecard(api.tree()))
+                out.file.flush()
+                time.sleep(interval)
         with Live(_scorecard(api.tree()), console=out, auto_refresh=False) as live:
             while True:
                 time.sleep(interval)

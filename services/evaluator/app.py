@@ -24,6 +24,7 @@ from services.evaluator.notify.notifier import Notifier
 from services.evaluator.notify.schedules import NotificationSchedule
 from services.evaluator.outbox.dispatcher import WebhookDispatcher
 from services.evaluator.outbox.relay import OutboxRelay
+from services.evaluator.ownership import JudgeRequestSignal
 from services.evaluator.settings import EvaluatorSettings
 from services.evaluator.sweep import GoalEvaluationStep
 
@@ -62,7 +63,18 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
         on_outbox=relay.nudge,
         after_sweep=housekeeping.run,
     )
-    loop = EvaluatorLoop(settings, engine, after_store=evaluation.after_store)
+    # Wakes this replica when another requests judgements of the goals it owns.
+    signal = JudgeRequestSignal(
+        settings.database_url,
+        application_name=f"northstar-evaluator-listen/{settings.instance_name}",
+    )
+    loop = EvaluatorLoop(
+        settings,
+        engine,
+        after_store=evaluation.after_store,
+        judge_requested=evaluation.judge_requested,
+        signal=signal,
+    )
     watcher = LagWatcher(loop, interval=settings.lag_interval_seconds)
     pipeline = PipelineHealth(
         loop,
@@ -86,6 +98,7 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
         task = asyncio.create_task(loop.run(), name="evaluator-loop")
         task.add_done_callback(_crash_if_failed)
         sweeper = asyncio.create_task(evaluation.sweep_forever(stopping), name="sweep")
+        listener = asyncio.create_task(signal.run(stopping), name="judge-request-listener")
         lag = asyncio.create_task(watcher.run(stopping), name="lag-watcher")
         notifiers = [
             asyncio.create_task(relay.run(), name="outbox-relay"),
@@ -105,6 +118,7 @@ def create_app(settings: EvaluatorSettings) -> FastAPI:
         schedule.request_stop()
         await task
         await sweeper
+        await listener
         await lag
         await asyncio.gather(*notifiers)
         await notifications_engine.dispose()

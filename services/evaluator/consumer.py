@@ -3,6 +3,10 @@
     poll → decode → prepare (summarise) → store and evaluate (one transaction)
          → commit offsets → side effects
 
+and beside it the judgements other replicas requested of this one, when they notify
+it and no batch has done them since (`_judge_requested_forever`; the rule of one owner
+per goal tree is in `services/evaluator/ownership.py`).
+
 Each step is a method below, named after the step (`_poll`, `_decode_into`,
 `Batch.prepare`, `_store_and_evaluate`, `_commit_offsets`, `_side_effects`); a step that
 fails raises a `StageError` naming itself, and `_handle` decides what happens next.
@@ -68,16 +72,21 @@ from northstar.telemetry import (
     EVALUATOR_REFUSED,
 )
 from services.evaluator.decode import Batch, DeadLetter, Record, refused_letters
+from services.evaluator.ownership import Assignment, JudgeRequestSignal
 from services.evaluator.settings import EvaluatorSettings
 
 log = logging.getLogger(__name__)
 
-# Called inside the batch transaction with the metrics that received new events; returns
-# a callable to run after the commit (publishing side effects), or None.
+# Called inside the batch transaction with the metrics that received new events and
+# the partitions this replica holds (None while unknown); returns a callable to run
+# after the commit (publishing side effects), or None.
 AfterCommit = Callable[[], Awaitable[None]]
 AfterStore = Callable[
-    [AsyncConnection, Sequence[TouchedMetric], datetime], Awaitable[AfterCommit | None]
+    [AsyncConnection, Sequence[TouchedMetric], datetime, Assignment | None],
+    Awaitable[AfterCommit | None],
 ]
+# Called in a transaction of its own to judge what other replicas requested of this one.
+JudgeRequested = Callable[[AsyncConnection, Assignment, datetime], Awaitable[AfterCommit | None]]
 
 
 class Stage(StrEnum):
@@ -89,6 +98,7 @@ class Stage(StrEnum):
     DEAD_LETTER = "dead_letter"
     COMMIT = "commit"
     SIDE_EFFECTS = "side_effects"
+    JUDGE_REQUESTED = "judge_requested"
 
 
 class StageError(Exception):
@@ -139,9 +149,15 @@ class _Stored:
 class _WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
     """Partitions are only given up once the batch in flight has committed."""
 
-    def __init__(self, lock: asyncio.Lock, on_revoked: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        lock: asyncio.Lock,
+        on_revoked: Callable[[], None],
+        on_assigned: Callable[[], None],
+    ) -> None:
         self._lock = lock
         self._on_revoked = on_revoked
+        self._on_assigned = on_assigned
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         self._on_revoked()
@@ -151,6 +167,7 @@ class _WaitForBatch(ConsumerRebalanceListener):  # type: ignore[misc]
             )
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._on_assigned()
         log.info(
             "partitions assigned", extra={"partitions": sorted(tp.partition for tp in assigned)}
         )
@@ -163,10 +180,16 @@ class EvaluatorLoop:
         engine: AsyncEngine,
         *,
         after_store: AfterStore | None = None,
+        judge_requested: JudgeRequested | None = None,
+        signal: JudgeRequestSignal | None = None,
     ) -> None:
         self._settings = settings
         self._engine = engine
         self._after_store = after_store
+        self._judge_requested = judge_requested
+        self._signal = signal
+        # When the requests of this replica's partitions were last judged (monotonic).
+        self._requests_judged_at = 0.0
         self._bounds = settings.event_bounds()
         self._topics = Topics.with_prefix(settings.topic_prefix)
         self._writer = MeasurementWriter(settings.cardinality_limits())
@@ -191,6 +214,7 @@ class EvaluatorLoop:
     async def run(self) -> None:
         await self._connect()
         prefetch: asyncio.Task[tuple[int, Batch | None]] | None = None
+        requests = asyncio.create_task(self._judge_requested_forever(), name="judge-requests")
         try:
             while not self._stopping.is_set():
                 generation, batch = await (prefetch or self._poll())
@@ -210,6 +234,9 @@ class EvaluatorLoop:
                     with log_context(batch=batch.describe()):
                         await self._handle(batch)
         finally:
+            requests.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await requests
             if prefetch is not None:
                 prefetch.cancel()
                 with contextlib.suppress(asyncio.CancelledError, KafkaError):
@@ -250,7 +277,7 @@ class EvaluatorLoop:
                 await ensure_topics(self._settings)
                 consumer.subscribe(
                     [self._topics.events],
-                    listener=_WaitForBatch(self._in_flight, self._revoked),
+                    listener=_WaitForBatch(self._in_flight, self._revoked, self._assigned),
                 )
                 await consumer.start()
                 await dlq.start()
@@ -285,10 +312,72 @@ class EvaluatorLoop:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
+    def _assignment(self) -> Assignment | None:
+        """The events topic's partition count and the partitions this replica holds, or
+        None while either is unknown (then a batch judges every goal it touched)."""
+        consumer = self._consumer
+        if consumer is None:
+            return None
+        topic = self._topics.events
+        partitions = consumer.partitions_for_topic(topic)
+        mine = frozenset(tp.partition for tp in consumer.assignment() if tp.topic == topic)
+        if not partitions or not mine:
+            return None
+        return Assignment(len(partitions), mine)
+
+    async def _judge_requested_forever(self) -> None:
+        """Judge what other replicas requested of this one: when they notify it (unless
+        the notification was only for other partitions), and, in case a notification
+        was lost, when no batch has done it for `judge_request_poll_ms`. Runs under the
+        batch lock, so it never overlaps this replica's batch or a rebalance."""
+        if self._judge_requested is None:
+            return
+        poll = self._settings.judge_request_poll_ms / 1000
+        delay = poll
+        while not self._stopping.is_set():
+            signalled = False
+            if self._signal is None:
+                await self._sleep(delay)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._signal.wake.wait(), delay)
+                signalled = self._signal.wake.is_set()
+            delay = poll
+            after: AfterCommit | None = None
+            async with self._in_flight:
+                assignment = self._assignment()
+                if signalled:
+                    # Cleared even with no assignment (a rebalance): the next assignment
+                    # signals again, and the poll backs it up.
+                    assert self._signal is not None
+                    mine = assignment.mine if assignment is not None else frozenset()
+                    if not self._signal.take(mine) or assignment is None:
+                        continue
+                elif assignment is None or time.monotonic() - self._requests_judged_at < poll:
+                    continue  # not assigned, or a batch judged them lately
+                try:
+                    async with self._engine.begin() as conn:
+                        after = await self._judge_requested(conn, assignment, datetime.now(UTC))
+                except Exception:
+                    # The requests stay in the table (the delete was rolled back): the
+                    # next round, or the next batch, judges them.
+                    EVALUATOR_ERRORS.labels(stage=Stage.JUDGE_REQUESTED).inc()
+                    log.exception("judging requested goals failed; retrying")
+                    delay = self._settings.retry_backoff_max_seconds
+                    continue
+                self._requests_judged_at = time.monotonic()
+            if after is not None:
+                await self._side_effects([after])
+
     # -- the chain -------------------------------------------------------------------------
 
     def _revoked(self) -> None:
         self._generation += 1
+
+    def _assigned(self) -> None:
+        # Requests of the partitions just taken over may be waiting.
+        if self._signal is not None:
+            self._signal.everything()
 
     async def _poll(self) -> tuple[int, Batch | None]:
         """Step 1: the next records, decoded (step 2), with the generation they were
@@ -449,6 +538,7 @@ class EvaluatorLoop:
             raise BadData(Stage.PREPARE, part.unprepared or "cannot prepare")
         received_at = datetime.now(UTC)
         after_commit = None
+        judged_requests = False
         try:
             began = time.perf_counter()
             async with self._engine.begin() as conn:
@@ -467,10 +557,16 @@ class EvaluatorLoop:
                     _step(part, "fold", began)
                     if self._after_store is not None and touched:
                         began = time.perf_counter()
-                        after_commit = await self._after_store(conn, touched, received_at)
+                        assignment = self._assignment()
+                        after_commit = await self._after_store(
+                            conn, touched, received_at, assignment
+                        )
+                        judged_requests = assignment is not None
                         _step(part, "judge", began)
                 began = time.perf_counter()
             _step(part, "commit", began)
+            if judged_requests:
+                self._requests_judged_at = time.monotonic()
         except Exception as error:
             reason = data_problem(error)
             if reason is not None:

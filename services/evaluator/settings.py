@@ -39,6 +39,11 @@ class EvaluatorSettings(
     # Group membership: how fast a dead member's partitions move to the others.
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1000)
     consumer_heartbeat_interval_ms: int = Field(default=2_000, ge=100)
+    # With more than one replica, a goal is judged by the replica owning its tree; the
+    # judgements other replicas request of this one are done with each batch, or when
+    # they notify it (LISTEN/NOTIFY), and, should a notification be lost, by a poll
+    # this often (services/evaluator/ownership.py).
+    judge_request_poll_ms: int = Field(default=1000, ge=10, le=60_000)
     # Seconds between time-driven re-evaluations of every active goal (SPEC §2).
     evaluation_interval: float = Field(default=60, gt=0)
     # Retention of bookkeeping tables (see services/evaluator/housekeeping.py).

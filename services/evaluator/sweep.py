@@ -1,8 +1,11 @@
 """Goal evaluation inside the evaluator: after every stored batch, and on a timer.
 
 After a batch: only the goals whose KPIs read a metric that received new events (and
-whose period overlaps them) are evaluated, in the batch's transaction, so a committed
-offset always means "stored and judged".
+whose period overlaps them) are evaluated, in the batch's transaction. With more than
+one replica, a replica judges there only the goals whose tree it owns and durably
+requests the others' judgement from their owners (`services.evaluator.ownership`), so a
+committed offset means "stored, and judged or its judgement requested"; the requests
+of its own partitions are judged with its batch, or on a short timer when idle.
 
 On the timer (`NORTHSTAR_EVALUATION_INTERVAL`): every active goal is re-evaluated,
 because pace moves with time even when no event arrives, with its forecast refitted (a
@@ -32,6 +35,7 @@ from northstar.evaluation.judge import GoalJudge, Judgement
 from northstar.rollups.writer import TouchedMetric
 from northstar.telemetry import EVALUATOR_ERRORS
 from services.evaluator.consumer import AfterCommit
+from services.evaluator.ownership import Assignment, GoalOwnership, notify
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +67,7 @@ class GoalEvaluationStep:
         self._after_sweep = after_sweep
         self.judge = GoalJudge()
         self.anomalies = AnomalyChecks()
+        self.ownership = GoalOwnership()
 
     async def _evaluate(
         self,
@@ -72,26 +77,63 @@ class GoalEvaluationStep:
         *,
         forecasts: bool,
         fits: FitBudget = UNLIMITED,
+        requested_of: frozenset[int] = frozenset(),
     ) -> AfterCommit | None:
         judgement = await self.judge.judge(conn, goal_ids, now, forecasts=forecasts, fits=fits)
-        return self._after_commit(judgement)
+        return self._after_commit(judgement, requested_of)
 
     async def after_store(
-        self, conn: AsyncConnection, touched: Sequence[TouchedMetric], now: datetime
+        self,
+        conn: AsyncConnection,
+        touched: Sequence[TouchedMetric],
+        now: datetime,
+        assignment: Assignment | None,
     ) -> AfterCommit | None:
+        """In the batch's transaction: judge the goals the batch touched that this
+        replica owns, with the ones other replicas asked of it; request the rest from
+        their owners. Without an assignment (none known yet), judge every touched goal."""
         goal_ids = await self.judge.goals.affected_goals(
             conn, [(t.metric, t.first, t.last) for t in touched]
         )
+        requested_of: set[int] = set()
+        if assignment is not None:
+            goal_ids, requested_of = await self.ownership.route(conn, goal_ids, assignment)
+            requested = await self.ownership.take(conn, assignment)
+            if requested:
+                goal_ids = sorted({*goal_ids, *requested})
         # Forecasts are fitted by the sweep; a batch keeps the goals' stored ones.
+        return await self._evaluate(
+            conn, goal_ids, now, forecasts=False, requested_of=frozenset(requested_of)
+        )
+
+    async def judge_requested(
+        self, conn: AsyncConnection, assignment: Assignment, now: datetime
+    ) -> AfterCommit | None:
+        """In a transaction of its own: judge the goals other replicas asked of this one
+        (the requests of the partitions it holds), deleting the requests."""
+        goal_ids = await self.ownership.take(conn, assignment)
+        if not goal_ids:
+            return None
         return await self._evaluate(conn, goal_ids, now, forecasts=False)
 
-    def _after_commit(self, judgement: Judgement) -> AfterCommit | None:
+    def _after_commit(
+        self, judgement: Judgement, requested_of: frozenset[int] = frozenset()
+    ) -> AfterCommit | None:
+        """What to do once the transaction committed: tell the owners of `requested_of`
+        that judgements were requested of them, log the changes, nudge the relay."""
         changed = [o for o in judgement.outcomes if o.changed]
         changes = judgement.alert_changes
-        if not changed and not changes:
+        if not changed and not changes and not requested_of:
             return None
 
         async def after() -> None:
+            if requested_of:
+                try:
+                    await notify(self._engine, set(requested_of))
+                except Exception:
+                    # The requests are stored: the owners' next batch or poll finds them.
+                    EVALUATOR_ERRORS.labels(stage="judge_request_notify").inc()
+                    log.exception("notifying judge requests failed")
             for outcome in changed:
                 log.info(
                     "goal status changed",

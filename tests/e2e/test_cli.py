@@ -8,9 +8,13 @@ of its own (its own label and names), so they do not depend on each other's orde
 from __future__ import annotations
 
 import os
+import queue
+import signal
 import stat
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -427,3 +431,52 @@ def test_a_leads_apply_outside_their_subtree_is_refused_and_login_keeps_the_key(
     goals = stack.goals()
     assert "Top ld" not in goals
     assert goals["Grow ld"]["description"] == "by the lead"
+
+
+def test_status_watch_into_a_pipe_prints_each_refresh_and_stops_cleanly_on_ctrl_c(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """`northstar status --watch | …`: every refresh is printed (a Live display would print
+    nothing into a pipe until interrupted), a change on the server shows in a later one,
+    and Ctrl-C ends it with 0."""
+    assert northstar("apply", "-f", str(files(tmp_path / "org", "wt")), stack=stack).returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NORTHSTAR_")}
+    env |= {"NORTHSTAR_URL": stack.url, "NORTHSTAR_API_KEY": stack.admin_key, "COLUMNS": "200"}
+    env["XDG_CONFIG_HOME"] = "/nonexistent"
+    watch = subprocess.Popen(
+        [NORTHSTAR, "status", "--watch", "--interval", "1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen: list[str] = []
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        for line in watch.stdout or ():
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+
+    def read_until(text: str) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                seen.append(lines.get(timeout=1))
+            except queue.Empty:
+                continue
+            if text in seen[-1]:
+                return
+        raise AssertionError(f"{text!r} not printed in 30 s:\n{''.join(seen)}")
+
+    try:
+        read_until("Grow wt")
+        goal = stack.goals()["Grow wt"]
+        stack.call("PATCH", f"/v1/goals/{goal['id']}", {"title": "Grow wt, renamed"})
+        read_until("Grow wt, renamed")
+        watch.send_signal(signal.SIGINT)
+        assert watch.wait(timeout=30) == 0, watch.stderr.read() if watch.stderr else ""
+    finally:
+        watch.kill()
+    assert sum(line.startswith("# ") for line in seen) >= 2, "one heading per refresh"

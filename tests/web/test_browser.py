@@ -140,8 +140,13 @@ def test_an_admin_invites_a_person_who_chooses_a_password_and_is_signed_in(
         UNIT_NAME="Sales EU",
         WEAK_PASSWORD="new.rep chooses this",
         NEW_PASSWORD=password,
+        PROVIDER_NAME="Acme Login",
+        PROVIDER_ISSUER="http://127.0.0.1:9/realms/acme",
     )
     with _api(demo) as api:
+        audit = api.get("/v1/audit", params={"resource": "identity_provider", "limit": 20}).json()[
+            "items"
+        ]
         users = api.get("/v1/users", params={"limit": 1000}).json()["items"]
         user = next(u for u in users if u["email"] == email)
         units = api.get("/v1/units", params={"limit": 1000}).json()["items"]
@@ -163,6 +168,19 @@ def test_an_admin_invites_a_person_who_chooses_a_password_and_is_signed_in(
         timeout=30,
     )
     assert again.status_code == 401, again.text  # one use only
+    # Single sign-on from the same page: the mistake said in words before anything was
+    # sent, the provider offered on the sign-in page until disabled, then removed.
+    assert "“sales=boss” is not value=role" in shown["mappingProblem"]
+    assert shown["redirect"].endswith("/callback") and shown["redirect"] in shown["added"]
+    assert (shown["offeredAdded"], shown["offeredDisabled"]) == (["Acme Login"], [])
+    [created] = [a for a in audit if a["action"] == "create"]
+    assert created["changes"]["role_mapping"][1] == {
+        "claim": "groups",
+        "map": {"northstar-admins": "admin", "sales": "editor"},
+        "default": "viewer",
+    }
+    assert created["changes"]["allowed_domains"][1] == ["example.org", "northstar.example"]
+    assert [a["action"] for a in audit].count("delete") == 1
     assert shown["violations"] == []
 
 
@@ -560,6 +578,7 @@ def test_an_editor_adds_a_sql_source_previews_saves_and_runs_it_and_its_goal_mov
     assert "succeeded" in shown["runLog"]
     assert not shown["secretShown"]
     assert shown["violations"] == []
+    assert shown["keptQuery"].startswith("SELECT resolved_at")
     with _api(demo) as api:
         deadline = time.monotonic() + 30
         while True:
@@ -567,7 +586,16 @@ def test_an_editor_adds_a_sql_source_previews_saves_and_runs_it_and_its_goal_mov
             if status["actual"] == 15.0 or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
+        # Changed, paused and deleted from the page: the source is gone, its value stays.
+        names = {s["name"] for s in api.get("/v1/sources").json()["items"]}
+        assert "shop-tickets" not in names
+        audit = api.get("/v1/audit", params={"resource": "source", "limit": 50}).json()["items"]
     assert status["actual"] == 15.0, status
+    changes = [a["changes"] for a in audit if a["action"] == "update"]
+    assert {"every": "PT2H"} in [c["schedule"][1] for c in changes if "schedule" in c], changes
+    assert [c["enabled"][1] for c in changes if "enabled" in c] == [False], changes
+    # The change kept the stored connection and query (only the schedule moved).
+    assert not any("connection_host" in c or "query" in c for c in changes), changes
 
 
 def test_owners_are_people_every_viewer_sees_by_the_same_name(demo: DemoStack) -> None:

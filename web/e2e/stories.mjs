@@ -257,7 +257,48 @@ async function admin(browser) {
   await invited.getByRole("navigation", { name: "Main" }).waitFor();
   const signedInAs = await invited.getByTestId("signed-in-as").innerText();
   const fragment = new URL(invited.url()).hash;
-  return { invitation, refused, signedInAs, fragment, violations };
+
+  // Single sign-on: add a provider (a role mapping with a mistake first), disable it,
+  // enable it, remove it.
+  const sso = page.getByRole("form", { name: "New identity provider" });
+  await sso.getByLabel(/^Name/).fill(env("PROVIDER_NAME"));
+  await sso.getByLabel("Issuer URL").fill(env("PROVIDER_ISSUER"));
+  await sso.getByLabel("Client ID").fill("northstar");
+  await sso.getByLabel(/^Client secret/).fill("a client secret");
+  await sso.getByLabel(/^Allowed email domains/).fill("northstar.example, example.org");
+  await sso.getByLabel(/^Claim/).fill("groups");
+  await sso.getByLabel("Value=role, one per line").fill("northstar-admins=admin\nsales=boss");
+  await sso.getByRole("button", { name: "Add identity provider" }).click();
+  const mappingProblem = await sso.getByRole("alert").innerText();
+  await sso.getByLabel("Value=role, one per line").fill("northstar-admins=admin\nsales=editor");
+  await sso.getByRole("button", { name: "Add identity provider" }).click();
+  const added = await sso.getByRole("status").innerText();
+  const providers = page.getByRole("region", { name: "Identity providers" });
+  const redirect = await providers.getByTestId(`redirect-${env("PROVIDER_NAME")}`).innerText();
+  violations.push(...(await axe(page, "administration (single sign-on)")));
+  if (process.env.SHOTS)
+    await shot(page, process.env.SHOTS, "single-sign-on", page.locator("section").filter({ has: providers }));
+  const offered = async () =>
+    page.evaluate(async () => (await (await fetch("/v1/auth/providers")).json()).map((p) => p.name));
+  const offeredAdded = await offered();
+  await providers.getByRole("button", { name: `Disable ${env("PROVIDER_NAME")}` }).click();
+  await providers.getByRole("button", { name: `Enable ${env("PROVIDER_NAME")}` }).waitFor();
+  const offeredDisabled = await offered();
+  await providers.getByRole("button", { name: `Remove ${env("PROVIDER_NAME")}` }).click();
+  await providers.getByRole("button", { name: "Remove provider" }).click();
+  await page.getByText("No identity provider: people sign in with a password.").waitFor();
+  return {
+    invitation,
+    refused,
+    signedInAs,
+    fragment,
+    mappingProblem,
+    added,
+    redirect,
+    offeredAdded,
+    offeredDisabled,
+    violations,
+  };
 }
 
 async function viewer(browser) {
@@ -761,7 +802,30 @@ async function sources(browser) {
   const runLog = await log.innerText();
   violations.push(...(await axe(page, "sources (run log)")));
   const mainText = await page.locator("main").innerText();
-  return { summary, previewRows, runLog, secretShown: mainText.includes(env("SHOP_SECRET")), violations };
+  // Change it (the stored connection kept), pause it, delete it.
+  const name = env("SOURCE_NAME");
+  await row.getByRole("button", { name: `Change ${name}` }).click();
+  const change = page.getByRole("form", { name: `Change source ${name}` });
+  const keptQuery = await change.getByLabel("Query").inputValue();
+  await change.getByLabel("Every (ISO-8601) or cron").fill("PT2H");
+  violations.push(...(await axe(page, "sources (change)")));
+  if (process.env.SHOTS) await shot(page, process.env.SHOTS, "source-change", page.locator("main"));
+  await change.getByRole("button", { name: "Save changes" }).click();
+  await change.waitFor({ state: "detached" });
+  await row.getByRole("cell", { name: "every PT2H" }).waitFor();
+  await row.getByRole("button", { name: `Pause ${name}` }).click();
+  await row.getByTestId(`health-${name}`).filter({ hasText: "paused" }).waitFor();
+  await row.getByRole("button", { name: `Delete ${name}` }).click();
+  await row.getByRole("button", { name: "Delete source" }).click();
+  await row.waitFor({ state: "detached" });
+  return {
+    summary,
+    previewRows,
+    runLog,
+    keptQuery,
+    secretShown: mainText.includes(env("SHOP_SECRET")),
+    violations,
+  };
 }
 
 /** A PNG of one part of the page (or the whole page), for a person to look at. */
@@ -805,6 +869,70 @@ async function sso(browser) {
   return { providerLogin, landed, signedInAs, me, visited, violations };
 }
 
+// Issue 29: a scorecard of ROWS goals draws only the rows in view, yet tells assistive
+// technology its real size, and the keyboard reaches every goal: End on a goal's link
+// focuses the last goal, Arrow Up the one before it, Home the first again; a scroll of the
+// box to the bottom draws the last rows. SHOTS: PNGs at the top and at the bottom.
+async function windowed(browser) {
+  const page = await newPage(browser);
+  const dir = process.env.SHOTS;
+  const rows = Number(env("ROWS"));
+  await signIn(page, base, env("EMAIL"), env("PASSWORD"));
+  const table = page.locator("table.scorecard");
+  await table.locator("tbody tr[data-goal-id]").first().waitFor();
+  const drawn = () => table.locator("tbody tr[data-goal-id]").count();
+  const focused = () =>
+    page.evaluate(() => {
+      const row = document.activeElement?.closest("tr[data-goal-id]");
+      return row ? { rowindex: row.getAttribute("aria-rowindex"), title: document.activeElement.textContent } : null;
+    });
+  const summary = await page.getByTestId("scorecard-summary").innerText();
+  const rowcount = await table.getAttribute("aria-rowcount");
+  const drawnAtTop = await drawn();
+  const firstRowindex = await table.locator("tbody tr[data-goal-id]").first().getAttribute("aria-rowindex");
+  if (dir) await shot(page, dir, "windowed-top");
+  const violations = await axe(page, "scorecard (1,000 goals)");
+
+  await table.locator("tbody tr[data-goal-id] a").first().focus();
+  await page.keyboard.press("ArrowDown");
+  const afterArrowDown = await focused();
+  await page.keyboard.press("End");
+  await page.waitForFunction(
+    (n) => document.activeElement?.closest("tr")?.getAttribute("aria-rowindex") === String(n + 1),
+    rows,
+  );
+  const afterEnd = await focused();
+  const drawnAtEnd = await drawn();
+  await page.keyboard.press("ArrowUp");
+  const afterArrowUp = await focused();
+  if (dir) await shot(page, dir, "windowed-bottom");
+  violations.push(...(await axe(page, "scorecard (1,000 goals, at the bottom)")));
+  await page.keyboard.press("Home");
+  await page.waitForFunction(() => document.activeElement?.closest("tr")?.getAttribute("aria-rowindex") === "2");
+  const afterHome = await focused();
+
+  // A mouse or scroll-bar user: the box scrolled to the bottom draws the last goal.
+  await page.locator(".table-scroll.windowed").evaluate((box) => {
+    box.scrollTop = box.scrollHeight;
+  });
+  const last = table.locator(`tbody tr[aria-rowindex="${rows + 1}"]`);
+  await last.waitFor();
+  const lastAfterScroll = await last.locator("a").innerText();
+  return {
+    summary,
+    rowcount,
+    drawnAtTop,
+    firstRowindex,
+    afterArrowDown,
+    afterEnd,
+    drawnAtEnd,
+    afterArrowUp,
+    afterHome,
+    lastAfterScroll,
+    violations,
+  };
+}
+
 async function shot(page, dir, name, locator) {
   await (locator ?? page).screenshot({ path: `${dir}/${name}.png` });
 }
@@ -820,6 +948,7 @@ const STORIES = {
   rollup,
   sso,
   sources,
+  windowed,
 };
 const story = STORIES[process.argv[2]];
 if (!story) {

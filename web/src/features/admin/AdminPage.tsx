@@ -1,6 +1,6 @@
 /**
- * Administration: people (create, invite with a one-time link, role, deactivate), unit
- * memberships (admins, editors and unit leads), units, API keys (the secret shown once),
+ * Administration: people (create, invite with a one-time link, role, deactivate), single
+ * sign-on (identity providers, admins), unit memberships (admins, editors and unit leads), units, API keys (the secret shown once),
  * webhooks and notification channels (unit channels created and deleted by editors, admins
  * and the unit's leads). Each section appears only to those who may use it, and lives in
  * its own `*Panel.tsx`. Someone who may use none of them (a viewer who typed `/admin`) is
@@ -11,6 +11,7 @@ import { useSession } from "@/shared/auth/session";
 
 import ApiKeysPanel from "./ApiKeysPanel";
 import ChannelsPanel from "./ChannelsPanel";
+import IdentityProvidersPanel from "./IdentityProvidersPanel";
 import MembershipsPanel from "./MembershipsPanel";
 import PeoplePanel from "./PeoplePanel";
 import UnitsPanel from "./UnitsPanel";
@@ -34,6 +35,7 @@ export default function AdminPage() {
     <>
       <h1>Administration</h1>
       {can("people:manage") && <PeoplePanel />}
+      {can("people:manage") && <IdentityProvidersPanel />}
       {can("members:manage") && <MembershipsPanel />}
       {can("org:write") && <UnitsPanel />}
       {can("keys:manage") && <ApiKeysPanel />}

@@ -42,7 +42,7 @@ import {
   useUpdateInitiative,
 } from "./api";
 import { chartOption, goalSeries } from "./chart";
-import { revisionChanges } from "./history";
+import { checkInText, revisionChanges } from "./history";
 import { endOfDayUtc, withMilestoneAdded } from "./initiatives";
 import { stillOpenReason } from "./alerts";
 import { MilestoneItem } from "./MilestoneItem";
@@ -619,7 +619,7 @@ export function timeline(items: HistoryItems, unit?: string): { time: string; te
     } else if (item.type === "check_in") {
       out.push({
         time: item.time,
-        text: `${item.author} checked in (confidence ${item.confidence}/10): ${item.comment}${item.blockers ? ` · blockers: ${item.blockers}` : ""}`,
+        text: checkInText(item),
       });
     } else {
       out.push({ time: item.time, text: `Reviewed in “${item.title}”` });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { revisionChanges } from "./history";
+import { checkInText, revisionChanges } from "./history";
 
 describe("revision changes", () => {
   it("reads each field old → new, quantities in the KPI's unit", () => {
@@ -18,5 +18,18 @@ describe("revision changes", () => {
       "due 31 Dec 2026 → 31 Jan 2027",
       "thresholds at risk 90 %, off track 70 % → at risk 85 %, off track 70 %",
     ]);
+  });
+});
+
+describe("check-in in words", () => {
+  it("says the comment and blockers only when given", () => {
+    expect(checkInText({ author: "Ana", confidence: 6, comment: "", blockers: "" })).toBe("Ana checked in (confidence 6/10)");
+    expect(checkInText({ author: "Ana", confidence: 6, comment: "  ", blockers: null })).toBe("Ana checked in (confidence 6/10)");
+    expect(checkInText({ author: "Ana", confidence: 8, comment: "on track", blockers: "hiring" })).toBe(
+      "Ana checked in (confidence 8/10): on track · blockers: hiring",
+    );
+    expect(checkInText({ author: "Ana", confidence: 3, comment: "", blockers: "hiring" })).toBe(
+      "Ana checked in (confidence 3/10) · blockers: hiring",
+    );
   });
 });

@@ -29,3 +29,17 @@ export function revisionChanges(changes: Record<string, Record<string, unknown>>
     return `${label} ${side(before)} → ${side(after)}`;
   });
 }
+
+/**
+ * A check-in in words: "Ana checked in (confidence 6/10): on track · blockers: hiring".
+ * The comment and blockers are optional in a check-in, so each is said only when given.
+ */
+export function checkInText(checkIn: { author: string; confidence: number; comment: string; blockers?: string | null }): string {
+  const comment = checkIn.comment.trim();
+  const blockers = checkIn.blockers?.trim();
+  return (
+    `${checkIn.author} checked in (confidence ${checkIn.confidence}/10)` +
+    (comment ? `: ${comment}` : "") +
+    (blockers ? ` · blockers: ${blockers}` : "")
+  );
+}

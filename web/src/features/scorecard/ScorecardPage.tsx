@@ -3,7 +3,18 @@
  * cascade, by unit or by perspective, with filters and search; re-read every
  * `LIVE_REFRESH_MS` so statuses change on screen as the evaluator moves them.
  */
-import { useMemo } from "react";
+import {
+  type FocusEvent,
+  type KeyboardEvent,
+  type ReactNode,
+  useCallback,
+  useEffect,
+  useMemo,
+  useLayoutEffect,
+  useRef,
+  useState,
+} from "react";
+import { defaultRangeExtractor, type Range, useVirtualizer } from "@tanstack/react-virtual";
 import { Link, useSearchParams } from "react-router";
 
 import { QueryState } from "@/shared/components/Feedback";
@@ -303,6 +314,22 @@ function Scorecard({
   );
 }
 
+/**
+ * Tables longer than this draw only the rows on screen (and a few either side) inside a
+ * scroll box of their own; shorter ones draw every row in the page, as before.
+ */
+const WINDOWED_FROM = 100;
+/** A row's height before it is measured (between a one-line and a two-line title cell). */
+const ROW_ESTIMATE_PX = 45;
+/** Rows drawn above and below the visible ones, so a quick scroll shows no gap. */
+const OVERSCAN = 8;
+
+/**
+ * One table of goals. Every row counts for assistive technology (`aria-rowcount`,
+ * `aria-rowindex`) whether or not it is drawn; Arrow Up/Down, Home and End on a goal's
+ * link move focus through all the rows, scrolling the window of drawn rows, and the
+ * focused row stays drawn while the table scrolls away from it.
+ */
 function GoalTable({
   title,
   rows,
@@ -318,13 +345,147 @@ function GoalTable({
   kpiUnit: (key: string) => { unit: string; expression: string } | undefined;
   names: Map<string, string> | undefined;
 }) {
+  const windowed = rows.length > WINDOWED_FROM;
+  const scroller = useRef<HTMLDivElement>(null);
+  const body = useRef<HTMLTableSectionElement>(null);
+  const head = useRef<HTMLTableSectionElement>(null);
+  // The column heads sit in the scroll box above the rows (sticky): rows start below them.
+  const [headHeight, setHeadHeight] = useState(0);
+  useLayoutEffect(() => {
+    const height = head.current?.offsetHeight ?? 0;
+    if (height !== headHeight) setHeadHeight(height);
+  });
+  const [active, setActive] = useState<number | null>(null);
+  const pendingFocus = useRef<number | null>(null);
+  const rangeExtractor = useCallback(
+    (range: Range) => {
+      const indexes = defaultRangeExtractor(range);
+      if (active !== null && active < range.count && !indexes.includes(active)) {
+        indexes.push(active);
+        indexes.sort((a, b) => a - b);
+      }
+      return indexes;
+    },
+    [active],
+  );
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    enabled: windowed,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ROW_ESTIMATE_PX,
+    overscan: OVERSCAN,
+    scrollMargin: headHeight,
+    scrollPaddingStart: headHeight,
+    rangeExtractor,
+    getItemKey: (index) => rows[index]!.goal.id,
+    // Rows for the first paint, before the scroll box has been measured.
+    initialRect: { width: 0, height: typeof window === "undefined" ? 800 : window.innerHeight },
+  });
+
+  // Scrolled to the very end, the box stays there while the rows just drawn are measured
+  // (taller or shorter than estimated); elsewhere a row above the view measured at another
+  // height moves the view by the difference, so what is on screen stays put.
+  const pinnedToEnd = useRef(false);
+  virtualizer.shouldAdjustScrollPositionOnItemSizeChange = (item, _delta, instance) =>
+    !pinnedToEnd.current && item.start < (instance.scrollOffset ?? 0);
+  function onScroll() {
+    const box = scroller.current;
+    if (box) pinnedToEnd.current = box.scrollTop + box.clientHeight >= box.scrollHeight - 1;
+  }
+  useLayoutEffect(() => {
+    const box = scroller.current;
+    if (windowed && box && pinnedToEnd.current) box.scrollTop = box.scrollHeight;
+  });
+
+  // Move focus to a row once it is drawn (it may be drawn by this very render).
+  useEffect(() => {
+    const index = pendingFocus.current;
+    if (index === null) return;
+    const link = body.current?.querySelector<HTMLElement>(`tr[data-index="${index}"] a`);
+    if (link) {
+      pendingFocus.current = null;
+      link.focus();
+    }
+  });
+
+  function focusRow(index: number) {
+    pendingFocus.current = index;
+    setActive(index);
+    if (windowed) virtualizer.scrollToIndex(index, { align: "auto" });
+    const link = body.current?.querySelector<HTMLElement>(`tr[data-index="${index}"] a`);
+    if (link) {
+      pendingFocus.current = null;
+      link.focus();
+    }
+  }
+
+  function onKeyDown(event: KeyboardEvent<HTMLTableSectionElement>) {
+    if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    const row = (event.target as HTMLElement).closest<HTMLElement>("tr[data-index]");
+    if (!row || !(event.target as HTMLElement).matches("a")) return;
+    const index = Number(row.dataset.index);
+    const next =
+      event.key === "ArrowDown"
+        ? index + 1
+        : event.key === "ArrowUp"
+          ? index - 1
+          : event.key === "Home"
+            ? 0
+            : event.key === "End"
+              ? rows.length - 1
+              : null;
+    if (next === null || next < 0 || next >= rows.length) return;
+    event.preventDefault();
+    focusRow(next);
+  }
+
+  function onFocus(event: FocusEvent<HTMLTableSectionElement>) {
+    const row = (event.target as HTMLElement).closest<HTMLElement>("tr[data-index]");
+    if (row) setActive(Number(row.dataset.index));
+  }
+
+  // The rows to draw, in order, with spacer rows standing for the ones not drawn.
+  const drawn: { index: number; start: number; end: number }[] = windowed
+    ? virtualizer.getVirtualItems()
+    : rows.map((_, index) => ({ index, start: 0, end: 0 }));
+  const bodyRows: ReactNode[] = [];
+  let offset = headHeight;
+  for (const item of drawn) {
+    if (windowed && item.start > offset)
+      bodyRows.push(<Spacer key={`gap-${item.index}`} height={item.start - offset} />);
+    const row = rows[item.index]!;
+    bodyRows.push(
+      <GoalRow
+        key={row.goal.id}
+        index={item.index}
+        measure={windowed ? virtualizer.measureElement : undefined}
+        row={row}
+        indent={indent}
+        unit={row.goal.kpi ? kpiUnit(row.goal.kpi)?.unit : undefined}
+        expression={row.goal.kpi ? kpiUnit(row.goal.kpi)?.expression : undefined}
+        unitName={unitName}
+        owner={ownerOf(row.goal, names)}
+      />,
+    );
+    offset = item.end;
+  }
+  const end = headHeight + virtualizer.getTotalSize();
+  if (windowed && end > offset) bodyRows.push(<Spacer key="gap-end" height={end - offset} />);
+
   return (
     <section className="scorecard-group" aria-label={title || "Goals"}>
       {title && <h2>{title}</h2>}
-      <div className="table-scroll" tabIndex={0} role="region" aria-label={title ? `Goals of ${title}` : "Goals"}>
-        <table className="scorecard">
-          <thead>
-            <tr>
+      <div
+        ref={scroller}
+        onScroll={windowed ? onScroll : undefined}
+        className={windowed ? "table-scroll windowed" : "table-scroll"}
+        tabIndex={0}
+        role="region"
+        aria-label={title ? `Goals of ${title}` : "Goals"}
+      >
+        <table className="scorecard" aria-rowcount={rows.length + 1} data-windowed={windowed || undefined}>
+          <thead ref={head}>
+            <tr aria-rowindex={1}>
               <th scope="col">Goal</th>
               <th scope="col">Status</th>
               <th scope="col" className="num">Score</th>
@@ -337,18 +498,8 @@ function GoalTable({
               <th scope="col">Initiatives</th>
             </tr>
           </thead>
-          <tbody>
-            {rows.map((row) => (
-              <GoalRow
-                key={row.goal.id}
-                row={row}
-                indent={indent}
-                unit={row.goal.kpi ? kpiUnit(row.goal.kpi)?.unit : undefined}
-                expression={row.goal.kpi ? kpiUnit(row.goal.kpi)?.expression : undefined}
-                unitName={unitName}
-                owner={ownerOf(row.goal, names)}
-              />
-            ))}
+          <tbody ref={body} onKeyDown={onKeyDown} onFocus={onFocus}>
+            {bodyRows}
           </tbody>
         </table>
       </div>
@@ -356,7 +507,18 @@ function GoalTable({
   );
 }
 
+/** Stands for rows not drawn, so the scroll bar and positions are those of every row. */
+function Spacer({ height }: { height: number }) {
+  return (
+    <tr className="spacer" aria-hidden="true" style={{ height }}>
+      <td colSpan={10} />
+    </tr>
+  );
+}
+
 function GoalRow({
+  index,
+  measure,
   row,
   indent,
   unit,
@@ -364,6 +526,8 @@ function GoalRow({
   unitName,
   owner,
 }: {
+  index: number;
+  measure: ((element: Element | null) => void) | undefined;
   row: Row;
   indent: boolean;
   unit: string | undefined;
@@ -374,7 +538,13 @@ function GoalRow({
   const { goal, depth } = row;
   const s = goal.status;
   return (
-    <tr data-goal-id={goal.id} data-status={s.status}>
+    <tr
+      ref={measure}
+      data-index={index}
+      aria-rowindex={index + 2}
+      data-goal-id={goal.id}
+      data-status={s.status}
+    >
       <th scope="row" className="goal-cell">
         <div style={indent ? { paddingLeft: `${depth * 1.25}rem` } : undefined}>
           <Link to={`/goals/${goal.id}`}>{goal.title}</Link>

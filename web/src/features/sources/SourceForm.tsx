@@ -1,14 +1,17 @@
 /**
- * A new source: the definition, a preview of the rows it returns and the events they
- * would become (nothing stored), then save. The connection is write-only: it is sent,
- * never shown again.
+ * A new source, or a change to one: the definition, a preview of the rows it returns and
+ * the events they would become (nothing stored), then save. The connection is
+ * write-only: it is sent, never shown again, so a change keeps the stored one unless a
+ * new one is typed (and a preview of a saved source needs it typed again). The name and
+ * kind of a saved source cannot change (the name is half of every pulled value's dedupe
+ * key).
  */
 import { type FormEvent, useState } from "react";
 
 import type { Schemas } from "@/shared/api/client";
 import { ErrorMessage } from "@/shared/components/Feedback";
 
-import { type Preview, useCreateSource, usePreview } from "./api";
+import { type Preview, type Source, type SourceUpdate, useCreateSource, usePreview, useUpdateSource } from "./api";
 
 type Kind = Schemas["SourceKindName"];
 
@@ -39,11 +42,38 @@ function definition(form: HTMLFormElement, kind: Kind) {
   };
 }
 
-export function SourceForm({ onSaved }: { onSaved?: (id: string) => void }) {
-  const [kind, setKind] = useState<Kind>("sql");
+/** What a change sends: every field of the form but the name and kind, the connection
+ * only when a new one was typed, the cursor's settle and start as they were. */
+export function changeOf(body: ReturnType<typeof definition>, source: Source): SourceUpdate {
+  return {
+    ...(body.connection.url ? { connection: body.connection } : {}),
+    query: body.query,
+    metric: body.metric,
+    mapping: body.mapping,
+    schedule: body.schedule,
+    timeout_seconds: body.timeout_seconds,
+    max_rows: body.max_rows,
+    cursor: { lookback: body.cursor.lookback, settle: source.cursor.settle, since: source.cursor.since },
+  };
+}
+
+export function SourceForm({
+  source,
+  onSaved,
+  onCancel,
+}: {
+  /** The source to change; absent: a new one. */
+  source?: Source;
+  onSaved?: (id: string) => void;
+  onCancel?: () => void;
+}) {
+  const [kind, setKind] = useState<Kind>(source?.kind ?? "sql");
   const [problem, setProblem] = useState<string | null>(null);
   const preview = usePreview();
   const create = useCreateSource();
+  const update = useUpdateSource(source?.id ?? "");
+  const save = source ? update : create;
+  const every = source ? (source.schedule["cron"] ?? source.schedule["every"]) : "PT5M";
 
   function read(form: HTMLFormElement) {
     try {
@@ -57,25 +87,54 @@ export function SourceForm({ onSaved }: { onSaved?: (id: string) => void }) {
 
   function showPreview(form: HTMLFormElement | null) {
     const body = form && read(form);
-    if (body) preview.mutate({ ...body, limit: 20 });
+    if (!body) return;
+    if (!body.connection.url) {
+      setProblem("Type the connection again to preview: the stored one is never sent back.");
+      return;
+    }
+    preview.mutate({ ...body, limit: 20 });
   }
 
   function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const body = read(event.currentTarget);
-    if (body) create.mutate(body, { onSuccess: (saved) => onSaved?.(saved.id) });
+    if (!body) return;
+    if (source) {
+      update.mutate(changeOf(body, source), { onSuccess: (saved) => onSaved?.(saved.id) });
+      return;
+    }
+    // A new source saved: the form is emptied for the next one.
+    const form = event.currentTarget;
+    create.mutate(body, {
+      onSuccess: (saved) => {
+        form.reset();
+        preview.reset();
+        onSaved?.(saved.id);
+      },
+    });
   }
 
   return (
-    <form className="stacked" onSubmit={submit} aria-label="New source">
+    <form className="stacked" onSubmit={submit} aria-label={source ? `Change source ${source.name}` : "New source"}>
       <div className="row">
         <label>
           Name
-          <input name="name" required pattern="[a-z][a-z0-9_.\-]*" />
+          <input
+            name="name"
+            required
+            pattern="[a-z][a-z0-9_.\-]*"
+            defaultValue={source?.name}
+            readOnly={Boolean(source)}
+          />
         </label>
         <label>
           Kind
-          <select name="kind" value={kind} onChange={(e) => setKind(e.target.value as Kind)}>
+          <select
+            name="kind"
+            value={kind}
+            disabled={Boolean(source)}
+            onChange={(e) => setKind(e.target.value as Kind)}
+          >
             <option value="sql">SQL (PostgreSQL, MySQL, MariaDB)</option>
             <option value="prometheus">Prometheus</option>
             <option value="http_json">JSON over HTTP</option>
@@ -83,12 +142,13 @@ export function SourceForm({ onSaved }: { onSaved?: (id: string) => void }) {
         </label>
         <label>
           Metric
-          <input name="metric" required pattern="[a-z][a-z0-9_.]*" />
+          <input name="metric" required pattern="[a-z][a-z0-9_.]*" defaultValue={source?.metric} />
         </label>
       </div>
       <label>
-        Connection ({kind === "sql" ? "database URL" : "URL"}; stored encrypted, never shown again)
-        <input name="url" required type="password" autoComplete="off" spellCheck={false} />
+        Connection ({kind === "sql" ? "database URL" : "URL"}; stored encrypted, never shown again
+        {source ? `; empty keeps the stored one to ${source.connection_host}` : ""})
+        <input name="url" required={!source} type="password" autoComplete="off" spellCheck={false} />
       </label>
       {kind !== "sql" && (
         <label>
@@ -98,32 +158,40 @@ export function SourceForm({ onSaved }: { onSaved?: (id: string) => void }) {
       )}
       <label>
         {kind === "sql" ? "Query" : kind === "prometheus" ? "PromQL" : "Rows (JMESPath)"}
-        <textarea name="query" className="mono" rows={3} required placeholder={QUERY_HINT[kind]} />
+        <textarea
+          name="query"
+          className="mono"
+          rows={3}
+          required
+          placeholder={QUERY_HINT[kind]}
+          defaultValue={source?.query}
+        />
       </label>
       <label>
         Mapping (JSON, optional)
         <input
           name="mapping"
           className="mono"
+          defaultValue={source && Object.keys(source.mapping).length ? JSON.stringify(source.mapping) : undefined}
           placeholder={kind === "prometheus" ? '{"step": "PT1M"}' : '{"time": "time", "value": "value"}'}
         />
       </label>
       <div className="row">
         <label>
           Every (ISO-8601) or cron
-          <input name="every" required defaultValue="PT5M" />
+          <input name="every" required defaultValue={every} />
         </label>
         <label>
           Lookback
-          <input name="lookback" defaultValue="PT1H" />
+          <input name="lookback" defaultValue={source?.cursor.lookback ?? "PT1H"} />
         </label>
         <label>
           Timeout (s)
-          <input name="timeout" type="number" min={1} max={600} defaultValue={30} />
+          <input name="timeout" type="number" min={1} max={600} defaultValue={source?.timeout_seconds ?? 30} />
         </label>
         <label>
           Row cap
-          <input name="max_rows" type="number" min={1} defaultValue={10000} />
+          <input name="max_rows" type="number" min={1} defaultValue={source?.max_rows ?? 10000} />
         </label>
       </div>
       <div className="row">
@@ -134,9 +202,14 @@ export function SourceForm({ onSaved }: { onSaved?: (id: string) => void }) {
         >
           Preview
         </button>
-        <button type="submit" className="primary" disabled={create.isPending}>
-          Save source
+        <button type="submit" className="primary" disabled={save.isPending}>
+          {source ? "Save changes" : "Save source"}
         </button>
+        {onCancel && (
+          <button type="button" onClick={onCancel}>
+            Cancel
+          </button>
+        )}
       </div>
       {problem && (
         <p className="error" role="alert">
@@ -145,7 +218,7 @@ export function SourceForm({ onSaved }: { onSaved?: (id: string) => void }) {
       )}
       {preview.error && <ErrorMessage error={preview.error} />}
       {preview.data && <PreviewTable preview={preview.data} />}
-      {create.error && <ErrorMessage error={create.error} />}
+      {save.error && <ErrorMessage error={save.error} />}
     </form>
   );
 }

@@ -1,10 +1,11 @@
-/** Sources (admins and editors): each source's last run and health, run now, the run log
- * with errors in words, and the form for a new one with its preview. */
-import { useState } from "react";
+/** Sources (admins and editors): each source's last run and health, run now, pause,
+ * change or delete it, the run log with errors in words, and the form for a new one with
+ * its preview. */
+import { useEffect, useRef, useState } from "react";
 
 import { ErrorMessage, Panel, QueryState } from "@/shared/components/Feedback";
 
-import { type Run, type Source, useRunNow, useRuns, useSources } from "./api";
+import { type Run, type Source, useDeleteSource, useRunNow, useRuns, useSources, useUpdateSource } from "./api";
 import { SourceForm } from "./SourceForm";
 
 function when(value: string | null | undefined): string {
@@ -16,6 +17,7 @@ function schedule(source: Source): string {
 }
 
 function health(source: Source): string {
+  if (!source.enabled) return "paused";
   const last = source.last_run;
   if (!last) return "not run yet";
   if (source.consecutive_failures > 0) return `failing (${source.consecutive_failures} in a row)`;
@@ -25,7 +27,9 @@ function health(source: Source): string {
 export default function SourcesPage() {
   const sources = useSources();
   const [selected, setSelected] = useState<string | null>(null);
+  const [editing, setEditing] = useState<string | null>(null);
   const runNow = useRunNow();
+  const changing = sources.data?.find((s) => s.id === editing);
   return (
     <>
       <h1>Sources</h1>
@@ -65,7 +69,7 @@ export default function SourcesPage() {
                     <td>{schedule(s)}</td>
                     <td data-testid={`health-${s.name}`}>{health(s)}</td>
                     <td className="small">{s.last_run?.status === "failed" ? s.last_run.error : ""}</td>
-                    <td>
+                    <td className="actions">
                       <button
                         type="button"
                         onClick={() => {
@@ -74,7 +78,18 @@ export default function SourcesPage() {
                         }}
                       >
                         Run now
-                      </button>
+                      </button>{" "}
+                      <button type="button" onClick={() => setEditing(s.id)} aria-label={`Change ${s.name}`}>
+                        Change
+                      </button>{" "}
+                      <PauseButton source={s} />{" "}
+                      <SourceDelete
+                        source={s}
+                        onDeleted={() => {
+                          if (selected === s.id) setSelected(null);
+                          if (editing === s.id) setEditing(null);
+                        }}
+                      />
                     </td>
                   </tr>
                 ))}
@@ -85,9 +100,82 @@ export default function SourcesPage() {
       </QueryState>
       {runNow.error && <ErrorMessage error={runNow.error} />}
       {selected && <RunLog sourceId={selected} name={sources.data?.find((s) => s.id === selected)?.name} />}
+      {changing && (
+        <Panel title={`Change ${changing.name}`}>
+          <SourceForm
+            key={changing.id}
+            source={changing}
+            onSaved={(id) => {
+              setEditing(null);
+              setSelected(id);
+            }}
+            onCancel={() => setEditing(null)}
+          />
+        </Panel>
+      )}
       <Panel title="New source">
         <SourceForm onSaved={setSelected} />
       </Panel>
+    </>
+  );
+}
+
+/** Pause stops the schedule (run now still works); resume takes it up from its next slot. */
+function PauseButton({ source }: { source: Source }) {
+  const update = useUpdateSource(source.id);
+  return (
+    <>
+      <button
+        type="button"
+        disabled={update.isPending}
+        onClick={() => update.mutate({ enabled: !source.enabled })}
+        aria-label={`${source.enabled ? "Pause" : "Resume"} ${source.name}`}
+      >
+        {source.enabled ? "Pause" : "Resume"}
+      </button>
+      {update.error && <ErrorMessage error={update.error} />}
+    </>
+  );
+}
+
+/** "Delete", then an inline confirmation with focus on "Keep it", as channels ask. The
+ * values a source stored stay; its run log goes with it. */
+function SourceDelete({ source, onDeleted }: { source: Source; onDeleted: () => void }) {
+  const [confirming, setConfirming] = useState(false);
+  const remove = useDeleteSource();
+  const asked = useRef(false);
+  const deleteButton = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (!confirming && asked.current) deleteButton.current?.focus();
+    asked.current = confirming;
+  }, [confirming]);
+  return (
+    <>
+      {confirming ? (
+        <span className="confirm" role="group" aria-label={`Delete source ${source.name}?`}>
+          <span>Delete “{source.name}” and its run log? The values it stored stay.</span>{" "}
+          <button
+            type="button"
+            disabled={remove.isPending}
+            onClick={() => remove.mutate(source.id, { onSuccess: onDeleted })}
+          >
+            Delete source
+          </button>{" "}
+          <button type="button" onClick={() => setConfirming(false)} autoFocus>
+            Keep it
+          </button>
+        </span>
+      ) : (
+        <button
+          ref={deleteButton}
+          type="button"
+          onClick={() => setConfirming(true)}
+          aria-label={`Delete ${source.name}`}
+        >
+          Delete
+        </button>
+      )}
+      {remove.error && <ErrorMessage error={remove.error} />}
     </>
   );
 }

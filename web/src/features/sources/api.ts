@@ -1,4 +1,4 @@
-/** Sources (pulled data, docs/sources.md): list, create, preview, run now and the run log. */
+/** Sources (pulled data, docs/sources.md): list, create, change, delete, preview, run now and the run log. */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { api, request, type Schemas } from "@/shared/api/client";
@@ -6,6 +6,7 @@ import { api, request, type Schemas } from "@/shared/api/client";
 export type Source = Schemas["SourceOut"];
 export type Run = Schemas["RunOut"];
 export type SourceCreate = Schemas["SourceCreate"];
+export type SourceUpdate = Schemas["SourceUpdate"];
 export type Preview = Schemas["PreviewOut"];
 
 export function useSources() {
@@ -55,5 +56,23 @@ export function useRunNow() {
       request(api.POST("/v1/sources/{source_id}/runs", { params: { path: { source_id: sourceId } } })),
     onSuccess: (_run, sourceId) =>
       void client.invalidateQueries({ queryKey: ["sources", sourceId, "runs"] }),
+  });
+}
+
+export function useUpdateSource(sourceId: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: SourceUpdate) =>
+      request(api.PATCH("/v1/sources/{source_id}", { params: { path: { source_id: sourceId } }, body })),
+    onSuccess: () => void client.invalidateQueries({ queryKey: ["sources"] }),
+  });
+}
+
+export function useDeleteSource() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (sourceId: string) =>
+      request(api.DELETE("/v1/sources/{source_id}", { params: { path: { source_id: sourceId } } })),
+    onSuccess: () => void client.invalidateQueries({ queryKey: ["sources"] }),
   });
 }
