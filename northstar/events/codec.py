@@ -23,7 +23,8 @@ events are folded in by time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 import msgspec
 import orjson
@@ -31,11 +32,16 @@ import orjson
 from northstar.events.model import FieldError, MetricEvent
 from northstar.events.validation import (
     DEFAULT_BOUNDS,
+    MAX_EVENT_ID,
+    MAX_SOURCE,
     NO_FUTURE_RULE,
     EventBounds,
+    dimensions_valid,
     plainly_valid,
+    valid_metric,
     validate_event,
 )
+from northstar.rollups.batch import Record, canonical_dimensions
 
 CONTENT_TYPE = b"application/vnd.northstar.events.v1+json"
 HEADERS = [("content-type", CONTENT_TYPE)]
@@ -128,3 +134,114 @@ def decode_message(value: bytes | None, bounds: EventBounds = DEFAULT_BOUNDS) ->
         else:
             events.append(event)
     return Decoded(events, rejected, salt)
+
+
+# -- The fast path: a message of plainly valid events straight to `measurements` rows ----
+#
+# Almost every message the evaluator reads is ingest's own encoding of events it
+# validated. `decode_rows` takes such a message to the rows the store COPYs without the
+# dicts and `MetricEvent`s of `decode_message`: msgspec decodes it in C into the structs
+# below (field names, types and lengths checked there), and a short loop checks what is
+# left. At the first doubt it answers None and `decode_message` decides and explains, so
+# what it accepts is exactly what `decode_message` accepts, with the same values
+# (`tests/unit/test_events.py` checks the two against each other).
+
+
+class _WireEvent(msgspec.Struct, forbid_unknown_fields=True):
+    event_id: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_EVENT_ID)]
+    source: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_SOURCE)]
+    metric: str
+    value: float  # an integer is taken too, as a float, as `validate_event` does
+    timestamp: str
+    # Kept as its JSON text: the text is the key of the canonical form (`_DIMENSIONS`).
+    dimensions: msgspec.Raw = msgspec.Raw(b"{}")
+
+
+class _WireMessage(msgspec.Struct):
+    v: int
+    events: list[_WireEvent]
+    salt: Annotated[int, msgspec.Meta(ge=0, le=MAX_SALT)] = 0
+
+
+_WIRE = msgspec.json.Decoder(_WireMessage)
+
+# Dimension sets as JSON text → their canonical text (`canonical_dimensions`), for the
+# texts already found valid: a message repeats a few sets over and over. Bounded like
+# validation's name caches.
+_DIMENSIONS: dict[bytes, str] = {}
+_SOURCES: dict[str, str] = {}
+_REMEMBER = 10_000
+
+
+def decode_rows(
+    value: bytes, bounds: EventBounds = DEFAULT_BOUNDS
+) -> tuple[list[Record], int] | None:
+    """The events of a message of valid events as `measurements` rows (time in UTC,
+    metric, value, canonical dimensions, source, event id), with the message's salt; None
+    for anything else (a message the format refuses, an event `decode_message` would
+    reject, or a name not seen valid yet), which `decode_message` then decodes."""
+    try:
+        message = _WIRE.decode(value)
+    except msgspec.MsgspecError:
+        return None
+    if message.v != FORMAT_VERSION:
+        return None
+    # A string in JSON holds a character that is not printable only as an escape
+    # (`\u0000`), as DEL or as bytes outside ASCII: without these, every text is.
+    plain = value.isascii() and b"\\" not in value and b"\x7f" not in value
+    low, high, earliest = -bounds.max_abs_value, bounds.max_abs_value, bounds.earliest
+    parse, utc = datetime.fromisoformat, UTC
+    dimensions, sources = _DIMENSIONS, _SOURCES
+    rows: list[Record] = []
+    append = rows.append
+    try:
+        for event in message.events:
+            metric = valid_metric(event.metric)
+            number = event.value
+            text = event.timestamp
+            if (
+                metric is None
+                or not low <= number <= high
+                or len(text) < 20
+                or text[10] not in "Tt "
+            ):
+                return None
+            at = parse(text)
+            if at.tzinfo is not utc:
+                if at.tzinfo is None:
+                    return None
+                at = at.astimezone(utc)
+            if at < earliest:
+                return None
+            raw = bytes(event.dimensions)
+            dims = dimensions.get(raw)
+            if dims is None:
+                dims = _canonical(raw)
+                if dims is None:
+                    return None
+            source, event_id = event.source, event.event_id
+            if not plain and not (source.isprintable() and event_id.isprintable()):
+                return None
+            known = sources.get(source)
+            if known is None:
+                if len(sources) >= _REMEMBER:
+                    sources.clear()
+                known = sources[source] = source
+            append((at, metric, number, dims, known, event_id))
+    except (ValueError, OverflowError):  # an unparsable timestamp, or out of range in UTC
+        return None
+    return rows, message.salt
+
+
+def _canonical(raw: bytes) -> str | None:
+    """The canonical text of a valid dimension set given as JSON, remembered; else None."""
+    try:
+        dimensions = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not dimensions_valid(dimensions):
+        return None
+    if len(_DIMENSIONS) >= _REMEMBER:
+        _DIMENSIONS.clear()
+    text = _DIMENSIONS[raw] = canonical_dimensions(dimensions)
+    return text

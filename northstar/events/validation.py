@@ -63,14 +63,25 @@ EVENT_FIELDS = frozenset({"event_id", "metric", "value", "timestamp", "dimension
 # docs/performance.md). Only valid, exact `str` values are remembered, and the sets are
 # bounded, so a client sending ever-new names costs memory of at most `_REMEMBER` entries each.
 _REMEMBER = 10_000
-_valid_metrics: set[str] = set()
-_valid_dimension_keys: set[str] = set()
+# Name → the same name: a lookup answers both "seen valid?" and the one copy to keep.
+_valid_metrics: dict[str, str] = {}
+_valid_dimension_keys: dict[str, str] = {}
 
 
-def _remember(known: set[str], name: str) -> None:
+def _remember(known: dict[str, str], name: str) -> None:
     if len(known) >= _REMEMBER:
         known.clear()
-    known.add(name)
+    known[name] = name
+
+
+def valid_metric(name: str) -> str | None:
+    """`name` (one copy of it, shared by every event that names it) when it is a valid
+    metric name, else None: `validate_event`'s metric rule for a `str`."""
+    known = _valid_metrics.get(name)
+    if known is None and METRIC_RE.fullmatch(name) is not None:
+        _remember(_valid_metrics, name)
+        known = name
+    return known
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -258,6 +269,16 @@ def plainly_valid(obj: Any, bounds: EventBounds = DEFAULT_BOUNDS) -> MetricEvent
     if timestamp < bounds.earliest:
         return None
     return MetricEvent(event_id, source, metric, value, timestamp, dimensions)
+
+
+def dimensions_valid(dimensions: Any) -> bool:
+    """Whether `dimensions`, as decoded from JSON, passes `validate_event`'s rule for
+    the field when present (null, which the rule takes for `{}`, is not valid here)."""
+    if dimensions.__class__ is not dict:
+        return False
+    errors: list[FieldError] = []
+    _check_dimensions(dimensions, 0, errors)
+    return not errors
 
 
 def _check_dimensions(dimensions: dict[str, Any], index: int, errors: list[FieldError]) -> None:

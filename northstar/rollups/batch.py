@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 
 import orjson
 
@@ -104,51 +105,71 @@ canonical dimensions, source, event id."""
 MEASUREMENT_COLUMNS = ("time", "metric", "value", "dimensions", "source", "event_id")
 
 
-Groups = dict[tuple[str, str, int, int], Summary]
+GroupKey = tuple[str, str, int, int]
+Groups = dict[GroupKey, Summary]
 """Summaries by (metric, canonical dimensions, salt, bucket since the epoch)."""
+
+_time = itemgetter(0)
+_value = itemgetter(2)
 
 
 class BatchSummariser:
-    """Accumulates events (`add`) and produces the batch's rows for every level (`finish`)."""
+    """Accumulates events (`add`), summarises them (`summarise`) and produces the batch's
+    rows for every level (`finish`).
+
+    `add` only sorts the events into their finest groups; `summarise` hands each group's
+    new events to `Summary.add_many` in one call, so a group costs one call per batch
+    rather than one per message that brought events of it (docs/performance.md, "Issue
+    29, item 1"); `finish` calls it for what is left."""
 
     def __init__(self) -> None:
         self._groups: Groups = {}  # at the finest level
-        self._first: dict[tuple[str, int], datetime] = {}  # earliest event per metric, shard
-        self._shards: dict[tuple[str, str, int], int] = {}  # (metric, dims, salt) → shard
+        self._rows: dict[GroupKey, list[Record]] = {}  # the records of each finest group
+        self._summarised: dict[GroupKey, int] = {}  # how many of a group's rows are counted
+        self._earliest: dict[GroupKey, datetime] = {}  # each finest group's earliest event
+        # (metric, dims, salt) → shard. A series seen from two shards in one batch (the
+        # partition count changed) counts towards one of them: the totals stay right.
+        self._shards: dict[tuple[str, str, int], int] = {}
 
     def add(self, records: Iterable[Record], *, salt: int = 0, shard: int = 0) -> None:
-        """Count validated events, given as `measurements` rows, of one salt that came
-        from one shard: grouped here, summarised by `Summary.add_many` group by group."""
-        points: dict[tuple[str, str, int, int], list[tuple[datetime, float]]] = {}
-        get = points.get
-        for at, metric, value, dims, _, _ in records:
-            group_key = (metric, dims, salt, int(at.timestamp() // _FINEST))
+        """Take validated events, given as `measurements` rows, of one salt that came
+        from one shard."""
+        rows, shards = self._rows, self._shards
+        get = rows.get
+        for record in records:
+            group_key = (record[1], record[3], salt, int(record[0].timestamp() // _FINEST))
             group = get(group_key)
             if group is None:
-                points[group_key] = [(at, value)]
+                rows[group_key] = [record]
+                shards[group_key[:3]] = shard
             else:
-                group.append((at, value))
-        groups, first, shards = self._groups, self._first, self._shards
-        for group_key, group in points.items():
+                group.append(record)
+
+    def summarise(self) -> None:
+        """Count the events added since the last call into their groups' summaries."""
+        groups, counted, earliest = self._groups, self._summarised, self._earliest
+        for group_key, rows in self._rows.items():
+            start = counted.get(group_key, 0)
+            if start == len(rows):
+                continue
+            part = rows[start:] if start else rows
+            counted[group_key] = len(rows)
+            first = min(map(_time, part))
             summary = groups.get(group_key)
             if summary is None:
                 summary = groups[group_key] = Summary()
-            summary.add_many(group)
-            earliest = min(group, key=_time)[0]
-            metric = group_key[0]
-            # A series seen from two shards in one batch (the partition count changed)
-            # counts towards the later one: the totals stay right, only split otherwise.
-            shards[group_key[:3]] = shard
-            where = (metric, shard)
-            if where not in first or earliest < first[where]:
-                first[where] = earliest
+                earliest[group_key] = first
+            elif first < earliest[group_key]:
+                earliest[group_key] = first
+            summary.add_many(zip(map(_time, part), map(_value, part), strict=True))
 
     def dimension_sets(self) -> list[tuple[str, str]]:
         """The distinct (metric, canonical dimensions) added, in the order first added
         (the groups are keyed by them and kept in insertion order)."""
-        return list(dict.fromkeys((metric, dims) for metric, dims, _, _ in self._groups))
+        return list(dict.fromkeys((metric, dims) for metric, dims, _, _ in self._rows))
 
     def finish(self) -> BatchSummary:
+        self.summarise()
         groups, finer = self._groups, LEVELS[0]
         rollups = {finer: _rows(groups, finer)}
         for level in LEVELS[1:]:
@@ -156,8 +177,18 @@ class BatchSummariser:
             rollups[level] = _rows(groups, level)
             finer = level
         return BatchSummary(
-            rollups=rollups, metrics=_metric_totals(groups, self._first, self._shards)
+            rollups=rollups, metrics=_metric_totals(groups, self._first(), self._shards)
         )
+
+    def _first(self) -> dict[tuple[str, int], datetime]:
+        """The earliest event of each metric and shard."""
+        first: dict[tuple[str, int], datetime] = {}
+        shards = self._shards
+        for group_key, at in self._earliest.items():
+            where = (group_key[0], shards[group_key[:3]])
+            if where not in first or at < first[where]:
+                first[where] = at
+        return first
 
 
 def summarise(records: Iterable[Record]) -> BatchSummary:
@@ -165,10 +196,6 @@ def summarise(records: Iterable[Record]) -> BatchSummary:
     summariser = BatchSummariser()
     summariser.add(records)
     return summariser.finish()
-
-
-def _time(point: tuple[datetime, float]) -> datetime:
-    return point[0]
 
 
 def _coarsen(groups: Groups, factor: int) -> Groups:
@@ -264,28 +291,35 @@ class PreparedBatch:
     def add(self, events: Iterable[MetricEvent], *, salt: int = 0, shard: int = 0) -> None:
         """Add events of one salt (0: not salted) that came from one shard (the Kafka
         partition); one already added (same source and event id) is skipped."""
-        seen, known = self._seen, len(self.records)
-        strings = self._strings
-        once = strings.setdefault
+        once = self._strings.setdefault
+        records = []
         for event in events:
-            source = once(event.source, event.source)
-            key = (source, event.event_id)
+            dims = canonical_dimensions(event.dimensions)
+            records.append(
+                (
+                    event.timestamp,
+                    once(event.metric, event.metric),
+                    event.value,
+                    once(dims, dims),
+                    once(event.source, event.source),
+                    event.event_id,
+                )
+            )
+        self.add_records(records, salt=salt, shard=shard)
+
+    def add_records(self, records: Iterable[Record], *, salt: int = 0, shard: int = 0) -> None:
+        """`add` of events already in their `measurements` form (validated, dimensions
+        canonical: what `northstar.events.codec.decode_rows` gives)."""
+        seen, keys, mine = self._seen, self.keys, self.records
+        known = len(mine)
+        for record in records:
+            key = (record[4], record[5])
             if key not in seen:
                 seen.add(key)
-                dims = canonical_dimensions(event.dimensions)
-                self.keys.append(key)
-                self.records.append(
-                    (
-                        event.timestamp,
-                        once(event.metric, event.metric),
-                        event.value,
-                        once(dims, dims),
-                        source,
-                        event.event_id,
-                    )
-                )
+                keys.append(key)
+                mine.append(record)
         self._runs.append((known, salt, shard))
-        self._summariser.add(self.records[known:], salt=salt, shard=shard)
+        self._summariser.add(mine[known:], salt=salt, shard=shard)
         self._summary = None
 
     def summary(self) -> BatchSummary:

@@ -14,10 +14,10 @@ fails raises a `StageError` naming itself, and `_handle` decides what happens ne
 The next batch is polled and decoded while the current one is being written: decoding
 is Python work and writing is mostly PostgreSQL's, so on two cores they overlap (the
 decoder yields to the event loop after every message, so the writer's round trips are
-never held up for long). The batch summary is computed in one place: `Batch.prepare()`
-in `run`, after the top-up and before the writer, so it covers exactly the events being
-written (the per-event summarising runs as each event is decoded, in the prefetch;
-`prepare` only builds the rows). The one exception is a redelivered batch, where the
+never held up for long). The batch summary is computed by `Batch.prepare()`: once the
+poll is decoded, in the prefetch, and again in `run` after the top-up and before the
+writer, where it is the cached one unless the top-up added events, so it covers exactly
+the events being written. The one exception is a redelivered batch, where the
 store finds events already stored and summarises the new ones alone (`PreparedBatch.only`).
 
 Offsets are committed only after the database transaction holding their effects has
@@ -226,7 +226,7 @@ class EvaluatorLoop:
                     continue
                 await self._top_up(batch)
                 prepared = time.perf_counter()
-                batch.prepare()  # the one place the summary is computed (module docstring)
+                batch.prepare()  # covers the top-up too (module docstring)
                 _step(batch, "prepare", prepared)
                 prefetch = asyncio.create_task(self._poll())
                 async with self._in_flight:
@@ -392,6 +392,7 @@ class EvaluatorLoop:
         batch = Batch(bounds=self._bounds, polled_at=time.time())
         decoded = time.perf_counter()
         await _decode_into(batch, records)
+        batch.prepare()  # here, while the batch before is written; `run` reuses it
         _step(batch, "decode", decoded)
         self._note_uncommitted(batch)
         return generation, batch

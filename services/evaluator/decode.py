@@ -17,9 +17,10 @@ from typing import TypeAlias
 
 from aiokafka import ConsumerRecord, TopicPartition
 
-from northstar.events.codec import Decoded, Rejected, decode_message, encode_events
+from northstar.events.codec import Decoded, Rejected, decode_message, decode_rows, encode_events
 from northstar.events.validation import DEFAULT_BOUNDS, EventBounds
 from northstar.rollups.batch import BatchSummary, PreparedBatch
+from northstar.rollups.batch import Record as MeasurementRow
 
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 
@@ -92,12 +93,21 @@ class Batch:
         self.newest_timestamp_ms = max(self.newest_timestamp_ms, record.timestamp)
         if not self.oldest_timestamp_ms or record.timestamp < self.oldest_timestamp_ms:
             self.oldest_timestamp_ms = record.timestamp
+        # The partition is the shard of the catalogue's activity counters: the series of
+        # a partition are written by its owner alone.
+        rows = _decode_rows(record.value, self.bounds)
+        if rows is not None:  # the common case: every event plainly valid
+            self.events += len(rows[0])
+            if self.unprepared is None:
+                try:
+                    self.pending.add_records(rows[0], salt=rows[1], shard=record.partition)
+                except (ValueError, OverflowError, TypeError) as error:
+                    self.unprepared = f"cannot summarise: {error!r}"
+            return
         decoded = _decode(record.value, self.bounds)
         self.events += len(decoded.events)
         if self.unprepared is None:
             try:
-                # The partition is the shard of the catalogue's activity counters: the
-                # series of a partition are written by its owner alone.
                 self.pending.add(decoded.events, salt=decoded.salt, shard=record.partition)
             except (ValueError, OverflowError, TypeError) as error:
                 self.unprepared = f"cannot summarise: {error!r}"
@@ -107,9 +117,10 @@ class Batch:
         )
 
     def prepare(self) -> BatchSummary | None:
-        """The batch's summary for the rollups: THE place it is computed (see
-        `EvaluatorLoop.run`); cached, so the writer reuses it. None when the events could
-        not be summarised (`unprepared` says why)."""
+        """The batch's summary for the rollups, computed once its records are decoded
+        and again only if more were added since (see `EvaluatorLoop.run`); cached, so the
+        writer reuses it. None when the events could not be summarised (`unprepared`
+        says why)."""
         if self.unprepared is not None:
             return None
         try:
@@ -123,6 +134,19 @@ class Batch:
             self.unprepared = "a rollup sum overflows to infinity"
             return None
         return summary
+
+
+def _decode_rows(
+    value: bytes | None, bounds: EventBounds
+) -> tuple[list[MeasurementRow], int] | None:
+    """`decode_rows` (the fast path), or None to let `_decode` decide: no surprise there
+    may end the consumer either."""
+    if not value:
+        return None
+    try:
+        return decode_rows(value, bounds)
+    except Exception:
+        return None
 
 
 def _decode(value: bytes | None, bounds: EventBounds) -> Decoded:

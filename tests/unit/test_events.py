@@ -6,12 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from northstar.events.codec import decode_message, encode_events
+from northstar.events.codec import decode_message, decode_rows, encode_events
 from northstar.events.model import FieldError, MetricEvent
 from northstar.events.validation import plainly_valid, validate_event
+from northstar.rollups.batch import canonical_dimensions
 from services.ingest.bodies import BodyError, parse_body
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -237,3 +238,152 @@ def test_the_printable_shortcut_refuses_exactly_what_the_control_pattern_refuses
         for text in (char, f"region{char}eu"):
             expected = validation._CONTROL.search(text) is not None
             assert validation._has_control(text) is expected, hex(code)
+
+
+def _as_rows(message: bytes) -> tuple[list[tuple[object, ...]], int] | None:
+    """What `decode_message` makes of `message`, as `decode_rows` answers it: None when
+    it rejects anything in it."""
+    decoded = decode_message(message)
+    if decoded.rejected:
+        return None
+    rows = [
+        (e.timestamp, e.metric, e.value, canonical_dimensions(e.dimensions), e.source, e.event_id)
+        for e in decoded.events
+    ]
+    return rows, decoded.salt
+
+
+def _same(
+    fast: tuple[list[tuple[object, ...]], int], full: tuple[list[tuple[object, ...]], int]
+) -> bool:
+    # repr tells 0.0 from -0.0, and the timestamps' zones apart.
+    return repr(fast) == repr(full)
+
+
+_number_texts = st.from_regex(
+    r"-?(0|[1-9][0-9]{0,17})(\.[0-9]{1,25})?([eE][-+]?[0-9]{1,3})?", fullmatch=True
+)
+_texts = st.sampled_from(
+    [
+        "e-1",
+        "",
+        "a" * 101,
+        "ü-1",
+        "tab\\tx",
+        "nul\\u0000",
+        "del\x7f",
+        "nbsp\u00a0",
+        "\\ud800",
+        'q\\"q',
+    ]
+)
+_timestamps = st.sampled_from(
+    [
+        "2026-05-01T10:00:00Z",
+        "2026-05-01T10:00:00.123456+00:00",
+        "2026-05-01t10:00:00.5-07:00",
+        "2026-05-01 10:00:00+05:30",
+        "2026-05-01T10:00:00.1234567Z",
+        "2026-05-01T10:00:00",
+        "1969-12-31T23:59:59Z",
+        "0001-01-01T00:00:00+01:00",
+        "2026-05-01T24:00:00Z",
+        "not a time at all...",
+    ]
+)
+
+
+@st.composite
+def _wire_messages(draw: st.DrawFn) -> bytes:
+    """Message texts near ingest's wire form: its encoding of valid events, each with at
+    most one field swapped for something else (written as JSON text), or left out."""
+    events = []
+    for _ in range(draw(st.integers(0, 3))):
+        fields = {
+            "event_id": f'"e-{draw(st.integers(0, 3))}"',
+            "source": '"shop"',
+            "metric": '"orders"',
+            "value": draw(st.sampled_from(["2.5", "-0.0", "7", "1e15"])),
+            "timestamp": '"2026-05-01T10:00:00.250000+00:00"',
+            "dimensions": '{"channel":"web","region":"eu"}',
+        }
+        swap = draw(st.sampled_from([None, *fields, "drop", "extra"]))
+        if swap in ("event_id", "source"):
+            fields[swap] = f'"{draw(_texts)}"'
+        elif swap == "metric":
+            fields[swap] = draw(st.sampled_from(['"revenue.eu"', '"Orders"', '"new_one"', "1"]))
+        elif swap == "value":
+            fields[swap] = draw(st.one_of(_number_texts, st.sampled_from(["true", "null", '"1"'])))
+        elif swap == "timestamp":
+            fields[swap] = f'"{draw(_timestamps)}"'
+        elif swap == "dimensions":
+            fields[swap] = draw(
+                st.sampled_from(
+                    [
+                        '{"region":"eu"}',
+                        "{}",
+                        "null",
+                        '{"region":"eu","region":"na"}',
+                        '{"Region":"eu"}',
+                        '{"region":1}',
+                        "[]",
+                        '{"region":"e\\u0000u"}',
+                    ]
+                )
+            )
+        elif swap == "drop":
+            del fields[draw(st.sampled_from(sorted(fields)))]
+        elif swap == "extra":
+            fields["extra"] = "1"
+        events.append("{" + ",".join(f'"{k}":{v}' for k, v in fields.items()) + "}")
+    top = draw(
+        st.sampled_from(
+            ['"v":1', '"v":2', '"v":1.0', '"v":1,"salt":3', '"v":1,"salt":65', '"v":1,"x":0']
+        )
+    )
+    return ("{" + top + ',"events":[' + ",".join(events) + "]}").encode()
+
+
+def _one_event(**fields: object) -> bytes:
+    event = {
+        "event_id": "e-1",
+        "source": "shop",
+        "metric": "orders",
+        "value": 2.5,
+        "timestamp": "2026-05-01T10:00:00Z",
+        **fields,
+    }
+    return orjson.dumps({"v": 1, "events": [event]})
+
+
+@settings(max_examples=300, deadline=None)
+@given(_wire_messages())
+@example(_one_event(timestamp="1969-12-31T23:59:59Z"))
+@example(_one_event(timestamp="0001-01-01T00:30:00+01:00"))
+@example(_one_event(value=1e15 * (1 + 2**-52)))
+@example(_one_event(event_id="e\u00a0"))
+@example(_one_event(source="s\x85"))
+@example(_one_event(dimensions={"region": "e\x00u"}))
+def test_the_row_fast_path_agrees_with_decode_message(message: bytes) -> None:
+    """`decode_rows` answers only for a message `decode_message` takes whole, and then
+    with the same rows and salt; anything else it leaves to `decode_message`."""
+    check({"metric": "orders", "value": 1, "dimensions": {"region": "eu", "channel": "web"}})
+    check({"metric": "revenue.eu", "value": 1})
+    fast = decode_rows(message)
+    if fast is not None:
+        full = _as_rows(message)
+        assert full is not None and _same(fast, full), message
+
+
+def test_the_row_fast_path_takes_ingests_wire_form() -> None:
+    events = [
+        MetricEvent("e-1", "shop", "orders", 2.5, NOW, {"region": "eu", "channel": "web"}),
+        MetricEvent("e-2", "shop", "orders", -0.0, NOW + timedelta(microseconds=7), {}),
+        MetricEvent("e-3", "crm", "orders", 1e15, NOW, {"region": "Zürich"}),
+    ]
+    for salt in (0, 5):
+        message = encode_events(events, salt=salt)
+        fast = decode_rows(message)
+        full = _as_rows(message)
+        assert fast is not None and full is not None and _same(fast, full)
+        assert fast[1] == salt
