@@ -7,9 +7,10 @@
  * again inline. Unit mappings and scopes are api-only (`PATCH /v1/identity-providers/{id}`).
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { type FormEvent, useEffect, useRef, useState } from "react";
+import { type FormEvent, useState } from "react";
 
 import { api, request, type Schemas } from "@/shared/api/client";
+import { ConfirmDelete } from "@/shared/components/ConfirmDelete";
 import { ErrorMessage, Panel, QueryState } from "@/shared/components/Feedback";
 
 type Provider = Schemas["IdentityProviderOut"];
@@ -240,13 +241,6 @@ function EnableButton({ provider }: { provider: Provider }) {
 
 function ProviderDelete({ provider }: { provider: Provider }) {
   const client = useQueryClient();
-  const [confirming, setConfirming] = useState(false);
-  const asked = useRef(false);
-  const deleteButton = useRef<HTMLButtonElement>(null);
-  useEffect(() => {
-    if (!confirming && asked.current) deleteButton.current?.focus();
-    asked.current = confirming;
-  }, [confirming]);
   const remove = useMutation({
     mutationFn: () =>
       request(
@@ -255,28 +249,19 @@ function ProviderDelete({ provider }: { provider: Provider }) {
     onSuccess: () => void client.invalidateQueries({ queryKey: ["identity-providers"] }),
   });
   return (
-    <>
-      {confirming ? (
-        <span className="confirm" role="group" aria-label={`Remove ${provider.name}?`}>
-          <span>Remove “{provider.name}”? People it signed in keep their accounts and sessions, and sign in some other way from then on.</span>{" "}
-          <button type="button" onClick={() => remove.mutate()} disabled={remove.isPending}>
-            Remove provider
-          </button>{" "}
-          <button type="button" onClick={() => setConfirming(false)} autoFocus>
-            Keep it
-          </button>
-        </span>
-      ) : (
-        <button
-          ref={deleteButton}
-          type="button"
-          onClick={() => setConfirming(true)}
-          aria-label={`Remove ${provider.name}`}
-        >
-          Remove
-        </button>
-      )}
-      {remove.error && <ErrorMessage error={remove.error} />}
-    </>
+    <ConfirmDelete
+      label={`Remove ${provider.name}`}
+      button="Remove"
+      question={
+        <>
+          Remove “{provider.name}”? People it signed in keep their accounts and sessions, and sign in some other way
+          from then on.
+        </>
+      }
+      confirm="Remove provider"
+      onConfirm={() => remove.mutate()}
+      pending={remove.isPending}
+      error={remove.error}
+    />
   );
 }

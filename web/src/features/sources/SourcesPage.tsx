@@ -1,8 +1,9 @@
 /** Sources (admins and editors): each source's last run and health, run now, pause,
  * change or delete it, the run log with errors in words, and the form for a new one with
  * its preview. */
-import { useEffect, useRef, useState } from "react";
+import { useState } from "react";
 
+import { ConfirmDelete } from "@/shared/components/ConfirmDelete";
 import { ErrorMessage, Panel, QueryState } from "@/shared/components/Feedback";
 
 import { type Run, type Source, useDeleteSource, useRunNow, useRuns, useSources, useUpdateSource } from "./api";
@@ -138,45 +139,18 @@ function PauseButton({ source }: { source: Source }) {
   );
 }
 
-/** "Delete", then an inline confirmation with focus on "Keep it", as channels ask. The
- * values a source stored stay; its run log goes with it. */
+/** "Delete", asked again inline. The values a source stored stay; its run log goes. */
 function SourceDelete({ source, onDeleted }: { source: Source; onDeleted: () => void }) {
-  const [confirming, setConfirming] = useState(false);
   const remove = useDeleteSource();
-  const asked = useRef(false);
-  const deleteButton = useRef<HTMLButtonElement>(null);
-  useEffect(() => {
-    if (!confirming && asked.current) deleteButton.current?.focus();
-    asked.current = confirming;
-  }, [confirming]);
   return (
-    <>
-      {confirming ? (
-        <span className="confirm" role="group" aria-label={`Delete source ${source.name}?`}>
-          <span>Delete “{source.name}” and its run log? The values it stored stay.</span>{" "}
-          <button
-            type="button"
-            disabled={remove.isPending}
-            onClick={() => remove.mutate(source.id, { onSuccess: onDeleted })}
-          >
-            Delete source
-          </button>{" "}
-          <button type="button" onClick={() => setConfirming(false)} autoFocus>
-            Keep it
-          </button>
-        </span>
-      ) : (
-        <button
-          ref={deleteButton}
-          type="button"
-          onClick={() => setConfirming(true)}
-          aria-label={`Delete ${source.name}`}
-        >
-          Delete
-        </button>
-      )}
-      {remove.error && <ErrorMessage error={remove.error} />}
-    </>
+    <ConfirmDelete
+      label={`Delete ${source.name}`}
+      question={<>Delete “{source.name}” and its run log? The values it stored stay.</>}
+      confirm="Delete source"
+      onConfirm={() => remove.mutate(source.id, { onSuccess: onDeleted })}
+      pending={remove.isPending}
+      error={remove.error}
+    />
   );
 }
 

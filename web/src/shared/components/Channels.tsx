@@ -7,10 +7,11 @@
  * after an inline confirmation.
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { type FormEvent, useEffect, useId, useRef, useState } from "react";
+import { type FormEvent, useId, useState } from "react";
 
 import { api, request } from "@/shared/api/client";
 import { fieldErrors } from "@/shared/api/problems";
+import { ConfirmDelete } from "@/shared/components/ConfirmDelete";
 import {
   type Channel,
   type ChannelCreate,
@@ -161,20 +162,11 @@ export function ChannelForm({
 }
 
 /**
- * "Delete", then an inline confirmation ("Delete channel" or "Keep it", focus on the
- * latter), as the goal page's milestones ask. A channel's subscriptions and digests go
- * with it, so those lists are read again too.
+ * A channel's "Delete", asked again inline. Its subscriptions and digests go with it, so
+ * those lists are read again too.
  */
 export function ChannelDelete({ channel, consequence }: { channel: Channel; consequence: string }) {
   const client = useQueryClient();
-  const [confirming, setConfirming] = useState(false);
-  // "Keep it" gives focus back to "Delete", so a keyboard user goes on from where they were.
-  const asked = useRef(false);
-  const deleteButton = useRef<HTMLButtonElement>(null);
-  useEffect(() => {
-    if (!confirming && asked.current) deleteButton.current?.focus();
-    asked.current = confirming;
-  }, [confirming]);
   const remove = useMutation({
     mutationFn: () =>
       request(api.DELETE("/v1/channels/{channel_id}", { params: { path: { channel_id: channel.id } } })),
@@ -183,32 +175,19 @@ export function ChannelDelete({ channel, consequence }: { channel: Channel; cons
     },
   });
   return (
-    <>
-      {confirming ? (
-        <div className="confirm" role="group" aria-label={`Delete channel ${channel.name}?`}>
-          <span>
-            Delete “{channel.name}”? {consequence}
-          </span>{" "}
-          <button type="button" onClick={() => remove.mutate()} disabled={remove.isPending}>
-            Delete channel
-          </button>{" "}
-          <button type="button" onClick={() => setConfirming(false)} autoFocus>
-            Keep it
-          </button>
-        </div>
-      ) : (
-        <button
-          ref={deleteButton}
-          type="button"
-          className="small"
-          onClick={() => setConfirming(true)}
-          aria-label={`Delete channel ${channel.name}`}
-        >
-          Delete
-        </button>
-      )}
-      {remove.error && <ErrorMessage error={remove.error} />}
-    </>
+    <ConfirmDelete
+      label={`Delete channel ${channel.name}`}
+      question={
+        <>
+          Delete “{channel.name}”? {consequence}
+        </>
+      }
+      confirm="Delete channel"
+      onConfirm={() => remove.mutate()}
+      pending={remove.isPending}
+      error={remove.error}
+      buttonClassName="small"
+    />
   );
 }
 
